@@ -1,0 +1,64 @@
+# Helpers shared by the scripts in this folder (sourced, not run).
+
+say() { printf '%s: %s\n' "$(basename "$0")" "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+APT_UPDATED=""
+apt_install() {
+    [ "$(id -u)" = 0 ] || die "need root to apt-get install $*; install them by hand and run again"
+    if [ -z "$APT_UPDATED" ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+        APT_UPDATED=1
+    fi
+    say "apt-get install $*"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# The Debian mirror this machine already uses (the chroot must come from the same place).
+debian_mirror() {
+    local uri
+    uri="$(grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | grep -v security | head -1 || true)"
+    if [ -z "$uri" ]; then
+        uri="$(grep -hE '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{print $2}' | grep -v security | head -1 || true)"
+    fi
+    echo "${uri:-http://deb.debian.org/debian}"
+}
+
+newest_chroot_dir() {
+    echo "${POWERSTATS_CHROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/powerstats/chroot-newest}"
+}
+
+# Mounts made by chroot_run that are still up; unmount_all undoes them (callers trap EXIT).
+CHROOT_MOUNTS=()
+unmount_all() {
+    local i
+    for ((i = ${#CHROOT_MOUNTS[@]} - 1; i >= 0; i--)); do
+        umount "${CHROOT_MOUNTS[$i]}" 2>/dev/null || umount -l "${CHROOT_MOUNTS[$i]}" 2>/dev/null || true
+    done
+    CHROOT_MOUNTS=()
+}
+
+# chroot_run DIR REPO_DIR CMD...: run CMD inside the chroot with /proc mounted and, when
+# REPO_DIR is set, the repository bind-mounted at a private mount point whose path inside the
+# chroot is in $POWERSTATS_REPO. Unmounts afterwards, also when CMD fails.
+chroot_run() {
+    local dir="$1" repo="$2"
+    shift 2
+    local status=0 inside=""
+    trap unmount_all EXIT
+    if ! mountpoint -q "$dir/proc"; then
+        mount -t proc proc "$dir/proc"
+        CHROOT_MOUNTS+=("$dir/proc")
+    fi
+    if [ -n "$repo" ]; then
+        inside="/mnt/repo.$$"
+        mkdir -p "$dir$inside"
+        mount --bind "$repo" "$dir$inside"
+        CHROOT_MOUNTS+=("$dir$inside")
+    fi
+    chroot "$dir" /usr/bin/env -i HOME=/root PATH=/opt/venv/bin:/usr/bin:/bin LANG=C.UTF-8 \
+        POWERSTATS_REPO="$inside" "$@" || status=$?
+    unmount_all
+    [ -z "$inside" ] || rmdir "$dir$inside" 2>/dev/null || true
+    return "$status"
+}
