@@ -1,4 +1,4 @@
-"""Fixtures for the integration tests (a real HA core from pytest-homeassistant-custom-component)."""
+"""Fixtures for the integration tests: a real HA core (pytest-homeassistant-custom-component)."""
 
 from __future__ import annotations
 

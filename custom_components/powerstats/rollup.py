@@ -1,0 +1,236 @@
+"""Rollups and retention: the canonical history of one meter (10 minutes → hours → days).
+
+Pure: no Home Assistant import and no clock reads. Hours and days are always recomputed from
+their children with exact sums (`math.fsum`), so the order in which buckets arrive never
+changes the result, and adding the same bucket twice is harmless.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta, tzinfo
+from typing import Any, Final
+
+from .meter import Bucket
+from .timegrid import HOUR, TEN_MINUTES, day_bounds, day_start, hour_start, local_date
+
+# Retention: the contract asks for >= 48 h of 10-minute and >= 8 days of hourly buckets; one
+# extra hour / day of slack keeps the oldest row of a rolling window complete.
+TEN_MINUTE_RETENTION: Final = 49 * 3600
+HOUR_RETENTION: Final = 9 * 86400
+
+BUCKET_FIELDS: Final = ("start", "seconds", "kwh", "covered", "min_w", "max_w", "cost", "backfill")
+
+
+def combine(buckets: Iterable[Bucket], start: int, seconds: int) -> Bucket | None:
+    """One bucket spanning `buckets` (None when there are none). Independent of their order."""
+    parts = list(buckets)
+    if not parts:
+        return None
+    mins = [b.min_w for b in parts if b.min_w is not None]
+    maxs = [b.max_w for b in parts if b.max_w is not None]
+    costs = [b.cost for b in parts if b.cost is not None]
+    return Bucket(
+        start=start,
+        seconds=seconds,
+        kwh=math.fsum(b.kwh for b in parts),
+        covered=math.fsum(b.covered for b in parts),
+        min_w=min(mins) if mins else None,
+        max_w=max(maxs) if maxs else None,
+        cost=math.fsum(costs) if costs else None,
+        backfill=math.fsum(b.backfill for b in parts),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """What the meter's sensors show: this day/week/month/year so far."""
+
+    energy_today: float
+    energy_week: float
+    energy_month: float
+    energy_year: float
+    mean_w_today: float | None
+    peak_w_today: float | None
+    cost_today: float | None
+    cost_month: float | None
+    coverage_today: float
+    today_start: int
+    week_start: int
+    month_start: int
+    year_start: int
+
+
+class History:
+    """The canonical buckets of one meter: 10-minute, hourly and daily, keyed by start."""
+
+    __slots__ = ("days", "hours", "ten_minutes", "tz")
+
+    def __init__(self, tz: tzinfo) -> None:
+        self.tz = tz
+        self.ten_minutes: dict[int, Bucket] = {}
+        self.hours: dict[int, Bucket] = {}
+        self.days: dict[int, Bucket] = {}
+
+    # -- building ------------------------------------------------------------------------
+
+    def add(self, bucket: Bucket) -> None:
+        """Record a closed 10-minute bucket measured live and roll it up."""
+        self.ten_minutes[bucket.start] = bucket
+        hour = hour_start(bucket.start, self.tz)
+        self._rollup_hour(hour)
+        self._rollup_day(local_date(hour, self.tz))
+
+    def _rollup_hour(self, hour: int) -> None:
+        children = [
+            b
+            for s in range(hour, hour + HOUR, TEN_MINUTES)
+            if (b := self.ten_minutes.get(s)) is not None
+        ]
+        rolled = combine(children, hour, HOUR)
+        if rolled is not None:
+            self.hours[hour] = rolled
+
+    def _rollup_day(self, day: date) -> None:
+        start, end = day_bounds(day, self.tz)
+        children = [b for s in range(start, end, HOUR) if (b := self.hours.get(s)) is not None]
+        rolled = combine(children, start, end - start)
+        if rolled is not None:
+            self.days[start] = rolled
+
+    def merge_external(
+        self,
+        now: float,
+        *,
+        ten_minutes: Iterable[Bucket] = (),
+        hours: Iterable[Bucket] = (),
+        days: Iterable[Bucket] = (),
+    ) -> int:
+        """Merge buckets computed elsewhere (e.g. from HA's recorder); returns how many landed.
+
+        A bucket lands only where PowerStats has recorded nothing itself, so live data is never
+        overwritten. Set `backfill` on them (normally equal to `covered`). Rollups are redone
+        only where every child is still retained (10-minute children for the last 49 h, hourly
+        children for the last 9 days); older days are taken as given.
+        """
+        landed = 0
+        ten_horizon = now - TEN_MINUTE_RETENTION
+        hour_horizon = now - HOUR_RETENTION
+        touched_hours: set[int] = set()
+        touched_days: set[date] = set()
+        for b in ten_minutes:
+            if b.start >= ten_horizon and b.start not in self.ten_minutes:
+                self.ten_minutes[b.start] = b
+                touched_hours.add(hour_start(b.start, self.tz))
+                landed += 1
+        for hour in touched_hours:
+            if hour >= ten_horizon:
+                self._rollup_hour(hour)
+                touched_days.add(local_date(hour, self.tz))
+        for b in hours:
+            if b.start >= hour_horizon and b.start not in self.hours:
+                self.hours[b.start] = b
+                touched_days.add(local_date(b.start, self.tz))
+                landed += 1
+        for day in touched_days:
+            if day_bounds(day, self.tz)[0] >= hour_horizon:
+                self._rollup_day(day)
+        for b in days:
+            if b.start not in self.days:
+                self.days[b.start] = b
+                landed += 1
+        return landed
+
+    def prune(self, now: float) -> None:
+        """Drop 10-minute and hourly buckets past retention; daily buckets are kept forever."""
+        ten_horizon = now - TEN_MINUTE_RETENTION
+        hour_horizon = now - HOUR_RETENTION
+        self.ten_minutes = {s: b for s, b in self.ten_minutes.items() if s >= ten_horizon}
+        self.hours = {s: b for s, b in self.hours.items() if s >= hour_horizon}
+
+    # -- reading -------------------------------------------------------------------------
+
+    def totals(self, now: float, open_bucket: Bucket | None) -> Totals:
+        """Energy, cost and coverage of today / this week / month / year, up to `now`."""
+        tz = self.tz
+        today = local_date(now, tz)
+        today_start = day_start(now, tz)
+        week_start_day = today - timedelta(days=today.weekday())
+        month_start_day = today.replace(day=1)
+        year_start_day = today.replace(month=1, day=1)
+        open_kwh = open_bucket.kwh if open_bucket is not None else 0.0
+
+        def days_from(first: date) -> list[Bucket]:
+            begin = day_bounds(first, tz)[0]
+            return [b for s, b in self.days.items() if begin <= s <= today_start]
+
+        today_bucket = self.days.get(today_start)
+        today_parts = [b for b in (today_bucket, open_bucket) if b is not None]
+        today_sum = combine(today_parts, today_start, 0)
+        month_parts = [*days_from(month_start_day), *([open_bucket] if open_bucket else [])]
+        month_sum = combine(month_parts, 0, 0)
+        peaks = [
+            m
+            for s, b in self.ten_minutes.items()
+            if s >= today_start and (m := b.mean_w) is not None
+        ]
+        elapsed = max(0.0, now - today_start)
+        covered = today_sum.covered if today_sum is not None else 0.0
+        return Totals(
+            energy_today=today_sum.kwh if today_sum is not None else 0.0,
+            energy_week=math.fsum(b.kwh for b in days_from(week_start_day)) + open_kwh,
+            energy_month=month_sum.kwh if month_sum is not None else 0.0,
+            energy_year=math.fsum(b.kwh for b in days_from(year_start_day)) + open_kwh,
+            mean_w_today=today_sum.mean_w if today_sum is not None else None,
+            peak_w_today=max(peaks) if peaks else None,
+            cost_today=today_sum.cost if today_sum is not None else None,
+            cost_month=month_sum.cost if month_sum is not None else None,
+            coverage_today=min(1.0, covered / elapsed) if elapsed > 0 else 0.0,
+            today_start=today_start,
+            week_start=day_bounds(week_start_day, tz)[0],
+            month_start=day_bounds(month_start_day, tz)[0],
+            year_start=day_bounds(year_start_day, tz)[0],
+        )
+
+    # -- persistence ---------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        """Compact JSON form: each bucket as a list in `BUCKET_FIELDS` order."""
+        return {
+            "ten_minutes": [bucket_to_list(b) for _, b in sorted(self.ten_minutes.items())],
+            "hours": [bucket_to_list(b) for _, b in sorted(self.hours.items())],
+            "days": [bucket_to_list(b) for _, b in sorted(self.days.items())],
+        }
+
+    @classmethod
+    def from_json(cls, tz: tzinfo, data: Mapping[str, Any]) -> History:
+        """Rebuild a history saved with `to_json`."""
+        history = cls(tz)
+        for name in ("ten_minutes", "hours", "days"):
+            level: dict[int, Bucket] = getattr(history, name)
+            for row in data.get(name, []):
+                bucket = bucket_from_list(row)
+                level[bucket.start] = bucket
+        return history
+
+
+def bucket_to_list(b: Bucket) -> list[Any]:
+    """A bucket as a compact JSON list."""
+    return [b.start, b.seconds, b.kwh, b.covered, b.min_w, b.max_w, b.cost, b.backfill]
+
+
+def bucket_from_list(row: list[Any]) -> Bucket:
+    """A bucket from its compact JSON list (see `BUCKET_FIELDS`)."""
+    start, seconds, kwh, covered, min_w, max_w, cost, backfill = row
+    return Bucket(
+        start=int(start),
+        seconds=int(seconds),
+        kwh=float(kwh),
+        covered=float(covered),
+        min_w=None if min_w is None else float(min_w),
+        max_w=None if max_w is None else float(max_w),
+        cost=None if cost is None else float(cost),
+        backfill=float(backfill),
+    )

@@ -1,0 +1,239 @@
+"""Accounting (meter.py): state streams become exact 10-minute buckets."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from custom_components.powerstats.meter import (
+    Bucket,
+    Kind,
+    MeterAccumulator,
+    energy_increase,
+    kind_of_unit,
+    parse_reading,
+)
+
+from .household import exact_bucket_kwh, household_events
+
+AMS = ZoneInfo("Europe/Amsterdam")
+T0 = datetime(2026, 11, 26, 0, 0, tzinfo=AMS).timestamp()
+
+
+def feed_all(
+    acc: MeterAccumulator, events: list[tuple[float, str, str]], end: float
+) -> list[Bucket]:
+    closed: list[Bucket] = []
+    for t, state, unit in events:
+        closed += acc.feed(t, state, unit)
+    closed += acc.advance(end)
+    return closed
+
+
+def test_household_day_energy_equals_the_exact_step_integral_in_every_bucket() -> None:
+    events = household_events(T0, 86400)
+    acc = MeterAccumulator(Kind.POWER, AMS, T0)
+    closed = feed_all(acc, [(e.t, e.state, "W") for e in events], T0 + 86400)
+    starts = [int(T0) + i * 600 for i in range(144)]
+    exact = exact_bucket_kwh(events, T0 + 86400, starts, 600)
+    assert [b.start for b in closed] == starts
+    for b in closed:
+        assert round(b.kwh, 4) == round(exact[b.start], 4)
+        assert b.covered == 600
+    assert math.isclose(sum(b.kwh for b in closed), sum(exact.values()), rel_tol=1e-12)
+
+
+def test_min_and_max_are_the_lowest_and_highest_power_in_effect_during_the_bucket() -> None:
+    acc = MeterAccumulator(Kind.POWER, AMS, T0)
+    closed = feed_all(
+        acc, [(T0, "100", "W"), (T0 + 60, "2500", "W"), (T0 + 120, "40", "W")], T0 + 1200
+    )
+    assert (closed[0].min_w, closed[0].max_w) == (40, 2500)
+    assert (closed[1].min_w, closed[1].max_w) == (40, 40)
+
+
+def test_negative_power_integrates_to_negative_energy() -> None:
+    acc = MeterAccumulator(Kind.POWER, AMS, T0)
+    (bucket,) = feed_all(acc, [(T0, "-1200", "W")], T0 + 600)
+    assert bucket.kwh == pytest.approx(-0.2)
+    assert bucket.min_w == -1200
+
+
+@pytest.mark.parametrize("bad", ["unavailable", "unknown", "abc", "nan", "inf", "-inf", ""])
+def test_an_invalid_state_stops_coverage_until_a_valid_value_returns(bad: str) -> None:
+    acc = MeterAccumulator(Kind.POWER, AMS, T0)
+    (bucket,) = feed_all(
+        acc, [(T0, "600", "W"), (T0 + 100, bad, "W"), (T0 + 400, "600", "W")], T0 + 600
+    )
+    assert bucket.covered == 300
+    assert bucket.kwh == pytest.approx(600 * 300 / 3.6e6)
+    assert bucket.mean_w == pytest.approx(600)
+
+
+def test_a_whole_unavailable_bucket_is_not_emitted_so_it_shows_as_a_gap() -> None:
+    acc = MeterAccumulator(Kind.POWER, AMS, T0)
+    closed = feed_all(acc, [(T0, "100", "W"), (T0 + 600, "unavailable", "W")], T0 + 86400)
+    assert [b.start for b in closed] == [int(T0)]
+
+
+def test_a_unit_change_from_w_to_kw_midway_is_converted() -> None:
+    acc = MeterAccumulator(Kind.POWER, AMS, T0)
+    (bucket,) = feed_all(acc, [(T0, "1000", "W"), (T0 + 300, "2", "kW")], T0 + 600)
+    assert bucket.kwh == pytest.approx((1000 * 300 + 2000 * 300) / 3.6e6)
+    assert bucket.max_w == 2000
+
+
+def test_a_unit_of_the_other_kind_is_not_counted() -> None:
+    assert parse_reading("5", "kWh", Kind.POWER) is None
+    assert parse_reading("5", "W", Kind.ENERGY) is None
+    assert parse_reading("5", "Wh", Kind.ENERGY) == 0.005
+    assert kind_of_unit("kW") is Kind.POWER
+    assert kind_of_unit("°C") is None
+
+
+def test_energy_sensor_counts_increases_and_handles_a_meter_reset() -> None:
+    acc = MeterAccumulator(Kind.ENERGY, AMS, T0)
+    events = [
+        (T0, "100.0", "kWh"),
+        (T0 + 100, "100.5", "kWh"),
+        (T0 + 200, "0.2", "kWh"),  # reset: the counter restarted from 0
+        (T0 + 300, "0.4", "kWh"),
+    ]
+    (bucket,) = feed_all(acc, events, T0 + 600)
+    assert bucket.kwh == pytest.approx(0.5 + 0.2 + 0.2)
+    assert bucket.max_w == pytest.approx(0.5 * 3.6e6 / 100)
+
+
+def test_energy_sensor_small_dip_counts_as_a_decrease_like_ha_statistics() -> None:
+    assert energy_increase(100.0, 99.0) == pytest.approx(-1.0)
+    assert energy_increase(100.0, 89.0) == 89.0
+
+
+def test_energy_sensor_unit_change_from_wh_to_kwh_is_converted() -> None:
+    acc = MeterAccumulator(Kind.ENERGY, AMS, T0)
+    events = [(T0, "1500", "Wh"), (T0 + 100, "1.6", "kWh")]
+    (bucket,) = feed_all(acc, events, T0 + 600)
+    assert bucket.kwh == pytest.approx(0.1)
+
+
+def test_energy_gained_while_the_sensor_was_unavailable_is_not_invented() -> None:
+    acc = MeterAccumulator(Kind.ENERGY, AMS, T0)
+    events = [
+        (T0, "10", "kWh"),
+        (T0 + 100, "unavailable", "kWh"),
+        (T0 + 200, "11", "kWh"),
+        (T0 + 300, "11.1", "kWh"),
+    ]
+    (bucket,) = feed_all(acc, events, T0 + 600)
+    assert bucket.kwh == pytest.approx(0.1)
+    assert bucket.covered == 500
+
+
+def test_cost_is_the_exact_integral_of_price_times_power() -> None:
+    acc = MeterAccumulator(Kind.POWER, AMS, T0)
+    closed = acc.set_price(T0, 0.30)
+    closed += acc.feed(T0, "1000", "W")
+    closed += acc.set_price(T0 + 300, 0.10)
+    closed += acc.advance(T0 + 600)
+    (bucket,) = closed
+    assert bucket.cost == pytest.approx(1000 * 300 / 3.6e6 * 0.30 + 1000 * 300 / 3.6e6 * 0.10)
+
+
+def test_an_unpriced_bucket_has_no_cost() -> None:
+    acc = MeterAccumulator(Kind.POWER, AMS, T0)
+    (bucket,) = feed_all(acc, [(T0, "1000", "W")], T0 + 600)
+    assert bucket.cost is None
+
+
+def test_time_while_ha_was_not_running_is_a_gap() -> None:
+    acc = MeterAccumulator(Kind.POWER, AMS, T0)
+    closed = acc.feed(T0, "600", "W")
+    closed += acc.advance(T0 + 120)
+    closed += acc.gap(T0 + 480)
+    closed += acc.feed(T0 + 480, "600", "W")
+    closed += acc.advance(T0 + 600)
+    (bucket,) = closed
+    assert bucket.covered == 240
+
+
+def test_a_saved_accumulator_continues_its_open_bucket_after_a_clean_restart() -> None:
+    acc = MeterAccumulator(Kind.POWER, AMS, T0)
+    acc.feed(T0, "600", "W")
+    acc.advance(T0 + 240)
+    restored = MeterAccumulator.from_json(Kind.POWER, AMS, acc.to_json())
+    closed = restored.gap(T0 + 240)  # restarted at once: nothing lost
+    closed += restored.feed(T0 + 240, "600", "W")
+    closed += restored.advance(T0 + 600)
+    (bucket,) = closed
+    assert bucket.covered == 600
+    assert bucket.kwh == pytest.approx(0.1)
+
+
+def test_buckets_follow_the_local_clock_with_a_45_minute_offset() -> None:
+    kathmandu = ZoneInfo("Asia/Kathmandu")
+    start = datetime(2026, 11, 26, 12, 0, tzinfo=kathmandu).timestamp()
+    acc = MeterAccumulator(Kind.POWER, kathmandu, start)
+    closed = feed_all(acc, [(start + 30, "100", "W")], start + 1200)
+    assert [datetime.fromtimestamp(b.start, kathmandu).minute for b in closed] == [0, 10]
+
+
+readings = st.lists(
+    st.tuples(
+        st.floats(min_value=0, max_value=7200),
+        st.one_of(
+            st.floats(min_value=-5000, max_value=20000, allow_nan=False).map(str),
+            st.sampled_from(["unavailable", "unknown", "nan"]),
+        ),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(readings, st.lists(st.floats(min_value=0, max_value=7200), max_size=10))
+def test_energy_is_additive_however_the_clock_is_split(
+    events: list[tuple[float, str]], ticks: list[float]
+) -> None:
+    events = sorted(events)
+    plain = MeterAccumulator(Kind.POWER, UTC, T0)
+    split = MeterAccumulator(Kind.POWER, UTC, T0)
+    a: list[Bucket] = []
+    b: list[Bucket] = []
+    merged = sorted([(t, 0, s) for t, s in events] + [(t, 1, "") for t in ticks])
+    for t, is_tick, state in merged:
+        if is_tick:
+            b += split.advance(T0 + t)
+        else:
+            a += plain.feed(T0 + t, state, "W")
+            b += split.feed(T0 + t, state, "W")
+    a += plain.advance(T0 + 7800)
+    b += split.advance(T0 + 7800)
+    assert [x.start for x in a] == [x.start for x in b]
+    for x, y in zip(a, b, strict=True):
+        assert x.kwh == pytest.approx(y.kwh, abs=1e-9)
+        assert x.covered == pytest.approx(y.covered, abs=1e-6)
+    exact = 0.0
+    for i, (t, state) in enumerate(events):
+        until = events[i + 1][0] if i + 1 < len(events) else 7800
+        value = float(state) if state not in ("unavailable", "unknown") else math.nan
+        if math.isfinite(value):
+            exact += value * (until - t) / 3.6e6
+    assert math.fsum(x.kwh for x in a) == pytest.approx(exact, abs=1e-6)
+
+
+@settings(max_examples=150, deadline=None)
+@given(readings)
+def test_coverage_never_exceeds_the_bucket(events: list[tuple[float, str]]) -> None:
+    acc = MeterAccumulator(Kind.POWER, UTC, T0)
+    closed: list[Bucket] = []
+    for t, state in sorted(events):
+        closed += acc.feed(T0 + t, state, "W")
+    closed += acc.advance(T0 + 7800)
+    for bucket in closed:
+        assert 0 < bucket.covered <= bucket.seconds
+        assert 0 < bucket.coverage <= 1

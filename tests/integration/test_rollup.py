@@ -1,0 +1,129 @@
+"""Rollups and retention (rollup.py): hours and local-calendar days from 10-minute buckets."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from custom_components.powerstats.meter import Bucket, Kind, MeterAccumulator
+from custom_components.powerstats.rollup import History
+from custom_components.powerstats.timegrid import day_bounds
+
+AMS = ZoneInfo("Europe/Amsterdam")
+
+
+def steady_day(day: date, watts: float) -> History:
+    """A history fed a constant load over one whole local day."""
+    start, end = day_bounds(day, AMS)
+    acc = MeterAccumulator(Kind.POWER, AMS, start)
+    history = History(AMS)
+    for bucket in acc.feed(start, str(watts), "W") + acc.advance(end):
+        history.add(bucket)
+    return history
+
+
+def test_a_spring_forward_day_is_23_hours_and_holds_all_its_energy() -> None:
+    history = steady_day(date(2026, 3, 29), 1000)
+    (day,) = history.days.values()
+    assert day.seconds == 23 * 3600
+    assert day.kwh == pytest.approx(23.0)
+    assert len(history.hours) == 23
+    assert day.coverage == 1
+
+
+def test_a_fall_back_day_is_25_hours_and_holds_all_its_energy() -> None:
+    history = steady_day(date(2026, 10, 25), 1000)
+    (day,) = history.days.values()
+    assert day.seconds == 25 * 3600
+    assert day.kwh == pytest.approx(25.0)
+    assert len(history.hours) == 25
+
+
+buckets = st.lists(
+    st.builds(
+        Bucket,
+        start=st.integers(min_value=0, max_value=400).map(lambda i: 1_764_115_200 + i * 600),
+        seconds=st.just(600),
+        kwh=st.floats(min_value=-5, max_value=5),
+        covered=st.floats(min_value=0.001, max_value=600),
+        min_w=st.floats(min_value=-5000, max_value=5000),
+        max_w=st.floats(min_value=-5000, max_value=5000),
+        cost=st.one_of(st.none(), st.floats(min_value=0, max_value=3)),
+    ),
+    unique_by=lambda b: b.start,
+    max_size=60,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(buckets, st.randoms())
+def test_the_order_of_rollups_does_not_matter(parts: list[Bucket], rnd: object) -> None:
+    shuffled = list(parts)
+    rnd.shuffle(shuffled)  # type: ignore[attr-defined]
+    a, b = History(AMS), History(AMS)
+    for bucket in parts:
+        a.add(bucket)
+    for bucket in shuffled:
+        b.add(bucket)
+    assert a.hours == b.hours
+    assert a.days == b.days
+
+
+def test_retention_keeps_48_hours_of_ten_minutes_8_days_of_hours_and_every_day() -> None:
+    start = datetime(2026, 1, 1, tzinfo=AMS).timestamp()
+    acc = MeterAccumulator(Kind.POWER, AMS, start)
+    history = History(AMS)
+    acc.feed(start, "100", "W")
+    now = start + 40 * 86400
+    for t in range(int(start) + 600, int(now) + 1, 600):
+        for bucket in acc.advance(t):
+            history.add(bucket)
+        history.prune(t)
+    assert min(history.ten_minutes) <= now - 48 * 3600
+    assert min(history.hours) <= now - 8 * 86400
+    assert min(history.ten_minutes) >= now - 50 * 3600
+    assert len(history.days) == 40
+
+
+def test_external_buckets_never_overwrite_what_was_recorded_live() -> None:
+    history = steady_day(date(2026, 11, 20), 1000)
+    start = min(history.ten_minutes)
+    now = start + 86400
+    own = history.ten_minutes[start]
+    foreign = Bucket(start, 600, 9.0, 600, 1.0, 1.0, None, 600)
+    missing = Bucket(start - 600, 600, 0.5, 600, 3000.0, 3000.0, None, 600)
+    landed = history.merge_external(now, ten_minutes=[foreign, missing])
+    assert landed == 1
+    assert history.ten_minutes[start] == own
+    assert history.ten_minutes[start - 600] == missing
+    previous_day = day_bounds(date(2026, 11, 19), AMS)[0]
+    assert history.days[previous_day].backfill == 600
+
+
+def test_totals_add_the_open_bucket_to_today_week_month_and_year() -> None:
+    day = date(2026, 11, 26)  # a Thursday
+    start, _ = day_bounds(day, AMS)
+    acc = MeterAccumulator(Kind.POWER, AMS, start)
+    history = History(AMS)
+    for bucket in acc.feed(start, "1000", "W") + acc.advance(start + 3600 + 300):
+        history.add(bucket)
+    totals = history.totals(start + 3600 + 300, acc.open_bucket())
+    assert totals.energy_today == pytest.approx(1000 * 3900 / 3.6e6)
+    assert totals.energy_week == pytest.approx(totals.energy_today)
+    assert totals.energy_year == pytest.approx(totals.energy_today)
+    assert totals.mean_w_today == pytest.approx(1000)
+    assert totals.peak_w_today == pytest.approx(1000)
+    assert totals.coverage_today == pytest.approx(1)
+    assert totals.week_start == day_bounds(date(2026, 11, 23), AMS)[0]
+
+
+def test_a_saved_history_loads_back_equal() -> None:
+    history = steady_day(date(2026, 11, 20), 750)
+    loaded = History.from_json(AMS, history.to_json())
+    assert loaded.ten_minutes == history.ten_minutes
+    assert loaded.hours == history.hours
+    assert loaded.days == history.days

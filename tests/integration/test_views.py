@@ -1,0 +1,138 @@
+"""The views (views.py): the four level files and the manifest, exactly per the contract."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jsonschema
+import pytest
+
+from custom_components.powerstats.meter import Bucket, Kind, MeterAccumulator
+from custom_components.powerstats.rollup import History
+from custom_components.powerstats.timegrid import day_bounds
+from custom_components.powerstats.views import (
+    LEVELS,
+    WINDOW,
+    FileEntry,
+    ManifestMeter,
+    MeterInfo,
+    bucket_row,
+    level_path,
+    render_level,
+    render_manifest,
+    rows_between,
+    sha256_hex,
+)
+
+from .household import household_events
+
+AMS = ZoneInfo("Europe/Amsterdam")
+SCHEMA = json.loads(
+    (Path(__file__).parents[2] / "schemas" / "powerstats-1.schema.json").read_text()
+)
+INFO = MeterInfo("house", "House", "sensor.house_power", "power", "Europe/Amsterdam", "EUR", True)
+
+
+def validate(data: bytes) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(data)
+    jsonschema.validate(doc, SCHEMA, cls=jsonschema.Draft202012Validator)
+    for row in doc.get("rows", []):
+        assert len(row) == len(doc["columns"])
+    starts = [row[0] for row in doc.get("rows", [])]
+    assert starts == sorted(set(starts))
+    return doc
+
+
+def two_household_days() -> tuple[History, float]:
+    start = datetime(2026, 11, 25, tzinfo=AMS).timestamp()
+    end = start + 2 * 86400
+    acc = MeterAccumulator(Kind.POWER, AMS, start)
+    acc.set_price(start, 0.27)
+    history = History(AMS)
+    for e in household_events(start, 2 * 86400 - 3600, seed=3):
+        for bucket in acc.feed(e.t, e.state, "W"):
+            history.add(bucket)
+    for bucket in acc.feed(end - 3600, "unavailable", "W") + acc.advance(end):
+        history.add(bucket)
+    return history, end
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_every_level_file_validates_and_holds_every_bucket_of_its_window(level: str) -> None:
+    history, end = two_household_days()
+    doc = validate(render_level(INFO, level, history, end))  # type: ignore[arg-type]
+    assert len(doc["rows"]) == WINDOW[level]  # type: ignore[index]
+    assert doc["columns"][-1] == "cost"
+    empty = [row for row in doc["rows"] if row[5] == 0]
+    assert empty, "the window reaches back before the first measurement"
+    assert all(row[1:5] == [None] * 4 and row[6] is None for row in empty)
+
+
+def test_a_manifest_validates_and_lists_hash_and_size_of_each_file() -> None:
+    history, end = two_household_days()
+    files = []
+    for level in LEVELS:
+        data = render_level(INFO, level, history, end)
+        files.append(
+            FileEntry(
+                level,
+                level_path("house", level),
+                sha256_hex(data),
+                len(data),
+                "2026-11-27T00:00:00+01:00",
+            )
+        )
+    manifest = render_manifest(
+        [ManifestMeter(INFO, tuple(files))], "2026-11-27T00:00:00+01:00", refresh_seconds=600
+    )
+    doc = validate(manifest)
+    assert doc["meters"][0]["files"]["yearly"]["path"] == "house/yearly.json"
+    assert set(doc["meters"][0]["files"]) == set(LEVELS)
+
+
+def test_numbers_are_rounded_per_the_contract() -> None:
+    bucket = Bucket(0, 600, 0.123456, 599.0, 12.345, 99.99, 0.0333333, 0)
+    row = bucket_row(0, 600, bucket, priced=True, backfill=False)
+    assert row == [0, 0.1235, 742, 12.3, 100, 0.998, 0.0333]
+
+
+def test_rendering_twice_at_the_same_moment_gives_the_same_bytes() -> None:
+    history, end = two_household_days()
+    assert render_level(INFO, "daily", history, end) == render_level(INFO, "daily", history, end)
+
+
+def test_a_backfilled_bucket_adds_the_backfill_column() -> None:
+    history, end = two_household_days()
+    first = min(history.ten_minutes) - 600
+    history.merge_external(end, ten_minutes=[Bucket(first, 600, 0.01, 600, 60, 60, None, 600)])
+    doc = validate(render_level(INFO, "weekly", history, end))
+    assert doc["columns"][-1] == "backfill"
+    backfilled = [row for row in doc["rows"] if row[-1]]
+    assert [row[0] for row in backfilled] == [first - 3000]
+    assert backfilled[0][-1] == 1
+    assert backfilled[0][5] == round(600 / 3600, 3)
+
+
+def test_monthly_rows_start_at_local_midnight_including_the_25_hour_day() -> None:
+    start, _ = day_bounds(date(2026, 10, 24), AMS)
+    acc = MeterAccumulator(Kind.POWER, AMS, start)
+    history = History(AMS)
+    end = day_bounds(date(2026, 10, 27), AMS)[0]
+    for bucket in acc.feed(start, "100", "W") + acc.advance(end):
+        history.add(bucket)
+    doc = validate(render_level(INFO, "monthly", history, end - 1))
+    by_day = {datetime.fromtimestamp(r[0], AMS).date(): r for r in doc["rows"]}
+    assert by_day[date(2026, 10, 25)][1] == 2.5
+    assert all(datetime.fromtimestamp(r[0], AMS).hour == 0 for r in doc["rows"])
+
+
+def test_export_rows_cover_every_hour_of_the_range() -> None:
+    history, _ = two_household_days()
+    cols, rows = rows_between("hour", history, date(2026, 11, 25), date(2026, 11, 26), priced=False)
+    assert cols == ["start", "kwh", "mean_w", "min_w", "max_w", "coverage"]
+    assert len(rows) == 48
+    assert all(r[5] == 1 for r in rows[:-1])
