@@ -1,0 +1,136 @@
+"""The `serve` daemon: the mirror loop on the main thread, the web server on a thread pool.
+
+Signals: SIGTERM/SIGINT stop cleanly (the current poll and requests finish), SIGHUP reloads
+the configuration and rescans the dashboard folder, SIGUSR1 polls the source now.
+"""
+
+import signal
+from typing import Any, Dict, List, Optional, Tuple
+
+from . import __version__, log
+from .admin import ADMIN_CSP, Admin
+from .config import Config, ConfigError, load
+from .httpserver import HttpServer, Request, Response
+from .mirror import Mirror, MirrorLoop
+from .public import DASHBOARD_CSP, Site
+from .status import collect
+
+
+class Agent:
+    """One running agent: mirror + public site + admin, sharing one config."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.mirror = Mirror(config)
+        self.reload_requested = False
+        self.loop = MirrorLoop(self.mirror, before_poll=self._maybe_reload)
+        self.site = Site(config.dashboard, config.webroot, lambda: self.mirror.data_files)
+        self.admin = Admin(lambda: self.config, self.status, self.loop.mirror_now)
+        self.server = HttpServer(
+            config.host,
+            config.port,
+            self.handle,
+            threads=config.threads,
+            timeout=config.request_timeout,
+            base_headers=self.security_headers,
+            ssl_context=self._ssl_context(config),
+        )
+
+    @staticmethod
+    def _ssl_context(config: Config) -> Any:
+        if not config.tls:
+            return None
+        import ssl
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(config.tls_cert, config.tls_key)
+        return context
+
+    def status(self) -> Dict[str, Any]:
+        """The status snapshot shown on /admin."""
+        return collect(self.config, self.mirror.status)
+
+    def handle(self, request: Request) -> Response:
+        """Route: /admin... to the admin pages, everything else to the allow-listed site."""
+        if request.path == "/admin" or request.path.startswith("/admin/"):
+            return self.admin.handle(request)
+        return self.site.handle(request)
+
+    def security_headers(self, request: Request, response: Response) -> List[Tuple[str, str]]:
+        """Headers every response carries."""
+        admin = request.path.startswith("/admin")
+        headers = [
+            ("Content-Security-Policy", ADMIN_CSP if admin else DASHBOARD_CSP),
+            ("X-Content-Type-Options", "nosniff"),
+            ("X-Frame-Options", "DENY"),
+            ("Referrer-Policy", "no-referrer"),
+            ("Cross-Origin-Opener-Policy", "same-origin"),
+            ("Cross-Origin-Resource-Policy", "same-origin"),
+            ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+        ]
+        if self.config.tls:
+            headers.append(("Strict-Transport-Security", "max-age=31536000"))
+        return headers
+
+    def _maybe_reload(self) -> None:
+        if not self.reload_requested:
+            return
+        self.reload_requested = False
+        try:
+            fresh = load(self.config.path)
+        except ConfigError as err:
+            log.error("reload failed, keeping the running configuration: %s", err)
+            return
+        if (fresh.host, fresh.port, fresh.tls_cert, fresh.tls_key, fresh.threads) != (
+            self.config.host,
+            self.config.port,
+            self.config.tls_cert,
+            self.config.tls_key,
+            self.config.threads,
+        ):
+            log.warning("server address, threads or TLS changed: restart the agent to apply")
+        log.add_secret(fresh.source_token)
+        log.configure(fresh.log_level, fresh.log_target)
+        self.config = fresh
+        self.mirror.config = fresh
+        self.admin.sessions.idle = fresh.session_minutes * 60.0
+        if fresh.dashboard != self.site.dashboard or fresh.webroot != self.site.webroot:
+            self.site = Site(fresh.dashboard, fresh.webroot, lambda: self.mirror.data_files)
+        else:
+            self.site.rescan()
+        log.info("configuration reloaded")
+
+    def _on_signal(self, signum: int, frame: Optional[object]) -> None:
+        if signum == signal.SIGHUP:
+            self.reload_requested = True
+            self.loop.mirror_now()
+        elif signum == signal.SIGUSR1:
+            self.loop.mirror_now()
+        else:
+            self.loop.stop()
+
+    def run(self) -> int:
+        """Serve until SIGTERM/SIGINT; returns the exit code."""
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
+            signal.signal(signum, self._on_signal)
+        self.server.start()
+        host, port = self.server.address
+        scheme = "https" if self.config.tls else "http"
+        log.info(
+            "powerstats-agent %s serving on %s://%s:%d/ (%d dashboard files, data in %s)",
+            __version__,
+            scheme,
+            host,
+            port,
+            len(self.site.dashboard_files),
+            self.config.webroot,
+        )
+        if not self.site.dashboard_files:
+            log.warning("no dashboard files in %s; only the data is served", self.config.dashboard)
+        try:
+            self.loop.run()
+        finally:
+            self.server.stop()
+            log.info("stopped")
+        return 0

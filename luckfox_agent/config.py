@@ -1,0 +1,283 @@
+"""The agent's configuration: an INI file with commented defaults, read once and on SIGHUP.
+
+The shipped `powerstats-agent.conf.example` documents every option; `DEFAULTS` below is the
+same list in code, so a config file only needs the lines it changes.
+"""
+
+import os
+from dataclasses import dataclass
+from typing import Dict, Optional, Tuple
+
+DEFAULTS: Dict[str, Dict[str, str]] = {
+    "source": {
+        "url": "",
+        "token": "",
+        "kind": "auto",
+        "interval": "300",
+        "timeout": "20",
+        "max_backoff": "1800",
+        "max_file_bytes": "4194304",
+    },
+    "server": {
+        "host": "0.0.0.0",  # noqa: S104 - a LAN display: every interface by default
+        "port": "8080",
+        "threads": "4",
+        "request_timeout": "10",
+        "tls_cert": "",
+        "tls_key": "",
+    },
+    "paths": {
+        "webroot": "/var/lib/powerstats-agent/www",
+        "dashboard": "/usr/share/powerstats-agent/www",
+        "state": "/var/lib/powerstats-agent/state.json",
+    },
+    "admin": {
+        "password_hash": "",
+        "session_minutes": "30",
+    },
+    "ha": {
+        "url": "",
+        "maintenance_entity": "switch.powerstats_maintenance",
+    },
+    "log": {
+        "level": "info",
+        "target": "stderr",
+    },
+}
+
+
+class ConfigError(Exception):
+    """The configuration file is missing, unreadable or has a bad value."""
+
+
+@dataclass(frozen=True)
+class SourceUrl:
+    """A source URL split into the parts the HTTP client needs."""
+
+    scheme: str
+    host: str
+    port: int
+    path: str
+
+    @property
+    def origin(self) -> str:
+        """scheme://host:port, without a path."""
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+
+def parse_url(url: str) -> SourceUrl:
+    """Split an http(s) URL; raises ValueError with a readable reason."""
+    scheme, sep, rest = url.partition("://")
+    scheme = scheme.lower()
+    if not sep or scheme not in ("http", "https"):
+        raise ValueError("must start with http:// or https://")
+    hostport, _slash, path = rest.partition("/")
+    if "@" in hostport:
+        raise ValueError(
+            "must not contain a user name or password; put the token in [source] token"
+        )
+    if not hostport:
+        raise ValueError("has no host name")
+    port = 443 if scheme == "https" else 80
+    host = hostport
+    if hostport.startswith("["):
+        end = hostport.find("]")
+        if end < 0:
+            raise ValueError("has a malformed IPv6 address")
+        host = hostport[1:end]
+        if hostport[end + 1 :].startswith(":"):
+            port = int(hostport[end + 2 :])
+    elif ":" in hostport:
+        host, _, port_text = hostport.rpartition(":")
+        port = int(port_text)
+    if not 0 < port < 65536:
+        raise ValueError("has a port outside 1-65535")
+    path = "/" + path.split("#", 1)[0].split("?", 1)[0]
+    if not path.endswith("/"):
+        path += "/"
+    return SourceUrl(scheme, host, port, path)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the agent reads from its configuration file."""
+
+    path: str
+    source_url: str
+    source_token: str
+    source_kind: str
+    interval: float
+    timeout: float
+    max_backoff: float
+    max_file_bytes: int
+    host: str
+    port: int
+    threads: int
+    request_timeout: float
+    tls_cert: str
+    tls_key: str
+    webroot: str
+    dashboard: str
+    state_file: str
+    password_hash: str
+    session_minutes: int
+    ha_url: str
+    maintenance_entity: str
+    log_level: str
+    log_target: str
+
+    @property
+    def source(self) -> SourceUrl:
+        """The parsed source URL (validated at load time)."""
+        return parse_url(self.source_url)
+
+    @property
+    def source_is_ha(self) -> bool:
+        """True when the source is Home Assistant's authenticated data view."""
+        if self.source_kind == "ha":
+            return True
+        if self.source_kind == "static":
+            return False
+        return "/api/powerstats/" in self.source_url
+
+    @property
+    def ha_origin(self) -> str:
+        """Base URL of Home Assistant's REST API."""
+        if self.ha_url:
+            return self.ha_url.rstrip("/")
+        return self.source.origin
+
+    @property
+    def tls(self) -> bool:
+        """True when the server speaks HTTPS."""
+        return bool(self.tls_cert and self.tls_key)
+
+
+def _number(section: str, key: str, text: str, low: float, high: float) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"[{section}] {key} = {text!r} is not a number") from None
+    if not low <= value <= high:
+        raise ConfigError(f"[{section}] {key} = {text} must be between {low:g} and {high:g}")
+    return value
+
+
+def read_ini(path: str) -> Dict[str, Dict[str, str]]:
+    """Read the INI file over the defaults; raises ConfigError naming the problem."""
+    import configparser
+
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            parser.read_file(handle)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"config file {path} does not exist; create it with "
+            f"`python3 -m luckfox_agent --config {path} setup`"
+        ) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"cannot read config file {path}: {err}") from None
+    except configparser.Error as err:
+        raise ConfigError(f"config file {path} is not valid INI: {err}") from None
+    values = {section: dict(options) for section, options in DEFAULTS.items()}
+    for section in parser.sections():
+        if section not in DEFAULTS:
+            raise ConfigError(f"config file {path}: unknown section [{section}]")
+        for key, value in parser.items(section):
+            if key not in DEFAULTS[section]:
+                raise ConfigError(f"config file {path}: unknown option [{section}] {key}")
+            values[section][key] = value.strip()
+    return values
+
+
+def load(path: str) -> Config:
+    """Load and validate the configuration file at `path`."""
+    v = read_ini(path)
+    src, srv, paths, adm, ha, log = (
+        v["source"],
+        v["server"],
+        v["paths"],
+        v["admin"],
+        v["ha"],
+        v["log"],
+    )
+    if not src["url"]:
+        raise ConfigError(
+            "[source] url is empty; set it to HA's /api/powerstats/data/ or a Pages URL"
+        )
+    try:
+        parse_url(src["url"])
+    except ValueError as err:
+        raise ConfigError(f"[source] url {err}") from None
+    if src["kind"] not in ("auto", "ha", "static"):
+        raise ConfigError("[source] kind must be auto, ha or static")
+    if ha["url"]:
+        try:
+            parse_url(ha["url"])
+        except ValueError as err:
+            raise ConfigError(f"[ha] url {err}") from None
+    if (srv["tls_cert"] == "") != (srv["tls_key"] == ""):
+        raise ConfigError("[server] tls_cert and tls_key must be set together (or both left empty)")
+    if log["level"] not in ("debug", "info", "warning", "error"):
+        raise ConfigError("[log] level must be debug, info, warning or error")
+    if log["target"] not in ("stderr", "syslog"):
+        raise ConfigError("[log] target must be stderr or syslog")
+    pw_hash = adm["password_hash"]
+    if pw_hash and not pw_hash.startswith(("scrypt$", "pbkdf2_sha256$")):
+        raise ConfigError(
+            "[admin] password_hash is not a hash; create one with "
+            "`python3 -m luckfox_agent hash-password`"
+        )
+    return Config(
+        path=path,
+        source_url=src["url"],
+        source_token=src["token"],
+        source_kind=src["kind"],
+        interval=_number("source", "interval", src["interval"], 0.05, 86400),
+        timeout=_number("source", "timeout", src["timeout"], 0.05, 600),
+        max_backoff=_number("source", "max_backoff", src["max_backoff"], 0.05, 86400),
+        max_file_bytes=int(
+            _number("source", "max_file_bytes", src["max_file_bytes"], 1024, 1 << 30)
+        ),
+        host=srv["host"],
+        port=int(_number("server", "port", srv["port"], 0, 65535)),
+        threads=int(_number("server", "threads", srv["threads"], 1, 64)),
+        request_timeout=_number("server", "request_timeout", srv["request_timeout"], 0.1, 300),
+        tls_cert=srv["tls_cert"],
+        tls_key=srv["tls_key"],
+        webroot=os.path.abspath(paths["webroot"]),
+        dashboard=os.path.abspath(paths["dashboard"]),
+        state_file=os.path.abspath(paths["state"]),
+        password_hash=pw_hash,
+        session_minutes=int(_number("admin", "session_minutes", adm["session_minutes"], 1, 1440)),
+        ha_url=ha["url"],
+        maintenance_entity=ha["maintenance_entity"],
+        log_level=log["level"],
+        log_target=log["target"],
+    )
+
+
+def render(values: Dict[str, Dict[str, str]]) -> str:
+    """Render a config file (used by `setup`): only the options that differ from defaults."""
+    lines = [
+        "# PowerStats agent configuration, written by `luckfox_agent setup`.",
+        "# Every option and its default is documented in powerstats-agent.conf.example.",
+        "",
+    ]
+    for section, options in values.items():
+        changed: Tuple[Tuple[str, str], ...] = tuple(
+            (k, val) for k, val in options.items() if DEFAULTS[section].get(k) != val
+        )
+        if not changed:
+            continue
+        lines.append(f"[{section}]")
+        lines.extend(f"{key} = {val}" for key, val in changed)
+        lines.append("")
+    return "\n".join(lines)
+
+
+def example_path() -> Optional[str]:
+    """Where the shipped example config lives, if it is installed."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "powerstats-agent.conf.example")
+    return path if os.path.exists(path) else None

@@ -1,0 +1,193 @@
+"""The data contract (format powerstats/1), checked by hand: the board has no jsonschema.
+
+Mirrors schemas/powerstats-1.schema.json plus the rules a schema cannot say (rows strictly
+increasing by start, one cell per column). Anything from the source is hostile until it
+passes here; a file that fails is never swapped into the web root.
+"""
+
+import re
+from dataclasses import dataclass
+from typing import Any, List, Tuple
+
+FORMAT = "powerstats/1"
+LEVELS = {"daily": "10min", "weekly": "hour", "monthly": "day", "yearly": "day"}
+FIRST_COLUMNS = ("start", "kwh", "mean_w", "min_w", "max_w", "coverage")
+
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z)$")
+_METER_ID = re.compile(r"^[a-z0-9_-]{1,32}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_COLUMN = re.compile(r"^[a-z][a-z0-9_]*$")
+_ENTITY = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+$")
+
+
+class ContractError(ValueError):
+    """A file does not follow the powerstats/1 contract; the message says where."""
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One data file the manifest lists."""
+
+    meter_id: str
+    level: str
+    path: str
+    sha256: str
+    size: int
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ContractError(message)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_format(doc: Any, what: str) -> None:
+    _require(isinstance(doc, dict), f"{what} is not a JSON object")
+    fmt = doc.get("format")
+    if fmt != FORMAT:
+        raise ContractError(
+            f"{what} has format {fmt!r}; this agent understands {FORMAT} - update the agent"
+        )
+
+
+def check_manifest(doc: Any) -> Tuple[FileEntry, ...]:
+    """Validate a parsed manifest; returns the files it lists."""
+    _check_format(doc, "manifest.json")
+    _require("level" not in doc, "manifest.json looks like a level file")
+    _require(
+        isinstance(doc.get("generated"), str) and bool(_TIMESTAMP.match(doc["generated"])),
+        "manifest.json: generated is not a timestamp",
+    )
+    _require(
+        isinstance(doc.get("maintenance"), bool), "manifest.json: maintenance is not a boolean"
+    )
+    if "refresh_seconds" in doc:
+        _require(
+            _is_int(doc["refresh_seconds"]) and doc["refresh_seconds"] >= 1,
+            "manifest.json: refresh_seconds is not a positive integer",
+        )
+    meters = doc.get("meters")
+    _require(isinstance(meters, list), "manifest.json: meters is not a list")
+    entries: List[FileEntry] = []
+    seen = set()
+    for index, meter in enumerate(meters):
+        where = f"manifest.json: meters[{index}]"
+        _require(isinstance(meter, dict), f"{where} is not an object")
+        for key in ("id", "name", "entity_id", "timezone", "files"):
+            _require(key in meter, f"{where} has no {key}")
+        meter_id = meter["id"]
+        _require(
+            isinstance(meter_id, str) and bool(_METER_ID.match(meter_id)),
+            f"{where}: id is not a meter id",
+        )
+        _require(meter_id not in seen, f"{where}: meter id {meter_id} is listed twice")
+        seen.add(meter_id)
+        _require(
+            isinstance(meter["name"], str) and 1 <= len(meter["name"]) <= 100,
+            f"{where}: name must be 1-100 characters",
+        )
+        _require(
+            isinstance(meter["entity_id"], str) and bool(_ENTITY.match(meter["entity_id"])),
+            f"{where}: entity_id is not an entity id",
+        )
+        _require(
+            isinstance(meter["timezone"], str) and 1 <= len(meter["timezone"]) <= 64,
+            f"{where}: timezone must be 1-64 characters",
+        )
+        if "kind" in meter:
+            _require(meter["kind"] in ("power", "energy"), f"{where}: kind must be power or energy")
+        files = meter["files"]
+        _require(isinstance(files, dict), f"{where}: files is not an object")
+        for level, entry in files.items():
+            fwhere = f"{where}.files.{level}"
+            _require(level in LEVELS, f"{fwhere}: unknown level")
+            _require(isinstance(entry, dict), f"{fwhere} is not an object")
+            path, digest, size = entry.get("path"), entry.get("sha256"), entry.get("bytes")
+            _require(
+                path == f"{meter_id}/{level}.json",
+                f"{fwhere}: path must be {meter_id}/{level}.json",
+            )
+            _require(
+                isinstance(digest, str) and bool(_SHA256.match(digest)),
+                f"{fwhere}: sha256 is not 64 lower-case hex digits",
+            )
+            _require(_is_int(size) and size >= 0, f"{fwhere}: bytes is not a size")
+            updated = entry.get("updated")
+            _require(
+                isinstance(updated, str) and bool(_TIMESTAMP.match(updated)),
+                f"{fwhere}: updated is not a timestamp",
+            )
+            entries.append(FileEntry(meter_id, level, str(path), str(digest), int(size)))
+    return tuple(entries)
+
+
+def check_level_file(doc: Any, entry: FileEntry) -> None:
+    """Validate a parsed level file against the contract and the manifest entry naming it."""
+    what = entry.path
+    _check_format(doc, what)
+    for key in ("level", "meter", "timezone", "bucket", "generated", "columns", "rows"):
+        _require(key in doc, f"{what} has no {key}")
+    _require(doc["level"] == entry.level, f"{what}: level is {doc['level']!r}, not {entry.level}")
+    _require(
+        doc["bucket"] == LEVELS[entry.level],
+        f"{what}: bucket must be {LEVELS[entry.level]} for level {entry.level}",
+    )
+    meter = doc["meter"]
+    _require(
+        isinstance(meter, dict) and meter.get("id") == entry.meter_id,
+        f"{what}: meter.id is not {entry.meter_id}",
+    )
+    _require(
+        isinstance(meter.get("name"), str) and isinstance(meter.get("entity_id"), str),
+        f"{what}: meter needs a name and an entity_id",
+    )
+    _require(
+        isinstance(doc["timezone"], str) and 1 <= len(doc["timezone"]) <= 64,
+        f"{what}: timezone must be 1-64 characters",
+    )
+    _require(
+        isinstance(doc["generated"], str) and bool(_TIMESTAMP.match(doc["generated"])),
+        f"{what}: generated is not a timestamp",
+    )
+    columns = doc["columns"]
+    _require(
+        isinstance(columns, list) and tuple(columns[:6]) == FIRST_COLUMNS,
+        f"{what}: columns must start with {', '.join(FIRST_COLUMNS)}",
+    )
+    _require(
+        all(isinstance(c, str) and _COLUMN.match(c) for c in columns),
+        f"{what}: a column name is malformed",
+    )
+    _require(len(set(columns)) == len(columns), f"{what}: a column is listed twice")
+    rows = doc["rows"]
+    _require(isinstance(rows, list), f"{what}: rows is not a list")
+    width = len(columns)
+    previous = None
+    for index, row in enumerate(rows):
+        _require(
+            isinstance(row, list) and len(row) == width,
+            f"{what}: row {index} does not have one cell per column",
+        )
+        start = row[0]
+        _require(_is_int(start), f"{what}: row {index} start is not an integer")
+        _require(
+            previous is None or start > previous,
+            f"{what}: row {index} is not after the previous row",
+        )
+        previous = start
+        coverage = row[5]
+        _require(
+            _is_number(coverage) and 0 <= coverage <= 1,
+            f"{what}: row {index} coverage is not between 0 and 1",
+        )
+        _require(
+            all(cell is None or _is_number(cell) for cell in row[1:]),
+            f"{what}: row {index} has a cell that is neither a number nor null",
+        )

@@ -1,0 +1,184 @@
+"""Small file-system and encoding helpers: atomic writes, hashing, HTTP dates.
+
+These avoid `tempfile`, `hashlib`, `email.utils` and `urllib.parse` on purpose: each of those
+costs one to four megabytes of resident memory on the board, for one line of work here.
+"""
+
+import contextlib
+import os
+import time
+from typing import Any, Callable, Iterable, Optional
+
+_counter = 0
+
+try:  # the builtin SHA-256 avoids loading OpenSSL's libcrypto (about 3.5 MB resident)
+    from _sha2 import sha256 as _sha256  # type: ignore[import-not-found,unused-ignore]
+except ImportError:  # pragma: no cover - depends on the Python version
+    try:
+        from _sha256 import sha256 as _sha256  # type: ignore[import-not-found,no-redef,unused-ignore]
+    except ImportError:
+        from hashlib import sha256 as _sha256  # type: ignore[assignment,unused-ignore]
+
+
+def compare_digest(a: Any, b: Any) -> bool:
+    """Constant-time equality of two str/bytes values.
+
+    The same C function as hmac.compare_digest, reached without importing hmac (which loads
+    hashlib and OpenSSL); hmac is the fallback on an interpreter without it.
+    """
+    import _operator
+
+    func: Any = getattr(_operator, "_compare_digest", None)
+    if func is None:  # pragma: no cover - every CPython since 3.4 has it
+        import hmac
+
+        func = hmac.compare_digest
+    return bool(func(a, b))
+
+
+def new_sha256(data: bytes = b"") -> Any:
+    """A SHA-256 object; the cheapest implementation the interpreter offers."""
+    return _sha256(data)
+
+
+def sha256_hex(data: bytes) -> str:
+    """Hex SHA-256 of `data`."""
+    return str(_sha256(data).hexdigest())
+
+
+def sha256_file(path: str) -> Optional[str]:
+    """Hex SHA-256 of a regular file's bytes, or None when it cannot be read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    digest = _sha256()
+    try:
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            digest.update(chunk)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return str(digest.hexdigest())
+
+
+def random_token(nbytes: int = 32) -> str:
+    """An unguessable hex token from the kernel's CSPRNG."""
+    return os.urandom(nbytes).hex()
+
+
+def stage_write(path: str, chunks: Iterable[bytes], mode: int = 0o644, fsync: bool = True) -> str:
+    """Write `chunks` to a temporary file beside `path`; returns the temporary file's name.
+
+    The temporary file sits on the same file system as the target (so the later rename is
+    atomic) and starts with a dot, which the server's allow-list never serves. On any error
+    it is removed again and the error raised.
+    """
+    global _counter
+    _counter += 1
+    directory, name = os.path.split(path)
+    tmp = os.path.join(directory or ".", f".{name}.{os.getpid()}.{_counter}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), mode)
+    try:
+        try:
+            for chunk in chunks:
+                view = memoryview(chunk)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+            if fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException:
+        remove_quietly(tmp)
+        raise
+    return tmp
+
+
+def atomic_write(path: str, chunks: Iterable[bytes], mode: int = 0o644, fsync: bool = True) -> None:
+    """Replace `path` with `chunks` so that readers see the old or the new file, never half."""
+    tmp = stage_write(path, chunks, mode, fsync)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        remove_quietly(tmp)
+        raise
+
+
+def remove_quietly(path: str) -> None:
+    """Remove a file if it exists; errors are not interesting here."""
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def http_date(epoch: float) -> str:
+    """RFC 9110 IMF-fixdate for an epoch time (locale independent)."""
+    t = time.gmtime(epoch)
+    return (
+        f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year:04d} "
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT"
+    )
+
+
+def iso_utc(epoch: Optional[float]) -> Optional[str]:
+    """ISO 8601 UTC timestamp for status output, or None."""
+    if epoch is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def percent_decode(text: str) -> Optional[str]:
+    """Strict percent-decoding of a URL component; None when malformed or not UTF-8."""
+    if "%" not in text:
+        return text
+    out = bytearray()
+    i = 0
+    raw = text.encode("latin-1", "replace")
+    while i < len(raw):
+        c = raw[i]
+        if c == 0x25:  # '%'
+            pair = raw[i + 1 : i + 3]
+            if len(pair) != 2:
+                return None
+            try:
+                out.append(int(pair, 16))
+            except ValueError:
+                return None
+            i += 3
+        else:
+            out.append(c)
+            i += 1
+    try:
+        return out.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def parse_form(body: str) -> "dict[str, str]":
+    """Parse an application/x-www-form-urlencoded body; the first value of a name wins."""
+    form: "dict[str, str]" = {}
+    for part in body.split("&"):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        key = percent_decode(name.replace("+", " "))
+        val = percent_decode(value.replace("+", " "))
+        if key is None or val is None:
+            continue
+        form.setdefault(key, val)
+    return form
+
+
+def call_quietly(func: Callable[[], Any]) -> None:
+    """Run a cleanup callable, ignoring OS errors."""
+    with contextlib.suppress(OSError):
+        func()

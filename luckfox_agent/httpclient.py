@@ -1,0 +1,189 @@
+"""A minimal HTTP/1.1 client for the mirror and the HA actions.
+
+`http.client` pulls in the `email` package and `ssl` at import (about 8 MB resident on the
+board); the agent needs one request at a time with a deadline and a size cap, so it speaks
+the protocol itself. TLS is imported only when a URL is https.
+"""
+
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Dict, Optional
+
+from .config import SourceUrl
+
+MAX_HEAD = 65536
+
+
+class HttpError(Exception):
+    """The request failed: connection, timeout, protocol or size problem."""
+
+
+@dataclass
+class Response:
+    """A complete response; header names are lower case."""
+
+    status: int
+    headers: Dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    bytes_sent: int = 0
+    bytes_received: int = 0
+
+
+class _Reader:
+    """Buffered reads from a socket against one overall deadline."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self.sock = sock
+        self.deadline = deadline
+        self.buffer = b""
+        self.received = 0
+        self.closed = False
+
+    def _fill(self) -> None:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise HttpError("timed out")
+        self.sock.settimeout(remaining)
+        try:
+            chunk = self.sock.recv(65536)
+        except socket.timeout:
+            raise HttpError("timed out") from None
+        except OSError as err:
+            raise HttpError(f"connection failed while reading: {err.strerror or err}") from None
+        if not chunk:
+            self.closed = True
+        self.received += len(chunk)
+        self.buffer += chunk
+
+    def read_until(self, marker: bytes, limit: int) -> bytes:
+        while marker not in self.buffer:
+            if len(self.buffer) > limit:
+                raise HttpError("response header too large")
+            if self.closed:
+                raise HttpError("connection closed before the response header ended")
+            self._fill()
+        head, _, self.buffer = self.buffer.partition(marker)
+        return head
+
+    def read_exact(self, size: int) -> bytes:
+        while len(self.buffer) < size:
+            if self.closed:
+                raise HttpError(f"truncated body: got {len(self.buffer)} of {size} bytes")
+            self._fill()
+        data, self.buffer = self.buffer[:size], self.buffer[size:]
+        return data
+
+    def read_to_close(self, limit: int) -> bytes:
+        while not self.closed:
+            if len(self.buffer) > limit:
+                raise HttpError(f"response larger than {limit} bytes")
+            self._fill()
+        return self.buffer
+
+
+def _connect(url: SourceUrl, timeout: float) -> socket.socket:
+    try:
+        sock = socket.create_connection((url.host, url.port), timeout=timeout)
+    except socket.timeout:
+        raise HttpError(f"connecting to {url.host}:{url.port} timed out") from None
+    except OSError as err:
+        raise HttpError(f"cannot connect to {url.host}:{url.port}: {err.strerror or err}") from None
+    if url.scheme == "https":
+        import ssl
+
+        context = ssl.create_default_context()
+        try:
+            return context.wrap_socket(sock, server_hostname=url.host)
+        except (OSError, ssl.SSLError) as err:
+            sock.close()
+            raise HttpError(f"TLS handshake with {url.host} failed: {err}") from None
+    return sock
+
+
+def _decode_chunked(reader: _Reader, limit: int) -> bytes:
+    body = bytearray()
+    while True:
+        size_line = reader.read_until(b"\r\n", 1024).split(b";", 1)[0].strip()
+        try:
+            size = int(size_line, 16)
+        except ValueError:
+            raise HttpError("malformed chunked encoding") from None
+        if size == 0:
+            break
+        if len(body) + size > limit:
+            raise HttpError(f"response larger than {limit} bytes")
+        body += reader.read_exact(size)
+        reader.read_exact(2)
+    return bytes(body)
+
+
+def request(
+    url: SourceUrl,
+    path: str,
+    *,
+    method: str = "GET",
+    headers: Optional[Dict[str, str]] = None,
+    body: bytes = b"",
+    timeout: float = 20.0,
+    max_body: int = 4 << 20,
+) -> Response:
+    """Send one request and read the whole response within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    host_header = url.host if ":" not in url.host else f"[{url.host}]"
+    if url.port != (443 if url.scheme == "https" else 80):
+        host_header += f":{url.port}"
+    lines = [
+        f"{method} {path} HTTP/1.1",
+        f"Host: {host_header}",
+        "Connection: close",
+        "User-Agent: powerstats-agent",
+        "Accept-Encoding: identity",
+    ]
+    for name, value in (headers or {}).items():
+        if "\r" in value or "\n" in value:
+            raise HttpError(f"header {name} contains a line break")
+        lines.append(f"{name}: {value}")
+    if body or method == "POST":
+        lines.append(f"Content-Length: {len(body)}")
+    raw = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+    sock = _connect(url, timeout)
+    try:
+        try:
+            sock.settimeout(max(deadline - time.monotonic(), 0.001))
+            sock.sendall(raw)
+        except socket.timeout:
+            raise HttpError("timed out while sending the request") from None
+        except OSError as err:
+            raise HttpError(f"connection failed while sending: {err.strerror or err}") from None
+        reader = _Reader(sock, deadline)
+        head = reader.read_until(b"\r\n\r\n", MAX_HEAD).decode("latin-1")
+        status_line, _, header_block = head.partition("\r\n")
+        parts = status_line.split(" ", 2)
+        if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
+            raise HttpError("the source did not answer with HTTP")
+        response = Response(status=int(parts[1]))
+        for line in header_block.split("\r\n"):
+            name, sep, value = line.partition(":")
+            if sep:
+                response.headers[name.strip().lower()] = value.strip()
+        no_body = method == "HEAD" or response.status in (204, 304) or response.status < 200
+        if no_body:
+            pass
+        elif "chunked" in response.headers.get("transfer-encoding", "").lower():
+            response.body = _decode_chunked(reader, max_body)
+        elif "content-length" in response.headers:
+            try:
+                length = int(response.headers["content-length"])
+            except ValueError:
+                raise HttpError("malformed Content-Length") from None
+            if length > max_body:
+                raise HttpError(f"response of {length} bytes is over the {max_body} byte limit")
+            response.body = reader.read_exact(length)
+        else:
+            response.body = reader.read_to_close(max_body)
+        response.bytes_sent = len(raw)
+        response.bytes_received = reader.received
+        return response
+    finally:
+        sock.close()

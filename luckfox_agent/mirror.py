@@ -1,0 +1,384 @@
+"""The mirror: keeps the web root's manifest.json and data files equal to the source's.
+
+One poll = one conditional request for manifest.json. Only when the manifest changed are the
+files it lists compared (by sha256) with the local copies, and only changed files fetched.
+Every fetched file must match its size and sha256 and the contract's shape; the whole set is
+staged first and swapped in (data files, then the manifest) only when every file is good, so
+the web root always holds one consistent, last good generation. Nothing is written when
+nothing changed: the board's flash has limited erase cycles.
+"""
+
+import contextlib
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
+
+from . import log
+from .config import Config
+from .contract import ContractError, FileEntry, check_level_file, check_manifest
+from .fsutil import (
+    atomic_write,
+    remove_quietly,
+    sha256_file,
+    sha256_hex,
+    stage_write,
+)
+from .httpclient import HttpError, request
+
+MANIFEST = "manifest.json"
+MAX_MANIFEST_BYTES = 1 << 20
+# The state file's last-success time is refreshed at most this often (seconds): everything
+# else in it changes only when the data or the error changes, so idle polls write nothing.
+STATE_REFRESH = 3600.0
+
+
+class MirrorError(Exception):
+    """One poll failed; the message is safe to log and show (no token)."""
+
+
+@dataclass
+class MirrorStatus:
+    """What the status page and `status` command show about the mirror."""
+
+    last_attempt: Optional[float] = None
+    last_success: Optional[float] = None
+    last_change: Optional[float] = None
+    last_error: Optional[str] = None
+    last_error_at: Optional[float] = None
+    failures: int = 0
+    next_poll: Optional[float] = None
+    etag: Optional[str] = None
+    last_modified: Optional[str] = None
+    polls: int = 0
+    files_fetched: int = 0
+    maintenance: Optional[bool] = None
+
+    def persisted(self) -> Dict[str, Any]:
+        """The part kept in the state file."""
+        return {
+            "etag": self.etag,
+            "last_modified": self.last_modified,
+            "last_success": self.last_success,
+            "last_change": self.last_change,
+            "last_error": self.last_error,
+            "last_error_at": self.last_error_at,
+        }
+
+
+def load_state(path: str) -> MirrorStatus:
+    """Read the state file; a missing or damaged one means a fresh start."""
+    status = MirrorStatus()
+    try:
+        with open(path, "rb") as handle:
+            data = json.loads(handle.read(65536))
+    except (OSError, ValueError):
+        return status
+    if not isinstance(data, dict):
+        return status
+    for key in ("etag", "last_modified", "last_error"):
+        if isinstance(data.get(key), str):
+            setattr(status, key, data[key])
+    for key in ("last_success", "last_change", "last_error_at"):
+        if isinstance(data.get(key), (int, float)):
+            setattr(status, key, float(data[key]))
+    return status
+
+
+def read_local_manifest(webroot: str) -> Tuple[Optional[bytes], Tuple[FileEntry, ...], Any]:
+    """The served manifest's bytes, its file entries and its parsed document."""
+    try:
+        with open(os.path.join(webroot, MANIFEST), "rb") as handle:
+            raw = handle.read(MAX_MANIFEST_BYTES + 1)
+        doc = json.loads(raw)
+        return raw, check_manifest(doc), doc
+    except (OSError, ValueError):
+        return None, (), None
+
+
+class Mirror:
+    """Polls the source and keeps the web root current; thread-safe status for the server."""
+
+    def __init__(self, config: Config, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.clock = clock
+        self.lock = threading.Lock()
+        self.status = load_state(config.state_file)
+        self._state_written = self._state_bytes()
+        raw, entries, doc = read_local_manifest(config.webroot)
+        self.data_files: FrozenSet[str] = self._allowed(raw, entries)
+        if isinstance(doc, dict):
+            self.status.maintenance = bool(doc.get("maintenance"))
+        if raw is None:
+            # Without a local copy a 304 would leave nothing to serve: fetch unconditionally.
+            self.status.etag = self.status.last_modified = None
+
+    @staticmethod
+    def _allowed(raw: Optional[bytes], entries: Tuple[FileEntry, ...]) -> FrozenSet[str]:
+        if raw is None:
+            return frozenset()
+        return frozenset([MANIFEST] + [entry.path for entry in entries])
+
+    # -- one poll ---------------------------------------------------------------------------
+
+    def poll(self) -> str:
+        """Run one poll; returns "updated", "unchanged" or "failed" (never raises MirrorError)."""
+        with self.lock:
+            now = self.clock()
+            self.status.last_attempt = now
+            self.status.polls += 1
+            try:
+                changed = self._poll()
+            except MirrorError as err:
+                self._record_failure(str(err), now)
+                return "failed"
+            was_failing = self.status.failures > 0
+            self.status.failures = 0
+            self.status.last_success = now
+            if changed:
+                self.status.last_change = now
+            if self.status.last_error is not None:
+                self.status.last_error = None
+                self.status.last_error_at = None
+            if was_failing:
+                log.info("source is reachable again; mirror up to date")
+            self._save_state()
+            return "updated" if changed else "unchanged"
+
+    def _record_failure(self, message: str, now: float) -> None:
+        status = self.status
+        status.failures += 1
+        if message != status.last_error:
+            # Logged when the situation changes, not on every retry: bounded logs.
+            log.warning("mirror failed, keeping the last good copy: %s", message)
+        else:
+            log.debug("mirror failed again (%d in a row): %s", status.failures, message)
+        status.last_error = message
+        if status.last_error_at is None or status.failures == 1:
+            status.last_error_at = now
+        self._save_state()
+
+    def _headers(self, conditional: bool) -> Dict[str, str]:
+        headers = {"Accept": "application/json"}
+        if self.config.source_token:
+            headers["Authorization"] = f"Bearer {self.config.source_token}"
+        if conditional:
+            if self.status.etag:
+                headers["If-None-Match"] = self.status.etag
+            if self.status.last_modified:
+                headers["If-Modified-Since"] = self.status.last_modified
+        return headers
+
+    def _get(
+        self, relative: str, conditional: bool, limit: int
+    ) -> Tuple[int, Dict[str, str], bytes]:
+        source = self.config.source
+        try:
+            response = request(
+                source,
+                source.path + relative,
+                headers=self._headers(conditional),
+                timeout=self.config.timeout,
+                max_body=limit,
+            )
+        except HttpError as err:
+            raise MirrorError(f"{relative}: {err}") from None
+        if response.status in (401, 403):
+            raise MirrorError(
+                f"{relative}: the source refused the token (HTTP {response.status}); "
+                "check [source] token"
+            )
+        if response.status not in (200, 304):
+            raise MirrorError(f"{relative}: the source answered HTTP {response.status}")
+        return response.status, response.headers, response.body
+
+    def _poll(self) -> bool:
+        webroot = self.config.webroot
+        local_raw, local_entries, _ = read_local_manifest(webroot)
+        conditional = local_raw is not None
+        status, headers, body = self._get(MANIFEST, conditional, MAX_MANIFEST_BYTES)
+        if status == 304:
+            if not conditional:
+                raise MirrorError("manifest.json: 304 to an unconditional request")
+            return False
+        if body == local_raw:
+            # The source ignores conditional requests but nothing changed: write nothing.
+            self._remember_validators(headers)
+            return False
+        try:
+            doc = json.loads(body)
+            entries = check_manifest(doc)
+        except ContractError as err:
+            raise MirrorError(str(err)) from None
+        except ValueError:
+            raise MirrorError("manifest.json is not valid JSON") from None
+        fetched = self._stage_changed(entries)
+        self._commit(fetched, body, local_entries, entries)
+        self._remember_validators(headers)
+        self.data_files = self._allowed(body, entries)
+        self.status.maintenance = bool(doc.get("maintenance"))
+        log.info("mirror updated: %d file(s) fetched, %d listed", len(fetched), len(entries))
+        return True
+
+    def _remember_validators(self, headers: Dict[str, str]) -> None:
+        self.status.etag = headers.get("etag") or None
+        self.status.last_modified = headers.get("last-modified") or None
+
+    def _stage_changed(self, entries: Tuple[FileEntry, ...]) -> List[Tuple[str, str]]:
+        """Fetch, verify and stage every listed file whose local copy differs."""
+        staged: List[Tuple[str, str]] = []
+        try:
+            for entry in entries:
+                target = os.path.join(self.config.webroot, entry.path)
+                if sha256_file(target) == entry.sha256:
+                    continue
+                data = self._fetch_verified(entry)
+                try:
+                    os.makedirs(os.path.dirname(target), mode=0o755, exist_ok=True)
+                    staged.append((stage_write(target, [data]), target))
+                except OSError as err:
+                    raise MirrorError(
+                        f"cannot write {entry.path}: {err.strerror or err}; the old copy stays"
+                    ) from None
+                self.status.files_fetched += 1
+        except BaseException:
+            for tmp, _ in staged:
+                remove_quietly(tmp)
+            raise
+        return staged
+
+    def _fetch_verified(self, entry: FileEntry) -> bytes:
+        limit = min(self.config.max_file_bytes, max(entry.size, 0))
+        if entry.size > self.config.max_file_bytes:
+            raise MirrorError(f"{entry.path} is {entry.size} bytes, over [source] max_file_bytes")
+        _, _, body = self._get(entry.path, False, limit)
+        if len(body) != entry.size:
+            raise MirrorError(
+                f"{entry.path}: got {len(body)} bytes, the manifest says {entry.size}"
+            )
+        if sha256_hex(body) != entry.sha256:
+            raise MirrorError(f"{entry.path}: sha256 does not match the manifest")
+        try:
+            check_level_file(json.loads(body), entry)
+        except ContractError as err:
+            raise MirrorError(str(err)) from None
+        except ValueError:
+            raise MirrorError(f"{entry.path} is not valid JSON") from None
+        return body
+
+    def _commit(
+        self,
+        staged: List[Tuple[str, str]],
+        manifest: bytes,
+        old_entries: Tuple[FileEntry, ...],
+        new_entries: Tuple[FileEntry, ...],
+    ) -> None:
+        """Swap the staged files in, then the manifest; drop files no longer listed."""
+        webroot = self.config.webroot
+        try:
+            for index, (tmp, target) in enumerate(staged):
+                os.replace(tmp, target)
+                staged[index] = ("", target)
+            atomic_write(os.path.join(webroot, MANIFEST), [manifest])
+        except OSError as err:
+            for tmp, _ in staged:
+                if tmp:
+                    remove_quietly(tmp)
+            raise MirrorError(f"cannot update the web root: {err.strerror or err}") from None
+        listed = {entry.path for entry in new_entries}
+        for entry in old_entries:
+            if entry.path not in listed:
+                remove_quietly(os.path.join(webroot, entry.path))
+                with contextlib.suppress(OSError):
+                    os.rmdir(os.path.join(webroot, entry.meter_id))
+
+    # -- the state file ---------------------------------------------------------------------
+
+    def _state_bytes(self) -> bytes:
+        return json.dumps(self.status.persisted(), sort_keys=True).encode()
+
+    def _save_state(self) -> None:
+        """Write the state file only when what it records changed (flash wear)."""
+        current = self._state_bytes()
+        if current == self._state_written:
+            return
+        try:
+            old = json.loads(self._state_written) if self._state_written else {}
+        except ValueError:
+            old = {}
+        stale = dict(old)
+        stale["last_success"] = self.status.last_success
+        only_success_moved = stale == self.status.persisted()
+        previous = old.get("last_success") if isinstance(old, dict) else None
+        if (
+            only_success_moved
+            and isinstance(previous, (int, float))
+            and self.status.last_success is not None
+            and self.status.last_success - previous < STATE_REFRESH
+        ):
+            return
+        try:
+            os.makedirs(os.path.dirname(self.config.state_file), exist_ok=True)
+            atomic_write(self.config.state_file, [current], mode=0o600)
+            self._state_written = current
+        except OSError as err:
+            log.warning(
+                "cannot write the state file %s: %s", self.config.state_file, err.strerror or err
+            )
+
+
+class MirrorLoop:
+    """Runs polls every `interval`, backing off while the source is down."""
+
+    def __init__(
+        self,
+        mirror: Mirror,
+        on_change: Callable[[], None] = lambda: None,
+        before_poll: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.mirror = mirror
+        self.on_change = on_change
+        self.before_poll = before_poll
+        self.wake = threading.Event()
+        self.stopping = threading.Event()
+
+    def delay(self) -> float:
+        """Seconds until the next poll: the interval, doubled per failure up to the cap."""
+        config = self.mirror.config
+        failures = self.mirror.status.failures
+        if failures == 0:
+            return config.interval
+        return float(
+            min(
+                config.interval * (2 ** min(failures, 30)), max(config.max_backoff, config.interval)
+            )
+        )
+
+    def mirror_now(self) -> None:
+        """Ask for a poll as soon as possible (admin "mirror now", SIGUSR1)."""
+        self.wake.set()
+
+    def stop(self) -> None:
+        """Ask the loop to end after the current poll."""
+        self.stopping.set()
+        self.wake.set()
+
+    def run(self) -> None:
+        """Poll until stopped."""
+        while not self.stopping.is_set():
+            self.wake.clear()
+            self.before_poll()
+            if self.stopping.is_set():
+                return
+            try:
+                result = self.mirror.poll()
+            except Exception as err:  # a bug must not end the mirror; log and go on
+                log.error("unexpected error in the mirror: %s", err)
+                result = "failed"
+            if result == "updated":
+                self.on_change()
+            wait = self.delay()
+            self.mirror.status.next_poll = self.mirror.clock() + wait
+            self.wake.wait(wait)

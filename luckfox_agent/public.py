@@ -1,0 +1,185 @@
+"""The public site: dashboard files and mirrored data, served from an allow-list only.
+
+A URL is answered only if its decoded path is exactly a key of the allow-list: the dashboard
+files found at start (or reload) and the manifest plus the files it lists. Nothing is ever
+joined from URL text, so `..`, encoded or double-encoded dots, backslashes and absolute paths
+simply are not keys. Symbolic links are refused when the list is built and again at open.
+"""
+
+import os
+import stat
+from typing import Callable, Dict, FrozenSet, List, Optional, Tuple
+
+from .fsutil import percent_decode
+from .httpserver import Request, Response, simple
+
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json",
+    ".map": "application/json",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".webmanifest": "application/manifest+json",
+    ".txt": "text/plain; charset=utf-8",
+    ".woff2": "font/woff2",
+}
+COMPRESSIBLE = (".html", ".js", ".mjs", ".css", ".json", ".map", ".svg", ".txt", ".webmanifest")
+GZIP_MIN = 512
+GZIP_MAX = 8 << 20
+MAX_DASHBOARD_FILES = 2000
+
+DASHBOARD_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def scan_dashboard(root: str) -> Dict[str, str]:
+    """URL path -> file path relative to `root`, for every servable dashboard file."""
+    files: Dict[str, str] = {}
+    if not os.path.isdir(root):
+        return files
+    for directory, dirs, names in os.walk(root, followlinks=False):
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if not d.startswith(".") and not os.path.islink(os.path.join(directory, d))
+        )
+        for name in sorted(names):
+            full = os.path.join(directory, name)
+            ext = os.path.splitext(name)[1].lower()
+            if name.startswith(".") or ext not in CONTENT_TYPES or os.path.islink(full):
+                continue
+            relative = os.path.relpath(full, root).replace(os.sep, "/")
+            files["/" + relative] = relative
+            if len(files) >= MAX_DASHBOARD_FILES:
+                return files
+    if "/index.html" in files:
+        files["/"] = "index.html"
+    return files
+
+
+def _accepts_gzip(header: str) -> bool:
+    for item in header.lower().split(","):
+        name, _, params = item.strip().partition(";")
+        if name.strip() in ("gzip", "*"):
+            q = params.replace(" ", "")
+            return not (q.startswith("q=0") and q.strip("q=0.") == "")
+    return False
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    if header.strip() == "*":
+        return True
+    for candidate in header.split(","):
+        candidate = candidate.strip()
+        if candidate.startswith("W/"):
+            candidate = candidate[2:]
+        if candidate == etag:
+            return True
+    return False
+
+
+def open_confined(root: str, relative: str) -> Optional[Tuple[int, os.stat_result]]:
+    """Open `root/relative` read-only if it is a regular file reached without any symlink."""
+    full = os.path.join(root, relative)
+    if os.path.realpath(full) != os.path.normpath(full):
+        return None
+    try:
+        fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        return None
+    return fd, info
+
+
+def serve_file(request: Request, root: str, relative: str, cache: str) -> Response:
+    """Answer with one file: ETag/304, gzip when accepted, otherwise streamed."""
+    opened = open_confined(root, relative)
+    if opened is None:
+        return simple(404)
+    fd, info = opened
+    ext = os.path.splitext(relative)[1].lower()
+    headers = [
+        ("Content-Type", CONTENT_TYPES.get(ext, "application/octet-stream")),
+        ("Cache-Control", cache),
+        ("Vary", "Accept-Encoding"),
+    ]
+    etag = f'"{info.st_size:x}-{info.st_mtime_ns:x}"'
+    use_gzip = (
+        ext in COMPRESSIBLE
+        and GZIP_MIN <= info.st_size <= GZIP_MAX
+        and _accepts_gzip(request.headers.get("accept-encoding", ""))
+    )
+    if use_gzip:
+        etag = etag[:-1] + '-gz"'
+    headers.append(("ETag", etag))
+    if _etag_matches(request.headers.get("if-none-match", ""), etag):
+        os.close(fd)
+        return Response(304, headers)
+    if not use_gzip:
+        return Response(200, headers, fd=fd, length=info.st_size)
+    import zlib
+
+    # Compressed per request and dropped after: the board has more CPU time than flash
+    # writes or RAM to spare, and files are small.
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 31)
+    parts: List[bytes] = []
+    try:
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            parts.append(compressor.compress(chunk))
+    finally:
+        os.close(fd)
+    parts.append(compressor.flush())
+    headers.append(("Content-Encoding", "gzip"))
+    return Response(200, headers, b"".join(parts))
+
+
+class Site:
+    """Routes public GET/HEAD requests to allow-listed files."""
+
+    def __init__(
+        self, dashboard: str, webroot: str, data_files: Callable[[], FrozenSet[str]]
+    ) -> None:
+        self.dashboard = os.path.realpath(dashboard)
+        self.webroot = os.path.realpath(webroot)
+        self.data_files = data_files
+        self.dashboard_files = scan_dashboard(self.dashboard)
+
+    def rescan(self) -> None:
+        """Re-read the dashboard folder (after an upgrade, on SIGHUP)."""
+        self.dashboard_files = scan_dashboard(self.dashboard)
+
+    def lookup(self, raw_path: str) -> Optional[Tuple[str, str, str]]:
+        """(root, relative path, cache policy) for an allow-listed URL path, else None."""
+        path = percent_decode(raw_path)
+        if path is None or not path.startswith("/"):
+            return None
+        relative = path[1:]
+        if relative in self.data_files():
+            return self.webroot, relative, "no-cache"
+        dashboard = self.dashboard_files.get(path)
+        if dashboard is not None:
+            return self.dashboard, dashboard, "no-cache"
+        return None
+
+    def handle(self, request: Request) -> Response:
+        """Answer a public request."""
+        if request.method not in ("GET", "HEAD"):
+            return simple(405, headers=[("Allow", "GET, HEAD")])
+        found = self.lookup(request.path)
+        if found is None:
+            return simple(404)
+        root, relative, cache = found
+        return serve_file(request, root, relative, cache)
