@@ -56,7 +56,11 @@ chroot_run() {
         mount --bind "$repo" "$dir$inside"
         CHROOT_MOUNTS+=("$dir$inside")
     fi
+    # The host's CA bundle was copied in by scripts/setup; Home Assistant installs packages with
+    # uv at run time, which must be told to trust it.
+    local ca=/etc/ssl/certs/ca-certificates.crt
     chroot "$dir" /usr/bin/env -i HOME=/root PATH=/opt/venv/bin:/usr/bin:/bin LANG=C.UTF-8 \
+        SSL_CERT_FILE="$ca" REQUESTS_CA_BUNDLE="$ca" PIP_CERT="$ca" UV_SYSTEM_CERTS=1 \
         POWERSTATS_REPO="$inside" "$@" || status=$?
     unmount_all
     [ -z "$inside" ] || rmdir "$dir$inside" 2>/dev/null || true
