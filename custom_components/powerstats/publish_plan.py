@@ -62,7 +62,7 @@ def backoff_delay(failures: int, rng: random.Random, wait_at_least: float | None
     Exponential with "equal jitter" (half fixed, half random) so several HA instances that
     failed together do not retry together; never shorter than what GitHub asked for.
     """
-    ceiling = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** max(0, failures - 1))
+    ceiling = min(BACKOFF_MAX, BACKOFF_FIRST * 2.0 ** max(0, failures - 1))
     delay = ceiling / 2 + rng.uniform(0, ceiling / 2)
     if wait_at_least is not None:
         # GitHub named the time (retry-after / x-ratelimit-reset): wait that, plus a little.

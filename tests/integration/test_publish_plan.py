@@ -24,8 +24,8 @@ AMS = ZoneInfo("Europe/Amsterdam")
 FIVE_PAST = time(0, 5)
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def test_tonights_publish_is_due_once_its_local_time_has_passed() -> None:
