@@ -1,0 +1,95 @@
+"""Fixtures for the dashboard tests: Debian's headless Chromium and a loopback server with generated data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+
+from tests.www.browser import CHROMIUM, launch
+from tests.www.datagen import fixed_now
+from tests.www.server import DashboardServer
+
+REPO = Path(__file__).resolve().parents[2]
+WWW = REPO / "www"
+ARTIFACTS = REPO / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed: apt-get install -y chromium")
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def data_root(tmp_path: Path) -> Path:
+    root = tmp_path / "data"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+def server(data_root: Path) -> Iterator[DashboardServer]:
+    with DashboardServer(WWW, data_root) as server:
+        yield server
+
+
+@dataclass
+class Opened:
+    """A dashboard page and what its console said."""
+
+    page: Page
+    errors: list[str] = field(default_factory=list)
+
+
+type OpenDashboard = Callable[..., Opened]
+
+
+@pytest.fixture
+def open_dashboard(browser: Browser, server: DashboardServer) -> Iterator[OpenDashboard]:
+    contexts = []
+
+    def open_dashboard(
+        *,
+        width: int = 1280,
+        height: int = 900,
+        url: str = "",
+        state: str = "ready",
+        color_scheme: str = "light",
+        now: int | None = None,
+    ) -> Opened:
+        context = browser.new_context(
+            viewport={"width": width, "height": height},
+            locale="en-GB",
+            timezone_id="America/New_York",  # not the meter's zone: the page must use the meter's
+            color_scheme=color_scheme,  # type: ignore[arg-type]
+            accept_downloads=True,
+        )
+        contexts.append(context)
+        page = context.new_page()
+        opened = Opened(page)
+
+        def on_console(message: ConsoleMessage) -> None:
+            if message.type == "error":
+                opened.errors.append(message.text)
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: opened.errors.append(str(error)))
+        # Staleness is judged against the browser's clock, so pin it to the data's "now".
+        pinned = fixed_now() if now is None else now
+        page.clock.set_fixed_time(datetime.fromtimestamp(pinned, UTC))
+        page.goto(server.url + url)
+        page.wait_for_selector(f".ps[data-state='{state}']")
+        return opened
+
+    yield open_dashboard
+    for context in contexts:
+        context.close()

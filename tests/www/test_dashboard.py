@@ -1,0 +1,301 @@
+"""The dashboard in headless Chromium against generated data: what a person looking at it sees."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.www.conftest import ARTIFACTS, OpenDashboard
+from tests.www.datagen import LEVELS, MeterSpec, fixed_now, write_dataset
+from tests.www.server import DashboardServer
+
+pytestmark = pytest.mark.browser
+
+NOW = fixed_now()
+NOMINAL = {"daily": 600, "weekly": 3600, "monthly": 86400, "yearly": 86400}
+TAB = {"daily": "Today", "weekly": "7 Days", "monthly": "30 Days", "yearly": "365 Days"}
+
+
+def chart_data(page: Any, figure: str = "#ps-main") -> list[dict[str, Any]]:
+    datasets: list[dict[str, Any]] = page.evaluate(
+        """(figure) => Chart.getChart(document.querySelector(figure + ' canvas')).data.datasets
+             .map((d) => ({label: d.label, data: d.data, spanGaps: d.spanGaps}))""",
+        figure,
+    )
+    return datasets
+
+
+def show_tab(page: Any, level: str) -> None:
+    page.get_by_role("tab", name=TAB[level]).click()
+    page.wait_for_selector(f".ps[data-state='ready'][data-level='{level}']")
+
+
+def expected_stats(rows: list[list[Any]], columns: list[str], level: str) -> dict[str, float]:
+    """The stat cards, computed here from the fixture rows without the dashboard's code."""
+    c = {name: i for i, name in enumerate(columns)}
+    energy = 0.0
+    covered = 0.0
+    for i, row in enumerate(rows):
+        if row[c["kwh"]] is None:
+            continue
+        length = rows[i + 1][0] - row[0] if i + 1 < len(rows) else NOMINAL[level]
+        energy += row[c["kwh"]]
+        covered += row[c["coverage"]] * length
+    with_power = [row for row in rows if row[c["mean_w"]] is not None]
+    stats = {
+        "latest": with_power[-1][c["mean_w"]],
+        "mean": energy * 3.6e6 / covered,
+        "min": min(row[c["min_w"]] for row in with_power),
+        "max": max(row[c["max_w"]] for row in with_power),
+        "energy": energy,
+    }
+    if "cost" in c:
+        stats["cost"] = sum(row[c["cost"]] for row in with_power)
+    return stats
+
+
+def test_every_published_tab_renders_its_chart_without_console_errors(
+    data_root: Path, open_dashboard: OpenDashboard
+) -> None:
+    dataset = write_dataset(data_root, [MeterSpec()], NOW)
+    opened = open_dashboard()
+    for level in LEVELS:
+        show_tab(opened.page, level)
+        (current,) = chart_data(opened.page)[:1]
+        assert len(current["data"]) == len(dataset.rows("house", level))
+    assert opened.errors == []
+
+
+def test_stat_cards_show_the_values_computed_from_the_fixture_files(
+    data_root: Path, open_dashboard: OpenDashboard
+) -> None:
+    dataset = write_dataset(data_root, [MeterSpec(gaps={"weekly": range(20, 30)})], NOW)
+    opened = open_dashboard()
+    for level in LEVELS:
+        show_tab(opened.page, level)
+        expected = expected_stats(dataset.rows("house", level), dataset.columns("house", level), level)
+        for stat, value in expected.items():
+            card = opened.page.locator(f"[data-stat='{stat}'] .ps-card-value")
+            shown = float(card.get_attribute("data-value") or "nan")
+            assert math.isclose(shown, value, rel_tol=1e-9), (level, stat, shown, value)
+            assert card.inner_text() not in ("", "—")
+
+
+def test_a_bucket_without_data_is_a_gap_in_the_chart(
+    data_root: Path, open_dashboard: OpenDashboard
+) -> None:
+    write_dataset(data_root, [MeterSpec(gaps={"weekly": range(60, 75)})], NOW)
+    opened = open_dashboard(url="#meter=house&level=weekly")
+    (current,) = chart_data(opened.page)[:1]
+    assert current["spanGaps"] is False
+    assert current["data"][60:75] == [None] * 15
+    # Count pixels in the line's colour (line or fill) in one pixel column of the canvas.
+    ink = """(index) => {
+      const canvas = document.querySelector('#ps-main canvas');
+      const chart = Chart.getChart(canvas);
+      const x = Math.round(chart.scales.x.getPixelForValue(index));
+      const {top, bottom} = chart.chartArea;
+      const pixels = canvas.getContext('2d').getImageData(x, top, 1, bottom - top).data;
+      const [r, g, b] = chart.data.datasets[0].borderColor.match(/\\d+/g).map(Number);
+      let count = 0;
+      for (let i = 0; i < pixels.length; i += 4) {
+        const near = Math.abs(pixels[i] - r) + Math.abs(pixels[i + 1] - g) + Math.abs(pixels[i + 2] - b);
+        if (pixels[i + 3] > 20 && near < 30) count += 1;
+      }
+      return count;
+    }"""
+    assert opened.page.evaluate(ink, 40) > 10
+    assert opened.page.evaluate(ink, 67) == 0
+
+
+def test_data_older_than_expected_shows_the_staleness_warning(
+    data_root: Path, open_dashboard: OpenDashboard
+) -> None:
+    write_dataset(data_root, [MeterSpec()], NOW, generated=NOW - 3 * 86400, refresh_seconds=600)
+    opened = open_dashboard()
+    warning = opened.page.get_by_text("The data is older than expected")
+    assert warning.is_visible()
+    assert "3 days ago" in warning.inner_text()
+
+
+def test_fresh_data_shows_no_staleness_warning(
+    data_root: Path, open_dashboard: OpenDashboard
+) -> None:
+    write_dataset(data_root, [MeterSpec()], NOW, generated=NOW - 120, refresh_seconds=600)
+    opened = open_dashboard()
+    assert not opened.page.get_by_text("The data is older than expected").is_visible()
+    assert "Data as of 25 Nov 2026, 15:21 (Europe/Amsterdam)" in opened.page.inner_text(".ps-asof")
+
+
+def test_maintenance_shows_the_banner(data_root: Path, open_dashboard: OpenDashboard) -> None:
+    write_dataset(data_root, [MeterSpec()], NOW, maintenance=True)
+    opened = open_dashboard()
+    assert opened.page.get_by_text("Maintenance:").is_visible()
+
+
+def test_no_maintenance_banner_without_maintenance(
+    data_root: Path, open_dashboard: OpenDashboard
+) -> None:
+    write_dataset(data_root, [MeterSpec()], NOW, maintenance=False)
+    opened = open_dashboard()
+    assert not opened.page.get_by_text("Maintenance:").is_visible()
+
+
+def test_an_unknown_format_major_shows_the_update_message_and_reads_nothing_else(
+    data_root: Path, server: DashboardServer, open_dashboard: OpenDashboard
+) -> None:
+    write_dataset(data_root, [MeterSpec()], NOW, data_format="powerstats/2")
+    opened = open_dashboard(state="error")
+    message = opened.page.get_by_role("alert").inner_text()
+    assert message == (
+        "This dashboard understands powerstats/1; the data is powerstats/2 — update the dashboard"
+    )
+    assert not opened.page.get_by_role("tab").count()
+    assert not [path for path, _ in server.served.requests if path.startswith("house/")]
+    assert opened.errors == []
+
+
+def test_the_csv_download_holds_the_rows_of_the_current_view(
+    data_root: Path, open_dashboard: OpenDashboard
+) -> None:
+    dataset = write_dataset(data_root, [MeterSpec(gaps={"monthly": range(3, 5)})], NOW)
+    opened = open_dashboard(url="#meter=house&level=monthly")
+    with opened.page.expect_download() as info:
+        opened.page.get_by_role("button", name="Download CSV").click()
+    download = info.value
+    assert download.suggested_filename == "powerstats-house-monthly.csv"
+    table = list(csv.reader(io.StringIO(Path(download.path()).read_text())))
+    columns = dataset.columns("house", "monthly")
+    assert table[0] == ["local_time", *columns]
+    rows = dataset.rows("house", "monthly")
+    assert len(table) - 1 == len(rows)
+    amsterdam = ZoneInfo("Europe/Amsterdam")
+    for line, row in zip(table[1:], rows, strict=True):
+        assert line[0] == datetime.fromtimestamp(row[0], amsterdam).isoformat()
+        assert line[0].endswith("T00:00:00+01:00")  # day buckets start at local midnight
+        assert [None if cell == "" else float(cell) for cell in line[1:]] == row
+
+
+def test_a_file_that_fails_its_checksum_is_ignored_with_a_visible_note(
+    data_root: Path, open_dashboard: OpenDashboard
+) -> None:
+    write_dataset(data_root, [MeterSpec()], NOW, tampered=frozenset({"house/weekly.json"}))
+    opened = open_dashboard()
+    show_tab(opened.page, "weekly")
+    assert opened.page.get_by_text("house/weekly.json does not match its checksum").is_visible()
+    assert opened.page.get_by_text("The 7 Days data is not available right now.").is_visible()
+    assert not opened.page.locator("#ps-main").is_visible()
+
+
+def test_only_the_manifest_and_the_files_it_lists_are_fetched(
+    data_root: Path, server: DashboardServer, open_dashboard: OpenDashboard
+) -> None:
+    write_dataset(data_root, [MeterSpec(levels=("daily", "yearly"))], NOW)
+    (data_root / "house" / "weekly.json").write_text("{}")  # present on disk, not listed
+    opened = open_dashboard()
+    opened.page.wait_for_selector(".ps[data-others='ready']")
+    fetched = {path for path, _ in server.served.requests}
+    data = {path for path in fetched if path == "manifest.json" or path.startswith("house/")}
+    assert data == {"manifest.json", "house/daily.json", "house/yearly.json"}
+    assert [tab.inner_text() for tab in opened.page.get_by_role("tab").all()] == [
+        "Today",
+        "365 Days",
+    ]
+
+
+def test_the_meter_picker_switches_between_meters(
+    data_root: Path, open_dashboard: OpenDashboard
+) -> None:
+    garage = MeterSpec(id="garage", name="Garage", scale=0.25, currency=None, price_per_kwh=None)
+    dataset = write_dataset(data_root, [MeterSpec(), garage], NOW)
+    opened = open_dashboard()
+    opened.page.get_by_label("Meter").select_option(label="Garage")
+    opened.page.wait_for_url("**#meter=garage&level=daily")
+    expected = expected_stats(dataset.rows("garage", "daily"), dataset.columns("garage", "daily"), "daily")
+    energy = opened.page.locator("[data-stat='energy'] .ps-card-value")
+    energy.and_(opened.page.locator(f"[data-value='{expected['energy']}']")).wait_for()
+    assert not opened.page.locator("[data-stat='cost']").count()
+
+
+def test_a_single_meter_has_no_meter_picker(data_root: Path, open_dashboard: OpenDashboard) -> None:
+    write_dataset(data_root, [MeterSpec()], NOW)
+    opened = open_dashboard()
+    assert not opened.page.get_by_label("Meter").is_visible()
+
+
+def test_the_arrow_keys_move_between_tabs(data_root: Path, open_dashboard: OpenDashboard) -> None:
+    write_dataset(data_root, [MeterSpec()], NOW)
+    opened = open_dashboard()
+    opened.page.keyboard.press("Tab")
+    assert opened.page.evaluate("document.activeElement.textContent") == "Today"
+    opened.page.keyboard.press("ArrowRight")
+    opened.page.wait_for_selector(".ps[data-level='weekly']")
+    assert opened.page.evaluate("document.activeElement.textContent") == "7 Days"
+    opened.page.keyboard.press("End")
+    opened.page.wait_for_selector(".ps[data-level='yearly']")
+    assert opened.page.get_by_role("tab", name="365 Days").get_attribute("aria-selected") == "true"
+
+
+def test_compare_draws_the_previous_thirty_days_from_the_yearly_file(
+    data_root: Path, open_dashboard: OpenDashboard
+) -> None:
+    dataset = write_dataset(data_root, [MeterSpec()], NOW)
+    opened = open_dashboard(url="#meter=house&level=monthly")
+    opened.page.wait_for_selector(".ps[data-others='ready']")
+    opened.page.get_by_label("Compare with previous period").check()
+    opened.page.wait_for_selector("#ps-main[data-compare='on']")
+    _, previous = chart_data(opened.page)
+    yearly = dataset.rows("house", "yearly")
+    assert previous["data"] == [row[1] for row in yearly[-60:-30]]
+
+
+def test_compare_is_unavailable_when_no_earlier_data_is_published(
+    data_root: Path, open_dashboard: OpenDashboard
+) -> None:
+    write_dataset(data_root, [MeterSpec()], NOW)
+    opened = open_dashboard(url="#meter=house&level=yearly")
+    opened.page.wait_for_selector(".ps[data-others='ready']")
+    assert opened.page.get_by_label("Compare with previous period").is_disabled()
+    assert opened.page.get_by_text("no earlier data is published").is_visible()
+
+
+def test_charts_carry_text_alternatives(data_root: Path, open_dashboard: OpenDashboard) -> None:
+    dataset = write_dataset(data_root, [MeterSpec()], NOW)
+    opened = open_dashboard(url="#meter=house&level=weekly")
+    opened.page.wait_for_selector(".ps[data-others='ready']")
+    label = opened.page.locator("#ps-main canvas").get_attribute("aria-label") or ""
+    assert label.startswith("Line chart of mean power")
+    averages = opened.page.locator("#ps-averages canvas").get_attribute("aria-label") or ""
+    assert "Last 7 days:" in averages
+    assert "Last 365 days:" in averages
+    opened.page.get_by_text("Show the data as a table").click()
+    assert opened.page.locator("#ps-main tbody tr").count() == len(dataset.rows("house", "weekly"))
+
+
+def test_the_dark_scheme_follows_the_system(data_root: Path, open_dashboard: OpenDashboard) -> None:
+    write_dataset(data_root, [MeterSpec()], NOW)
+    light = open_dashboard(color_scheme="light").page
+    dark = open_dashboard(color_scheme="dark").page
+    background = "getComputedStyle(document.querySelector('.ps')).backgroundColor"
+    assert light.evaluate(background) == "rgb(246, 247, 249)"
+    assert dark.evaluate(background) == "rgb(17, 19, 24)"
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_the_page_fits_its_width_and_is_saved_as_a_screenshot(
+    data_root: Path, open_dashboard: OpenDashboard, width: int
+) -> None:
+    write_dataset(data_root, [MeterSpec(), MeterSpec(id="garage", name="Garage", scale=0.3)], NOW)
+    opened = open_dashboard(width=width, height=800)
+    opened.page.wait_for_selector(".ps[data-others='ready']")
+    assert opened.page.evaluate("document.documentElement.scrollWidth") <= width
+    ARTIFACTS.mkdir(exist_ok=True)
+    opened.page.screenshot(path=ARTIFACTS / f"dashboard-{width}.png", full_page=True)
+    assert opened.errors == []
