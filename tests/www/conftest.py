@@ -1,4 +1,4 @@
-"""Fixtures for the dashboard tests: Debian's headless Chromium and a loopback server with generated data."""
+"""Fixtures for the dashboard tests: headless Chromium, a loopback server, generated data."""
 
 from __future__ import annotations
 

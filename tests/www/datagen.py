@@ -8,6 +8,7 @@ the bucket's start, so two runs with the same arguments write the same bytes.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -46,8 +47,8 @@ class Dataset:
     root: Path
     documents: dict[str, dict[str, Any]]
 
-    def rows(self, meter_id: str, level: str) -> list[Row]:
-        rows: list[Row] = self.documents[f"{meter_id}/{level}.json"]["rows"]
+    def rows(self, meter_id: str, level: str) -> list[list[Any]]:
+        rows: list[list[Any]] = self.documents[f"{meter_id}/{level}.json"]["rows"]
         return rows
 
     def columns(self, meter_id: str, level: str) -> list[str]:
@@ -72,12 +73,14 @@ def _bucket_bounds(level: str, now: int, tz: ZoneInfo) -> list[tuple[int, int]]:
     if level in ("daily", "weekly"):
         size = 600 if level == "daily" else 3600
         open_start = now // size * size
-        return [(open_start - (count - 1 - i) * size, open_start - (count - 2 - i) * size)
-                for i in range(count)]
+        return [
+            (open_start - (count - 1 - i) * size, open_start - (count - 2 - i) * size)
+            for i in range(count)
+        ]
     today = datetime.fromtimestamp(now, tz).date()
     days = [today - timedelta(days=count - 1 - i) for i in range(count + 1)]
     starts = [_local_midnight(d, tz) for d in days]
-    return list(zip(starts[:-1], starts[1:], strict=True))
+    return list(itertools.pairwise(starts))
 
 
 def _local_midnight(day: date, tz: ZoneInfo) -> int:

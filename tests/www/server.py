@@ -1,4 +1,4 @@
-"""Test server room: a loopback HTTP server for the dashboard and a data root, like the board serves them.
+"""Test server room: a loopback HTTP server for the dashboard and a data root, as the board serves.
 
 It sends the same kind of Content-Security-Policy the agent sends (no inline script), so a page
 that needed inline script would fail here too, and it records every request with its size.
@@ -53,7 +53,9 @@ class _Handler(BaseHTTPRequestHandler):
         if target.suffix == ".js":
             kind = "text/javascript"
         self.send_response(HTTPStatus.OK)
-        self.send_header("Content-Type", f"{kind}; charset=utf-8" if kind.startswith("text") else kind)
+        if kind.startswith("text"):
+            kind += "; charset=utf-8"
+        self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Content-Security-Policy", CSP)
         self.send_header("X-Content-Type-Options", "nosniff")
@@ -62,7 +64,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
         self.served.requests.append((relative, len(body)))
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib's name
+    def log_message(self, format: str, *args: object) -> None:
         """Quiet: pytest shows failures, not access logs."""
 
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.www.conftest import ARTIFACTS, OpenDashboard
-from tests.www.datagen import LEVELS, MeterSpec, fixed_now, write_dataset
+from tests.www.datagen import LEVELS, Dataset, MeterSpec, fixed_now, write_dataset
 from tests.www.server import DashboardServer
 
 pytestmark = pytest.mark.browser
@@ -37,8 +37,9 @@ def show_tab(page: Any, level: str) -> None:
     page.wait_for_selector(f".ps[data-state='ready'][data-level='{level}']")
 
 
-def expected_stats(rows: list[list[Any]], columns: list[str], level: str) -> dict[str, float]:
+def expected_stats(dataset: Dataset, meter: str, level: str) -> dict[str, float]:
     """The stat cards, computed here from the fixture rows without the dashboard's code."""
+    rows, columns = dataset.rows(meter, level), dataset.columns(meter, level)
     c = {name: i for i, name in enumerate(columns)}
     energy = 0.0
     covered = 0.0
@@ -80,7 +81,7 @@ def test_stat_cards_show_the_values_computed_from_the_fixture_files(
     opened = open_dashboard()
     for level in LEVELS:
         show_tab(opened.page, level)
-        expected = expected_stats(dataset.rows("house", level), dataset.columns("house", level), level)
+        expected = expected_stats(dataset, "house", level)
         for stat, value in expected.items():
             card = opened.page.locator(f"[data-stat='{stat}'] .ps-card-value")
             shown = float(card.get_attribute("data-value") or "nan")
@@ -106,7 +107,8 @@ def test_a_bucket_without_data_is_a_gap_in_the_chart(
       const [r, g, b] = chart.data.datasets[0].borderColor.match(/\\d+/g).map(Number);
       let count = 0;
       for (let i = 0; i < pixels.length; i += 4) {
-        const near = Math.abs(pixels[i] - r) + Math.abs(pixels[i + 1] - g) + Math.abs(pixels[i + 2] - b);
+        const near = Math.abs(pixels[i] - r) + Math.abs(pixels[i + 1] - g)
+          + Math.abs(pixels[i + 2] - b);
         if (pixels[i + 3] > 20 && near < 30) count += 1;
       }
       return count;
@@ -218,7 +220,7 @@ def test_the_meter_picker_switches_between_meters(
     opened = open_dashboard()
     opened.page.get_by_label("Meter").select_option(label="Garage")
     opened.page.wait_for_url("**#meter=garage&level=daily")
-    expected = expected_stats(dataset.rows("garage", "daily"), dataset.columns("garage", "daily"), "daily")
+    expected = expected_stats(dataset, "garage", "daily")
     energy = opened.page.locator("[data-stat='energy'] .ps-card-value")
     energy.and_(opened.page.locator(f"[data-value='{expected['energy']}']")).wait_for()
     assert not opened.page.locator("[data-stat='cost']").count()
