@@ -1,0 +1,247 @@
+"""Publishing settings: the form fields, their validation against GitHub, and the parsed result.
+
+The config flow's optional publishing step, the options flow and the reauth step all use these,
+so the fields, defaults and error keys live in one place. Settings are kept in the entry's
+options (the token too: it is redacted from diagnostics and never logged).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import time
+from typing import Any, Final
+
+import voluptuous as vol
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+    TimeSelector,
+)
+
+from .github import (
+    DEFAULT_API_URL,
+    GitHubAuthError,
+    GitHubClient,
+    GitHubError,
+    GitHubNotFoundError,
+    GitHubPermissionError,
+    InvalidTargetError,
+    Target,
+)
+
+CONF_GITHUB_TOKEN: Final = "github_token"  # noqa: S105 - a field name
+CONF_GITHUB_REPOSITORY: Final = "github_repository"
+CONF_GITHUB_BRANCH: Final = "github_branch"
+CONF_GITHUB_PATH: Final = "github_path"
+CONF_GITHUB_API_URL: Final = "github_api_url"
+CONF_PUBLISH_LEVELS: Final = "publish_levels"
+CONF_PUBLISH_TIME: Final = "publish_time"
+CONF_PUBLISH_INTERVAL: Final = "publish_interval"  # minutes; 0 = nightly only
+
+GITHUB_KEYS: Final = (
+    CONF_GITHUB_TOKEN,
+    CONF_GITHUB_REPOSITORY,
+    CONF_GITHUB_BRANCH,
+    CONF_GITHUB_PATH,
+    CONF_GITHUB_API_URL,
+    CONF_PUBLISH_LEVELS,
+    CONF_PUBLISH_TIME,
+    CONF_PUBLISH_INTERVAL,
+)
+PUBLISHABLE_LEVELS: Final = ("daily", "weekly", "monthly", "yearly")
+# Daily and weekly reveal when someone is home: they leave the house only when chosen.
+DEFAULT_LEVELS: Final = ("monthly", "yearly")
+DEFAULT_TIME: Final = "00:05:00"
+MIN_INTERVAL: Final = 10  # minutes; GitHub Pages builds about 10 times an hour at most
+MAX_INTERVAL: Final = 1440
+
+# Errors shown in the form (keys in strings.json: config/options error).
+ERR_INVALID_AUTH: Final = "invalid_auth"
+ERR_NOT_FOUND: Final = "repository_not_found"
+ERR_NO_PUSH: Final = "no_push_permission"
+ERR_CANNOT_CONNECT: Final = "cannot_connect"
+ERR_TOKEN_REQUIRED: Final = "token_required"  # noqa: S105 - an error key
+ERR_INTERVAL: Final = "interval_too_short"
+_TARGET_FIELDS: Final = {
+    "repository": CONF_GITHUB_REPOSITORY,
+    "branch": CONF_GITHUB_BRANCH,
+    "folder": CONF_GITHUB_PATH,
+    "api_url": CONF_GITHUB_API_URL,
+}
+
+
+@dataclass(frozen=True)
+class PublishSettings:
+    """Parsed publishing settings of one config entry."""
+
+    token: str
+    target: Target
+    levels: frozenset[str]
+    nightly: time
+    interval_minutes: int | None
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> PublishSettings | None:
+        """The entry's publishing settings, or None when publishing is not set up."""
+        token = options.get(CONF_GITHUB_TOKEN)
+        repository = options.get(CONF_GITHUB_REPOSITORY)
+        if not token or not repository:
+            return None
+        try:
+            target = _target(options)
+            nightly = time.fromisoformat(str(options.get(CONF_PUBLISH_TIME, DEFAULT_TIME)))
+        except ValueError:
+            return None
+        interval = int(options.get(CONF_PUBLISH_INTERVAL) or 0)
+        levels = frozenset(options.get(CONF_PUBLISH_LEVELS, DEFAULT_LEVELS))
+        return cls(
+            token=str(token),
+            target=target,
+            levels=levels & frozenset(PUBLISHABLE_LEVELS),
+            nightly=nightly,
+            interval_minutes=interval if interval >= MIN_INTERVAL else None,
+        )
+
+
+def _target(values: Mapping[str, Any]) -> Target:
+    return Target.parse(
+        str(values.get(CONF_GITHUB_REPOSITORY, "")),
+        str(values.get(CONF_GITHUB_BRANCH) or "main"),
+        str(values.get(CONF_GITHUB_PATH) or ""),
+        str(values.get(CONF_GITHUB_API_URL) or DEFAULT_API_URL),
+    )
+
+
+def github_schema(defaults: Mapping[str, Any]) -> vol.Schema:
+    """The publishing form. The token is never shown back: leaving it empty keeps the old one."""
+
+    def suggested(key: str, fallback: Any) -> dict[str, Any]:
+        return {"suggested_value": defaults.get(key, fallback)}
+
+    return vol.Schema(
+        {
+            vol.Optional(CONF_GITHUB_TOKEN): TextSelector(
+                TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="off")
+            ),
+            vol.Optional(
+                CONF_GITHUB_REPOSITORY, description=suggested(CONF_GITHUB_REPOSITORY, "")
+            ): TextSelector(),
+            vol.Optional(
+                CONF_GITHUB_BRANCH, default=defaults.get(CONF_GITHUB_BRANCH, "main")
+            ): TextSelector(),
+            vol.Optional(
+                CONF_GITHUB_PATH, description=suggested(CONF_GITHUB_PATH, "")
+            ): TextSelector(),
+            vol.Optional(
+                CONF_GITHUB_API_URL, default=defaults.get(CONF_GITHUB_API_URL, DEFAULT_API_URL)
+            ): TextSelector(TextSelectorConfig(type=TextSelectorType.URL)),
+            vol.Optional(
+                CONF_PUBLISH_LEVELS,
+                default=list(defaults.get(CONF_PUBLISH_LEVELS, DEFAULT_LEVELS)),
+            ): SelectSelector(
+                SelectSelectorConfig(
+                    options=list(PUBLISHABLE_LEVELS),
+                    multiple=True,
+                    translation_key=CONF_PUBLISH_LEVELS,
+                )
+            ),
+            vol.Optional(
+                CONF_PUBLISH_TIME, default=defaults.get(CONF_PUBLISH_TIME, DEFAULT_TIME)
+            ): TimeSelector(),
+            vol.Optional(
+                CONF_PUBLISH_INTERVAL, default=defaults.get(CONF_PUBLISH_INTERVAL, 0)
+            ): NumberSelector(
+                NumberSelectorConfig(
+                    min=0,
+                    max=MAX_INTERVAL,
+                    step=1,
+                    mode=NumberSelectorMode.BOX,
+                    unit_of_measurement="min",
+                )
+            ),
+        }
+    )
+
+
+def reauth_schema() -> vol.Schema:
+    """The reauth form: only a new token."""
+    return vol.Schema(
+        {
+            vol.Required(CONF_GITHUB_TOKEN): TextSelector(
+                TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="off")
+            )
+        }
+    )
+
+
+async def async_validate(
+    hass: HomeAssistant, user_input: Mapping[str, Any], current: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Check the form against GitHub. Returns (publishing options, errors by field).
+
+    An empty repository turns publishing off (no request is made). `current` holds the
+    settings in force, whose token is kept when the form's token is left empty.
+    """
+    repository = str(user_input.get(CONF_GITHUB_REPOSITORY) or "").strip()
+    if not repository:
+        return {}, {}
+    token = str(user_input.get(CONF_GITHUB_TOKEN) or "").strip() or str(
+        current.get(CONF_GITHUB_TOKEN) or ""
+    )
+    options: dict[str, Any] = {
+        CONF_GITHUB_TOKEN: token,
+        CONF_GITHUB_REPOSITORY: repository,
+        CONF_GITHUB_BRANCH: str(user_input.get(CONF_GITHUB_BRANCH) or "main").strip(),
+        CONF_GITHUB_PATH: str(user_input.get(CONF_GITHUB_PATH) or "").strip().strip("/"),
+        CONF_GITHUB_API_URL: str(user_input.get(CONF_GITHUB_API_URL) or DEFAULT_API_URL)
+        .strip()
+        .rstrip("/"),
+        CONF_PUBLISH_LEVELS: [
+            level
+            for level in PUBLISHABLE_LEVELS
+            if level in user_input.get(CONF_PUBLISH_LEVELS, DEFAULT_LEVELS)
+        ],
+        CONF_PUBLISH_TIME: str(user_input.get(CONF_PUBLISH_TIME) or DEFAULT_TIME),
+        CONF_PUBLISH_INTERVAL: int(user_input.get(CONF_PUBLISH_INTERVAL) or 0),
+    }
+    errors: dict[str, str] = {}
+    if not token:
+        errors[CONF_GITHUB_TOKEN] = ERR_TOKEN_REQUIRED
+    if 0 < options[CONF_PUBLISH_INTERVAL] < MIN_INTERVAL:
+        errors[CONF_PUBLISH_INTERVAL] = ERR_INTERVAL
+    try:
+        target = _target(options)
+    except InvalidTargetError as err:
+        errors[_TARGET_FIELDS[err.field_name]] = f"invalid_{err.field_name}"
+        return options, errors
+    if errors:
+        return options, errors
+    error = await async_check_access(hass, token, target)
+    if error is not None:
+        errors["base"] = error
+    return options, errors
+
+
+async def async_check_access(hass: HomeAssistant, token: str, target: Target) -> str | None:
+    """The form error for this token and repository, or None when it may publish."""
+    client = GitHubClient(async_get_clientsession(hass), token, target)
+    try:
+        access = await client.check_access()
+    except GitHubAuthError:
+        return ERR_INVALID_AUTH
+    except GitHubNotFoundError:
+        return ERR_NOT_FOUND
+    except GitHubPermissionError:
+        return ERR_NO_PUSH
+    except GitHubError:
+        return ERR_CANNOT_CONNECT
+    return None if access.can_push else ERR_NO_PUSH

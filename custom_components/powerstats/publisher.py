@@ -1,0 +1,521 @@
+"""The publisher: when to publish to GitHub, what, and what to do when GitHub says no.
+
+One `Publisher` per config entry. It keeps its state (pending publish, last night published,
+backoff, maintenance, the blob ids last published) in its own `Store`, so a restart resumes a
+publish that had to wait. Triggers — the nightly time (keyed by date and caught up at start),
+the optional interval, the button and the `powerstats.publish` action, maintenance being turned
+off — only mark a publish pending and kick; one attempt runs at a time, and after a failure
+nothing is sent until the backoff period is over (at most one failing request per period).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any, Final
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.event import (
+    async_track_point_in_utc_time,
+    async_track_time_interval,
+)
+from homeassistant.helpers.start import async_at_started
+from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
+from homeassistant.util.hass_dict import HassKey
+
+from .const import DOMAIN, LOGGER, MANIFEST
+from .github import (
+    WRITE_INTERVAL,
+    GitHubAuthError,
+    GitHubClient,
+    GitHubError,
+    GitHubNotFoundError,
+    GitHubPermissionError,
+    GitHubRateLimitError,
+    PublishResult,
+)
+from .publish_plan import (
+    USER_FIX_RETRY,
+    PublishedMeter,
+    backoff_delay,
+    due_night,
+    next_nightly,
+    published_files,
+)
+from .publish_settings import PublishSettings
+
+STORAGE_VERSION: Final = 1
+# Why publishing stopped, shown as the Publish problem sensor's `reason` attribute.
+PROBLEM_AUTH: Final = "invalid_auth"
+PROBLEM_PERMISSION: Final = "no_push_permission"
+PROBLEM_NOT_FOUND: Final = "repository_not_found"
+PROBLEM_RATE_LIMITED: Final = "rate_limited"
+PROBLEM_UNREACHABLE: Final = "cannot_connect"
+PROBLEMS: Final = (
+    PROBLEM_AUTH,
+    PROBLEM_PERMISSION,
+    PROBLEM_NOT_FOUND,
+    PROBLEM_RATE_LIMITED,
+    PROBLEM_UNREACHABLE,
+)
+# Repair issues for the problems only the user can fix on GitHub (translation keys).
+ISSUE_OF_PROBLEM: Final = {
+    PROBLEM_PERMISSION: "publish_no_permission",
+    PROBLEM_NOT_FOUND: "publish_repository_not_found",
+}
+
+
+@dataclass
+class PublishState:
+    """What the publisher remembers across restarts."""
+
+    pending: bool = False
+    pending_night: str | None = None  # ISO date of a nightly publish that is still to do
+    last_night: str | None = None  # ISO date of the last nightly publish done
+    last_publish: float | None = None  # epoch seconds of the last successful publish
+    last_commit_sha: str | None = None
+    last_commit_url: str | None = None
+    target: str | None = None  # which repository `published` describes
+    published: dict[str, str] = field(default_factory=dict)  # relative path -> blob id
+    maintenance: bool = False
+    failures: int = 0
+    retry_at: float | None = None
+    problem: str | None = None
+
+    @classmethod
+    def from_stored(cls, data: Any) -> PublishState:
+        """Rebuild the state from the store, dropping anything that is not what we wrote."""
+        state = cls()
+        if not isinstance(data, dict):
+            return state
+        for name, kind in (
+            ("pending", bool),
+            ("maintenance", bool),
+            ("failures", int),
+            ("pending_night", str),
+            ("last_night", str),
+            ("last_commit_sha", str),
+            ("last_commit_url", str),
+            ("target", str),
+            ("problem", str),
+        ):
+            if isinstance(data.get(name), kind):
+                setattr(state, name, data[name])
+        for name in ("last_publish", "retry_at"):
+            if isinstance(data.get(name), int | float):
+                setattr(state, name, float(data[name]))
+        published = data.get("published")
+        if isinstance(published, dict):
+            state.published = {
+                k: v for k, v in published.items() if isinstance(k, str) and isinstance(v, str)
+            }
+        if state.problem not in PROBLEMS:
+            state.problem = None
+        return state
+
+
+type FilesSource = Callable[[], Mapping[str, bytes]]
+type MetersSource = Callable[[PublishSettings], list[PublishedMeter]]
+type MaintenanceListener = Callable[[], None]
+
+
+class Publisher:
+    """Publishes one config entry's meters (and the dashboard) to its GitHub repository."""
+
+    # GitHub asks for a pause between content-creating requests; tests set it to 0.
+    write_interval: float = WRITE_INTERVAL
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry[Any],
+        settings: PublishSettings | None,
+        *,
+        rendered: FilesSource,
+        meters: MetersSource,
+        dashboard_dir: Path | None,
+        on_maintenance: MaintenanceListener | None = None,
+    ) -> None:
+        self.hass = hass
+        self.entry = entry
+        self.settings = settings
+        self.state = PublishState()
+        self._rendered = rendered
+        self._meters = meters
+        self._dashboard_dir = dashboard_dir
+        self._dashboard: dict[str, bytes] | None = None
+        self._on_maintenance = on_maintenance
+        self._store: Store[dict[str, Any]] = Store(
+            hass, STORAGE_VERSION, f"{DOMAIN}.publish.{entry.entry_id}", atomic_writes=True
+        )
+        self._rng = random.Random()
+        self._listeners: list[CALLBACK_TYPE] = []
+        self._unsubs: list[CALLBACK_TYPE] = []
+        self._unsub_retry: CALLBACK_TYPE | None = None
+        self._unsub_nightly: CALLBACK_TYPE | None = None
+        self._running = False
+        self._generation = 0  # bumped by every trigger, to tell one arriving mid-publish
+        self._stopped = False
+
+    # ---- life cycle ----------------------------------------------------------------------
+
+    async def async_start(self) -> None:
+        """Load the saved state and arm the schedule; the first check runs once HA started."""
+        self.state = PublishState.from_stored(await self._store.async_load())
+        if self.settings is not None:
+            key = self._target_key(self.settings)
+            if self.state.target != key:
+                # Another repository (or folder): what we published before says nothing there.
+                self.state.target, self.state.published = key, {}
+            if self.state.problem == PROBLEM_AUTH:
+                # Set up again (e.g. after reauth with a new token): try again right away.
+                self.state.problem, self.state.retry_at = None, None
+            self._schedule_nightly()
+            if self.settings.interval_minutes:
+                self._unsubs.append(
+                    async_track_time_interval(
+                        self.hass,
+                        self._on_interval,
+                        timedelta(minutes=self.settings.interval_minutes),
+                        name="PowerStats publish interval",
+                    )
+                )
+        self._unsubs.append(async_at_started(self.hass, self._on_started))
+
+    async def async_stop(self) -> None:
+        """Stop every timer and save the state (a pending publish resumes at the next start)."""
+        self._stopped = True
+        for unsub in (*self._unsubs, self._unsub_retry, self._unsub_nightly):
+            if unsub is not None:
+                unsub()
+        self._unsubs.clear()
+        self._unsub_retry = self._unsub_nightly = None
+        await self._async_save()
+
+    @callback
+    def async_add_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
+        """Be told when the state changes (entities); returns the remover."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    # ---- triggers ------------------------------------------------------------------------
+
+    @callback
+    def async_request(self) -> None:
+        """Publish now (button, action). Waits for maintenance or a backoff period to end."""
+        self._mark_pending()
+        self._kick()
+
+    async def async_set_maintenance(self, on: bool) -> None:
+        """Hold publishing (changes wait) or release it (what waited is published)."""
+        if self.state.maintenance == on:
+            return
+        self.state.maintenance = on
+        await self._async_save()
+        self._notify()
+        if self._on_maintenance is not None:
+            self._on_maintenance()
+        if not on:
+            self._kick()
+
+    @property
+    def enabled(self) -> bool:
+        return self.settings is not None
+
+    @callback
+    def _on_started(self, _hass: HomeAssistant) -> None:
+        self._check_night()
+        self._kick()
+
+    @callback
+    def _on_interval(self, _now: datetime) -> None:
+        self._mark_pending()
+        self._kick()
+
+    @callback
+    def _on_nightly(self, _now: datetime) -> None:
+        self._unsub_nightly = None
+        self._schedule_nightly()
+        self._check_night()
+        self._kick()
+
+    @callback
+    def _on_retry(self, _now: datetime) -> None:
+        self._unsub_retry = None
+        self._kick()
+
+    def _schedule_nightly(self) -> None:
+        if self.settings is None or self._stopped:
+            return
+        moment = next_nightly(dt_util.utcnow(), self.settings.nightly, self._tz)
+        self._unsub_nightly = async_track_point_in_utc_time(self.hass, self._on_nightly, moment)
+
+    @callback
+    def _check_night(self) -> None:
+        """Mark tonight's publish pending if it is due and not done (keyed by date)."""
+        if self.settings is None:
+            return
+        last = self.state.last_night
+        night = due_night(
+            dt_util.utcnow(),
+            self.settings.nightly,
+            self._tz,
+            date.fromisoformat(last) if last else None,
+        )
+        if night is not None and self.state.pending_night != night.isoformat():
+            self.state.pending_night = night.isoformat()
+            self._mark_pending()
+
+    @callback
+    def _mark_pending(self) -> None:
+        self._generation += 1
+        if not self.state.pending:
+            self.state.pending = True
+            self.hass.async_create_task(self._async_save(), eager_start=True)
+
+    # ---- one attempt -----------------------------------------------------------------------
+
+    @callback
+    def _kick(self) -> None:
+        """Start an attempt if one is pending and nothing says wait."""
+        if (
+            self.settings is None
+            or self._stopped
+            or not self.state.pending
+            or self._running
+            or self._held()
+            or self.state.problem == PROBLEM_AUTH
+        ):
+            return
+        retry_at = self.state.retry_at
+        if retry_at is not None and retry_at > dt_util.utcnow().timestamp():
+            self._arm_retry(retry_at)
+            return
+        self._running = True
+        self.entry.async_create_background_task(
+            self.hass, self._async_attempt(), f"PowerStats publish {self.entry.title}"
+        )
+
+    def _held(self) -> bool:
+        """Maintenance of this entry, or of another entry publishing to the same place."""
+        if self.state.maintenance:
+            return True
+        assert self.settings is not None
+        key = self._target_key(self.settings)
+        return any(
+            p.state.maintenance and p.settings is not None and self._target_key(p.settings) == key
+            for p in publishers(self.hass)
+        )
+
+    async def _async_attempt(self) -> None:
+        generation = self._generation
+        try:
+            result = await self._async_publish()
+        except GitHubError as err:
+            await self._async_failed(err)
+        else:
+            await self._async_succeeded(result, generation)
+        finally:
+            self._running = False
+        if self.state.pending and self.state.retry_at is None:
+            self._kick()  # a trigger arrived during the publish
+
+    async def _async_publish(self) -> PublishResult:
+        settings = self.settings
+        assert settings is not None
+        if self._dashboard is None:
+            self._dashboard = await self.hass.async_add_executor_job(
+                read_dashboard, self._dashboard_dir
+            )
+        files = published_files(self._rendered(), self._meters(settings), self._dashboard)
+        remove = [path for path in self.state.published if path not in files]
+        client = GitHubClient(
+            async_get_clientsession(self.hass),
+            settings.token,
+            settings.target,
+            write_interval=self.write_interval,
+        )
+        generated = _generated(files)
+        message = f"Energy history as of {generated}" if generated else "Energy history"
+        return await client.publish(
+            files, message, previous=self.state.published or None, remove=remove
+        )
+
+    async def _async_succeeded(self, result: PublishResult, generation: int) -> None:
+        state = self.state
+        had_problem = state.problem
+        state.published = dict(result.published)
+        state.last_publish = dt_util.utcnow().timestamp()
+        if result.commit_sha is not None:
+            state.last_commit_sha, state.last_commit_url = result.commit_sha, result.commit_url
+        if state.pending_night is not None:
+            state.last_night = max(state.pending_night, state.last_night or "")
+            state.pending_night = None
+        state.failures, state.retry_at, state.problem = 0, None, None
+        if generation == self._generation:
+            state.pending = False
+        for issue in ISSUE_OF_PROBLEM.values():
+            ir.async_delete_issue(self.hass, DOMAIN, f"{issue}_{self.entry.entry_id}")
+        if had_problem:
+            LOGGER.info("Publishing to %s works again", self._where)
+        LOGGER.debug(
+            "Published to %s: %s file(s) changed, %s request(s)",
+            self._where,
+            len(result.changed),
+            result.requests,
+        )
+        await self._async_save()
+        self._notify()
+
+    async def _async_failed(self, err: GitHubError) -> None:
+        state = self.state
+        now = dt_util.utcnow().timestamp()
+        state.failures += 1
+        if isinstance(err, GitHubAuthError):
+            # Retrying bad credentials gets the account refused: stop and ask for a token.
+            state.problem, state.retry_at = PROBLEM_AUTH, None
+            LOGGER.warning("GitHub refused the token for %s; asking for a new one", self._where)
+            self.entry.async_start_reauth(self.hass)
+        elif isinstance(err, GitHubPermissionError | GitHubNotFoundError):
+            state.problem = (
+                PROBLEM_PERMISSION if isinstance(err, GitHubPermissionError) else PROBLEM_NOT_FOUND
+            )
+            state.retry_at = now + USER_FIX_RETRY
+            self._raise_issue(state.problem, err)
+        else:
+            wait = err.wait_seconds(now) if isinstance(err, GitHubRateLimitError) else None
+            state.problem = PROBLEM_RATE_LIMITED if wait is not None else PROBLEM_UNREACHABLE
+            state.retry_at = now + backoff_delay(state.failures, self._rng, wait)
+        if state.problem != PROBLEM_AUTH:
+            LOGGER.warning(
+                "Publishing to %s failed (%s); next try at %s",
+                self._where,
+                err,
+                dt_util.as_local(dt_util.utc_from_timestamp(state.retry_at or now)).isoformat(),
+            )
+        await self._async_save()
+        self._notify()
+        if state.retry_at is not None:
+            self._arm_retry(state.retry_at)
+
+    def _raise_issue(self, problem: str, err: GitHubError) -> None:
+        assert self.settings is not None
+        missing = err.missing if isinstance(err, GitHubPermissionError) else None
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            f"{ISSUE_OF_PROBLEM[problem]}_{self.entry.entry_id}",
+            is_fixable=False,
+            is_persistent=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=ISSUE_OF_PROBLEM[problem],
+            translation_placeholders={
+                "meter": self.entry.title,
+                "repository": self.settings.target.full_name,
+                "branch": self.settings.target.branch,
+                "missing": missing or "contents=write",
+            },
+        )
+
+    def _arm_retry(self, retry_at: float) -> None:
+        if self._unsub_retry is not None:
+            self._unsub_retry()
+        self._unsub_retry = async_track_point_in_utc_time(
+            self.hass, self._on_retry, dt_util.utc_from_timestamp(retry_at)
+        )
+
+    # ---- helpers -------------------------------------------------------------------------
+
+    @property
+    def _tz(self) -> tzinfo:
+        return dt_util.get_default_time_zone()
+
+    @property
+    def _where(self) -> str:
+        assert self.settings is not None
+        return f"{self.settings.target.full_name}@{self.settings.target.branch}"
+
+    @staticmethod
+    def _target_key(settings: PublishSettings) -> str:
+        t = settings.target
+        return f"{t.api_url}|{t.full_name}|{t.branch}|{t.folder}"
+
+    async def _async_save(self) -> None:
+        await self._store.async_save(asdict(self.state))
+
+    @callback
+    def _notify(self) -> None:
+        for listener in list(self._listeners):
+            listener()
+
+    def diagnostics(self) -> dict[str, Any]:
+        """What the diagnostics download shows about publishing (no token)."""
+        settings = self.settings
+        return {
+            "enabled": settings is not None,
+            "repository": settings.target.full_name if settings else None,
+            "branch": settings.target.branch if settings else None,
+            "folder": settings.target.folder if settings else None,
+            "api_url": settings.target.api_url if settings else None,
+            "levels": sorted(settings.levels) if settings else [],
+            "last_commit_url": self.state.last_commit_url,
+            "last_commit_sha": self.state.last_commit_sha,
+            "last_publish": self.state.last_publish,
+            "last_night": self.state.last_night,
+            "pending": self.state.pending,
+            "maintenance": self.state.maintenance,
+            "failures": self.state.failures,
+            "retry_at": self.state.retry_at,
+            "problem": self.state.problem,
+            "published_files": len(self.state.published),
+        }
+
+
+def read_dashboard(folder: Path | None) -> dict[str, bytes]:
+    """The dashboard's files by relative path (executor only). Hidden files are skipped."""
+    if folder is None or not folder.is_dir():
+        return {}
+    files: dict[str, bytes] = {}
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder).as_posix()
+        if path.is_file() and not any(part.startswith(".") for part in relative.split("/")):
+            files[relative] = path.read_bytes()
+    return files
+
+
+def _generated(files: Mapping[str, bytes]) -> str | None:
+    try:
+        value = json.loads(files.get(MANIFEST, b"{}")).get("generated")
+    except ValueError:
+        return None
+    return value if isinstance(value, str) else None
+
+
+# Every live publisher, so one entry's maintenance can hold others that share its repository.
+DATA_PUBLISHERS: HassKey[dict[str, Publisher]] = HassKey(f"{DOMAIN}_publishers")
+
+
+def publishers(hass: HomeAssistant) -> list[Publisher]:
+    """The publishers of every loaded entry."""
+    return list(hass.data.get(DATA_PUBLISHERS, {}).values())
+
+
+def register(hass: HomeAssistant, publisher: Publisher) -> CALLBACK_TYPE:
+    """List a publisher while its entry is loaded; returns the remover."""
+    registry = hass.data.setdefault(DATA_PUBLISHERS, {})
+    entry_id = publisher.entry.entry_id
+    registry[entry_id] = publisher
+
+    @callback
+    def remove() -> None:
+        registry.pop(entry_id, None)
+
+    return remove
