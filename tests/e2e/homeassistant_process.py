@@ -1,0 +1,327 @@
+"""A real Home Assistant process on loopback, for the end-to-end tests and the live demo.
+
+Writes a minimal configuration, starts `hass` (optionally under libfaketime so a test can put
+the clock just before a bucket boundary), finishes onboarding through HA's own API and hands
+out tokens. Run as `python -m tests.e2e.homeassistant_process onboard --url URL` to onboard a
+server started elsewhere (scripts/develop does).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+USER, PASSWORD = "demo", "powerstats-demo"
+CLIENT_ID = "http://127.0.0.1/"
+LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def http(
+    url: str,
+    data: Any = None,
+    *,
+    form: bool = False,
+    token: str | None = None,
+    method: str | None = None,
+    timeout: float = 30,
+) -> Any:
+    """One request to a loopback server; returns the parsed JSON answer (or None)."""
+    body, headers = None, {}
+    if data is not None and form:
+        body = urllib.parse.urlencode(data).encode()
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    elif data is not None:
+        body = json.dumps(data).encode()
+        headers["Content-Type"] = "application/json"
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=body, headers=headers, method=method)  # noqa: S310
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        text = response.read().decode()
+    return json.loads(text) if text else None
+
+
+def configuration_yaml(port: int, extra: str = "") -> str:
+    """A minimal configuration: the frontend (for the panel), the API, PowerStats' needs."""
+    return f"""\
+homeassistant:
+  name: PowerStats
+  unit_system: metric
+  currency: EUR
+  time_zone: Europe/Amsterdam
+  country: NL
+  latitude: 52.37
+  longitude: 4.89
+  elevation: 0
+http:
+  server_host: 127.0.0.1
+  server_port: {port}
+frontend:
+logger:
+  default: warning
+  logs:
+    custom_components.powerstats: debug
+{extra}"""
+
+
+def seed_config(config: Path, port: int, extra: str = "", links: Iterable[Path] = ()) -> None:
+    """Write configuration.yaml, link custom integrations in, and pre-answer onboarding.
+
+    The `core_config` and `analytics` onboarding steps are marked done before the first start:
+    finishing `core_config` through the API would set up weather, TTS and radio integrations
+    that try to reach the internet.
+    """
+    (config / "custom_components").mkdir(parents=True, exist_ok=True)
+    for target in (ROOT / "custom_components" / "powerstats", *links):
+        link = config / "custom_components" / target.name
+        if not link.is_symlink():
+            # Relative, so the same folder also works where the repository is mounted
+            # elsewhere (the newest Home Assistant runs in a chroot).
+            link.symlink_to(os.path.relpath(target, link.parent))
+    (config / "configuration.yaml").write_text(configuration_yaml(port, extra))
+    storage = config / ".storage"
+    storage.mkdir(exist_ok=True)
+    onboarding = storage / "onboarding"
+    if not onboarding.exists():
+        onboarding.write_text(
+            json.dumps(
+                {
+                    "version": 4,
+                    "minor_version": 1,
+                    "key": "onboarding",
+                    "data": {"done": ["core_config", "analytics"]},
+                }
+            )
+        )
+
+
+def wait_until_up(url: str, alive: Any, deadline: float) -> None:
+    """Poll HA's front page until it answers; `alive()` says whether its process still runs."""
+    while time.monotonic() < deadline:
+        if not alive():
+            raise RuntimeError("Home Assistant exited during start-up; see its log")
+        try:
+            with urllib.request.urlopen(url + "/manifest.json", timeout=5):  # noqa: S310
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(1)  # waiting for another process to come up, not for time to pass
+    raise RuntimeError(f"Home Assistant did not answer on {url} in time")
+
+
+@dataclass
+class Tokens:
+    """What logging in gives a client: an access token and a refresh token."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+def onboard(url: str) -> Tokens:
+    """Create the demo user and finish onboarding; return the user's tokens."""
+    steps = {step["step"]: step["done"] for step in http(url + "/api/onboarding")}
+    if steps.get("user"):
+        return login(url)
+    answer = http(
+        url + "/api/onboarding/users",
+        {
+            "client_id": CLIENT_ID,
+            "name": "Demo",
+            "username": USER,
+            "password": PASSWORD,
+            "language": "en",
+        },
+    )
+    tokens = _token_from_code(url, answer["auth_code"])
+    for step, body in (
+        ("core_config", {}),
+        ("analytics", {}),
+        ("integration", {"client_id": CLIENT_ID, "redirect_uri": CLIENT_ID}),
+    ):
+        if not steps.get(step):
+            http(f"{url}/api/onboarding/{step}", body, token=tokens.access_token)
+    return tokens
+
+
+def login(url: str) -> Tokens:
+    """Log in as the demo user through HA's login flow."""
+    flow = http(
+        url + "/auth/login_flow",
+        {"client_id": CLIENT_ID, "handler": ["homeassistant", None], "redirect_uri": CLIENT_ID},
+    )
+    result = http(
+        f"{url}/auth/login_flow/{flow['flow_id']}",
+        {"client_id": CLIENT_ID, "username": USER, "password": PASSWORD},
+    )
+    return _token_from_code(url, result["result"])
+
+
+def _token_from_code(url: str, code: str) -> Tokens:
+    answer = http(
+        url + "/auth/token",
+        {"grant_type": "authorization_code", "code": code, "client_id": CLIENT_ID},
+        form=True,
+    )
+    return Tokens(answer["access_token"], answer["refresh_token"], answer["expires_in"])
+
+
+async def _long_lived_token(url: str, access_token: str, name: str) -> str:
+    import aiohttp  # only the websocket needs it; the rest is stdlib
+
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(url.replace("http", "ws", 1) + "/api/websocket") as ws,
+    ):
+        await ws.receive_json()  # auth_required
+        await ws.send_json({"type": "auth", "access_token": access_token})
+        if (await ws.receive_json())["type"] != "auth_ok":
+            raise RuntimeError("websocket authentication failed")
+        await ws.send_json(
+            {
+                "id": 1,
+                "type": "auth/long_lived_access_token",
+                "client_name": name,
+                "lifespan": 3650,
+            }
+        )
+        answer = await ws.receive_json()
+        if not answer.get("success"):
+            raise RuntimeError(f"could not create a long-lived token: {answer}")
+        return str(answer["result"])
+
+
+def long_lived_token(url: str, access_token: str, name: str) -> str:
+    """Create a long-lived access token (as a user does on their profile page)."""
+    return asyncio.run(_long_lived_token(url, access_token, name))
+
+
+def faketime_env(start: datetime) -> dict[str, str]:
+    """Environment that makes a process's clock start at `start` and tick normally."""
+    if not LIBFAKETIME.exists():
+        raise RuntimeError(f"{LIBFAKETIME} is missing; scripts/setup installs Debian's faketime")
+    stamp = start.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return {
+        "LD_PRELOAD": str(LIBFAKETIME),
+        "FAKETIME": f"@{stamp}",
+        "TZ": "UTC",
+        "FAKETIME_DONT_RESET": "1",
+    }
+
+
+@dataclass
+class HomeAssistantProcess:
+    """One `hass` process with its own configuration folder on a free loopback port."""
+
+    config: Path
+    hass: Path = ROOT / ".venv" / "bin" / "hass"
+    port: int = field(default_factory=free_port)
+    extra_config: str = ""
+    links: tuple[Path, ...] = ()
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+    clock_start: datetime | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *, clock: datetime | None = None, timeout: float = 300) -> None:
+        """Start hass (its clock starting at `clock` when given) and wait until it answers."""
+        seed_config(self.config, self.port, self.extra_config, self.links)
+        env = dict(os.environ)
+        if clock is not None:
+            env.update(faketime_env(clock))
+        self.clock_start = clock
+        self.log_path = self.config / "hass.out"
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [str(self.hass), "--config", str(self.config), "--skip-pip"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+            )
+        wait_until_up(self.url, self.alive, time.monotonic() + timeout)
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """kill -9: no shutdown, no final save — as a power cut."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+
+    def stop(self, timeout: float = 60) -> None:
+        """A clean stop, as the user's Ctrl-C or a supervisor's SIGTERM."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=30)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+
+def _main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.e2e.homeassistant_process")
+    sub = parser.add_subparsers(dest="command", required=True)
+    on = sub.add_parser("onboard", help="wait for a server, finish onboarding, print the login")
+    on.add_argument("--url", required=True)
+    on.add_argument("--pid", type=int, help="fail early if this process exits")
+    on.add_argument("--timeout", type=float, default=600)
+    seed = sub.add_parser("seed", help="write a configuration folder for a server on PORT")
+    seed.add_argument("--config", type=Path, required=True)
+    seed.add_argument("--port", type=int, required=True)
+    seed.add_argument("--demo-meter", action="store_true", help="add the simulated meter")
+    args = parser.parse_args(argv)
+    if args.command == "seed":
+        demo = ROOT / "scripts" / "demo" / "powerstats_demo"
+        extra = "sensor:\n  - platform: powerstats_demo\n" if args.demo_meter else ""
+        seed_config(args.config, args.port, extra, (demo,) if args.demo_meter else ())
+        return 0
+
+    def alive() -> bool:
+        if args.pid is None:
+            return True
+        try:
+            os.kill(args.pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    wait_until_up(args.url, alive, time.monotonic() + args.timeout)
+    onboard(args.url)
+    print(f"Home Assistant: {args.url}/  (log in as {USER} / {PASSWORD})", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
