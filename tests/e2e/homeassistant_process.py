@@ -58,8 +58,8 @@ def http(
         headers["Content-Type"] = "application/json"
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(url, data=body, headers=headers, method=method)  # noqa: S310
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+    request = urllib.request.Request(url, data=body, headers=headers, method=method)
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         text = response.read().decode()
     return json.loads(text) if text else None
 
@@ -124,7 +124,7 @@ def wait_until_up(url: str, alive: Any, deadline: float) -> None:
         if not alive():
             raise RuntimeError("Home Assistant exited during start-up; see its log")
         try:
-            with urllib.request.urlopen(url + "/manifest.json", timeout=5):  # noqa: S310
+            with urllib.request.urlopen(url + "/manifest.json", timeout=5):
                 return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(1)  # waiting for another process to come up, not for time to pass
