@@ -142,6 +142,7 @@ class Publisher:
         rendered: FilesSource,
         meters: MetersSource,
         dashboard_dir: Path | None,
+        dashboard_skip: frozenset[str] = frozenset(),
         on_maintenance: MaintenanceListener | None = None,
     ) -> None:
         self.hass = hass
@@ -151,6 +152,7 @@ class Publisher:
         self._rendered = rendered
         self._meters = meters
         self._dashboard_dir = dashboard_dir
+        self._dashboard_skip = dashboard_skip
         self._dashboard: dict[str, bytes] | None = None
         self._on_maintenance = on_maintenance
         self._store: Store[dict[str, Any]] = Store(
@@ -333,7 +335,7 @@ class Publisher:
         assert settings is not None
         if self._dashboard is None:
             self._dashboard = await self.hass.async_add_executor_job(
-                read_dashboard, self._dashboard_dir
+                read_dashboard, self._dashboard_dir, self._dashboard_skip
             )
         files = published_files(self._rendered(), self._meters(settings), self._dashboard)
         remove = [path for path in self.state.published if path not in files]
@@ -479,14 +481,15 @@ class Publisher:
         }
 
 
-def read_dashboard(folder: Path | None) -> dict[str, bytes]:
+def read_dashboard(folder: Path | None, skip: frozenset[str] = frozenset()) -> dict[str, bytes]:
     """The dashboard's files by relative path (executor only). Hidden files are skipped."""
     if folder is None or not folder.is_dir():
         return {}
     files: dict[str, bytes] = {}
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder).as_posix()
-        if path.is_file() and not any(part.startswith(".") for part in relative.split("/")):
+        hidden = any(part.startswith(".") for part in relative.split("/"))
+        if path.is_file() and not hidden and relative not in skip:
             files[relative] = path.read_bytes()
     return files
 
@@ -519,3 +522,8 @@ def register(hass: HomeAssistant, publisher: Publisher) -> CALLBACK_TYPE:
         registry.pop(entry_id, None)
 
     return remove
+
+
+def publisher_of(hass: HomeAssistant, entry: ConfigEntry[Any]) -> Publisher | None:
+    """The publisher of a loaded entry."""
+    return hass.data.get(DATA_PUBLISHERS, {}).get(entry.entry_id)

@@ -1,0 +1,33 @@
+"""The Publish now button of a meter that publishes to GitHub."""
+
+from __future__ import annotations
+
+from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .publish_entity import PublishEntity
+from .publisher import publisher_of
+from .runtime import PowerStatsConfigEntry
+
+PARALLEL_UPDATES = 0
+
+PUBLISH_NOW = ButtonEntityDescription(key="publish_now", translation_key="publish_now")
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: PowerStatsConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the button when publishing is set up."""
+    publisher = publisher_of(hass, entry)
+    if publisher is not None and publisher.enabled:
+        async_add_entities([PublishNowButton(entry.runtime_data, publisher, PUBLISH_NOW)])
+
+
+class PublishNowButton(PublishEntity, ButtonEntity):
+    """Publishes now, or as soon as maintenance or a backoff period ends."""
+
+    async def async_press(self) -> None:
+        self.publisher.async_request()
