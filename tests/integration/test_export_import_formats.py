@@ -1,0 +1,244 @@
+"""Export and import files (transfer.py): lossless round trips and strict checking."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from custom_components.powerstats.meter import Bucket, Kind, MeterAccumulator
+from custom_components.powerstats.rollup import History
+from custom_components.powerstats.transfer import (
+    Transfer,
+    TransferError,
+    parse,
+    select,
+    to_csv,
+    to_json,
+)
+
+AMS = ZoneInfo("Europe/Amsterdam")
+ZONE = "Europe/Amsterdam"
+START = int(datetime(2026, 10, 24, tzinfo=AMS).timestamp())  # the next day is 25 hours long
+EXPORTED = "2026-11-27T12:00:00+01:00"
+
+
+def recorded_history(days: int = 3) -> History:
+    """A history as live tracking builds it: an odd load so floats have long fractions."""
+    acc = MeterAccumulator(Kind.POWER, AMS, START)
+    history = History(AMS)
+    t = START
+    watts = 123.456789
+    while t < START + days * 86400:
+        for bucket in acc.feed(t, repr(watts), "W"):
+            history.add(bucket)
+        t += 97
+        watts = (watts * 1.7) % 3000 + 0.1
+    for bucket in acc.advance(START + days * 86400):
+        history.add(bucket)
+    return history
+
+
+def export(history: History, levels: tuple[str, ...] = ("10min", "hour", "day")) -> Transfer:
+    return select(
+        history,
+        meter_id="house",
+        kind="power",
+        timezone=ZONE,
+        levels=levels,  # type: ignore[arg-type]
+        begin=0,
+        end=2**40,
+    )
+
+
+@pytest.mark.parametrize("write", [to_json, to_csv])
+def test_exporting_and_importing_reproduces_every_bucket_exactly(write: object) -> None:
+    transfer = export(recorded_history())
+    data = write(transfer, EXPORTED)  # type: ignore[operator]
+    back = parse(data, AMS, ZONE)
+    assert back == transfer
+    # 72 hours from START; the 25-hour day makes the third day one hour short.
+    assert back.count == 72 * 6 + 72 + 3
+
+
+def test_an_export_of_a_range_holds_only_buckets_starting_in_it() -> None:
+    history = recorded_history()
+    transfer = select(
+        history,
+        meter_id="house",
+        kind="power",
+        timezone=ZONE,
+        levels=("hour",),
+        begin=START + 3600,
+        end=START + 3 * 3600,
+    )
+    assert [b.start for b in transfer.hours] == [START + 3600, START + 7200]
+    assert transfer.ten_minutes == transfer.days == ()
+
+
+floats = st.floats(allow_nan=False, allow_infinity=False, min_value=-1e6, max_value=1e6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=500),
+            floats,
+            st.floats(min_value=0, max_value=600),
+            st.one_of(st.none(), floats),
+            st.floats(min_value=0, max_value=1),
+            st.floats(min_value=0, max_value=5000),
+        ),
+        unique_by=lambda t: t[0],
+        max_size=40,
+    ),
+    st.sampled_from([to_json, to_csv]),
+)
+def test_any_ten_minute_buckets_round_trip_bit_for_bit(
+    raw: list[tuple[int, float, float, float | None, float, float]], write: object
+) -> None:
+    buckets = tuple(
+        Bucket(
+            start=START + i * 600,
+            seconds=600,
+            kwh=kwh,
+            covered=covered,
+            min_w=low,
+            max_w=low + spread,
+            cost=cost,
+            backfill=covered * share,
+        )
+        for i, kwh, covered, cost, share, spread in sorted(raw)
+        for low in [kwh / 7]
+    )
+    transfer = Transfer("house", "power", ZONE, ten_minutes=buckets)
+    assert parse(write(transfer, EXPORTED), AMS, ZONE) == transfer  # type: ignore[operator]
+
+
+def refused(data: bytes | str) -> TransferError:
+    raw = data.encode() if isinstance(data, str) else data
+    with pytest.raises(TransferError) as caught:
+        parse(raw, AMS, ZONE)
+    return caught.value
+
+
+def good_csv() -> str:
+    return to_csv(export(recorded_history(1)), EXPORTED).decode()
+
+
+def good_json() -> str:
+    return to_json(export(recorded_history(1)), EXPORTED).decode()
+
+
+def test_a_csv_file_cut_at_a_line_boundary_is_refused_as_truncated() -> None:
+    lines = good_csv().splitlines(keepends=True)
+    assert refused("".join(lines[: len(lines) // 2])).key == "import_truncated"
+
+
+def test_a_csv_file_cut_in_the_middle_of_a_number_is_refused_as_truncated() -> None:
+    text = good_csv()
+    assert refused(text[: len(text) - 40]).key == "import_truncated"
+
+
+def test_a_csv_file_missing_rows_against_its_count_is_refused_as_truncated() -> None:
+    lines = good_csv().splitlines(keepends=True)
+    error = refused("".join(lines[:10] + lines[12:]))
+    assert error.key == "import_truncated"
+    assert "holds" in error.placeholders["reason"]
+
+
+def test_a_truncated_json_file_is_refused_as_truncated() -> None:
+    text = good_json()
+    assert refused(text[: len(text) * 2 // 3]).key == "import_truncated"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "hello",
+        "{]",
+        '{"format": "powerstats/1", "columns": [], "rows": []}',
+        "\x00\xff",
+        '["not", "an", "object"]',
+    ],
+)
+def test_a_file_that_is_not_an_export_is_refused_as_malformed(text: str) -> None:
+    assert refused(text).key == "import_malformed"
+
+
+def test_a_file_not_in_utf8_is_refused_as_malformed() -> None:
+    assert refused(b"# format: \xff\xfe\n").key == "import_malformed"
+
+
+def test_a_file_with_energy_in_watt_hours_is_refused_as_the_wrong_unit() -> None:
+    text = good_csv().replace("level,start,seconds,kwh,", "level,start,seconds,wh,", 1)
+    error = refused(text)
+    assert error.key == "import_wrong_unit"
+    assert error.placeholders["columns"] == "wh"
+
+
+def test_a_json_file_with_power_in_kilowatts_is_refused_as_the_wrong_unit() -> None:
+    text = good_json().replace('"min_w","max_w"', '"min_kw","max_kw"', 1)
+    assert refused(text).key == "import_wrong_unit"
+
+
+def test_a_file_from_another_time_zone_is_refused() -> None:
+    text = good_json().replace('"timezone":"Europe/Amsterdam"', '"timezone":"Europe/London"', 1)
+    error = refused(text)
+    assert error.key == "import_wrong_timezone"
+    assert error.placeholders == {"file_timezone": "Europe/London", "timezone": ZONE}
+
+
+def json_with_row(row: str) -> str:
+    head = good_json().split('"rows":[', 1)[0]
+    return head + '"rows":[\n' + row + "\n]}\n"
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        (f'["10min",{START + 60},600,0.1,600,1,2,null,0]', "not the start"),
+        (f'["hour",{START},600,0.1,600,1,2,null,0]', "lasts 3600"),
+        (f'["day",{START + 86400},86400,0.1,600,1,2,null,0]', "lasts 90000"),
+        (f'["10min",{START},600,0.1,601,1,2,null,0]', "covered_s"),
+        (f'["10min",{START},600,0.1,300,1,2,null,301]', "backfill_s"),
+        (f'["10min",{START},600,0.1,600,5,2,null,0]', "min_w"),
+        (f'["10min",{START},600,0.1,600,null,2,null,0]', "min_w"),
+        (f'["10min",{START},600,"0.1",600,1,2,null,0]', "kwh is not a number"),
+        (f'["10min",{START},600,true,600,1,2,null,0]', "kwh is not a number"),
+        (f'["10min",{START},600,NaN,600,1,2,null,0]', "NaN"),
+        (f'["10min",{START}.5,600,0.1,600,1,2,null,0]', "whole number"),
+        (f'["week",{START},600,0.1,600,1,2,null,0]', "unknown level"),
+        (f'["10min",{START},600,0.1,600,1,2,null]', "cells"),
+        (
+            f'["10min",{START + 600},600,0.1,600,1,2,null,0],\n'
+            f'["10min",{START},600,0.1,600,1,2,null,0]',
+            "increasing",
+        ),
+    ],
+)
+def test_an_invalid_row_is_refused_with_its_number_and_reason(row: str, reason: str) -> None:
+    error = refused(json_with_row(row))
+    assert error.key in {"import_invalid_row", "import_malformed"}
+    assert reason in str(error)
+
+
+def test_a_csv_row_with_a_word_for_a_number_is_refused() -> None:
+    lines = good_csv().splitlines(keepends=True)
+    cells = lines[6].split(",")
+    cells[3] = "lots"
+    lines[6] = ",".join(cells)
+    error = refused("".join(lines))
+    assert error.key == "import_invalid_row"
+    assert error.placeholders["row"] == "1"
+
+
+def test_an_empty_export_round_trips() -> None:
+    empty = Transfer("house", "power", ZONE)
+    assert parse(to_csv(empty, EXPORTED), AMS, ZONE) == empty
+    assert parse(to_json(empty, EXPORTED), AMS, ZONE) == empty
