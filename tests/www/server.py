@@ -23,10 +23,13 @@ CSP = (
 
 @dataclass
 class Served:
-    """Where the server reads from; tests swap `data` between page loads."""
+    """Where the server reads from: data under `data_prefix` (behind `token` when set), then the
+    dashboard's files under their URL prefixes."""
 
-    www: Path
+    www: dict[str, Path]
     data: Path
+    data_prefix: str = ""
+    token: str | None = None
     requests: list[tuple[str, int]] = field(default_factory=list)
 
 
@@ -41,9 +44,19 @@ class _Handler(BaseHTTPRequestHandler):
     served: Served
 
     def do_GET(self) -> None:
+        served = self.served
         relative = unquote(urlsplit(self.path).path).lstrip("/") or "index.html"
+        target = None
         # Data first (manifest.json and <meter>/<level>.json), then the dashboard's own files.
-        target = _resolve(self.served.data, relative) or _resolve(self.served.www, relative)
+        if relative.startswith(served.data_prefix):
+            if served.token and self.headers.get("Authorization") != f"Bearer {served.token}":
+                self.send_error(HTTPStatus.UNAUTHORIZED)
+                served.requests.append((relative, 0))
+                return
+            target = _resolve(served.data, relative.removeprefix(served.data_prefix))
+        for prefix, root in served.www.items():
+            if target is None and relative.startswith(prefix):
+                target = _resolve(root, relative.removeprefix(prefix) or "index.html")
         if target is None:
             self.send_error(HTTPStatus.NOT_FOUND)
             self.served.requests.append((relative, 0))
@@ -69,10 +82,21 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class DashboardServer:
-    """`with DashboardServer(www, data) as server:` serves on 127.0.0.1 at `server.url`."""
+    """`with DashboardServer(www, data) as server:` serves on 127.0.0.1 at `server.url`.
 
-    def __init__(self, www: Path, data: Path) -> None:
-        self.served = Served(www=www, data=data)
+    `www` is one folder served at the root, or URL prefixes ("static/") mapped to folders.
+    """
+
+    def __init__(
+        self,
+        www: Path | dict[str, Path],
+        data: Path,
+        *,
+        data_prefix: str = "",
+        token: str | None = None,
+    ) -> None:
+        mounts = www if isinstance(www, dict) else {"": www}
+        self.served = Served(www=mounts, data=data, data_prefix=data_prefix, token=token)
         handler = type("Handler", (_Handler,), {"served": self.served})
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)

@@ -1,0 +1,87 @@
+/** HA panel room: the dashboard as Home Assistant's sidebar panel, reading data through HA's own auth. */
+
+import { mountDashboard } from './js/dashboard.js';
+
+const STYLESHEET = new URL('./styles.css', import.meta.url).href;
+const DEFAULT_DATA_URL = '/api/powerstats/data/';
+
+/**
+ * <powerstats-panel>: HA sets `hass`, `narrow` and `panel` on it. The data comes through
+ * hass.fetchWithAuth, so the page holds no token of its own.
+ */
+class PowerStatsPanel extends HTMLElement {
+  constructor() {
+    super();
+    this.attachShadow({ mode: 'open' });
+    this.dashboard = null;
+  }
+
+  set hass(hass) {
+    this._hass = hass;
+    if (this.menuButton) this.menuButton.hass = hass;
+    if (this.dashboard) this.syncScheme();
+    else this.mount();
+  }
+
+  get hass() {
+    return this._hass;
+  }
+
+  set narrow(narrow) {
+    this._narrow = narrow;
+    if (this.menuButton) {
+      this.menuButton.narrow = narrow;
+      this.toolbar.hidden = !narrow;
+    }
+  }
+
+  set panel(panel) {
+    this._panel = panel;
+  }
+
+  connectedCallback() {
+    this.mount();
+  }
+
+  disconnectedCallback() {
+    // HA detaches a panel when another one is shown: stop polling until it comes back.
+    this.dashboard?.destroy();
+    this.dashboard = null;
+  }
+
+  mount() {
+    if (!this.isConnected || !this._hass || this.dashboard) return;
+    const link = document.createElement('link');
+    link.rel = 'stylesheet';
+    link.href = STYLESHEET;
+    // HA's own menu button opens the sidebar on a phone, where the sidebar is hidden.
+    this.menuButton = document.createElement('ha-menu-button');
+    this.menuButton.hass = this._hass;
+    this.menuButton.narrow = Boolean(this._narrow);
+    this.toolbar = document.createElement('div');
+    this.toolbar.className = 'ps-ha-toolbar';
+    this.toolbar.hidden = !this._narrow;
+    this.toolbar.append(this.menuButton);
+    const root = document.createElement('div');
+    root.className = 'ps-ha-root';
+    this.shadowRoot.replaceChildren(link, this.toolbar, root);
+    const dataUrl = this._panel?.config?.data_url ?? DEFAULT_DATA_URL;
+    this.dashboard = mountDashboard(root, {
+      fetchFile: (path) => this._hass.fetchWithAuth(dataUrl + path),
+      useHash: false,
+      locale: this._hass.locale?.language ?? this._hass.language,
+    });
+    this.syncScheme();
+  }
+
+  /** Follow HA's light/dark choice (its theme colours arrive through CSS variables). */
+  syncScheme() {
+    const scheme = this._hass.themes?.darkMode ? 'dark' : 'light';
+    const page = this.dashboard.page;
+    if (page.dataset.scheme === scheme) return;
+    page.dataset.scheme = scheme;
+    this.dashboard.themeChanged();
+  }
+}
+
+if (!customElements.get('powerstats-panel')) customElements.define('powerstats-panel', PowerStatsPanel);

@@ -1,0 +1,5 @@
+/** Boot room for the stand-alone page (the board, GitHub Pages): data beside the page, state in the URL hash. */
+
+import { mountDashboard } from './dashboard.js';
+
+mountDashboard(document.getElementById('app'));

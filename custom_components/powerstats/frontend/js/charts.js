@@ -1,0 +1,144 @@
+/** Chart room: Chart.js configurations for the main chart and the averages chart, coloured from the page's CSS. */
+
+import { Chart } from './chartjs.js';
+import { formatBucket, formatBucketLong, formatEnergy, formatPower } from './format.js';
+
+const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif';
+
+/** "rgb(r, g, b)" → "rgba(r, g, b, alpha)"; Chart.js and canvas want plain colours. */
+function withAlpha(rgb, alpha) {
+  const channels = rgb.match(/[\d.]+/g) ?? ['0', '0', '0'];
+  return `rgba(${channels.slice(0, 3).join(', ')}, ${alpha})`;
+}
+
+/** The theme's colours as the CSS resolved them (HA's theme inside HA, the system's elsewhere). */
+export function themeColors(element) {
+  // A probe resolves var() chains and any CSS colour syntax to rgb() the canvas understands.
+  const probe = document.createElement('span');
+  probe.hidden = true;
+  element.append(probe);
+  const read = (name) => {
+    probe.style.color = `var(${name})`;
+    return getComputedStyle(probe).color;
+  };
+  const colors = {
+    text: read('--ps-fg'),
+    muted: read('--ps-muted'),
+    grid: read('--ps-line'),
+    accent: read('--ps-accent'),
+    compare: read('--ps-compare'),
+  };
+  probe.remove();
+  colors.accentFill = withAlpha(colors.accent, 0.18);
+  colors.faint = withAlpha(colors.muted, 0.45);
+  return colors;
+}
+
+function baseOptions(colors) {
+  return {
+    animation: false,
+    responsive: true,
+    maintainAspectRatio: false,
+    interaction: { mode: 'index', intersect: false },
+    font: { family: FONT },
+    plugins: {
+      legend: { display: false, labels: { color: colors.text, font: { family: FONT }, boxHeight: 2 } },
+      tooltip: { titleFont: { family: FONT }, bodyFont: { family: FONT } },
+    },
+  };
+}
+
+function axis(colors, extra) {
+  return {
+    grid: { color: colors.grid },
+    border: { color: colors.grid },
+    ticks: { color: colors.muted, font: { family: FONT } },
+    ...extra,
+  };
+}
+
+/** The main chart: power as a line for 10-minute and hourly buckets, energy per day as bars. */
+export function mainChartConfig(file, previous, { colors, timeZone, locale }) {
+  const { rows, col, bucket } = file;
+  const daily = bucket === 'day';
+  const metric = daily ? 'kwh' : 'mean_w';
+  const show = daily ? (v) => formatEnergy(v, locale) : (v) => formatPower(v, locale);
+  const labels = rows.map((row) => formatBucket(row[col.start], bucket, timeZone, locale));
+  const current = {
+    type: daily ? 'bar' : 'line',
+    label: daily ? 'Energy per day' : 'Mean power',
+    data: rows.map((row) => row[col[metric]]),
+    borderColor: colors.accent,
+    backgroundColor: daily ? colors.accent : colors.accentFill,
+    borderWidth: daily ? 0 : 1.5,
+    pointRadius: 0,
+    fill: !daily,
+    spanGaps: false,
+    categoryPercentage: 1,
+    barPercentage: 0.85,
+    order: 2,
+  };
+  const datasets = [current];
+  if (previous) {
+    datasets.push({
+      type: 'line',
+      label: 'Previous period',
+      data: previous,
+      borderColor: colors.compare,
+      backgroundColor: colors.compare,
+      borderDash: [6, 4],
+      borderWidth: 1.5,
+      pointRadius: 0,
+      fill: false,
+      spanGaps: false,
+      order: 1,
+    });
+  }
+  const options = baseOptions(colors);
+  options.plugins.legend.display = Boolean(previous);
+  options.plugins.tooltip.callbacks = {
+    title: (items) => formatBucketLong(rows[items[0].dataIndex][col.start], bucket, timeZone, locale),
+    label: (item) => `${item.dataset.label}: ${item.raw === null ? 'no data' : show(item.raw)}`,
+  };
+  options.scales = {
+    x: axis(colors, { ticks: { color: colors.muted, font: { family: FONT }, autoSkip: true, maxRotation: 0, autoSkipPadding: 12 } }),
+    y: axis(colors, { beginAtZero: true, ticks: { color: colors.muted, font: { family: FONT }, callback: show, maxTicksLimit: 6 } }),
+  };
+  return { type: daily ? 'bar' : 'line', data: { labels, datasets }, options };
+}
+
+/** The averages chart: energy per day in each published period, the current one highlighted. */
+export function averagesChartConfig(averages, currentLevel, { colors, locale }) {
+  const options = baseOptions(colors);
+  options.indexAxis = 'y';
+  options.interaction = { mode: 'nearest', intersect: true };
+  options.plugins.tooltip.callbacks = { label: (item) => `${formatEnergy(item.raw, locale)} per day` };
+  options.scales = {
+    x: axis(colors, { beginAtZero: true, ticks: { color: colors.muted, font: { family: FONT }, callback: (v) => formatEnergy(v, locale), maxTicksLimit: 5 } }),
+    y: axis(colors, { grid: { display: false } }),
+  };
+  return {
+    type: 'bar',
+    data: {
+      labels: averages.map((a) => a.label),
+      datasets: [{
+        label: 'Energy per day',
+        data: averages.map((a) => a.kwhPerDay),
+        backgroundColor: averages.map((a) => (a.level === currentLevel ? colors.accent : colors.faint)),
+        borderWidth: 0,
+        barPercentage: 0.7,
+      }],
+    },
+    options,
+  };
+}
+
+/** Draw a configuration on a canvas, replacing what was drawn there before. */
+export function drawChart(canvas, config) {
+  Chart.getChart(canvas)?.destroy();
+  return new Chart(canvas, config);
+}
+
+export function destroyChart(canvas) {
+  Chart.getChart(canvas)?.destroy();
+}

@@ -1,0 +1,421 @@
+/** Dashboard room: builds the page inside a root element and keeps it in step with the data. */
+
+import { averagesChartConfig, destroyChart, drawChart, mainChartConfig, themeColors } from './charts.js';
+import { DataError, DataSource, LEVELS, relativeFetch } from './data.js';
+import {
+  formatAge, formatBucketLong, formatCost, formatDateTime, formatEnergy, formatPower, knownTimeZone,
+} from './format.js';
+import { bucketSeconds, dailyAverageKwh, previousPeriod, summarize, toCsv } from './stats.js';
+
+const TAB_NAMES = { daily: 'Today', weekly: '7 Days', monthly: '30 Days', yearly: '365 Days' };
+const PERIOD_NAMES = { daily: 'Last 24 h', weekly: 'Last 7 days', monthly: 'Last 30 days', yearly: 'Last 365 days' };
+const CAPTIONS = {
+  daily: 'Mean power per 10 minutes, last 24 hours',
+  weekly: 'Mean power per hour, last 7 days',
+  monthly: 'Energy per day, last 30 days',
+  yearly: 'Energy per day, last 365 days',
+};
+const BUCKET_NAMES = { '10min': '10-minute mean', hour: 'hourly mean', day: 'daily mean' };
+// How old data may get before the page warns, when the manifest does not say how often it is
+// refreshed: a 10-minute view is refreshed as each bucket closes, day views at least nightly.
+const DEFAULT_MAX_AGE = { daily: 30 * 60, weekly: 2 * 3600, monthly: 26 * 3600, yearly: 26 * 3600 };
+const DEFAULT_REFRESH_SECONDS = 300;
+
+/** A DOM element from a tag, attributes and children; text always goes in as text, never as HTML. */
+function el(tag, attrs = {}, children = []) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (name === 'text') node.textContent = value;
+    else if (name === 'class') node.className = value;
+    else if (value !== false && value !== null && value !== undefined) node.setAttribute(name, value === true ? '' : value);
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+class Dashboard {
+  constructor(root, { fetchFile = relativeFetch, useHash = true, locale } = {}) {
+    this.root = root;
+    this.source = new DataSource(fetchFile);
+    this.useHash = useHash;
+    this.locale = locale;
+    this.manifest = null;
+    this.meterId = null;
+    this.level = null;
+    this.compare = false;
+    this.file = null;
+    this.others = null; // every loaded file of the current meter, for averages and the overlay
+    this.notes = new Map(); // path or topic → note shown under the charts
+    this.drawnKey = null;
+    this.token = 0;
+    this.timer = null;
+    this.build();
+    this.onHash = () => this.readHash() && this.showView();
+    this.darkQuery = globalThis.matchMedia?.('(prefers-color-scheme: dark)');
+    this.onScheme = () => this.themeChanged();
+  }
+
+  build() {
+    const ui = {};
+    ui.title = el('h1', { class: 'ps-title', text: 'PowerStats' });
+    ui.meter = el('select', { id: 'ps-meter', class: 'ps-select' });
+    ui.meterLabel = el('label', { class: 'ps-meter', hidden: true }, [el('span', { text: 'Meter' }), ui.meter]);
+    ui.error = el('div', { class: 'ps-banner ps-banner-error', role: 'alert', hidden: true });
+    ui.maintenance = el('div', {
+      class: 'ps-banner ps-banner-warn', role: 'status', hidden: true,
+      text: 'Maintenance: PowerStats is being worked on, so the data may stop updating or show gaps for a while.',
+    });
+    ui.stale = el('div', { class: 'ps-banner ps-banner-warn', role: 'status', hidden: true });
+    ui.tabs = el('div', { class: 'ps-tabs', role: 'tablist', 'aria-label': 'Period' });
+    ui.cards = el('div', { class: 'ps-cards' });
+    ui.compare = el('input', { type: 'checkbox', id: 'ps-compare' });
+    ui.compareNote = el('span', { class: 'ps-muted' });
+    ui.csv = el('button', { type: 'button', class: 'ps-button', id: 'ps-csv', text: 'Download CSV' });
+    ui.mainCaption = el('figcaption');
+    ui.mainCanvas = el('canvas', { role: 'img' });
+    ui.mainTable = el('details', { class: 'ps-table' }, [el('summary', { text: 'Show the data as a table' })]);
+    ui.main = el('figure', { class: 'ps-figure', id: 'ps-main' }, [
+      ui.mainCaption, el('div', { class: 'ps-canvas-box' }, [ui.mainCanvas]), ui.mainTable,
+    ]);
+    ui.avgCanvas = el('canvas', { role: 'img' });
+    ui.avgList = el('ul', { class: 'ps-visually-hidden' });
+    ui.averages = el('figure', { class: 'ps-figure', id: 'ps-averages', hidden: true }, [
+      el('figcaption', { text: 'Average energy per day, by period' }),
+      el('div', { class: 'ps-canvas-box ps-canvas-small' }, [ui.avgCanvas]), ui.avgList,
+    ]);
+    ui.empty = el('p', { class: 'ps-empty', hidden: true });
+    ui.panel = el('section', { class: 'ps-panel', role: 'tabpanel', id: 'ps-panel', hidden: true }, [
+      ui.cards,
+      el('div', { class: 'ps-toolbar' }, [
+        el('label', { class: 'ps-check' }, [ui.compare, el('span', { text: 'Compare with previous period' })]),
+        ui.compareNote, ui.csv,
+      ]),
+      ui.empty, ui.main, ui.averages,
+    ]);
+    ui.asOf = el('p', { class: 'ps-asof' });
+    ui.notes = el('ul', { class: 'ps-notes', role: 'status' });
+    ui.status = el('p', { class: 'ps-muted ps-loading', text: 'Loading…' });
+    this.root.replaceChildren(el('div', { class: 'ps', 'data-state': 'loading' }, [
+      el('header', { class: 'ps-header' }, [ui.title, ui.meterLabel]),
+      ui.status, ui.error, ui.maintenance, ui.stale, ui.tabs, ui.panel,
+      el('footer', { class: 'ps-footer' }, [ui.asOf, ui.notes]),
+    ]));
+    this.page = this.root.firstElementChild;
+    this.ui = ui;
+
+    ui.meter.addEventListener('change', () => { this.meterId = ui.meter.value; this.writeHash(); this.showView(); });
+    ui.compare.addEventListener('change', () => { this.compare = ui.compare.checked; this.drawMain(); });
+    ui.csv.addEventListener('click', () => this.downloadCsv());
+    ui.tabs.addEventListener('keydown', (event) => this.tabKey(event));
+    ui.mainTable.addEventListener('toggle', () => this.fillTable());
+  }
+
+  async start() {
+    if (this.useHash) {
+      this.readHash();
+      globalThis.addEventListener('hashchange', this.onHash);
+    }
+    this.darkQuery?.addEventListener('change', this.onScheme);
+    await this.refresh();
+  }
+
+  destroy() {
+    clearTimeout(this.timer);
+    this.token += 1;
+    globalThis.removeEventListener('hashchange', this.onHash);
+    this.darkQuery?.removeEventListener('change', this.onScheme);
+    destroyChart(this.ui.mainCanvas);
+    destroyChart(this.ui.avgCanvas);
+  }
+
+  /** Re-read the manifest, then show the current view; again after the writer's refresh interval. */
+  async refresh() {
+    clearTimeout(this.timer);
+    try {
+      this.manifest = await this.source.manifest();
+      this.ui.error.hidden = true;
+    } catch (error) {
+      if (!(error instanceof DataError)) throw error;
+      this.showError(error.message);
+    }
+    if (this.manifest && this.ui.error.hidden) await this.showView();
+    const every = Math.min(Math.max(this.manifest?.refreshSeconds ?? DEFAULT_REFRESH_SECONDS, 30), 900);
+    this.timer = setTimeout(() => this.refresh(), every * 1000);
+  }
+
+  showError(message) {
+    const { ui } = this;
+    // Keep the contract's wording, with a capital letter as a sentence.
+    ui.error.textContent = message.charAt(0).toUpperCase() + message.slice(1);
+    ui.error.hidden = false;
+    ui.status.hidden = true;
+    ui.panel.hidden = true;
+    ui.tabs.replaceChildren();
+    this.page.dataset.state = 'error';
+  }
+
+  readHash() {
+    const params = new URLSearchParams(globalThis.location.hash.slice(1));
+    const changed = params.get('meter') !== this.meterId || params.get('level') !== this.level;
+    this.meterId = params.get('meter') ?? this.meterId;
+    this.level = params.get('level') ?? this.level;
+    return changed && this.manifest !== null;
+  }
+
+  writeHash() {
+    if (!this.useHash) return;
+    const hash = `#meter=${encodeURIComponent(this.meterId)}&level=${this.level}`;
+    if (globalThis.location.hash !== hash) globalThis.history.replaceState(null, '', hash);
+  }
+
+  get meter() {
+    return this.manifest.meters.find((m) => m.id === this.meterId);
+  }
+
+  /** Meter picker and tabs for what the manifest publishes; keeps the choice when it still exists. */
+  syncChoices() {
+    const { ui, manifest } = this;
+    if (!manifest.meters.some((m) => m.id === this.meterId)) this.meterId = manifest.meters[0]?.id ?? null;
+    ui.meterLabel.hidden = manifest.meters.length < 2;
+    ui.meter.replaceChildren(...manifest.meters.map((m) => el('option', { value: m.id, text: m.name })));
+    ui.meter.value = this.meterId ?? '';
+    const levels = this.meterId ? LEVELS.filter((level) => level in this.meter.files) : [];
+    if (!levels.includes(this.level)) this.level = levels[0] ?? null;
+    ui.tabs.replaceChildren(...levels.map((level) => {
+      const selected = level === this.level;
+      const tab = el('button', {
+        type: 'button', role: 'tab', id: `ps-tab-${level}`, class: 'ps-tab', 'data-level': level,
+        'aria-selected': String(selected), 'aria-controls': 'ps-panel', tabindex: selected ? '0' : '-1',
+        text: TAB_NAMES[level],
+      });
+      tab.addEventListener('click', () => this.selectLevel(level));
+      return tab;
+    }));
+    if (this.level) ui.panel.setAttribute('aria-labelledby', `ps-tab-${this.level}`);
+    return levels.length > 0;
+  }
+
+  selectLevel(level, focus = false) {
+    this.level = level;
+    this.writeHash();
+    this.showView().then(() => focus && this.ui.tabs.querySelector(`[data-level="${level}"]`)?.focus());
+  }
+
+  tabKey(event) {
+    const tabs = [...this.ui.tabs.querySelectorAll('[role="tab"]')];
+    const at = tabs.findIndex((t) => t.dataset.level === this.level);
+    const moves = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: tabs.length - 1 };
+    if (!(event.key in moves) || tabs.length === 0) return;
+    event.preventDefault();
+    const next = tabs[(moves[event.key] + tabs.length) % tabs.length];
+    this.selectLevel(next.dataset.level, true);
+  }
+
+  setNote(topic, text) {
+    if (text) this.notes.set(topic, text);
+    else this.notes.delete(topic);
+    this.ui.notes.replaceChildren(...[...this.notes.values()].map((t) => el('li', { text: t })));
+  }
+
+  /** Show the chosen meter and level: cards and main chart first, then what needs the other files. */
+  async showView() {
+    const token = ++this.token;
+    const { ui, manifest } = this;
+    ui.status.hidden = true;
+    ui.maintenance.hidden = !manifest.maintenance;
+    if (!this.syncChoices()) {
+      this.showEmpty(manifest.meters.length === 0
+        ? 'No meters are published yet. Add a meter in PowerStats, then reload.'
+        : 'This meter publishes no levels. Choose which levels to publish in PowerStats.');
+      return;
+    }
+    const meter = this.meter;
+    const entry = meter.files[this.level];
+    const { file, note } = await this.source.level(meter, this.level);
+    if (token !== this.token) return;
+    this.setNote(entry.path, note);
+    this.timeZone = knownTimeZone(meter.timezone);
+    this.setNote('timezone', this.timeZone === meter.timezone ? null
+      : `This browser does not know the time zone ${meter.timezone}; times are shown in UTC.`);
+    if (this.source.verified === false) {
+      this.setNote('verify', 'Checksums are not verified here: browsers only allow that on https or localhost.');
+    }
+    this.showAge();
+    if (!file) {
+      this.showEmpty(`The ${TAB_NAMES[this.level]} data is not available right now.`);
+      return;
+    }
+    ui.empty.hidden = true;
+    ui.main.hidden = false;
+    ui.panel.hidden = false;
+    const key = `${meter.id}|${this.level}|${entry.sha256}`;
+    if (key !== this.drawnKey || this.file !== file) {
+      this.file = file;
+      this.others = null;
+      this.drawnKey = key;
+      this.renderCards();
+      this.drawMain();
+      ui.mainTable.open = false;
+      ui.compare.disabled = true; // until the other levels are in
+      ui.compareNote.textContent = '';
+    }
+    this.page.dataset.state = 'ready';
+    this.page.dataset.level = this.level;
+    performance.mark(`powerstats:ready:${this.level}`);
+    await this.loadOthers(token);
+  }
+
+  showEmpty(message) {
+    const { ui } = this;
+    ui.empty.textContent = message;
+    ui.empty.hidden = false;
+    ui.panel.hidden = false;
+    ui.main.hidden = true;
+    ui.averages.hidden = true;
+    ui.cards.replaceChildren();
+    this.file = null;
+    this.drawnKey = null;
+    this.page.dataset.state = 'ready';
+    this.page.dataset.level = this.level ?? '';
+  }
+
+  /** "Data as of …" from the manifest, and a warning when it is older than the writer promised. */
+  showAge() {
+    const { ui, manifest } = this;
+    const generated = manifest.generated;
+    ui.asOf.textContent = `Data as of ${formatDateTime(generated, this.timeZone, this.locale)} (${this.timeZone}).`;
+    const maxAge = manifest.refreshSeconds ? 2 * manifest.refreshSeconds + 300 : DEFAULT_MAX_AGE[this.level];
+    const age = Date.now() / 1000 - generated;
+    ui.stale.hidden = age <= maxAge;
+    ui.stale.textContent = `The data is older than expected: it was last updated ${formatAge(age)} ago. `
+      + 'The source may be offline or not publishing; the charts show what was last received.';
+  }
+
+  renderCards() {
+    const { file, locale } = this;
+    const tz = file.timezone === this.meter.timezone ? this.timeZone : knownTimeZone(file.timezone);
+    const s = summarize(file);
+    this.summary = s;
+    const total = file.rows.reduce((sum, _row, i) => sum + bucketSeconds(file, i), 0);
+    const covered = total > 0 ? Math.round((100 * s.coveredSeconds) / total) : 0;
+    const cards = [
+      ['latest', 'Latest power', s.latest?.watts ?? null, formatPower(s.latest?.watts, locale),
+        s.latest ? `${BUCKET_NAMES[file.bucket]}, ${formatBucketLong(s.latest.start, file.bucket, tz, locale)}` : 'no data'],
+      ['mean', 'Mean power', s.meanW, formatPower(s.meanW, locale), `over the covered ${covered}% of the time`],
+      ['min', 'Lowest power', s.minW, formatPower(s.minW, locale), PERIOD_NAMES[this.level]],
+      ['max', 'Highest power', s.maxW, formatPower(s.maxW, locale), PERIOD_NAMES[this.level]],
+      ['energy', 'Energy', s.kwh, formatEnergy(s.kwh, locale), PERIOD_NAMES[this.level]],
+    ];
+    if (s.hasCost) cards.push(['cost', 'Cost', s.cost, formatCost(s.cost, this.meter.currency, locale), PERIOD_NAMES[this.level]]);
+    this.ui.cards.replaceChildren(...cards.map(([stat, label, raw, text, sub]) => el('div', { class: 'ps-card', 'data-stat': stat }, [
+      el('div', { class: 'ps-card-label', text: label }),
+      el('div', { class: 'ps-card-value', 'data-value': raw === null ? '' : String(raw), text }),
+      el('div', { class: 'ps-card-sub', text: sub }),
+    ])));
+  }
+
+  previous() {
+    if (!this.others) return null;
+    return previousPeriod(this.file, this.others, this.file.bucket === 'day' ? 'kwh' : 'mean_w');
+  }
+
+  drawMain() {
+    const { ui, file } = this;
+    if (!file) return;
+    const previous = this.compare ? this.previous() : null;
+    const tz = knownTimeZone(file.timezone);
+    drawChart(ui.mainCanvas, mainChartConfig(file, previous, { colors: themeColors(this.page), timeZone: tz, locale: this.locale }));
+    ui.main.dataset.compare = previous ? 'on' : 'off';
+    ui.mainCaption.textContent = CAPTIONS[this.level] + (previous ? ', with the previous period dashed' : '');
+    const s = this.summary;
+    const what = file.bucket === 'day' ? `Bar chart of energy per day, ${formatEnergy(s.kwh, this.locale)} in total`
+      : `Line chart of mean power, averaging ${formatPower(s.meanW, this.locale)} and peaking at ${formatPower(s.maxW, this.locale)}`;
+    const first = file.rows[0];
+    const last = file.rows.at(-1);
+    const span = first ? `, from ${formatBucketLong(first[file.col.start], file.bucket, tz, this.locale)} to ${formatBucketLong(last[file.col.start], file.bucket, tz, this.locale)}` : '';
+    ui.mainCanvas.setAttribute('aria-label', `${what}${span}; ${s.gaps} buckets without data. The table below lists every value.`);
+    if (ui.mainTable.open) this.fillTable();
+  }
+
+  /** The text alternative of the main chart, built only when someone opens it. */
+  fillTable() {
+    const { ui, file, locale } = this;
+    ui.mainTable.querySelector('table')?.remove();
+    if (!ui.mainTable.open || !file) return;
+    const tz = knownTimeZone(file.timezone);
+    const hasCost = 'cost' in file.col;
+    const head = ['Time', 'Energy', 'Mean power', 'Lowest', 'Highest', 'Coverage', ...(hasCost ? ['Cost'] : [])];
+    const rows = file.rows.map((row) => el('tr', {}, [
+      el('th', { scope: 'row', text: formatBucketLong(row[file.col.start], file.bucket, tz, locale) }),
+      el('td', { text: formatEnergy(row[file.col.kwh], locale) }),
+      el('td', { text: formatPower(row[file.col.mean_w], locale) }),
+      el('td', { text: formatPower(row[file.col.min_w], locale) }),
+      el('td', { text: formatPower(row[file.col.max_w], locale) }),
+      el('td', { text: `${Math.round(row[file.col.coverage] * 100)}%` }),
+      ...(hasCost ? [el('td', { text: formatCost(row[file.col.cost], this.meter.currency, locale) })] : []),
+    ]));
+    ui.mainTable.append(el('div', { class: 'ps-table-scroll' }, [el('table', {}, [
+      el('thead', {}, [el('tr', {}, head.map((h) => el('th', { scope: 'col', text: h })))]),
+      el('tbody', {}, rows),
+    ])]));
+  }
+
+  /** The other levels of this meter feed the averages chart and the previous-period overlay. */
+  async loadOthers(token) {
+    const meter = this.meter;
+    const files = [];
+    for (const level of LEVELS) {
+      if (!(level in meter.files)) continue;
+      const { file, note } = await this.source.level(meter, level);
+      if (token !== this.token) return;
+      this.setNote(meter.files[level].path, note);
+      if (file) files.push(file);
+    }
+    this.others = files;
+    this.drawAverages();
+    const available = this.previous() !== null;
+    this.ui.compare.disabled = !available;
+    this.ui.compareNote.textContent = available ? '' : '(no earlier data is published for this period)';
+    if (this.compare) this.drawMain();
+    this.page.dataset.others = 'ready';
+  }
+
+  drawAverages() {
+    const { ui } = this;
+    const averages = this.others
+      .map((file) => ({ level: file.level, label: PERIOD_NAMES[file.level], kwhPerDay: dailyAverageKwh(file) }))
+      .filter((a) => a.kwhPerDay !== null);
+    ui.averages.hidden = averages.length === 0;
+    if (averages.length === 0) return;
+    drawChart(ui.avgCanvas, averagesChartConfig(averages, this.level, { colors: themeColors(this.page), locale: this.locale }));
+    const sentence = averages.map((a) => `${a.label}: ${formatEnergy(a.kwhPerDay, this.locale)} per day`);
+    ui.avgCanvas.setAttribute('aria-label', `Bar chart of average energy per day. ${sentence.join('; ')}.`);
+    ui.avgList.replaceChildren(...sentence.map((text) => el('li', { text })));
+  }
+
+  themeChanged() {
+    if (!this.file) return;
+    this.drawMain();
+    if (this.others) this.drawAverages();
+  }
+
+  downloadCsv() {
+    const { file } = this;
+    if (!file) return;
+    const blob = new Blob([toCsv(file, knownTimeZone(file.timezone))], { type: 'text/csv;charset=utf-8' });
+    const url = URL.createObjectURL(blob);
+    const link = el('a', { href: url, download: `powerstats-${this.meterId}-${this.level}.csv` });
+    this.page.append(link);
+    link.click();
+    link.remove();
+    // The browser reads the blob after this handler returns; let it go a while later.
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+  }
+}
+
+/** Mount the dashboard in `root`. `fetchFile(path)` reads a data file by its relative path. */
+export function mountDashboard(root, options) {
+  const dashboard = new Dashboard(root, options);
+  dashboard.ready = dashboard.start();
+  return dashboard;
+}

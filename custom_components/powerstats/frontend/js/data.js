@@ -1,0 +1,205 @@
+/** Data room: fetch manifest.json and the level files it lists, and check them against powerstats/1. */
+
+export const FORMAT_MAJOR = 1;
+export const LEVELS = ['daily', 'weekly', 'monthly', 'yearly'];
+export const BUCKET_OF_LEVEL = { daily: '10min', weekly: 'hour', monthly: 'day', yearly: 'day' };
+export const NOMINAL_SECONDS = { '10min': 600, hour: 3600, day: 86400 };
+export const REQUIRED_COLUMNS = ['start', 'kwh', 'mean_w', 'min_w', 'max_w', 'coverage'];
+
+const METER_ID = /^[a-z0-9_-]{1,32}$/;
+const FILE_PATH = /^[a-z0-9_-]{1,32}\/(daily|weekly|monthly|yearly)\.json$/;
+const SHA256 = /^[0-9a-f]{64}$/;
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z)$/;
+
+/** A problem with the data, worded for the person looking at the dashboard. */
+export class DataError extends Error {}
+
+function fail(where, what) {
+  throw new DataError(`${where}: ${what}. The data source may be damaged; ask its owner to rebuild the views.`);
+}
+
+function isObject(value) {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Refuse anything that is not powerstats/<the major this dashboard knows>. */
+export function checkFormat(value, where) {
+  const match = typeof value === 'string' ? /^powerstats\/(\d+)$/.exec(value) : null;
+  if (!match) {
+    throw new DataError(`${where} is not PowerStats data (its format is ${JSON.stringify(value)}); check the address the dashboard reads from.`);
+  }
+  const major = Number(match[1]);
+  if (major !== FORMAT_MAJOR) {
+    throw new DataError(`this dashboard understands powerstats/${FORMAT_MAJOR}; the data is powerstats/${major} — update the dashboard`);
+  }
+}
+
+/** Unix seconds of a contract timestamp ("2026-11-27T00:05:03+01:00"). */
+export function parseTimestamp(value, where) {
+  if (typeof value !== 'string' || !TIMESTAMP.test(value) || Number.isNaN(Date.parse(value))) {
+    fail(where, `${JSON.stringify(value)} is not a timestamp`);
+  }
+  return Date.parse(value) / 1000;
+}
+
+function parseFileEntry(entry, level, meterId) {
+  const where = `manifest.json, meter ${meterId}, ${level}`;
+  if (!isObject(entry)) fail(where, 'the file entry is not an object');
+  // Only contract paths: a hostile manifest must not steer the dashboard to other URLs.
+  if (typeof entry.path !== 'string' || !FILE_PATH.test(entry.path)) {
+    fail(where, `the path ${JSON.stringify(entry.path)} is not a PowerStats file path`);
+  }
+  if (typeof entry.sha256 !== 'string' || !SHA256.test(entry.sha256)) fail(where, 'the sha256 is missing or malformed');
+  if (!Number.isInteger(entry.bytes) || entry.bytes < 0) fail(where, 'the byte count is not a whole number');
+  return { path: entry.path, sha256: entry.sha256, bytes: entry.bytes, updated: parseTimestamp(entry.updated, where) };
+}
+
+function parseMeter(meter, index) {
+  const where = `manifest.json, meter #${index + 1}`;
+  if (!isObject(meter)) fail(where, 'the entry is not an object');
+  if (typeof meter.id !== 'string' || !METER_ID.test(meter.id)) fail(where, 'the id is missing or malformed');
+  if (typeof meter.name !== 'string' || meter.name.length === 0) fail(where, 'the name is missing');
+  if (typeof meter.timezone !== 'string' || meter.timezone.length === 0) fail(where, 'the time zone is missing');
+  if (!isObject(meter.files)) fail(where, 'the list of files is missing');
+  const files = {};
+  for (const [level, entry] of Object.entries(meter.files)) {
+    if (!LEVELS.includes(level)) fail(where, `${JSON.stringify(level)} is not a level`);
+    files[level] = parseFileEntry(entry, level, meter.id);
+  }
+  return {
+    id: meter.id,
+    name: meter.name,
+    entityId: typeof meter.entity_id === 'string' ? meter.entity_id : '',
+    timezone: meter.timezone,
+    currency: typeof meter.currency === 'string' ? meter.currency : null,
+    kind: meter.kind === 'energy' ? 'energy' : 'power',
+    files,
+  };
+}
+
+/** The manifest as the dashboard uses it; throws DataError naming the first thing that is wrong. */
+export function parseManifest(doc) {
+  if (!isObject(doc)) fail('manifest.json', 'it is not a JSON object');
+  checkFormat(doc.format, 'manifest.json');
+  if (typeof doc.maintenance !== 'boolean') fail('manifest.json', '"maintenance" is not true or false');
+  if (!Array.isArray(doc.meters)) fail('manifest.json', '"meters" is not a list');
+  const refresh = doc.refresh_seconds;
+  const meters = doc.meters.map(parseMeter);
+  if (new Set(meters.map((m) => m.id)).size !== meters.length) fail('manifest.json', 'two meters share an id');
+  return {
+    generated: parseTimestamp(doc.generated, 'manifest.json, generated'),
+    maintenance: doc.maintenance,
+    refreshSeconds: Number.isInteger(refresh) && refresh >= 1 ? refresh : null,
+    meters,
+  };
+}
+
+/** A level file as the dashboard uses it: columns looked up by name, rows checked cell by cell. */
+export function parseLevelFile(doc, level, meterId, path) {
+  if (!isObject(doc)) fail(path, 'it is not a JSON object');
+  checkFormat(doc.format, path);
+  if (doc.level !== level) fail(path, `it holds level ${JSON.stringify(doc.level)}, not ${level}`);
+  if (doc.bucket !== BUCKET_OF_LEVEL[level]) fail(path, `its bucket ${JSON.stringify(doc.bucket)} does not belong to level ${level}`);
+  if (!isObject(doc.meter) || doc.meter.id !== meterId) fail(path, `it belongs to another meter than ${meterId}`);
+  if (typeof doc.timezone !== 'string' || doc.timezone.length === 0) fail(path, 'the time zone is missing');
+  const columns = doc.columns;
+  if (!Array.isArray(columns) || !columns.every((c) => typeof c === 'string')) fail(path, '"columns" is not a list of names');
+  const col = {};
+  columns.forEach((name, i) => { col[name] = i; });
+  for (const name of REQUIRED_COLUMNS) if (!(name in col)) fail(path, `the column ${name} is missing`);
+  if (!Array.isArray(doc.rows)) fail(path, '"rows" is not a list');
+  let previous = -Infinity;
+  doc.rows.forEach((row, r) => {
+    if (!Array.isArray(row) || row.length !== columns.length) fail(path, `row ${r + 1} does not have one cell per column`);
+    const start = row[col.start];
+    if (!Number.isInteger(start) || start <= previous) fail(path, `row ${r + 1} is not in increasing order of start`);
+    previous = start;
+    row.forEach((cell, c) => {
+      if (c !== col.start && cell !== null && !(typeof cell === 'number' && Number.isFinite(cell))) {
+        fail(path, `row ${r + 1}, column ${columns[c]} is not a number`);
+      }
+    });
+    const coverage = row[col.coverage];
+    if (typeof coverage !== 'number' || coverage < 0 || coverage > 1) fail(path, `row ${r + 1} has a coverage outside 0..1`);
+  });
+  return {
+    level,
+    bucket: doc.bucket,
+    timezone: doc.timezone,
+    generated: parseTimestamp(doc.generated, `${path}, generated`),
+    columns,
+    col,
+    rows: doc.rows,
+  };
+}
+
+/** Hex sha256 of some bytes, or null where the browser keeps crypto.subtle to secure pages. */
+export async function sha256Hex(buffer) {
+  if (!globalThis.crypto?.subtle) return null;
+  const digest = await globalThis.crypto.subtle.digest('SHA-256', buffer);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** The page's own fetch: data lives beside the dashboard, by relative path. */
+export function relativeFetch(path) {
+  return fetch(path, { cache: 'no-cache', credentials: 'same-origin' });
+}
+
+async function fetchBytes(fetchFile, path) {
+  let response;
+  try {
+    response = await fetchFile(path);
+  } catch (error) {
+    throw new DataError(`${path} could not be fetched (${error.message}); check that the data source is reachable.`);
+  }
+  if (!response.ok) throw new DataError(`${path} could not be fetched (HTTP ${response.status}); check that the data source serves it.`);
+  return response.arrayBuffer();
+}
+
+function decodeJson(buffer, path) {
+  try {
+    return JSON.parse(new TextDecoder().decode(buffer));
+  } catch {
+    return fail(path, 'it is not valid JSON');
+  }
+}
+
+/**
+ * Reads the data through one fetch function (the page's own, or one the host injects) and keeps
+ * the last good copy of each file, so a file that fails its checksum never replaces good data.
+ */
+export class DataSource {
+  constructor(fetchFile = relativeFetch) {
+    this.fetchFile = fetchFile;
+    this.files = new Map(); // path → {sha256, file}
+    this.verified = null; // true/false once a file was fetched: could the browser check hashes?
+  }
+
+  async manifest() {
+    return parseManifest(decodeJson(await fetchBytes(this.fetchFile, 'manifest.json'), 'manifest.json'));
+  }
+
+  /** {file, note}: file is null when nothing good is available; note explains what went wrong. */
+  async level(meter, level) {
+    const entry = meter.files[level];
+    const kept = this.files.get(entry.path);
+    if (kept && kept.sha256 === entry.sha256) return { file: kept.file, note: null };
+    let note = null;
+    try {
+      const bytes = await fetchBytes(this.fetchFile, entry.path);
+      const digest = await sha256Hex(bytes);
+      this.verified = digest !== null;
+      if (digest !== null && digest !== entry.sha256) {
+        note = `${entry.path} does not match its checksum in the manifest, so it was ignored; it is probably being rewritten — reload in a minute.`;
+      } else {
+        const file = parseLevelFile(decodeJson(bytes, entry.path), level, meter.id, entry.path);
+        this.files.set(entry.path, { sha256: entry.sha256, file });
+        return { file, note: null };
+      }
+    } catch (error) {
+      if (!(error instanceof DataError)) throw error;
+      note = error.message;
+    }
+    return { file: kept ? kept.file : null, note };
+  }
+}

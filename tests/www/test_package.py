@@ -1,0 +1,102 @@
+"""The HACS package: the dashboard copy in the integration, the build, the panel from the build."""
+
+from __future__ import annotations
+
+import filecmp
+import subprocess
+import sys
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser
+
+from tests.www.conftest import REPO, WWW
+from tests.www.datagen import LEVELS, MeterSpec, fixed_now, write_dataset
+from tests.www.server import DashboardServer
+
+INTEGRATION = REPO / "custom_components" / "powerstats"
+SKIP = {"__pycache__"}
+
+
+def files_under(folder: Path) -> set[str]:
+    return {
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and not SKIP & set(p.parts) and p.suffix != ".pyc"
+    }
+
+
+def package(out: Path) -> Path:
+    subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "package"), "--out", str(out), "--no-sync"],
+        check=True,
+        capture_output=True,
+    )
+    return out / "hacs" / "custom_components" / "powerstats"
+
+
+def test_the_dashboard_copy_inside_the_integration_matches_www() -> None:
+    copy = INTEGRATION / "frontend"
+    stale = sorted(
+        path
+        for path in files_under(WWW) | files_under(copy)
+        if not (WWW / path).is_file()
+        or not (copy / path).is_file()
+        or not filecmp.cmp(WWW / path, copy / path, shallow=False)
+    )
+    assert stale == [], (
+        f"custom_components/powerstats/frontend/ is stale: run scripts/package ({stale})"
+    )
+
+
+def test_the_package_holds_exactly_the_integration_folder(tmp_path: Path) -> None:
+    folder = package(tmp_path)
+    assert files_under(folder) == files_under(INTEGRATION)
+    with zipfile.ZipFile(tmp_path / "powerstats.zip") as zipped:
+        assert set(zipped.namelist()) == files_under(INTEGRATION)
+        assert zipped.read("frontend/ha-panel.js") == (WWW / "ha-panel.js").read_bytes()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("dark", [False, True])
+def test_the_panel_from_the_package_shows_the_data_through_the_hosts_authenticated_fetch(
+    tmp_path: Path, browser: Browser, dark: bool
+) -> None:
+    folder = package(tmp_path / "build")
+    data = tmp_path / "data"
+    write_dataset(data, [MeterSpec()], fixed_now())
+    mounts = {"static/": folder / "frontend", "host/": Path(__file__).parent / "panel_host"}
+    with DashboardServer(mounts, data, data_prefix="api/powerstats/data/", token="t0k") as server:
+        context = browser.new_context(viewport={"width": 1024, "height": 800})
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.clock.set_fixed_time(datetime.fromtimestamp(fixed_now(), UTC))
+        page.goto(
+            f"{server.url}host/index.html?module=/static/ha-panel.js&token=t0k&dark={int(dark)}"
+        )
+        page.wait_for_selector("powerstats-panel .ps[data-state='ready'][data-others='ready']")
+        assert page.locator("powerstats-panel [data-stat='energy'] .ps-card-value").inner_text()
+        assert page.locator("powerstats-panel .ps").get_attribute("data-scheme") == (
+            "dark" if dark else "light"
+        )
+        # HA's theme variables win over the dashboard's own colours.
+        background = "getComputedStyle(document.querySelector('powerstats-panel')"
+        background += ".shadowRoot.querySelector('.ps')).backgroundColor"
+        assert page.evaluate(background) == "rgb(250, 240, 230)"
+        data_requests = [
+            (path, size) for path, size in server.served.requests if path.startswith("api/")
+        ]
+        context.close()
+    assert ("api/powerstats/data/manifest.json", 0) not in data_requests  # never refused
+    assert {path for path, _ in data_requests} == {
+        "api/powerstats/data/manifest.json",
+        *(
+            f"api/powerstats/data/house/{level}.json"
+            for level in ("daily", "weekly", "monthly", "yearly")
+        ),
+    }
+    assert errors == []
