@@ -94,9 +94,6 @@ def test_the_panel_from_the_package_shows_the_data_through_the_hosts_authenticat
     assert ("api/powerstats/data/manifest.json", 0) not in data_requests  # never refused
     assert {path for path, _ in data_requests} == {
         "api/powerstats/data/manifest.json",
-        *(
-            f"api/powerstats/data/house/{level}.json"
-            for level in ("daily", "weekly", "monthly", "yearly")
-        ),
+        *(f"api/powerstats/data/house/{level}.json" for level in LEVELS),
     }
     assert errors == []
