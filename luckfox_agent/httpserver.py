@@ -24,6 +24,8 @@ MAX_HEAD = 8192
 MAX_HEADERS = 64
 MAX_BODY = 8192
 QUEUE_PER_THREAD = 4
+MAX_PENDING = 256
+MAX_PER_CLIENT = 32
 _TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
 REASONS = {
@@ -89,26 +91,19 @@ def simple(
     return Response(status, [("Content-Type", "text/plain; charset=utf-8")] + (headers or []), body)
 
 
-def _read_request(conn: Any, client: str, timeout: float) -> Request:
-    deadline = time.monotonic() + timeout
-    buffer = b""
-    while b"\r\n\r\n" not in buffer:
-        if len(buffer) > MAX_HEAD:
-            raise BadRequest(431, "request header too large")
+def parse_request(buffer: bytes, client: str) -> Optional[Request]:
+    """Parse a complete request from `buffer`; None while more bytes are needed.
+
+    Raises BadRequest as soon as the bytes so far break a rule or a limit.
+    """
+    end = buffer.find(b"\r\n\r\n")
+    if end < 0:
         if b"\r\n" not in buffer[: MAX_REQUEST_LINE + 2] and len(buffer) > MAX_REQUEST_LINE:
             raise BadRequest(414, "request line too long")
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise BadRequest(408, "request took too long")
-        conn.settimeout(remaining)
-        try:
-            chunk = conn.recv(4096)
-        except socket.timeout:
-            raise BadRequest(408, "request took too long") from None
-        if not chunk:
-            raise ConnectionError("client closed the connection")
-        buffer += chunk
-    head, _, rest = buffer.partition(b"\r\n\r\n")
+        if len(buffer) > MAX_HEAD:
+            raise BadRequest(431, "request header too large")
+        return None
+    head, rest = buffer[:end], buffer[end + 4 :]
     if len(head) > MAX_HEAD:
         raise BadRequest(431, "request header too large")
     try:
@@ -127,9 +122,9 @@ def _read_request(conn: Any, client: str, timeout: float) -> Request:
         raise BadRequest(505 if version.startswith("HTTP/") else 400, "unsupported HTTP version")
     if any(ord(ch) <= 32 or ord(ch) == 127 for ch in target):
         raise BadRequest(400, "malformed request target")
-    headers: Dict[str, str] = {}
     if len(lines) - 1 > MAX_HEADERS:
         raise BadRequest(431, "too many header fields")
+    headers: Dict[str, str] = {}
     for line in lines[1:]:
         name, sep, value = line.partition(":")
         if not sep or not name or not set(name) <= _TOKEN:
@@ -146,33 +141,33 @@ def _read_request(conn: Any, client: str, timeout: float) -> Request:
             headers[key] = value
     if "transfer-encoding" in headers:
         raise BadRequest(501, "request bodies must have a Content-Length")
-    body = b""
     length_text = headers.get("content-length", "0")
     if not length_text.isdigit() or len(length_text) > 10:
         raise BadRequest(400, "malformed Content-Length")
     length = int(length_text)
     if length > MAX_BODY:
         raise BadRequest(413, "request body too large")
-    body = rest
-    while len(body) < length:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise BadRequest(408, "request took too long")
-        conn.settimeout(remaining)
-        try:
-            chunk = conn.recv(length - len(body))
-        except socket.timeout:
-            raise BadRequest(408, "request took too long") from None
-        if not chunk:
-            raise ConnectionError("client closed the connection")
-        body += chunk
-    body = body[:length]
+    if len(rest) < length:
+        return None
     path, _, query = target.partition("?")
     if "://" in path and not path.startswith("/"):  # absolute-form: keep only the path
         after = path.split("://", 1)[1]
         slash = after.find("/")
         path = after[slash:] if slash >= 0 else "/"
-    return Request(method, target, path.split("#", 1)[0], query, headers, body, client)
+    return Request(method, target, path.split("#", 1)[0], query, headers, rest[:length], client)
+
+
+class _Pending:
+    """A connection whose request is still arriving."""
+
+    __slots__ = ("buffer", "client", "conn", "deadline", "handshaking")
+
+    def __init__(self, conn: Any, client: str, deadline: float, handshaking: bool) -> None:
+        self.conn = conn
+        self.client = client
+        self.deadline = deadline
+        self.handshaking = handshaking
+        self.buffer = b""
 
 
 class HttpServer:
@@ -199,7 +194,7 @@ class HttpServer:
         self.sock.bind((host, port))
         self.sock.listen(64)
         self.address: Tuple[str, int] = self.sock.getsockname()[:2]
-        self.queue: "queue.Queue[Optional[Tuple[socket.socket, str]]]" = queue.Queue(
+        self.queue: "queue.Queue[Optional[Tuple[Any, str, Any]]]" = queue.Queue(
             maxsize=threads * QUEUE_PER_THREAD
         )
         self.stopping = threading.Event()
@@ -231,72 +226,153 @@ class HttpServer:
             thread.join(self.timeout + 1)
 
     def _accept(self) -> None:
-        import select
+        """Accept and read requests for every connection on one thread (a selector).
 
+        A worker thread is given a connection only once its whole request has arrived, so
+        clients that dribble bytes (or send nothing) cost a buffer, never a thread; each one
+        is dropped at its deadline, and one address cannot hold more than MAX_PER_CLIENT.
+        """
+        import selectors
+
+        selector = selectors.DefaultSelector()
+        selector.register(self.sock, selectors.EVENT_READ, None)
+        pending: Dict[Any, _Pending] = {}
+        self.sock.setblocking(False)
         while not self.stopping.is_set():
             try:
-                ready, _, _ = select.select([self.sock], [], [], 1.0)
-                if not ready:
-                    continue
-                conn, addr = self.sock.accept()
+                events = selector.select(0.25)
             except OSError:
                 if self.stopping.is_set():
-                    return
+                    break
                 continue
-            try:
-                self.queue.put_nowait((conn, str(addr[0])))
-            except queue.Full:
-                self._refuse(conn)
+            for key, _ in events:
+                if key.data is None:
+                    self._accept_new(selector, pending)
+                else:
+                    self._advance(selector, pending, key.data)
+            now = time.monotonic()
+            for item in [p for p in pending.values() if p.deadline < now]:
+                self._drop(selector, pending, item, b"408 Request Timeout")
+        for item in list(pending.values()):
+            self._drop(selector, pending, item, b"")
+        selector.close()
 
-    @staticmethod
-    def _refuse(conn: socket.socket) -> None:
-        # Busy: answer without a thread; the client retries (the dashboard does).
-        try:
-            conn.setblocking(False)
-            conn.send(
-                b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n"
-                b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+    def _accept_new(self, selector: Any, pending: Dict[Any, "_Pending"]) -> None:
+        import selectors
+
+        while True:
+            try:
+                raw, addr = self.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            client = str(addr[0])
+            mine = [p for p in pending.values() if p.client == client]
+            if len(mine) >= MAX_PER_CLIENT:
+                self._drop(selector, pending, min(mine, key=lambda p: p.deadline), b"")
+            if len(pending) >= MAX_PENDING:
+                self._drop(selector, pending, min(pending.values(), key=lambda p: p.deadline), b"")
+            raw.setblocking(False)
+            conn: Any = raw
+            if self.ssl_context is not None:
+                try:
+                    conn = self.ssl_context.wrap_socket(
+                        raw, server_side=True, do_handshake_on_connect=False
+                    )
+                except (OSError, ValueError):
+                    raw.close()
+                    continue
+            item = _Pending(
+                conn, client, time.monotonic() + self.timeout, self.ssl_context is not None
             )
-        except OSError:
+            pending[conn] = item
+            selector.register(conn, selectors.EVENT_READ, item)
+
+    def _drop(
+        self, selector: Any, pending: Dict[Any, "_Pending"], item: "_Pending", status: bytes
+    ) -> None:
+        pending.pop(item.conn, None)
+        with contextlib.suppress(KeyError, ValueError, OSError):
+            selector.unregister(item.conn)
+        if status and not item.handshaking:
+            with contextlib.suppress(OSError):
+                item.conn.send(
+                    b"HTTP/1.1 " + status + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                )
+        with contextlib.suppress(OSError):
+            item.conn.close()
+
+    def _advance(self, selector: Any, pending: Dict[Any, "_Pending"], item: "_Pending") -> None:
+        conn = item.conn
+        if item.handshaking:
+            try:
+                conn.do_handshake()
+            except OSError as err:
+                if type(err).__name__ in ("SSLWantReadError", "SSLWantWriteError"):
+                    return
+                log.debug("TLS handshake with %s failed: %s", item.client, err)
+                self._drop(selector, pending, item, b"")
+                return
+            item.handshaking = False
+        try:
+            while True:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    self._drop(selector, pending, item, b"")
+                    return
+                item.buffer += chunk
+                more = getattr(conn, "pending", None)  # TLS may hold decrypted bytes already
+                if len(item.buffer) > MAX_HEAD + MAX_BODY + 4 or more is None or not more():
+                    break
+        except (BlockingIOError, InterruptedError):
             pass
-        finally:
-            conn.close()
+        except OSError as err:
+            if type(err).__name__ != "SSLWantReadError":
+                self._drop(selector, pending, item, b"")
+                return
+        work: Any
+        try:
+            request = parse_request(item.buffer, item.client)
+        except BadRequest as err:
+            work = err
+        else:
+            if request is None:
+                return
+            work = request
+        pending.pop(conn, None)
+        selector.unregister(conn)
+        try:
+            self.queue.put_nowait((conn, item.client, work))
+        except queue.Full:
+            # Busy: answer without a thread; the client retries (the dashboard does).
+            self._drop(selector, pending, item, b"503 Service Unavailable\r\nRetry-After: 1")
 
     def _worker(self) -> None:
         while True:
             item = self.queue.get()
             if item is None:
                 return
-            conn, client = item
+            conn, client, work = item
             try:
-                self._serve(conn, client)
+                conn.settimeout(self.timeout)
+                self._serve(conn, client, work)
             except Exception as err:  # one bad connection must never take a worker down
                 log.error("unexpected error while answering %s: %s", client, err)
             finally:
                 with contextlib.suppress(OSError):
                     conn.close()
 
-    def _serve(self, raw: socket.socket, client: str) -> None:
-        conn: Any = raw
-        raw.settimeout(self.timeout)
-        if self.ssl_context is not None:
-            try:
-                conn = self.ssl_context.wrap_socket(raw, server_side=True)
-            except (OSError, ValueError) as err:
-                log.debug("TLS handshake with %s failed: %s", client, err)
-                return
+    def _serve(self, conn: Any, client: str, work: Any) -> None:
         request: Optional[Request] = None
-        try:
-            request = _read_request(conn, client, self.timeout)
-        except BadRequest as err:
-            response = simple(err.status, str(err))
-        except (ConnectionError, OSError):
-            return
+        if isinstance(work, BadRequest):
+            response = simple(work.status, str(work))
         else:
+            request = work
             try:
-                response = self.handler(request)
+                response = self.handler(work)
             except Exception as err:
-                log.error("error answering %s %s: %s", request.method, request.path, err)
+                log.error("error answering %s %s: %s", work.method, work.path, err)
                 response = simple(500)
         try:
             self._send(conn, request, response)

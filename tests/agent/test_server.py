@@ -1,0 +1,180 @@
+"""The LAN web server of a running agent: allow-list, traversal, caching, gzip, headers, fuzz."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import random
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from .conftest import Agent, Source, run_agent, wait_until, write_config
+
+
+@pytest.fixture
+def agent(tmp_path: Path, source: Source, agent_python: str,
+          start_agent: Callable[..., Agent]) -> Agent:
+    """A serving agent whose web root already holds a mirror of `source`."""
+    config = write_config(tmp_path, source)
+    assert run_agent(agent_python, config, "mirror-once").returncode == 0
+    return start_agent(config)
+
+
+def test_the_dashboard_and_the_data_are_served_with_their_content_types(
+    agent: Agent, source: Source, tmp_path: Path
+) -> None:
+    expected = {
+        "/": ("text/html; charset=utf-8", (tmp_path / "dashboard" / "index.html").read_bytes()),
+        "/app.js": ("text/javascript; charset=utf-8", (tmp_path / "dashboard" / "app.js").read_bytes()),
+        "/style.css": ("text/css; charset=utf-8", b"body { margin: 0 }\n"),
+        "/manifest.json": ("application/json", source.data.manifest()),
+        "/house/daily.json": ("application/json", source.data.files["house/daily.json"]),
+    }
+    for path, (content_type, body) in expected.items():
+        response = agent.request("GET", path)
+        assert response.status == 200, path
+        assert response.getheader("Content-Type") == content_type
+        assert response.body == body  # type: ignore[attr-defined]
+
+
+def test_every_response_carries_the_security_headers(agent: Agent) -> None:
+    for path in ("/", "/manifest.json", "/nothing-here", "/admin/login"):
+        response = agent.request("GET", path)
+        csp = response.getheader("Content-Security-Policy") or ""
+        assert "script-src 'self'" in csp or "default-src 'none'" in csp
+        assert "unsafe-inline" not in csp
+        assert "frame-ancestors 'none'" in csp
+        assert response.getheader("X-Content-Type-Options") == "nosniff"
+        assert response.getheader("Referrer-Policy") == "no-referrer"
+
+
+def test_a_matching_etag_gets_304_without_a_body(agent: Agent) -> None:
+    first = agent.request("GET", "/house/daily.json")
+    etag = first.getheader("ETag")
+    assert etag
+    again = agent.request("GET", "/house/daily.json", headers={"If-None-Match": etag})
+    assert again.status == 304
+    assert again.body == b""  # type: ignore[attr-defined]
+
+
+def test_gzip_is_used_only_when_the_client_accepts_it(agent: Agent, tmp_path: Path) -> None:
+    plain = (tmp_path / "dashboard" / "app.js").read_bytes()
+    zipped = agent.request("GET", "/app.js", headers={"Accept-Encoding": "gzip, deflate"})
+    assert zipped.getheader("Content-Encoding") == "gzip"
+    assert gzip.decompress(zipped.body) == plain  # type: ignore[attr-defined]
+    assert len(zipped.body) < len(plain)  # type: ignore[attr-defined]
+    refused = agent.request("GET", "/app.js", headers={"Accept-Encoding": "gzip;q=0"})
+    assert refused.getheader("Content-Encoding") is None
+    assert refused.body == plain  # type: ignore[attr-defined]
+
+
+def test_directories_are_never_listed(agent: Agent) -> None:
+    for path in ("/house/", "/house", "/vendor/", "/admin/../house/"):
+        assert agent.request("GET", path).status == 404
+
+
+TRAVERSALS = [
+    "/../agent.conf",
+    "/house/../../agent.conf",
+    "/%2e%2e/agent.conf",
+    "/%2E%2E%2Fagent.conf",
+    "/%252e%252e/agent.conf",
+    "/%252e%252e%252fagent.conf",
+    "/..%5cagent.conf",
+    "/..\\agent.conf",
+    "/house\\..\\..\\agent.conf",
+    "//etc/passwd",
+    "/etc/passwd",
+    "http://127.0.0.1/../agent.conf",
+    "/%00/etc/passwd",
+    "/state/state.json",
+    "/.manifest.json.tmp",
+    "/house/daily.json%00.html",
+    "/%c0%ae%c0%ae/agent.conf",
+]
+
+
+def test_path_traversal_attempts_get_404(agent: Agent) -> None:
+    for target in TRAVERSALS:
+        reply = agent.raw(f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        assert reply.split(b"\r\n", 1)[0] == b"HTTP/1.1 404 Not Found", target
+        assert b"[source]" not in reply and b"root:" not in reply, target
+
+
+def test_a_symlink_in_the_web_root_is_not_followed(
+    tmp_path: Path, source: Source, agent_python: str, start_agent: Callable[..., Agent]
+) -> None:
+    config = write_config(tmp_path, source)
+    assert run_agent(agent_python, config, "mirror-once").returncode == 0
+    secret = tmp_path / "secret.txt"
+    secret.write_text("secret")
+    daily = tmp_path / "webroot" / "house" / "daily.json"
+    daily.unlink()
+    daily.symlink_to(secret)
+    (tmp_path / "dashboard" / "leak.js").symlink_to(secret)
+    (tmp_path / "dashboard" / "linked").symlink_to(tmp_path)
+    agent = start_agent(config)
+    for path in ("/house/daily.json", "/leak.js", "/linked/secret.txt", "/linked/agent.conf"):
+        response = agent.request("GET", path)
+        assert response.status == 404, path
+        assert b"secret" not in response.body  # type: ignore[attr-defined]
+
+
+def test_only_get_and_head_are_allowed_on_the_site(agent: Agent) -> None:
+    assert agent.request("POST", "/manifest.json", body=b"x").status == 405
+    assert agent.request("DELETE", "/manifest.json").status == 405
+    head = agent.request("HEAD", "/manifest.json")
+    assert head.status == 200 and head.body == b""  # type: ignore[attr-defined]
+
+
+def test_oversized_requests_are_refused(agent: Agent) -> None:
+    assert agent.raw(b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\n\r\n").startswith(b"HTTP/1.1 414")
+    headers = b"".join(b"X-%d: %s\r\n" % (i, b"v" * 100) for i in range(100))
+    assert agent.raw(b"GET / HTTP/1.1\r\n" + headers + b"\r\n").startswith(b"HTTP/1.1 431")
+    big = b"POST /admin/login HTTP/1.1\r\nContent-Length: 100000\r\n\r\n"
+    assert agent.raw(big).startswith(b"HTTP/1.1 413")
+
+
+def test_a_silent_client_is_timed_out(
+    tmp_path: Path, source: Source, start_agent: Callable[..., Agent]
+) -> None:
+    agent = start_agent(write_config(tmp_path, source, **{"server.request_timeout": "0.3"}))
+    with socket.create_connection(("127.0.0.1", agent.port), timeout=10) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\n")  # and then nothing: the server must hang up
+        reply = sock.recv(1024)
+    assert reply.startswith(b"HTTP/1.1 408")
+
+
+def test_slow_clients_cannot_starve_the_server(agent: Agent) -> None:
+    idle = [socket.create_connection(("127.0.0.1", agent.port), timeout=10) for _ in range(40)]
+    try:
+        def answered() -> bool:
+            try:
+                return agent.request("GET", "/manifest.json").status == 200
+            except OSError:
+                return False
+
+        wait_until(answered, 20, "an answer while 40 connections sit idle")
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+def test_random_request_lines_and_headers_never_crash_the_server(agent: Agent) -> None:
+    rng = random.Random(20261127)
+    pieces = [b"GET", b"POST", b"HEAD", b"/", b"/admin", b"%", b"%%32", b"..", b"\\", b"\x00",
+              b"\xff", b" ", b"\r\n", b":", b"HTTP/1.1", b"HTTP/9", b"Content-Length: -1",
+              b"Content-Length: 99999999999", b"Transfer-Encoding: chunked", b"Cookie: ps_session=",
+              b"Host:", b"\t", b"Accept-Encoding: gzip;q=", b"If-None-Match: *", b"?a=%zz"]
+    for _ in range(300):
+        junk = b"".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        if rng.random() < 0.3:
+            junk += os.urandom(rng.randint(1, 64))
+        reply = agent.raw(junk + b"\r\n\r\n")
+        assert reply == b"" or reply.startswith(b"HTTP/1.1 ")
+    assert agent.proc.poll() is None
+    assert agent.request("GET", "/manifest.json").status == 200
+    assert "unexpected error" not in agent.log
