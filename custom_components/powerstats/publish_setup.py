@@ -120,11 +120,15 @@ async def async_publish_action(call: ServiceCall) -> None:
         for p in publishers(hass)
         if p.enabled and (wanted is None or p.entry.data.get("meter_id") == wanted)
     ]
-    if not chosen:
+    if not chosen and wanted is not None:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
-            translation_key="nothing_to_publish",
-            translation_placeholders={"meter": wanted or ""},
+            translation_key="meter_not_publishing",
+            translation_placeholders={"meter": wanted},
+        )
+    if not chosen:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="nothing_to_publish"
         )
     for publisher in chosen:
         publisher.async_request()

@@ -1,0 +1,405 @@
+"""Publishing with a real HA core against the fake GitHub: when, what, and what goes wrong."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.powerstats.const import DOMAIN
+from tests.fake_github import FakeGitHub
+
+from .conftest import SOURCE, Clock, at
+from .publish_support import (
+    TOKEN,
+    W,
+    fake,
+    local_files,
+    manifest_of,
+    no_write_pause,
+    publisher,
+    settle,
+    start_publishing_meter,
+)
+
+__all__ = ["fake", "no_write_pause"]  # fixtures used by name below
+
+BUTTON = "button.house_publish_now"
+PROBLEM = "binary_sensor.house_publish_problem"
+MAINTENANCE = "switch.house_maintenance"
+LAST_PUBLISH = "sensor.house_last_publish"
+
+
+def seed(fake: FakeGitHub) -> None:
+    """A repository that already has a commit (a README), as most users start."""
+    fake.repo.commit_files({"README.md": b"# Our energy\n"}, "Initial commit", 1)
+
+
+async def step_to(move_to: Clock, start: datetime, end: datetime) -> None:
+    """Walk the clock in 10-minute steps (each tick renders the files), then to `end`."""
+    moment = start
+    while moment + timedelta(minutes=10) <= end:
+        moment += timedelta(minutes=10)
+        await move_to(moment)
+    await move_to(end)
+
+
+async def press(hass: HomeAssistant) -> None:
+    await hass.services.async_call("button", "press", {"entity_id": BUTTON}, blocking=True)
+    await settle(hass)
+
+
+async def new_data(hass: HomeAssistant, move_to: Clock, now: datetime, watts: str) -> datetime:
+    """Change the load and close a bucket, so the files differ from what was published."""
+    hass.states.async_set(SOURCE, watts, W)
+    later = now + timedelta(minutes=10)
+    await move_to(later)
+    return later
+
+
+def published_matches_local(hass: HomeAssistant, fake: FakeGitHub) -> None:
+    remote, local = fake.repo.files(), local_files(hass)
+    for path in ("house/monthly.json", "house/yearly.json"):
+        assert remote[path] == local[path]
+    assert manifest_of(remote)["generated"] == manifest_of(local)["generated"]
+
+
+# ---- what is published ---------------------------------------------------------------------
+
+
+async def test_the_first_publish_fills_an_empty_repository_with_chosen_levels_and_dashboard(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, fake: FakeGitHub
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+
+    await start_publishing_meter(ha, fake)
+
+    files = fake.repo.files()
+    assert {"manifest.json", "house/monthly.json", "house/yearly.json", "index.html"} <= set(files)
+    assert "house/daily.json" not in files
+    assert "house/weekly.json" not in files
+    manifest = manifest_of(files)
+    assert sorted(manifest["meters"][0]["files"]) == ["monthly", "yearly"]
+    assert manifest["maintenance"] is False
+    published_matches_local(ha, fake)
+    assert len(fake.repo.history()) == 2  # the first file through Contents, then one commit
+
+
+async def test_a_nightly_publish_makes_exactly_one_commit_holding_every_changed_file(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock, fake: FakeGitHub
+) -> None:
+    seed(fake)
+    freezer.move_to(at(2026, 11, 26, 23, 0))
+    await start_publishing_meter(ha, fake)
+    commits = len(fake.repo.history())
+    ha.states.async_set(SOURCE, "2400", W)
+    fake.clear_log()
+
+    await step_to(move_to, at(2026, 11, 26, 23, 0), at(2026, 11, 27, 0, 5))
+    await settle(ha)
+
+    assert len(fake.repo.history()) == commits + 1
+    tree = next(r for r in fake.requests if r.path.endswith("/git/trees"))
+    sent = {entry["path"] for entry in tree.body["tree"]}
+    assert {"manifest.json", "house/monthly.json", "house/yearly.json"} <= sent
+    assert not any(path.endswith(("daily.json", "weekly.json")) for path in sent)
+    assert "index.html" not in sent  # unchanged since the first publish
+    published_matches_local(ha, fake)
+    assert publisher(ha, ha.config_entries.async_entries(DOMAIN)[0]).state.last_night == (
+        "2026-11-27"
+    )
+
+
+async def test_nothing_changed_since_the_last_publish_sends_no_request(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, fake: FakeGitHub
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    await start_publishing_meter(ha, fake)
+    fake.clear_log()
+
+    await press(ha)
+
+    assert fake.requests == []
+
+
+async def test_a_branch_moved_by_someone_else_mid_publish_is_rebuilt_without_losing_either(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock, fake: FakeGitHub
+) -> None:
+    seed(fake)
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    await start_publishing_meter(ha, fake)
+    await new_data(ha, move_to, at(2026, 11, 26, 12, 0), "1800")
+    fake.someone_else_pushes({"NOTES.md": b"a note pushed from a laptop\n"})
+    fake.clear_log()
+
+    await press(ha)
+
+    assert [r.status for r in fake.requests if r.method == "PATCH"] == [422, 200]
+    assert fake.repo.files()["NOTES.md"] == b"a note pushed from a laptop\n"
+    published_matches_local(ha, fake)
+
+
+async def test_the_publish_action_publishes_now(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock, fake: FakeGitHub
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    await start_publishing_meter(ha, fake)
+    await new_data(ha, move_to, at(2026, 11, 26, 12, 0), "900")
+    commits = len(fake.repo.history())
+
+    await ha.services.async_call(DOMAIN, "publish", {"meter": "house"}, blocking=True)
+    await settle(ha)
+
+    assert len(fake.repo.history()) == commits + 1
+    published_matches_local(ha, fake)
+
+
+async def test_every_n_minutes_publishes_what_changed_between_nights(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock, fake: FakeGitHub
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    await start_publishing_meter(ha, fake, publish_interval=15)
+    commits = len(fake.repo.history())
+    ha.states.async_set(SOURCE, "700", W)
+
+    await step_to(move_to, at(2026, 11, 26, 12, 0), at(2026, 11, 26, 12, 15))
+    await settle(ha)
+
+    assert len(fake.repo.history()) == commits + 1
+    published_matches_local(ha, fake)
+
+
+# ---- faults ------------------------------------------------------------------------------
+
+
+async def test_server_errors_are_retried_with_backoff_then_one_commit_holds_everything(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock, fake: FakeGitHub
+) -> None:
+    seed(fake)
+    fake.server_errors(times=2, status=502)
+    start = at(2026, 11, 26, 12, 0)
+    freezer.move_to(start)
+    entry = await start_publishing_meter(ha, fake)
+    state = publisher(ha, entry).state
+    assert ha.states.get(PROBLEM).state == "on"
+    assert ha.states.get(PROBLEM).attributes["reason"] == "cannot_connect"
+    first_retry = state.retry_at
+    assert first_retry is not None
+    assert 30 <= first_retry - start.timestamp() <= 60
+
+    await move_to(start + timedelta(seconds=29))
+    await settle(ha)
+    assert len(fake.requests) == 1  # nothing sent during the backoff period
+
+    await move_to(dt_util.utc_from_timestamp(first_retry + 1))
+    await settle(ha)
+    assert [r.status for r in fake.requests] == [502, 502]
+    second_retry = state.retry_at
+    assert second_retry is not None
+    assert second_retry - first_retry >= 60  # the period doubled
+
+    await move_to(dt_util.utc_from_timestamp(second_retry + 1))
+    await settle(ha)
+
+    assert len(fake.repo.history()) == 2
+    published_matches_local(ha, fake)
+    assert ha.states.get(PROBLEM).state == "off"
+
+
+async def test_a_rate_limit_waits_until_github_resets_it(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock, fake: FakeGitHub
+) -> None:
+    seed(fake)
+    start = at(2026, 11, 26, 12, 0)
+    reset_at = int(start.timestamp()) + 900
+    fake.primary_rate_limit(reset_at=reset_at)
+    freezer.move_to(start)
+    entry = await start_publishing_meter(ha, fake)
+    assert ha.states.get(PROBLEM).attributes["reason"] == "rate_limited"
+    retry_at = publisher(ha, entry).state.retry_at
+    assert retry_at is not None
+    assert retry_at >= reset_at
+
+    await move_to(dt_util.utc_from_timestamp(reset_at - 60))
+    await settle(ha)
+    assert len(fake.requests) == 1
+
+    await move_to(dt_util.utc_from_timestamp(retry_at + 1))
+    await settle(ha)
+
+    assert len(fake.repo.history()) == 2
+    assert ha.states.get(PROBLEM).state == "off"
+
+
+async def test_no_permission_raises_a_repair_issue_and_retries_hourly_not_in_a_loop(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock, fake: FakeGitHub
+) -> None:
+    seed(fake)
+    fake.grant(TOKEN, "read")
+    start = at(2026, 11, 26, 12, 0)
+    freezer.move_to(start)
+    entry = await start_publishing_meter(ha, fake)
+    issue_id = f"publish_no_permission_{entry.entry_id}"
+    issue = ir.async_get(ha).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "publish_no_permission"
+    assert issue.translation_placeholders["missing"] == "contents=write"
+    assert ha.states.get(PROBLEM).attributes["reason"] == "no_push_permission"
+    failed = len(fake.requests)
+
+    await move_to(start + timedelta(minutes=30))
+    await settle(ha)
+    assert len(fake.requests) == failed
+
+    fake.grant(TOKEN, "write")  # the user fixed the token on GitHub
+    await move_to(start + timedelta(minutes=61))
+    await settle(ha)
+
+    assert ir.async_get(ha).async_get_issue(DOMAIN, issue_id) is None
+    published_matches_local(ha, fake)
+
+
+async def test_a_repository_the_token_cannot_see_raises_a_repair_issue(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, fake: FakeGitHub
+) -> None:
+    seed(fake)
+    fake.grant(TOKEN, "none")
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+
+    entry = await start_publishing_meter(ha, fake)
+
+    issue = ir.async_get(ha).async_get_issue(
+        DOMAIN, f"publish_repository_not_found_{entry.entry_id}"
+    )
+    assert issue is not None
+    assert issue.translation_placeholders["repository"] == "alice/energy"
+    assert ha.states.get(PROBLEM).attributes["reason"] == "repository_not_found"
+
+
+# ---- maintenance and restarts ------------------------------------------------------------
+
+
+async def test_maintenance_holds_every_publish_and_turning_it_off_publishes_what_waited(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock, fake: FakeGitHub
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 23, 0))
+    await start_publishing_meter(ha, fake)
+    await ha.services.async_call("switch", "turn_on", {"entity_id": MAINTENANCE}, blocking=True)
+    await settle(ha)
+    assert manifest_of(local_files(ha))["maintenance"] is True
+    fake.clear_log()
+    commits = len(fake.repo.history())
+
+    ha.states.async_set(SOURCE, "3000", W)
+    await step_to(move_to, at(2026, 11, 26, 23, 0), at(2026, 11, 27, 0, 5))  # the night
+    await press(ha)
+    assert fake.requests == []
+
+    await ha.services.async_call("switch", "turn_off", {"entity_id": MAINTENANCE}, blocking=True)
+    await settle(ha)
+
+    assert len(fake.repo.history()) == commits + 1
+    assert manifest_of(fake.repo.files())["maintenance"] is False
+    published_matches_local(ha, fake)
+
+
+async def test_maintenance_survives_a_restart(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, fake: FakeGitHub
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    entry = await start_publishing_meter(ha, fake)
+    await ha.services.async_call("switch", "turn_on", {"entity_id": MAINTENANCE}, blocking=True)
+
+    assert await ha.config_entries.async_reload(entry.entry_id)
+    await settle(ha)
+
+    assert ha.states.get(MAINTENANCE).state == "on"
+    assert manifest_of(local_files(ha))["maintenance"] is True
+
+
+async def test_a_publish_pending_at_shutdown_is_published_after_the_next_start(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    fake: FakeGitHub,
+    hass_storage: dict[str, object],
+) -> None:
+    seed(fake)
+    fake.server_errors(times=1)
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    entry = await start_publishing_meter(ha, fake)
+    assert await ha.config_entries.async_unload(entry.entry_id)
+    saved = hass_storage[f"{DOMAIN}.publish.{entry.entry_id}"]
+    assert isinstance(saved, dict)
+    assert saved["data"]["pending"] is True
+    commits = len(fake.repo.history())
+
+    freezer.move_to(at(2026, 11, 26, 14, 0))  # HA comes back after the backoff period
+    assert await ha.config_entries.async_setup(entry.entry_id)
+    await settle(ha)
+
+    assert len(fake.repo.history()) == commits + 1
+    published_matches_local(ha, fake)
+    assert publisher(ha, entry).state.pending is False
+
+
+async def test_nights_missed_while_home_assistant_was_off_are_caught_up_at_start(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    fake: FakeGitHub,
+    hass_storage: dict[str, object],
+) -> None:
+    seed(fake)
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    entry = await start_publishing_meter(ha, fake)
+    assert await ha.config_entries.async_unload(entry.entry_id)
+    commits = len(fake.repo.history())
+    ha.states.async_set(SOURCE, "1500", W)
+
+    freezer.move_to(at(2026, 11, 29, 9, 30))  # off for three nights
+    assert await ha.config_entries.async_setup(entry.entry_id)
+    await settle(ha)
+
+    assert len(fake.repo.history()) == commits + 1
+    assert publisher(ha, entry).state.last_night == "2026-11-29"
+
+
+# ---- what you can see --------------------------------------------------------------------
+
+
+async def test_last_publish_shows_when_the_repository_was_last_brought_up_to_date(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, fake: FakeGitHub
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+
+    await start_publishing_meter(ha, fake)
+
+    state = ha.states.get(LAST_PUBLISH)
+    assert state is not None
+    assert dt_util.parse_datetime(state.state) == at(2026, 11, 26, 12, 0)
+    assert ha.states.get(PROBLEM).state == "off"
+
+
+async def test_a_meter_without_publishing_has_only_the_maintenance_switch(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    ha.states.async_set(SOURCE, "500", W)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="House",
+        unique_id="house",
+        data={"entity_id": SOURCE, "name": "House", "meter_id": "house", "kind": "power"},
+    )
+    entry.add_to_hass(ha)
+    assert await ha.config_entries.async_setup(entry.entry_id)
+    await settle(ha)
+
+    assert ha.states.get(MAINTENANCE) is not None
+    assert ha.states.get(BUTTON) is None
+    assert ha.states.get(PROBLEM) is None
+    assert json.loads(local_files(ha)["manifest.json"])["maintenance"] is False
