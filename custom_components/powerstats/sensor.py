@@ -1,0 +1,139 @@
+"""Sensors of a meter: energy today/week/month/year, mean and peak power, cost, coverage."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfEnergy, UnitOfPower
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
+
+from .entity import PowerStatsEntity
+from .rollup import Totals
+from .runtime import PowerStatsConfigEntry, PowerStatsMeter
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class PowerStatsSensorDescription(SensorEntityDescription):
+    """A sensor read from the meter's totals."""
+
+    value_fn: Callable[[Totals], float | None]
+    reset_fn: Callable[[Totals], int] | None = None
+    priced_only: bool = False
+
+
+def _energy(
+    key: str, value_fn: Callable[[Totals], float], reset_fn: Callable[[Totals], int]
+) -> PowerStatsSensorDescription:
+    return PowerStatsSensorDescription(
+        key=key,
+        translation_key=key,
+        device_class=SensorDeviceClass.ENERGY,
+        # TOTAL with last_reset: a net meter's energy can fall (exported solar).
+        state_class=SensorStateClass.TOTAL,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=value_fn,
+        reset_fn=reset_fn,
+    )
+
+
+def _cost(
+    key: str, value_fn: Callable[[Totals], float | None], reset_fn: Callable[[Totals], int]
+) -> PowerStatsSensorDescription:
+    return PowerStatsSensorDescription(
+        key=key,
+        translation_key=key,
+        device_class=SensorDeviceClass.MONETARY,
+        state_class=SensorStateClass.TOTAL,
+        suggested_display_precision=2,
+        value_fn=value_fn,
+        reset_fn=reset_fn,
+        priced_only=True,
+    )
+
+
+SENSORS: tuple[PowerStatsSensorDescription, ...] = (
+    _energy("energy_today", lambda t: t.energy_today, lambda t: t.today_start),
+    _energy("energy_week", lambda t: t.energy_week, lambda t: t.week_start),
+    _energy("energy_month", lambda t: t.energy_month, lambda t: t.month_start),
+    _energy("energy_year", lambda t: t.energy_year, lambda t: t.year_start),
+    PowerStatsSensorDescription(
+        key="mean_power_today",
+        translation_key="mean_power_today",
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        suggested_display_precision=0,
+        value_fn=lambda t: t.mean_w_today,
+    ),
+    PowerStatsSensorDescription(
+        key="peak_power_today",
+        translation_key="peak_power_today",
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        suggested_display_precision=0,
+        value_fn=lambda t: t.peak_w_today,
+    ),
+    _cost("cost_today", lambda t: t.cost_today, lambda t: t.today_start),
+    _cost("cost_month", lambda t: t.cost_month, lambda t: t.month_start),
+    PowerStatsSensorDescription(
+        key="coverage_today",
+        translation_key="coverage_today",
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=PERCENTAGE,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        suggested_display_precision=1,
+        value_fn=lambda t: round(t.coverage_today * 100, 3),
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: PowerStatsConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the sensors of one meter."""
+    meter = entry.runtime_data
+    async_add_entities(
+        PowerStatsSensor(meter, description)
+        for description in SENSORS
+        if meter.config.priced or not description.priced_only
+    )
+
+
+class PowerStatsSensor(PowerStatsEntity, SensorEntity):
+    """One figure of a meter."""
+
+    entity_description: PowerStatsSensorDescription
+
+    def __init__(self, meter: PowerStatsMeter, description: PowerStatsSensorDescription) -> None:
+        super().__init__(meter, description)
+        if description.priced_only:
+            self._attr_native_unit_of_measurement = meter.hass.config.currency
+
+    @property
+    def native_value(self) -> float | None:
+        """The figure, from the meter's latest totals."""
+        return self.entity_description.value_fn(self.meter.totals)
+
+    @property
+    def last_reset(self) -> datetime | None:
+        """Start of the period a total counts from."""
+        reset_fn = self.entity_description.reset_fn
+        if reset_fn is None:
+            return None
+        return dt_util.utc_from_timestamp(reset_fn(self.meter.totals))
