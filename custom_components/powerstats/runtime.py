@@ -7,7 +7,7 @@ the `History`, saves the store, and tells its entities to refresh.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -206,8 +206,32 @@ class PowerStatsMeter:
 
     async def _async_save_now(self) -> None:
         # Saved at every close, so a crash loses at most the open bucket.
+        await self.async_save()
+
+    async def async_save(self) -> None:
+        """Save the history and the open bucket now."""
         await self.store.async_save(self._store_data())
         self._arm_stop_save()
+
+    async def async_merge_backfill(
+        self,
+        *,
+        ten_minutes: Iterable[Bucket] = (),
+        hours: Iterable[Bucket] = (),
+        days: Iterable[Bucket] = (),
+    ) -> int:
+        """Merge buckets computed elsewhere (HA's recorder); returns how many landed.
+
+        Never overwrites a bucket PowerStats recorded itself (see `History.merge_external`).
+        Saves and refreshes the files when anything landed.
+        """
+        now = self._now()
+        landed = self.history.merge_external(now, ten_minutes=ten_minutes, hours=hours, days=days)
+        if landed:
+            await self.async_save()
+            self._refresh_totals(now)
+            await self.hub.async_refresh()
+        return landed
 
     def _arm_stop_save(self) -> None:
         # Keeps a delayed save pending; HA runs it at its final write on shutdown.
