@@ -1,0 +1,295 @@
+"""The admin page of a running agent: login, sessions, CSRF, throttling, status and actions."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import ssl
+import subprocess
+import http.client
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from .conftest import (
+    PASSWORD,
+    TOKEN,
+    Agent,
+    Source,
+    level_file,
+    run_agent,
+    wait_until,
+    write_config,
+)
+
+
+@pytest.fixture(scope="session")
+def password_hash(newest_python: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The admin password's hash, made by the agent's own `hash-password` command."""
+    result = run_agent(newest_python, tmp_path_factory.mktemp("h") / "none.conf",
+                       "hash-password", "--stdin", stdin=PASSWORD + "\n")
+    assert result.returncode == 0, result.stderr
+    assert PASSWORD not in result.stdout + result.stderr
+    return result.stdout.strip()
+
+
+class Browser:
+    """A client that keeps the admin session cookie, like a browser tab."""
+
+    def __init__(self, agent: Agent, ip: str | None = None) -> None:
+        self.agent = agent
+        self.ip = ip
+        self.cookie: str | None = None
+
+    def _take_cookie(self, response: http.client.HTTPResponse) -> None:
+        header = response.getheader("Set-Cookie")
+        if header:
+            value = header.split(";", 1)[0].split("=", 1)[1]
+            self.cookie = value or None
+
+    def get(self, path: str) -> http.client.HTTPResponse:
+        headers = {"Cookie": f"ps_session={self.cookie}"} if self.cookie else {}
+        response = self.agent.request("GET", path, headers=headers, source_ip=self.ip)
+        self._take_cookie(response)
+        return response
+
+    def post(self, path: str, form: dict[str, str],
+             extra: dict[str, str] | None = None) -> http.client.HTTPResponse:
+        body = "&".join(f"{k}={v}" for k, v in form.items()).encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded", **(extra or {})}
+        if self.cookie:
+            headers["Cookie"] = f"ps_session={self.cookie}"
+        response = self.agent.request("POST", path, body=body, headers=headers, source_ip=self.ip)
+        self._take_cookie(response)
+        return response
+
+    def csrf(self, path: str = "/admin/login") -> str:
+        page = self.get(path).body.decode()  # type: ignore[attr-defined]
+        match = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+        assert match, page
+        return match[1]
+
+    def login(self, password: str = PASSWORD) -> http.client.HTTPResponse:
+        token = self.csrf()
+        return self.post("/admin/login", {"csrf": token, "password": password.replace(" ", "+")})
+
+
+def admin_agent(tmp_path: Path, source: Source, agent_python: str, password_hash: str,
+                start_agent: Callable[..., Agent], **overrides: object) -> Agent:
+    config = write_config(tmp_path, source, **{"admin.password_hash": password_hash, **overrides})
+    assert run_agent(agent_python, config, "mirror-once").returncode == 0
+    return start_agent(config)
+
+
+@pytest.fixture
+def agent(tmp_path: Path, source: Source, agent_python: str, password_hash: str,
+          start_agent: Callable[..., Agent]) -> Agent:
+    return admin_agent(tmp_path, source, agent_python, password_hash, start_agent)
+
+
+def test_admin_without_a_session_is_redirected_to_the_login_page(agent: Agent) -> None:
+    for path in ("/admin", "/admin/", "/admin/status.json"):
+        response = agent.request("GET", path)
+        assert response.status == 303, path
+        assert response.getheader("Location") == "/admin/login"
+
+
+def test_login_issues_a_new_httponly_samesite_strict_session_id(agent: Agent) -> None:
+    browser = Browser(agent)
+    browser.csrf()
+    before = browser.cookie
+    response = browser.login()
+    assert response.status == 303
+    assert response.getheader("Location") == "/admin"
+    cookie = response.getheader("Set-Cookie") or ""
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/admin" in cookie
+    assert "Secure" not in cookie  # plain HTTP: a Secure cookie would never come back
+    assert browser.cookie and browser.cookie != before
+    assert browser.get("/admin").status == 200
+    stale = Browser(agent)
+    stale.cookie = before
+    assert stale.get("/admin").status == 303
+
+
+def test_a_wrong_password_is_refused(agent: Agent) -> None:
+    response = Browser(agent).login("not the password")
+    assert response.status == 401
+    assert b"Wrong password" in response.body  # type: ignore[attr-defined]
+
+
+def test_a_post_without_or_with_a_wrong_csrf_token_gets_403(agent: Agent) -> None:
+    browser = Browser(agent)
+    browser.login()
+    good = browser.csrf("/admin")
+    for path in ("/admin/mirror", "/admin/publish", "/admin/maintenance", "/admin/logout",
+                 "/admin/login"):
+        assert browser.post(path, {}).status == 403, path
+        assert browser.post(path, {"csrf": "0" * 64}).status == 403, path
+        cross = browser.post(path, {"csrf": good}, {"Origin": "http://evil.example"})
+        assert cross.status == 403, path
+    assert Browser(agent).post("/admin/mirror", {"csrf": good}).status == 403
+    assert browser.get("/admin").status == 200, "the session survives refused posts"
+
+
+def test_brute_force_from_one_client_is_throttled(agent: Agent) -> None:
+    attacker = Browser(agent, ip="127.0.0.2")
+    statuses = [attacker.login(f"guess-{i}").status for i in range(6)]
+    assert statuses[:5] == [401] * 5
+    assert statuses[5] == 429
+    assert attacker.login().status == 429, "even the right password waits out the lockout"
+    assert "throttled" in agent.log
+    assert Browser(agent, ip="127.0.0.3").login().status == 303, "other clients are not locked"
+
+
+def test_guessing_from_many_clients_closes_the_login_for_everyone(agent: Agent) -> None:
+    for n in range(10):  # 30 failures: each client under its own limit, the global one reached
+        guesser = Browser(agent, ip=f"127.0.1.{n + 1}")
+        for i in range(3):
+            assert guesser.login(f"guess-{n}-{i}").status == 401
+    assert Browser(agent, ip="127.0.2.1").login().status == 429
+
+
+def test_the_password_is_never_stored_or_logged_in_clear(
+    agent: Agent, tmp_path: Path
+) -> None:
+    Browser(agent).login("wrong-password-attempt")
+    Browser(agent).login()
+    agent.stop()
+    assert PASSWORD not in agent.log and "wrong-password-attempt" not in agent.log
+    assert TOKEN not in agent.log
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert PASSWORD.encode() not in data, path
+            assert b"wrong-password-attempt" not in data, path
+    config = (tmp_path / "agent.conf").read_text()
+    assert re.search(r"password_hash = scrypt\$8192\$8\$1\$[0-9a-f]{32}\$[0-9a-f]{64}", config)
+
+
+def test_logout_ends_the_session(agent: Agent) -> None:
+    browser = Browser(agent)
+    browser.login()
+    old = browser.cookie
+    response = browser.post("/admin/logout", {"csrf": browser.csrf("/admin")})
+    assert response.status == 303
+    assert "Max-Age=0" in (response.getheader("Set-Cookie") or "")
+    browser.cookie = old
+    assert browser.get("/admin").status == 303
+
+
+def test_the_status_page_shows_mirror_files_memory_disk_uptime_and_version(
+    agent: Agent,
+) -> None:
+    from luckfox_agent import __version__
+
+    browser = Browser(agent)
+    browser.login()
+    page = browser.get("/admin").body.decode()  # type: ignore[attr-defined]
+    for text in ("Last successful poll", "house/daily.json", "Memory (RSS / peak)", "Disk free",
+                 "Uptime", __version__, "reachable"):
+        assert text in page
+    status = json.loads(browser.get("/admin/status.json").body)  # type: ignore[attr-defined]
+    assert status["version"] == __version__
+    assert status["rss_kb"] > 0 and status["disk_free_bytes"] > 0
+    assert {f["path"] for f in status["files"]} >= {"house/daily.json", "house/yearly.json"}
+    assert all(f["age_seconds"] is not None for f in status["files"])
+
+
+def test_admin_pages_carry_no_inline_script_or_style(agent: Agent) -> None:
+    browser = Browser(agent)
+    login_page = browser.get("/admin/login")
+    browser.login()
+    status_page = browser.get("/admin")
+    for response in (login_page, status_page):
+        html = response.body.decode()  # type: ignore[attr-defined]
+        assert "<script" not in html and "style=" not in html and "<style" not in html
+        assert not re.search(r"<[^>]*\son[a-z]+\s*=", html, re.IGNORECASE), "inline handler"
+        csp = response.getheader("Content-Security-Policy") or ""
+        assert "default-src 'none'" in csp and "unsafe-inline" not in csp
+
+
+def test_mirror_now_polls_the_source_at_once(agent: Agent, source: Source, tmp_path: Path) -> None:
+    new_daily = level_file("house", "daily", rows=7, seed=5.0)
+    source.data.files["house/daily.json"] = new_daily
+    browser = Browser(agent)
+    browser.login()
+    response = browser.post("/admin/mirror", {"csrf": browser.csrf("/admin")})
+    assert response.status == 303
+    daily = tmp_path / "webroot" / "house" / "daily.json"
+    wait_until(lambda: daily.read_bytes() == new_daily, 15, "the mirror to fetch the new file")
+
+
+def test_publish_now_calls_the_integrations_action_with_the_token(
+    agent: Agent, source: Source
+) -> None:
+    browser = Browser(agent)
+    browser.login()
+    assert browser.post("/admin/publish", {"csrf": browser.csrf("/admin")}).status == 303
+    assert source.services == [("powerstats.publish", {})]
+    assert "Publish to GitHub: done." in browser.get("/admin").body.decode()  # type: ignore[attr-defined]
+
+
+def test_the_maintenance_toggle_switches_the_configured_entity(
+    tmp_path: Path, source: Source, agent_python: str, password_hash: str,
+    start_agent: Callable[..., Agent],
+) -> None:
+    agent = admin_agent(tmp_path, source, agent_python, password_hash, start_agent,
+                        **{"ha.maintenance_entity": "switch.house_powerstats_maintenance"})
+    browser = Browser(agent)
+    browser.login()
+    page = browser.get("/admin").body.decode()  # type: ignore[attr-defined]
+    assert "Turn maintenance mode on" in page
+    csrf = browser.csrf("/admin")
+    assert browser.post("/admin/maintenance", {"csrf": csrf, "state": "on"}).status == 303
+    assert browser.post("/admin/maintenance", {"csrf": csrf, "state": "off"}).status == 303
+    entity = {"entity_id": "switch.house_powerstats_maintenance"}
+    assert source.services == [("switch.turn_on", entity), ("switch.turn_off", entity)]
+
+
+def test_ha_actions_are_not_offered_for_a_static_source(
+    tmp_path: Path, static_source: Source, agent_python: str, password_hash: str,
+    start_agent: Callable[..., Agent],
+) -> None:
+    agent = admin_agent(tmp_path, static_source, agent_python, password_hash, start_agent)
+    browser = Browser(agent)
+    browser.login()
+    page = browser.get("/admin").body.decode()  # type: ignore[attr-defined]
+    assert "Mirror now" in page
+    assert "Publish" not in page and "maintenance mode" not in page
+    assert browser.post("/admin/publish", {"csrf": browser.csrf("/admin")}).status == 303
+    assert static_source.services == []
+
+
+def test_without_a_password_hash_the_admin_page_is_disabled(
+    tmp_path: Path, source: Source, start_agent: Callable[..., Agent]
+) -> None:
+    agent = start_agent(write_config(tmp_path, source))
+    assert agent.request("GET", "/admin").status == 404
+    assert agent.request("GET", "/admin/login").status == 404
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_https_serves_the_dashboard_and_marks_the_session_cookie_secure(
+    tmp_path: Path, source: Source, agent_python: str, password_hash: str,
+    start_agent: Callable[..., Agent],
+) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    agent = admin_agent(tmp_path, source, agent_python, password_hash, start_agent,
+                        **{"server.tls_cert": cert, "server.tls_key": key})
+    context = ssl.create_default_context(cafile=str(cert))
+    context.check_hostname = False
+    conn = http.client.HTTPSConnection("127.0.0.1", agent.port, context=context, timeout=10)
+    conn.request("GET", "/admin/login")
+    response = conn.getresponse()
+    response.read()
+    assert response.status == 200
+    assert "Secure" in (response.getheader("Set-Cookie") or "")
+    assert response.getheader("Strict-Transport-Security")
+    conn.close()
+    plain = agent.raw(b"GET / HTTP/1.1\r\n\r\n")
+    assert not plain.startswith(b"HTTP/1.1 200")
