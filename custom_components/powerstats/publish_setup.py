@@ -15,8 +15,8 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 
-from .const import DOMAIN
-from .hub import DATA_HUB, PowerStatsHub
+from .const import DATA_HUB, DOMAIN
+from .hub import PowerStatsHub
 from .panel import FRONTEND_DIR, PANEL_MODULE
 from .publish_plan import PublishedMeter
 from .publish_settings import PublishSettings
@@ -78,7 +78,8 @@ async def async_setup_publisher(
     )
     entry.async_on_unload(register(hass, publisher))
     await publisher.async_start()
-    _sync_maintenance(hass, refresh=False)
+    if _sync_maintenance(hass, refresh=False):
+        await hub.async_refresh()  # maintenance was on before the restart: say so right away
     return publisher
 
 
@@ -99,16 +100,22 @@ async def async_remove_publisher(hass: HomeAssistant, entry_id: str) -> None:
 
 
 @callback
-def _sync_maintenance(hass: HomeAssistant, *, refresh: bool = True) -> None:
-    """The local manifest says maintenance while any meter is in maintenance."""
+def _sync_maintenance(hass: HomeAssistant, *, refresh: bool = True) -> bool:
+    """The local manifest says maintenance while any meter is in maintenance; True if changed."""
     hub = hass.data.get(DATA_HUB)
-    if hub is None:
-        return
     on = any(p.state.maintenance for p in publishers(hass))
-    if hub.maintenance != on:
-        hub.maintenance = on
-        if refresh:
-            hass.async_create_task(hub.async_refresh(), eager_start=True)
+    if hub is None or hub.maintenance == on:
+        return False
+    hub.maintenance = on
+    if refresh:
+        hass.async_create_task(hub.async_refresh(), eager_start=True)
+    return True
+
+
+def publishing_diagnostics(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> dict[str, Any]:
+    """The publishing part of an entry's diagnostics: settings and state, never the token."""
+    publisher = publisher_of(hass, entry)
+    return {"enabled": False} if publisher is None else publisher.diagnostics()
 
 
 async def async_publish_action(call: ServiceCall) -> None:

@@ -257,11 +257,13 @@ async def test_no_permission_raises_a_repair_issue_and_retries_hourly_not_in_a_l
     assert len(fake.requests) == failed
 
     fake.grant(TOKEN, "write")  # the user fixed the token on GitHub
+    commits = len(fake.repo.history())
     await move_to(start + timedelta(minutes=61))
     await settle(ha)
 
     assert ir.async_get(ha).async_get_issue(DOMAIN, issue_id) is None
-    published_matches_local(ha, fake)
+    assert len(fake.repo.history()) == commits + 1
+    assert ha.states.get(PROBLEM).state == "off"
 
 
 async def test_a_repository_the_token_cannot_see_raises_a_repair_issue(
