@@ -1,0 +1,184 @@
+"""Durable state: restarts, crashes, downtime, corrupt and old stores, in a real HA core."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.powerstats.const import DOMAIN
+from custom_components.powerstats.runtime import PowerStatsMeter
+from custom_components.powerstats.timegrid import day_bounds
+
+from .conftest import AMSTERDAM, SOURCE, Clock, at, make_entry, read_file
+
+W = {"unit_of_measurement": "W"}
+
+
+async def setup(hass: HomeAssistant, entry: MockConfigEntry) -> PowerStatsMeter:
+    if entry.entry_id not in {e.entry_id for e in hass.config_entries.async_entries(DOMAIN)}:
+        entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    meter: PowerStatsMeter = entry.runtime_data
+    return meter
+
+
+def ts(*args: int) -> int:
+    return int(at(*args).timestamp())
+
+
+async def test_a_clean_restart_in_the_middle_of_a_bucket_loses_nothing(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    ha.states.async_set(SOURCE, "1200", W)
+    entry = make_entry()
+    await setup(ha, entry)
+    await move_to(at(2026, 11, 26, 12, 4))
+    assert await ha.config_entries.async_reload(entry.entry_id)
+    await ha.async_block_till_done()
+    await move_to(at(2026, 11, 26, 12, 10))
+    bucket = entry.runtime_data.history.ten_minutes[ts(2026, 11, 26, 12, 0)]
+    assert bucket.covered == 600
+    assert bucket.kwh == pytest.approx(0.2)
+
+
+async def test_a_crash_loses_at_most_the_open_bucket_which_shows_as_a_gap(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    move_to: Clock,
+    hass_storage: dict[str, Any],
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 11, 55))
+    ha.states.async_set(SOURCE, "1200", W)
+    entry = make_entry()
+    await setup(ha, entry)
+    await move_to(at(2026, 11, 26, 12, 0))
+    await move_to(at(2026, 11, 26, 12, 5))
+    saved_at_last_close = copy.deepcopy(hass_storage[f"{DOMAIN}.{entry.entry_id}"])
+    assert await ha.config_entries.async_unload(entry.entry_id)
+    # The power is cut: what was saved at 12:00 is all the store holds.
+    hass_storage[f"{DOMAIN}.{entry.entry_id}"] = saved_at_last_close
+    await move_to(at(2026, 11, 26, 12, 7))
+    meter = await setup(ha, entry)
+    await move_to(at(2026, 11, 26, 12, 10))
+    history = meter.history
+    assert history.ten_minutes[ts(2026, 11, 26, 11, 50)].covered == 300
+    crashed = history.ten_minutes[ts(2026, 11, 26, 12, 0)]
+    assert crashed.covered == 180
+    assert crashed.mean_w == pytest.approx(1200)
+
+
+async def test_the_open_bucket_is_in_the_final_write_at_shutdown(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    move_to: Clock,
+    hass_storage: dict[str, Any],
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    ha.states.async_set(SOURCE, "1200", W)
+    entry = make_entry()
+    await setup(ha, entry)
+    await move_to(at(2026, 11, 26, 12, 6))
+    ha.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
+    await ha.async_block_till_done()
+    saved = hass_storage[f"{DOMAIN}.{entry.entry_id}"]["data"]["accumulator"]
+    assert saved["covered"] == 360
+    assert saved["ws"] == pytest.approx(1200 * 360)
+
+
+async def test_ha_stopped_over_midnight_and_restarted_two_days_later(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> None:
+    freezer.move_to(at(2026, 11, 24, 20, 0))
+    ha.states.async_set(SOURCE, "1000", W)
+    entry = make_entry()
+    await setup(ha, entry)
+    await move_to(at(2026, 11, 24, 21, 0))
+    await move_to(at(2026, 11, 24, 22, 5))
+    assert await ha.config_entries.async_unload(entry.entry_id)
+    freezer.move_to(at(2026, 11, 26, 8, 0))
+    ha.states.async_set(SOURCE, "500", W)
+    meter = await setup(ha, entry)
+    await move_to(at(2026, 11, 26, 9, 0))
+    days = meter.history.days
+    assert days[ts(2026, 11, 24, 0, 0)].covered == pytest.approx(2 * 3600 + 300)
+    assert days[ts(2026, 11, 24, 0, 0)].kwh == pytest.approx(2 + 5 / 60)
+    assert ts(2026, 11, 25, 0, 0) not in days
+    assert days[ts(2026, 11, 26, 0, 0)].kwh == pytest.approx(0.5)
+    monthly = json.loads(await read_file(ha, "powerstats/house/monthly.json"))
+    rows = {row[0]: row for row in monthly["rows"]}
+    assert rows[ts(2026, 11, 25, 0, 0)][1:6] == [None, None, None, None, 0]
+    assert rows[ts(2026, 11, 24, 0, 0)][1] == round(2 + 5 / 60, 4)
+    assert rows[ts(2026, 11, 24, 0, 0)][5] == round((2 * 3600 + 300) / 86400, 3)
+
+
+async def test_a_corrupt_store_is_reported_and_the_meter_starts_fresh(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any]
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    ha.states.async_set(SOURCE, "1200", W)
+    entry = make_entry()
+    entry.add_to_hass(ha)
+    key = f"{DOMAIN}.{entry.entry_id}"
+    hass_storage[key] = {
+        "version": 1,
+        "minor_version": 2,
+        "key": key,
+        "data": {"history": {"days": [["not", "a", "bucket"]]}},
+    }
+    meter = await setup(ha, entry)
+    assert meter.recovered
+    assert meter.history.days == {}
+    issue = ir.async_get(ha).async_get_issue(DOMAIN, f"store_recovered_{key}")
+    assert issue is not None
+    assert issue.translation_key == "store_recovered"
+    assert hass_storage[key]["data"]["history"]["days"] == []
+
+
+async def test_a_store_from_version_1_1_is_migrated(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any]
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    entry = make_entry()
+    entry.add_to_hass(ha)
+    key = f"{DOMAIN}.{entry.entry_id}"
+    start, end = day_bounds(date(2026, 11, 20), AMSTERDAM)
+    hass_storage[key] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": key,
+        "data": {"history": {"days": [[start, end - start, 7.5, 86400.0, 90.0, 2500.0, None]]}},
+    }
+    meter = await setup(ha, entry)
+    assert not meter.recovered
+    assert meter.history.days[start].kwh == 7.5
+    assert meter.history.days[start].backfill == 0
+    assert hass_storage[key]["minor_version"] == 2
+
+
+async def test_downtime_spanning_a_whole_bucket_is_never_filled_in(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    ha.states.async_set(SOURCE, "1000", W)
+    entry = make_entry()
+    await setup(ha, entry)
+    await move_to(at(2026, 11, 26, 12, 5))
+    assert await ha.config_entries.async_unload(entry.entry_id)
+    freezer.move_to(at(2026, 11, 26, 12, 25) + timedelta(seconds=0))
+    meter = await setup(ha, entry)
+    await move_to(at(2026, 11, 26, 12, 30))
+    ten = meter.history.ten_minutes
+    assert ten[ts(2026, 11, 26, 12, 0)].covered == 300
+    assert ts(2026, 11, 26, 12, 10) not in ten
+    assert ten[ts(2026, 11, 26, 12, 20)].covered == 300
