@@ -36,7 +36,9 @@ export function themeColors(element) {
 
 function baseOptions(colors) {
   return {
+    // No animation, pre-sorted data and a sample of labels to size ticks: a year of bars draws at once.
     animation: false,
+    normalized: true,
     responsive: true,
     maintainAspectRatio: false,
     interaction: { mode: 'index', intersect: false },
@@ -101,7 +103,7 @@ export function mainChartConfig(file, previous, { colors, timeZone, locale }) {
     label: (item) => `${item.dataset.label}: ${item.raw === null ? 'no data' : show(item.raw)}`,
   };
   options.scales = {
-    x: axis(colors, { ticks: { color: colors.muted, font: { family: FONT }, autoSkip: true, maxRotation: 0, autoSkipPadding: 12 } }),
+    x: axis(colors, { ticks: { color: colors.muted, font: { family: FONT }, autoSkip: true, maxRotation: 0, autoSkipPadding: 12, sampleSize: 32 } }),
     y: axis(colors, { beginAtZero: true, ticks: { color: colors.muted, font: { family: FONT }, callback: show, maxTicksLimit: 6 } }),
   };
   return { type: daily ? 'bar' : 'line', data: { labels, datasets }, options };
