@@ -7,6 +7,7 @@ from typing import Any
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
+from .publish_setup import publishing_diagnostics
 from .runtime import PowerStatsConfigEntry
 
 # Nothing of PowerStats' own is secret, but publishing settings added later may hold a token.
@@ -51,4 +52,5 @@ async def async_get_config_entry_diagnostics(
             for path, served in sorted(hub.files.items())
         },
         "last_as_of": hub.last_as_of,
+        "publishing": publishing_diagnostics(hass, entry),
     }

@@ -64,6 +64,8 @@ class PowerStatsHub:
         self._lock = asyncio.Lock()
         self._unsub_tick: CALLBACK_TYPE | None = None
         self.last_as_of: int | None = None
+        # Set by publishing while any meter is in maintenance; readers show a banner.
+        self.maintenance = False
 
     @property
     def files(self) -> Mapping[str, ServedFile]:
@@ -153,7 +155,10 @@ class PowerStatsHub:
                     entries.append(FileEntry(level, path, digest, len(data), self._updated[path]))
                 manifest_meters.append(ManifestMeter(meter.info, tuple(entries)))
             rendered[MANIFEST] = render_manifest(
-                manifest_meters, generated, refresh_seconds=REFRESH_SECONDS
+                manifest_meters,
+                generated,
+                refresh_seconds=REFRESH_SECONDS,
+                maintenance=self.maintenance,
             )
             changed = await self.hass.async_add_executor_job(
                 _write_changed, self.root, rendered, force

@@ -18,6 +18,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .entity import PowerStatsEntity
+from .publish_entity import publish_sensors
 from .rollup import Totals
 from .runtime import PowerStatsConfigEntry, PowerStatsMeter
 
@@ -113,6 +114,7 @@ async def async_setup_entry(
         for description in SENSORS
         if meter.config.priced or not description.priced_only
     )
+    async_add_entities(publish_sensors(hass, entry))
 
 
 class PowerStatsSensor(PowerStatsEntity, SensorEntity):
