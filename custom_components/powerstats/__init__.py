@@ -8,7 +8,8 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 
-from .const import DOMAIN
+from .backfill import async_remove_backfill_marker, async_setup_backfill
+from .const import CONF_BACKFILL, DOMAIN
 from .hub import async_get_hub, async_release_hub
 from .runtime import PowerStatsConfigEntry, PowerStatsMeter
 from .services import async_setup_services
@@ -32,6 +33,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PowerStatsConfigEntry) -
     await meter.async_start()
     entry.runtime_data = meter
     await hub.async_add_meter(meter)
+    async_setup_backfill(hass, meter, entry.options.get(CONF_BACKFILL, True))
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
@@ -57,4 +59,5 @@ async def async_remove_entry(hass: HomeAssistant, entry: PowerStatsConfigEntry) 
     from .store import MeterStore
 
     await MeterStore(hass, entry.entry_id).async_remove()
+    await async_remove_backfill_marker(hass, entry.entry_id)
     ir.async_delete_issue(hass, DOMAIN, f"store_recovered_{DOMAIN}.{entry.entry_id}")

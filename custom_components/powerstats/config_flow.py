@@ -13,6 +13,7 @@ from homeassistant.helpers import selector
 from homeassistant.util import slugify
 
 from .const import (
+    CONF_BACKFILL,
     CONF_KIND,
     CONF_LEVELS,
     CONF_METER_ID,
@@ -104,10 +105,12 @@ class PowerStatsConfigFlow(ConfigFlow, domain=DOMAIN):
                         CONF_METER_ID: meter_id,
                         CONF_KIND: kind.value,
                     },
+                    options={CONF_BACKFILL: user_input.get(CONF_BACKFILL, True)},
                 )
-        return self.async_show_form(
-            step_id="user", data_schema=_source_schema(user_input or {}), errors=errors
+        schema = _source_schema(user_input or {}).extend(
+            {vol.Optional(CONF_BACKFILL, default=True): selector.BooleanSelector()}
         )
+        return self.async_show_form(step_id="user", data_schema=schema, errors=errors)
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None

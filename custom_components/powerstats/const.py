@@ -23,6 +23,8 @@ CONF_PRICE_MODE: Final = "price_mode"
 CONF_PRICE: Final = "price"
 CONF_PRICE_ENTITY: Final = "price_entity"
 CONF_LEVELS: Final = "levels"
+# Import the source's history from HA's recorder when the meter is set up (default on).
+CONF_BACKFILL: Final = "backfill"
 
 PRICE_NONE: Final = "none"
 PRICE_FIXED: Final = "fixed"

@@ -26,6 +26,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 
 from .const import DATA_HUB, DOMAIN, EXPORT_DIR
+from .history_actions import EXPORT_FORMATS, async_setup_history_actions, async_write_export
 from .hub import PowerStatsHub
 from .runtime import PowerStatsMeter
 from .views import BUCKET_OF_LEVEL, LEVELS, Level, rows_between
@@ -37,6 +38,7 @@ ATTR_LEVEL = "level"
 ATTR_START = "start"
 ATTR_END = "end"
 ATTR_CSV = "csv"
+ATTR_FORMAT = "format"
 # One request may span at most this many days (a year of daily rows, or 10-minute rows of
 # however much of the range is still retained).
 MAX_RANGE_DAYS = 3660
@@ -48,6 +50,7 @@ EXPORT_SCHEMA = vol.Schema(
         vol.Required(ATTR_START): cv.date,
         vol.Required(ATTR_END): cv.date,
         vol.Optional(ATTR_CSV, default=False): cv.boolean,
+        vol.Optional(ATTR_FORMAT): vol.In(EXPORT_FORMATS),
     }
 )
 
@@ -101,6 +104,9 @@ async def _async_export(call: ServiceCall) -> ServiceResponse:
         target = Path(hass.config.path(EXPORT_DIR)) / name
         await hass.async_add_executor_job(_write_csv, target, columns, rows)
         response["csv_path"] = str(target)
+    if (file_format := call.data.get(ATTR_FORMAT)) is not None:
+        # A lossless file of the stored buckets, which `powerstats.import` reads back.
+        response["path"] = await async_write_export(hass, meter, level, first, last, file_format)
     return response
 
 
@@ -136,3 +142,4 @@ def async_setup_services(hass: HomeAssistant) -> None:
         supports_response=SupportsResponse.ONLY,
     )
     hass.services.async_register(DOMAIN, SERVICE_REBUILD_VIEWS, _async_rebuild_views)
+    async_setup_history_actions(hass)

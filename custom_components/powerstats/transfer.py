@@ -167,11 +167,12 @@ def to_csv(transfer: Transfer, exported: str) -> bytes:
 # -- reading ----------------------------------------------------------------------------------
 
 
-def parse(data: bytes, tz: tzinfo, timezone: str) -> Transfer:
+def parse(data: bytes, tz: tzinfo, timezone: str, *, not_after: float | None = None) -> Transfer:
     """Read and check a whole export file; raises `TransferError` on anything wrong.
 
     `tz`/`timezone` are the importing meter's time zone: buckets are aligned to its local
-    clock, so a file from another zone is refused rather than misplaced.
+    clock, so a file from another zone is refused rather than misplaced. A bucket starting at
+    or after `not_after` (the bucket being measured now) is refused too.
     """
     if len(data) > MAX_IMPORT_BYTES:
         raise TransferError(
@@ -204,6 +205,8 @@ def parse(data: bytes, tz: tzinfo, timezone: str) -> Transfer:
     levels: dict[BucketLevel, list[Bucket]] = {level: [] for level in BUCKET_LEVELS}
     for number, raw in enumerate(raw_rows, start=1):
         level, bucket = _read_row(number, raw, tz)
+        if not_after is not None and bucket.start >= not_after:
+            raise _bad_row(number, "it starts in the future or in the bucket being measured now")
         done = levels[level]
         if done and bucket.start <= done[-1].start:
             raise _bad_row(number, "rows of a level must be in strictly increasing start order")

@@ -1,0 +1,467 @@
+"""Backfill: imports a meter's past from HA's recorder into its store (the HA side).
+
+The recorder is read on its own executor, in chunks, newest raw states where the recorder still
+keeps them and hourly long-term statistics before that; history.py turns the rows into buckets.
+The buckets are merged with `History.merge_external`, which lands a bucket only where PowerStats
+has recorded nothing itself, so live data is never overwritten and a second run over the same
+range changes nothing. Time HA was not running (between two recorder runs) stays a gap, as it
+does in live tracking.
+
+One backfill runs per meter at a time, as a background task of its config entry: unloading the
+entry cancels it. Progress shows as a persistent notification and in the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final
+
+from homeassistant.components import persistent_notification
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
+from homeassistant.util.hass_dict import HassKey
+
+from .const import DOMAIN, LOGGER
+from .history import (
+    HourStatistic,
+    Imported,
+    RecordedState,
+    StateReplay,
+    assemble,
+    hours_from_energy_statistics,
+    hours_from_power_statistics,
+)
+from .meter import Bucket, Kind
+from .publisher import publisher_of
+from .timegrid import DAY, HOUR, day_bounds, local_date, ten_minute_start
+
+if TYPE_CHECKING:
+    from homeassistant.components.recorder.core import Recorder
+
+    from .runtime import PowerStatsMeter
+
+# Without a range, look this far back for long-term statistics (they are kept forever).
+DEFAULT_LOOKBACK_DAYS: Final = 5 * 366
+STATISTICS_CHUNK: Final = 31 * DAY
+STATES_CHUNK: Final = DAY
+# A state exactly on a chunk boundary belongs to the later chunk; the recorder's range is
+# exclusive at both ends, so each chunk asks from a second earlier and drops what it has seen.
+_OVERLAP: Final = 1.0
+_STORE_VERSION: Final = 1
+
+DATA_BACKFILLS: HassKey[dict[str, Backfill]] = HassKey(f"{DOMAIN}_backfills")
+
+
+@dataclass(frozen=True, slots=True)
+class BackfillResult:
+    """What a backfill found in the recorder and what of it landed in the store."""
+
+    meter_id: str
+    begin: int
+    end: int
+    statistic_hours: int
+    state_buckets: int
+    days: int
+    kwh: float
+    landed: int
+    first_day: date | None
+    last_day: date | None
+
+    def as_response(self) -> dict[str, Any]:
+        """The action's response data."""
+        return {
+            "meter": self.meter_id,
+            "begin": dt_util.utc_from_timestamp(self.begin).isoformat(),
+            "end": dt_util.utc_from_timestamp(self.end).isoformat(),
+            "found_days": self.days,
+            "found_kwh": round(self.kwh, 4),
+            "from_statistics_hours": self.statistic_hours,
+            "from_states_buckets": self.state_buckets,
+            "landed_buckets": self.landed,
+            "first_day": None if self.first_day is None else self.first_day.isoformat(),
+            "last_day": None if self.last_day is None else self.last_day.isoformat(),
+        }
+
+
+@dataclass(slots=True)
+class Backfill:
+    """The backfill state of one meter: the running task and how far it got."""
+
+    task: asyncio.Task[BackfillResult] | None = None
+    progress: float = 0.0
+    last: BackfillResult | None = None
+    listeners: list[Callable[[], None]] = field(default_factory=list)
+
+
+def backfill_of(hass: HomeAssistant, entry_id: str) -> Backfill:
+    """The backfill state of a meter (created on first use)."""
+    return hass.data.setdefault(DATA_BACKFILLS, {}).setdefault(entry_id, Backfill())
+
+
+# -- the recorder side (executor only) -----------------------------------------------------------
+
+
+def _utc(t: float) -> datetime:
+    return datetime.fromtimestamp(t, UTC)
+
+
+def _read_states(
+    hass: HomeAssistant, entity_id: str, begin: float, end: float, with_start_state: bool
+) -> list[RecordedState]:
+    """States of the source in `(begin - overlap, end)`. Recorder executor only."""
+    from homeassistant.components.recorder import history
+
+    found = history.state_changes_during_period(
+        hass,
+        _utc(begin - _OVERLAP),
+        _utc(end),
+        entity_id,
+        no_attributes=False,
+        include_start_time_state=with_start_state,
+    )
+    return [
+        RecordedState(s.last_changed_timestamp, s.state, s.attributes.get("unit_of_measurement"))
+        for s in found.get(entity_id, [])
+    ]
+
+
+def _first_state_time(
+    hass: HomeAssistant, entity_id: str, begin: float, end: float
+) -> float | None:
+    """When the recorder's states of the source start (at `begin` at the earliest)."""
+    from homeassistant.components.recorder import history
+
+    found = history.state_changes_during_period(
+        hass, _utc(begin), _utc(end), entity_id, no_attributes=True, limit=1
+    )
+    times = [s.last_changed_timestamp for s in found.get(entity_id, [])]
+    return max(begin, min(times)) if times else None
+
+
+def _recorder_stops(hass: HomeAssistant, begin: float, end: float) -> list[tuple[float, float]]:
+    """Spans in `[begin, end)` when the recorder (so HA) was not running. Executor only."""
+    from homeassistant.components.recorder.db_schema import RecorderRuns
+    from homeassistant.helpers.recorder import session_scope
+
+    # The recorder purges runs with its states, so there are few; filtered here, not in SQL,
+    # to stay clear of how each database compares naive and aware times.
+    with session_scope(hass=hass, read_only=True) as session:
+        rows = [(run.start, run.end) for run in session.query(RecorderRuns)]
+    runs = sorted(
+        (_ts(start), None if stop is None else _ts(stop))
+        for start, stop in rows
+        if _ts(start) < end
+    )
+    stops: list[tuple[float, float]] = []
+    previous_end: float | None = None
+    for start, run_end in runs:
+        if previous_end is not None and start > previous_end:
+            stops.append((previous_end, start))
+        stop = end if run_end is None else run_end
+        previous_end = stop if previous_end is None else max(previous_end, stop)
+    if previous_end is not None and previous_end < end:
+        stops.append((previous_end, end))
+    return [(a, b) for a, b in stops if b > begin and a < end]
+
+
+def _ts(moment: datetime) -> float:
+    """A recorder time (naive UTC on SQLite, aware elsewhere) as Unix seconds."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def _statistics_unit(hass: HomeAssistant, entity_id: str) -> tuple[bool, str | None]:
+    """Whether the source has long-term statistics, and their unit. Executor only."""
+    from homeassistant.components.recorder import statistics
+
+    meta = statistics.get_metadata(hass, statistic_ids={entity_id})
+    if entity_id not in meta:
+        return False, None
+    return True, meta[entity_id][1]["unit_of_measurement"]
+
+
+def _read_statistics(
+    hass: HomeAssistant, entity_id: str, kind: Kind, begin: float, end: float
+) -> list[HourStatistic]:
+    """Hourly statistics of the source starting in `[begin, end)`. Executor only."""
+    from homeassistant.components.recorder import statistics
+
+    rows = statistics.statistics_during_period(
+        hass,
+        _utc(begin),
+        _utc(end),
+        {entity_id},
+        "hour",
+        None,
+        {"sum"} if kind is Kind.ENERGY else {"mean", "min", "max"},
+    ).get(entity_id, [])
+    return [
+        HourStatistic(
+            start=float(row["start"]),
+            mean=row.get("mean"),
+            min=row.get("min"),
+            max=row.get("max"),
+            sum=row.get("sum"),
+        )
+        for row in rows
+    ]
+
+
+# -- the plan ---------------------------------------------------------------------------------
+
+
+def _ceil_hour(t: float) -> float:
+    return math.ceil(t / HOUR) * HOUR
+
+
+def _with_stops(
+    states: Sequence[RecordedState], stops: Sequence[tuple[float, float]]
+) -> list[RecordedState]:
+    """The states with a gap at each moment HA stopped: its downtime is never covered."""
+    marks = [RecordedState(a, "unavailable", None) for a, _ in stops]
+    # At equal times the stop comes after the state: HA recorded it before stopping.
+    merged = [(s.t, 0, s) for s in states] + [(m.t, 1, m) for m in marks]
+    return [s for _, _, s in sorted(merged, key=lambda x: (x[0], x[1]))]
+
+
+async def async_read_recorder(
+    hass: HomeAssistant,
+    meter: PowerStatsMeter,
+    begin: float,
+    end: float,
+    progress: Callable[[float], None],
+) -> tuple[Imported, int, int]:
+    """Buckets of `[begin, end)` from the recorder; also how many came from each source."""
+    from homeassistant.helpers.recorder import get_instance
+
+    recorder: Recorder = get_instance(hass)
+    run = recorder.async_add_executor_job
+    tz = meter.hub.tz
+    entity_id = meter.config.entity_id
+    kind = meter.config.kind
+    price = meter.config.price  # a fixed price; a price entity's past is not imported
+
+    window = max(begin, dt_util.utcnow().timestamp() - recorder.keep_days * DAY)
+    first = await run(_first_state_time, hass, entity_id, window, end) if window < end else None
+    states_from = end if first is None else min(end, max(begin, _ceil_hour(first)))
+
+    has_statistics, unit = await run(_statistics_unit, hass, entity_id)
+    stat_chunks = max(0, math.ceil((states_from - begin) / STATISTICS_CHUNK))
+    state_chunks = max(0, math.ceil((end - states_from) / STATES_CHUNK))
+    total = max(1, stat_chunks * has_statistics + state_chunks)
+    done = 0
+
+    stats: list[HourStatistic] = []
+    if has_statistics and states_from > begin:
+        # An energy hour needs the `sum` of the hour before it as its baseline.
+        chunk_begin = begin - HOUR if kind is Kind.ENERGY else begin
+        while chunk_begin < states_from:
+            chunk_end = min(states_from, chunk_begin + STATISTICS_CHUNK)
+            stats += await run(_read_statistics, hass, entity_id, kind, chunk_begin, chunk_end)
+            chunk_begin = chunk_end
+            done += 1
+            progress(done / total)
+    if kind is Kind.ENERGY:
+        statistic_hours = hours_from_energy_statistics(tz, stats, unit, price)
+    else:
+        statistic_hours = hours_from_power_statistics(tz, stats, unit, price)
+
+    ten_minutes: list[Bucket] = []
+    if states_from < end:
+        stops = await run(_recorder_stops, hass, states_from, end)
+        replay = StateReplay(kind, tz, states_from, price)
+        chunk_begin = states_from
+        while chunk_begin < end:
+            chunk_end = min(end, chunk_begin + STATES_CHUNK)
+            first_chunk = chunk_begin == states_from
+            chunk = await run(_read_states, hass, entity_id, chunk_begin, chunk_end, first_chunk)
+            if not first_chunk:
+                chunk = [s for s in chunk if s.t >= chunk_begin]
+            in_chunk = [
+                (max(a, chunk_begin), b) for a, b in stops if a < chunk_end and b > chunk_begin
+            ]
+            ten_minutes += replay.feed(_with_stops(chunk, in_chunk))
+            chunk_begin = chunk_end
+            done += 1
+            progress(done / total)
+        ten_minutes += replay.finish(ten_minute_start(end, tz))
+
+    imported = assemble(tz, ten_minutes, statistic_hours)
+    return _within(imported, begin, end), len(statistic_hours), len(ten_minutes)
+
+
+def _within(imported: Imported, begin: float, end: float) -> Imported:
+    """Only buckets that start in the range (a split statistic can spill into the day before)."""
+
+    def keep(buckets: Sequence[Bucket]) -> tuple[Bucket, ...]:
+        return tuple(b for b in buckets if begin <= b.start < end)
+
+    return Imported(keep(imported.ten_minutes), keep(imported.hours), keep(imported.days))
+
+
+# -- running one ------------------------------------------------------------------------------
+
+
+def backfill_range(
+    meter: PowerStatsMeter, now: float, first: date | None, last: date | None
+) -> tuple[int, int]:
+    """The instants a backfill covers: whole local days, and never the live open bucket."""
+    tz = meter.hub.tz
+    today = local_date(now, tz)
+    first = first or today - timedelta(days=DEFAULT_LOOKBACK_DAYS)
+    begin = day_bounds(first, tz)[0]
+    live_from = ten_minute_start(meter.accumulator.accounted_until, tz)
+    end = live_from if last is None else min(live_from, day_bounds(last, tz)[1])
+    return begin, max(begin, end)
+
+
+async def async_run_backfill(
+    hass: HomeAssistant, meter: PowerStatsMeter, first: date | None, last: date | None
+) -> BackfillResult:
+    """Import the recorder's history of a meter's source; returns what was found and landed."""
+    state = backfill_of(hass, meter.entry.entry_id)
+    name = meter.config.name
+    notification_id = f"{DOMAIN}_backfill_{meter.config.meter_id}"
+    now = dt_util.utcnow().timestamp()
+    begin, end = backfill_range(meter, now, first, last)
+
+    def progress(fraction: float) -> None:
+        state.progress = fraction
+        persistent_notification.async_create(
+            hass,
+            f"Importing the history of {meter.config.entity_id} from the recorder: "
+            f"{fraction:.0%} done.",
+            title=f"PowerStats: {name}",
+            notification_id=notification_id,
+        )
+        for listener in list(state.listeners):
+            listener()
+
+    LOGGER.info(
+        "Backfill of %s from the recorder: %s to %s",
+        name,
+        dt_util.utc_from_timestamp(begin).isoformat(),
+        dt_util.utc_from_timestamp(end).isoformat(),
+    )
+    progress(0.0)
+    try:
+        imported, hours, buckets = await async_read_recorder(hass, meter, begin, end, progress)
+        if meter.entry.state is not ConfigEntryState.LOADED:
+            raise asyncio.CancelledError
+        landed = await meter.async_merge_backfill(
+            ten_minutes=imported.ten_minutes, hours=imported.hours, days=imported.days
+        )
+        if landed:
+            async_request_publish(hass, meter)
+    except asyncio.CancelledError:
+        LOGGER.info("Backfill of %s was cancelled; nothing of it was stored", name)
+        persistent_notification.async_dismiss(hass, notification_id)
+        raise
+    except Exception:
+        persistent_notification.async_dismiss(hass, notification_id)
+        raise
+    days = [local_date(b.start, meter.hub.tz) for b in imported.days]
+    result = BackfillResult(
+        meter_id=meter.config.meter_id,
+        begin=begin,
+        end=end,
+        statistic_hours=hours,
+        state_buckets=buckets,
+        days=len(days),
+        kwh=imported.kwh,
+        landed=landed,
+        first_day=min(days) if days else None,
+        last_day=max(days) if days else None,
+    )
+    state.last, state.progress = result, 1.0
+    persistent_notification.async_create(
+        hass, _summary(meter, result), title=f"PowerStats: {name}", notification_id=notification_id
+    )
+    LOGGER.info("%s", _summary(meter, result))
+    return result
+
+
+def _summary(meter: PowerStatsMeter, result: BackfillResult) -> str:
+    if result.days == 0:
+        return (
+            f"No history of {meter.config.entity_id} was found in the recorder (neither states "
+            "nor long-term statistics); nothing was imported. Check that the recorder keeps "
+            "this sensor and that it has a state class, so HA keeps its statistics."
+        )
+    return (
+        f"Imported the history of {meter.config.entity_id} from {result.first_day} to "
+        f"{result.last_day}: {result.days} days, {result.kwh:.3f} kWh found in the recorder, "
+        f"{result.landed} buckets added (buckets PowerStats recorded itself were kept)."
+    )
+
+
+@callback
+def async_request_publish(hass: HomeAssistant, meter: PowerStatsMeter) -> None:
+    """Imported history changed the files: publish them (when this meter publishes)."""
+    publisher = publisher_of(hass, meter.entry)
+    if publisher is not None and publisher.settings is not None:
+        publisher.async_request()
+
+
+@callback
+def async_start_backfill(
+    hass: HomeAssistant, meter: PowerStatsMeter, first: date | None, last: date | None
+) -> asyncio.Task[BackfillResult]:
+    """Start a backfill as a background task of the meter's entry (unloading cancels it)."""
+    state = backfill_of(hass, meter.entry.entry_id)
+    if state.task is not None and not state.task.done():
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="backfill_running",
+            translation_placeholders={"meter": meter.config.meter_id},
+        )
+    task = meter.entry.async_create_background_task(
+        hass,
+        async_run_backfill(hass, meter, first, last),
+        f"{DOMAIN} backfill {meter.config.meter_id}",
+    )
+    state.task = task
+    return task
+
+
+# -- at setup ---------------------------------------------------------------------------------
+
+
+class _SetupMarker(Store[dict[str, Any]]):
+    """Remembers that a meter's setup backfill completed, so it runs once per meter."""
+
+    def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
+        super().__init__(hass, _STORE_VERSION, f"{DOMAIN}.backfill.{entry_id}")
+
+
+@callback
+def async_setup_backfill(hass: HomeAssistant, meter: PowerStatsMeter, enabled: bool) -> None:
+    """Backfill a new meter once, after setup, when the option is on (the default)."""
+    if not enabled or "recorder" not in hass.config.components:
+        return
+
+    async def _async_once() -> None:
+        marker = _SetupMarker(hass, meter.entry.entry_id)
+        if (await marker.async_load() or {}).get("done"):
+            return
+        try:
+            await async_start_backfill(hass, meter, None, None)
+        except HomeAssistantError:
+            return
+        await marker.async_save({"done": True})
+
+    meter.entry.async_create_background_task(
+        hass, _async_once(), f"{DOMAIN} setup backfill {meter.config.meter_id}"
+    )
+
+
+async def async_remove_backfill_marker(hass: HomeAssistant, entry_id: str) -> None:
+    """The meter was deleted: forget that it was backfilled."""
+    await _SetupMarker(hass, entry_id).async_remove()
+    hass.data.get(DATA_BACKFILLS, {}).pop(entry_id, None)
