@@ -31,8 +31,12 @@ ROOT = Path(__file__).resolve().parents[2]
 HA_PREFIX = "/api/powerstats/data/"
 TOKEN = "test-long-lived-token-0123456789abcdef"
 PASSWORD = "correct horse battery staple"
-LEVEL_BUCKETS = {"daily": ("10min", 600), "weekly": ("hour", 3600),
-                 "monthly": ("day", 86400), "yearly": ("day", 86400)}
+LEVEL_BUCKETS = {
+    "daily": ("10min", 600),
+    "weekly": ("hour", 3600),
+    "monthly": ("day", 86400),
+    "yearly": ("day", 86400),
+}
 
 
 # -- the data ---------------------------------------------------------------------------------
@@ -82,14 +86,29 @@ class Dataset:
         for path, body in sorted(self.files.items()):
             meter, level = path.split("/")[0], path.split("/")[1][:-5]
             sha, size = self.declared.get(path, (hashlib.sha256(body).hexdigest(), len(body)))
-            entry = meters.setdefault(meter, {
-                "id": meter, "name": meter.title(), "entity_id": f"sensor.{meter}_power",
-                "timezone": "Europe/Amsterdam", "currency": "EUR", "files": {},
-            })
-            entry["files"][level] = {"path": path, "sha256": sha, "bytes": size,
-                                     "updated": "2026-11-27T00:00:00+01:00"}
-        doc = {"format": "powerstats/1", "generated": "2026-11-27T00:05:03+01:00",
-               "maintenance": self.maintenance, "meters": list(meters.values())}
+            entry = meters.setdefault(
+                meter,
+                {
+                    "id": meter,
+                    "name": meter.title(),
+                    "entity_id": f"sensor.{meter}_power",
+                    "timezone": "Europe/Amsterdam",
+                    "currency": "EUR",
+                    "files": {},
+                },
+            )
+            entry["files"][level] = {
+                "path": path,
+                "sha256": sha,
+                "bytes": size,
+                "updated": "2026-11-27T00:00:00+01:00",
+            }
+        doc = {
+            "format": "powerstats/1",
+            "generated": "2026-11-27T00:05:03+01:00",
+            "maintenance": self.maintenance,
+            "meters": list(meters.values()),
+        }
         return json.dumps(doc, indent=1).encode()
 
 
@@ -136,11 +155,24 @@ class Source:
 
             def _record(self, status: int, body: bytes = b"") -> None:
                 with source.lock:
-                    source.hits.append(Hit(self.command, self.path, dict(self.headers.items()),
-                                           status, time.monotonic(), body))
+                    source.hits.append(
+                        Hit(
+                            self.command,
+                            self.path,
+                            dict(self.headers.items()),
+                            status,
+                            time.monotonic(),
+                            body,
+                        )
+                    )
 
-            def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None,
-                      length: int | None = None) -> None:
+            def _send(
+                self,
+                status: int,
+                body: bytes = b"",
+                headers: dict[str, str] | None = None,
+                length: int | None = None,
+            ) -> None:
                 self._record(status)
                 self.send_response(status)
                 for name, value in (headers or {}).items():
@@ -173,7 +205,7 @@ class Source:
                 if not self.path.startswith(source.prefix):
                     self._send(404)
                     return
-                relative = self.path[len(source.prefix):]
+                relative = self.path[len(source.prefix) :]
                 fault = source.faults.get(relative)
                 if relative == "manifest.json":
                     body = source.data.manifest()
@@ -211,8 +243,11 @@ class Source:
 
     def gets(self, relative: str | None = None) -> list[Hit]:
         with self.lock:
-            return [h for h in self.hits if h.method == "GET" and
-                    (relative is None or h.path == self.prefix + relative)]
+            return [
+                h
+                for h in self.hits
+                if h.method == "GET" and (relative is None or h.path == self.prefix + relative)
+            ]
 
     def clear(self) -> None:
         with self.lock:
@@ -245,8 +280,13 @@ def static_source() -> Iterator[Source]:
 
 def _version(python: str) -> tuple[int, int] | None:
     try:
-        out = subprocess.run([python, "-c", "import sys; print(sys.version_info[0], sys.version_info[1])"],
-                             capture_output=True, text=True, timeout=20, check=True).stdout
+        out = subprocess.run(
+            [python, "-c", "import sys; print(sys.version_info[0], sys.version_info[1])"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=True,
+        ).stdout
         major, minor = out.split()
         return int(major), int(minor)
     except (OSError, subprocess.SubprocessError, ValueError):
@@ -258,21 +298,26 @@ def _candidates() -> list[str]:
     pyenv = shutil.which("pyenv")
     if pyenv:
         try:
-            versions = subprocess.run([pyenv, "versions", "--bare"], capture_output=True,
-                                      text=True, timeout=20).stdout.split()
+            versions = subprocess.run(
+                [pyenv, "versions", "--bare"], capture_output=True, text=True, timeout=20
+            ).stdout.split()
         except (OSError, subprocess.SubprocessError):
             versions = []
         for version in versions:
             if not re.fullmatch(r"3\.\d+(\.\d+)?", version):
                 continue
-            prefix = subprocess.run([pyenv, "prefix", version], capture_output=True, text=True,
-                                    timeout=20).stdout.strip()
+            prefix = subprocess.run(
+                [pyenv, "prefix", version], capture_output=True, text=True, timeout=20
+            ).stdout.strip()
             if prefix:
                 found.append(os.path.join(prefix, "bin", "python3"))
     for directory in ("/usr/bin", "/usr/local/bin"):
         if os.path.isdir(directory):
-            found += [os.path.join(directory, n) for n in os.listdir(directory)
-                      if re.fullmatch(r"python3\.\d+", n)]
+            found += [
+                os.path.join(directory, n)
+                for n in os.listdir(directory)
+                if re.fullmatch(r"python3\.\d+", n)
+            ]
     return [p for p in dict.fromkeys(found) if os.access(p, os.X_OK)]
 
 
@@ -295,8 +340,10 @@ def agent_python(request: pytest.FixtureRequest) -> str:
     """The interpreter the agent process runs under."""
     found = interpreters()[request.param]
     if found is None:
-        pytest.skip("no Python >= 3.9 older than the newest one is installed here "
-                    "(install e.g. pyenv's 3.9.18 to cover the board's oldest Python)")
+        pytest.skip(
+            "no Python >= 3.9 older than the newest one is installed here "
+            "(install e.g. pyenv's 3.9.18 to cover the board's oldest Python)"
+        )
     return found[0]
 
 
@@ -314,11 +361,19 @@ def newest_python() -> str:
 def write_config(tmp: Path, source: Source, **overrides: Any) -> Path:
     """An agent config for `source` under `tmp`; overrides are {"section.key": value}."""
     values: dict[str, dict[str, str]] = {
-        "source": {"url": source.url, "token": TOKEN if source.ha else "", "interval": "3600",
-                   "timeout": "2", "max_backoff": "3600"},
+        "source": {
+            "url": source.url,
+            "token": TOKEN if source.ha else "",
+            "interval": "3600",
+            "timeout": "2",
+            "max_backoff": "3600",
+        },
         "server": {"host": "127.0.0.1", "port": "0", "threads": "4", "request_timeout": "3"},
-        "paths": {"webroot": str(tmp / "webroot"), "dashboard": str(tmp / "dashboard"),
-                  "state": str(tmp / "state" / "state.json")},
+        "paths": {
+            "webroot": str(tmp / "webroot"),
+            "dashboard": str(tmp / "dashboard"),
+            "state": str(tmp / "state" / "state.json"),
+        },
         "admin": {"password_hash": ""},
         "log": {"level": "debug"},
     }
@@ -352,13 +407,25 @@ def agent_env() -> dict[str, str]:
     return env
 
 
-def run_agent(python: str, config: Path, *args: str, stdin: str | None = None,
-              timeout: float = 60, preexec: Callable[[], None] | None = None
-              ) -> subprocess.CompletedProcess[str]:
+def run_agent(
+    python: str,
+    config: Path,
+    *args: str,
+    stdin: str | None = None,
+    timeout: float = 60,
+    preexec: Callable[[], None] | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run one agent command to completion."""
-    return subprocess.run([python, "-m", "luckfox_agent", "--config", str(config), *args],
-                          input=stdin, capture_output=True, text=True, timeout=timeout,
-                          env=agent_env(), cwd="/", preexec_fn=preexec)
+    return subprocess.run(
+        [python, "-m", "luckfox_agent", "--config", str(config), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=agent_env(),
+        cwd="/",
+        preexec_fn=preexec,
+    )
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
@@ -373,16 +440,35 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 15.0, what: str = 
         time.sleep(0.02)
 
 
+@dataclass
+class Reply:
+    """A complete response from the agent."""
+
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+
+    def getheader(self, name: str) -> str | None:
+        return self.headers.get(name)
+
+
 class Agent:
     """A running `serve` process with its log."""
 
-    def __init__(self, python: str, config: Path, preexec: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, python: str, config: Path, preexec: Callable[[], None] | None = None
+    ) -> None:
         self.config = config
         self.lines: list[str] = []
         self.proc = subprocess.Popen(
             [python, "-m", "luckfox_agent", "--config", str(config), "serve"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, env=agent_env(), cwd="/", preexec_fn=preexec,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=agent_env(),
+            cwd="/",
+            preexec_fn=preexec,
         )
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -408,16 +494,22 @@ class Agent:
 
         return wait_until(found, timeout, f"log line {pattern!r}")  # type: ignore[no-any-return]
 
-    def request(self, method: str, path: str, body: bytes | None = None,
-                headers: dict[str, str] | None = None, source_ip: str | None = None
-                ) -> http.client.HTTPResponse:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10,
-                                          source_address=(source_ip, 0) if source_ip else None)
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        source_ip: str | None = None,
+    ) -> Reply:
+        conn = http.client.HTTPConnection(
+            "127.0.0.1", self.port, timeout=10, source_address=(source_ip, 0) if source_ip else None
+        )
         conn.request(method, path, body=body, headers=headers or {})
         response = conn.getresponse()
-        response.body = response.read()  # type: ignore[attr-defined]
+        reply = Reply(response.status, response.headers, response.read())
         conn.close()
-        return response
+        return reply
 
     def raw(self, data: bytes) -> bytes:
         with socket.create_connection(("127.0.0.1", self.port), timeout=10) as sock:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import shutil
 import ssl
 import subprocess
-import http.client
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from .conftest import (
     PASSWORD,
     TOKEN,
     Agent,
+    Reply,
     Source,
     level_file,
     run_agent,
@@ -28,8 +29,13 @@ from .conftest import (
 @pytest.fixture(scope="session")
 def password_hash(newest_python: str, tmp_path_factory: pytest.TempPathFactory) -> str:
     """The admin password's hash, made by the agent's own `hash-password` command."""
-    result = run_agent(newest_python, tmp_path_factory.mktemp("h") / "none.conf",
-                       "hash-password", "--stdin", stdin=PASSWORD + "\n")
+    result = run_agent(
+        newest_python,
+        tmp_path_factory.mktemp("h") / "none.conf",
+        "hash-password",
+        "--stdin",
+        stdin=PASSWORD + "\n",
+    )
     assert result.returncode == 0, result.stderr
     assert PASSWORD not in result.stdout + result.stderr
     return result.stdout.strip()
@@ -43,20 +49,19 @@ class Browser:
         self.ip = ip
         self.cookie: str | None = None
 
-    def _take_cookie(self, response: http.client.HTTPResponse) -> None:
+    def _take_cookie(self, response: Reply) -> None:
         header = response.getheader("Set-Cookie")
         if header:
             value = header.split(";", 1)[0].split("=", 1)[1]
             self.cookie = value or None
 
-    def get(self, path: str) -> http.client.HTTPResponse:
+    def get(self, path: str) -> Reply:
         headers = {"Cookie": f"ps_session={self.cookie}"} if self.cookie else {}
         response = self.agent.request("GET", path, headers=headers, source_ip=self.ip)
         self._take_cookie(response)
         return response
 
-    def post(self, path: str, form: dict[str, str],
-             extra: dict[str, str] | None = None) -> http.client.HTTPResponse:
+    def post(self, path: str, form: dict[str, str], extra: dict[str, str] | None = None) -> Reply:
         body = "&".join(f"{k}={v}" for k, v in form.items()).encode()
         headers = {"Content-Type": "application/x-www-form-urlencoded", **(extra or {})}
         if self.cookie:
@@ -66,26 +71,37 @@ class Browser:
         return response
 
     def csrf(self, path: str = "/admin/login") -> str:
-        page = self.get(path).body.decode()  # type: ignore[attr-defined]
+        page = self.get(path).body.decode()
         match = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
         assert match, page
         return match[1]
 
-    def login(self, password: str = PASSWORD) -> http.client.HTTPResponse:
+    def login(self, password: str = PASSWORD) -> Reply:
         token = self.csrf()
         return self.post("/admin/login", {"csrf": token, "password": password.replace(" ", "+")})
 
 
-def admin_agent(tmp_path: Path, source: Source, agent_python: str, password_hash: str,
-                start_agent: Callable[..., Agent], **overrides: object) -> Agent:
+def admin_agent(
+    tmp_path: Path,
+    source: Source,
+    agent_python: str,
+    password_hash: str,
+    start_agent: Callable[..., Agent],
+    **overrides: object,
+) -> Agent:
     config = write_config(tmp_path, source, **{"admin.password_hash": password_hash, **overrides})
     assert run_agent(agent_python, config, "mirror-once").returncode == 0
     return start_agent(config)
 
 
 @pytest.fixture
-def agent(tmp_path: Path, source: Source, agent_python: str, password_hash: str,
-          start_agent: Callable[..., Agent]) -> Agent:
+def agent(
+    tmp_path: Path,
+    source: Source,
+    agent_python: str,
+    password_hash: str,
+    start_agent: Callable[..., Agent],
+) -> Agent:
     return admin_agent(tmp_path, source, agent_python, password_hash, start_agent)
 
 
@@ -104,9 +120,12 @@ def test_login_issues_a_new_httponly_samesite_strict_session_id(agent: Agent) ->
     assert response.status == 303
     assert response.getheader("Location") == "/admin"
     cookie = response.getheader("Set-Cookie") or ""
-    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/admin" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Strict" in cookie
+    assert "Path=/admin" in cookie
     assert "Secure" not in cookie  # plain HTTP: a Secure cookie would never come back
-    assert browser.cookie and browser.cookie != before
+    assert browser.cookie
+    assert browser.cookie != before
     assert browser.get("/admin").status == 200
     stale = Browser(agent)
     stale.cookie = before
@@ -116,15 +135,20 @@ def test_login_issues_a_new_httponly_samesite_strict_session_id(agent: Agent) ->
 def test_a_wrong_password_is_refused(agent: Agent) -> None:
     response = Browser(agent).login("not the password")
     assert response.status == 401
-    assert b"Wrong password" in response.body  # type: ignore[attr-defined]
+    assert b"Wrong password" in response.body
 
 
 def test_a_post_without_or_with_a_wrong_csrf_token_gets_403(agent: Agent) -> None:
     browser = Browser(agent)
     browser.login()
     good = browser.csrf("/admin")
-    for path in ("/admin/mirror", "/admin/publish", "/admin/maintenance", "/admin/logout",
-                 "/admin/login"):
+    for path in (
+        "/admin/mirror",
+        "/admin/publish",
+        "/admin/maintenance",
+        "/admin/logout",
+        "/admin/login",
+    ):
         assert browser.post(path, {}).status == 403, path
         assert browser.post(path, {"csrf": "0" * 64}).status == 403, path
         cross = browser.post(path, {"csrf": good}, {"Origin": "http://evil.example"})
@@ -151,13 +175,12 @@ def test_guessing_from_many_clients_closes_the_login_for_everyone(agent: Agent) 
     assert Browser(agent, ip="127.0.2.1").login().status == 429
 
 
-def test_the_password_is_never_stored_or_logged_in_clear(
-    agent: Agent, tmp_path: Path
-) -> None:
+def test_the_password_is_never_stored_or_logged_in_clear(agent: Agent, tmp_path: Path) -> None:
     Browser(agent).login("wrong-password-attempt")
     Browser(agent).login()
     agent.stop()
-    assert PASSWORD not in agent.log and "wrong-password-attempt" not in agent.log
+    assert PASSWORD not in agent.log
+    assert "wrong-password-attempt" not in agent.log
     assert TOKEN not in agent.log
     for path in tmp_path.rglob("*"):
         if path.is_file():
@@ -186,13 +209,21 @@ def test_the_status_page_shows_mirror_files_memory_disk_uptime_and_version(
 
     browser = Browser(agent)
     browser.login()
-    page = browser.get("/admin").body.decode()  # type: ignore[attr-defined]
-    for text in ("Last successful poll", "house/daily.json", "Memory (RSS / peak)", "Disk free",
-                 "Uptime", __version__, "reachable"):
+    page = browser.get("/admin").body.decode()
+    for text in (
+        "Last successful poll",
+        "house/daily.json",
+        "Memory (RSS / peak)",
+        "Disk free",
+        "Uptime",
+        __version__,
+        "reachable",
+    ):
         assert text in page
-    status = json.loads(browser.get("/admin/status.json").body)  # type: ignore[attr-defined]
+    status = json.loads(browser.get("/admin/status.json").body)
     assert status["version"] == __version__
-    assert status["rss_kb"] > 0 and status["disk_free_bytes"] > 0
+    assert status["rss_kb"] > 0
+    assert status["disk_free_bytes"] > 0
     assert {f["path"] for f in status["files"]} >= {"house/daily.json", "house/yearly.json"}
     assert all(f["age_seconds"] is not None for f in status["files"])
 
@@ -203,11 +234,14 @@ def test_admin_pages_carry_no_inline_script_or_style(agent: Agent) -> None:
     browser.login()
     status_page = browser.get("/admin")
     for response in (login_page, status_page):
-        html = response.body.decode()  # type: ignore[attr-defined]
-        assert "<script" not in html and "style=" not in html and "<style" not in html
+        html = response.body.decode()
+        assert "<script" not in html
+        assert "style=" not in html
+        assert "<style" not in html
         assert not re.search(r"<[^>]*\son[a-z]+\s*=", html, re.IGNORECASE), "inline handler"
         csp = response.getheader("Content-Security-Policy") or ""
-        assert "default-src 'none'" in csp and "unsafe-inline" not in csp
+        assert "default-src 'none'" in csp
+        assert "unsafe-inline" not in csp
 
 
 def test_mirror_now_polls_the_source_at_once(agent: Agent, source: Source, tmp_path: Path) -> None:
@@ -228,18 +262,27 @@ def test_publish_now_calls_the_integrations_action_with_the_token(
     browser.login()
     assert browser.post("/admin/publish", {"csrf": browser.csrf("/admin")}).status == 303
     assert source.services == [("powerstats.publish", {})]
-    assert "Publish to GitHub: done." in browser.get("/admin").body.decode()  # type: ignore[attr-defined]
+    assert "Publish to GitHub: done." in browser.get("/admin").body.decode()
 
 
 def test_the_maintenance_toggle_switches_the_configured_entity(
-    tmp_path: Path, source: Source, agent_python: str, password_hash: str,
+    tmp_path: Path,
+    source: Source,
+    agent_python: str,
+    password_hash: str,
     start_agent: Callable[..., Agent],
 ) -> None:
-    agent = admin_agent(tmp_path, source, agent_python, password_hash, start_agent,
-                        **{"ha.maintenance_entity": "switch.house_powerstats_maintenance"})
+    agent = admin_agent(
+        tmp_path,
+        source,
+        agent_python,
+        password_hash,
+        start_agent,
+        **{"ha.maintenance_entity": "switch.house_powerstats_maintenance"},
+    )
     browser = Browser(agent)
     browser.login()
-    page = browser.get("/admin").body.decode()  # type: ignore[attr-defined]
+    page = browser.get("/admin").body.decode()
     assert "Turn maintenance mode on" in page
     csrf = browser.csrf("/admin")
     assert browser.post("/admin/maintenance", {"csrf": csrf, "state": "on"}).status == 303
@@ -249,15 +292,19 @@ def test_the_maintenance_toggle_switches_the_configured_entity(
 
 
 def test_ha_actions_are_not_offered_for_a_static_source(
-    tmp_path: Path, static_source: Source, agent_python: str, password_hash: str,
+    tmp_path: Path,
+    static_source: Source,
+    agent_python: str,
+    password_hash: str,
     start_agent: Callable[..., Agent],
 ) -> None:
     agent = admin_agent(tmp_path, static_source, agent_python, password_hash, start_agent)
     browser = Browser(agent)
     browser.login()
-    page = browser.get("/admin").body.decode()  # type: ignore[attr-defined]
+    page = browser.get("/admin").body.decode()
     assert "Mirror now" in page
-    assert "Publish" not in page and "maintenance mode" not in page
+    assert "Publish" not in page
+    assert "maintenance mode" not in page
     assert browser.post("/admin/publish", {"csrf": browser.csrf("/admin")}).status == 303
     assert static_source.services == []
 
@@ -272,15 +319,42 @@ def test_without_a_password_hash_the_admin_page_is_disabled(
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
 def test_https_serves_the_dashboard_and_marks_the_session_cookie_secure(
-    tmp_path: Path, source: Source, agent_python: str, password_hash: str,
+    tmp_path: Path,
+    source: Source,
+    agent_python: str,
+    password_hash: str,
     start_agent: Callable[..., Agent],
 ) -> None:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True, timeout=60)
-    agent = admin_agent(tmp_path, source, agent_python, password_hash, start_agent,
-                        **{"server.tls_cert": cert, "server.tls_key": key})
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    agent = admin_agent(
+        tmp_path,
+        source,
+        agent_python,
+        password_hash,
+        start_agent,
+        **{"server.tls_cert": cert, "server.tls_key": key},
+    )
     context = ssl.create_default_context(cafile=str(cert))
     context.check_hostname = False
     conn = http.client.HTTPSConnection("127.0.0.1", agent.port, context=context, timeout=10)

@@ -12,6 +12,10 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_running_the_agent_module_prints_its_version() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "luckfox_agent", "--version"],
-        cwd=ROOT, capture_output=True, text=True, check=True, timeout=60,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     assert __version__ in result.stdout

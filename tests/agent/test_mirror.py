@@ -14,7 +14,8 @@ def snapshot(root: Path) -> dict[str, tuple[int, int, bytes]]:
     """Every file under `root`: (inode, mtime_ns, bytes) - a write changes one of them."""
     return {
         str(p.relative_to(root)): (p.stat().st_ino, p.stat().st_mtime_ns, p.read_bytes())
-        for p in sorted(root.rglob("*")) if p.is_file()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
     }
 
 
@@ -36,7 +37,7 @@ def test_first_mirror_copies_the_manifest_and_every_listed_file(
     assert (webroot / "manifest.json").read_bytes() == source.data.manifest()
     for path, body in source.data.files.items():
         assert (webroot / path).read_bytes() == body
-    assert sorted(h.path[len(source.prefix):] for h in source.gets()) == sorted(
+    assert sorted(h.path[len(source.prefix) :] for h in source.gets()) == sorted(
         ["manifest.json", *source.data.files]
     )
 
@@ -76,7 +77,7 @@ def test_a_changed_file_is_the_only_file_fetched(
     source.clear()
     result = run_agent(agent_python, config, "mirror-once")
     assert result.returncode == 0, result.stderr
-    fetched = [h.path[len(source.prefix):] for h in source.gets()]
+    fetched = [h.path[len(source.prefix) :] for h in source.gets()]
     assert fetched == ["manifest.json", "house/daily.json"]
     after = snapshot(tmp_path / "webroot")
     assert after["house/daily.json"][2] == new_daily
@@ -171,7 +172,7 @@ def test_a_full_disk_keeps_the_old_copy(tmp_path: Path, source: Source, agent_py
     assert result.returncode == 1
     assert "cannot write house/yearly.json" in result.stderr
     assert snapshot(tmp_path / "webroot") == before
-    assert not [p for p in (tmp_path / "webroot").rglob(".*")], "a temporary file was left behind"
+    assert not list((tmp_path / "webroot").rglob(".*")), "a temporary file was left behind"
 
 
 def test_a_meter_removed_from_the_manifest_is_no_longer_kept(

@@ -15,8 +15,9 @@ from .conftest import Agent, Source, run_agent, wait_until, write_config
 
 
 @pytest.fixture
-def agent(tmp_path: Path, source: Source, agent_python: str,
-          start_agent: Callable[..., Agent]) -> Agent:
+def agent(
+    tmp_path: Path, source: Source, agent_python: str, start_agent: Callable[..., Agent]
+) -> Agent:
     """A serving agent whose web root already holds a mirror of `source`."""
     config = write_config(tmp_path, source)
     assert run_agent(agent_python, config, "mirror-once").returncode == 0
@@ -28,7 +29,10 @@ def test_the_dashboard_and_the_data_are_served_with_their_content_types(
 ) -> None:
     expected = {
         "/": ("text/html; charset=utf-8", (tmp_path / "dashboard" / "index.html").read_bytes()),
-        "/app.js": ("text/javascript; charset=utf-8", (tmp_path / "dashboard" / "app.js").read_bytes()),
+        "/app.js": (
+            "text/javascript; charset=utf-8",
+            (tmp_path / "dashboard" / "app.js").read_bytes(),
+        ),
         "/style.css": ("text/css; charset=utf-8", b"body { margin: 0 }\n"),
         "/manifest.json": ("application/json", source.data.manifest()),
         "/house/daily.json": ("application/json", source.data.files["house/daily.json"]),
@@ -37,7 +41,7 @@ def test_the_dashboard_and_the_data_are_served_with_their_content_types(
         response = agent.request("GET", path)
         assert response.status == 200, path
         assert response.getheader("Content-Type") == content_type
-        assert response.body == body  # type: ignore[attr-defined]
+        assert response.body == body
 
 
 def test_every_response_carries_the_security_headers(agent: Agent) -> None:
@@ -57,18 +61,18 @@ def test_a_matching_etag_gets_304_without_a_body(agent: Agent) -> None:
     assert etag
     again = agent.request("GET", "/house/daily.json", headers={"If-None-Match": etag})
     assert again.status == 304
-    assert again.body == b""  # type: ignore[attr-defined]
+    assert again.body == b""
 
 
 def test_gzip_is_used_only_when_the_client_accepts_it(agent: Agent, tmp_path: Path) -> None:
     plain = (tmp_path / "dashboard" / "app.js").read_bytes()
     zipped = agent.request("GET", "/app.js", headers={"Accept-Encoding": "gzip, deflate"})
     assert zipped.getheader("Content-Encoding") == "gzip"
-    assert gzip.decompress(zipped.body) == plain  # type: ignore[attr-defined]
-    assert len(zipped.body) < len(plain)  # type: ignore[attr-defined]
+    assert gzip.decompress(zipped.body) == plain
+    assert len(zipped.body) < len(plain)
     refused = agent.request("GET", "/app.js", headers={"Accept-Encoding": "gzip;q=0"})
     assert refused.getheader("Content-Encoding") is None
-    assert refused.body == plain  # type: ignore[attr-defined]
+    assert refused.body == plain
 
 
 def test_directories_are_never_listed(agent: Agent) -> None:
@@ -101,7 +105,8 @@ def test_path_traversal_attempts_get_404(agent: Agent) -> None:
     for target in TRAVERSALS:
         reply = agent.raw(f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         assert reply.split(b"\r\n", 1)[0] == b"HTTP/1.1 404 Not Found", target
-        assert b"[source]" not in reply and b"root:" not in reply, target
+        assert b"[source]" not in reply, target
+        assert b"root:" not in reply, target
 
 
 def test_a_symlink_in_the_web_root_is_not_followed(
@@ -120,14 +125,15 @@ def test_a_symlink_in_the_web_root_is_not_followed(
     for path in ("/house/daily.json", "/leak.js", "/linked/secret.txt", "/linked/agent.conf"):
         response = agent.request("GET", path)
         assert response.status == 404, path
-        assert b"secret" not in response.body  # type: ignore[attr-defined]
+        assert b"secret" not in response.body
 
 
 def test_only_get_and_head_are_allowed_on_the_site(agent: Agent) -> None:
     assert agent.request("POST", "/manifest.json", body=b"x").status == 405
     assert agent.request("DELETE", "/manifest.json").status == 405
     head = agent.request("HEAD", "/manifest.json")
-    assert head.status == 200 and head.body == b""  # type: ignore[attr-defined]
+    assert head.status == 200
+    assert head.body == b""
 
 
 def test_oversized_requests_are_refused(agent: Agent) -> None:
@@ -151,6 +157,7 @@ def test_a_silent_client_is_timed_out(
 def test_slow_clients_cannot_starve_the_server(agent: Agent) -> None:
     idle = [socket.create_connection(("127.0.0.1", agent.port), timeout=10) for _ in range(40)]
     try:
+
         def answered() -> bool:
             try:
                 return agent.request("GET", "/manifest.json").status == 200
@@ -165,10 +172,33 @@ def test_slow_clients_cannot_starve_the_server(agent: Agent) -> None:
 
 def test_random_request_lines_and_headers_never_crash_the_server(agent: Agent) -> None:
     rng = random.Random(20261127)
-    pieces = [b"GET", b"POST", b"HEAD", b"/", b"/admin", b"%", b"%%32", b"..", b"\\", b"\x00",
-              b"\xff", b" ", b"\r\n", b":", b"HTTP/1.1", b"HTTP/9", b"Content-Length: -1",
-              b"Content-Length: 99999999999", b"Transfer-Encoding: chunked", b"Cookie: ps_session=",
-              b"Host:", b"\t", b"Accept-Encoding: gzip;q=", b"If-None-Match: *", b"?a=%zz"]
+    pieces = [
+        b"GET",
+        b"POST",
+        b"HEAD",
+        b"/",
+        b"/admin",
+        b"%",
+        b"%%32",
+        b"..",
+        b"\\",
+        b"\x00",
+        b"\xff",
+        b" ",
+        b"\r\n",
+        b":",
+        b"HTTP/1.1",
+        b"HTTP/9",
+        b"Content-Length: -1",
+        b"Content-Length: 99999999999",
+        b"Transfer-Encoding: chunked",
+        b"Cookie: ps_session=",
+        b"Host:",
+        b"\t",
+        b"Accept-Encoding: gzip;q=",
+        b"If-None-Match: *",
+        b"?a=%zz",
+    ]
     for _ in range(300):
         junk = b"".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
         if rng.random() < 0.3:
