@@ -44,7 +44,11 @@ function baseOptions(colors) {
     interaction: { mode: 'index', intersect: false },
     font: { family: FONT },
     plugins: {
-      legend: { display: false, labels: { color: colors.text, font: { family: FONT }, boxHeight: 2 } },
+      legend: {
+        display: false,
+        // The current period first, whatever order the datasets are drawn in.
+        labels: { color: colors.text, font: { family: FONT }, boxHeight: 2, sort: (a, b) => a.datasetIndex - b.datasetIndex },
+      },
       tooltip: { titleFont: { family: FONT }, bodyFont: { family: FONT } },
     },
   };
