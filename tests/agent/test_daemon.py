@@ -1,0 +1,90 @@
+"""The `serve` daemon over time: source outages, back-off, recovery, signals, flash wear."""
+
+from __future__ import annotations
+
+import itertools
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+from .conftest import Agent, Source, level_file, run_agent, wait_until, write_config
+from .test_mirror import snapshot
+
+
+def test_a_source_outage_keeps_serving_backs_off_and_recovers(
+    tmp_path: Path, source: Source, agent_python: str, start_agent: Callable[..., Agent]
+) -> None:
+    config = write_config(
+        tmp_path, source, **{"source.interval": "0.1", "source.max_backoff": "0.8"}
+    )
+    assert run_agent(agent_python, config, "mirror-once").returncode == 0
+    old_daily = source.data.files["house/daily.json"]
+    agent = start_agent(config)
+    wait_until(lambda: len(source.gets("manifest.json")) >= 2, what="two polls")
+
+    source.down = True
+    source.clear()
+    hits = wait_until(
+        lambda: (h := source.gets("manifest.json")) and len(h) >= 6 and h, 30, "six failed polls"
+    )
+    gaps = [later.at - earlier.at for earlier, later in itertools.pairwise(hits)]
+    for index, gap in enumerate(gaps[:5]):
+        expected = min(0.1 * 2 ** (index + 1), 0.8)
+        assert gap >= 0.9 * expected, f"poll {index + 1} came after {gap:.2f} s, not {expected}"
+    assert agent.request("GET", "/house/daily.json").body == old_daily
+    assert agent.request("GET", "/").status == 200
+    assert agent.log.count("mirror failed, keeping the last good copy") == 1, "bounded logs"
+
+    new_daily = level_file("house", "daily", rows=9, seed=6.0)
+    source.data.files["house/daily.json"] = new_daily
+    source.down = False
+    wait_until(lambda: agent.request("GET", "/house/daily.json").body == new_daily, 15, "recovery")
+    assert "source is reachable again" in agent.log
+
+
+def test_an_agent_without_data_or_source_still_serves_the_dashboard(
+    tmp_path: Path, source: Source, start_agent: Callable[..., Agent]
+) -> None:
+    source.down = True
+    agent = start_agent(write_config(tmp_path, source))
+    wait_until(lambda: source.gets("manifest.json"), what="the first poll")
+    assert agent.request("GET", "/").status == 200
+    assert agent.request("GET", "/manifest.json").status == 404
+
+
+def test_idle_polls_write_nothing_to_flash(
+    tmp_path: Path, source: Source, agent_python: str, start_agent: Callable[..., Agent]
+) -> None:
+    config = write_config(tmp_path, source, **{"source.interval": "0.05"})
+    assert run_agent(agent_python, config, "mirror-once").returncode == 0
+    agent = start_agent(config)
+    wait_until(lambda: len(source.gets("manifest.json")) >= 2, what="a first idle poll")
+    before = snapshot(tmp_path / "webroot") | snapshot(tmp_path / "state")
+    source.clear()
+    wait_until(lambda: len(source.gets("manifest.json")) >= 20, 30, "twenty idle polls")
+    assert all(hit.status == 304 for hit in source.gets())
+    after = snapshot(tmp_path / "webroot") | snapshot(tmp_path / "state")
+    assert after == before
+    assert agent.proc.poll() is None
+
+
+def test_sigusr1_polls_now_sighup_reloads_and_sigterm_stops_cleanly(
+    tmp_path: Path, source: Source, agent_python: str, start_agent: Callable[..., Agent]
+) -> None:
+    config = write_config(tmp_path, source)  # interval 3600: only a signal makes it poll
+    agent = start_agent(config)
+    wait_until(lambda: len(source.gets("manifest.json")) == 1, what="the first poll")
+    source.data.files["house/daily.json"] = new_daily = level_file("house", "daily", rows=3)
+    agent.signal(signal.SIGUSR1)
+    daily = tmp_path / "webroot" / "house" / "daily.json"
+    wait_until(lambda: daily.exists() and daily.read_bytes() == new_daily, what="the poll")
+
+    (tmp_path / "dashboard" / "extra.js").write_text("// added after start\n")
+    assert agent.request("GET", "/extra.js").status == 404
+    seen = len(agent.lines)
+    agent.signal(signal.SIGHUP)
+    agent.wait_for_log("configuration reloaded", start=seen)
+    assert agent.request("GET", "/extra.js").status == 200
+
+    assert agent.stop() == 0
+    assert "stopped" in agent.lines[-1]
