@@ -124,7 +124,7 @@ class PublishState:
 
 type FilesSource = Callable[[], Mapping[str, bytes]]
 type MetersSource = Callable[[PublishSettings], list[PublishedMeter]]
-type MaintenanceListener = Callable[[], None]
+type MaintenanceListener = Callable[[], object]
 
 
 class Publisher:

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, State
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.powerstats.hub import DATA_HUB
+from custom_components.powerstats.const import DATA_HUB
 from custom_components.powerstats.publish_settings import (
     CONF_GITHUB_API_URL,
     CONF_GITHUB_BRANCH,
@@ -92,3 +92,9 @@ def local_files(hass: HomeAssistant) -> dict[str, bytes]:
 def manifest_of(files: dict[str, bytes]) -> dict[str, Any]:
     manifest: dict[str, Any] = json.loads(files["manifest.json"])
     return manifest
+
+
+def state_of(hass: HomeAssistant, entity_id: str) -> State:
+    state = hass.states.get(entity_id)
+    assert state is not None, entity_id
+    return state

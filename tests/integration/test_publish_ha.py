@@ -25,6 +25,7 @@ from .publish_support import (
     publisher,
     settle,
     start_publishing_meter,
+    state_of,
 )
 
 __all__ = ["fake", "no_write_pause"]  # fixtures used by name below
@@ -186,8 +187,8 @@ async def test_server_errors_are_retried_with_backoff_then_one_commit_holds_ever
     freezer.move_to(start)
     entry = await start_publishing_meter(ha, fake)
     state = publisher(ha, entry).state
-    assert ha.states.get(PROBLEM).state == "on"
-    assert ha.states.get(PROBLEM).attributes["reason"] == "cannot_connect"
+    assert state_of(ha, PROBLEM).state == "on"
+    assert state_of(ha, PROBLEM).attributes["reason"] == "cannot_connect"
     first_retry = state.retry_at
     assert first_retry is not None
     assert 30 <= first_retry - start.timestamp() <= 60
@@ -208,7 +209,7 @@ async def test_server_errors_are_retried_with_backoff_then_one_commit_holds_ever
 
     assert len(fake.repo.history()) == 2
     published_matches_local(ha, fake)
-    assert ha.states.get(PROBLEM).state == "off"
+    assert state_of(ha, PROBLEM).state == "off"
 
 
 async def test_a_rate_limit_waits_until_github_resets_it(
@@ -220,7 +221,7 @@ async def test_a_rate_limit_waits_until_github_resets_it(
     fake.primary_rate_limit(reset_at=reset_at)
     freezer.move_to(start)
     entry = await start_publishing_meter(ha, fake)
-    assert ha.states.get(PROBLEM).attributes["reason"] == "rate_limited"
+    assert state_of(ha, PROBLEM).attributes["reason"] == "rate_limited"
     retry_at = publisher(ha, entry).state.retry_at
     assert retry_at is not None
     assert retry_at >= reset_at
@@ -233,7 +234,7 @@ async def test_a_rate_limit_waits_until_github_resets_it(
     await settle(ha)
 
     assert len(fake.repo.history()) == 2
-    assert ha.states.get(PROBLEM).state == "off"
+    assert state_of(ha, PROBLEM).state == "off"
 
 
 async def test_no_permission_raises_a_repair_issue_and_retries_hourly_not_in_a_loop(
@@ -248,8 +249,9 @@ async def test_no_permission_raises_a_repair_issue_and_retries_hourly_not_in_a_l
     issue = ir.async_get(ha).async_get_issue(DOMAIN, issue_id)
     assert issue is not None
     assert issue.translation_key == "publish_no_permission"
+    assert issue.translation_placeholders is not None
     assert issue.translation_placeholders["missing"] == "contents=write"
-    assert ha.states.get(PROBLEM).attributes["reason"] == "no_push_permission"
+    assert state_of(ha, PROBLEM).attributes["reason"] == "no_push_permission"
     failed = len(fake.requests)
 
     await move_to(start + timedelta(minutes=30))
@@ -263,7 +265,7 @@ async def test_no_permission_raises_a_repair_issue_and_retries_hourly_not_in_a_l
 
     assert ir.async_get(ha).async_get_issue(DOMAIN, issue_id) is None
     assert len(fake.repo.history()) == commits + 1
-    assert ha.states.get(PROBLEM).state == "off"
+    assert state_of(ha, PROBLEM).state == "off"
 
 
 async def test_a_repository_the_token_cannot_see_raises_a_repair_issue(
@@ -279,8 +281,9 @@ async def test_a_repository_the_token_cannot_see_raises_a_repair_issue(
         DOMAIN, f"publish_repository_not_found_{entry.entry_id}"
     )
     assert issue is not None
+    assert issue.translation_placeholders is not None
     assert issue.translation_placeholders["repository"] == "alice/energy"
-    assert ha.states.get(PROBLEM).attributes["reason"] == "repository_not_found"
+    assert state_of(ha, PROBLEM).attributes["reason"] == "repository_not_found"
 
 
 # ---- maintenance and restarts ------------------------------------------------------------
@@ -320,7 +323,7 @@ async def test_maintenance_survives_a_restart(
     assert await ha.config_entries.async_reload(entry.entry_id)
     await settle(ha)
 
-    assert ha.states.get(MAINTENANCE).state == "on"
+    assert state_of(ha, MAINTENANCE).state == "on"
     assert manifest_of(local_files(ha))["maintenance"] is True
 
 
@@ -383,7 +386,7 @@ async def test_last_publish_shows_when_the_repository_was_last_brought_up_to_dat
     state = ha.states.get(LAST_PUBLISH)
     assert state is not None
     assert dt_util.parse_datetime(state.state) == at(2026, 11, 26, 12, 0)
-    assert ha.states.get(PROBLEM).state == "off"
+    assert state_of(ha, PROBLEM).state == "off"
 
 
 async def test_a_meter_without_publishing_has_only_the_maintenance_switch(

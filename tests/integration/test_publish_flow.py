@@ -1,0 +1,229 @@
+"""Setting up publishing: the config-flow step, the options step, reauth, and diagnostics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_USER
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+
+from custom_components.powerstats.const import DOMAIN
+from custom_components.powerstats.diagnostics import async_get_config_entry_diagnostics
+from custom_components.powerstats.publish_settings import (
+    CONF_GITHUB_API_URL,
+    CONF_GITHUB_REPOSITORY,
+    CONF_GITHUB_TOKEN,
+    CONF_PUBLISH_INTERVAL,
+    CONF_PUBLISH_LEVELS,
+)
+from tests.fake_github import FakeGitHub
+
+from .conftest import SOURCE, at
+from .publish_support import (
+    REPOSITORY,
+    TOKEN,
+    W,
+    fake,
+    no_write_pause,
+    publisher,
+    settle,
+    start_publishing_meter,
+)
+
+__all__ = ["fake", "no_write_pause"]  # fixtures used by name below
+
+NEW_TOKEN = "ghp_the_new_token_after_reauth_0000000"
+
+
+async def meter_form_done(hass: HomeAssistant) -> dict[str, Any]:
+    """Run the meter's own step of the config flow; returns the publishing step."""
+    hass.states.async_set(SOURCE, "500", W)
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"entity_id": SOURCE, "name": "House"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "github"
+    return dict(result)
+
+
+def publishing_form(fake: FakeGitHub, **changes: Any) -> dict[str, Any]:
+    return {
+        CONF_GITHUB_TOKEN: TOKEN,
+        CONF_GITHUB_REPOSITORY: REPOSITORY,
+        CONF_GITHUB_API_URL: fake.api_url,
+        **changes,
+    }
+
+
+async def test_a_meter_is_added_without_publishing_when_the_repository_is_left_empty(
+    ha: HomeAssistant,
+) -> None:
+    step = await meter_form_done(ha)
+
+    result = await ha.config_entries.flow.async_configure(step["flow_id"], {})
+    await settle(ha)
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert CONF_GITHUB_REPOSITORY not in result["options"]
+
+
+async def test_the_publishing_step_checks_the_token_and_stores_the_settings(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, fake: FakeGitHub
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    step = await meter_form_done(ha)
+
+    result = await ha.config_entries.flow.async_configure(step["flow_id"], publishing_form(fake))
+    await settle(ha)
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    options = result["options"]
+    assert options[CONF_GITHUB_TOKEN] == TOKEN
+    assert options[CONF_PUBLISH_LEVELS] == ["monthly", "yearly"]
+    assert options["github_branch"] == "main"
+    assert options["publish_time"] == "00:05:00"
+    assert fake.requests[0].path == "/repos/alice/energy"
+    assert "manifest.json" in fake.repo.files()  # the first publish ran right away
+
+
+@pytest.mark.parametrize(
+    ("case", "error"),
+    [
+        ("wrong token", "invalid_auth"),
+        ("missing repository", "repository_not_found"),
+        ("read-only token", "no_push_permission"),
+        ("nothing listening", "cannot_connect"),
+    ],
+)
+async def test_the_publishing_step_names_what_is_wrong(
+    ha: HomeAssistant, fake: FakeGitHub, case: str, error: str
+) -> None:
+    form = publishing_form(fake)
+    if case == "wrong token":
+        form[CONF_GITHUB_TOKEN] = "ghp_wrong"
+    elif case == "missing repository":
+        form[CONF_GITHUB_REPOSITORY] = "alice/missing"
+    elif case == "read-only token":
+        fake.grant(TOKEN, "read")
+    else:
+        form[CONF_GITHUB_API_URL] = "http://127.0.0.1:9"
+    step = await meter_form_done(ha)
+
+    result = await ha.config_entries.flow.async_configure(step["flow_id"], form)
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": error}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "error"),
+    [
+        ({CONF_GITHUB_REPOSITORY: "no-slash"}, CONF_GITHUB_REPOSITORY, "invalid_repository"),
+        ({CONF_PUBLISH_INTERVAL: 5}, CONF_PUBLISH_INTERVAL, "interval_too_short"),
+        ({CONF_GITHUB_TOKEN: ""}, CONF_GITHUB_TOKEN, "token_required"),
+    ],
+)
+async def test_settings_github_would_refuse_are_named_without_asking_it(
+    ha: HomeAssistant, fake: FakeGitHub, changes: dict[str, Any], field: str, error: str
+) -> None:
+    step = await meter_form_done(ha)
+
+    result = await ha.config_entries.flow.async_configure(
+        step["flow_id"], publishing_form(fake, **changes)
+    )
+
+    assert result["errors"] == {field: error}
+    assert fake.requests == []
+
+
+async def test_publishing_is_added_later_in_the_options_keeping_the_meter_options(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, fake: FakeGitHub
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    step = await meter_form_done(ha)
+    created = await ha.config_entries.flow.async_configure(step["flow_id"], {})
+    await settle(ha)
+    entry = created["result"]
+
+    init = await ha.config_entries.options.async_init(entry.entry_id)
+    github = await ha.config_entries.options.async_configure(
+        init["flow_id"],
+        {"price_mode": "fixed", "price": 0.3, "levels": ["daily", "monthly", "yearly"]},
+    )
+    assert github["step_id"] == "github"
+    done = await ha.config_entries.options.async_configure(
+        github["flow_id"], publishing_form(fake, **{CONF_PUBLISH_LEVELS: ["daily", "yearly"]})
+    )
+    await settle(ha)
+
+    assert done["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options["price"] == 0.3
+    assert entry.options[CONF_PUBLISH_LEVELS] == ["daily", "yearly"]
+    assert {"house/daily.json", "house/yearly.json"} <= set(fake.repo.files())
+    assert "house/monthly.json" not in fake.repo.files()
+
+
+async def test_leaving_the_token_empty_in_the_options_keeps_the_current_one(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, fake: FakeGitHub
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    entry = await start_publishing_meter(ha, fake)
+
+    init = await ha.config_entries.options.async_init(entry.entry_id)
+    github = await ha.config_entries.options.async_configure(
+        init["flow_id"], {"price_mode": "none", "levels": ["monthly", "yearly"]}
+    )
+    assert TOKEN not in str(github)  # the form never carries the token back
+    await ha.config_entries.options.async_configure(
+        github["flow_id"], publishing_form(fake, **{CONF_GITHUB_TOKEN: ""})
+    )
+    await settle(ha)
+
+    assert entry.options[CONF_GITHUB_TOKEN] == TOKEN
+
+
+async def test_a_refused_token_starts_reauth_and_the_new_token_publishes_what_waited(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, fake: FakeGitHub
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    fake.revoke(TOKEN)
+    entry = await start_publishing_meter(ha, fake)
+    assert publisher(ha, entry).state.problem == "invalid_auth"
+    assert len(fake.requests) == 1  # bad credentials are not retried
+    flows = ha.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [f["context"]["source"] for f in flows] == [SOURCE_REAUTH]
+    fake.grant(NEW_TOKEN)
+
+    wrong = await ha.config_entries.flow.async_configure(
+        flows[0]["flow_id"], {CONF_GITHUB_TOKEN: "ghp_still_wrong"}
+    )
+    assert wrong["errors"] == {"base": "invalid_auth"}
+    result = await ha.config_entries.flow.async_configure(
+        flows[0]["flow_id"], {CONF_GITHUB_TOKEN: NEW_TOKEN}
+    )
+    await settle(ha)
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert entry.options[CONF_GITHUB_TOKEN] == NEW_TOKEN
+    assert "manifest.json" in fake.repo.files()
+    assert publisher(ha, entry).state.problem is None
+
+
+async def test_diagnostics_show_the_last_commit_and_never_the_token(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, fake: FakeGitHub
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    entry = await start_publishing_meter(ha, fake)
+
+    diagnostics = await async_get_config_entry_diagnostics(ha, entry)
+
+    head = fake.repo.head()
+    assert diagnostics["publishing"]["last_commit_url"] == (
+        f"{fake.root_url}/alice/energy/commit/{head}"
+    )
+    assert TOKEN not in str(diagnostics)
