@@ -6,7 +6,7 @@ same list in code, so a config file only needs the lines it changes.
 
 import os
 from dataclasses import dataclass
-from typing import Dict, Optional, Tuple
+from typing import Dict, Tuple
 
 DEFAULTS: Dict[str, Dict[str, str]] = {
     "source": {
@@ -277,7 +277,8 @@ def render(values: Dict[str, Dict[str, str]]) -> str:
     return "\n".join(lines)
 
 
-def example_path() -> Optional[str]:
-    """Where the shipped example config lives, if it is installed."""
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "powerstats-agent.conf.example")
-    return path if os.path.exists(path) else None
+def config_example_text() -> str:
+    """The shipped example configuration (every option, commented, with its default)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "powerstats-agent.conf.example"), encoding="utf-8") as handle:
+        return handle.read()

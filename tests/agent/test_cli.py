@@ -1,0 +1,156 @@
+"""The command line: exit codes, setup, hash-password, status and doctor."""
+
+from __future__ import annotations
+
+import socket
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+from .conftest import PASSWORD, TOKEN, Agent, Source, run_agent, write_config
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_START = 0, 1, 2, 3, 4
+
+
+def test_help_lists_every_command_and_the_exit_codes(newest_python: str, tmp_path: Path) -> None:
+    result = run_agent(newest_python, tmp_path / "x.conf", "--help")
+    assert result.returncode == EXIT_OK
+    for word in (
+        "serve",
+        "mirror-once",
+        "status",
+        "setup",
+        "hash-password",
+        "doctor",
+        "exit codes",
+    ):
+        assert word in result.stdout
+
+
+def test_a_usage_error_exits_2(newest_python: str, tmp_path: Path) -> None:
+    assert run_agent(newest_python, tmp_path / "x.conf").returncode == EXIT_USAGE
+    assert run_agent(newest_python, tmp_path / "x.conf", "fly").returncode == EXIT_USAGE
+    assert run_agent(newest_python, tmp_path / "x.conf", "serve", "--now").returncode == EXIT_USAGE
+
+
+def test_a_missing_config_exits_3_and_says_how_to_create_one(
+    newest_python: str, tmp_path: Path
+) -> None:
+    result = run_agent(newest_python, tmp_path / "missing.conf", "serve")
+    assert result.returncode == EXIT_CONFIG
+    assert "does not exist" in result.stderr
+    assert "setup" in result.stderr
+
+
+def test_a_bad_config_value_exits_3_naming_the_option(
+    newest_python: str, tmp_path: Path, source: Source
+) -> None:
+    config = write_config(tmp_path, source, **{"source.interval": "soon"})
+    result = run_agent(newest_python, config, "mirror-once")
+    assert result.returncode == EXIT_CONFIG
+    assert "[source] interval" in result.stderr
+
+
+def test_the_shipped_example_config_documents_every_option() -> None:
+    from luckfox_agent.config import DEFAULTS, config_example_text
+
+    text = config_example_text()
+    for section, options in DEFAULTS.items():
+        assert f"[{section}]" in text
+        for key, value in options.items():
+            assert f"#{key} = {value}".rstrip() in text, f"[{section}] {key}"
+
+
+def test_an_address_in_use_exits_4(agent_python: str, tmp_path: Path, source: Source) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        config = write_config(tmp_path, source, **{"server.port": busy.getsockname()[1]})
+        result = run_agent(agent_python, config, "serve")
+    assert result.returncode == EXIT_START
+    assert "cannot start" in result.stderr
+
+
+def test_hash_password_prints_a_salted_scrypt_hash(newest_python: str, tmp_path: Path) -> None:
+    first = run_agent(newest_python, tmp_path / "x.conf", "hash-password", stdin=PASSWORD + "\n")
+    second = run_agent(newest_python, tmp_path / "x.conf", "hash-password", stdin=PASSWORD + "\n")
+    assert first.returncode == EXIT_OK
+    assert first.stdout.startswith("scrypt$8192$8$1$")
+    assert first.stdout != second.stdout, "each hash has its own salt"
+    assert PASSWORD not in first.stdout + first.stderr
+
+
+def test_a_short_password_is_refused(newest_python: str, tmp_path: Path) -> None:
+    result = run_agent(newest_python, tmp_path / "x.conf", "hash-password", stdin="short\n")
+    assert result.returncode == EXIT_FAILED
+
+
+def test_setup_writes_a_private_config_without_the_password(
+    agent_python: str, tmp_path: Path, source: Source
+) -> None:
+    config = tmp_path / "etc" / "powerstats-agent.conf"
+    answers = f"{source.url}\n{TOKEN}\n8099\n{PASSWORD}\n"
+    result = run_agent(agent_python, config, "setup", stdin=answers)
+    assert result.returncode == EXIT_OK, result.stderr
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    text = config.read_text()
+    assert f"url = {source.url}" in text
+    assert f"token = {TOKEN}" in text
+    assert "port = 8099" in text
+    assert "password_hash = scrypt$" in text
+    assert PASSWORD not in text
+    assert PASSWORD not in result.stdout + result.stderr
+    assert TOKEN not in result.stdout + result.stderr
+    from luckfox_agent.config import load
+
+    assert load(str(config)).source_is_ha
+
+
+def test_status_reports_the_last_mirror_and_exits_0_when_healthy(
+    agent_python: str, tmp_path: Path, source: Source
+) -> None:
+    config = write_config(tmp_path, source)
+    before = run_agent(agent_python, config, "status")
+    assert before.returncode == EXIT_FAILED
+    assert "no data mirrored yet" in before.stdout
+    assert run_agent(agent_python, config, "mirror-once").returncode == EXIT_OK
+    after = run_agent(agent_python, config, "status")
+    assert after.returncode == EXIT_OK, after.stdout
+    assert "house/daily.json" in after.stdout
+    assert "last error:     none" in after.stdout
+
+
+def test_status_shows_whether_the_server_answers(
+    agent_python: str, tmp_path: Path, source: Source, start_agent: Callable[..., Agent]
+) -> None:
+    config = write_config(tmp_path, source)
+    agent = start_agent(config)
+    fixed = write_config(tmp_path, source, **{"server.port": agent.port})
+    result = run_agent(agent_python, fixed, "status", "--json")
+    assert '"server_answers": true' in result.stdout
+
+
+def test_doctor_passes_on_a_working_setup(
+    agent_python: str, tmp_path: Path, source: Source
+) -> None:
+    config = write_config(tmp_path, source)
+    result = run_agent(agent_python, config, "doctor")
+    assert result.returncode == EXIT_OK, result.stdout
+    assert "all checks passed" in result.stdout
+    assert TOKEN not in result.stdout + result.stderr
+
+
+def test_doctor_names_each_problem_and_its_fix(
+    agent_python: str, tmp_path: Path, source: Source
+) -> None:
+    config = write_config(
+        tmp_path, source, **{"source.token": "bad-token-value", "paths.dashboard": tmp_path / "no"}
+    )
+    config.chmod(0o644)
+    result = run_agent(agent_python, config, "doctor")
+    assert result.returncode == EXIT_FAILED
+    assert "refused the token" in result.stdout
+    assert "no index.html" in result.stdout
+    assert "readable by others" in result.stdout
+    assert result.stdout.count("fix:") >= 3
+    assert "bad-token-value" not in result.stdout + result.stderr
