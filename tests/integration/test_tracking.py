@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from pathlib import Path
 
+import jsonschema
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 
 from custom_components.powerstats.runtime import PowerStatsMeter
+from custom_components.powerstats.views import LEVELS
 
-from .conftest import SOURCE, Clock, at, make_entry, read_file
+from .conftest import AMSTERDAM, SOURCE, Clock, at, make_entry, read_file
 from .household import exact_bucket_kwh, household_events
 
 W = {"unit_of_measurement": "W"}
+SCHEMA = json.loads(
+    (Path(__file__).parents[2] / "schemas" / "powerstats-1.schema.json").read_text()
+)
 
 
 async def start_meter(hass: HomeAssistant, **kwargs: object) -> PowerStatsMeter:
@@ -72,3 +80,168 @@ async def test_a_replayed_household_day_matches_the_exact_integral_in_every_buck
         assert round(meter.history.ten_minutes[s].kwh, 4) == round(exact[s], 4)
     day = meter.history.days[int(start.timestamp())]
     assert round(day.kwh, 4) == round(sum(exact.values()), 4)
+
+
+async def walk(move_to: Clock, start: datetime, end: datetime, step: int = 10) -> None:
+    """Let the clock run from `start` to `end`, stopping every `step` minutes."""
+    t = start
+    while t < end:
+        t = min(end, t + timedelta(minutes=step))
+        await move_to(t)
+
+
+@pytest.mark.parametrize(
+    ("day", "hours"),
+    [(date(2026, 3, 29), 23), (date(2026, 10, 25), 25)],
+    ids=["spring-forward", "fall-back"],
+)
+async def test_a_dst_day_holds_exactly_its_hours_of_energy(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock, day: date, hours: int
+) -> None:
+    start = datetime(day.year, day.month, day.day, tzinfo=AMSTERDAM)
+    end = (start + timedelta(days=1, hours=2)).replace(hour=0)
+    freezer.move_to(start)
+    ha.states.async_set(SOURCE, "1000", W)
+    meter = await start_meter(ha)
+    await walk(move_to, start, end, step=60)
+    bucket = meter.history.days[int(start.timestamp())]
+    assert bucket.seconds == hours * 3600
+    assert bucket.kwh == pytest.approx(hours)
+    assert bucket.coverage == 1
+    monthly = json.loads(await read_file(ha, "powerstats/house/monthly.json"))
+    row = next(r for r in monthly["rows"] if r[0] == int(start.timestamp()))
+    assert row[1:6] == [hours, 1000, 1000, 1000, 1]
+
+
+async def test_unavailable_periods_are_gaps_in_coverage(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    ha.states.async_set(SOURCE, "600", W)
+    meter = await start_meter(ha)
+    freezer.move_to(at(2026, 11, 26, 12, 2))
+    ha.states.async_set(SOURCE, "unavailable", W)
+    freezer.move_to(at(2026, 11, 26, 12, 6))
+    ha.states.async_set(SOURCE, "600", W)
+    freezer.move_to(at(2026, 11, 26, 12, 8))
+    ha.states.async_set(SOURCE, "unknown", W)
+    await move_to(at(2026, 11, 26, 12, 30))
+    first = meter.history.ten_minutes[int(at(2026, 11, 26, 12, 0).timestamp())]
+    assert first.covered == 240
+    assert first.mean_w == pytest.approx(600)
+    assert int(at(2026, 11, 26, 12, 10).timestamp()) not in meter.history.ten_minutes
+    daily = json.loads(await read_file(ha, "powerstats/house/daily.json"))
+    assert daily["rows"][-2][1:6] == [None, None, None, None, 0]
+
+
+async def test_a_unit_change_midway_is_converted(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    ha.states.async_set(SOURCE, "1500", W)
+    meter = await start_meter(ha)
+    freezer.move_to(at(2026, 11, 26, 12, 5))
+    ha.states.async_set(SOURCE, "0.5", {"unit_of_measurement": "kW"})
+    await move_to(at(2026, 11, 26, 12, 10))
+    bucket = meter.history.ten_minutes[int(at(2026, 11, 26, 12, 0).timestamp())]
+    assert bucket.kwh == pytest.approx((1500 + 500) * 300 / 3.6e6)
+    assert (bucket.min_w, bucket.max_w) == (500, 1500)
+
+
+async def test_an_energy_sensor_with_a_meter_reset_counts_every_increase(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> None:
+    kwh = {"unit_of_measurement": "kWh"}
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    ha.states.async_set("sensor.grid_energy", "5000.0", kwh)
+    meter = await start_meter(ha, entity_id="sensor.grid_energy", kind="energy")
+    for minute, state in [(2, "5000.3"), (4, "0.1"), (6, "0.4"), (8, "0.9")]:
+        freezer.move_to(at(2026, 11, 26, 12, minute))
+        ha.states.async_set("sensor.grid_energy", state, kwh)
+    await move_to(at(2026, 11, 26, 12, 10))
+    bucket = meter.history.ten_minutes[int(at(2026, 11, 26, 12, 0).timestamp())]
+    # +0.3, then the meter restarted from 0 (+0.1), +0.3, +0.5
+    assert bucket.kwh == pytest.approx(1.2)
+    assert bucket.covered == 600
+
+
+async def test_a_price_sensor_gives_the_exact_cost(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    ha.states.async_set(SOURCE, "3000", W)
+    ha.states.async_set("sensor.price", "0.40", {})
+    meter = await start_meter(ha, options={"price_mode": "entity", "price_entity": "sensor.price"})
+    freezer.move_to(at(2026, 11, 26, 12, 4))
+    ha.states.async_set("sensor.price", "0.10", {})
+    await move_to(at(2026, 11, 26, 12, 10))
+    bucket = meter.history.ten_minutes[int(at(2026, 11, 26, 12, 0).timestamp())]
+    assert bucket.cost == pytest.approx(3 * 4 / 60 * 0.40 + 3 * 6 / 60 * 0.10)
+    cost_today = ha.states.get("sensor.house_cost_today")
+    assert cost_today is not None
+    assert float(cost_today.state) == pytest.approx(bucket.cost)
+    assert cost_today.attributes["unit_of_measurement"] == "EUR"
+
+
+async def test_every_file_validates_against_the_schema(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> None:
+    start = at(2026, 11, 26, 0, 0)
+    freezer.move_to(start)
+    meter = await start_meter(ha, options={"price_mode": "fixed", "price": 0.25})
+    for event in household_events(start.timestamp(), 6 * 3600, seed=5)[::20]:
+        freezer.move_to(datetime.fromtimestamp(event.t, AMSTERDAM))
+        ha.states.async_set(SOURCE, event.state, W)
+    now = datetime.fromtimestamp(freezer_time(ha), AMSTERDAM)
+    await walk(move_to, now, start + timedelta(hours=7))
+    paths = ["manifest.json", *(f"house/{level}.json" for level in meter.config.levels)]
+    for path in paths:
+        doc = json.loads(await read_file(ha, f"powerstats/{path}"))
+        jsonschema.validate(doc, SCHEMA, cls=jsonschema.Draft202012Validator)
+    manifest = json.loads(await read_file(ha, "powerstats/manifest.json"))
+    for level, entry in manifest["meters"][0]["files"].items():
+        data = await read_file(ha, f"powerstats/{entry['path']}")
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest(), level
+        assert entry["bytes"] == len(data)
+
+
+def freezer_time(hass: HomeAssistant) -> float:
+    return dt_util.utcnow().timestamp()
+
+
+async def test_a_file_is_rewritten_only_when_its_bytes_change(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    ha.states.async_set(SOURCE, "100", W)
+    meter = await start_meter(ha)
+    await move_to(at(2026, 11, 26, 12, 10))
+    again = await meter.hub.async_refresh()
+    assert again.changed == ()
+    await move_to(at(2026, 11, 26, 12, 20))
+    later = await meter.hub.async_refresh(int(at(2026, 11, 26, 12, 20).timestamp()))
+    assert later.changed == ()
+    forced = await meter.hub.async_refresh(force=True)
+    assert set(forced.changed) == {"manifest.json", *(f"house/{lv}.json" for lv in LEVELS)}
+
+
+async def test_several_meters_share_one_manifest(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    ha.states.async_set(SOURCE, "100", W)
+    ha.states.async_set("sensor.solar", "-800", W)
+    await start_meter(ha)
+    solar = await start_meter(
+        ha, entity_id="sensor.solar", name="Solar", meter_id="solar", options={"levels": ["yearly"]}
+    )
+    await move_to(at(2026, 11, 26, 12, 10))
+    manifest = json.loads(await read_file(ha, "powerstats/manifest.json"))
+    assert [m["id"] for m in manifest["meters"]] == ["house", "solar"]
+    assert list(manifest["meters"][1]["files"]) == ["yearly"]
+    assert solar.history.ten_minutes[int(at(2026, 11, 26, 12, 0).timestamp())].kwh == pytest.approx(
+        -800 / 6000
+    )
+    assert await ha.config_entries.async_unload(solar.entry.entry_id)
+    manifest = json.loads(await read_file(ha, "powerstats/manifest.json"))
+    assert [m["id"] for m in manifest["meters"]] == ["house"]
