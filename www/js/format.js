@@ -23,8 +23,17 @@ export function knownTimeZone(timeZone) {
   }
 }
 
+const numberFormats = new Map();
+
+/** toLocaleString builds a formatter on every call; these are kept, one per (locale, digits). */
 function number(value, digits, locale) {
-  return value.toLocaleString(locale, { maximumFractionDigits: digits });
+  const key = `${locale ?? ''}|${digits}`;
+  let fmt = numberFormats.get(key);
+  if (!fmt) {
+    fmt = new Intl.NumberFormat(locale, { maximumFractionDigits: digits });
+    numberFormats.set(key, fmt);
+  }
+  return fmt.format(value);
 }
 
 /** Power in W below 10 kW, in kW above; '—' when there is no value. */
