@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 import math
 from datetime import datetime
 from pathlib import Path
@@ -301,3 +303,33 @@ def test_the_page_fits_its_width_and_is_saved_as_a_screenshot(
     ARTIFACTS.mkdir(exist_ok=True)
     opened.page.screenshot(path=ARTIFACTS / f"dashboard-{width}.png", full_page=True)
     assert opened.errors == []
+
+
+def test_a_manifest_pointing_outside_the_data_is_refused_and_nothing_is_fetched(
+    data_root: Path, server: DashboardServer, open_dashboard: OpenDashboard
+) -> None:
+    dataset = write_dataset(data_root, [MeterSpec(levels=("daily",))], NOW)
+    manifest = dataset.documents["manifest.json"]
+    manifest["meters"][0]["files"]["daily"]["path"] = "../secrets/daily.json"
+    (data_root / "manifest.json").write_text(json.dumps(manifest))
+    opened = open_dashboard(state="error")
+    assert "is not a PowerStats file path" in opened.page.get_by_role("alert").inner_text()
+    assert [path for path, _ in server.served.requests if path.endswith(".json")] == [
+        "manifest.json"
+    ]
+
+
+def test_a_level_file_with_rows_out_of_order_is_not_shown_and_says_why(
+    data_root: Path, open_dashboard: OpenDashboard
+) -> None:
+    dataset = write_dataset(data_root, [MeterSpec(levels=("daily", "monthly"))], NOW)
+    monthly = dataset.documents["house/monthly.json"]
+    monthly["rows"][3], monthly["rows"][4] = monthly["rows"][4], monthly["rows"][3]
+    data = json.dumps(monthly).encode()
+    (data_root / "house" / "monthly.json").write_bytes(data)
+    manifest = dataset.documents["manifest.json"]
+    manifest["meters"][0]["files"]["monthly"]["sha256"] = hashlib.sha256(data).hexdigest()
+    (data_root / "manifest.json").write_text(json.dumps(manifest))
+    opened = open_dashboard(url="#meter=house&level=monthly")
+    assert opened.page.get_by_text("row 5 is not in increasing order of start").is_visible()
+    assert opened.page.get_by_text("The 30 Days data is not available right now.").is_visible()
