@@ -32,6 +32,8 @@ class PowerStatsSensorDescription(SensorEntityDescription):
     value_fn: Callable[[Totals], float | None]
     reset_fn: Callable[[Totals], int] | None = None
     priced_only: bool = False
+    # Rounded like the files (kWh and cost 4 decimals, W 1): no float noise in the state.
+    digits: int = 4
 
 
 def _energy(
@@ -73,6 +75,7 @@ SENSORS: tuple[PowerStatsSensorDescription, ...] = (
     PowerStatsSensorDescription(
         key="mean_power_today",
         translation_key="mean_power_today",
+        digits=1,
         device_class=SensorDeviceClass.POWER,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfPower.WATT,
@@ -82,6 +85,7 @@ SENSORS: tuple[PowerStatsSensorDescription, ...] = (
     PowerStatsSensorDescription(
         key="peak_power_today",
         translation_key="peak_power_today",
+        digits=1,
         device_class=SensorDeviceClass.POWER,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfPower.WATT,
@@ -97,7 +101,8 @@ SENSORS: tuple[PowerStatsSensorDescription, ...] = (
         native_unit_of_measurement=PERCENTAGE,
         entity_category=EntityCategory.DIAGNOSTIC,
         suggested_display_precision=1,
-        value_fn=lambda t: round(t.coverage_today * 100, 3),
+        value_fn=lambda t: t.coverage_today * 100,
+        digits=1,
     ),
 )
 
@@ -130,7 +135,8 @@ class PowerStatsSensor(PowerStatsEntity, SensorEntity):
     @property
     def native_value(self) -> float | None:
         """The figure, from the meter's latest totals."""
-        return self.entity_description.value_fn(self.meter.totals)
+        value = self.entity_description.value_fn(self.meter.totals)
+        return None if value is None else round(value, self.entity_description.digits) + 0.0
 
     @property
     def last_reset(self) -> datetime | None:

@@ -38,10 +38,12 @@ def make_entry(
     meter_id: str = "house",
     kind: str = "power",
     options: dict[str, object] | None = None,
+    entry_id: str | None = None,
 ) -> MockConfigEntry:
     """A config entry as the config flow creates it."""
     return MockConfigEntry(
         domain=DOMAIN,
+        entry_id=entry_id,
         title=name,
         unique_id=meter_id,
         data={"entity_id": entity_id, "name": name, CONF_METER_ID: meter_id, CONF_KIND: kind},
