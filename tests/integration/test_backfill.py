@@ -1,0 +1,372 @@
+"""Backfill from a real recorder: 60 days of statistics and states become the meter's history.
+
+The recorder (pytest-homeassistant-custom-component's in-memory SQLite recorder) holds hourly
+long-term statistics of the source for the first 52 days and raw states for the last 8; the
+meter tracks the last day live. The expected energy per local day is computed here, directly
+from what was put into the recorder.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components import persistent_notification
+from homeassistant.components.recorder.core import Recorder
+from homeassistant.components.recorder.models import (
+    StatisticData,
+    StatisticMeanType,
+    StatisticMetaData,
+)
+from homeassistant.components.recorder.statistics import async_import_statistics
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+)
+
+from custom_components.powerstats.backfill import _with_stops, backfill_of
+from custom_components.powerstats.const import DOMAIN
+from custom_components.powerstats.history import RecordedState
+from custom_components.powerstats.runtime import PowerStatsMeter
+from custom_components.powerstats.timegrid import local_date
+
+from ..contract import validate_bytes
+from .conftest import AMSTERDAM, SOURCE, at, make_entry
+
+NOW = at(2026, 11, 26, 12, 0)
+BEGIN = NOW - timedelta(days=60)  # 2026-09-27 12:00 CEST: the 25-hour day 2026-10-25 is inside
+STATES_FROM = NOW - timedelta(days=8)
+LIVE_FROM = NOW - timedelta(days=1)
+GAP = (BEGIN + timedelta(days=20, hours=3), BEGIN + timedelta(days=20, hours=8))
+POWER = {"unit_of_measurement": "W", "device_class": "power", "state_class": "measurement"}
+
+pytestmark = pytest.mark.freeze_time(BEGIN.astimezone(UTC).isoformat())
+
+
+@pytest.fixture
+async def mock_recorder_before_hass(async_test_recorder: object) -> None:
+    """The recorder database is prepared before HA starts (the harness' rule)."""
+
+
+class Recorded:
+    """What was put into the recorder, and the energy per local day it describes."""
+
+    def __init__(self) -> None:
+        self.kwh: dict[Any, float] = defaultdict(float)
+        self.last = (0.0, 0.0)  # (time, watts) of the last state set
+        self.segments: list[tuple[float, float, float]] = []
+
+    def add(self, start: float, end: float, watts: float) -> None:
+        """A constant `watts` over [start, end), split at local midnights."""
+        self.segments.append((start, end, watts))
+        t = start
+        while t < end:
+            day = local_date(t, AMSTERDAM)
+            midnight = datetime(day.year, day.month, day.day, tzinfo=AMSTERDAM) + timedelta(days=1)
+            until = min(end, midnight.timestamp())
+            self.kwh[day] += watts * (until - t) / 3.6e6
+            t = until
+
+
+def statistics_metadata() -> StatisticMetaData:
+    meta: dict[str, Any] = {
+        "has_sum": False,
+        "mean_type": StatisticMeanType.ARITHMETIC,
+        "name": None,
+        "source": "recorder",
+        "statistic_id": SOURCE,
+        "unit_of_measurement": "W",
+    }
+    if "unit_class" in StatisticMetaData.__annotations__:
+        meta["unit_class"] = "power"  # newer HA asks which converter the unit belongs to
+    return meta  # type: ignore[return-value]
+
+
+async def fill_recorder(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> Recorded:
+    """52 days of hourly statistics (with a 5-hour gap), then 8 days of raw states."""
+    rng = random.Random(11)
+    recorded = Recorded()
+    rows: list[StatisticData] = []
+    hour = BEGIN.astimezone(UTC)  # UTC steps: the fall-back day has 25 of them
+    while hour < STATES_FROM:
+        if not GAP[0] <= hour < GAP[1]:
+            mean = rng.uniform(150, 900)
+            rows.append({"start": hour, "mean": mean, "min": mean / 3, "max": mean * 4})
+            recorded.add(hour.timestamp(), hour.timestamp() + 3600, mean)
+        hour += timedelta(hours=1)
+    async_import_statistics(hass, statistics_metadata(), rows)
+    await async_wait_recording_done(hass)
+
+    # Raw states; each holds until the next one (the last until whoever sets the next).
+    t = STATES_FROM.timestamp()
+    previous: tuple[float, float] | None = None
+    while t < LIVE_FROM.timestamp() - 3600:
+        watts = round(rng.choice([95.0, 120.0, 480.0, 2100.0, rng.uniform(80, 3000)]), 1)
+        freezer.move_to(datetime.fromtimestamp(t, UTC))
+        hass.states.async_set(SOURCE, f"{watts:.1f}", POWER)
+        if previous is not None:
+            recorded.add(previous[0], t, previous[1])
+        previous = (t, watts)
+        t += rng.uniform(60, 1500)
+    assert previous is not None
+    recorded.last = previous
+    await async_wait_recording_done(hass)
+    return recorded
+
+
+async def start_meter(hass: HomeAssistant, *, backfill: bool = False) -> PowerStatsMeter:
+    entry = make_entry(options={"backfill": backfill})
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    meter: PowerStatsMeter = entry.runtime_data
+    return meter
+
+
+async def tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, t: float) -> None:
+    # State changes set so far are handled before the 10-minute boundary fires.
+    await hass.async_block_till_done()
+    when = datetime.fromtimestamp(t, UTC)
+    freezer.move_to(when)
+    async_fire_time_changed(hass, when)
+    await hass.async_block_till_done()
+
+
+async def live_until_now(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, recorded: Recorded
+) -> None:
+    """Keep setting states (recorded and tracked live) up to NOW, ticking every 10 minutes."""
+    rng = random.Random(5)
+    boundary = LIVE_FROM.timestamp() + 600
+    t = LIVE_FROM.timestamp() + 30
+    while t < NOW.timestamp():
+        while boundary <= t:
+            await tick(hass, freezer, boundary)
+            boundary += 600
+        watts = rng.choice([110.0, 95.0, 1500.0, 2200.0])
+        freezer.move_to(datetime.fromtimestamp(t, UTC))
+        hass.states.async_set(SOURCE, f"{watts:.1f}", POWER)
+        recorded.add(recorded.last[0], t, recorded.last[1])
+        recorded.last = (t, watts)
+        t += rng.uniform(60, 1500)
+    while boundary <= NOW.timestamp():
+        await tick(hass, freezer, boundary)
+        boundary += 600
+    recorded.add(recorded.last[0], NOW.timestamp(), recorded.last[1])
+    await async_wait_recording_done(hass)
+
+
+async def scenario(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> tuple[PowerStatsMeter, Recorded]:
+    """The recorder's 60 days, with the meter set up a day ago and tracking live since."""
+    recorded = await fill_recorder(hass, freezer)
+    freezer.move_to(LIVE_FROM)
+    meter = await start_meter(hass)
+    await live_until_now(hass, freezer, recorded)
+    return meter, recorded
+
+
+async def backfill(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
+    response = await hass.services.async_call(
+        DOMAIN, "backfill", data, blocking=True, return_response=True
+    )
+    assert response is not None
+    return dict(response)
+
+
+def level_bytes(hass: HomeAssistant) -> dict[str, bytes]:
+    return {
+        level: Path(hass.config.path(f"powerstats/house/{level}.json")).read_bytes()
+        for level in ("daily", "weekly", "monthly", "yearly")
+    }
+
+
+def level_file(hass: HomeAssistant, level: str) -> dict[str, Any]:
+    data = Path(hass.config.path(f"powerstats/house/{level}.json")).read_bytes()
+    document: dict[str, Any] = validate_bytes(data)
+    return document
+
+
+def rows_by_day(document: dict[str, Any]) -> dict[Any, dict[str, Any]]:
+    columns = document["columns"]
+    return {
+        local_date(row[0], AMSTERDAM): dict(zip(columns, row, strict=True))
+        for row in document["rows"]
+    }
+
+
+@pytest.fixture
+async def ha_recorder(
+    recorder_mock: Recorder, hass: HomeAssistant, tmp_path: Path
+) -> HomeAssistant:
+    """HA with the recorder, in Amsterdam time, with a config dir of its own."""
+    hass.config.config_dir = str(tmp_path)
+    await hass.config.async_set_time_zone("Europe/Amsterdam")
+    hass.config.currency = "EUR"
+    return hass
+
+
+async def test_yearly_and_monthly_views_after_a_backfill_match_the_recorded_energy(
+    ha_recorder: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    hass = ha_recorder
+    meter, recorded = await scenario(hass, freezer)
+    result = (await backfill(hass))["meters"]["house"]
+    assert result["found_days"] == 61
+    assert result["landed_buckets"] > 0
+
+    yearly = rows_by_day(level_file(hass, "yearly"))
+    monthly = rows_by_day(level_file(hass, "monthly"))
+    assert len(yearly) == 365
+    assert len(monthly) == 30
+    for day, expected in recorded.kwh.items():
+        assert yearly[day]["kwh"] == pytest.approx(expected, abs=1e-4), day
+        if day in monthly:
+            assert monthly[day]["kwh"] == pytest.approx(expected, abs=1e-4), day
+    assert set(recorded.kwh) == {d for d, r in yearly.items() if r["kwh"] is not None}
+    # The 25-hour day is fully covered; the day with 5 hours missing is 19/24 covered.
+    assert yearly[local_date(GAP[0].timestamp(), AMSTERDAM)]["coverage"] == pytest.approx(
+        19 / 24, abs=1e-3
+    )
+    fall_back = yearly[local_date(at(2026, 10, 25, 12, 0).timestamp(), AMSTERDAM)]
+    assert fall_back["coverage"] == 1
+    # Where the data came from: all backfill before the meter started, none after.
+    assert yearly[local_date(BEGIN.timestamp() + 86400, AMSTERDAM)]["backfill"] == 1
+    assert yearly[local_date(NOW.timestamp(), AMSTERDAM)]["backfill"] == 0
+    assert yearly[local_date(LIVE_FROM.timestamp(), AMSTERDAM)]["backfill"] == 0.5
+    assert meter.totals.energy_month == pytest.approx(
+        sum(v for d, v in recorded.kwh.items() if d.month == 11), abs=1e-3
+    )
+
+
+async def test_a_second_backfill_changes_nothing(
+    ha_recorder: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    hass = ha_recorder
+    meter, _ = await scenario(hass, freezer)
+    await backfill(hass)
+    before = meter.history.to_json()
+    files = level_bytes(hass)
+    again = (await backfill(hass, meter="house"))["meters"]["house"]
+    assert again["landed_buckets"] == 0
+    assert again["found_days"] == 61
+    assert meter.history.to_json() == before
+    assert level_bytes(hass) == files
+
+
+async def test_live_buckets_recorded_before_a_backfill_are_untouched(
+    ha_recorder: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    hass = ha_recorder
+    meter, _ = await scenario(hass, freezer)
+    ten_minutes = dict(meter.history.ten_minutes)
+    hours = {s: b for s, b in meter.history.hours.items() if s >= LIVE_FROM.timestamp()}
+    today = meter.history.days[int(at(2026, 11, 26, 0, 0).timestamp())]
+    assert ten_minutes
+    await backfill(hass)
+    for start, bucket in ten_minutes.items():
+        assert meter.history.ten_minutes[start] == bucket
+    for start, bucket in hours.items():
+        assert meter.history.hours[start] == bucket
+    assert meter.history.days[int(at(2026, 11, 26, 0, 0).timestamp())] == today
+    assert all(b.backfill == 0 for b in ten_minutes.values())
+    # The morning before the meter started was filled in from the recorder's states.
+    morning = meter.history.ten_minutes[int(at(2026, 11, 25, 9, 0).timestamp())]
+    assert morning.backfill == morning.covered > 0
+
+
+async def test_a_range_limits_the_backfill_to_its_local_days(
+    ha_recorder: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    hass = ha_recorder
+    meter, recorded = await scenario(hass, freezer)
+    first, last = at(2026, 10, 24, 0, 0).date(), at(2026, 10, 26, 0, 0).date()
+    result = (await backfill(hass, start=first.isoformat(), end=last.isoformat()))["meters"][
+        "house"
+    ]
+    assert (result["first_day"], result["last_day"]) == (first.isoformat(), last.isoformat())
+    backfilled = {local_date(s, AMSTERDAM) for s, b in meter.history.days.items() if b.backfill}
+    assert backfilled == {first, first + timedelta(days=1), last}
+    assert math.fsum(
+        meter.history.days[s].kwh
+        for s in meter.history.days
+        if local_date(s, AMSTERDAM) in backfilled
+    ) == pytest.approx(math.fsum(recorded.kwh[d] for d in backfilled), abs=1e-6)
+
+
+async def test_a_sensor_without_history_gives_an_empty_valid_result_and_says_so(
+    ha_recorder: HomeAssistant, freezer: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    hass = ha_recorder
+    freezer.move_to(NOW)
+    hass.states.async_set(SOURCE, "250", POWER)
+    await async_wait_recording_done(hass)
+    meter = await start_meter(hass)
+    result = (await backfill(hass))["meters"]["house"]
+    assert result["found_days"] == 0
+    assert result["landed_buckets"] == 0
+    assert meter.history.days == {}
+    notifications = persistent_notification._async_get_or_create_notifications(hass)
+    message = notifications[f"{DOMAIN}_backfill_house"]["message"]
+    assert "No history of sensor.house_power was found in the recorder" in message
+    assert "No history of sensor.house_power" in caplog.text
+    yearly = level_file(hass, "yearly")
+    assert all(row[1] is None for row in yearly["rows"])
+
+
+async def test_a_new_meter_is_backfilled_once_at_setup_by_default(
+    ha_recorder: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    hass = ha_recorder
+    recorded = await fill_recorder(hass, freezer)
+    freezer.move_to(NOW)
+    entry = make_entry()
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    meter: PowerStatsMeter = entry.runtime_data
+    first_day = local_date(BEGIN.timestamp() + 86400, AMSTERDAM)
+    day = next(b for s, b in meter.history.days.items() if local_date(s, AMSTERDAM) == first_day)
+    assert day.kwh == pytest.approx(recorded.kwh[first_day], abs=1e-9)
+    assert backfill_of(hass, entry.entry_id).last is not None
+    # Reloading does not run it again.
+    backfill_of(hass, entry.entry_id).last = None
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert backfill_of(hass, entry.entry_id).last is None
+
+
+async def test_unloading_the_meter_cancels_a_running_backfill_and_stores_nothing(
+    ha_recorder: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    hass = ha_recorder
+    await fill_recorder(hass, freezer)
+    freezer.move_to(NOW)
+    meter = await start_meter(hass)
+    call = hass.async_create_task(backfill(hass))
+    await hass.config_entries.async_unload(meter.entry.entry_id)
+    with pytest.raises(HomeAssistantError) as caught:
+        await call
+    assert caught.value.translation_key == "backfill_cancelled"
+    assert not any(b.backfill for b in meter.history.days.values())
+
+
+def test_time_ha_was_not_running_is_a_gap_in_replayed_states() -> None:
+    states = [RecordedState(100.0, "500", "W"), RecordedState(900.0, "600", "W")]
+    merged = _with_stops(states, [(400.0, 800.0)])
+    assert [(s.t, s.state) for s in merged] == [
+        (100.0, "500"),
+        (400.0, "unavailable"),
+        (900.0, "600"),
+    ]
