@@ -7,12 +7,13 @@ import hashlib
 import io
 import json
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from playwright.sync_api import Browser
 
 from tests.www.conftest import ARTIFACTS, OpenDashboard
 from tests.www.datagen import LEVELS, Dataset, MeterSpec, fixed_now, write_dataset
@@ -333,3 +334,25 @@ def test_a_level_file_with_rows_out_of_order_is_not_shown_and_says_why(
     opened = open_dashboard(url="#meter=house&level=monthly")
     assert opened.page.get_by_text("row 5 is not in increasing order of start").is_visible()
     assert opened.page.get_by_text("The 30 Days data is not available right now.").is_visible()
+
+
+def test_the_page_rereads_the_manifest_after_the_writers_refresh_interval(
+    data_root: Path, server: DashboardServer, browser: Browser
+) -> None:
+    write_dataset(data_root, [MeterSpec()], NOW, refresh_seconds=600)
+    context = browser.new_context()
+    page = context.new_page()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url.removeprefix(server.url)))
+    page.clock.install(time=datetime.fromtimestamp(NOW, UTC))
+    page.goto(server.url)
+    page.wait_for_selector(".ps[data-others='ready']")
+    assert requested.count("manifest.json") == 1
+    page.clock.run_for(9 * 60 * 1000)
+    assert requested.count("manifest.json") == 1
+    with page.expect_response(lambda response: response.url.endswith("/manifest.json")):
+        page.clock.run_for(2 * 60 * 1000)
+    assert requested.count("manifest.json") == 2
+    # Nothing changed, so no level file is fetched again.
+    assert requested.count("house/daily.json") == 1
+    context.close()

@@ -97,3 +97,24 @@ def test_the_panel_from_the_package_shows_the_data_through_the_hosts_authenticat
         *(f"api/powerstats/data/house/{level}.json" for level in LEVELS),
     }
     assert errors == []
+
+
+@pytest.mark.browser
+def test_a_detached_panel_stops_reading_data(tmp_path: Path, browser: Browser) -> None:
+    folder = package(tmp_path / "build")
+    data = tmp_path / "data"
+    write_dataset(data, [MeterSpec()], fixed_now(), refresh_seconds=600)
+    mounts = {"static/": folder / "frontend", "host/": Path(__file__).parent / "panel_host"}
+    with DashboardServer(mounts, data, data_prefix="api/powerstats/data/", token="t0k") as server:
+        context = browser.new_context()
+        page = context.new_page()
+        requested: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
+        page.clock.install(time=datetime.fromtimestamp(fixed_now(), UTC))
+        page.goto(f"{server.url}host/index.html?module=/static/ha-panel.js&token=t0k")
+        page.wait_for_selector("powerstats-panel .ps[data-others='ready']")
+        page.evaluate("document.querySelector('powerstats-panel').remove()")
+        before = len(requested)
+        page.clock.run_for(30 * 60 * 1000)
+        assert len(requested) == before
+        context.close()

@@ -49,6 +49,7 @@ class Dashboard {
     this.drawnKey = null;
     this.token = 0;
     this.timer = null;
+    this.destroyed = false;
     this.build();
     this.onHash = () => this.readHash() && this.showView();
     this.darkQuery = globalThis.matchMedia?.('(prefers-color-scheme: dark)');
@@ -120,6 +121,7 @@ class Dashboard {
   }
 
   destroy() {
+    this.destroyed = true;
     clearTimeout(this.timer);
     this.token += 1;
     globalThis.removeEventListener('hashchange', this.onHash);
@@ -139,6 +141,7 @@ class Dashboard {
       this.showError(error.message);
     }
     if (this.manifest && this.ui.error.hidden) await this.showView();
+    if (this.destroyed) return; // detached while reading (HA switched panels): stop polling
     const every = Math.min(Math.max(this.manifest?.refreshSeconds ?? DEFAULT_REFRESH_SECONDS, 30), 900);
     this.timer = setTimeout(() => this.refresh(), every * 1000);
   }
