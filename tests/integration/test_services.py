@@ -1,0 +1,128 @@
+"""The actions: powerstats.export (rows, CSV) and powerstats.rebuild_views."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+
+from custom_components.powerstats.const import DOMAIN
+
+from .conftest import SOURCE, Clock, at, make_entry, read_file
+
+W = {"unit_of_measurement": "W"}
+
+
+@pytest.fixture
+async def two_hours(ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock) -> None:
+    """A meter that measured 600 W from 00:00 to 02:00."""
+    start = at(2026, 11, 26, 0, 0)
+    freezer.move_to(start)
+    ha.states.async_set(SOURCE, "600", W)
+    entry = make_entry()
+    entry.add_to_hass(ha)
+    assert await ha.config_entries.async_setup(entry.entry_id)
+    await move_to(start + timedelta(hours=1))
+    await move_to(start + timedelta(hours=2))
+
+
+@pytest.mark.usefixtures("two_hours")
+async def test_export_returns_every_hour_of_the_range(ha: HomeAssistant) -> None:
+    response = await ha.services.async_call(
+        DOMAIN,
+        "export",
+        {"meter": "house", "level": "weekly", "start": "2026-11-26", "end": "2026-11-26"},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    assert response["bucket"] == "hour"
+    assert response["columns"] == ["start", "kwh", "mean_w", "min_w", "max_w", "coverage"]
+    rows = response["rows"]
+    assert isinstance(rows, list)
+    assert len(rows) == 24
+    assert rows[0] == [int(at(2026, 11, 26, 0, 0).timestamp()), 0.6, 600, 600, 600, 1]
+    assert rows[2][1:] == [None, None, None, None, 0]
+
+
+@pytest.mark.usefixtures("two_hours")
+async def test_export_can_write_the_rows_as_csv(ha: HomeAssistant) -> None:
+    response = await ha.services.async_call(
+        DOMAIN,
+        "export",
+        {
+            "meter": "house",
+            "level": "daily",
+            "start": "2026-11-26",
+            "end": "2026-11-26",
+            "csv": True,
+        },
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    path = Path(str(response["csv_path"]))
+    assert path.parent == Path(ha.config.path("powerstats_exports"))
+    text = (await read_file(ha, str(path))).decode()
+    lines = text.splitlines()
+    assert lines[0] == "start,kwh,mean_w,min_w,max_w,coverage"
+    assert lines[1] == f"{int(at(2026, 11, 26, 0, 0).timestamp())},0.1,600,600,600,1"
+    assert len(lines) == 1 + 144
+
+
+@pytest.mark.usefixtures("two_hours")
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        (
+            {"meter": "garage", "level": "daily", "start": "2026-11-26", "end": "2026-11-26"},
+            "unknown_meter",
+        ),
+        (
+            {"meter": "house", "level": "daily", "start": "2026-11-27", "end": "2026-11-26"},
+            "invalid_range",
+        ),
+        (
+            {"meter": "house", "level": "yearly", "start": "2000-01-01", "end": "2026-11-26"},
+            "invalid_range",
+        ),
+    ],
+)
+async def test_bad_export_arguments_raise_a_translated_validation_error(
+    ha: HomeAssistant, data: dict[str, str], key: str
+) -> None:
+    with pytest.raises(ServiceValidationError) as err:
+        await ha.services.async_call(DOMAIN, "export", data, blocking=True, return_response=True)
+    assert err.value.translation_domain == DOMAIN
+    assert err.value.translation_key == key
+
+
+async def test_export_without_any_meter_raises_a_translated_validation_error(
+    ha: HomeAssistant,
+) -> None:
+    from homeassistant.setup import async_setup_component
+
+    assert await async_setup_component(ha, DOMAIN, {})
+    with pytest.raises(ServiceValidationError) as err:
+        await ha.services.async_call(
+            DOMAIN,
+            "export",
+            {"meter": "house", "level": "daily", "start": "2026-11-26", "end": "2026-11-26"},
+            blocking=True,
+            return_response=True,
+        )
+    assert err.value.translation_key == "no_meters"
+
+
+@pytest.mark.usefixtures("two_hours")
+async def test_rebuild_views_rewrites_every_file_from_the_store(ha: HomeAssistant) -> None:
+    daily = Path(ha.config.path("powerstats/house/daily.json"))
+    await ha.async_add_executor_job(daily.unlink)
+    await ha.services.async_call(DOMAIN, "rebuild_views", {}, blocking=True)
+    assert await ha.async_add_executor_job(daily.exists)
+    manifest = await read_file(ha, "powerstats/manifest.json")
+    assert b'"house/daily.json"' in manifest
