@@ -356,3 +356,18 @@ def test_the_page_rereads_the_manifest_after_the_writers_refresh_interval(
     # Nothing changed, so no level file is fetched again.
     assert requested.count("house/daily.json") == 1
     context.close()
+
+
+def test_the_page_asks_nothing_of_any_other_origin(
+    data_root: Path, server: DashboardServer, browser: Browser
+) -> None:
+    write_dataset(data_root, [MeterSpec()], NOW)
+    context = browser.new_context()
+    page = context.new_page()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(server.url)
+    page.wait_for_selector(".ps[data-others='ready']")
+    context.close()
+    assert requested
+    assert [url for url in requested if not url.startswith(server.url)] == []
