@@ -244,7 +244,8 @@ def _read_json(text: str) -> tuple[dict[str, Any], list[Any], list[list[Any]]]:
     try:
         body = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as err:
-        if err.pos >= len(text.rstrip()):
+        if not text.rstrip().endswith("}"):
+            # Every export ends with its closing brace; a file cut short does not.
             raise _truncated("the JSON ends before it is complete") from err
         raise _malformed(f"invalid JSON at line {err.lineno}") from err
     except ValueError as err:

@@ -161,7 +161,7 @@ def test_a_truncated_json_file_is_refused_as_truncated() -> None:
     [
         "",
         "hello",
-        "{]",
+        "{]}",
         '{"format": "powerstats/1", "columns": [], "rows": []}',
         "\x00\xff",
         '["not", "an", "object"]',

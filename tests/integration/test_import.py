@@ -1,0 +1,231 @@
+"""Export and import through the actions of a real HA core: lossless moves, bad files refused."""
+
+from __future__ import annotations
+
+import copy
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+
+from custom_components.powerstats.const import DOMAIN
+from custom_components.powerstats.meter import Bucket, Kind, MeterAccumulator
+from custom_components.powerstats.rollup import History
+from custom_components.powerstats.runtime import PowerStatsMeter
+
+from .conftest import AMSTERDAM, SOURCE, Clock, at, make_entry
+
+NOW = at(2026, 11, 26, 12, 0)
+OTHER = "sensor.new_house_power"
+W = {"unit_of_measurement": "W"}
+
+
+async def start_meter(hass: HomeAssistant, **kwargs: Any) -> PowerStatsMeter:
+    entry = make_entry(options={"backfill": False}, **kwargs)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    meter: PowerStatsMeter = entry.runtime_data
+    return meter
+
+
+def past(start: float, end: float) -> History:
+    """An uneven load over [start, end), bucketed as live tracking would (floats with tails)."""
+    acc = MeterAccumulator(Kind.POWER, AMSTERDAM, start)
+    history = History(AMSTERDAM)
+    t, watts = start, 321.123
+    while t < end:
+        for bucket in acc.feed(t, repr(watts), "W"):
+            history.add(bucket)
+        t += 173
+        watts = (watts * 1.37) % 2800 + 0.3
+    for bucket in acc.advance(end):
+        history.add(bucket)
+    return history
+
+
+def marked(buckets: dict[int, Bucket]) -> list[Bucket]:
+    return [
+        Bucket(b.start, b.seconds, b.kwh, b.covered, b.min_w, b.max_w, b.cost, b.covered)
+        for b in buckets.values()
+    ]
+
+
+async def call(hass: HomeAssistant, service: str, **data: Any) -> dict[str, Any]:
+    response = await hass.services.async_call(
+        DOMAIN, service, data, blocking=True, return_response=True
+    )
+    assert response is not None
+    return dict(response)
+
+
+@pytest.fixture
+async def house(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> PowerStatsMeter:
+    """A meter with 12 days of imported history and half an hour tracked live."""
+    freezer.move_to(NOW)
+    ha.states.async_set(SOURCE, "640", W)
+    meter = await start_meter(ha)
+    old = past((NOW - timedelta(days=12)).timestamp(), NOW.timestamp())
+    landed = await meter.async_merge_backfill(
+        ten_minutes=marked(old.ten_minutes), hours=marked(old.hours), days=marked(old.days)
+    )
+    assert landed > 0
+    await move_to(NOW + timedelta(minutes=30))
+    return meter
+
+
+async def export_all(hass: HomeAssistant, file_format: str) -> list[str]:
+    paths = []
+    for level in ("daily", "weekly", "yearly"):
+        response = await call(
+            hass,
+            "export",
+            meter="house",
+            level=level,
+            start="2026-01-01",
+            end="2026-11-26",
+            format=file_format,
+        )
+        paths.append(str(Path(response["path"]).relative_to(hass.config.config_dir)))
+    return paths
+
+
+@pytest.mark.parametrize("file_format", ["json", "csv"])
+async def test_exporting_every_level_and_importing_into_a_fresh_meter_gives_the_same_buckets(
+    ha: HomeAssistant, house: PowerStatsMeter, file_format: str
+) -> None:
+    paths = await export_all(ha, file_format)
+    ha.states.async_set(OTHER, "0", W)
+    fresh = await start_meter(ha, entity_id=OTHER, name="New house", meter_id="new_house")
+    for path in paths:
+        await call(ha, "import", meter="new_house", path=path)
+    assert fresh.history.ten_minutes == house.history.ten_minutes
+    assert fresh.history.hours == house.history.hours
+    assert fresh.history.days == house.history.days
+
+
+async def test_importing_the_same_file_twice_changes_nothing(
+    ha: HomeAssistant, house: PowerStatsMeter
+) -> None:
+    (daily, *_) = await export_all(ha, "json")
+    ha.states.async_set(OTHER, "0", W)
+    fresh = await start_meter(ha, entity_id=OTHER, name="New house", meter_id="new_house")
+    first = await call(ha, "import", meter="new_house", path=daily)
+    before = fresh.history.to_json()
+    second = await call(ha, "import", meter="new_house", path=daily)
+    assert first["landed_buckets"] > 0
+    assert second["landed_buckets"] == 0
+    assert fresh.history.to_json() == before
+
+
+async def test_an_import_never_overwrites_buckets_the_meter_recorded_itself(
+    ha: HomeAssistant, house: PowerStatsMeter
+) -> None:
+    (daily, *_) = await export_all(ha, "csv")
+    live = house.history.ten_minutes[int(NOW.timestamp())]
+    text = read(ha, daily)
+    start = str(int(NOW.timestamp()))
+    lines = [
+        line.replace(f"10min,{start},600,", f"10min,{start},600,99", 1) for line in text.split("\n")
+    ]
+    changed = write(ha, "changed.csv", "\n".join(lines))
+    await call(ha, "import", meter="house", path=changed)
+    assert house.history.ten_minutes[int(NOW.timestamp())] == live
+
+
+def read(hass: HomeAssistant, path: str) -> str:
+    return Path(hass.config.path(path)).read_text()
+
+
+def write(hass: HomeAssistant, name: str, data: str | bytes) -> str:
+    path = Path(hass.config.path("powerstats_exports", name))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data.encode() if isinstance(data, str) else data)
+    return f"powerstats_exports/{name}"
+
+
+async def refused(
+    hass: HomeAssistant, meter: PowerStatsMeter, path: str, hass_storage: dict[str, Any]
+) -> ServiceValidationError:
+    history = meter.history.to_json()
+    stored = copy.deepcopy(hass_storage.get(meter.store.key))
+    with pytest.raises(ServiceValidationError) as caught:
+        await call(hass, "import", meter=meter.config.meter_id, path=path)
+    assert meter.history.to_json() == history
+    assert hass_storage.get(meter.store.key) == stored
+    return caught.value
+
+
+async def test_a_truncated_file_is_refused_with_a_translated_error_and_nothing_stored(
+    ha: HomeAssistant, house: PowerStatsMeter, hass_storage: dict[str, Any]
+) -> None:
+    paths = await export_all(ha, "json")
+    text = read(ha, paths[0])
+    error = await refused(ha, house, write(ha, "cut.json", text[: len(text) // 2]), hass_storage)
+    assert error.translation_key == "import_truncated"
+    assert "powerstats_exports/cut.json is incomplete" in str(error)
+    assert "nothing was imported" in str(error)
+
+
+async def test_a_csv_file_cut_at_a_line_is_refused_as_truncated(
+    ha: HomeAssistant, house: PowerStatsMeter, hass_storage: dict[str, Any]
+) -> None:
+    paths = await export_all(ha, "csv")
+    lines = read(ha, paths[0]).splitlines(keepends=True)
+    path = write(ha, "cut.csv", "".join(lines[: len(lines) // 3]))
+    error = await refused(ha, house, path, hass_storage)
+    assert error.translation_key == "import_truncated"
+
+
+async def test_a_malformed_file_is_refused_with_a_translated_error_and_nothing_stored(
+    ha: HomeAssistant, house: PowerStatsMeter, hass_storage: dict[str, Any]
+) -> None:
+    path = write(ha, "notes.json", '{"rows": [1, 2, 3]')
+    error = await refused(ha, house, path, hass_storage)
+    assert error.translation_key in {"import_malformed", "import_truncated"}
+    error = await refused(ha, house, write(ha, "notes.txt", "kwh per day\n1;2;3\n"), hass_storage)
+    assert error.translation_key == "import_malformed"
+    assert "is not a PowerStats export file" in str(error)
+
+
+async def test_a_file_in_the_wrong_unit_is_refused_with_a_translated_error_and_nothing_stored(
+    ha: HomeAssistant, house: PowerStatsMeter, hass_storage: dict[str, Any]
+) -> None:
+    paths = await export_all(ha, "csv")
+    text = read(ha, paths[2])
+    path = write(ha, "wh.csv", text.replace("level,start,seconds,kwh,", "level,start,seconds,wh,"))
+    error = await refused(ha, house, path, hass_storage)
+    assert error.translation_key == "import_wrong_unit"
+    assert "energy in kWh" in str(error)
+
+
+async def test_a_file_with_one_bad_row_imports_none_of_its_rows(
+    ha: HomeAssistant, house: PowerStatsMeter, hass_storage: dict[str, Any]
+) -> None:
+    paths = await export_all(ha, "csv")
+    lines = read(ha, paths[2]).splitlines(keepends=True)
+    cells = lines[-2].split(",")
+    cells[4] = "999999"  # covered seconds longer than the day
+    lines[-2] = ",".join(cells)
+    ha.states.async_set(OTHER, "0", W)
+    fresh = await start_meter(ha, entity_id=OTHER, name="New house", meter_id="new_house")
+    error = await refused(ha, fresh, write(ha, "bad.csv", "".join(lines)), hass_storage)
+    assert error.translation_key == "import_invalid_row"
+    assert fresh.history.days == {}
+
+
+async def test_a_path_outside_the_config_folder_is_refused(
+    ha: HomeAssistant, house: PowerStatsMeter, hass_storage: dict[str, Any]
+) -> None:
+    error = await refused(ha, house, "../../etc/passwd", hass_storage)
+    assert error.translation_key == "import_path_not_allowed"
+    error = await refused(ha, house, "powerstats_exports/missing.json", hass_storage)
+    assert error.translation_key == "import_file_not_found"
