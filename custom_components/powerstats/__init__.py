@@ -11,11 +11,21 @@ from homeassistant.helpers.typing import ConfigType
 from .backfill import async_remove_backfill_marker, async_setup_backfill
 from .const import CONF_BACKFILL, DOMAIN
 from .hub import async_get_hub, async_release_hub
+from .publish_setup import (
+    async_remove_publisher,
+    async_setup_publisher,
+    async_unload_publisher,
+)
 from .runtime import PowerStatsConfigEntry, PowerStatsMeter
 from .services import async_setup_services
 
 # Platforms of a meter; a platform added later only needs its module and a line here.
-PLATFORMS: list[Platform] = [Platform.SENSOR]
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -33,6 +43,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PowerStatsConfigEntry) -
     await meter.async_start()
     entry.runtime_data = meter
     await hub.async_add_meter(meter)
+    await async_setup_publisher(hass, entry, hub)
     async_setup_backfill(hass, meter, entry.options.get(CONF_BACKFILL, True))
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -48,6 +59,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: PowerStatsConfigEntry) 
     """Unload one meter; saves everything up to now."""
     if not await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
         return False
+    await async_unload_publisher(hass, entry)
     meter = entry.runtime_data
     await meter.async_stop()
     await async_release_hub(hass, meter)
@@ -59,5 +71,6 @@ async def async_remove_entry(hass: HomeAssistant, entry: PowerStatsConfigEntry) 
     from .store import MeterStore
 
     await MeterStore(hass, entry.entry_id).async_remove()
+    await async_remove_publisher(hass, entry.entry_id)
     await async_remove_backfill_marker(hass, entry.entry_id)
     ir.async_delete_issue(hass, DOMAIN, f"store_recovered_{DOMAIN}.{entry.entry_id}")

@@ -6,7 +6,7 @@ from typing import Any
 
 import voluptuous as vol
 from homeassistant.components.sensor import DOMAIN as SENSOR_DOMAIN
-from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult, OptionsFlow
+from homeassistant.config_entries import ConfigEntry, ConfigFlowResult, OptionsFlow
 from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, CONF_ENTITY_ID, CONF_NAME
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import selector
@@ -27,6 +27,7 @@ from .const import (
     PRICE_NONE,
 )
 from .meter import Kind, kind_of_unit, parse_price, parse_reading
+from .publish_flow import PublishConfigFlowSteps, PublishOptionsSteps
 from .views import LEVELS
 
 MAX_METER_ID = 32
@@ -69,7 +70,7 @@ def _source_schema(defaults: dict[str, Any]) -> vol.Schema:
     )
 
 
-class PowerStatsConfigFlow(ConfigFlow, domain=DOMAIN):
+class PowerStatsConfigFlow(PublishConfigFlowSteps, domain=DOMAIN):
     """Add a meter from the UI."""
 
     VERSION = 1
@@ -97,15 +98,16 @@ class PowerStatsConfigFlow(ConfigFlow, domain=DOMAIN):
                 taken = {e.data.get(CONF_METER_ID) for e in self._async_current_entries()}
                 meter_id = _meter_id(name, {t for t in taken if t})
                 await self.async_set_unique_id(meter_id)
-                return self.async_create_entry(
-                    title=name,
-                    data={
+                # Next, the optional publishing step creates the entry.
+                return self._async_continue_with_publishing(
+                    name,
+                    {
                         CONF_ENTITY_ID: entity_id,
                         CONF_NAME: name,
                         CONF_METER_ID: meter_id,
                         CONF_KIND: kind.value,
                     },
-                    options={CONF_BACKFILL: user_input.get(CONF_BACKFILL, True)},
+                    {CONF_BACKFILL: user_input.get(CONF_BACKFILL, True)},
                 )
         schema = _source_schema(user_input or {}).extend(
             {vol.Optional(CONF_BACKFILL, default=True): selector.BooleanSelector()}
@@ -146,7 +148,7 @@ class PowerStatsConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
 
-class PowerStatsOptionsFlow(OptionsFlow):
+class PowerStatsOptionsFlow(PublishOptionsSteps):
     """Price and which files are written."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -168,7 +170,8 @@ class PowerStatsOptionsFlow(OptionsFlow):
             if not user_input.get(CONF_LEVELS):
                 errors[CONF_LEVELS] = "levels_required"
             if not errors:
-                return self.async_create_entry(data=user_input)
+                # Next, the publishing step stores these options together with its own.
+                return self._async_continue_with_publishing(user_input)
         current = user_input or dict(self.config_entry.options)
         schema = vol.Schema(
             {

@@ -32,10 +32,14 @@ class PublishConfigFlowSteps(ConfigFlow):
 
     _meter_title: str
     _meter_data: dict[str, Any]
+    _meter_options: dict[str, Any]
 
-    def _async_continue_with_publishing(self, title: str, data: dict[str, Any]) -> ConfigFlowResult:
+    def _async_continue_with_publishing(
+        self, title: str, data: dict[str, Any], options: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
         """Called by the meter's step once the meter itself is valid."""
         self._meter_title, self._meter_data = title, data
+        self._meter_options = _without_github(options or {})
         return self.async_show_form(step_id="github", data_schema=github_schema({}))
 
     async def async_step_github(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -45,7 +49,9 @@ class PublishConfigFlowSteps(ConfigFlow):
             options, errors = await async_validate(self.hass, user_input, {})
             if not errors:
                 return self.async_create_entry(
-                    title=self._meter_title, data=self._meter_data, options=options
+                    title=self._meter_title,
+                    data=self._meter_data,
+                    options={**self._meter_options, **options},
                 )
         return self.async_show_form(
             step_id="github",

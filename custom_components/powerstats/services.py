@@ -28,6 +28,7 @@ from homeassistant.helpers import config_validation as cv
 from .const import DATA_HUB, DOMAIN, EXPORT_DIR
 from .history_actions import EXPORT_FORMATS, async_setup_history_actions, async_write_export
 from .hub import PowerStatsHub
+from .publish_setup import PUBLISH_SCHEMA, SERVICE_PUBLISH, async_publish_action
 from .runtime import PowerStatsMeter
 from .views import BUCKET_OF_LEVEL, LEVELS, Level, rows_between
 
@@ -142,4 +143,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         supports_response=SupportsResponse.ONLY,
     )
     hass.services.async_register(DOMAIN, SERVICE_REBUILD_VIEWS, _async_rebuild_views)
+    hass.services.async_register(
+        DOMAIN, SERVICE_PUBLISH, async_publish_action, schema=PUBLISH_SCHEMA
+    )
     async_setup_history_actions(hass)

@@ -30,9 +30,12 @@ async def user_step(hass: HomeAssistant, entity_id: str, name: str = "House") ->
         DOMAIN, context={"source": config_entries.SOURCE_USER}
     )
     assert result["type"] is FlowResultType.FORM
-    return await hass.config_entries.flow.async_configure(  # type: ignore[return-value]
+    result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"entity_id": entity_id, "name": name}
     )
+    if result.get("step_id") == "github":  # the optional publishing step: skip it
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    return result  # type: ignore[return-value]
 
 
 async def test_a_power_sensor_becomes_a_meter_with_a_slug_id(ha: HomeAssistant) -> None:
@@ -146,9 +149,10 @@ async def options_step(hass: HomeAssistant, user_input: dict[str, object]) -> di
     entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.FORM
-    return await hass.config_entries.options.async_configure(  # type: ignore[return-value]
-        result["flow_id"], user_input
-    )
+    result = await hass.config_entries.options.async_configure(result["flow_id"], user_input)
+    if result.get("step_id") == "github":  # the publishing step: leave publishing off
+        result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    return result  # type: ignore[return-value]
 
 
 ALL_LEVELS = ["daily", "weekly", "monthly", "yearly"]
