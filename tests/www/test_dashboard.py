@@ -13,8 +13,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Playwright
 
+from tests.www.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.www.conftest import ARTIFACTS, OpenDashboard
 from tests.www.datagen import LEVELS, Dataset, MeterSpec, fixed_now, write_dataset
 from tests.www.server import DashboardServer
@@ -371,3 +372,24 @@ def test_the_page_asks_nothing_of_any_other_origin(
     context.close()
     assert requested
     assert [url for url in requested if not url.startswith(server.url)] == []
+
+
+def test_without_a_secure_context_the_data_shows_with_a_note_that_checksums_went_unchecked(
+    data_root: Path, server: DashboardServer, playwright: Playwright
+) -> None:
+    # Plain http to a LAN name (the board, usually) is not a secure context: no crypto.subtle.
+    write_dataset(data_root, [MeterSpec()], NOW)
+    port = server.url.rsplit(":", 1)[1].strip("/")
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[*CHROMIUM_ARGS, "--host-resolver-rules=MAP powerstats.lan 127.0.0.1"],
+    )
+    try:
+        page = browser.new_page()
+        page.goto(f"http://powerstats.lan:{port}/")
+        page.wait_for_selector(".ps[data-state='ready']")
+        assert page.evaluate("window.isSecureContext") is False
+        assert page.get_by_text("Checksums are not verified here").is_visible()
+        assert page.locator("[data-stat='energy'] .ps-card-value").get_attribute("data-value")
+    finally:
+        browser.close()
