@@ -9,10 +9,15 @@ Exit codes (also in docs/agent.md):
   130 interrupted (Ctrl-C)
 """
 
+from __future__ import annotations
+
 import sys
-from typing import List, Optional
 
 from . import __version__
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
+    from typing import List, Optional
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_START, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 DEFAULT_CONFIG = "/etc/powerstats-agent.conf"

@@ -4,16 +4,22 @@ Signals: SIGTERM/SIGINT stop cleanly (the current poll and requests finish), SIG
 the configuration and rescans the dashboard folder, SIGUSR1 polls the source now.
 """
 
+from __future__ import annotations
+
 import signal
-from typing import Any, Dict, List, Optional, Tuple
+import threading
 
 from . import __version__, log
-from .admin import ADMIN_CSP, Admin
 from .config import Config, ConfigError, load
 from .httpserver import HttpServer, Request, Response
 from .mirror import Mirror, MirrorLoop
-from .public import DASHBOARD_CSP, Site
-from .status import collect
+from .public import ADMIN_CSP, DASHBOARD_CSP, Site
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
+    from typing import Any, Dict, List, Optional, Tuple
+
+    from .admin import Admin
 
 
 class Agent:
@@ -25,7 +31,10 @@ class Agent:
         self.reload_requested = False
         self.loop = MirrorLoop(self.mirror, before_poll=self._maybe_reload)
         self.site = Site(config.dashboard, config.webroot, lambda: self.mirror.data_files)
-        self.admin = Admin(lambda: self.config, self.status, self.loop.mirror_now)
+        # The admin pages (and auth, status, hashlib with them) load on the first /admin
+        # request: a board nobody administers never pays their memory.
+        self._admin: Optional[Admin] = None
+        self._admin_lock = threading.Lock()
         self.server = HttpServer(
             config.host,
             config.port,
@@ -47,8 +56,20 @@ class Agent:
         context.load_cert_chain(config.tls_cert, config.tls_key)
         return context
 
+    @property
+    def admin(self) -> Admin:
+        """The admin pages, created on first use."""
+        with self._admin_lock:
+            if self._admin is None:
+                from .admin import Admin
+
+                self._admin = Admin(lambda: self.config, self.status, self.loop.mirror_now)
+            return self._admin
+
     def status(self) -> Dict[str, Any]:
         """The status snapshot shown on /admin."""
+        from .status import collect
+
         return collect(self.config, self.mirror.status)
 
     def handle(self, request: Request) -> Response:
@@ -94,7 +115,8 @@ class Agent:
         log.configure(fresh.log_level, fresh.log_target)
         self.config = fresh
         self.mirror.config = fresh
-        self.admin.sessions.idle = fresh.session_minutes * 60.0
+        if self._admin is not None:
+            self._admin.sessions.idle = fresh.session_minutes * 60.0
         if fresh.dashboard != self.site.dashboard or fresh.webroot != self.site.webroot:
             self.site = Site(fresh.dashboard, fresh.webroot, lambda: self.mirror.data_files)
         else:
@@ -114,6 +136,7 @@ class Agent:
         """Serve until SIGTERM/SIGINT; returns the exit code."""
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
             signal.signal(signum, self._on_signal)
+        signal.set_wakeup_fd(self.loop.wakeup_fd)
         self.server.start()
         host, port = self.server.address
         scheme = "https" if self.config.tls else "http"

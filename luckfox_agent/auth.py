@@ -6,14 +6,18 @@ lacks scrypt. docs/agent.md records why. `hashlib` (and OpenSSL with it) is impo
 when a password is actually checked, so an agent nobody logs into never pays for it.
 """
 
+from __future__ import annotations
+
 import os
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Tuple
 
 from . import log
 from .fsutil import compare_digest, random_token
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
+    from typing import Callable, Dict, List, Optional, Tuple
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**13, 8, 1
 PBKDF2_ITERATIONS = 100_000
@@ -78,16 +82,40 @@ def verify_password(password: str, stored: str) -> bool:
     return bool(compare_digest(computed, expected))
 
 
-@dataclass
 class Session:
     """One browser's session: anonymous until login, with its CSRF token."""
+
+    __slots__ = (
+        "created",
+        "csrf",
+        "flash",
+        "seen",
+        "sid",
+        "user",
+    )
 
     sid: str
     csrf: str
     created: float
     seen: float
-    user: bool = False
-    flash: str = ""
+    user: bool
+    flash: str
+
+    def __init__(
+        self,
+        sid: str,
+        csrf: str,
+        created: float,
+        seen: float,
+        user: bool = False,
+        flash: str = "",
+    ) -> None:
+        self.sid = sid
+        self.csrf = csrf
+        self.created = created
+        self.seen = seen
+        self.user = user
+        self.flash = flash
 
 
 class Sessions:
@@ -143,14 +171,28 @@ class Sessions:
             self.table.pop(session.sid, None)
 
 
-@dataclass
 class _Client:
-    failures: int = 0
-    blocked_until: float = 0.0
-    last: float = 0.0
+    __slots__ = (
+        "blocked_until",
+        "failures",
+        "last",
+    )
+
+    failures: int
+    blocked_until: float
+    last: float
+
+    def __init__(
+        self,
+        failures: int = 0,
+        blocked_until: float = 0.0,
+        last: float = 0.0,
+    ) -> None:
+        self.failures = failures
+        self.blocked_until = blocked_until
+        self.last = last
 
 
-@dataclass
 class Throttle:
     """Slows password guessing: per client address and across all clients.
 
@@ -160,14 +202,42 @@ class Throttle:
     is hashed, so guessing also cannot burn the board's CPU.
     """
 
-    free: int = 5
-    cap: float = 900.0
-    global_limit: int = 30
-    window: float = 300.0
-    clock: Callable[[], float] = time.monotonic
-    clients: Dict[str, _Client] = field(default_factory=dict)
-    recent: List[float] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    __slots__ = (
+        "cap",
+        "clients",
+        "clock",
+        "free",
+        "global_limit",
+        "lock",
+        "recent",
+        "window",
+    )
+
+    free: int
+    cap: float
+    global_limit: int
+    window: float
+    clock: Callable[[], float]
+    clients: Dict[str, _Client]
+    recent: List[float]
+    lock: threading.Lock
+
+    def __init__(
+        self,
+        free: int = 5,
+        cap: float = 900.0,
+        global_limit: int = 30,
+        window: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.free = free
+        self.cap = cap
+        self.global_limit = global_limit
+        self.window = window
+        self.clock = clock
+        self.clients = {}
+        self.recent = []
+        self.lock = threading.Lock()
 
     def retry_after(self, client: str) -> float:
         """Seconds this client must wait before trying; 0 = may try now."""

@@ -1,13 +1,18 @@
 """The commands behind the CLI: serve, mirror-once, status, setup, hash-password, doctor."""
 
+from __future__ import annotations
+
 import json
 import os
 import sys
 import time
-from typing import Callable, Dict, List
 
 from . import log
 from .config import DEFAULTS, Config, ConfigError, load, parse_url, read_ini, render
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
+    from typing import Callable, Dict, List
 
 OK, FAILED, CONFIG_ERROR, START_ERROR = 0, 1, 3, 4
 

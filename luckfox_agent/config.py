@@ -4,9 +4,13 @@ The shipped `powerstats-agent.conf.example` documents every option; `DEFAULTS` b
 same list in code, so a config file only needs the lines it changes.
 """
 
+from __future__ import annotations
+
 import os
-from dataclasses import dataclass
-from typing import Dict, Tuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
+    from typing import Dict, Tuple
 
 DEFAULTS: Dict[str, Dict[str, str]] = {
     "source": {
@@ -50,14 +54,26 @@ class ConfigError(Exception):
     """The configuration file is missing, unreadable or has a bad value."""
 
 
-@dataclass(frozen=True)
 class SourceUrl:
     """A source URL split into the parts the HTTP client needs."""
+
+    __slots__ = (
+        "host",
+        "path",
+        "port",
+        "scheme",
+    )
 
     scheme: str
     host: str
     port: int
     path: str
+
+    def __init__(self, scheme: str, host: str, port: int, path: str) -> None:
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+        self.path = path
 
     @property
     def origin(self) -> str:
@@ -98,9 +114,34 @@ def parse_url(url: str) -> SourceUrl:
     return SourceUrl(scheme, host, port, path)
 
 
-@dataclass(frozen=True)
 class Config:
     """Everything the agent reads from its configuration file."""
+
+    __slots__ = (
+        "dashboard",
+        "ha_url",
+        "host",
+        "interval",
+        "log_level",
+        "log_target",
+        "maintenance_entity",
+        "max_backoff",
+        "max_file_bytes",
+        "password_hash",
+        "path",
+        "port",
+        "request_timeout",
+        "session_minutes",
+        "source_kind",
+        "source_token",
+        "source_url",
+        "state_file",
+        "threads",
+        "timeout",
+        "tls_cert",
+        "tls_key",
+        "webroot",
+    )
 
     path: str
     source_url: str
@@ -125,6 +166,56 @@ class Config:
     maintenance_entity: str
     log_level: str
     log_target: str
+
+    def __init__(
+        self,
+        path: str,
+        source_url: str,
+        source_token: str,
+        source_kind: str,
+        interval: float,
+        timeout: float,
+        max_backoff: float,
+        max_file_bytes: int,
+        host: str,
+        port: int,
+        threads: int,
+        request_timeout: float,
+        tls_cert: str,
+        tls_key: str,
+        webroot: str,
+        dashboard: str,
+        state_file: str,
+        password_hash: str,
+        session_minutes: int,
+        ha_url: str,
+        maintenance_entity: str,
+        log_level: str,
+        log_target: str,
+    ) -> None:
+        self.path = path
+        self.source_url = source_url
+        self.source_token = source_token
+        self.source_kind = source_kind
+        self.interval = interval
+        self.timeout = timeout
+        self.max_backoff = max_backoff
+        self.max_file_bytes = max_file_bytes
+        self.host = host
+        self.port = port
+        self.threads = threads
+        self.request_timeout = request_timeout
+        self.tls_cert = tls_cert
+        self.tls_key = tls_key
+        self.webroot = webroot
+        self.dashboard = dashboard
+        self.state_file = state_file
+        self.password_hash = password_hash
+        self.session_minutes = session_minutes
+        self.ha_url = ha_url
+        self.maintenance_entity = maintenance_entity
+        self.log_level = log_level
+        self.log_target = log_target
 
     @property
     def source(self) -> SourceUrl:

@@ -5,9 +5,13 @@ increasing by start, one cell per column). Anything from the source is hostile u
 passes here; a file that fails is never swapped into the web root.
 """
 
+from __future__ import annotations
+
 import re
-from dataclasses import dataclass
-from typing import Any, List, Tuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
+    from typing import Any, List, Tuple
 
 FORMAT = "powerstats/1"
 LEVELS = {"daily": "10min", "weekly": "hour", "monthly": "day", "yearly": "day"}
@@ -24,15 +28,36 @@ class ContractError(ValueError):
     """A file does not follow the powerstats/1 contract; the message says where."""
 
 
-@dataclass(frozen=True)
 class FileEntry:
     """One data file the manifest lists."""
+
+    __slots__ = (
+        "level",
+        "meter_id",
+        "path",
+        "sha256",
+        "size",
+    )
 
     meter_id: str
     level: str
     path: str
     sha256: str
     size: int
+
+    def __init__(
+        self,
+        meter_id: str,
+        level: str,
+        path: str,
+        sha256: str,
+        size: int,
+    ) -> None:
+        self.meter_id = meter_id
+        self.level = level
+        self.path = path
+        self.sha256 = sha256
+        self.size = size
 
 
 def _require(condition: bool, message: str) -> None:

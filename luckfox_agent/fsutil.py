@@ -4,10 +4,15 @@ These avoid `tempfile`, `hashlib`, `email.utils` and `urllib.parse` on purpose: 
 costs one to four megabytes of resident memory on the board, for one line of work here.
 """
 
+from __future__ import annotations
+
 import contextlib
 import os
 import time
-from typing import Any, Callable, Iterable, Optional
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
+    from typing import Any, Callable, Iterable, Optional
 
 _counter = 0
 

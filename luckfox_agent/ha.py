@@ -4,11 +4,16 @@ The agent never writes to HA any other way: it calls HA's own services with the 
 long-lived token, exactly as a user would from Developer tools.
 """
 
+from __future__ import annotations
+
 import json
-from typing import Any, Dict
 
 from .config import Config, parse_url
 from .httpclient import HttpError, request
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
+    from typing import Any, Dict
 
 
 class HaError(Exception):

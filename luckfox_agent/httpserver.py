@@ -7,17 +7,21 @@ once and closes, and hands connections to a fixed pool of worker threads; when t
 its short queue are full, new connections get a canned 503 instead of a new thread.
 """
 
+from __future__ import annotations
+
 import contextlib
 import os
 import queue
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import log
 from .fsutil import http_date
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
+    from typing import Any, Callable, Dict, List, Optional, Tuple
 
 MAX_REQUEST_LINE = 2048
 MAX_HEAD = 8192
@@ -51,9 +55,18 @@ REASONS = {
 }
 
 
-@dataclass
 class Request:
     """A parsed request; header names are lower case."""
+
+    __slots__ = (
+        "body",
+        "client",
+        "headers",
+        "method",
+        "path",
+        "query",
+        "target",
+    )
 
     method: str
     target: str
@@ -63,16 +76,55 @@ class Request:
     body: bytes
     client: str
 
+    def __init__(
+        self,
+        method: str,
+        target: str,
+        path: str,
+        query: str,
+        headers: Dict[str, str],
+        body: bytes,
+        client: str,
+    ) -> None:
+        self.method = method
+        self.target = target
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.client = client
 
-@dataclass
+
 class Response:
     """A response: either `body` bytes or an open file descriptor streamed with `length`."""
 
+    __slots__ = (
+        "body",
+        "fd",
+        "headers",
+        "length",
+        "status",
+    )
+
     status: int
-    headers: List[Tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
-    fd: Optional[int] = None
-    length: int = 0
+    headers: List[Tuple[str, str]]
+    body: bytes
+    fd: Optional[int]
+    length: int
+
+    def __init__(
+        self,
+        status: int,
+        headers: Optional[List[Tuple[str, str]]] = None,
+        body: bytes = b"",
+        fd: Optional[int] = None,
+        length: int = 0,
+    ) -> None:
+        self.status = status
+        self.headers = [] if headers is None else headers
+        self.body = body
+        self.fd = fd
+        self.length = length
 
 
 class BadRequest(Exception):

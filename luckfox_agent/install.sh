@@ -90,7 +90,7 @@ fi
 cat > "$ROOT$BINDIR/$NAME" <<WRAPPER
 #!/bin/sh
 # PowerStats agent command (installed by install.sh).
-PYTHONPATH="$LIBDIR" exec "$PYTHON" -m luckfox_agent --config "\${POWERSTATS_AGENT_CONFIG:-$CONF}" "\$@"
+PYTHONPATH="$LIBDIR" MALLOC_ARENA_MAX=\${MALLOC_ARENA_MAX:-1} exec "$PYTHON" -m luckfox_agent --config "\${POWERSTATS_AGENT_CONFIG:-$CONF}" "\$@"
 WRAPPER
 chmod 755 "$ROOT$BINDIR/$NAME"
 
@@ -99,6 +99,15 @@ if [ -f "$WWW/index.html" ]; then
 	mkdir -p "$ROOT$SHAREDIR"
 	rm -rf "$ROOT$SHAREDIR/www"
 	cp -R "$WWW" "$ROOT$SHAREDIR/www"
+	# A .gz beside each text file: the agent sends it as is to browsers that accept gzip,
+	# so it never holds a compressor for the dashboard (the board's RAM is the budget).
+	if command -v gzip >/dev/null 2>&1; then
+		find "$ROOT$SHAREDIR/www" -type f \( -name '*.html' -o -name '*.js' -o -name '*.mjs' \
+			-o -name '*.css' -o -name '*.json' -o -name '*.svg' -o -name '*.map' \) |
+		while read -r f; do
+			gzip -9 -c "$f" > "$f.gz"
+		done
+	fi
 	chmod -R go-w,a+rX "$ROOT$SHAREDIR"
 else
 	say "no dashboard at $WWW (set WWW=...); only the data will be served"

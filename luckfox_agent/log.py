@@ -6,10 +6,15 @@ system's logger, syslog is rotated by syslogd, each message is cut to one short 
 repeated failures are logged when the situation changes, not on every poll.
 """
 
+from __future__ import annotations
+
 import os
 import sys
 import threading
-from typing import Any, List, Optional
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
+    from typing import Any, List, Optional
 
 DEBUG, INFO, WARNING, ERROR = 10, 20, 30, 40
 _NAMES = {DEBUG: "debug", INFO: "info", WARNING: "warning", ERROR: "error"}

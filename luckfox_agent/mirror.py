@@ -8,13 +8,13 @@ the web root always holds one consistent, last good generation. Nothing is writt
 nothing changed: the board's flash has limited erase cycles.
 """
 
+from __future__ import annotations
+
 import contextlib
 import json
 import os
 import threading
 import time
-from dataclasses import dataclass
-from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
 
 from . import log
 from .config import Config
@@ -28,6 +28,10 @@ from .fsutil import (
 )
 from .httpclient import HttpError, request
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
+    from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
+
 MANIFEST = "manifest.json"
 MAX_MANIFEST_BYTES = 1 << 20
 # The state file's last-success time is refreshed at most this often (seconds): everything
@@ -39,22 +43,64 @@ class MirrorError(Exception):
     """One poll failed; the message is safe to log and show (no token)."""
 
 
-@dataclass
 class MirrorStatus:
     """What the status page and `status` command show about the mirror."""
 
-    last_attempt: Optional[float] = None
-    last_success: Optional[float] = None
-    last_change: Optional[float] = None
-    last_error: Optional[str] = None
-    last_error_at: Optional[float] = None
-    failures: int = 0
-    next_poll: Optional[float] = None
-    etag: Optional[str] = None
-    last_modified: Optional[str] = None
-    polls: int = 0
-    files_fetched: int = 0
-    maintenance: Optional[bool] = None
+    __slots__ = (
+        "etag",
+        "failures",
+        "files_fetched",
+        "last_attempt",
+        "last_change",
+        "last_error",
+        "last_error_at",
+        "last_modified",
+        "last_success",
+        "maintenance",
+        "next_poll",
+        "polls",
+    )
+
+    last_attempt: Optional[float]
+    last_success: Optional[float]
+    last_change: Optional[float]
+    last_error: Optional[str]
+    last_error_at: Optional[float]
+    failures: int
+    next_poll: Optional[float]
+    etag: Optional[str]
+    last_modified: Optional[str]
+    polls: int
+    files_fetched: int
+    maintenance: Optional[bool]
+
+    def __init__(
+        self,
+        last_attempt: Optional[float] = None,
+        last_success: Optional[float] = None,
+        last_change: Optional[float] = None,
+        last_error: Optional[str] = None,
+        last_error_at: Optional[float] = None,
+        failures: int = 0,
+        next_poll: Optional[float] = None,
+        etag: Optional[str] = None,
+        last_modified: Optional[str] = None,
+        polls: int = 0,
+        files_fetched: int = 0,
+        maintenance: Optional[bool] = None,
+    ) -> None:
+        self.last_attempt = last_attempt
+        self.last_success = last_success
+        self.last_change = last_change
+        self.last_error = last_error
+        self.last_error_at = last_error_at
+        self.failures = failures
+        self.next_poll = next_poll
+        self.etag = etag
+        self.last_modified = last_modified
+        self.polls = polls
+        self.files_fetched = files_fetched
+        self.maintenance = maintenance
 
     def persisted(self) -> Dict[str, Any]:
         """The part kept in the state file."""
@@ -330,7 +376,12 @@ class Mirror:
 
 
 class MirrorLoop:
-    """Runs polls every `interval`, backing off while the source is down."""
+    """Runs polls every `interval`, backing off while the source is down.
+
+    The loop sleeps in select() on a pipe: "poll now" and "stop" write a byte to it. Signal
+    handlers use the same path because they must not take locks (a handler that sets a
+    threading.Event can deadlock against the very wait it interrupts).
+    """
 
     def __init__(
         self,
@@ -341,8 +392,10 @@ class MirrorLoop:
         self.mirror = mirror
         self.on_change = on_change
         self.before_poll = before_poll
-        self.wake = threading.Event()
-        self.stopping = threading.Event()
+        self.stopping = False
+        self._read_end, self._write_end = os.pipe()
+        os.set_blocking(self._read_end, False)
+        os.set_blocking(self._write_end, False)
 
     def delay(self) -> float:
         """Seconds until the next poll: the interval, doubled per failure up to the cap."""
@@ -350,27 +403,53 @@ class MirrorLoop:
         failures = self.mirror.status.failures
         if failures == 0:
             return config.interval
-        return float(
-            min(
-                config.interval * (2 ** min(failures, 30)), max(config.max_backoff, config.interval)
-            )
-        )
+        cap = max(config.max_backoff, config.interval)
+        return float(min(config.interval * (2 ** min(failures, 30)), cap))
+
+    @property
+    def wakeup_fd(self) -> int:
+        """The pipe's write end, for signal.set_wakeup_fd: a signal wakes the loop's select()
+        even when the kernel delivered it to another thread."""
+        return self._write_end
+
+    def _poke(self) -> None:
+        with contextlib.suppress(OSError):  # a full pipe: a wake-up is already pending
+            os.write(self._write_end, b"!")
 
     def mirror_now(self) -> None:
         """Ask for a poll as soon as possible (admin "mirror now", SIGUSR1)."""
-        self.wake.set()
+        self._poke()
 
     def stop(self) -> None:
         """Ask the loop to end after the current poll."""
-        self.stopping.set()
-        self.wake.set()
+        self.stopping = True
+        self._poke()
+
+    def _sleep(self, seconds: float) -> None:
+        import select
+
+        deadline = time.monotonic() + seconds
+        while not self.stopping:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            try:
+                ready, _, _ = select.select([self._read_end], [], [], remaining)
+            except InterruptedError:  # pragma: no cover - Python retries select itself
+                continue
+            if ready:
+                try:
+                    while os.read(self._read_end, 512):
+                        pass
+                except OSError:
+                    pass
+                return
 
     def run(self) -> None:
         """Poll until stopped."""
-        while not self.stopping.is_set():
-            self.wake.clear()
+        while not self.stopping:
             self.before_poll()
-            if self.stopping.is_set():
+            if self.stopping:
                 return
             try:
                 result = self.mirror.poll()
@@ -381,4 +460,4 @@ class MirrorLoop:
                 self.on_change()
             wait = self.delay()
             self.mirror.status.next_poll = self.mirror.clock() + wait
-            self.wake.wait(wait)
+            self._sleep(wait)

@@ -1,13 +1,18 @@
 """What the agent reports about itself: mirror state, file ages, memory, disk, uptime."""
 
+from __future__ import annotations
+
 import os
 import time
-from typing import Any, Dict, Optional
 
 from . import __version__
 from .config import Config
 from .fsutil import iso_utc
 from .mirror import MirrorStatus, read_local_manifest
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
+    from typing import Any, Dict, Optional
 
 STARTED = time.time()
 

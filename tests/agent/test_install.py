@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 import stat
@@ -80,7 +81,8 @@ def test_install_then_uninstall_leaves_the_expected_files_and_then_nothing(
         "powerstats-agent.conf.example",
     ):
         assert (lib / "luckfox_agent" / name).is_file(), name
-    assert (root / "usr/share/powerstats-agent/www/index.html").is_file()
+    index = root / "usr/share/powerstats-agent/www/index.html"
+    assert gzip.decompress((index.parent / "index.html.gz").read_bytes()) == index.read_bytes()
     assert os.access(root / "usr/bin/powerstats-agent", os.X_OK)
     conf = root / "etc/powerstats-agent.conf"
     assert stat.S_IMODE(conf.stat().st_mode) == 0o600
@@ -90,6 +92,7 @@ def test_install_then_uninstall_leaves_the_expected_files_and_then_nothing(
     assert service.is_file()
     assert "@" not in service.read_text().replace("@ha", "")
     assert "/usr/bin/python3" in service.read_text()
+    assert "MALLOC_ARENA_MAX=1" in service.read_text()
     for other, path in INIT_FILES.items():
         assert (root / path).exists() == (other == init)
     assert (root / "etc/passwd").read_text().count("\npowerstats:x:") == 1

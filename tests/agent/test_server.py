@@ -75,6 +75,16 @@ def test_gzip_is_used_only_when_the_client_accepts_it(agent: Agent, tmp_path: Pa
     assert refused.body == plain
 
 
+def test_a_precompressed_dashboard_file_is_sent_as_it_is(agent: Agent, tmp_path: Path) -> None:
+    script = tmp_path / "dashboard" / "app.js"
+    stored = gzip.compress(script.read_bytes(), 9)
+    (tmp_path / "dashboard" / "app.js.gz").write_bytes(stored)
+    response = agent.request("GET", "/app.js", headers={"Accept-Encoding": "gzip"})
+    assert response.getheader("Content-Encoding") == "gzip"
+    assert response.body == stored
+    assert agent.request("GET", "/app.js.gz").status == 404
+
+
 def test_directories_are_never_listed(agent: Agent) -> None:
     for path in ("/house/", "/house", "/vendor/", "/admin/../house/"):
         assert agent.request("GET", path).status == 404
