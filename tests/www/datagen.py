@@ -28,7 +28,8 @@ type Row = list[float | int | None]
 
 @dataclass(frozen=True)
 class MeterSpec:
-    """One meter to generate; `gaps` maps a level to row indices with no coverage at all."""
+    """One meter to generate; `gaps` maps a level to row indices with no coverage at all,
+    `backfilled` to row indices rebuilt from the recorder (a `backfill` column of 1)."""
 
     id: str = "house"
     name: str = "House"
@@ -38,6 +39,7 @@ class MeterSpec:
     scale: float = 1.0
     levels: tuple[str, ...] = LEVELS
     gaps: dict[str, range] = field(default_factory=dict)
+    backfilled: dict[str, range] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,11 @@ def level_document(spec: MeterSpec, level: str, now: int, generated: int) -> dic
     columns = ["start", "kwh", "mean_w", "min_w", "max_w", "coverage"]
     if spec.price_per_kwh:
         columns.append("cost")
+    backfilled = spec.backfilled.get(level)
+    if backfilled is not None:
+        columns.append("backfill")
+        for i, row in enumerate(rows):
+            row.append(None if row[1] is None else float(i in backfilled))
     return {
         "format": "powerstats/1",
         "level": level,

@@ -234,6 +234,7 @@ def test_a_single_meter_has_no_meter_picker(data_root: Path, open_dashboard: Ope
     write_dataset(data_root, [MeterSpec()], NOW)
     opened = open_dashboard()
     assert not opened.page.get_by_label("Meter").is_visible()
+    assert opened.page.locator(".ps-meter-name").inner_text() == "House"
 
 
 def test_the_arrow_keys_move_between_tabs(data_root: Path, open_dashboard: OpenDashboard) -> None:
@@ -393,3 +394,21 @@ def test_without_a_secure_context_the_data_shows_with_a_note_that_checksums_went
         assert page.locator("[data-stat='energy'] .ps-card-value").get_attribute("data-value")
     finally:
         browser.close()
+
+
+def test_a_view_partly_rebuilt_from_the_recorder_says_how_much(
+    data_root: Path, open_dashboard: OpenDashboard
+) -> None:
+    dataset = write_dataset(data_root, [MeterSpec(backfilled={"yearly": range(0, 73)})], NOW)
+    opened = open_dashboard(url="#meter=house&level=yearly")
+    rows = dataset.rows("house", "yearly")
+    covered = [
+        row[5] * (rows[i + 1][0] - row[0] if i + 1 < len(rows) else 86400)
+        for i, row in enumerate(rows)
+    ]
+    share = round(100 * sum(covered[:73]) / sum(covered))
+    note = opened.page.locator(".ps-backfill")
+    assert note.is_visible()
+    assert note.inner_text().startswith(f"{share}% of the covered time in this view was rebuilt")
+    show_tab(opened.page, "daily")
+    assert not note.is_visible()

@@ -60,6 +60,7 @@ class Dashboard {
     const ui = {};
     ui.title = el('h1', { class: 'ps-title', text: 'PowerStats' });
     ui.meter = el('select', { id: 'ps-meter', class: 'ps-select' });
+    ui.meterName = el('span', { class: 'ps-meter-name' });
     ui.meterLabel = el('label', { class: 'ps-meter', hidden: true }, [el('span', { text: 'Meter' }), ui.meter]);
     ui.error = el('div', { class: 'ps-banner ps-banner-error', role: 'alert', hidden: true });
     ui.maintenance = el('div', {
@@ -74,9 +75,10 @@ class Dashboard {
     ui.csv = el('button', { type: 'button', class: 'ps-button', id: 'ps-csv', text: 'Download CSV' });
     ui.mainCaption = el('figcaption');
     ui.mainCanvas = el('canvas', { role: 'img' });
+    ui.backfill = el('p', { class: 'ps-muted ps-backfill', hidden: true });
     ui.mainTable = el('details', { class: 'ps-table' }, [el('summary', { text: 'Show the data as a table' })]);
     ui.main = el('figure', { class: 'ps-figure', id: 'ps-main' }, [
-      ui.mainCaption, el('div', { class: 'ps-canvas-box' }, [ui.mainCanvas]), ui.mainTable,
+      ui.mainCaption, el('div', { class: 'ps-canvas-box' }, [ui.mainCanvas]), ui.backfill, ui.mainTable,
     ]);
     ui.avgCanvas = el('canvas', { role: 'img' });
     ui.avgList = el('ul', { class: 'ps-visually-hidden' });
@@ -97,7 +99,7 @@ class Dashboard {
     ui.notes = el('ul', { class: 'ps-notes', role: 'status' });
     ui.status = el('p', { class: 'ps-muted ps-loading', text: 'Loading…' });
     this.root.replaceChildren(el('div', { class: 'ps', 'data-state': 'loading' }, [
-      el('header', { class: 'ps-header' }, [ui.title, ui.meterLabel]),
+      el('header', { class: 'ps-header' }, [ui.title, ui.meterName, ui.meterLabel]),
       ui.status, ui.error, ui.maintenance, ui.stale, ui.tabs, ui.panel,
       el('footer', { class: 'ps-footer' }, [ui.asOf, ui.notes]),
     ]));
@@ -180,6 +182,7 @@ class Dashboard {
     const { ui, manifest } = this;
     if (!manifest.meters.some((m) => m.id === this.meterId)) this.meterId = manifest.meters[0]?.id ?? null;
     ui.meterLabel.hidden = manifest.meters.length < 2;
+    ui.meterName.textContent = manifest.meters.length === 1 ? manifest.meters[0].name : '';
     ui.meter.replaceChildren(...manifest.meters.map((m) => el('option', { value: m.id, text: m.name })));
     ui.meter.value = this.meterId ?? '';
     const levels = this.meterId ? LEVELS.filter((level) => level in this.meter.files) : [];
@@ -309,6 +312,10 @@ class Dashboard {
       ['max', 'Highest power', s.maxW, formatPower(s.maxW, locale), PERIOD_NAMES[this.level]],
       ['energy', 'Energy', s.kwh, formatEnergy(s.kwh, locale), PERIOD_NAMES[this.level]],
     ];
+    const share = Math.round(s.backfillShare * 100);
+    this.ui.backfill.hidden = s.backfillShare <= 0;
+    this.ui.backfill.textContent = `${share < 1 ? 'Less than 1' : share}% of the covered time in this view was rebuilt `
+      + "from Home Assistant's recorder history (hourly statistics) rather than tracked live.";
     if (s.hasCost) cards.push(['cost', 'Cost', s.cost, formatCost(s.cost, this.meter.currency, locale), PERIOD_NAMES[this.level]]);
     this.ui.cards.replaceChildren(...cards.map(([stat, label, raw, text, sub]) => el('div', { class: 'ps-card', 'data-stat': stat }, [
       el('div', { class: 'ps-card-label', text: label }),

@@ -18,10 +18,14 @@ export function summarize(file) {
   let maxW = null;
   let cost = null;
   let latest = null;
+  let backfilled = 0;
   rows.forEach((row, i) => {
     if (row[col.kwh] !== null) {
+      const seconds = row[col.coverage] * bucketSeconds(file, i);
       kwh = (kwh ?? 0) + row[col.kwh];
-      covered += row[col.coverage] * bucketSeconds(file, i);
+      covered += seconds;
+      // `backfill` is the share of a bucket's covered time rebuilt from HA's recorder.
+      if ('backfill' in col && row[col.backfill] !== null) backfilled += row[col.backfill] * seconds;
     }
     if (row[col.min_w] !== null) minW = minW === null ? row[col.min_w] : Math.min(minW, row[col.min_w]);
     if (row[col.max_w] !== null) maxW = maxW === null ? row[col.max_w] : Math.max(maxW, row[col.max_w]);
@@ -37,6 +41,7 @@ export function summarize(file) {
     cost,
     hasCost: 'cost' in col,
     coveredSeconds: covered,
+    backfillShare: covered > 0 ? backfilled / covered : 0,
     gaps: rows.filter((row) => row[col.mean_w] === null).length,
   };
 }
