@@ -96,6 +96,13 @@ def _opt(value: float | None, digits: int) -> float | int | None:
     return None if value is None else _num(value, digits)
 
 
+def _coverage(covered: float, seconds: int) -> float | int:
+    # A few covered seconds in a day round to 0.000, which readers take for "no data" (null
+    # measurements); a bucket with measurements says at least 0.001.
+    fraction = min(1.0, covered / seconds) if seconds > 0 else 0.0
+    return max(_num(fraction, 3), 0.001)
+
+
 def bucket_row(
     start: int, seconds: int, bucket: Bucket | None, *, priced: bool, backfill: bool
 ) -> list[Any]:
@@ -113,7 +120,7 @@ def bucket_row(
         _opt(bucket.mean_w, 1),
         _opt(bucket.min_w, 1),
         _opt(bucket.max_w, 1),
-        _num(min(1.0, bucket.covered / seconds) if seconds > 0 else 0.0, 3),
+        _coverage(bucket.covered, seconds),
     ]
     if priced:
         row.append(_opt(bucket.cost, 4))

@@ -1,0 +1,41 @@
+"""Fixtures for the end-to-end tests: real hass, fake GitHub and agent processes on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.homeassistant_process import HomeAssistantProcess, Tokens, onboard
+from tests.e2e.processes import FakeGitHubProcess
+
+
+@pytest.fixture
+def fake_github() -> Iterator[FakeGitHubProcess]:
+    """A fake GitHub whose repository already holds one commit (as a user's new repo does)."""
+    github = FakeGitHubProcess()
+    github.start()
+    yield github
+    github.stop()
+
+
+@pytest.fixture
+def home_assistant(tmp_path: Path) -> Iterator[HomeAssistantProcess]:
+    """A Home Assistant process (not started: each test picks its clock)."""
+    ha = HomeAssistantProcess(config=tmp_path / "ha")
+    yield ha
+    ha.stop()
+    # HA's detector names the integration that blocked its event loop.
+    blocking = [
+        line
+        for line in ha.log().splitlines()
+        if "Detected blocking call" in line and "powerstats" in line
+    ]
+    assert not blocking
+
+
+def started(ha: HomeAssistantProcess, **kwargs: object) -> Tokens:
+    """Start `ha` and log in as its demo user."""
+    ha.start(**kwargs)  # type: ignore[arg-type]
+    return onboard(ha.url)

@@ -1,0 +1,248 @@
+"""The whole system as a user meets it: HA, the files, GitHub, the board agent and a browser."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+from tests.contract import validate_bytes
+from tests.e2e.conftest import started
+from tests.e2e.homeassistant_process import CLIENT_ID, HomeAssistantProcess, Tokens, http
+from tests.e2e.processes import AgentProcess, FakeGitHubProcess
+from tests.www.browser import launch
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS.mkdir(exist_ok=True)
+SENSOR = "sensor.e2e_power"
+POWER_ATTRIBUTES = {
+    "unit_of_measurement": "W",
+    "device_class": "power",
+    "state_class": "measurement",
+}
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = 90) -> Any:
+    """Poll another process's observable state until `condition` holds (or fail naming `what`)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.25)  # polling another process, not waiting for time to pass
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def set_power(ha: HomeAssistantProcess, tokens: Tokens, watts: float | str) -> None:
+    http(
+        f"{ha.url}/api/states/{SENSOR}",
+        {"state": str(watts), "attributes": POWER_ATTRIBUTES},
+        token=tokens.access_token,
+    )
+
+
+def add_meter(
+    ha: HomeAssistantProcess, tokens: Tokens, github: FakeGitHubProcess | None = None
+) -> dict[str, Any]:
+    """Add the meter through HA's config-flow REST API, as the integrations page does."""
+    flows = f"{ha.url}/api/config/config_entries/flow"
+    step = http(flows, {"handler": "powerstats", "show_advanced_options": False},
+                token=tokens.access_token)  # fmt: skip
+    assert step["step_id"] == "user", step
+    step = http(f"{flows}/{step['flow_id']}", {"entity_id": SENSOR, "name": "House"},
+                token=tokens.access_token)  # fmt: skip
+    assert step["step_id"] == "github", step
+    publishing = {}
+    if github is not None:
+        publishing = {
+            "github_token": github.token,
+            "github_repository": github.repository,
+            "github_branch": "main",
+            "github_api_url": github.api_url,
+            "publish_levels": ["daily", "weekly", "monthly", "yearly"],
+        }
+    result = http(f"{flows}/{step['flow_id']}", publishing, token=tokens.access_token)
+    assert result["type"] == "create_entry", result
+    return dict(result)
+
+
+def local_files(ha: HomeAssistantProcess) -> dict[str, bytes]:
+    """manifest.json and every file it lists, as HA wrote them under <config>/powerstats/."""
+    root = ha.config / "powerstats"
+    manifest = root / "manifest.json"
+    if not manifest.exists():
+        return {}
+    data = manifest.read_bytes()
+    files = {"manifest.json": data}
+    for meter in json.loads(data)["meters"]:
+        for entry in meter["files"].values():
+            files[entry["path"]] = (root / entry["path"]).read_bytes()
+    return files
+
+
+def level_rows(files: dict[str, bytes], level: str) -> list[list[Any]]:
+    return list(json.loads(files[f"house/{level}.json"])["rows"])
+
+
+def energy_card(page: Page) -> float:
+    """The Energy stat card's exact value, read from the rendered dashboard."""
+    card = page.locator('.ps-card[data-stat="energy"] .ps-card-value')
+    card.wait_for(timeout=30_000)
+    return float(card.get_attribute("data-value") or "nan")
+
+
+def test_a_meter_added_in_home_assistant_reaches_github_the_board_and_the_browser(
+    home_assistant: HomeAssistantProcess, fake_github: FakeGitHubProcess, tmp_path: Path
+) -> None:
+    ha = home_assistant
+    boundary = _next_boundary(datetime.now(UTC) + timedelta(hours=3))
+    tokens = started(ha, clock=boundary - timedelta(seconds=30))
+    set_power(ha, tokens, 350)
+    add_meter(ha, tokens, fake_github)
+    for watts in (420, 1800, 95.5, "unavailable", 240, 2200, 130):
+        set_power(ha, tokens, watts)
+
+    # When the bucket closes, the files are rewritten; they are valid and hold the energy.
+    closed_start = int((boundary - timedelta(minutes=10)).timestamp())
+    files = wait_for(lambda: _with_closed_bucket(ha, closed_start), "the first bucket to close")
+    for data in files.values():
+        validate_bytes(data)
+    manifest = json.loads(files["manifest.json"])
+    assert manifest["meters"][0]["entity_id"] == SENSOR
+    for entry in manifest["meters"][0]["files"].values():
+        assert entry["sha256"] == hashlib.sha256(files[entry["path"]]).hexdigest()
+
+    # The authenticated data view serves the same bytes, and nothing without a token.
+    served = http(f"{ha.url}/api/powerstats/data/manifest.json", token=tokens.access_token)
+    assert served["meters"][0]["id"] == "house"
+    with pytest.raises(OSError, match="401"):
+        http(f"{ha.url}/api/powerstats/data/manifest.json")
+
+    # One publish: exactly one commit holding manifest, every level and the dashboard.
+    commits_before = fake_github.commits()
+    http(f"{ha.url}/api/services/powerstats/publish", {}, token=tokens.access_token)
+    wait_for(lambda: fake_github.commits() > commits_before, "the publish to reach GitHub")
+    assert fake_github.commits() == commits_before + 1
+    published_manifest = json.loads(fake_github.file("manifest.json"))
+    for entry in published_manifest["meters"][0]["files"].values():
+        data = fake_github.file(entry["path"])
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+        validate_bytes(data)
+    assert b"<html" in fake_github.file("index.html").lower()
+
+    # The board agent mirrors exactly what HA serves.
+    agent = AgentProcess(
+        home=tmp_path / "agent",
+        source_url=f"{ha.url}/api/powerstats/data/",
+        token=_long_lived(ha, tokens),
+    )
+    agent.write_config()
+    result = agent.run("mirror-once")
+    assert result.returncode == 0, result.stderr
+    files = local_files(ha)
+    for path, data in files.items():
+        assert (agent.webroot / path).read_bytes() == data, path
+    assert agent.token not in result.stderr + result.stdout
+    agent.serve()
+    try:
+        # A browser shows the same totals on the board and in HA's sidebar panel.
+        with sync_playwright() as playwright:
+            browser = launch(playwright)
+            board = browser.new_page()
+            errors: list[str] = []
+            board.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            board.goto(agent.url + "/")
+            on_board = energy_card(board)
+            board.screenshot(path=str(ARTIFACTS / "e2e-board.png"), full_page=True)
+
+            panel = browser.new_page()
+            panel.goto(ha.url + "/auth/authorize")  # any page on HA's origin, for its storage
+            panel.evaluate(
+                "tokens => localStorage.setItem('hassTokens', JSON.stringify(tokens))",
+                _frontend_tokens(ha, tokens),
+            )
+            panel.goto(ha.url + "/powerstats")
+            in_ha = energy_card(panel)
+            panel.screenshot(path=str(ARTIFACTS / "e2e-ha-panel.png"), full_page=True)
+            browser.close()
+        assert on_board == pytest.approx(in_ha)
+        today = sum(row[1] or 0 for row in level_rows(files, "daily"))
+        assert on_board == pytest.approx(today, abs=1e-3)
+        assert not errors
+    finally:
+        agent.stop()
+
+
+def _long_lived(ha: HomeAssistantProcess, tokens: Tokens) -> str:
+    from tests.e2e.homeassistant_process import long_lived_token
+
+    return long_lived_token(ha.url, tokens.access_token, "PowerStats agent")
+
+
+def _frontend_tokens(ha: HomeAssistantProcess, tokens: Tokens) -> dict[str, Any]:
+    """What HA's frontend keeps in localStorage after a login."""
+    return {
+        "access_token": tokens.access_token,
+        "refresh_token": tokens.refresh_token,
+        "token_type": "Bearer",
+        "expires_in": tokens.expires_in,
+        "expires": int(time.time() * 1000) + tokens.expires_in * 1000,
+        "hassUrl": ha.url,
+        "clientId": CLIENT_ID,
+    }
+
+
+def _with_closed_bucket(ha: HomeAssistantProcess, start: int) -> dict[str, bytes] | None:
+    """HA's files once the bucket starting at `start` has closed with energy in it."""
+    files = local_files(ha)
+    if not files:
+        return None
+    row = {row[0]: row for row in level_rows(files, "daily")}.get(start)
+    return files if row is not None and row[5] > 0 else None
+
+
+def _next_boundary(after: datetime) -> datetime:
+    start = after.replace(second=0, microsecond=0)
+    return start + timedelta(minutes=10 - start.minute % 10)
+
+
+def test_kill_9_in_the_middle_of_a_bucket_loses_at_most_that_bucket(
+    home_assistant: HomeAssistantProcess,
+) -> None:
+    # The clock starts just before a 10-minute boundary, so a bucket closes early in the test.
+    ha = home_assistant
+    boundary = _next_boundary(datetime.now(UTC) + timedelta(hours=3))
+    tokens = started(ha, clock=boundary - timedelta(seconds=40))
+    set_power(ha, tokens, 1000)
+    add_meter(ha, tokens)
+    closed_start = int((boundary - timedelta(minutes=10)).timestamp())
+
+    def closed_bucket() -> list[Any] | None:
+        files = _with_closed_bucket(ha, closed_start)
+        return {row[0]: row for row in level_rows(files, "daily")}[closed_start] if files else None
+
+    before = wait_for(closed_bucket, "the first bucket to close", timeout=120)
+    killed_at = ha.now()
+    ha.kill()
+
+    # Restart a minute later on the same clock, inside the same bucket: the downtime is a gap.
+    tokens = started(ha, clock=killed_at + timedelta(seconds=60))
+    assert ha.now() < boundary + timedelta(minutes=10)
+    set_power(ha, tokens, 1000)
+    after = wait_for(closed_bucket, "the files after the restart")
+    files = local_files(ha)
+    for data in files.values():
+        validate_bytes(data)
+    assert after == before  # the closed bucket survived the power cut exactly
+    rows = {row[0]: row for row in level_rows(files, "daily")}
+    open_bucket = rows[int(boundary.timestamp())]
+    assert open_bucket[5] < 1  # the lost part shows as missing coverage, never as energy
+    if open_bucket[1] is not None:
+        assert open_bucket[1] <= 1000 * 600 * open_bucket[5] / 3.6e6 + 1e-3
