@@ -10,7 +10,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped]
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 
 from custom_components.powerstats.const import CONF_KIND, CONF_METER_ID, DOMAIN
 
@@ -69,7 +72,8 @@ def move_to(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> Clock:
 
 def at(*args: int) -> datetime:
     """A moment on the Amsterdam clock."""
-    return datetime(*args, tzinfo=AMSTERDAM)  # type: ignore[misc]
+    year, month, day, hour, minute = args
+    return datetime(year, month, day, hour, minute, tzinfo=AMSTERDAM)
 
 
 async def read_file(hass: HomeAssistant, relative: str) -> bytes:

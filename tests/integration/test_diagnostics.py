@@ -7,7 +7,9 @@ from datetime import timedelta
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from pytest_homeassistant_custom_component.syrupy import (  # type: ignore[import-untyped]
+    HomeAssistantSnapshotExtension,
+)
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.powerstats.diagnostics import async_get_config_entry_diagnostics
@@ -40,7 +42,7 @@ async def test_diagnostics_show_the_meter_and_its_history(
     assert await ha.config_entries.async_setup(entry.entry_id)
     await move_to(start + timedelta(hours=1))
     diagnostics = await async_get_config_entry_diagnostics(ha, entry)
-    assert diagnostics["meter"]["priced"] is True  # type: ignore[index,call-overload]
+    assert diagnostics["meter"]["priced"] is True
     assert diagnostics == snapshot.use_extension(HomeAssistantSnapshotExtension)
 
 

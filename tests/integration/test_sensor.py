@@ -9,7 +9,9 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
-from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from pytest_homeassistant_custom_component.syrupy import (  # type: ignore[import-untyped]
+    HomeAssistantSnapshotExtension,
+)
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.powerstats.const import DOMAIN
@@ -33,7 +35,8 @@ async def run_morning(
     for hour in range(1, 9):
         await move_to(start + timedelta(hours=hour))
         hass.states.async_set(SOURCE, "2000" if hour == 6 else "400", W)
-    return entry.entry_id
+    entry_id: str = entry.entry_id
+    return entry_id
 
 
 async def test_the_sensors_of_a_priced_meter(
@@ -64,13 +67,17 @@ async def test_the_figures_of_the_morning(
 ) -> None:
     await run_morning(ha, freezer, move_to, {"price_mode": "fixed", "price": 0.25})
     energy = 7 * 0.4 + 2.0
-    assert float(ha.states.get("sensor.house_energy_today").state) == pytest.approx(energy)  # type: ignore[union-attr]
-    assert float(ha.states.get("sensor.house_mean_power_today").state) == pytest.approx(
-        energy * 1000 / 8, abs=0.05
-    )  # type: ignore[union-attr]
-    assert float(ha.states.get("sensor.house_peak_10_minute_power_today").state) == 2000  # type: ignore[union-attr]
-    assert float(ha.states.get("sensor.house_cost_today").state) == pytest.approx(energy * 0.25)  # type: ignore[union-attr]
-    assert float(ha.states.get("sensor.house_coverage_today").state) == 100  # type: ignore[union-attr]
+
+    def value(entity_id: str) -> float:
+        state = ha.states.get(entity_id)
+        assert state is not None
+        return float(state.state)
+
+    assert value("sensor.house_energy_today") == pytest.approx(energy)
+    assert value("sensor.house_mean_power_today") == pytest.approx(energy * 1000 / 8, abs=0.05)
+    assert value("sensor.house_peak_10_minute_power_today") == 2000
+    assert value("sensor.house_cost_today") == pytest.approx(energy * 0.25)
+    assert value("sensor.house_coverage_today") == 100
 
 
 async def test_an_unpriced_meter_has_no_cost_sensors(

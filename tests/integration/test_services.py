@@ -46,7 +46,9 @@ async def test_export_returns_every_hour_of_the_range(ha: HomeAssistant) -> None
     assert isinstance(rows, list)
     assert len(rows) == 24
     assert rows[0] == [int(at(2026, 11, 26, 0, 0).timestamp()), 0.6, 600, 600, 600, 1]
-    assert rows[2][1:] == [None, None, None, None, 0]
+    third = rows[2]
+    assert isinstance(third, list)
+    assert third[1:] == [None, None, None, None, 0]
 
 
 @pytest.mark.usefixtures("two_hours")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 import pytest
 
 from custom_components.powerstats.meter import Bucket, Kind, MeterAccumulator
