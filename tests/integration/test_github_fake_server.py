@@ -219,3 +219,19 @@ async def test_the_command_line_serves_a_repository_until_terminated(
     finally:
         process.terminate()
         assert await asyncio.wait_for(process.wait(), 30) == 0
+
+
+async def test_pages_serve_the_default_branch_like_github_pages(
+    fake: FakeGitHub, http: aiohttp.ClientSession
+) -> None:
+    fake.repo.commit_files({"index.html": b"<html>", "data/m.json": b"{}"}, "m", 1)
+
+    async with http.get(f"{fake.root_url}/_pages/alice/energy/") as page:
+        body, headers = await page.read(), page.headers
+    async with http.get(f"{fake.root_url}/_pages/alice/energy/nope.json") as missing:
+        missing_status = missing.status
+
+    assert body == b"<html>"
+    assert headers["Cache-Control"] == "max-age=600"
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    assert missing_status == 404

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+import logging
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
@@ -41,13 +43,19 @@ def seed(fake: FakeGitHub) -> None:
     fake.repo.commit_files({"README.md": b"# Our energy\n"}, "Initial commit", 1)
 
 
-async def step_to(move_to: Clock, start: datetime, end: datetime) -> None:
-    """Walk the clock in 10-minute steps (each tick renders the files), then to `end`."""
-    moment = start
+async def step_to(hass: HomeAssistant, move_to: Clock, start: datetime, end: datetime) -> None:
+    """Walk the clock in 10-minute steps (each tick renders the files), then to `end`.
+
+    Every publish started on the way finishes before the clock moves on: HA's test clock also
+    drives the request timeouts.
+    """
+    moment = start.astimezone(UTC)  # real elapsed time, also across a DST change
     while moment + timedelta(minutes=10) <= end:
         moment += timedelta(minutes=10)
         await move_to(moment)
+        await settle(hass)
     await move_to(end)
+    await settle(hass)
 
 
 async def press(hass: HomeAssistant) -> None:
@@ -101,7 +109,7 @@ async def test_a_nightly_publish_makes_exactly_one_commit_holding_every_changed_
     ha.states.async_set(SOURCE, "2400", W)
     fake.clear_log()
 
-    await step_to(move_to, at(2026, 11, 26, 23, 0), at(2026, 11, 27, 0, 5))
+    await step_to(ha, move_to, at(2026, 11, 26, 23, 0), at(2026, 11, 27, 0, 5))
     await settle(ha)
 
     assert len(fake.repo.history()) == commits + 1
@@ -168,7 +176,7 @@ async def test_every_n_minutes_publishes_what_changed_between_nights(
     commits = len(fake.repo.history())
     ha.states.async_set(SOURCE, "700", W)
 
-    await step_to(move_to, at(2026, 11, 26, 12, 0), at(2026, 11, 26, 12, 15))
+    await step_to(ha, move_to, at(2026, 11, 26, 12, 0), at(2026, 11, 26, 12, 15))
     await settle(ha)
 
     assert len(fake.repo.history()) == commits + 1
@@ -301,7 +309,7 @@ async def test_maintenance_holds_every_publish_and_turning_it_off_publishes_what
     commits = len(fake.repo.history())
 
     ha.states.async_set(SOURCE, "3000", W)
-    await step_to(move_to, at(2026, 11, 26, 23, 0), at(2026, 11, 27, 0, 5))  # the night
+    await step_to(ha, move_to, at(2026, 11, 26, 23, 0), at(2026, 11, 27, 0, 5))  # the night
     await press(ha)
     assert fake.requests == []
 
@@ -408,3 +416,37 @@ async def test_a_meter_without_publishing_has_only_the_maintenance_switch(
     assert ha.states.get(BUTTON) is None
     assert ha.states.get(PROBLEM) is None
     assert json.loads(local_files(ha)["manifest.json"])["maintenance"] is False
+
+
+async def test_a_nightly_time_in_the_skipped_spring_hour_still_publishes_once_that_night(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock, fake: FakeGitHub
+) -> None:
+    freezer.move_to(at(2026, 3, 28, 23, 0))
+    entry = await start_publishing_meter(ha, fake, publish_time="02:30:00")
+    commits = len(fake.repo.history())
+    ha.states.async_set(SOURCE, "800", W)
+
+    # 02:00 CET jumps to 03:00 CEST: 02:30 never happens on the clock.
+    await step_to(ha, move_to, at(2026, 3, 28, 23, 0), at(2026, 3, 29, 3, 40))
+    await settle(ha)
+
+    assert len(fake.repo.history()) == commits + 1
+    assert publisher(ha, entry).state.last_night == "2026-03-29"
+
+
+async def test_the_token_never_reaches_the_log(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    fake: FakeGitHub,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    seed(fake)
+    fake.server_errors()
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+
+    await start_publishing_meter(ha, fake)
+    await press(ha)
+
+    assert "Publishing to alice/energy@main failed" in caplog.text
+    assert TOKEN not in caplog.text
