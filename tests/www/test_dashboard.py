@@ -412,3 +412,23 @@ def test_a_view_partly_rebuilt_from_the_recorder_says_how_much(
     assert note.inner_text().startswith(f"{share}% of the covered time in this view was rebuilt")
     show_tab(opened.page, "daily")
     assert not note.is_visible()
+
+
+def test_a_failed_reread_keeps_the_last_good_data_on_screen_with_the_reason(
+    data_root: Path, server: DashboardServer, browser: Browser
+) -> None:
+    write_dataset(data_root, [MeterSpec()], NOW, refresh_seconds=600)
+    context = browser.new_context()
+    page = context.new_page()
+    page.clock.install(time=datetime.fromtimestamp(NOW, UTC))
+    page.goto(server.url)
+    page.wait_for_selector(".ps[data-others='ready']")
+    energy = page.locator("[data-stat='energy'] .ps-card-value").inner_text()
+    (data_root / "manifest.json").unlink()  # the source is gone (HA restarting, say)
+    with page.expect_response(lambda response: response.url.endswith("/manifest.json")):
+        page.clock.run_for(11 * 60 * 1000)
+    note = page.get_by_text("Could not refresh: manifest.json could not be fetched (HTTP 404)")
+    note.wait_for()
+    assert page.locator("[data-stat='energy'] .ps-card-value").inner_text() == energy
+    assert not page.get_by_role("alert").is_visible()
+    context.close()

@@ -138,9 +138,12 @@ class Dashboard {
     try {
       this.manifest = await this.source.manifest();
       this.ui.error.hidden = true;
+      this.setNote('manifest', null);
     } catch (error) {
       if (!(error instanceof DataError)) throw error;
-      this.showError(error.message);
+      // Once something good is on screen, a failed re-read leaves it there, with the reason.
+      if (this.file) this.setNote('manifest', `Could not refresh: ${error.message}`);
+      else this.showError(error.message);
     }
     if (this.manifest && this.ui.error.hidden) await this.showView();
     if (this.destroyed) return; // detached while reading (HA switched panels): stop polling
