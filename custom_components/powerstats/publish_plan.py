@@ -113,3 +113,26 @@ def _published_manifest(manifest: bytes, chosen: Mapping[str, frozenset[str]]) -
     body["meters"] = meters
     body["maintenance"] = False
     return (json.dumps(body, indent=1, ensure_ascii=False, allow_nan=False) + "\n").encode()
+
+
+def stale_paths(
+    published: Collection[str], files: Collection[str], loaded_meters: Collection[str]
+) -> list[str]:
+    """Paths published before that the next commit deletes.
+
+    A level that was unticked goes (it may show when someone is home), and so does a dashboard
+    file that is no longer shipped. The files of a meter that is not loaded right now (being
+    reloaded, or removed) stay: another meter's publish must not delete its history.
+    """
+    stale = []
+    for path in published:
+        if path in files:
+            continue
+        meter_id, _, name = path.partition("/")
+        is_level = "/" not in name and name.removesuffix(".json") in _LEVELS
+        if not is_level or meter_id in loaded_meters:
+            stale.append(path)
+    return sorted(stale)
+
+
+_LEVELS: Final = frozenset({"daily", "weekly", "monthly", "yearly"})

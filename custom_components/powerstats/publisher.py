@@ -49,6 +49,7 @@ from .publish_plan import (
     due_night,
     next_nightly,
     published_files,
+    stale_paths,
 )
 from .publish_settings import PublishSettings
 
@@ -337,8 +338,9 @@ class Publisher:
             self._dashboard = await self.hass.async_add_executor_job(
                 read_dashboard, self._dashboard_dir, self._dashboard_skip
             )
-        files = published_files(self._rendered(), self._meters(settings), self._dashboard)
-        remove = [path for path in self.state.published if path not in files]
+        meters = self._meters(settings)
+        files = published_files(self._rendered(), meters, self._dashboard)
+        remove = stale_paths(self.state.published, files, {m.meter_id for m in meters})
         client = GitHubClient(
             async_get_clientsession(self.hass),
             settings.token,

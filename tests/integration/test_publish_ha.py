@@ -450,3 +450,22 @@ async def test_the_token_never_reaches_the_log(
 
     assert "Publishing to alice/energy@main failed" in caplog.text
     assert TOKEN not in caplog.text
+
+
+async def test_a_level_unticked_later_is_deleted_from_the_repository_at_the_next_publish(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, fake: FakeGitHub
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    entry = await start_publishing_meter(ha, fake, publish_levels=["daily", "yearly"])
+    assert "house/daily.json" in fake.repo.files()
+
+    ha.config_entries.async_update_entry(
+        entry, options={**entry.options, "publish_levels": ["yearly"]}
+    )
+    await settle(ha)
+    await press(ha)
+
+    files = fake.repo.files()
+    assert "house/daily.json" not in files
+    assert "house/yearly.json" in files
+    assert list(manifest_of(files)["meters"][0]["files"]) == ["yearly"]

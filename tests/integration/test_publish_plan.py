@@ -18,6 +18,7 @@ from custom_components.powerstats.publish_plan import (
     next_nightly,
     nightly_moment,
     published_files,
+    stale_paths,
 )
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -149,3 +150,19 @@ def test_only_the_chosen_levels_and_a_manifest_listing_just_them_are_published()
     assert [m["id"] for m in manifest["meters"]] == ["house"]
     assert sorted(manifest["meters"][0]["files"]) == ["monthly", "yearly"]
     assert manifest["maintenance"] is False
+
+
+def test_an_unticked_level_and_a_dropped_dashboard_file_are_deleted_but_not_an_absent_meter() -> (
+    None
+):
+    published = [
+        "manifest.json",
+        "house/daily.json",
+        "house/yearly.json",
+        "garage/yearly.json",
+        "js/old.js",
+        "index.html",
+    ]
+    now = ["manifest.json", "house/yearly.json", "index.html"]
+
+    assert stale_paths(published, now, loaded_meters={"house"}) == ["house/daily.json", "js/old.js"]
