@@ -384,6 +384,9 @@ class Dashboard {
       this.setNote(meter.files[level].path, note);
       if (file) files.push(file);
     }
+    // A re-read that changed none of them leaves the charts as they are.
+    const same = this.others?.length === files.length && files.every((f, i) => f === this.others[i]);
+    if (same) return;
     this.others = files;
     this.drawAverages();
     const available = this.previous() !== null;
