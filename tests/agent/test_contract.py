@@ -1,0 +1,98 @@
+"""The agent's hand-written contract check agrees with the project's JSON Schema and examples."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema  # type: ignore[import-untyped]
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from luckfox_agent.contract import ContractError, FileEntry, check_level_file, check_manifest
+
+from .conftest import ROOT
+
+EXAMPLES = ROOT / "schemas" / "examples"
+SCHEMA = json.loads((ROOT / "schemas" / "powerstats-1.schema.json").read_text())
+
+
+def entry_for(doc: Any) -> FileEntry:
+    """The manifest entry a level file would be fetched under (from the file's own claims)."""
+    meter = doc.get("meter", {}).get("id", "house") if isinstance(doc.get("meter"), dict) else "x"
+    level = (
+        doc.get("level")
+        if doc.get("level") in ("daily", "weekly", "monthly", "yearly")
+        else "daily"
+    )
+    return FileEntry(str(meter), str(level), f"{meter}/{level}.json", "0" * 64, 0)
+
+
+def agent_accepts(doc: Any) -> bool:
+    try:
+        if isinstance(doc, dict) and "meters" in doc:
+            check_manifest(doc)
+        else:
+            check_level_file(doc, entry_for(doc))
+    except ContractError:
+        return False
+    return True
+
+
+def good_examples() -> list[Path]:
+    return [EXAMPLES / "manifest.json", *sorted((EXAMPLES / "house").glob("*.json"))]
+
+
+@pytest.mark.parametrize("path", good_examples(), ids=lambda p: p.name)
+def test_every_good_example_is_accepted(path: Path) -> None:
+    assert agent_accepts(json.loads(path.read_text()))
+
+
+@pytest.mark.parametrize("path", sorted((EXAMPLES / "bad").glob("*.json")), ids=lambda p: p.name)
+def test_every_bad_example_is_refused(path: Path) -> None:
+    assert not agent_accepts(json.loads(path.read_text()))
+
+
+def schema_and_rules_accept(doc: dict[str, Any]) -> bool:
+    """The project's definition: the schema plus the two rules it cannot express."""
+    try:
+        jsonschema.validate(doc, SCHEMA)
+    except jsonschema.ValidationError:
+        return False
+    rows = doc["rows"]
+    if any(len(row) != len(doc["columns"]) for row in rows):
+        return False
+    return all(a[0] < b[0] for a, b in itertools.pairwise(rows))
+
+
+CELLS = st.one_of(
+    st.none(),
+    st.integers(-5, 5),
+    st.floats(-2, 2, allow_nan=False),
+    st.booleans(),
+    st.text(max_size=2),
+)
+BASE = json.loads((EXAMPLES / "house" / "daily.json").read_text())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rows=st.lists(st.lists(CELLS, min_size=5, max_size=8), max_size=5),
+    starts=st.lists(st.integers(0, 10), min_size=5, max_size=5),
+    extra_column=st.sampled_from([None, "cost", "Bad-Name", "start"]),
+)
+def test_the_agent_agrees_with_the_schema_on_level_file_rows(
+    rows: list[list[Any]], starts: list[int], extra_column: str | None
+) -> None:
+    doc = copy.deepcopy(BASE)
+    if extra_column is not None:
+        doc["columns"] = [*doc["columns"], extra_column]
+    for row, start in zip(rows, starts, strict=False):
+        if row:
+            row[0] = start
+    doc["rows"] = rows
+    assert agent_accepts(doc) == schema_and_rules_accept(doc)

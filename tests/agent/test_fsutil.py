@@ -1,0 +1,68 @@
+"""URL decoding, form parsing, dates and atomic writes: the small helpers the server trusts."""
+
+from __future__ import annotations
+
+import email.utils
+import os
+from pathlib import Path
+
+import pytest
+
+from luckfox_agent.config import parse_url
+from luckfox_agent.fsutil import atomic_write, http_date, parse_form, percent_decode
+
+
+@pytest.mark.parametrize(
+    ("raw", "decoded"),
+    [
+        ("/a%20b", "/a b"),
+        ("/%2e%2e/x", "/../x"),
+        ("/%252e", "/%2e"),
+        ("/%", None),
+        ("/%zz", None),
+        ("/%c0%ae", None),
+        ("/plain", "/plain"),
+        ("/%E2%82%AC", "/\u20ac"),
+    ],
+)
+def test_percent_decoding_is_strict_and_single_pass(raw: str, decoded: str | None) -> None:
+    assert percent_decode(raw) == decoded
+
+
+def test_forms_keep_the_first_value_and_decode_plus_as_space() -> None:
+    assert parse_form("csrf=ab&password=a+b%21&csrf=evil") == {"csrf": "ab", "password": "a b!"}
+
+
+def test_http_dates_match_the_standard_format() -> None:
+    assert http_date(0) == "Thu, 01 Jan 1970 00:00:00 GMT"
+    assert http_date(1764198000) == email.utils.formatdate(1764198000, usegmt=True)
+
+
+def test_an_atomic_write_replaces_the_file_and_leaves_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "f.json"
+    target.write_bytes(b"old")
+    inode = target.stat().st_ino
+    atomic_write(str(target), [b"new ", b"bytes"])
+    assert target.read_bytes() == b"new bytes"
+    assert target.stat().st_ino != inode
+    assert os.listdir(tmp_path) == ["f.json"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["ftp://ha/", "http://user:pw@ha/", "http:///x", "https://[::1/x", "http://ha:0/"],
+)
+def test_a_bad_source_url_is_refused(url: str) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011 - the message is checked by the CLI tests
+        parse_url(url)
+
+
+def test_a_source_url_is_split_for_the_client() -> None:
+    url = parse_url("http://homeassistant.local:8123/api/powerstats/data")
+    assert (url.scheme, url.host, url.port, url.path) == (
+        "http",
+        "homeassistant.local",
+        8123,
+        "/api/powerstats/data/",
+    )
+    assert parse_url("https://[fe80::1]/p/").port == 443
