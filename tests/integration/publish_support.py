@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, State
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped]
 
 from custom_components.powerstats.const import DATA_HUB
 from custom_components.powerstats.publish_settings import (
@@ -66,11 +66,11 @@ async def settle(hass: HomeAssistant) -> None:
 
 
 async def start_publishing_meter(
-    hass: HomeAssistant, fake: FakeGitHub, **changes: Any
+    hass: HomeAssistant, fake: FakeGitHub, *, entry_id: str | None = None, **changes: Any
 ) -> MockConfigEntry:
     """Add the House meter with publishing set up and wait for its start-up publish."""
     hass.states.async_set(SOURCE, "500", W)
-    entry = make_entry(options=github_options(fake, **changes))
+    entry = make_entry(options=github_options(fake, **changes), entry_id=entry_id)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await settle(hass)
