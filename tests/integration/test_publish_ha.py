@@ -16,11 +16,12 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry  # type
 from custom_components.powerstats.const import DOMAIN
 from tests.fake_github import FakeGitHub
 
-from .conftest import SOURCE, Clock, at
+from .conftest import SOURCE, Clock, at, make_entry
 from .publish_support import (
     TOKEN,
     W,
     fake,
+    github_options,
     local_files,
     manifest_of,
     no_write_pause,
@@ -469,3 +470,30 @@ async def test_a_level_unticked_later_is_deleted_from_the_repository_at_the_next
     assert "house/daily.json" not in files
     assert "house/yearly.json" in files
     assert list(manifest_of(files)["meters"][0]["files"]) == ["yearly"]
+
+
+async def test_a_request_github_never_answers_times_out_and_is_retried_later(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock, fake: FakeGitHub
+) -> None:
+    seed(fake)
+    fake.hang()
+    start = at(2026, 11, 26, 12, 0)
+    freezer.move_to(start)
+    ha.states.async_set(SOURCE, "500", W)
+    entry = make_entry(options=github_options(fake))
+    entry.add_to_hass(ha)
+    assert await ha.config_entries.async_setup(entry.entry_id)
+    await ha.async_block_till_done()
+    assert [r.status for r in fake.requests] == [0]  # the first request hangs
+
+    await move_to(start + timedelta(seconds=21))  # HA's clock drives the request timeout
+    await settle(ha)
+    assert state_of(ha, PROBLEM).attributes["reason"] == "cannot_connect"
+    retry_at = publisher(ha, entry).state.retry_at
+    assert retry_at is not None
+
+    await move_to(dt_util.utc_from_timestamp(retry_at + 1))
+    await settle(ha)
+
+    assert len(fake.repo.history()) == 2
+    assert state_of(ha, PROBLEM).state == "off"
