@@ -160,6 +160,13 @@ class Mirror:
         if raw is None:
             # Without a local copy a 304 would leave nothing to serve: fetch unconditionally.
             self.status.etag = self.status.last_modified = None
+        # Checked once at start (reads only): a file lost or damaged on the flash is fetched
+        # again by the first poll even though the source's manifest did not change.
+        self._repair = any(
+            sha256_file(os.path.join(config.webroot, e.path)) != e.sha256 for e in entries
+        )
+        if self._repair:
+            log.warning("some mirrored files are missing or damaged; the first poll repairs them")
 
     @staticmethod
     def _allowed(raw: Optional[bytes], entries: Tuple[FileEntry, ...]) -> FrozenSet[str]:
@@ -243,13 +250,13 @@ class Mirror:
     def _poll(self) -> bool:
         webroot = self.config.webroot
         local_raw, local_entries, _ = read_local_manifest(webroot)
-        conditional = local_raw is not None
+        conditional = local_raw is not None and not self._repair
         status, headers, body = self._get(MANIFEST, conditional, MAX_MANIFEST_BYTES)
         if status == 304:
             if not conditional:
                 raise MirrorError("manifest.json: 304 to an unconditional request")
             return False
-        if body == local_raw:
+        if body == local_raw and not self._repair:
             # The source ignores conditional requests but nothing changed: write nothing.
             self._remember_validators(headers)
             return False
@@ -261,7 +268,8 @@ class Mirror:
         except ValueError:
             raise MirrorError("manifest.json is not valid JSON") from None
         fetched = self._stage_changed(entries)
-        self._commit(fetched, body, local_entries, entries)
+        self._commit(fetched, body, local_raw, local_entries, entries)
+        self._repair = False
         self._remember_validators(headers)
         self.data_files = self._allowed(body, entries)
         self.status.maintenance = bool(doc.get("maintenance"))
@@ -318,6 +326,7 @@ class Mirror:
         self,
         staged: List[Tuple[str, str]],
         manifest: bytes,
+        old_manifest: Optional[bytes],
         old_entries: Tuple[FileEntry, ...],
         new_entries: Tuple[FileEntry, ...],
     ) -> None:
@@ -327,7 +336,8 @@ class Mirror:
             for index, (tmp, target) in enumerate(staged):
                 os.replace(tmp, target)
                 staged[index] = ("", target)
-            atomic_write(os.path.join(webroot, MANIFEST), [manifest])
+            if manifest != old_manifest:
+                atomic_write(os.path.join(webroot, MANIFEST), [manifest])
         except OSError as err:
             for tmp, _ in staged:
                 if tmp:

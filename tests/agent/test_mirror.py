@@ -175,6 +175,20 @@ def test_a_full_disk_keeps_the_old_copy(tmp_path: Path, source: Source, agent_py
     assert not list((tmp_path / "webroot").rglob(".*")), "a temporary file was left behind"
 
 
+def test_a_file_lost_from_the_flash_is_fetched_again_at_start(
+    tmp_path: Path, source: Source, agent_python: str
+) -> None:
+    config = mirrored(tmp_path, source, agent_python)
+    daily = tmp_path / "webroot" / "house" / "daily.json"
+    daily.write_bytes(b"damaged")
+    source.clear()
+    result = run_agent(agent_python, config, "mirror-once")
+    assert result.returncode == 0, result.stderr
+    assert daily.read_bytes() == source.data.files["house/daily.json"]
+    fetched = [h.path[len(source.prefix) :] for h in source.gets()]
+    assert fetched == ["manifest.json", "house/daily.json"]
+
+
 def test_a_meter_removed_from_the_manifest_is_no_longer_kept(
     tmp_path: Path, source: Source, agent_python: str
 ) -> None:
