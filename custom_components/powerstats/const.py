@@ -18,6 +18,8 @@ DATA_HUB: HassKey[PowerStatsHub] = HassKey(DOMAIN)
 # Config entry data (set up in the config flow; stable for the meter's life).
 CONF_METER_ID: Final = "meter_id"
 CONF_KIND: Final = "kind"
+# Set once the meter's store was first written: a later missing store is then a loss to report.
+CONF_STORED: Final = "stored"
 # Options (changeable at any time in the options flow).
 CONF_PRICE_MODE: Final = "price_mode"
 CONF_PRICE: Final = "price"

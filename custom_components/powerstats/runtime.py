@@ -31,6 +31,7 @@ from .const import (
     CONF_PRICE,
     CONF_PRICE_ENTITY,
     CONF_PRICE_MODE,
+    CONF_STORED,
     LOGGER,
     PRICE_ENTITY,
     PRICE_FIXED,
@@ -122,7 +123,12 @@ class PowerStatsMeter:
     async def async_start(self) -> None:
         """Load the store, account for the downtime, and start following the source."""
         loaded = await async_load(
-            self.hass, self.store, self.config.kind, self.hub.tz, self.config.name
+            self.hass,
+            self.store,
+            self.config.kind,
+            self.hub.tz,
+            self.config.name,
+            expected=bool(self.entry.data.get(CONF_STORED)),
         )
         self.history, self.recovered = loaded.history, loaded.recovered
         now = self._now()
@@ -150,6 +156,11 @@ class PowerStatsMeter:
         self._refresh_totals(now)
         await self.store.async_save(self._store_data())
         self._arm_stop_save()
+        if not self.entry.data.get(CONF_STORED):
+            # Before the update listener is attached, so this does not reload the entry.
+            self.hass.config_entries.async_update_entry(
+                self.entry, data={**self.entry.data, CONF_STORED: True}
+            )
 
     async def async_stop(self) -> None:
         """Stop following the source and save everything up to now (clean stop: no loss)."""

@@ -72,22 +72,34 @@ def decode(data: StoreData, kind: Kind, tz: tzinfo) -> tuple[History, MeterAccum
 
 
 async def async_load(
-    hass: HomeAssistant, store: MeterStore, kind: Kind, tz: tzinfo, meter_name: str
+    hass: HomeAssistant,
+    store: MeterStore,
+    kind: Kind,
+    tz: tzinfo,
+    meter_name: str,
+    *,
+    expected: bool,
 ) -> Loaded:
-    """Load a meter's store, recovering from a corrupt or missing file."""
+    """Load a meter's store, recovering from a corrupt or missing file.
+
+    `expected`: the store was written before, so finding none means it was lost.
+    """
     existed = await hass.async_add_executor_job(os.path.exists, store.path)
     try:
         data = await store.async_load()
         if data is None:
             if existed:
                 # HA found the file unreadable and moved it aside.
-                return _recovered(hass, store, tz, meter_name)
+                return _recovered(hass, store, tz, meter_name, "store_recovered")
+            if expected:
+                LOGGER.error("The saved history of %s is missing; starting afresh", meter_name)
+                return _recovered(hass, store, tz, meter_name, "store_missing")
             return Loaded(History(tz), None, recovered=False)
         history, accumulator = decode(data, kind, tz)
     except Exception:
         LOGGER.exception("The saved history of %s could not be read", meter_name)
         await hass.async_add_executor_job(_set_aside, store.path)
-        return _recovered(hass, store, tz, meter_name)
+        return _recovered(hass, store, tz, meter_name, "store_recovered")
     return Loaded(history, accumulator, recovered=False)
 
 
@@ -96,7 +108,9 @@ def _set_aside(path: str) -> None:
         os.replace(path, f"{path}.corrupt.{dt_util.utcnow().strftime('%Y%m%dT%H%M%S')}")
 
 
-def _recovered(hass: HomeAssistant, store: MeterStore, tz: tzinfo, meter_name: str) -> Loaded:
+def _recovered(
+    hass: HomeAssistant, store: MeterStore, tz: tzinfo, meter_name: str, reason: str
+) -> Loaded:
     ir.async_create_issue(
         hass,
         DOMAIN,
@@ -104,7 +118,7 @@ def _recovered(hass: HomeAssistant, store: MeterStore, tz: tzinfo, meter_name: s
         is_fixable=False,
         is_persistent=False,
         severity=ir.IssueSeverity.WARNING,
-        translation_key="store_recovered",
+        translation_key=reason,
         translation_placeholders={"meter": meter_name},
     )
     return Loaded(History(tz), None, recovered=True)

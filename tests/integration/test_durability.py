@@ -184,3 +184,30 @@ async def test_downtime_spanning_a_whole_bucket_is_never_filled_in(
     assert ten[ts(2026, 11, 26, 12, 0)].covered == 300
     assert ts(2026, 11, 26, 12, 10) not in ten
     assert ten[ts(2026, 11, 26, 12, 20)].covered == 300
+
+
+async def test_a_missing_store_of_a_meter_that_saved_before_is_reported(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any]
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    ha.states.async_set(SOURCE, "1200", W)
+    entry = make_entry()
+    meter = await setup(ha, entry)
+    assert not meter.recovered
+    assert entry.data["stored"] is True
+    assert await ha.config_entries.async_unload(entry.entry_id)
+    del hass_storage[f"{DOMAIN}.{entry.entry_id}"]  # the file is lost
+    meter = await setup(ha, entry)
+    assert meter.recovered
+    issue = ir.async_get(ha).async_get_issue(DOMAIN, f"store_recovered_{DOMAIN}.{entry.entry_id}")
+    assert issue is not None
+    assert issue.translation_key == "store_missing"
+
+
+async def test_a_first_start_without_a_store_is_not_reported(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    meter = await setup(ha, make_entry())
+    assert not meter.recovered
+    assert not ir.async_get(ha).issues
