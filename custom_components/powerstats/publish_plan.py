@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, Final
 
 MANIFEST: Final = "manifest.json"
+NO_JEKYLL: Final = ".nojekyll"
 # Exponential backoff after a failed publish: 1 min, 2, 4, ... capped at one hour.
 BACKOFF_FIRST: Final = 60.0
 BACKOFF_MAX: Final = 3600.0
@@ -92,6 +93,8 @@ def published_files(
     """
     chosen = {m.meter_id: m.levels for m in meters}
     files: dict[str, bytes] = {p: c for p, c in dashboard.items() if p != MANIFEST}
+    # GitHub Pages serves the folder as it is, without a Jekyll build, when this file is there.
+    files[NO_JEKYLL] = b""
     for path, content in rendered.items():
         meter_id, _, name = path.partition("/")
         if name.endswith(".json") and name[: -len(".json")] in chosen.get(meter_id, ()):

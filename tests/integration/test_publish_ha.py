@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import UTC, datetime, timedelta
@@ -477,14 +478,16 @@ async def test_a_request_github_never_answers_times_out_and_is_retried_later(
 ) -> None:
     seed(fake)
     fake.hang()
+    arrived = asyncio.Event()
+    fake.before_next(arrived.set)
     start = at(2026, 11, 26, 12, 0)
     freezer.move_to(start)
     ha.states.async_set(SOURCE, "500", W)
     entry = make_entry(options=github_options(fake))
     entry.add_to_hass(ha)
     assert await ha.config_entries.async_setup(entry.entry_id)
-    await ha.async_block_till_done()
-    assert [r.status for r in fake.requests] == [0]  # the first request hangs
+    await asyncio.wait_for(arrived.wait(), 30)  # an event, not a clock: the request is in
+    assert [r.status for r in fake.requests] == [0]  # and it hangs
 
     await move_to(start + timedelta(seconds=21))  # HA's clock drives the request timeout
     await settle(ha)

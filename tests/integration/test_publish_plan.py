@@ -140,6 +140,7 @@ def test_only_the_chosen_levels_and_a_manifest_listing_just_them_are_published()
     )
 
     assert sorted(files) == [
+        ".nojekyll",
         "house/monthly.json",
         "house/yearly.json",
         "index.html",
