@@ -40,6 +40,7 @@ from .github import (
     GitHubNotFoundError,
     GitHubPermissionError,
     GitHubRateLimitError,
+    GitHubTransientError,
     PublishResult,
 )
 from .publish_plan import (
@@ -227,7 +228,9 @@ class Publisher:
         if self._on_maintenance is not None:
             self._on_maintenance()
         if not on:
-            self._kick()
+            # Meters sharing the repository waited too (they share the manifest).
+            for publisher in publishers(self.hass):
+                publisher._kick()
 
     @property
     def enabled(self) -> bool:
@@ -324,6 +327,9 @@ class Publisher:
             result = await self._async_publish()
         except GitHubError as err:
             await self._async_failed(err)
+        except Exception as err:  # a bug must not stop publishing for good
+            LOGGER.exception("Publishing to %s failed unexpectedly", self._where)
+            await self._async_failed(GitHubTransientError(type(err).__name__))
         else:
             await self._async_succeeded(result, generation)
         finally:

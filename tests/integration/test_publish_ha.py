@@ -500,3 +500,38 @@ async def test_a_request_github_never_answers_times_out_and_is_retried_later(
 
     assert len(fake.repo.history()) == 2
     assert state_of(ha, PROBLEM).state == "off"
+
+
+async def test_meters_sharing_a_repository_share_one_manifest_and_one_maintenance(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock, fake: FakeGitHub
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    await start_publishing_meter(ha, fake)
+    ha.states.async_set("sensor.garage_power", "90", W)
+    garage = make_entry(
+        entity_id="sensor.garage_power",
+        name="Garage",
+        meter_id="garage",
+        options=github_options(fake),
+    )
+    garage.add_to_hass(ha)
+    assert await ha.config_entries.async_setup(garage.entry_id)
+    await settle(ha)
+
+    manifest = manifest_of(fake.repo.files())
+    assert [m["id"] for m in manifest["meters"]] == ["garage", "house"]
+    assert "garage/yearly.json" in fake.repo.files()
+
+    await ha.services.async_call("switch", "turn_on", {"entity_id": MAINTENANCE}, blocking=True)
+    await new_data(ha, move_to, at(2026, 11, 26, 12, 0), "120")
+    fake.clear_log()
+    await ha.services.async_call(
+        "button", "press", {"entity_id": "button.garage_publish_now"}, blocking=True
+    )
+    await settle(ha)
+    assert fake.requests == []  # the house's maintenance holds the shared repository
+
+    await ha.services.async_call("switch", "turn_off", {"entity_id": MAINTENANCE}, blocking=True)
+    await settle(ha)
+    published_matches_local(ha, fake)
+    assert fake.repo.files()["garage/yearly.json"] == local_files(ha)["garage/yearly.json"]
