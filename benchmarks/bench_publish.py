@@ -128,11 +128,28 @@ async def main() -> int:
     old, new = four_changed(1), four_changed(2)
     one_of_four = {**old, "manifest.json": new["manifest.json"]}
     first = level_files(1, meters=2)
+    dashboard = {
+        p.relative_to(ROOT / "www").as_posix(): p.read_bytes()
+        for p in sorted((ROOT / "www").rglob("*"))
+        if p.is_file()
+    }
+    # What a nightly publish sends by default: the dashboard (unchanged since the last night),
+    # the manifest and the monthly and yearly levels (changed).
+    published = ("manifest.json", "meter0/monthly.json", "meter0/yearly.json")
+    night_before = {**dashboard, **{p: level_files(1)[p] for p in published}}
+    night_after = {**dashboard, **{p: level_files(2)[p] for p in published}}
+    changed = len(published)
     scenarios = [
         ("4 changed files", holding(old), new, None),
         ("1 of 4 files changed", holding(old), one_of_four, None),
         ("nothing changed since the last publish", holding(old), old, old),
         (f"first publish, empty repository, {len(first)} files", empty, first, None),
+        (
+            f"a night with the dashboard: {changed} of {len(night_before)} files changed",
+            holding(night_before),
+            night_after,
+            None,
+        ),
     ]
     print("## Publishing to GitHub: one commit per publish vs one Contents PUT per file\n")
     print(
