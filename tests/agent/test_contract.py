@@ -79,7 +79,7 @@ CELLS = st.one_of(
 BASE = json.loads((EXAMPLES / "house" / "daily.json").read_text())
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     rows=st.lists(st.lists(CELLS, min_size=5, max_size=8), max_size=5),
     starts=st.lists(st.integers(0, 10), min_size=5, max_size=5),

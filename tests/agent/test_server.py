@@ -131,6 +131,7 @@ def test_a_symlink_in_the_web_root_is_not_followed(
     daily.symlink_to(secret)
     (tmp_path / "dashboard" / "leak.js").symlink_to(secret)
     (tmp_path / "dashboard" / "linked").symlink_to(tmp_path)
+    source.down = True  # or the agent's first poll would replace the link with a real copy
     agent = start_agent(config)
     for path in ("/house/daily.json", "/leak.js", "/linked/secret.txt", "/linked/agent.conf"):
         response = agent.request("GET", path)
