@@ -203,6 +203,7 @@ class MeterAccumulator:
         Time never runs backwards here: an earlier `t` (a clock step) is treated as now.
         """
         closed: list[Bucket] = []
+        t = float(t)
         while t > self._t:
             end = self._open_start + TEN_MINUTES
             if self._value is None and self._is_empty() and t >= end:
