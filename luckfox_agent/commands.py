@@ -279,6 +279,7 @@ def _check_source(doc: _Doctor, config: Config) -> None:
             headers=headers,
             timeout=config.timeout,
             max_body=1 << 20,
+            cafile=config.source_ca_file,
         )
     except HttpError as err:
         doc.problem(

@@ -21,6 +21,7 @@ DEFAULTS: Dict[str, Dict[str, str]] = {
         "timeout": "20",
         "max_backoff": "1800",
         "max_file_bytes": "4194304",
+        "ca_file": "",
     },
     "server": {
         "host": "0.0.0.0",  # noqa: S104 - a LAN display: every interface by default
@@ -132,6 +133,7 @@ class Config:
         "port",
         "request_timeout",
         "session_minutes",
+        "source_ca_file",
         "source_kind",
         "source_token",
         "source_url",
@@ -147,6 +149,7 @@ class Config:
     source_url: str
     source_token: str
     source_kind: str
+    source_ca_file: str
     interval: float
     timeout: float
     max_backoff: float
@@ -173,6 +176,7 @@ class Config:
         source_url: str,
         source_token: str,
         source_kind: str,
+        source_ca_file: str,
         interval: float,
         timeout: float,
         max_backoff: float,
@@ -197,6 +201,7 @@ class Config:
         self.source_url = source_url
         self.source_token = source_token
         self.source_kind = source_kind
+        self.source_ca_file = source_ca_file
         self.interval = interval
         self.timeout = timeout
         self.max_backoff = max_backoff
@@ -325,6 +330,7 @@ def load(path: str) -> Config:
         source_url=src["url"],
         source_token=src["token"],
         source_kind=src["kind"],
+        source_ca_file=src["ca_file"],
         interval=_number("source", "interval", src["interval"], 0.05, 86400),
         timeout=_number("source", "timeout", src["timeout"], 0.05, 600),
         max_backoff=_number("source", "max_backoff", src["max_backoff"], 0.05, 86400),

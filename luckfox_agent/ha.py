@@ -38,6 +38,7 @@ def call_service(config: Config, domain: str, service: str, data: Dict[str, Any]
             body=json.dumps(data).encode(),
             timeout=config.timeout,
             max_body=1 << 20,
+            cafile=config.source_ca_file,
         )
     except HttpError as err:
         raise HaError(f"Home Assistant is not reachable: {err}") from None

@@ -235,6 +235,7 @@ class Mirror:
                 headers=self._headers(conditional),
                 timeout=self.config.timeout,
                 max_body=limit,
+                cafile=self.config.source_ca_file,
             )
         except HttpError as err:
             raise MirrorError(f"{relative}: {err}") from None

@@ -15,6 +15,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -135,7 +136,7 @@ class Source:
     `down` answers 503 to everything.
     """
 
-    def __init__(self, ha: bool = True) -> None:
+    def __init__(self, ha: bool = True, tls: ssl.SSLContext | None = None) -> None:
         self.ha = ha
         self.prefix = HA_PREFIX if ha else "/powerstats/"
         self.data = Dataset.sample()
@@ -236,8 +237,11 @@ class Source:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}{self.prefix}"
+        scheme = "https" if tls is not None else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.port}{self.prefix}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -271,6 +275,49 @@ def source() -> Iterator[Source]:
 def static_source() -> Iterator[Source]:
     """A GitHub Pages-like static site on loopback, no token."""
     server = Source(ha=False)
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 / localhost and its key (PEM)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a test certificate")
+    directory = tmp_path_factory.mktemp("tls")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return cert, key
+
+
+@pytest.fixture
+def https_source(tls_files: tuple[Path, Path]) -> Iterator[Source]:
+    """HA's data view over HTTPS with a self-signed certificate."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*tls_files)
+    server = Source(ha=True, tls=context)
     yield server
     server.close()
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import re
-import shutil
 import ssl
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -317,36 +315,15 @@ def test_without_a_password_hash_the_admin_page_is_disabled(
     assert agent.request("GET", "/admin/login").status == 404
 
 
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
 def test_https_serves_the_dashboard_and_marks_the_session_cookie_secure(
     tmp_path: Path,
     source: Source,
     agent_python: str,
     password_hash: str,
     start_agent: Callable[..., Agent],
+    tls_files: tuple[Path, Path],
 ) -> None:
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    cert, key = tls_files
     agent = admin_agent(
         tmp_path,
         source,

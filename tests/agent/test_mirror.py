@@ -225,3 +225,17 @@ def test_the_manifest_is_swapped_in_only_after_its_files(
     for entry in manifest["meters"][0]["files"].values():
         body = (tmp_path / "webroot" / entry["path"]).read_bytes()
         assert hashlib.sha256(body).hexdigest() == entry["sha256"]
+
+
+def test_an_https_source_is_verified_and_a_self_signed_one_trusted_through_ca_file(
+    tmp_path: Path, https_source: Source, agent_python: str, tls_files: tuple[Path, Path]
+) -> None:
+    untrusted = write_config(tmp_path, https_source)
+    refused = run_agent(agent_python, untrusted, "mirror-once")
+    assert refused.returncode == 1
+    assert "TLS handshake" in refused.stderr
+    assert not (tmp_path / "webroot" / "manifest.json").exists()
+    trusted = write_config(tmp_path, https_source, **{"source.ca_file": tls_files[0]})
+    result = run_agent(agent_python, trusted, "mirror-once")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "webroot" / "house" / "daily.json").exists()
