@@ -223,14 +223,15 @@ def long_lived_token(url: str, access_token: str, name: str) -> str:
     return asyncio.run(_long_lived_token(url, access_token, name))
 
 
-def faketime_env(start: datetime) -> dict[str, str]:
-    """Environment that makes a process's clock start at `start` and tick normally."""
+def faketime_env(start: datetime, speed: float = 1.0) -> dict[str, str]:
+    """Environment that makes a process's clock start at `start` and tick `speed` times as fast."""
     if not LIBFAKETIME.exists():
         raise RuntimeError(f"{LIBFAKETIME} is missing; scripts/setup installs Debian's faketime")
     stamp = start.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    rate = "" if speed == 1 else f" x{speed:g}"
     return {
         "LD_PRELOAD": str(LIBFAKETIME),
-        "FAKETIME": f"@{stamp}",
+        "FAKETIME": f"@{stamp}{rate}",
         "TZ": "UTC",
         "FAKETIME_DONT_RESET": "1",
     }
@@ -249,6 +250,7 @@ class HomeAssistantProcess:
     log_path: Path | None = None
     clock_start: datetime | None = None
     launched: float = 0.0  # time.time() when the process started
+    speed: float = 1.0  # how many seconds pass on its faked clock per real second
 
     @property
     def url(self) -> str:
@@ -259,7 +261,7 @@ class HomeAssistantProcess:
         seed_config(self.config, self.port, self.extra_config, self.links)
         env = dict(os.environ)
         if clock is not None:
-            env.update(faketime_env(clock))
+            env.update(faketime_env(clock, self.speed))
         self.clock_start = clock
         self.launched = time.time()
         self.log_path = self.config / "hass.out"
@@ -277,7 +279,7 @@ class HomeAssistantProcess:
         """The process's own clock right now (the real one unless started under faketime)."""
         if self.clock_start is None:
             return datetime.now(UTC)
-        return self.clock_start + timedelta(seconds=time.time() - self.launched)
+        return self.clock_start + timedelta(seconds=(time.time() - self.launched) * self.speed)
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -317,7 +319,8 @@ def _main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.command == "seed":
         demo = ROOT / "scripts" / "demo" / "powerstats_demo"
-        extra = "sensor:\n  - platform: powerstats_demo\n" if args.demo_meter else ""
+        # The recorder holds the demo meter's year of history, which PowerStats backfills.
+        extra = "recorder:\nsensor:\n  - platform: powerstats_demo\n" if args.demo_meter else ""
         seed_config(args.config, args.port, extra, (demo,) if args.demo_meter else ())
         return 0
 
