@@ -133,6 +133,16 @@ export function parseLevelFile(doc, level, meterId, path) {
   };
 }
 
+/**
+ * Which meter and level to show: the wished ones when the manifest has them, else the first
+ * meter and its first published level. `levels` are that meter's published levels, in order.
+ */
+export function chooseView(manifest, meterId, level) {
+  const meter = manifest.meters.find((m) => m.id === meterId) ?? manifest.meters[0] ?? null;
+  const levels = meter ? LEVELS.filter((l) => l in meter.files) : [];
+  return { meter, levels, level: levels.includes(level) ? level : (levels[0] ?? null) };
+}
+
 /** Hex sha256 of some bytes, or null where the browser keeps crypto.subtle to secure pages. */
 export async function sha256Hex(buffer) {
   if (!globalThis.crypto?.subtle) return null;
@@ -172,6 +182,7 @@ export class DataSource {
   constructor(fetchFile = relativeFetch) {
     this.fetchFile = fetchFile;
     this.files = new Map(); // path → {sha256, file}
+    this.pending = new Map(); // "path@sha256" → the request under way
     this.verified = null; // true/false once a file was fetched: could the browser check hashes?
   }
 
@@ -179,9 +190,22 @@ export class DataSource {
     return parseManifest(decodeJson(await fetchBytes(this.fetchFile, 'manifest.json'), 'manifest.json'));
   }
 
-  /** {file, note}: file is null when nothing good is available; note explains what went wrong. */
-  async level(meter, level) {
+  /**
+   * {file, note}: file is null when nothing good is available; note explains what went wrong.
+   * Callers asking for the same file version at once share one request.
+   */
+  level(meter, level) {
     const entry = meter.files[level];
+    const key = `${entry.path}@${entry.sha256}`;
+    let request = this.pending.get(key);
+    if (!request) {
+      request = this.readLevel(meter, level, entry).finally(() => this.pending.delete(key));
+      this.pending.set(key, request);
+    }
+    return request;
+  }
+
+  async readLevel(meter, level, entry) {
     const kept = this.files.get(entry.path);
     if (kept && kept.sha256 === entry.sha256) return { file: kept.file, note: null };
     let note = null;

@@ -1,10 +1,21 @@
 /**
- * Early-start room for the stand-alone page: asks for manifest.json while the other modules are
- * still loading. index.html runs it before boot.js, which imports the same (already run) module.
+ * Early-start room for the stand-alone page: reads manifest.json, then the file of the view the
+ * URL asks for, while the other modules (Chart.js above all) are still loading. index.html runs
+ * it before boot.js, which imports the same, already running, module.
  */
 
-import { relativeFetch } from './data.js';
+import { DataSource, chooseView } from './data.js';
 
-export const manifestResponse = relativeFetch('manifest.json');
-// A failure is reported when boot.js reads it, not as an unhandled rejection before that.
-manifestResponse.catch(() => {});
+export const source = new DataSource();
+export const firstManifest = source.manifest();
+
+const wished = new URLSearchParams(globalThis.location.hash.slice(1));
+firstManifest
+  .then((manifest) => {
+    const { meter, level } = chooseView(manifest, wished.get('meter'), wished.get('level'));
+    // The dashboard's own request for this file joins this one (DataSource shares requests).
+    if (level) return source.level(meter, level);
+    return null;
+  })
+  // Failures are reported when the dashboard reads the same things, not as stray rejections.
+  .catch(() => {});

@@ -1,7 +1,7 @@
 /** Dashboard room: builds the page inside a root element and keeps it in step with the data. */
 
 import { averagesChartConfig, destroyChart, drawChart, mainChartConfig, themeColors } from './charts.js';
-import { DataError, DataSource, LEVELS, relativeFetch } from './data.js';
+import { DataError, DataSource, LEVELS, chooseView, relativeFetch } from './data.js';
 import {
   formatAge, formatBucketLong, formatCost, formatDateTime, formatEnergy, formatPower, knownTimeZone,
 } from './format.js';
@@ -34,9 +34,10 @@ function el(tag, attrs = {}, children = []) {
 }
 
 class Dashboard {
-  constructor(root, { fetchFile = relativeFetch, useHash = true, locale } = {}) {
+  constructor(root, { fetchFile = relativeFetch, source, firstManifest, useHash = true, locale } = {}) {
     this.root = root;
-    this.source = new DataSource(fetchFile);
+    this.source = source ?? new DataSource(fetchFile);
+    this.firstManifest = firstManifest ?? null; // a read of manifest.json already under way
     this.useHash = useHash;
     this.locale = locale;
     this.manifest = null;
@@ -136,7 +137,9 @@ class Dashboard {
   async refresh() {
     clearTimeout(this.timer);
     try {
-      this.manifest = await this.source.manifest();
+      const reading = this.firstManifest ?? this.source.manifest();
+      this.firstManifest = null;
+      this.manifest = await reading;
       this.ui.error.hidden = true;
       this.setNote('manifest', null);
     } catch (error) {
@@ -183,13 +186,13 @@ class Dashboard {
   /** Meter picker and tabs for what the manifest publishes; keeps the choice when it still exists. */
   syncChoices() {
     const { ui, manifest } = this;
-    if (!manifest.meters.some((m) => m.id === this.meterId)) this.meterId = manifest.meters[0]?.id ?? null;
+    const { meter, levels, level } = chooseView(manifest, this.meterId, this.level);
+    this.meterId = meter?.id ?? null;
+    this.level = level;
     ui.meterLabel.hidden = manifest.meters.length < 2;
     ui.meterName.textContent = manifest.meters.length === 1 ? manifest.meters[0].name : '';
     ui.meter.replaceChildren(...manifest.meters.map((m) => el('option', { value: m.id, text: m.name })));
     ui.meter.value = this.meterId ?? '';
-    const levels = this.meterId ? LEVELS.filter((level) => level in this.meter.files) : [];
-    if (!levels.includes(this.level)) this.level = levels[0] ?? null;
     ui.tabs.replaceChildren(...levels.map((level) => {
       const selected = level === this.level;
       const tab = el('button', {
@@ -429,7 +432,10 @@ class Dashboard {
   }
 }
 
-/** Mount the dashboard in `root`. `fetchFile(path)` reads a data file by its relative path. */
+/**
+ * Mount the dashboard in `root`. `fetchFile(path)` reads a data file by its relative path; or
+ * pass a `source` (DataSource) and the `firstManifest` read it already started.
+ */
 export function mountDashboard(root, options) {
   const dashboard = new Dashboard(root, options);
   dashboard.ready = dashboard.start();
