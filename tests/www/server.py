@@ -74,7 +74,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            return  # the page was closed mid-answer (a test or benchmark moved on)
         self.served.requests.append((relative, len(body)))
 
     def log_message(self, format: str, *args: object) -> None:
