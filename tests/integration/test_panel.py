@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 
+from aiohttp.test_utils import TestClient
 from homeassistant.components import frontend
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
-from pytest_homeassistant_custom_component.common import MockConfigEntry
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped]
+    MockConfigEntry,
+)
 
 from custom_components.powerstats.panel import PANEL_URL_PATH
 
 from .conftest import SOURCE, make_entry
 
+type ClientSessionGenerator = Callable[[], Awaitable[TestClient[Any, Any]]]
+
 INTEGRATION = Path(__file__).resolve().parents[2] / "custom_components" / "powerstats"
+
+
+def panel_config(hass: HomeAssistant) -> dict[str, Any]:
+    config = hass.data[frontend.DATA_PANELS][PANEL_URL_PATH].config
+    assert config is not None
+    return config
 
 
 async def start(hass: HomeAssistant) -> MockConfigEntry:
@@ -33,8 +45,7 @@ async def start(hass: HomeAssistant) -> MockConfigEntry:
 
 
 def module_url(hass: HomeAssistant) -> str:
-    panel = hass.data[frontend.DATA_PANELS][PANEL_URL_PATH]
-    url: str = panel.config["_panel_custom"]["module_url"]
+    url: str = panel_config(hass)["_panel_custom"]["module_url"]
     return url
 
 
@@ -47,8 +58,8 @@ async def test_the_first_meter_adds_a_sidebar_panel_with_the_translated_title_an
     assert panel.sidebar_title == english["common"]["panel_title"]
     assert panel.sidebar_icon == "mdi:chart-box-outline"
     assert panel.require_admin is False
-    assert panel.config["_panel_custom"]["name"] == "powerstats-panel"
-    assert panel.config["data_url"] == "/api/powerstats/data/"
+    assert panel_config(ha)["_panel_custom"]["name"] == "powerstats-panel"
+    assert panel_config(ha)["data_url"] == "/api/powerstats/data/"
 
 
 async def test_the_panel_files_are_served_from_inside_the_integration(
