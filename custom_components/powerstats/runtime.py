@@ -21,7 +21,11 @@ from homeassistant.core import (
     State,
     callback,
 )
-from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.helpers.entity_registry import EventEntityRegistryUpdatedData
+from homeassistant.helpers.event import (
+    async_track_entity_registry_updated_event,
+    async_track_state_change_event,
+)
 from homeassistant.util import dt as dt_util
 
 from .const import (
@@ -153,6 +157,11 @@ class PowerStatsMeter:
         self._unsubs.append(
             async_track_state_change_event(self.hass, self.config.entity_id, self._on_source_change)
         )
+        self._unsubs.append(
+            async_track_entity_registry_updated_event(
+                self.hass, self.config.entity_id, self._on_source_renamed
+            )
+        )
         self._refresh_totals(now)
         await self.store.async_save(self._store_data())
         self._arm_stop_save()
@@ -176,6 +185,16 @@ class PowerStatsMeter:
         new_state = event.data["new_state"]
         t = new_state.last_updated_timestamp if new_state is not None else self._now()
         self._feed_source(t, new_state)
+
+    @callback
+    def _on_source_renamed(self, event: Event[EventEntityRegistryUpdatedData]) -> None:
+        # The user renamed the source's entity id: follow it (the entry reloads, history stays).
+        data = event.data
+        if data["action"] != "update" or "old_entity_id" not in data:
+            return
+        self.hass.config_entries.async_update_entry(
+            self.entry, data={**self.entry.data, CONF_ENTITY_ID: data["entity_id"]}
+        )
 
     @callback
     def _on_price_change(self, event: Event[EventStateChangedData]) -> None:

@@ -12,6 +12,7 @@ import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 
 from custom_components.powerstats.runtime import PowerStatsMeter
@@ -245,3 +246,28 @@ async def test_several_meters_share_one_manifest(
     assert await ha.config_entries.async_unload(solar.entry.entry_id)
     manifest = json.loads(await read_file(ha, "powerstats/manifest.json"))
     assert [m["id"] for m in manifest["meters"]] == ["house"]
+
+
+async def test_a_renamed_source_entity_is_followed(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    move_to: Clock,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    entity_registry.async_get_or_create(
+        "sensor", "demo", "meter-1", suggested_object_id="house_power"
+    )
+    ha.states.async_set(SOURCE, "600", W)
+    meter = await start_meter(ha)
+    entity_registry.async_update_entity(SOURCE, new_entity_id="sensor.mains_power")
+    await ha.async_block_till_done()
+    freezer.move_to(at(2026, 11, 26, 12, 5))
+    ha.states.async_set("sensor.mains_power", "1200", W)
+    await move_to(at(2026, 11, 26, 12, 10))
+    assert meter.entry.data["entity_id"] == "sensor.mains_power"
+    reloaded: PowerStatsMeter = meter.entry.runtime_data
+    bucket = reloaded.history.ten_minutes[int(at(2026, 11, 26, 12, 0).timestamp())]
+    # The renamed entity had no state until 12:05 (states set by hand do not move with a rename).
+    assert bucket.covered == 300
+    assert bucket.kwh == pytest.approx(1200 * 300 / 3.6e6)
