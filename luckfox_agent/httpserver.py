@@ -242,9 +242,13 @@ class HttpServer:
         self.ssl_context = ssl_context
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((host, port))
-        self.sock.listen(64)
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.sock.bind((host, port))
+            self.sock.listen(64)
+        except OSError:
+            self.sock.close()
+            raise
         self.address: Tuple[str, int] = self.sock.getsockname()[:2]
         self.queue: "queue.Queue[Optional[Tuple[Any, str, Any]]]" = queue.Queue(
             maxsize=threads * QUEUE_PER_THREAD

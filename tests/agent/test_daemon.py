@@ -39,7 +39,7 @@ def test_a_source_outage_keeps_serving_backs_off_and_recovers(
     source.data.files["house/daily.json"] = new_daily
     source.down = False
     wait_until(lambda: agent.request("GET", "/house/daily.json").body == new_daily, 15, "recovery")
-    assert "source is reachable again" in agent.log
+    agent.wait_for_log("source is reachable again")
 
 
 def test_an_agent_without_data_or_source_still_serves_the_dashboard(
