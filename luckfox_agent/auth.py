@@ -196,7 +196,7 @@ class _Client:
 class Throttle:
     """Slows password guessing: per client address and across all clients.
 
-    After `free` failures a client waits 2, 4, 8 ... seconds (up to `cap`) before it may try
+    After `free` failures a client waits 15, 30, 60 ... seconds (up to `cap`) before it may try
     again; more than `global_limit` failures in `window` seconds from anyone close the login
     for everyone until the window passes. A throttled attempt is refused before the password
     is hashed, so guessing also cannot burn the board's CPU.
@@ -261,7 +261,7 @@ class Throttle:
             state.failures += 1
             state.last = now
             if state.failures >= self.free:
-                state.blocked_until = now + min(self.cap, 2.0 ** (state.failures - self.free + 1))
+                state.blocked_until = now + min(self.cap, 15.0 * 2 ** (state.failures - self.free))
             if len(self.clients) > 1024:  # forget the oldest so the table stays small
                 oldest = sorted(self.clients.items(), key=lambda kv: kv[1].last)[:256]
                 for key, _ in oldest:
