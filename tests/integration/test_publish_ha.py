@@ -60,6 +60,12 @@ async def step_to(hass: HomeAssistant, move_to: Clock, start: datetime, end: dat
     await settle(hass)
 
 
+async def just_after(hass: HomeAssistant, move_to: Clock, epoch: float) -> None:
+    """Move the clock one second past an epoch time (a retry time) and let the publish run."""
+    await move_to(dt_util.utc_from_timestamp(epoch + 1))
+    await settle(hass)
+
+
 async def press(hass: HomeAssistant) -> None:
     await hass.services.async_call("button", "press", {"entity_id": BUTTON}, blocking=True)
     await settle(hass)
@@ -207,15 +213,13 @@ async def test_server_errors_are_retried_with_backoff_then_one_commit_holds_ever
     await settle(ha)
     assert len(fake.requests) == 1  # nothing sent during the backoff period
 
-    await move_to(dt_util.utc_from_timestamp(first_retry + 1))
-    await settle(ha)
+    await just_after(ha, move_to, first_retry)
     assert [r.status for r in fake.requests] == [502, 502]
     second_retry = state.retry_at
     assert second_retry is not None
     assert second_retry - first_retry >= 60  # the period doubled
 
-    await move_to(dt_util.utc_from_timestamp(second_retry + 1))
-    await settle(ha)
+    await just_after(ha, move_to, second_retry)
 
     assert len(fake.repo.history()) == 2
     published_matches_local(ha, fake)
@@ -240,8 +244,7 @@ async def test_a_rate_limit_waits_until_github_resets_it(
     await settle(ha)
     assert len(fake.requests) == 1
 
-    await move_to(dt_util.utc_from_timestamp(retry_at + 1))
-    await settle(ha)
+    await just_after(ha, move_to, retry_at)
 
     assert len(fake.repo.history()) == 2
     assert state_of(ha, PROBLEM).state == "off"
@@ -495,8 +498,7 @@ async def test_a_request_github_never_answers_times_out_and_is_retried_later(
     retry_at = publisher(ha, entry).state.retry_at
     assert retry_at is not None
 
-    await move_to(dt_util.utc_from_timestamp(retry_at + 1))
-    await settle(ha)
+    await just_after(ha, move_to, retry_at)
 
     assert len(fake.repo.history()) == 2
     assert state_of(ha, PROBLEM).state == "off"
