@@ -11,6 +11,7 @@ nothing is sent until the backoff period is over (at most one failing request pe
 from __future__ import annotations
 
 import json
+import logging
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -405,7 +406,9 @@ class Publisher:
             state.problem = PROBLEM_RATE_LIMITED if wait is not None else PROBLEM_UNREACHABLE
             state.retry_at = now + backoff_delay(state.failures, self._rng, wait)
         if state.problem != PROBLEM_AUTH:
-            LOGGER.warning(
+            # Warn once when publishing starts failing; the retries after that are debug only.
+            LOGGER.log(
+                logging.WARNING if state.failures == 1 else logging.DEBUG,
                 "Publishing to %s failed (%s); next try at %s",
                 self._where,
                 err,
