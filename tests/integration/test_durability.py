@@ -17,6 +17,7 @@ from pytest_homeassistant_custom_component.common import (  # type: ignore[impor
 )
 
 from custom_components.powerstats.const import DOMAIN
+from custom_components.powerstats.meter import Bucket
 from custom_components.powerstats.runtime import PowerStatsMeter
 from custom_components.powerstats.timegrid import day_bounds
 
@@ -211,3 +212,44 @@ async def test_a_first_start_without_a_store_is_not_reported(
     meter = await setup(ha, make_entry())
     assert not meter.recovered
     assert not ir.async_get(ha).issues
+
+
+async def test_backfilled_buckets_land_in_the_gap_and_show_in_the_files(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    ha.states.async_set(SOURCE, "600", W)
+    meter = await setup(ha, make_entry())
+    await move_to(at(2026, 11, 26, 12, 10))
+    own = meter.history.ten_minutes[ts(2026, 11, 26, 12, 0)]
+    gap = ts(2026, 11, 26, 11, 50)
+    landed = await meter.async_merge_backfill(
+        ten_minutes=[
+            Bucket(gap, 600, 0.05, 600, 300.0, 300.0, None, 600),
+            Bucket(ts(2026, 11, 26, 12, 0), 600, 9.0, 600, 1.0, 1.0, None, 600),
+        ]
+    )
+    assert landed == 1
+    assert meter.history.ten_minutes[ts(2026, 11, 26, 12, 0)] == own
+    daily = json.loads(await read_file(ha, "powerstats/house/daily.json"))
+    assert daily["columns"][-1] == "backfill"
+    rows = {row[0]: row for row in daily["rows"]}
+    assert rows[gap][1] == 0.05
+    assert rows[gap][-1] == 1
+    assert rows[ts(2026, 11, 26, 12, 0)][-1] == 0
+
+
+async def test_removing_a_meter_drops_its_store_and_repair_issue(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any]
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    entry = make_entry()
+    entry.add_to_hass(ha)
+    key = f"{DOMAIN}.{entry.entry_id}"
+    hass_storage[key] = {"version": 1, "minor_version": 2, "key": key, "data": {"history": 1}}
+    await setup(ha, entry)
+    assert ir.async_get(ha).async_get_issue(DOMAIN, f"store_recovered_{key}") is not None
+    await ha.config_entries.async_remove(entry.entry_id)
+    await ha.async_block_till_done()
+    assert key not in hass_storage
+    assert ir.async_get(ha).async_get_issue(DOMAIN, f"store_recovered_{key}") is None

@@ -127,3 +127,29 @@ def test_a_saved_history_loads_back_equal() -> None:
     assert loaded.ten_minutes == history.ten_minutes
     assert loaded.hours == history.hours
     assert loaded.days == history.days
+
+
+def test_external_hours_fill_only_empty_hours_and_roll_into_their_day() -> None:
+    history = steady_day(date(2026, 11, 20), 1000)
+    day_start, day_end = day_bounds(date(2026, 11, 20), AMS)
+    now = day_end + 3600
+    own_hour = history.hours[day_start]
+    before = history.days[day_start].kwh
+    earlier_day = day_bounds(date(2026, 11, 19), AMS)[0]
+    foreign = Bucket(day_start, 3600, 9.0, 3600, 1.0, 1.0, None, 3600)
+    missing = Bucket(earlier_day + 3600, 3600, 0.25, 3600, 250.0, 250.0, None, 3600)
+    landed = history.merge_external(now, hours=[foreign, missing])
+    assert landed == 1
+    assert history.hours[day_start] == own_hour
+    assert history.days[day_start].kwh == before
+    assert history.days[earlier_day].kwh == 0.25
+    assert history.days[earlier_day].backfill == 3600
+
+
+def test_external_days_beyond_hourly_retention_are_taken_as_given() -> None:
+    history = History(AMS)
+    old_start, old_end = day_bounds(date(2025, 1, 10), AMS)
+    now = day_bounds(date(2026, 11, 20), AMS)[0]
+    old_day = Bucket(old_start, old_end - old_start, 7.0, 86400, 80.0, 2500.0, None, 86400)
+    assert history.merge_external(now, days=[old_day, old_day]) == 1
+    assert history.days[old_start] == old_day
