@@ -26,7 +26,7 @@ DEFAULTS: Dict[str, Dict[str, str]] = {
     "server": {
         "host": "0.0.0.0",  # noqa: S104 - a LAN display: every interface by default
         "port": "8080",
-        "threads": "4",
+        "threads": "2",
         "request_timeout": "10",
         "tls_cert": "",
         "tls_key": "",
