@@ -64,13 +64,23 @@ def parse_reading(state: str, unit: str | None, kind: Kind) -> float | None:
     return value * factor
 
 
-def parse_price(state: str) -> float | None:
-    """A price entity's state as a number, or None."""
+def parse_price(state: str, unit: str | None = None) -> float | None:
+    """A price entity's state as a price per kWh, or None.
+
+    A unit ending in /MWh or /Wh (e.g. "EUR/MWh", a day-ahead market price) is converted; any
+    other unit is taken as per kWh.
+    """
     try:
         value = float(state)
     except (TypeError, ValueError):
         return None
-    return value if math.isfinite(value) else None
+    if not math.isfinite(value):
+        return None
+    if unit and unit.endswith("/MWh"):
+        return value / 1000
+    if unit and unit.endswith("/Wh"):
+        return value * 1000
+    return value
 
 
 def energy_increase(previous: float, current: float) -> float:

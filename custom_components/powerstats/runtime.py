@@ -219,7 +219,11 @@ class PowerStatsMeter:
         self._add(self.accumulator.feed_value(t, value))
 
     def _feed_price(self, t: float, state: State | None) -> None:
-        price = parse_price(state.state) if state is not None else None
+        price = (
+            parse_price(state.state, state.attributes.get(ATTR_UNIT_OF_MEASUREMENT))
+            if state is not None
+            else None
+        )
         self._add(self.accumulator.set_price(t, price))
 
     def _add(self, closed: list[Bucket]) -> None:

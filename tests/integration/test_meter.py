@@ -16,6 +16,7 @@ from custom_components.powerstats.meter import (
     MeterAccumulator,
     energy_increase,
     kind_of_unit,
+    parse_price,
     parse_reading,
 )
 
@@ -237,3 +238,11 @@ def test_coverage_never_exceeds_the_bucket(events: list[tuple[float, str]]) -> N
     for bucket in closed:
         assert 0 < bucket.covered <= bucket.seconds
         assert 0 < bucket.coverage <= 1
+
+
+def test_a_price_per_mwh_or_per_wh_is_converted_to_per_kwh() -> None:
+    assert parse_price("95.5", "EUR/MWh") == pytest.approx(0.0955)
+    assert parse_price("0.0003", "EUR/Wh") == pytest.approx(0.3)
+    assert parse_price("0.27", "EUR/kWh") == 0.27
+    assert parse_price("unknown", "EUR/kWh") is None
+    assert parse_price("inf") is None
