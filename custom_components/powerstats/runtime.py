@@ -213,7 +213,7 @@ class PowerStatsMeter:
                 "%s has no valid %s value (%s); not covered until it returns",
                 self.config.entity_id,
                 self.config.kind.value,
-                "removed" if state is None else state.state,
+                "no state" if state is None else state.state,
             )
         self._source_valid = value is not None
         self._add(self.accumulator.feed_value(t, value))
