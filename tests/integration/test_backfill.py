@@ -28,8 +28,10 @@ from homeassistant.components.recorder.statistics import async_import_statistics
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from pytest_homeassistant_custom_component.common import async_fire_time_changed
-from pytest_homeassistant_custom_component.components.recorder.common import (
+from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped]
+    async_fire_time_changed,
+)
+from pytest_homeassistant_custom_component.components.recorder.common import (  # type: ignore[import-untyped]
     async_wait_recording_done,
 )
 
