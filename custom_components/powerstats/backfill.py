@@ -259,8 +259,9 @@ async def async_read_recorder(
 
     stats: list[HourStatistic] = []
     if has_statistics and states_from > begin:
-        # An energy hour needs the `sum` of the hour before it as its baseline.
-        chunk_begin = begin - HOUR if kind is Kind.ENERGY else begin
+        # Statistics hours start on the UTC hour, which a local midnight need not be; an
+        # energy hour also needs the `sum` of the hour before it as its baseline.
+        chunk_begin: float = math.floor(begin / HOUR) * HOUR - (HOUR if kind is Kind.ENERGY else 0)
         while chunk_begin < states_from:
             chunk_end = min(states_from, chunk_begin + STATISTICS_CHUNK)
             stats += await run(_read_statistics, hass, entity_id, kind, chunk_begin, chunk_end)
