@@ -28,7 +28,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -229,7 +229,7 @@ class Drill:
             roll = self.rng.random()
             state = (
                 self.rng.choice(("unavailable", "unknown"))
-                if roll < 0.05
+                if roll < 0.03
                 else f"{self.rng.uniform(0, 4000):.1f}"
             )
             if state != self.last_state:  # an unchanged state is no state change in HA
@@ -256,6 +256,7 @@ class Drill:
         self.say(f"hass up at {self.ha.url}, its clock at {self._clock_text()}")
         begin = self.hass_now()
         self.add_meter()
+        self.wait_meter_loaded()
         self.record.meter_added = (begin, self.hass_now() + self.record.kill_margin)
         root = self.ha.config / "powerstats"
         _until(lambda: (root / checks.MANIFEST).exists(), 60, "the meter's first files")
@@ -268,6 +269,16 @@ class Drill:
         self._quick_agent(self.agent.config_path)
         self.agent.serve()
         self.say(f"meter added, publishing every 10 minutes; agent at {self.agent.url}")
+
+    def wait_meter_loaded(self) -> None:
+        """HA answers before its integrations are set up; the meter counts only once loaded."""
+        url = f"{self.ha.url}/api/config/config_entries/entry?domain=powerstats"
+
+        def loaded() -> bool:
+            entries = http(url, token=self.token)
+            return bool(entries) and all(e["state"] == "loaded" for e in entries)
+
+        _until(loaded, 60, "the meter to be set up")
 
     def add_meter(self) -> None:
         """Add the meter and its publishing through HA's config-flow REST API."""
@@ -322,6 +333,7 @@ class Drill:
         # The clock resumes where it would be now: it never runs backwards across a restart.
         clock = datetime.fromtimestamp(math.ceil(self.hass_now()), UTC)
         self.start_hass(clock, timeout=90)
+        self.wait_meter_loaded()
         self.post(self.next_state())  # REST-set states do not survive a restart
         self.say(f"hass back after {downtime:.1f}s down, at {self._clock_text()}")
 
@@ -392,35 +404,31 @@ class Drill:
         http(f"{self.ha.url}/api/services/powerstats/publish", {}, token=self.token)
         self.faults["publish now pressed"] += 1
 
-    def schedule(self) -> Iterator[str]:
-        """Fault kinds, each once in every round of them, in a seeded order."""
-        while True:
-            kinds = list(FAULT_KINDS)
-            self.rng.shuffle(kinds)
-            yield from kinds
-
     def phase(self) -> None:
         start = time.monotonic()
         cap = self.began + HARD_CAP_MINUTES * 60 - SETTLE_RESERVE
         end = min(start + self.options.minutes * 60, cap)
         github_until = start + (end - start) * GITHUB_FAULTS_UNTIL
         self.say(f"injecting faults for {end - start:.0f} s")
-        kinds = self.schedule()
-        kind = next(kinds)
+        pending: list[str] = []  # every kind once per round, in a seeded order
         while True:
             self.drive(self.rng.uniform(2.0, 6.0))
             now = time.monotonic()
             if now >= end:
                 break
-            if kind == "kill" and end - now >= KILL_NEEDS:
-                self.kill_and_restart()
-            elif kind != "kill" and now < github_until:
-                if not self.github_recovered():
-                    # GitHub fails "for a while", then works again: a new fault only after a
-                    # publish got through, or the backoff would grow past the drill's length.
-                    continue
-                self.github_fault(kind)
-            kind = next(kinds)
+            if not pending:
+                pending = self.rng.sample(FAULT_KINDS, len(FAULT_KINDS))
+            for kind in pending:
+                if kind == "kill" and end - now >= KILL_NEEDS:
+                    pending.remove(kind)
+                    self.kill_and_restart()
+                    break
+                # GitHub fails "for a while", then works again: a new fault only once a publish
+                # got through, or the backoff would grow past the drill's length.
+                if kind != "kill" and now < github_until and self.github_recovered():
+                    pending.remove(kind)
+                    self.github_fault(kind)
+                    break
 
     def github_recovered(self) -> bool:
         """A publish went through (its ref update) since the last injected fault."""
