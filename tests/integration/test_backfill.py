@@ -372,3 +372,69 @@ def test_time_ha_was_not_running_is_a_gap_in_replayed_states() -> None:
         (400.0, "unavailable"),
         (900.0, "600"),
     ]
+
+
+async def test_an_energy_meter_is_backfilled_from_the_differences_of_its_statistics_sums(
+    ha_recorder: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    hass = ha_recorder
+    energy = "sensor.house_energy"
+    meta: dict[str, Any] = dict(statistics_metadata())
+    meta |= {
+        "statistic_id": energy,
+        "unit_of_measurement": "kWh",
+        "has_sum": True,
+        "mean_type": StatisticMeanType.NONE,
+    }
+    if "unit_class" in meta:
+        meta["unit_class"] = "energy"
+    rng = random.Random(2)
+    rows: list[StatisticData] = []
+    expected: dict[Any, float] = defaultdict(float)
+    total, hour = 1000.0, BEGIN.astimezone(UTC)
+    previous_present = False
+    while hour < NOW - timedelta(hours=1):
+        gained = rng.uniform(0.05, 1.2)
+        total += gained
+        present = not GAP[0] <= hour < GAP[1]
+        if present:
+            rows.append({"start": hour, "sum": total, "state": total})
+            if previous_present:
+                expected[local_date(hour.timestamp(), AMSTERDAM)] += gained
+        previous_present = present
+        hour += timedelta(hours=1)
+    async_import_statistics(hass, meta, rows)  # type: ignore[arg-type]
+    await async_wait_recording_done(hass)
+    freezer.move_to(NOW)
+    hass.states.async_set(energy, f"{total:.3f}", {"unit_of_measurement": "kWh"})
+    entry = make_entry(entity_id=energy, kind="energy", options={"backfill": False})
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    await backfill(hass)
+    yearly = rows_by_day(level_file(hass, "yearly"))
+    for day, kwh in expected.items():
+        assert yearly[day]["kwh"] == pytest.approx(kwh, abs=1e-4), day
+    # The hour after the 5 missing ones is a gap too: what the counter gained then is unknown.
+    assert yearly[local_date(GAP[0].timestamp(), AMSTERDAM)]["coverage"] == pytest.approx(
+        18 / 24, abs=1e-3
+    )
+
+
+async def test_the_add_a_meter_form_offers_the_backfill_on_by_default(
+    ha_recorder: HomeAssistant,
+) -> None:
+    hass = ha_recorder
+    hass.states.async_set(SOURCE, "250", POWER)
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
+    assert result["data_schema"] is not None
+    schema = result["data_schema"].schema
+    (field,) = (key for key in schema if key == "backfill")
+    assert field.default() is True
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"entity_id": SOURCE, "name": "House", "backfill": False}
+    )
+    # The optional publishing step comes next; left empty, it creates the meter.
+    created = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert created["type"] == "create_entry"
+    assert created["options"]["backfill"] is False
