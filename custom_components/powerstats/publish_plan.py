@@ -83,6 +83,7 @@ def published_files(
     rendered: Mapping[str, bytes],
     meters: Collection[PublishedMeter],
     dashboard: Mapping[str, bytes],
+    refresh_seconds: int | None = None,
 ) -> dict[str, bytes]:
     """The files a publish sends: the dashboard, the chosen level files and their manifest.
 
@@ -100,12 +101,16 @@ def published_files(
         if name.endswith(".json") and name[: -len(".json")] in chosen.get(meter_id, ()):
             files[path] = content
     if MANIFEST in rendered:
-        files[MANIFEST] = _published_manifest(rendered[MANIFEST], chosen)
+        files[MANIFEST] = _published_manifest(rendered[MANIFEST], chosen, refresh_seconds)
     return files
 
 
-def _published_manifest(manifest: bytes, chosen: Mapping[str, frozenset[str]]) -> bytes:
+def _published_manifest(
+    manifest: bytes, chosen: Mapping[str, frozenset[str]], refresh_seconds: int | None
+) -> bytes:
     body: dict[str, Any] = json.loads(manifest)
+    if refresh_seconds is not None:
+        body["refresh_seconds"] = refresh_seconds
     meters = []
     for meter in body.get("meters", []):
         levels = chosen.get(meter.get("id"))

@@ -346,7 +346,9 @@ class Publisher:
                 read_dashboard, self._dashboard_dir, self._dashboard_skip
             )
         meters = self._meters(settings)
-        files = published_files(self._rendered(), meters, self._dashboard)
+        # Nightly publishing refreshes the repository once a day, not every 10 minutes.
+        every = settings.interval_minutes * 60 if settings.interval_minutes else 86400
+        files = published_files(self._rendered(), meters, self._dashboard, every)
         remove = stale_paths(self.state.published, files, {m.meter_id for m in meters})
         client = GitHubClient(
             async_get_clientsession(self.hass),

@@ -153,6 +153,12 @@ def test_only_the_chosen_levels_and_a_manifest_listing_just_them_are_published()
     assert manifest["maintenance"] is False
 
 
+def test_the_published_manifest_says_how_often_the_repository_is_refreshed() -> None:
+    nightly = published_files(RENDERED, [PublishedMeter("house", frozenset({"yearly"}))], {}, 86400)
+
+    assert json.loads(nightly["manifest.json"])["refresh_seconds"] == 86400
+
+
 def test_an_unticked_level_and_a_dropped_dashboard_file_are_deleted_but_not_an_absent_meter() -> (
     None
 ):
