@@ -28,6 +28,7 @@ from homeassistant.components.recorder.statistics import async_import_statistics
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.recorder import get_instance
 from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped]
     async_fire_time_changed,
 )
@@ -438,3 +439,37 @@ async def test_the_add_a_meter_form_offers_the_backfill_on_by_default(
     created = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert created["type"] == "create_entry"
     assert created["options"]["backfill"] is False
+
+
+def _runs_with_a_stop(hass: HomeAssistant, stopped: datetime, started: datetime) -> None:
+    """Rewrite the recorder's runs as if HA was stopped from `stopped` to `started`."""
+    from homeassistant.components.recorder.db_schema import RecorderRuns
+    from homeassistant.helpers.recorder import session_scope
+
+    with session_scope(hass=hass) as session:
+        for run in session.query(RecorderRuns):
+            run.end = stopped
+        session.add(RecorderRuns(start=started, end=None, closed_incorrect=False))
+
+
+async def test_time_ha_was_not_running_stays_a_gap_after_a_backfill_of_states(
+    ha_recorder: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    hass = ha_recorder
+    began = NOW - timedelta(days=2)
+    stopped, started = began + timedelta(hours=1), began + timedelta(hours=3)
+    freezer.move_to(began)
+    hass.states.async_set(SOURCE, "1000", POWER)
+    freezer.move_to(started)
+    hass.states.async_set(SOURCE, "500", POWER)  # what HA recorded after it started again
+    await async_wait_recording_done(hass)
+    await get_instance(hass).async_add_executor_job(
+        _runs_with_a_stop, hass, stopped.astimezone(UTC), started.astimezone(UTC)
+    )
+    freezer.move_to(NOW)
+    meter = await start_meter(hass)
+    await backfill(hass)
+    kwh = math.fsum(b.kwh for b in meter.history.days.values())
+    covered = math.fsum(b.covered for b in meter.history.days.values())
+    assert kwh == pytest.approx(1.0 + 0.5 * (NOW - started).total_seconds() / 3600)
+    assert covered == (NOW - began).total_seconds() - 2 * 3600
