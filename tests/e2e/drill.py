@@ -339,7 +339,7 @@ class Drill:
 
     def _drive_until_just_after_boundary(self) -> None:
         now = self.hass_now()
-        boundary = (math.floor(now / 600) + 1) * 600 + self.rng.uniform(0, 2 * self.options.speed)
+        boundary = next_boundary(now) + self.rng.uniform(0, 2 * self.options.speed)
         if (boundary - now) / self.options.speed > 20:
             return  # too far off; kill now instead
         while self.hass_now() < boundary:
@@ -429,6 +429,21 @@ class Drill:
                     pending.remove(kind)
                     self.github_fault(kind)
                     break
+        self.until_a_clean_bucket_closed(cap)
+
+    def until_a_clean_bucket_closed(self, cap: float) -> None:
+        """Keep driving (no more faults) until a bucket away from every kill has closed.
+
+        Only such a bucket can be checked exactly; on a slow machine the restarts may have
+        left none in a short run.
+        """
+        last = max(b for _, b in self.record.uncertain())
+        # The bucket after the one holding `last` is clean; wait for its close and its files.
+        closes = next_boundary(last) + checks.TEN_MINUTES + 3 * self.options.speed
+        if self.hass_now() < closes:
+            self.say("driving on until a bucket away from every kill has closed")
+        while self.hass_now() < closes and time.monotonic() < cap:
+            self.drive(1.0)
 
     def github_recovered(self) -> bool:
         """A publish went through (its ref update) since the last injected fault."""
@@ -575,6 +590,12 @@ class Drill:
     def _clock_text(self, t: float | None = None) -> str:
         moment = datetime.fromtimestamp(self.hass_now() if t is None else t, TIMEZONE)
         return moment.isoformat(timespec="seconds")
+
+
+def next_boundary(t: float) -> int:
+    """The first 10-minute boundary after `t` (HA's zone is a whole number of hours off UTC,
+    so the local grid is the UTC one)."""
+    return (math.floor(t / checks.TEN_MINUTES) + 1) * checks.TEN_MINUTES
 
 
 def _read(path: Path) -> bytes:
