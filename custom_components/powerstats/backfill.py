@@ -451,9 +451,20 @@ def async_setup_backfill(hass: HomeAssistant, meter: PowerStatsMeter, enabled: b
         marker = _SetupMarker(hass, meter.entry.entry_id)
         if (await marker.async_load() or {}).get("done"):
             return
+        from homeassistant.helpers.recorder import get_instance
+
+        if not await get_instance(hass).async_db_ready:
+            return  # no database: nothing to import (tried again at the next start)
         try:
             await async_start_backfill(hass, meter, None, None)
         except HomeAssistantError:
+            return  # one is already running
+        except Exception:
+            LOGGER.exception(
+                "Backfill of %s from the recorder failed; it is tried again at the next start "
+                "or with the powerstats.backfill action",
+                meter.config.name,
+            )
             return
         await marker.async_save({"done": True})
 

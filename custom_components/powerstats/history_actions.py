@@ -28,7 +28,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 
 from .backfill import async_request_publish, async_start_backfill
-from .const import DATA_HUB, DOMAIN, EXPORT_DIR
+from .const import DATA_HUB, DOMAIN, EXPORT_DIR, LOGGER
 from .runtime import PowerStatsMeter
 from .timegrid import day_bounds, iso_local, ten_minute_start
 from .transfer import (
@@ -108,6 +108,15 @@ async def _async_backfill(call: ServiceCall) -> ServiceResponse:
                     translation_placeholders={"meter": meter.config.meter_id},
                 ) from None
             raise
+        except HomeAssistantError:
+            raise
+        except Exception as err:
+            LOGGER.exception("Backfill of %s from the recorder failed", meter.config.name)
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="backfill_failed",
+                translation_placeholders={"meter": meter.config.meter_id, "error": str(err)},
+            ) from err
         results[meter.config.meter_id] = result.as_response()
     return {"meters": results}
 
