@@ -21,6 +21,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -220,7 +221,9 @@ async def _long_lived_token(url: str, access_token: str, name: str) -> str:
 
 def long_lived_token(url: str, access_token: str, name: str) -> str:
     """Create a long-lived access token (as a user does on their profile page)."""
-    return asyncio.run(_long_lived_token(url, access_token, name))
+    # In a thread of its own: the caller's thread may already run an event loop (Playwright).
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, _long_lived_token(url, access_token, name)).result()
 
 
 def faketime_env(start: datetime, speed: float = 1.0) -> dict[str, str]:

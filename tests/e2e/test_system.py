@@ -11,13 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from tests.contract import validate_bytes
 from tests.e2e.conftest import started
 from tests.e2e.homeassistant_process import CLIENT_ID, HomeAssistantProcess, Tokens, http
 from tests.e2e.processes import AgentProcess, FakeGitHubProcess
-from tests.www.browser import launch
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 ARTIFACTS.mkdir(exist_ok=True)
@@ -99,7 +98,10 @@ def energy_card(page: Page) -> float:
 
 
 def test_a_meter_added_in_home_assistant_reaches_github_the_board_and_the_browser(
-    home_assistant: HomeAssistantProcess, fake_github: FakeGitHubProcess, tmp_path: Path
+    home_assistant: HomeAssistantProcess,
+    fake_github: FakeGitHubProcess,
+    browser: Browser,
+    tmp_path: Path,
 ) -> None:
     ha = home_assistant
     boundary = _next_boundary(datetime.now(UTC) + timedelta(hours=3))
@@ -153,16 +155,16 @@ def test_a_meter_added_in_home_assistant_reaches_github_the_board_and_the_browse
     agent.serve()
     try:
         # A browser shows the same totals on the board and in HA's sidebar panel.
-        with sync_playwright() as playwright:
-            browser = launch(playwright)
-            board = browser.new_page()
+        context = browser.new_context()
+        try:
+            board = context.new_page()
             errors: list[str] = []
             board.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             board.goto(agent.url + "/")
             on_board = energy_card(board)
             board.screenshot(path=str(ARTIFACTS / "e2e-board.png"), full_page=True)
 
-            panel = browser.new_page()
+            panel = context.new_page()
             panel.goto(ha.url + "/auth/authorize")  # any page on HA's origin, for its storage
             panel.evaluate(
                 "tokens => localStorage.setItem('hassTokens', JSON.stringify(tokens))",
@@ -171,7 +173,8 @@ def test_a_meter_added_in_home_assistant_reaches_github_the_board_and_the_browse
             panel.goto(ha.url + "/powerstats")
             in_ha = energy_card(panel)
             panel.screenshot(path=str(ARTIFACTS / "e2e-ha-panel.png"), full_page=True)
-            browser.close()
+        finally:
+            context.close()
         assert on_board == pytest.approx(in_ha)
         today = sum(row[1] or 0 for row in level_rows(files, "daily"))
         assert on_board == pytest.approx(today, abs=1e-3)

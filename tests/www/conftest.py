@@ -8,31 +8,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page
 
-from tests.www.browser import CHROMIUM, launch
 from tests.www.datagen import fixed_now
 from tests.www.server import DashboardServer
 
 REPO = Path(__file__).resolve().parents[2]
 WWW = REPO / "www"
 ARTIFACTS = REPO / "test-artifacts"
-
-
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Playwright]:
-    """One Playwright per session: its sync API cannot be started twice in one thread."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed: apt-get install -y chromium")
-    with sync_playwright() as playwright:
-        yield playwright
-
-
-@pytest.fixture(scope="session")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    browser = launch(playwright)
-    yield browser
-    browser.close()
 
 
 @pytest.fixture
