@@ -41,9 +41,13 @@ from custom_components.powerstats.const import DOMAIN
 from custom_components.powerstats.history import RecordedState
 from custom_components.powerstats.runtime import PowerStatsMeter
 from custom_components.powerstats.timegrid import local_date
+from tests.fake_github import FakeGitHub
 
 from ..contract import validate_bytes
 from .conftest import AMSTERDAM, SOURCE, at, make_entry
+from .publish_support import fake, local_files, no_write_pause, start_publishing_meter
+
+__all__ = ["fake", "no_write_pause"]  # fixtures of the publishing test
 
 NOW = at(2026, 11, 26, 12, 0)
 BEGIN = NOW - timedelta(days=60)  # 2026-09-27 12:00 CEST: the 25-hour day 2026-10-25 is inside
@@ -473,3 +477,20 @@ async def test_time_ha_was_not_running_stays_a_gap_after_a_backfill_of_states(
     covered = math.fsum(b.covered for b in meter.history.days.values())
     assert kwh == pytest.approx(1.0 + 0.5 * (NOW - started).total_seconds() / 3600)
     assert covered == (NOW - began).total_seconds() - 2 * 3600
+
+
+async def test_a_backfill_is_published_when_the_meter_publishes(
+    ha_recorder: HomeAssistant, freezer: FrozenDateTimeFactory, fake: FakeGitHub
+) -> None:
+    hass = ha_recorder
+    recorded = await fill_recorder(hass, freezer)
+    freezer.move_to(NOW)
+    # Set up with publishing and the default setup backfill; `settle` waits for both.
+    await start_publishing_meter(hass, fake)
+    remote = fake.repo.files()
+    local = local_files(hass)
+    assert remote["house/yearly.json"] == local["house/yearly.json"]
+    published = rows_by_day(validate_bytes(remote["house/yearly.json"]))
+    first_day = local_date(BEGIN.timestamp() + 86400, AMSTERDAM)
+    assert published[first_day]["kwh"] == pytest.approx(recorded.kwh[first_day], abs=1e-4)
+    assert published[first_day]["backfill"] == 1
