@@ -25,6 +25,7 @@ import shutil
 import sys
 import tempfile
 import time
+import traceback
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -464,16 +465,23 @@ class Drill:
         published: dict[str, bytes] = {}
         deadline = time.monotonic() + 100
         asked_for = b""
-        while time.monotonic() < deadline:
+        settled = False
+        while not settled and time.monotonic() < deadline:
             local = read_local(root)
             if local[checks.MANIFEST] != asked_for:
                 self.publish_now()  # the files changed (a boundary passed): publish them
                 asked_for = local[checks.MANIFEST]
             published = self._published(local)
-            if checks.check_published(local, published).held and read_local(root) == local:
-                break
-            time.sleep(1.0)  # polling GitHub for the publish, not waiting for time to pass
-        self.say("publish settled" if local else "publish did not settle")
+            # A fault injected while nothing had changed waits for the next publish with
+            # changes: settled only once it was felt and publishing got through after it.
+            settled = (
+                checks.check_published(local, published).held
+                and not self.unfelt()
+                and read_local(root) == local
+            )
+            if not settled:
+                time.sleep(1.0)  # polling GitHub for the publish, not waiting for time to pass
+        self.say("publish settled" if settled else "publish did not settle in 100 s")
 
         assert self.agent is not None
         agent = self.agent
@@ -518,6 +526,11 @@ class Drill:
             }
         )
 
+    def unfelt(self) -> list[str]:
+        """Fault kinds the fake GitHub did not (yet) answer with as often as injected."""
+        felt = self.felt()
+        return [k for k in FAULT_KINDS if felt[k] != self.faults[k]]
+
     def verdicts(self, copies: dict[str, dict[str, bytes]]) -> list[checks.Verdict]:
         local = copies["local"]
         texts = {"hass log": self.ha.log()}
@@ -525,8 +538,7 @@ class Drill:
         for path in [*self.agent.home.rglob("*"), *(self.ha.config / "powerstats").rglob("*")]:
             if path.is_file() and not path.name.startswith("agent.conf"):
                 texts[str(path.relative_to(self.workdir))] = path.read_text(errors="replace")
-        felt = self.felt()
-        unfelt = [k for k in FAULT_KINDS if felt[k] != self.faults[k]]
+        unfelt = self.unfelt()
         return [
             checks.check_contract({k: v for k, v in copies.items() if v}, [*self.invalid]),
             checks.check_rows(local),
@@ -566,7 +578,8 @@ class Drill:
             copies = self.settle()
             local = copies["local"]
             verdicts = self.verdicts(copies)
-        except (DrillError, OSError, RuntimeError, KeyError) as err:
+        except Exception as err:  # a process that died, a deadline: report it, stop everything
+            self.out.write(traceback.format_exc())
             verdicts.append(checks.Verdict("the drill ran to its end", False, repr(err)[:300]))
         finally:
             served: Counter[str] = Counter()
