@@ -443,13 +443,20 @@ class _SetupMarker(Store[dict[str, Any]]):
 
 @callback
 def async_setup_backfill(hass: HomeAssistant, meter: PowerStatsMeter, enabled: bool) -> None:
-    """Backfill a new meter once, after setup, when the option is on (the default)."""
-    if not enabled or "recorder" not in hass.config.components:
-        return
+    """Backfill a new meter once, after setup, when the option is on (the default).
+
+    The choice is remembered either way: a meter set up without it is not backfilled later
+    because its options were edited (the action still backfills on demand).
+    """
 
     async def _async_once() -> None:
         marker = _SetupMarker(hass, meter.entry.entry_id)
         if (await marker.async_load() or {}).get("done"):
+            return
+        if not enabled:
+            await marker.async_save({"done": True, "skipped": True})
+            return
+        if "recorder" not in hass.config.components:
             return
         from homeassistant.helpers.recorder import get_instance
 

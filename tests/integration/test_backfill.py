@@ -494,3 +494,19 @@ async def test_a_backfill_is_published_when_the_meter_publishes(
     first_day = local_date(BEGIN.timestamp() + 86400, AMSTERDAM)
     assert published[first_day]["kwh"] == pytest.approx(recorded.kwh[first_day], abs=1e-4)
     assert published[first_day]["backfill"] == 1
+
+
+async def test_a_meter_added_without_the_backfill_is_not_backfilled_when_its_options_change(
+    ha_recorder: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    hass = ha_recorder
+    await fill_recorder(hass, freezer)
+    freezer.move_to(NOW)
+    meter = await start_meter(hass, backfill=False)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    hass.config_entries.async_update_entry(meter.entry, options={"price_mode": "none"})
+    await hass.async_block_till_done(wait_background_tasks=True)
+    reloaded: PowerStatsMeter = meter.entry.runtime_data
+    assert reloaded is not meter
+    assert not any(b.backfill for b in reloaded.history.days.values())
+    assert backfill_of(hass, meter.entry.entry_id).last is None
