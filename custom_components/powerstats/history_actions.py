@@ -9,8 +9,6 @@ whole before anything is stored, so a bad file changes nothing.
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -29,6 +27,7 @@ from homeassistant.util import dt as dt_util
 
 from .backfill import async_request_publish, async_start_backfill
 from .const import DATA_HUB, DOMAIN, EXPORT_DIR, LOGGER
+from .fileio import write_atomically
 from .runtime import PowerStatsMeter
 from .timegrid import day_bounds, iso_local, ten_minute_start
 from .transfer import (
@@ -209,21 +208,8 @@ async def async_write_export(
     data = to_json(transfer, exported) if file_format == "json" else to_csv(transfer, exported)
     name = f"{meter.config.meter_id}-{level}-{first.isoformat()}-{last.isoformat()}.{file_format}"
     target = Path(hass.config.path(EXPORT_DIR)) / name
-    await hass.async_add_executor_job(_write_atomically, target, data)
+    await hass.async_add_executor_job(write_atomically, target, data)
     return str(target)
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    """Temp file + rename, so a reader never sees half a file. Executor only."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @callback

@@ -8,8 +8,6 @@ changed (in the executor, atomically) and then tells listeners which paths chang
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -23,6 +21,7 @@ from homeassistant.util import dt as dt_util
 
 from . import panel
 from .const import DATA_DIR, DATA_HUB, MANIFEST, REFRESH_SECONDS, SIGNAL_VIEWS_WRITTEN
+from .fileio import write_atomically
 from .http import async_register_view
 from .timegrid import TEN_MINUTES, iso_local, ten_minute_start
 from .views import FileEntry, ManifestMeter, level_path, render_level, render_manifest, sha256_hex
@@ -185,18 +184,7 @@ def _write_changed(root: Path, rendered: Mapping[str, bytes], force: bool) -> li
                     continue
             except FileNotFoundError:
                 pass
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(target, data)
         changed.append(rel)
     return changed
 

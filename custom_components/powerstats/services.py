@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -26,6 +24,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 
 from .const import DATA_HUB, DOMAIN, EXPORT_DIR
+from .fileio import write_atomically
 from .history_actions import EXPORT_FORMATS, async_setup_history_actions, async_write_export
 from .hub import PowerStatsHub
 from .publish_setup import PUBLISH_SCHEMA, SERVICE_PUBLISH, async_publish_action
@@ -117,15 +116,7 @@ def _write_csv(target: Path, columns: list[str], rows: list[list[Any]]) -> None:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     writer.writerows(["" if cell is None else cell for cell in row] for row in rows)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(buffer.getvalue())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(target, buffer.getvalue().encode("utf-8"))
 
 
 async def _async_rebuild_views(call: ServiceCall) -> None:
