@@ -121,6 +121,22 @@ def test_a_bucket_without_data_is_a_gap_in_the_chart(
     assert opened.page.evaluate(ink, 67) == 0
 
 
+def test_a_bucket_between_two_gaps_is_drawn_as_a_dot(
+    data_root: Path, open_dashboard: OpenDashboard
+) -> None:
+    # Bucket 70 alone has data: a line needs two points, so without a dot it would vanish.
+    gaps = [*range(60, 70), *range(71, 80)]
+    write_dataset(data_root, [MeterSpec(gaps={"weekly": gaps})], NOW)
+    opened = open_dashboard(url="#meter=house&level=weekly")
+    radii = opened.page.evaluate(
+        "() => Chart.getChart(document.querySelector('#ps-main canvas'))"
+        ".getDatasetMeta(0).data.map((point) => point.options.radius)"
+    )
+    assert radii[70] > 0
+    assert radii[40] == 0
+    assert radii[65] == 0
+
+
 def test_data_older_than_expected_shows_the_staleness_warning(
     data_root: Path, open_dashboard: OpenDashboard
 ) -> None:

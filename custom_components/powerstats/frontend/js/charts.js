@@ -63,6 +63,15 @@ function axis(colors, extra) {
   };
 }
 
+/**
+ * Point radii for a line with gaps: a value between two gaps has no line to draw, so it gets a
+ * dot of its own instead of vanishing.
+ */
+export function isolatedPointRadii(data, radius = 2.5) {
+  return data.map((value, i) => (value !== null && (data[i - 1] ?? null) === null
+    && (data[i + 1] ?? null) === null ? radius : 0));
+}
+
 /** The main chart: power as a line for 10-minute and hourly buckets, energy per day as bars. */
 export function mainChartConfig(file, previous, { colors, timeZone, locale }) {
   const { rows, col, bucket } = file;
@@ -70,14 +79,16 @@ export function mainChartConfig(file, previous, { colors, timeZone, locale }) {
   const metric = daily ? 'kwh' : 'mean_w';
   const show = daily ? (v) => formatEnergy(v, locale) : (v) => formatPower(v, locale);
   const labels = rows.map((row) => formatBucket(row[col.start], bucket, timeZone, locale));
+  const values = rows.map((row) => row[col[metric]]);
   const current = {
     type: daily ? 'bar' : 'line',
     label: daily ? 'Energy per day' : 'Mean power',
-    data: rows.map((row) => row[col[metric]]),
+    data: values,
     borderColor: colors.accent,
     backgroundColor: daily ? colors.accent : colors.accentFill,
     borderWidth: daily ? 0 : 1.5,
-    pointRadius: 0,
+    pointRadius: daily ? 0 : isolatedPointRadii(values),
+    pointBackgroundColor: colors.accent,
     fill: !daily,
     spanGaps: false,
     categoryPercentage: 1,
@@ -94,7 +105,7 @@ export function mainChartConfig(file, previous, { colors, timeZone, locale }) {
       backgroundColor: colors.compare,
       borderDash: [6, 4],
       borderWidth: 1.5,
-      pointRadius: 0,
+      pointRadius: isolatedPointRadii(previous),
       fill: false,
       spanGaps: false,
       order: 1,
