@@ -358,10 +358,15 @@ _POWERSTATS_ERROR = re.compile(r"\b(ERROR|CRITICAL) \([^)]*\) \[custom_component
 
 
 def check_logs(texts: Mapping[str, str], secrets: Iterable[str]) -> Verdict:
-    """PowerStats logged no error, and no secret appears in any log or file."""
+    """PowerStats logged no error (nor blocked HA's event loop); no secret in any log or file."""
     problems = []
     for where, text in texts.items():
-        errors = [line for line in text.splitlines() if _POWERSTATS_ERROR.search(line)]
+        errors = [
+            line
+            for line in text.splitlines()
+            if _POWERSTATS_ERROR.search(line)
+            or ("Detected blocking call" in line and "powerstats" in line)
+        ]
         if errors:
             problems.append(f"{where}: {len(errors)} PowerStats error(s), first: {errors[0][:160]}")
         for secret in secrets:
