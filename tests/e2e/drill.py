@@ -51,7 +51,7 @@ METER_ID = "house"
 TIMEZONE = ZoneInfo("Europe/Amsterdam")  # what homeassistant_process configures
 HARD_CAP_MINUTES = 10.0
 # The checks at the end get this much of the hard cap; the fault phase is cut to leave it.
-SETTLE_RESERVE = 150.0
+SETTLE_RESERVE = 200.0
 # A kill needs a restart (15-25 s on a busy 2-core machine) before the phase ends.
 KILL_NEEDS = 40.0
 # After this fraction of the phase no GitHub fault is injected, so publishing can recover.
@@ -59,7 +59,7 @@ GITHUB_FAULTS_UNTIL = 0.75
 # How late a kill may land after the drill read hass's clock, and how long after a boundary
 # the save of the bucket that just closed may still be in flight (both in real seconds).
 KILL_MARGIN = 1.0
-SAVE_GRACE = 3.0
+SAVE_GRACE = 5.0
 SECONDARY_LIMIT = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
 )
@@ -463,7 +463,7 @@ class Drill:
         self.post(self.next_state())
         local: dict[str, bytes] = {}
         published: dict[str, bytes] = {}
-        deadline = time.monotonic() + 100
+        deadline = time.monotonic() + 150
         asked_for = b""
         settled = False
         while not settled and time.monotonic() < deadline:
@@ -481,7 +481,7 @@ class Drill:
             )
             if not settled:
                 time.sleep(1.0)  # polling GitHub for the publish, not waiting for time to pass
-        self.say("publish settled" if settled else "publish did not settle in 100 s")
+        self.say("publish settled" if settled else "publish did not settle in 150 s")
 
         assert self.agent is not None
         agent = self.agent
