@@ -46,6 +46,19 @@ def _validate_source(hass: HomeAssistant, entity_id: str) -> tuple[Kind | None, 
     return kind, None
 
 
+def _validate_meter(
+    hass: HomeAssistant, user_input: dict[str, Any]
+) -> tuple[str, Kind | None, dict[str, str]]:
+    """The meter form's answers checked: (trimmed name, kind, errors by field)."""
+    name = user_input[CONF_NAME].strip()
+    kind, error = _validate_source(hass, user_input[CONF_ENTITY_ID])
+    if not name:
+        return name, kind, {CONF_NAME: "name_required"}
+    if error is not None or kind is None:
+        return name, kind, {CONF_ENTITY_ID: error or "unsupported_unit"}
+    return name, kind, {}
+
+
 def _meter_id(name: str, taken: set[str]) -> str:
     """A unique slug of the name, `[a-z0-9_-]{1,32}`."""
     base = slugify(name)[:MAX_METER_ID].strip("_") or "meter"
@@ -88,13 +101,8 @@ class PowerStatsConfigFlow(PublishConfigFlowSteps, domain=DOMAIN):
         if user_input is not None:
             entity_id = user_input[CONF_ENTITY_ID]
             self._async_abort_entries_match({CONF_ENTITY_ID: entity_id})
-            kind, error = _validate_source(self.hass, entity_id)
-            name = user_input[CONF_NAME].strip()
-            if not name:
-                errors[CONF_NAME] = "name_required"
-            elif error is not None or kind is None:
-                errors[CONF_ENTITY_ID] = error or "unsupported_unit"
-            else:
+            name, kind, errors = _validate_meter(self.hass, user_input)
+            if kind is not None and not errors:
                 taken = {e.data.get(CONF_METER_ID) for e in self._async_current_entries()}
                 meter_id = _meter_id(name, {t for t in taken if t})
                 await self.async_set_unique_id(meter_id)
@@ -125,13 +133,8 @@ class PowerStatsConfigFlow(PublishConfigFlowSteps, domain=DOMAIN):
             for other in self._async_current_entries():
                 if other.entry_id != entry.entry_id and other.data[CONF_ENTITY_ID] == entity_id:
                     return self.async_abort(reason="already_configured")
-            kind, error = _validate_source(self.hass, entity_id)
-            name = user_input[CONF_NAME].strip()
-            if not name:
-                errors[CONF_NAME] = "name_required"
-            elif error is not None or kind is None:
-                errors[CONF_ENTITY_ID] = error or "unsupported_unit"
-            else:
+            name, kind, errors = _validate_meter(self.hass, user_input)
+            if kind is not None and not errors:
                 return self.async_update_reload_and_abort(
                     entry,
                     title=name,

@@ -46,6 +46,15 @@ def kind_of_unit(unit: str | None) -> Kind | None:
     return None
 
 
+def _finite(state: str) -> float | None:
+    """A state as a finite number; None for unavailable/unknown, text, NaN and infinities."""
+    try:
+        value = float(state)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
 def parse_reading(state: str, unit: str | None, kind: Kind) -> float | None:
     """A state as W (power) or kWh (energy); None when it cannot be counted.
 
@@ -53,15 +62,8 @@ def parse_reading(state: str, unit: str | None, kind: Kind) -> float | None:
     all mean "no valid value" and stop coverage.
     """
     factor = (POWER_UNITS if kind is Kind.POWER else ENERGY_UNITS).get(unit or "")
-    if factor is None:
-        return None
-    try:
-        value = float(state)
-    except (TypeError, ValueError):
-        return None
-    if not math.isfinite(value):
-        return None
-    return value * factor
+    value = _finite(state)
+    return None if factor is None or value is None else value * factor
 
 
 def parse_price(state: str, unit: str | None = None) -> float | None:
@@ -70,11 +72,8 @@ def parse_price(state: str, unit: str | None = None) -> float | None:
     A unit ending in /MWh or /Wh (e.g. "EUR/MWh", a day-ahead market price) is converted; any
     other unit is taken as per kWh.
     """
-    try:
-        value = float(state)
-    except (TypeError, ValueError):
-        return None
-    if not math.isfinite(value):
+    value = _finite(state)
+    if value is None:
         return None
     if unit and unit.endswith("/MWh"):
         return value / 1000
