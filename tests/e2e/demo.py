@@ -27,6 +27,7 @@ from tests.e2e.homeassistant_process import (
     ROOT,
     USER,
     Tokens,
+    add_meter,
     http,
     long_lived_token,
     onboard,
@@ -108,28 +109,13 @@ async def _import_statistics(url: str, token: str, stats: list[dict[str, Any]]) 
         raise RuntimeError("the imported statistics did not appear in the recorder")
 
 
-def add_meter(url: str, token: str, github: FakeGitHubProcess) -> None:
+def add_or_backfill_meter(url: str, token: str, github: FakeGitHubProcess) -> None:
     """Add the meter (with publishing), which backfills; or backfill the one already there."""
     entries = http(f"{url}/api/config/config_entries/entry?domain=powerstats", token=token)
     if entries:
         http(f"{url}/api/services/powerstats/backfill", {}, token=token)
         return
-    flows = f"{url}/api/config/config_entries/flow"
-    step = http(flows, {"handler": "powerstats", "show_advanced_options": False}, token=token)
-    step = http(f"{flows}/{step['flow_id']}", {"entity_id": SENSOR, "name": "House"}, token=token)
-    result = http(
-        f"{flows}/{step['flow_id']}",
-        {
-            "github_token": github.token,
-            "github_repository": github.repository,
-            "github_branch": "main",
-            "github_api_url": github.api_url,
-            "publish_levels": ["daily", "weekly", "monthly", "yearly"],
-        },
-        token=token,
-    )
-    if result.get("type") != "create_entry":
-        raise RuntimeError(f"adding the meter failed: {result}")
+    add_meter(url, token, SENSOR, "House", github.publishing())
 
 
 def covered_days(config: Path) -> int:
@@ -173,7 +159,7 @@ def main(argv: list[str]) -> int:
         port=args.agent_port,
     )
     try:
-        add_meter(args.url, token, github)
+        add_or_backfill_meter(args.url, token, github)
         deadline = time.monotonic() + 600
         while covered_days(args.config) < 300 and time.monotonic() < deadline:
             print(f"  backfilling: {covered_days(args.config)} of 365 days…", flush=True)

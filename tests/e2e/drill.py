@@ -38,7 +38,13 @@ from zoneinfo import ZoneInfo
 
 from tests.contract import ContractError, validate_bytes
 from tests.e2e import drill_checks as checks
-from tests.e2e.homeassistant_process import HomeAssistantProcess, http, long_lived_token, onboard
+from tests.e2e.homeassistant_process import (
+    HomeAssistantProcess,
+    add_meter,
+    http,
+    long_lived_token,
+    onboard,
+)
 from tests.e2e.processes import AgentProcess, FakeGitHubProcess
 
 SENSOR = "sensor.drill_power"
@@ -282,26 +288,11 @@ class Drill:
         _until(loaded, 60, "the meter to be set up")
 
     def add_meter(self) -> None:
-        """Add the meter and its publishing through HA's config-flow REST API."""
-        flows = f"{self.ha.url}/api/config/config_entries/flow"
-        step = http(flows, {"handler": "powerstats", "show_advanced_options": False},
-                    token=self.token)  # fmt: skip
-        step = http(f"{flows}/{step['flow_id']}", {"entity_id": SENSOR, "name": "House"},
-                    token=self.token)  # fmt: skip
-        publishing = {
-            "github_token": self.github.token,
-            "github_repository": self.github.repository,
-            "github_branch": "main",
-            "github_api_url": self.github.api_url,
-            "publish_levels": ["daily", "weekly", "monthly", "yearly"],
-            "publish_interval": 10,
-        }
-        for _ in range(3):  # the form checks GitHub; a slow answer on a busy machine may time out
-            result = http(f"{flows}/{step['flow_id']}", publishing, token=self.token)
-            if result["type"] == "create_entry":
-                return
-            self.say(f"adding the meter: {result.get('errors')}; again")
-        raise DrillError(f"could not add the meter: {result}")
+        """Add the meter and its publishing (every 10 minutes) through the config-flow API."""
+        try:
+            add_meter(self.ha.url, self.token, SENSOR, "House", self.github.publishing(10), 3)
+        except RuntimeError as err:
+            raise DrillError(str(err)) from err
 
     @staticmethod
     def _quick_agent(path: Path) -> None:

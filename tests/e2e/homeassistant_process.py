@@ -226,6 +226,34 @@ def long_lived_token(url: str, access_token: str, name: str) -> str:
         return pool.submit(asyncio.run, _long_lived_token(url, access_token, name)).result()
 
 
+def add_meter(
+    url: str,
+    token: str,
+    entity_id: str,
+    name: str,
+    publishing: dict[str, Any] | None = None,
+    attempts: int = 1,
+) -> dict[str, Any]:
+    """Add a PowerStats meter through HA's config-flow REST API, as the integrations page does.
+
+    `publishing` answers the publishing step (None skips it). That step checks GitHub; on a busy
+    machine a slow answer may show as an error, so `attempts` > 1 submits it again.
+    """
+    flows = f"{url}/api/config/config_entries/flow"
+    step = http(flows, {"handler": "powerstats", "show_advanced_options": False}, token=token)
+    if step.get("step_id") != "user":
+        raise RuntimeError(f"the flow did not start with the meter's form: {step}")
+    step = http(f"{flows}/{step['flow_id']}", {"entity_id": entity_id, "name": name}, token=token)
+    if step.get("step_id") != "github":
+        raise RuntimeError(f"the meter's form was refused: {step}")
+    result: dict[str, Any] = {}
+    for _ in range(attempts):
+        result = http(f"{flows}/{step['flow_id']}", publishing or {}, token=token)
+        if result.get("type") == "create_entry":
+            return result
+    raise RuntimeError(f"adding the meter failed: {result}")
+
+
 def faketime_env(start: datetime, speed: float = 1.0) -> dict[str, str]:
     """Environment that makes a process's clock start at `start` and tick `speed` times as fast."""
     if not LIBFAKETIME.exists():

@@ -56,6 +56,17 @@ class FakeGitHubProcess:
             self.process.terminate()
             self.process.wait(timeout=30)
 
+    def publishing(self, interval_minutes: int = 0) -> dict[str, Any]:
+        """The publishing step's answers for this repository, every level published."""
+        return {
+            "github_token": self.token,
+            "github_repository": self.repository,
+            "github_branch": "main",
+            "github_api_url": self.api_url,
+            "publish_levels": ["daily", "weekly", "monthly", "yearly"],
+            "publish_interval": interval_minutes,
+        }
+
     def log(self) -> list[dict[str, Any]]:
         with urllib.request.urlopen(self.api_url + "/_fake/log", timeout=10) as response:
             return list(json.load(response))

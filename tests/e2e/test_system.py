@@ -15,7 +15,13 @@ from playwright.sync_api import Browser, Page
 
 from tests.contract import validate_bytes
 from tests.e2e.conftest import started
-from tests.e2e.homeassistant_process import CLIENT_ID, HomeAssistantProcess, Tokens, http
+from tests.e2e.homeassistant_process import (
+    CLIENT_ID,
+    HomeAssistantProcess,
+    Tokens,
+    add_meter,
+    http,
+)
 from tests.e2e.processes import AgentProcess, FakeGitHubProcess
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -45,31 +51,6 @@ def set_power(ha: HomeAssistantProcess, tokens: Tokens, watts: float | str) -> N
         {"state": str(watts), "attributes": POWER_ATTRIBUTES},
         token=tokens.access_token,
     )
-
-
-def add_meter(
-    ha: HomeAssistantProcess, tokens: Tokens, github: FakeGitHubProcess | None = None
-) -> dict[str, Any]:
-    """Add the meter through HA's config-flow REST API, as the integrations page does."""
-    flows = f"{ha.url}/api/config/config_entries/flow"
-    step = http(flows, {"handler": "powerstats", "show_advanced_options": False},
-                token=tokens.access_token)  # fmt: skip
-    assert step["step_id"] == "user", step
-    step = http(f"{flows}/{step['flow_id']}", {"entity_id": SENSOR, "name": "House"},
-                token=tokens.access_token)  # fmt: skip
-    assert step["step_id"] == "github", step
-    publishing = {}
-    if github is not None:
-        publishing = {
-            "github_token": github.token,
-            "github_repository": github.repository,
-            "github_branch": "main",
-            "github_api_url": github.api_url,
-            "publish_levels": ["daily", "weekly", "monthly", "yearly"],
-        }
-    result = http(f"{flows}/{step['flow_id']}", publishing, token=tokens.access_token)
-    assert result["type"] == "create_entry", result
-    return dict(result)
 
 
 def local_files(ha: HomeAssistantProcess) -> dict[str, bytes]:
@@ -107,7 +88,7 @@ def test_a_meter_added_in_home_assistant_reaches_github_the_board_and_the_browse
     boundary = _next_boundary(datetime.now(UTC) + timedelta(hours=3))
     tokens = started(ha, clock=boundary - timedelta(seconds=30))
     set_power(ha, tokens, 350)
-    add_meter(ha, tokens, fake_github)
+    add_meter(ha.url, tokens.access_token, SENSOR, "House", fake_github.publishing())
     for watts in (420, 1800, 95.5, "unavailable", 240, 2200, 130):
         set_power(ha, tokens, watts)
 
@@ -224,7 +205,7 @@ def test_kill_9_in_the_middle_of_a_bucket_loses_at_most_that_bucket(
     boundary = _next_boundary(datetime.now(UTC) + timedelta(hours=3))
     tokens = started(ha, clock=boundary - timedelta(seconds=40))
     set_power(ha, tokens, 1000)
-    add_meter(ha, tokens)
+    add_meter(ha.url, tokens.access_token, SENSOR, "House")
     closed_start = int((boundary - timedelta(minutes=10)).timestamp())
 
     def closed_bucket() -> list[Any] | None:
