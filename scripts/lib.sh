@@ -28,41 +28,31 @@ newest_chroot_dir() {
     echo "${POWERSTATS_CHROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/powerstats/chroot-newest}"
 }
 
-# Mounts made by chroot_run that are still up; unmount_all undoes them (callers trap EXIT).
-CHROOT_MOUNTS=()
-unmount_all() {
-    local i
-    for ((i = ${#CHROOT_MOUNTS[@]} - 1; i >= 0; i--)); do
-        umount "${CHROOT_MOUNTS[$i]}" 2>/dev/null || umount -l "${CHROOT_MOUNTS[$i]}" 2>/dev/null || true
-    done
-    CHROOT_MOUNTS=()
-}
-
 # chroot_run DIR REPO_DIR CMD...: run CMD inside the chroot with /proc mounted and, when
 # REPO_DIR is set, the repository bind-mounted at a private mount point whose path inside the
-# chroot is in $POWERSTATS_REPO. Unmounts afterwards, also when CMD fails.
+# chroot is in $POWERSTATS_REPO. The mounts live in a mount namespace of this run alone, so they
+# vanish with it (also when CMD fails or is killed) and runs side by side never unmount each
+# other's /proc.
 chroot_run() {
     local dir="$1" repo="$2"
     shift 2
     local status=0 inside=""
-    trap unmount_all EXIT
-    if ! mountpoint -q "$dir/proc"; then
-        mount -t proc proc "$dir/proc"
-        CHROOT_MOUNTS+=("$dir/proc")
-    fi
     if [ -n "$repo" ]; then
-        inside="/mnt/repo.$$"
+        inside="/mnt/repo.$$.$RANDOM"
         mkdir -p "$dir$inside"
-        mount --bind "$repo" "$dir$inside"
-        CHROOT_MOUNTS+=("$dir$inside")
     fi
     # The host's CA bundle was copied in by scripts/setup; Home Assistant installs packages with
     # uv at run time, which must be told to trust it.
     local ca=/etc/ssl/certs/ca-certificates.crt
-    chroot "$dir" /usr/bin/env -i HOME=/root PATH=/opt/venv/bin:/usr/bin:/bin LANG=C.UTF-8 \
-        SSL_CERT_FILE="$ca" REQUESTS_CA_BUNDLE="$ca" PIP_CERT="$ca" UV_SYSTEM_CERTS=1 \
-        POWERSTATS_REPO="$inside" "$@" || status=$?
-    unmount_all
+    unshare --mount --propagation private /bin/sh -c '
+        dir="$1" repo="$2" inside="$3" ca="$4"
+        shift 4
+        mount -t proc proc "$dir/proc" || exit 1
+        if [ -n "$repo" ]; then mount --bind "$repo" "$dir$inside" || exit 1; fi
+        exec chroot "$dir" /usr/bin/env -i HOME=/root PATH=/opt/venv/bin:/usr/bin:/bin \
+            LANG=C.UTF-8 SSL_CERT_FILE="$ca" REQUESTS_CA_BUNDLE="$ca" PIP_CERT="$ca" \
+            UV_SYSTEM_CERTS=1 POWERSTATS_REPO="$inside" "$@"
+    ' sh "$dir" "$repo" "$inside" "$ca" "$@" || status=$?
     [ -z "$inside" ] || rmdir "$dir$inside" 2>/dev/null || true
     return "$status"
 }
