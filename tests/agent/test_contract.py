@@ -46,7 +46,7 @@ def agent_accepts(doc: Any) -> bool:
 
 
 def good_examples() -> list[Path]:
-    return [EXAMPLES / "manifest.json", *sorted((EXAMPLES / "house").glob("*.json"))]
+    return [EXAMPLES / "published-manifest.json", *sorted((EXAMPLES / "house").glob("*.json"))]
 
 
 @pytest.mark.parametrize("path", good_examples(), ids=lambda p: p.name)
