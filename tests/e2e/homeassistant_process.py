@@ -1,15 +1,18 @@
 """A real Home Assistant process on loopback, for the end-to-end tests and the live demo.
 
-Writes a minimal configuration, starts `hass` (optionally under libfaketime so a test can put
-the clock just before a bucket boundary), finishes onboarding through HA's own API and hands
-out tokens. Run as `python -m tests.e2e.homeassistant_process onboard --url URL` to onboard a
-server started elsewhere (scripts/develop does).
+Writes a minimal configuration, starts `hass` (the pinned minimum from .venv, or the newest
+from the Debian chroot; optionally under libfaketime, with a clock a test moves once HA
+answers, so a boundary is placed after start-up however long that took), finishes onboarding
+through HA's own API and hands out tokens. Run as
+`python -m tests.e2e.homeassistant_process onboard --url URL` to onboard a server started
+elsewhere (scripts/develop does).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -254,6 +257,29 @@ def add_meter(
     raise RuntimeError(f"adding the meter failed: {result}")
 
 
+def movable_clock_env(offset_file: Path) -> dict[str, str]:
+    """Environment whose clock is the real one plus the seconds written in `offset_file`.
+
+    libfaketime rereads the file at most once a second, so a test can move the clock of a
+    running process forward (see HomeAssistantProcess.move_clock).
+    """
+    if not LIBFAKETIME.exists():
+        raise RuntimeError(f"{LIBFAKETIME} is missing; scripts/setup installs Debian's faketime")
+    return {
+        "LD_PRELOAD": str(LIBFAKETIME),
+        "FAKETIME_TIMESTAMP_FILE": str(offset_file),
+        "FAKETIME_CACHE_DURATION": "1",
+        "TZ": "UTC",
+    }
+
+
+def write_offset(offset_file: Path, seconds: int) -> None:
+    """Write libfaketime's offset atomically: it must never read a half-written file."""
+    temporary = offset_file.with_suffix(".tmp")
+    temporary.write_text(f"{seconds:+d}\n")
+    temporary.replace(offset_file)
+
+
 def faketime_env(start: datetime, speed: float = 1.0) -> dict[str, str]:
     """Environment that makes a process's clock start at `start` and tick `speed` times as fast."""
     if not LIBFAKETIME.exists():
@@ -282,23 +308,39 @@ class HomeAssistantProcess:
     clock_start: datetime | None = None
     launched: float = 0.0  # time.time() when the process started
     speed: float = 1.0  # how many seconds pass on its faked clock per real second
+    clock_offset: int | None = None  # seconds ahead of the real clock (a movable clock)
+    chroot: Path | None = None  # run the newest HA from this chroot (config must be in ROOT)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def offset_file(self) -> Path:
+        return self.config / "faketime.offset"
+
     def start(self, *, clock: datetime | None = None, timeout: float = 300) -> None:
-        """Start hass (its clock starting at `clock` when given) and wait until it answers."""
+        """Start hass (its clock starting at `clock` when given) and wait until it answers.
+
+        At the real speed the clock is movable: a test starts HA anywhere in time and places
+        the moment it cares about with `move_clock` once HA answers, so however long start-up
+        takes on a busy machine, it never eats into the test's window.
+        """
         seed_config(self.config, self.port, self.extra_config, self.links)
         env = dict(os.environ)
-        if clock is not None:
+        self.clock_start, self.clock_offset = None, None
+        if clock is not None and self.speed == 1:
+            self.clock_offset = round(clock.timestamp() - time.time())
+            write_offset(self.offset_file, self.clock_offset)
+            env.update(movable_clock_env(self.offset_file))
+        elif clock is not None:
             env.update(faketime_env(clock, self.speed))
-        self.clock_start = clock
+            self.clock_start = clock
         self.launched = time.time()
         self.log_path = self.config / "hass.out"
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [str(self.hass), "--config", str(self.config), "--skip-pip"],
+                self._command(),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,
@@ -306,30 +348,73 @@ class HomeAssistantProcess:
             )
         wait_until_up(self.url, self.alive, time.monotonic() + timeout)
 
+    def _command(self) -> list[str]:
+        if self.chroot is None:
+            return [str(self.hass), "--config", str(self.config), "--skip-pip"]
+        # Inside the chroot the repository is mounted at $POWERSTATS_REPO (scripts/lib.sh).
+        inside = self.config.resolve().relative_to(ROOT)
+        script = (
+            'source "$0/scripts/lib.sh" && chroot_run "$1" "$0" /bin/sh -c '
+            '\'exec /opt/venv/bin/hass --config "$POWERSTATS_REPO/$0" --skip-pip\' "$2"'
+        )
+        return ["bash", "-c", script, str(ROOT), str(self.chroot), str(inside)]
+
     def now(self) -> datetime:
         """The process's own clock right now (the real one unless started under faketime)."""
+        if self.clock_offset is not None:
+            return datetime.now(UTC) + timedelta(seconds=self.clock_offset)
         if self.clock_start is None:
             return datetime.now(UTC)
         return self.clock_start + timedelta(seconds=(time.time() - self.launched) * self.speed)
 
+    def move_clock(self, to: datetime, token: str, timeout: float = 60) -> None:
+        """Move the running process's clock forward to `to`; return once HA's own clock shows it."""
+        if self.clock_offset is None:
+            raise RuntimeError("the clock is movable only when started with a clock at speed 1")
+        offset = round(to.timestamp() - time.time())
+        if offset < self.clock_offset:
+            raise ValueError(f"the clock only moves forward (asked to go back to {to})")
+        self.clock_offset = offset
+        write_offset(self.offset_file, offset)
+        deadline = time.monotonic() + timeout
+        template = {"template": "{{ now().timestamp() }}"}
+        while time.monotonic() < deadline:
+            shown = float(http(f"{self.url}/api/template", template, token=token))
+            if shown >= to.timestamp() - 1:
+                return
+            time.sleep(0.2)  # libfaketime rereads the offset within a second
+        raise RuntimeError(f"Home Assistant's clock did not move to {to}")
+
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    def _signal(self, signum: int) -> None:
+        # In the chroot, hass is the child of the shell that runs chroot_run (which unmounts
+        # after it): signal hass itself; the shell follows when hass has exited.
+        assert self.process is not None
+        pid = self.process.pid
+        if self.chroot is not None:
+            children = Path(f"/proc/{pid}/task/{pid}/children")
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                pid = int(children.read_text().split()[0])
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
 
     def kill(self) -> None:
         """kill -9: no shutdown, no final save — as a power cut."""
         if self.process is not None:
-            self.process.kill()
+            self._signal(signal.SIGKILL)
             self.process.wait(timeout=30)
 
     def stop(self, timeout: float = 60) -> None:
         """A clean stop, as the user's Ctrl-C or a supervisor's SIGTERM."""
         if self.process is None or self.process.poll() is not None:
             return
-        self.process.send_signal(signal.SIGTERM)
+        self._signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            self._signal(signal.SIGKILL)
             self.process.wait(timeout=30)
 
     def log(self) -> str:
