@@ -50,6 +50,13 @@ def _age(seconds: Optional[int]) -> str:
     return f"{seconds // 86400} days"
 
 
+def _recent_log() -> str:
+    """The agent's last log lines: untrusted text (source errors, client input), escaped."""
+    lines = log.recent()
+    text = "\n".join(escape(line) for line in lines) if lines else "nothing logged yet"
+    return f'<h2>Recent log</h2><pre class="log">{text}</pre>'
+
+
 class Admin:
     """Handles /admin requests; `status` and `mirror_now` come from the running agent."""
 
@@ -296,8 +303,8 @@ class Admin:
         actions += self._form("/admin/logout", "Log out", session.csrf)
         body = (
             f"{flash}<table>{table}</table><h2>Files</h2><table>{files}</table>"
-            f"<h2>Actions</h2><p>{actions}</p><p><small>powerstats-agent {escape(__version__)}"
-            "</small></p>"
+            f"<h2>Actions</h2><p>{actions}</p>{_recent_log()}"
+            f"<p><small>powerstats-agent {escape(__version__)}</small></p>"
         )
         return self._page("PowerStats agent", body)
 

@@ -6,6 +6,7 @@ the configuration and rescans the dashboard folder, SIGUSR1 polls the source now
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 
@@ -25,16 +26,15 @@ if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does
 class Agent:
     """One running agent: mirror + public site + admin, sharing one config."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, user: str = "") -> None:
         self.config = config
-        self.mirror = Mirror(config)
-        self.reload_requested = False
-        self.loop = MirrorLoop(self.mirror, before_poll=self._maybe_reload)
-        self.site = Site(config.dashboard, config.webroot, lambda: self.mirror.data_files)
         # The admin pages (and auth, status, hashlib with them) load on the first /admin
         # request: a board nobody administers never pays their memory.
         self._admin: Optional[Admin] = None
         self._admin_lock = threading.Lock()
+        self.reload_requested = False
+        # Bind first: started as root with a user to become, this is the only thing done as
+        # root (a port below 1024); every file is then read and written as that user.
         self.server = HttpServer(
             config.host,
             config.port,
@@ -44,6 +44,18 @@ class Agent:
             base_headers=self.security_headers,
             ssl_context=self._ssl_context(config),
         )
+        if user:
+            from .privileges import drop_to
+
+            try:
+                drop_to(user)
+            except BaseException:
+                self.server.sock.close()
+                raise
+        os.makedirs(config.webroot, mode=0o755, exist_ok=True)
+        self.mirror = Mirror(config)
+        self.loop = MirrorLoop(self.mirror, before_poll=self._maybe_reload)
+        self.site = Site(config.dashboard, config.webroot, lambda: self.mirror.data_files)
 
     @staticmethod
     def _ssl_context(config: Config) -> Any:

@@ -34,6 +34,7 @@ def run(command: str, config_path: str, verbose: bool, options: List[str]) -> in
         "setup": setup,
         "hash-password": hash_password,
         "doctor": doctor,
+        "logs": logs,
     }
     try:
         return handlers[command](config_path, verbose, options)
@@ -43,17 +44,40 @@ def run(command: str, config_path: str, verbose: bool, options: List[str]) -> in
 
 
 def serve(config_path: str, verbose: bool, options: List[str]) -> int:
-    """Run the daemon."""
-    config = _load(config_path, verbose)
-    from .agent import Agent
-
+    """Run the daemon (`--user NAME`: bind as root, then serve as NAME; `--syslog`)."""
+    if "--syslog" in options:
+        log.force_target("syslog")
     try:
-        os.makedirs(config.webroot, mode=0o755, exist_ok=True)
-        agent = Agent(config)
-    except OSError as err:
+        config = _load(config_path, verbose)
+    except ConfigError as err:
+        log.error("configuration error: %s", err)  # stderr may lead nowhere under init
+        raise
+    from .agent import Agent
+    from .privileges import PrivilegeError
+
+    user = next((o.split("=", 1)[1] for o in options if o.startswith("--user=")), "")
+    try:
+        agent = Agent(config, user)
+    except (OSError, PrivilegeError) as err:
         log.error("cannot start: %s", err)
         return START_ERROR
+    if os.geteuid() == 0:
+        log.warning("serving as root; start it with --user powerstats (the init scripts do)")
     return agent.run()
+
+
+def logs(config_path: str, verbose: bool, options: List[str]) -> int:
+    """Print the agent's recent lines from the system log (journal, logread or syslog file)."""
+    from .syslogs import recent_lines
+
+    count = int(next((o.split("=", 1)[1] for o in options if o.startswith("--lines=")), "50"))
+    found, where = recent_lines(count)
+    for line in found:
+        print(line)
+    if not found:
+        sys.stderr.write(f"no powerstats-agent lines found (looked in {where})\n")
+        return FAILED
+    return OK
 
 
 def mirror_once(config_path: str, verbose: bool, options: List[str]) -> int:

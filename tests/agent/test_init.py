@@ -1,0 +1,89 @@
+"""The init scripts install.sh ships, run for real in a board-like root (tests/agent/board.py).
+
+Each test boots the root (syslogd, then the service's start), kills the agent with SIGKILL and
+polls until the service answers again: the supervisor (BusyBox: our loop; OpenRC: Debian's
+supervise-daemon) must bring it back within 10 s. The agent binds a port below 1024 there as
+root and must then run as the service user; it logs to syslog, which `logs` reads back.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .board import Board, free_privileged_port, status_ids
+from .conftest import TOKEN, Source, wait_until
+
+RESPAWN_DEADLINE = 10.0
+
+
+@pytest.fixture(params=["busybox", "openrc"])
+def board(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Board]:
+    made = Board(tmp_path, request.param)
+    yield made
+    made.shutdown()
+
+
+def configure(board: Board, source: Source, port: int) -> None:
+    conf = board.root / "etc/powerstats-agent.conf"
+    conf.write_text(
+        f"[source]\nurl = {source.url}\ntoken = {TOKEN}\ninterval = 3600\ntimeout = 5\n"
+        f"[server]\nhost = 127.0.0.1\nport = {port}\n"
+    )
+    board.give(board.root / "var/lib/powerstats-agent")
+
+
+def test_a_killed_agent_is_started_again_within_ten_seconds_as_the_service_user(
+    board: Board, source: Source
+) -> None:
+    port = free_privileged_port()
+    configure(board, source, port)
+    board.boot(port)
+    [pid] = wait_until(board.agent_pids, what="one agent process")
+    assert status_ids(pid) == board.user_ids(), "serves as powerstats after binding as root"
+
+    os.kill(pid, signal.SIGKILL)
+    killed = time.monotonic()
+    wait_until(lambda: pid not in board.agent_pids(), what="the killed agent to be gone")
+    wait_until(
+        lambda: board.agent_pids() and board.answers(),
+        RESPAWN_DEADLINE,
+        "the supervisor to serve again",
+    )
+    assert time.monotonic() - killed < RESPAWN_DEADLINE
+    [again] = board.agent_pids()
+    assert again != pid
+    assert status_ids(again) == board.user_ids()
+
+
+def test_the_agent_logs_to_syslog_and_logs_prints_its_recent_lines(
+    board: Board, source: Source
+) -> None:
+    port = free_privileged_port()
+    configure(board, source, port)
+    board.boot(port)
+    wait_until(lambda: "serving on http://127.0.0.1" in board.log(), what="the start in syslog")
+    wait_until(lambda: "mirror" in board.log() or source.gets(), what="a first poll")
+
+    shown = board.run("/usr/bin/powerstats-agent", "logs", "--lines=5")
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert 1 <= len(lines) <= 5
+    assert all("powerstats-agent" in line for line in lines)
+    assert TOKEN not in board.log()
+
+
+def test_stop_ends_the_supervisor_and_the_agent(board: Board, source: Source) -> None:
+    port = free_privileged_port()
+    configure(board, source, port)
+    board.boot(port)
+    wait_until(board.agent_pids, what="the agent")
+    stopped = board.run(board.service, "stop")
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    wait_until(lambda: not board.agent_pids(), what="the agent to stop")
+    assert not board.answers()
