@@ -53,13 +53,23 @@ def serve(config_path: str, verbose: bool, options: List[str]) -> int:
         log.error("configuration error: %s", err)  # stderr may lead nowhere under init
         raise
     from .agent import Agent
-    from .privileges import PrivilegeError
+    from .privileges import PrivilegeError, check
 
     user = next((o.split("=", 1)[1] for o in options if o.startswith("--user=")), "")
     try:
+        if user:
+            check(user)  # before binding: a wrong user is named, not a refused port
         agent = Agent(config, user)
     except (OSError, PrivilegeError) as err:
-        log.error("cannot start: %s", err)
+        if isinstance(err, PermissionError) and 0 < config.port < 1024:
+            log.error(
+                "cannot bind port %d as uid %d: ports below 1024 need root; start it as root "
+                "with --user=powerstats (the init scripts do) or give it CAP_NET_BIND_SERVICE",
+                config.port,
+                os.geteuid(),
+            )
+        else:
+            log.error("cannot start: %s", err)
         return START_ERROR
     if os.geteuid() == 0:
         log.warning("serving as root; start it with --user powerstats (the init scripts do)")

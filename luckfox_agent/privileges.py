@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import os
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
+    from typing import Any
+
 
 class PrivilegeError(Exception):
     """The process cannot become the requested user."""
 
 
-def drop_to(name: str) -> None:
-    """Become user `name` (its group and supplementary groups) for good; no-op if already."""
+def check(name: str) -> Any:
+    """The password entry of `name`, if this process can become that user (before binding)."""
     import pwd
 
     try:
@@ -25,12 +29,19 @@ def drop_to(name: str) -> None:
         raise PrivilegeError(
             f"no user {name!r} on this system; create it (install.sh does)"
         ) from None
+    already = os.getuid() == entry.pw_uid and os.geteuid() == entry.pw_uid
+    if not already and os.geteuid() != 0:
+        raise PrivilegeError(
+            f"--user={name} needs the agent to start as root (it runs as uid {os.geteuid()})"
+        )
+    return entry
+
+
+def drop_to(name: str) -> None:
+    """Become user `name` (its group and supplementary groups) for good; no-op if already."""
+    entry = check(name)
     if os.getuid() == entry.pw_uid and os.geteuid() == entry.pw_uid:
         return
-    if os.geteuid() != 0:
-        raise PrivilegeError(
-            f"--user {name} needs the agent to start as root (it runs as uid {os.geteuid()})"
-        )
     os.initgroups(name, entry.pw_gid)
     os.setgid(entry.pw_gid)
     os.setuid(entry.pw_uid)  # sets real, effective and saved uid: root cannot come back

@@ -344,3 +344,19 @@ def test_https_serves_the_dashboard_and_marks_the_session_cookie_secure(
     conn.close()
     plain = agent.raw(b"GET / HTTP/1.1\r\n\r\n")
     assert not plain.startswith(b"HTTP/1.1 200")
+
+
+def test_the_status_page_shows_the_last_50_log_lines_escaped(agent: Agent) -> None:
+    for number in range(60):
+        agent.raw(f"GET /probe-{number}-<b>x</b> HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    browser = Browser(agent)
+    browser.login()
+    page = browser.get("/admin").body.decode()
+    shown = re.search(r'<h2>Recent log</h2><pre class="log">(.*?)</pre>', page, re.DOTALL)
+    assert shown, page
+    lines = shown[1].split("\n")
+    assert len(lines) == 50
+    assert "/probe-59-&lt;b&gt;x&lt;/b&gt;" in shown[1], "client input is shown escaped"
+    assert "<b>" not in shown[1]
+    assert "/probe-0-" not in shown[1], "only the last 50 lines"
+    assert TOKEN not in page

@@ -87,3 +87,46 @@ def test_stop_ends_the_supervisor_and_the_agent(board: Board, source: Source) ->
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
     wait_until(lambda: not board.agent_pids(), what="the agent to stop")
     assert not board.answers()
+
+
+def test_the_systemd_unit_restarts_a_killed_agent_soon_and_grants_only_the_bind_capability(
+    tmp_path: Path,
+) -> None:
+    """systemd cannot run in this sandbox: the unit install.sh renders is checked instead."""
+    import shutil
+    import subprocess
+
+    from .conftest import ROOT
+
+    root = tmp_path / "root"
+    env = {**os.environ, "DESTDIR": str(root), "INIT": "systemd", "PYTHON": "/usr/bin/python3"}
+    subprocess.run(
+        ["sh", str(ROOT / "luckfox_agent/install.sh")], env=env, check=True, capture_output=True
+    )
+    unit = root / "etc/systemd/system/powerstats-agent.service"
+    settings: dict[str, str] = {}
+    for line in unit.read_text().splitlines():
+        key, equals, value = line.partition("=")
+        if equals and not line.startswith("#"):
+            settings[key] = value
+    # on-failure covers death by a signal (kill -9) as well as a crash.
+    assert settings["Restart"] in ("on-failure", "always", "on-abnormal")
+    assert float(settings["RestartSec"]) <= 5
+    assert "SIGKILL" not in settings.get("RestartPreventExitStatus", "")
+    assert settings["User"] == "powerstats"
+    assert settings["AmbientCapabilities"] == "CAP_NET_BIND_SERVICE"
+    assert settings["CapabilityBoundingSet"] == "CAP_NET_BIND_SERVICE"
+    assert "--user" not in settings["ExecStart"], "systemd starts it as its user already"
+    if shutil.which("systemd-analyze"):
+        checked = subprocess.run(
+            ["systemd-analyze", "verify", "--man=no", str(unit)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        problems = [
+            line
+            for line in checked.stderr.splitlines()
+            if "powerstats-agent.service" in line and "/usr/bin/python3" not in line
+        ]
+        assert not problems, checked.stderr
