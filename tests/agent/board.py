@@ -72,7 +72,7 @@ def _need(tool: str, hint: str) -> str:
 class Board:
     """A staged root with one init system; `boot()` starts syslogd and the service."""
 
-    def __init__(self, tmp: Path, init: str) -> None:
+    def __init__(self, tmp: Path, init: str, installer: Path = AGENT / "install.sh") -> None:
         if os.geteuid() != 0:
             pytest.skip("the board tests need root (namespaces, chroot, binding a port < 1024)")
         self.busybox = _need("busybox", "apt-get install busybox; scripts/setup does")
@@ -120,7 +120,7 @@ class Board:
             "HOME": "/nonexistent",
         }
         result = subprocess.run(
-            [str(root / "bin/sh"), str(AGENT / "install.sh")],
+            [str(root / "bin/sh"), str(installer)],
             env=env,
             capture_output=True,
             text=True,
