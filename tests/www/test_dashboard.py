@@ -8,7 +8,7 @@ import io
 import json
 import math
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,7 +25,17 @@ pytestmark = pytest.mark.browser
 
 NOW = fixed_now()
 NOMINAL = {"daily": 600, "weekly": 3600, "monthly": 86400, "yearly": 86400}
-TAB = {"daily": "Today", "weekly": "7 Days", "monthly": "30 Days", "yearly": "365 Days"}
+TAB = {
+    "daily": "Today",
+    "weekly": "This week",
+    "monthly": "Last 30 days",
+    "yearly": "Last 365 days",
+}
+# Buckets in the whole period a tab draws: the local day and week holding NOW, the day files.
+SLOTS = {"daily": 144, "weekly": 168, "monthly": 30, "yearly": 365}
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+# This week's first row (Monday 00:00) in the fixture's weekly file.
+MONDAY_ROW = 104
 
 
 def chart_data(page: Any, figure: str = "#ps-main") -> list[dict[str, Any]]:
@@ -42,9 +52,20 @@ def show_tab(page: Any, level: str) -> None:
     page.wait_for_selector(f".ps[data-state='ready'][data-level='{level}']")
 
 
+def view_rows(dataset: Dataset, meter: str, level: str) -> list[list[Any]]:
+    """The rows a tab is about, found here without the dashboard's code: Today from local
+    midnight and This week from Monday 00:00 (as HA's sensors count them), else the whole file."""
+    rows = dataset.rows(meter, level)
+    if level not in ("daily", "weekly"):
+        return rows
+    newest = datetime.fromtimestamp(rows[-1][0], AMSTERDAM).date()
+    first = newest - timedelta(days=newest.weekday()) if level == "weekly" else newest
+    return [row for row in rows if datetime.fromtimestamp(row[0], AMSTERDAM).date() >= first]
+
+
 def expected_stats(dataset: Dataset, meter: str, level: str) -> dict[str, float]:
     """The stat cards, computed here from the fixture rows without the dashboard's code."""
-    rows, columns = dataset.rows(meter, level), dataset.columns(meter, level)
+    rows, columns = view_rows(dataset, meter, level), dataset.columns(meter, level)
     c = {name: i for i, name in enumerate(columns)}
     energy = 0.0
     covered = 0.0
@@ -75,7 +96,10 @@ def test_every_published_tab_renders_its_chart_without_console_errors(
     for level in LEVELS:
         show_tab(opened.page, level)
         (current,) = chart_data(opened.page)[:1]
-        assert len(current["data"]) == len(dataset.rows("house", level))
+        rows = view_rows(dataset, "house", level)
+        metric = 1 if level in ("monthly", "yearly") else 2  # energy bars, or power lines
+        assert len(current["data"]) == SLOTS[level]
+        assert current["data"][: len(rows)] == [row[metric] for row in rows]
     assert opened.errors == []
 
 
@@ -98,11 +122,13 @@ def test_stat_cards_show_the_values_computed_from_the_fixture_files(
 def test_a_bucket_without_data_is_a_gap_in_the_chart(
     data_root: Path, open_dashboard: OpenDashboard
 ) -> None:
-    write_dataset(data_root, [MeterSpec(gaps={"weekly": range(60, 75)})], NOW)
+    # Buckets 20 to 34 of this week.
+    gaps = range(MONDAY_ROW + 20, MONDAY_ROW + 35)
+    write_dataset(data_root, [MeterSpec(gaps={"weekly": gaps})], NOW)
     opened = open_dashboard(url="#meter=house&level=weekly")
     (current,) = chart_data(opened.page)[:1]
     assert current["spanGaps"] is False
-    assert current["data"][60:75] == [None] * 15
+    assert current["data"][20:35] == [None] * 15
     # Count pixels in the line's colour (line or fill) in one pixel column of the canvas.
     ink = """(index) => {
       const canvas = document.querySelector('#ps-main canvas');
@@ -119,24 +145,25 @@ def test_a_bucket_without_data_is_a_gap_in_the_chart(
       }
       return count;
     }"""
-    assert opened.page.evaluate(ink, 40) > 10
-    assert opened.page.evaluate(ink, 67) == 0
+    assert opened.page.evaluate(ink, 10) > 10
+    assert opened.page.evaluate(ink, 27) == 0
 
 
 def test_a_bucket_between_two_gaps_is_drawn_as_a_dot(
     data_root: Path, open_dashboard: OpenDashboard
 ) -> None:
-    # Bucket 70 alone has data: a line needs two points, so without a dot it would vanish.
-    gaps = [*range(60, 70), *range(71, 80)]
+    # Bucket 30 of this week alone has data: a line needs two points, so without a dot it
+    # would vanish.
+    gaps = [*range(MONDAY_ROW + 20, MONDAY_ROW + 30), *range(MONDAY_ROW + 31, MONDAY_ROW + 40)]
     write_dataset(data_root, [MeterSpec(gaps={"weekly": gaps})], NOW)
     opened = open_dashboard(url="#meter=house&level=weekly")
     radii = opened.page.evaluate(
         "() => Chart.getChart(document.querySelector('#ps-main canvas'))"
         ".getDatasetMeta(0).data.map((point) => point.options.radius)"
     )
-    assert radii[70] > 0
-    assert radii[40] == 0
-    assert radii[65] == 0
+    assert radii[30] > 0
+    assert radii[10] == 0
+    assert radii[25] == 0
 
 
 def test_data_older_than_expected_shows_the_staleness_warning(
@@ -215,7 +242,7 @@ def test_a_file_that_fails_its_checksum_is_ignored_with_a_visible_note(
     opened = open_dashboard()
     show_tab(opened.page, "weekly")
     expect(opened.page.get_by_text("house/weekly.json does not match its checksum")).to_be_visible()
-    expect(opened.page.get_by_text("The 7 Days data is not available right now.")).to_be_visible()
+    expect(opened.page.get_by_text("No data for this week is available right now.")).to_be_visible()
     expect(opened.page.locator("#ps-main")).to_be_hidden()
 
 
@@ -230,7 +257,7 @@ def test_only_the_manifest_and_the_files_it_lists_are_fetched_each_once(
     data = [path for path in fetched if path == "manifest.json" or path.startswith("house/")]
     # Each once: the early read of the manifest and the view's file is shared with the page.
     assert sorted(data) == ["house/daily.json", "house/yearly.json", "manifest.json"]
-    expect(opened.page.get_by_role("tab")).to_have_text(["Today", "365 Days"])
+    expect(opened.page.get_by_role("tab")).to_have_text(["Today", "Last 365 days"])
 
 
 def test_the_meter_picker_switches_between_meters(
@@ -261,10 +288,10 @@ def test_the_arrow_keys_move_between_tabs(data_root: Path, open_dashboard: OpenD
     expect(opened.page.get_by_role("tab", name="Today")).to_be_focused()
     opened.page.keyboard.press("ArrowRight")
     expect(opened.page.locator(".ps")).to_have_attribute("data-level", "weekly")
-    expect(opened.page.get_by_role("tab", name="7 Days")).to_be_focused()
+    expect(opened.page.get_by_role("tab", name="This week")).to_be_focused()
     opened.page.keyboard.press("End")
     expect(opened.page.locator(".ps")).to_have_attribute("data-level", "yearly")
-    expect(opened.page.get_by_role("tab", name="365 Days")).to_have_attribute(
+    expect(opened.page.get_by_role("tab", name="Last 365 days")).to_have_attribute(
         "aria-selected", "true"
     )
 
@@ -299,11 +326,11 @@ def test_charts_carry_text_alternatives(data_root: Path, open_dashboard: OpenDas
     main = opened.page.locator("#ps-main canvas")
     expect(main).to_have_attribute("aria-label", re.compile(r"^Line chart of mean power"))
     averages = opened.page.locator("#ps-averages canvas")
-    expect(averages).to_have_attribute("aria-label", re.compile(r"Last 7 days:"))
+    expect(averages).to_have_attribute("aria-label", re.compile(r"This week:"))
     expect(averages).to_have_attribute("aria-label", re.compile(r"Last 365 days:"))
     opened.page.get_by_text("Show the data as a table").click()
     rows = opened.page.locator("#ps-main tbody tr")
-    expect(rows).to_have_count(len(dataset.rows("house", "weekly")))
+    expect(rows).to_have_count(len(view_rows(dataset, "house", "weekly")))
 
 
 def test_the_dark_scheme_follows_the_system(data_root: Path, open_dashboard: OpenDashboard) -> None:
@@ -354,7 +381,9 @@ def test_a_level_file_with_rows_out_of_order_is_not_shown_and_says_why(
     (data_root / "manifest.json").write_text(json.dumps(manifest))
     opened = open_dashboard(url="#meter=house&level=monthly")
     expect(opened.page.get_by_text("row 5 is not in increasing order of start")).to_be_visible()
-    expect(opened.page.get_by_text("The 30 Days data is not available right now.")).to_be_visible()
+    expect(
+        opened.page.get_by_text("No data for the last 30 days is available right now.")
+    ).to_be_visible()
 
 
 def test_the_page_rereads_the_manifest_after_the_writers_refresh_interval(
