@@ -265,7 +265,7 @@ class Board:
             except OSError:
                 continue
             # The interpreter itself, not the supervising loop that carries its arguments.
-            if root == str(self.root) and cmdline[1:3] == [b"-m", b"luckfox_agent"]:
+            if root == str(self.root) and cmdline[1].endswith(b"/luckfox_agent/init/launch.py"):
                 pids.append(int(entry.name))
         return pids
 

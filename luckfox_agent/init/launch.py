@@ -1,0 +1,12 @@
+"""Start the agent the way the init scripts do: `python3 .../init/launch.py ARGS`.
+
+`python3 -m luckfox_agent` costs about 2 MB resident for the whole life of the process (the
+runpy and importlib.util machinery `-m` needs); importing `main` from a plain script does not.
+PYTHONPATH must name the folder that holds `luckfox_agent` (the init scripts set it).
+"""
+
+import sys
+
+from luckfox_agent.__main__ import main
+
+sys.exit(main())
