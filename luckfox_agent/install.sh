@@ -80,6 +80,7 @@ for f in "$HERE"/*.py "$HERE/admin.css" "$HERE/powerstats-agent.conf.example"; d
 	cp "$f" "$ROOT$LIBDIR/luckfox_agent/"
 done
 for f in "$HERE"/init/*; do
+	[ -f "$f" ] || continue # not a __pycache__ left by a run from the source tree
 	cp "$f" "$ROOT$LIBDIR/luckfox_agent/init/"
 done
 chmod -R go-w "$ROOT$LIBDIR"
