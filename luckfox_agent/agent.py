@@ -12,7 +12,8 @@ import threading
 
 from . import __version__, log
 from .config import Config, ConfigError, load
-from .httpserver import HttpServer, Request, Response
+from .hosts import allowed, own_names
+from .httpserver import HttpServer, Request, Response, simple
 from .mirror import Mirror, MirrorLoop
 from .public import ADMIN_CSP, DASHBOARD_CSP, Site
 
@@ -28,6 +29,7 @@ class Agent:
 
     def __init__(self, config: Config, user: str = "") -> None:
         self.config = config
+        self.host_names = own_names(config.allowed_hosts)
         # The admin pages (and auth, status, hashlib with them) load on the first /admin
         # request: a board nobody administers never pays their memory.
         self._admin: Optional[Admin] = None
@@ -85,8 +87,17 @@ class Agent:
         return collect(self.config, self.mirror.status)
 
     def handle(self, request: Request) -> Response:
-        """Route: /admin... to the admin pages, everything else to the allow-listed site."""
-        if request.path == "/admin" or request.path.startswith("/admin/"):
+        """Route: /admin... to the admin pages, everything else to the allow-listed site.
+
+        Only for the board's own host names (DNS rebinding), and data first: a meter may be
+        called `admin`, and its files never collide with an admin page's path.
+        """
+        if not allowed(request, self.host_names):
+            return simple(
+                421, "this agent answers only to its own host names; see [server] allowed_hosts"
+            )
+        admin = request.path == "/admin" or request.path.startswith("/admin/")
+        if admin and self.site.lookup(request.path) is None:
             return self.admin.handle(request)
         return self.site.handle(request)
 
@@ -125,10 +136,15 @@ class Agent:
             log.warning("server address, threads or TLS changed: restart the agent to apply")
         log.add_secret(fresh.source_token)
         log.configure(fresh.log_level, fresh.log_target)
+        password_changed = fresh.password_hash != self.config.password_hash
         self.config = fresh
         self.mirror.config = fresh
+        self.host_names = own_names(fresh.allowed_hosts)
         if self._admin is not None:
             self._admin.sessions.idle = fresh.session_minutes * 60.0
+            if password_changed:
+                self._admin.sessions.clear()
+                log.info("the admin password changed: every admin session ended")
         if fresh.dashboard != self.site.dashboard or fresh.webroot != self.site.webroot:
             self.site = Site(fresh.dashboard, fresh.webroot, lambda: self.mirror.data_files)
         else:

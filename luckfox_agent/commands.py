@@ -8,7 +8,17 @@ import sys
 import time
 
 from . import log
-from .config import DEFAULTS, Config, ConfigError, load, parse_url, read_ini, render
+from .config import (
+    DEFAULTS,
+    HA_DATA_PATH,
+    Config,
+    ConfigError,
+    is_ha_data_url,
+    load,
+    parse_url,
+    read_ini,
+    render,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
@@ -207,9 +217,9 @@ def hash_password(config_path: str, verbose: bool, options: List[str]) -> int:
 
 
 def setup(config_path: str, verbose: bool, options: List[str]) -> int:
-    """Interactive first configuration; writes the file with mode 0600."""
+    """Interactive configuration; keeps the file's owner, group and mode (new: 0640)."""
     from .auth import hash_password as make_hash
-    from .fsutil import atomic_write
+    from .ownership import service_user, write_config
 
     values = {section: dict(opts) for section, opts in DEFAULTS.items()}
     if os.path.exists(config_path):
@@ -233,10 +243,18 @@ def setup(config_path: str, verbose: bool, options: List[str]) -> int:
                 if not sys.stdin.isatty():
                     return FAILED
         values["source"]["url"] = url
-        if "/api/powerstats/" in url:
+        if is_ha_data_url(url):
             token = _ask("HA long-lived access token (Enter keeps the current one): ", secret=True)
             if token.strip():
                 values["source"]["token"] = token.strip()
+        else:
+            if values["source"]["token"]:
+                # The token is only ever sent to HA's data view: a token kept for another
+                # source would sit in the file for nothing, or leak if that rule ever broke.
+                values["source"]["token"] = ""
+                sys.stderr.write("Removed the HA token: this source is not HA's data view.\n")
+            if values["source"]["kind"] == "ha":
+                values["source"]["kind"] = "auto"
         port = _ask(f"Web server port [{values['server']['port']}]: ").strip()
         if port:
             if not port.isdigit() or not 0 < int(port) < 65536:
@@ -254,10 +272,9 @@ def setup(config_path: str, verbose: bool, options: List[str]) -> int:
         return FAILED
     directory = os.path.dirname(os.path.abspath(config_path))
     os.makedirs(directory, exist_ok=True)
-    atomic_write(config_path, [render(values).encode()], mode=0o600)
-    os.chmod(config_path, 0o600)
+    access = write_config(config_path, render(values).encode(), service_user())
     sys.stderr.write(
-        f"Wrote {config_path} (mode 0600). Check it with: "
+        f"Wrote {config_path} ({access}). Check it with: "
         f"python3 -m luckfox_agent --config {config_path} doctor\n"
     )
     return OK
@@ -276,6 +293,9 @@ class _Doctor:
 
     def note(self, text: str) -> None:
         print(f"note     {text}")
+
+    def warn(self, text: str, fix: str) -> None:
+        print(f"WARNING  {text}\n         fix: {fix}")
 
 
 def _writable_dir(doc: _Doctor, path: str, what: str) -> None:
@@ -298,12 +318,12 @@ def _writable_dir(doc: _Doctor, path: str, what: str) -> None:
 
 
 def _check_source(doc: _Doctor, config: Config) -> None:
-    from .contract import ContractError, check_manifest
+    from .contract import ContractError, parse_manifest
     from .httpclient import HttpError, request
 
     source = config.source
     headers: Dict[str, str] = {}
-    if config.source_token:
+    if config.sends_token:
         headers["Authorization"] = f"Bearer {config.source_token}"
     started = time.time()
     try:
@@ -334,8 +354,8 @@ def _check_source(doc: _Doctor, config: Config) -> None:
         )
         return
     try:
-        entries = check_manifest(json.loads(response.body))
-    except (ValueError, ContractError) as err:
+        _, entries = parse_manifest(response.body)
+    except ContractError as err:
         doc.problem(
             f"the source's manifest.json is not valid: {err}",
             "update the integration and the agent to the same format version",
@@ -364,6 +384,32 @@ def _check_clock(doc: _Doctor, date: str, local: float) -> None:
         doc.ok("the clock agrees with the source's")
 
 
+def _check_config_access(doc: _Doctor, path: str, config: Config) -> None:
+    """The service's user must read the config; with a token in it, nobody else may."""
+    from .ownership import describe, service_user, unreadable_reason
+
+    user = service_user()
+    try:
+        reason = unreadable_reason(path, user)
+    except KeyError:
+        doc.note(f"no user {user} here: the agent reads the config as whoever starts it")
+        reason = None
+    else:
+        if reason is None:
+            doc.ok(f"the service user {user} can read the config")
+        else:
+            doc.problem(
+                f"the service user {user} cannot read the config {path}: {reason}",
+                f"chgrp {user} {path} && chmod 640 {path} (setup keeps it so)",
+            )
+    mode = os.stat(path).st_mode & 0o777
+    if config.source_token and mode & 0o007:
+        doc.problem(
+            f"config {path} holds a token but everyone may read it ({describe(path)})",
+            f"chmod o-rwx {path}",
+        )
+
+
 def doctor(config_path: str, verbose: bool, options: List[str]) -> int:
     """Check everything the agent depends on and say what to fix."""
     doc = _Doctor()
@@ -377,11 +423,12 @@ def doctor(config_path: str, verbose: bool, options: List[str]) -> int:
         doc.problem(str(err), f"run: python3 -m luckfox_agent --config {config_path} setup")
         return FAILED
     doc.ok(f"config {config_path} is valid")
-    mode = os.stat(config_path).st_mode & 0o777
-    if config.source_token and mode & 0o077:
-        doc.problem(
-            f"config {config_path} holds a token but is readable by others (mode {mode:o})",
-            f"chmod 600 {config_path}",
+    _check_config_access(doc, config_path, config)
+    if config.source_token and not config.source_is_ha:
+        doc.warn(
+            "[source] token is set but the source is not HA's data view (a path under "
+            f"{HA_DATA_PATH}), so the token is never sent",
+            f"remove the token line from {config_path} (setup does this)",
         )
     if time.gmtime().tm_year < 2024:
         doc.problem(

@@ -2,7 +2,9 @@
 
 Mirrors schemas/powerstats-1.schema.json plus the rules a schema cannot say (rows strictly
 increasing by start, one cell per column). Anything from the source is hostile until it
-passes here; a file that fails is never swapped into the web root.
+passes here; a file that fails is never swapped into the web root. Raw bytes are measured
+(arrays, objects, strings, nesting) before `json.loads` builds anything, so a hostile file
+cannot make the agent allocate much more than its own size.
 """
 
 from __future__ import annotations
@@ -22,6 +24,14 @@ _METER_ID = re.compile(r"^[a-z0-9_-]{1,32}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _COLUMN = re.compile(r"^[a-z][a-z0-9_]*$")
 _ENTITY = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+$")
+
+# Limits far above what the integration writes (a yearly file has 366 rows of at most 8
+# cells, a manifest a handful of meters) and far below what could hurt the board's memory.
+MAX_METERS = 64
+MAX_ROWS = 1000
+MAX_COLUMNS = 16
+MAX_DEPTH = 8
+_SPECIAL = re.compile(rb'[\[\]{}"\\]')
 
 
 class ContractError(ValueError):
@@ -58,6 +68,88 @@ class FileEntry:
         self.path = path
         self.sha256 = sha256
         self.size = size
+
+
+def _shape(raw: bytes, what: str, max_containers: int, max_strings: int, max_values: int) -> None:
+    """Refuse bytes that would build too many or too deeply nested values, before parsing.
+
+    Counting is done by C code (bytes.count; every value but the last of an array or object
+    is followed by a comma); the nesting scan then visits only brackets, quotes and
+    backslashes.
+    """
+    _require(
+        raw.count(b",") < max_values,
+        f"{what} holds more than {max_values} values; refused unparsed",
+    )
+    containers = raw.count(b"[") + raw.count(b"{")
+    _require(
+        containers <= max_containers,
+        f"{what} holds more than {max_containers} arrays and objects; refused unparsed",
+    )
+    _require(
+        raw.count(b'"') <= 2 * max_strings,
+        f"{what} holds more than {max_strings} strings; refused unparsed",
+    )
+    depth = 0
+    in_string = False
+    escaped = -1
+    for match in _SPECIAL.finditer(raw):
+        pos = match.start()
+        if pos == escaped:
+            continue
+        char = raw[pos]
+        if in_string:
+            if char == 0x5C:  # a backslash: the next byte is escaped, whatever it is
+                escaped = pos + 1
+            elif char == 0x22:
+                in_string = False
+        elif char == 0x22:
+            in_string = True
+        elif char in (0x5B, 0x7B):
+            depth += 1
+            _require(depth <= MAX_DEPTH, f"{what} is nested deeper than {MAX_DEPTH} levels")
+        elif char in (0x5D, 0x7D):
+            depth -= 1
+
+
+def _no_constant(name: str) -> Any:
+    raise ContractError(f"holds {name}, which is not a number JSON allows")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value - value != 0:  # inf and nan: 1e999 parses to inf
+        raise ContractError(f"holds {text}, a number too large to be real")
+    return value
+
+
+def _loads(raw: bytes, what: str, max_containers: int, max_strings: int, max_values: int) -> Any:
+    """Parse `raw` once the shape check passed; NaN, Infinity and overflowing numbers refused."""
+    import json
+
+    _shape(raw, what, max_containers, max_strings, max_values)
+    try:
+        return json.loads(raw, parse_constant=_no_constant, parse_float=_finite)
+    except ContractError as err:
+        raise ContractError(f"{what} {err}") from None
+    except (ValueError, RecursionError):
+        raise ContractError(f"{what} is not valid JSON") from None
+
+
+def parse_manifest(raw: bytes) -> Tuple[Any, Tuple[FileEntry, ...]]:
+    """Parse and validate manifest bytes; returns the document and the files it lists."""
+    doc = _loads(
+        raw, "manifest.json", MAX_METERS * 8 + 64, MAX_METERS * 64 + 256, MAX_METERS * 64 + 256
+    )
+    return doc, check_manifest(doc)
+
+
+def parse_level_file(raw: bytes, entry: FileEntry) -> None:
+    """Parse and validate a level file's bytes against the manifest entry naming it."""
+    doc = _loads(
+        raw, entry.path, MAX_ROWS + 64, 4 * MAX_COLUMNS + 256, MAX_ROWS * (MAX_COLUMNS + 1) + 512
+    )
+    check_level_file(doc, entry)
 
 
 def _require(condition: bool, message: str) -> None:
@@ -100,6 +192,7 @@ def check_manifest(doc: Any) -> Tuple[FileEntry, ...]:
         )
     meters = doc.get("meters")
     _require(isinstance(meters, list), "manifest.json: meters is not a list")
+    _require(len(meters) <= MAX_METERS, f"manifest.json lists more than {MAX_METERS} meters")
     entries: List[FileEntry] = []
     seen = set()
     for index, meter in enumerate(meters):
@@ -191,8 +284,10 @@ def check_level_file(doc: Any, entry: FileEntry) -> None:
         f"{what}: a column name is malformed",
     )
     _require(len(set(columns)) == len(columns), f"{what}: a column is listed twice")
+    _require(len(columns) <= MAX_COLUMNS, f"{what} has more than {MAX_COLUMNS} columns")
     rows = doc["rows"]
     _require(isinstance(rows, list), f"{what}: rows is not a list")
+    _require(len(rows) <= MAX_ROWS, f"{what} has more than {MAX_ROWS} rows")
     width = len(columns)
     previous = None
     for index, row in enumerate(rows):

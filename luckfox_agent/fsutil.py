@@ -51,6 +51,18 @@ def sha256_hex(data: bytes) -> str:
     return str(_sha256(data).hexdigest())
 
 
+def hmac_sha256(key: bytes, message: bytes) -> bytes:
+    """HMAC-SHA256 (RFC 2104) on the builtin SHA-256: `hmac` would load OpenSSL."""
+    if len(key) > 64:
+        key = _sha256(key).digest()
+    key = key.ljust(64, b"\0")
+    inner = _sha256(bytes(b ^ 0x36 for b in key))
+    inner.update(message)
+    outer = _sha256(bytes(b ^ 0x5C for b in key))
+    outer.update(inner.digest())
+    return bytes(outer.digest())
+
+
 def sha256_file(path: str) -> Optional[str]:
     """Hex SHA-256 of a regular file's bytes, or None when it cannot be read."""
     try:

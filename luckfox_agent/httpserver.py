@@ -45,6 +45,7 @@ REASONS = {
     411: "Length Required",
     413: "Content Too Large",
     414: "URI Too Long",
+    421: "Misdirected Request",
     429: "Too Many Requests",
     431: "Request Header Fields Too Large",
     500: "Internal Server Error",
@@ -62,6 +63,8 @@ class Request:
         "body",
         "client",
         "headers",
+        "host",
+        "local",
         "method",
         "path",
         "query",
@@ -75,6 +78,8 @@ class Request:
     headers: Dict[str, str]
     body: bytes
     client: str
+    host: str
+    local: str
 
     def __init__(
         self,
@@ -85,6 +90,8 @@ class Request:
         headers: Dict[str, str],
         body: bytes,
         client: str,
+        host: str = "",
+        local: str = "",
     ) -> None:
         self.method = method
         self.target = target
@@ -93,6 +100,8 @@ class Request:
         self.headers = headers
         self.body = body
         self.client = client
+        self.host = host  # the Host the client asked for, lower case, without the port
+        self.local = local  # the address of ours the connection arrived at
 
 
 class Response:
@@ -143,7 +152,17 @@ def simple(
     return Response(status, [("Content-Type", "text/plain; charset=utf-8")] + (headers or []), body)
 
 
-def parse_request(buffer: bytes, client: str) -> Optional[Request]:
+def host_name(authority: str) -> str:
+    """The host part of a Host header or URL authority, lower case, without port or dot."""
+    authority = authority.strip().lower()
+    if authority.startswith("["):
+        return authority[1 : authority.find("]")] if "]" in authority else authority
+    if authority.count(":") == 1:
+        authority = authority.split(":", 1)[0]
+    return authority.rstrip(".")
+
+
+def parse_request(buffer: bytes, client: str, local: str = "") -> Optional[Request]:
     """Parse a complete request from `buffer`; None while more bytes are needed.
 
     Raises BadRequest as soon as the bytes so far break a rule or a limit.
@@ -201,22 +220,39 @@ def parse_request(buffer: bytes, client: str) -> Optional[Request]:
         raise BadRequest(413, "request body too large")
     if len(rest) < length:
         return None
+    host = headers.get("host")
+    if host is None and version == "HTTP/1.1":
+        raise BadRequest(400, "HTTP/1.1 requests must send a Host header")
     path, _, query = target.partition("?")
-    if "://" in path and not path.startswith("/"):  # absolute-form: keep only the path
+    if "://" in path and not path.startswith("/"):  # absolute-form: its authority is the host
         after = path.split("://", 1)[1]
         slash = after.find("/")
+        host = after[:slash] if slash >= 0 else after
         path = after[slash:] if slash >= 0 else "/"
-    return Request(method, target, path.split("#", 1)[0], query, headers, rest[:length], client)
+    return Request(
+        method,
+        target,
+        path.split("#", 1)[0],
+        query,
+        headers,
+        rest[:length],
+        client,
+        host_name(host or ""),
+        local,
+    )
 
 
 class _Pending:
     """A connection whose request is still arriving."""
 
-    __slots__ = ("buffer", "client", "conn", "deadline", "handshaking")
+    __slots__ = ("buffer", "client", "conn", "deadline", "handshaking", "local")
 
-    def __init__(self, conn: Any, client: str, deadline: float, handshaking: bool) -> None:
+    def __init__(
+        self, conn: Any, client: str, local: str, deadline: float, handshaking: bool
+    ) -> None:
         self.conn = conn
         self.client = client
+        self.local = local
         self.deadline = deadline
         self.handshaking = handshaking
         self.buffer = b""
@@ -324,6 +360,10 @@ class HttpServer:
             except OSError:
                 return
             client = str(addr[0])
+            try:
+                local = str(raw.getsockname()[0])
+            except OSError:
+                local = ""
             mine = [p for p in pending.values() if p.client == client]
             if len(mine) >= MAX_PER_CLIENT:
                 self._drop(selector, pending, min(mine, key=lambda p: p.deadline), b"")
@@ -340,7 +380,7 @@ class HttpServer:
                     raw.close()
                     continue
             item = _Pending(
-                conn, client, time.monotonic() + self.timeout, self.ssl_context is not None
+                conn, client, local, time.monotonic() + self.timeout, self.ssl_context is not None
             )
             pending[conn] = item
             selector.register(conn, selectors.EVENT_READ, item)
@@ -389,7 +429,7 @@ class HttpServer:
                 return
         work: Any
         try:
-            request = parse_request(item.buffer, item.client)
+            request = parse_request(item.buffer, item.client, item.local)
         except BadRequest as err:
             work = err
         else:

@@ -91,7 +91,7 @@ fi
 cat > "$ROOT$BINDIR/$NAME" <<WRAPPER
 #!/bin/sh
 # PowerStats agent command (installed by install.sh).
-PYTHONPATH="$LIBDIR" MALLOC_ARENA_MAX=\${MALLOC_ARENA_MAX:-1} exec "$PYTHON" -m luckfox_agent --config "\${POWERSTATS_AGENT_CONFIG:-$CONF}" "\$@"
+PYTHONPATH="$LIBDIR" POWERSTATS_AGENT_USER="$AGENT_USER" MALLOC_ARENA_MAX=\${MALLOC_ARENA_MAX:-1} exec "$PYTHON" -m luckfox_agent --config "\${POWERSTATS_AGENT_CONFIG:-$CONF}" "\$@"
 WRAPPER
 chmod 755 "$ROOT$BINDIR/$NAME"
 
@@ -159,14 +159,23 @@ if [ ! -f "$ROOT$CONF" ]; then
 	mkdir -p "$ROOT/etc"
 	(umask 077; sed -e "s|^#dashboard = .*|dashboard = $SHAREDIR/www|" \
 		"$HERE/powerstats-agent.conf.example" > "$ROOT$CONF")
-	chmod 600 "$ROOT$CONF"
+	# root:$AGENT_USER 0640: the service reads it, only root changes it, nobody else sees
+	# the token; `setup` keeps owner, group and mode when it rewrites the file.
+	if [ -n "$DESTDIR" ]; then
+		chown "0:$(grep "^$AGENT_USER:" "$ROOT/etc/group" | cut -d: -f3)" "$ROOT$CONF" 2>/dev/null || true
+	else
+		chown "0:$AGENT_USER" "$CONF"
+	fi
+	chmod 640 "$ROOT$CONF"
 	say "wrote $CONF; finish it with: $NAME setup"
 else
 	say "kept the existing $CONF"
 fi
 if [ -z "$DESTDIR" ]; then
 	chown -R "$AGENT_USER:$AGENT_USER" "$DATADIR"
-	chown "$AGENT_USER:$AGENT_USER" "$CONF"
+else # an image: the ids from the image's own passwd and group (needs root; else left as is)
+	chown -R "$(grep "^$AGENT_USER:" "$ROOT/etc/passwd" | cut -d: -f3):$(grep "^$AGENT_USER:" "$ROOT/etc/group" | cut -d: -f3)" \
+		"$ROOT$DATADIR" 2>/dev/null || true
 fi
 
 # -- the service ----------------------------------------------------------------------------

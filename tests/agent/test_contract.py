@@ -13,7 +13,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from luckfox_agent.contract import ContractError, FileEntry, check_level_file, check_manifest
+from luckfox_agent.contract import (
+    ContractError,
+    FileEntry,
+    check_level_file,
+    check_manifest,
+    parse_level_file,
+    parse_manifest,
+)
 
 from .conftest import ROOT
 
@@ -96,3 +103,13 @@ def test_the_agent_agrees_with_the_schema_on_level_file_rows(
             row[0] = start
     doc["rows"] = rows
     assert agent_accepts(doc) == schema_and_rules_accept(doc)
+
+
+@pytest.mark.parametrize("path", good_examples(), ids=lambda p: p.name)
+def test_every_good_example_passes_the_checks_made_before_parsing(path: Path) -> None:
+    raw = path.read_bytes()
+    if path.name == "published-manifest.json":
+        _, entries = parse_manifest(raw)
+        assert entries
+    else:
+        parse_level_file(raw, entry_for(json.loads(raw)))
