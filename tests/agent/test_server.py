@@ -6,6 +6,7 @@ import gzip
 import os
 import random
 import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -64,15 +65,27 @@ def test_a_matching_etag_gets_304_without_a_body(agent: Agent) -> None:
     assert again.body == b""
 
 
-def test_gzip_is_used_only_when_the_client_accepts_it(agent: Agent, tmp_path: Path) -> None:
-    plain = (tmp_path / "dashboard" / "app.js").read_bytes()
+def test_gzip_comes_only_from_a_fresh_gz_sibling_and_only_when_accepted(
+    agent: Agent, tmp_path: Path
+) -> None:
+    script = tmp_path / "dashboard" / "app.js"
+    plain = script.read_bytes()
+    assert agent.request("GET", "/app.js", headers={"Accept-Encoding": "gzip"}).body == plain
+    (tmp_path / "dashboard" / "app.js.gz").write_bytes(gzip.compress(plain))
     zipped = agent.request("GET", "/app.js", headers={"Accept-Encoding": "gzip, deflate"})
     assert zipped.getheader("Content-Encoding") == "gzip"
     assert gzip.decompress(zipped.body) == plain
-    assert len(zipped.body) < len(plain)
     refused = agent.request("GET", "/app.js", headers={"Accept-Encoding": "gzip;q=0"})
     assert refused.getheader("Content-Encoding") is None
     assert refused.body == plain
+    data = agent.request("GET", "/house/daily.json", headers={"Accept-Encoding": "gzip"})
+    assert data.getheader("Content-Encoding") is None, "data files go as they are"
+    assert data.body == (tmp_path / "webroot" / "house" / "daily.json").read_bytes()
+    script.write_bytes(plain + b"// changed after the .gz was made\n")
+    os.utime(script, ns=(time.time_ns() + 10**9,) * 2)
+    stale = agent.request("GET", "/app.js", headers={"Accept-Encoding": "gzip"})
+    assert stale.getheader("Content-Encoding") is None
+    assert stale.body.endswith(b"// changed after the .gz was made\n")
 
 
 def test_a_precompressed_dashboard_file_is_sent_as_it_is(agent: Agent, tmp_path: Path) -> None:
