@@ -38,10 +38,15 @@ AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 MONDAY_ROW = 104
 
 
+# The page's own Chart.js module (the same instance the dashboard drew with), for inspecting charts.
+IMPORT_CHART = "const { Chart } = await import(new URL('js/chartjs.js', document.baseURI));"
+
+
 def chart_data(page: Any, figure: str = "#ps-main") -> list[dict[str, Any]]:
     datasets: list[dict[str, Any]] = page.evaluate(
-        """(figure) => Chart.getChart(document.querySelector(figure + ' canvas')).data.datasets
-             .map((d) => ({label: d.label, data: d.data, spanGaps: d.spanGaps}))""",
+        f"""async (figure) => {{ {IMPORT_CHART}
+             return Chart.getChart(document.querySelector(figure + ' canvas')).data.datasets
+             .map((d) => ({{label: d.label, data: d.data, spanGaps: d.spanGaps}})); }}""",
         figure,
     )
     return datasets
@@ -130,21 +135,21 @@ def test_a_bucket_without_data_is_a_gap_in_the_chart(
     assert current["spanGaps"] is False
     assert current["data"][20:35] == [None] * 15
     # Count pixels in the line's colour (line or fill) in one pixel column of the canvas.
-    ink = """(index) => {
+    ink = f"""async (index) => {{ {IMPORT_CHART}
       const canvas = document.querySelector('#ps-main canvas');
       const chart = Chart.getChart(canvas);
       const x = Math.round(chart.scales.x.getPixelForValue(index));
-      const {top, bottom} = chart.chartArea;
+      const {{top, bottom}} = chart.chartArea;
       const pixels = canvas.getContext('2d').getImageData(x, top, 1, bottom - top).data;
       const [r, g, b] = chart.data.datasets[0].borderColor.match(/\\d+/g).map(Number);
       let count = 0;
-      for (let i = 0; i < pixels.length; i += 4) {
+      for (let i = 0; i < pixels.length; i += 4) {{
         const near = Math.abs(pixels[i] - r) + Math.abs(pixels[i + 1] - g)
           + Math.abs(pixels[i + 2] - b);
         if (pixels[i + 3] > 20 && near < 30) count += 1;
-      }
+      }}
       return count;
-    }"""
+    }}"""
     assert opened.page.evaluate(ink, 10) > 10
     assert opened.page.evaluate(ink, 27) == 0
 
@@ -158,8 +163,9 @@ def test_a_bucket_between_two_gaps_is_drawn_as_a_dot(
     write_dataset(data_root, [MeterSpec(gaps={"weekly": gaps})], NOW)
     opened = open_dashboard(url="#meter=house&level=weekly")
     radii = opened.page.evaluate(
-        "() => Chart.getChart(document.querySelector('#ps-main canvas'))"
-        ".getDatasetMeta(0).data.map((point) => point.options.radius)"
+        f"async () => {{ {IMPORT_CHART} return Chart.getChart("
+        "document.querySelector('#ps-main canvas'))"
+        ".getDatasetMeta(0).data.map((point) => point.options.radius); }"
     )
     assert radii[30] > 0
     assert radii[10] == 0

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import filecmp
+import gzip
 import subprocess
 import sys
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+import brotli
 import pytest
 from playwright.sync_api import Browser
 
@@ -18,6 +20,8 @@ from tests.www.server import DashboardServer
 
 INTEGRATION = REPO / "custom_components" / "powerstats"
 SKIP = {"__pycache__"}
+# The encodings HA's static handler (aiohttp's FileResponse) serves from precompressed siblings.
+SIBLINGS = {".br": brotli.decompress, ".gz": gzip.decompress}
 
 
 def files_under(folder: Path) -> set[str]:
@@ -39,9 +43,10 @@ def package(out: Path) -> Path:
 
 def test_the_dashboard_copy_inside_the_integration_matches_www() -> None:
     copy = INTEGRATION / "frontend"
+    copied = {path for path in files_under(copy) if Path(path).suffix not in SIBLINGS}
     stale = sorted(
         path
-        for path in files_under(WWW) | files_under(copy)
+        for path in files_under(WWW) | copied
         if not (WWW / path).is_file()
         or not (copy / path).is_file()
         or not filecmp.cmp(WWW / path, copy / path, shallow=False)
@@ -49,6 +54,30 @@ def test_the_dashboard_copy_inside_the_integration_matches_www() -> None:
     assert stale == [], (
         f"custom_components/powerstats/frontend/ is stale: run scripts/package ({stale})"
     )
+
+
+def test_every_text_file_of_the_panel_has_current_brotli_and_gzip_siblings() -> None:
+    copy = INTEGRATION / "frontend"
+    text = [
+        path
+        for path in sorted(files_under(copy))
+        if Path(path).suffix in {".html", ".js", ".css", ".svg"}
+        and (copy / path).stat().st_size >= 512
+    ]
+    assert "vendor/chart.min.js" in text
+    for path in text:
+        for suffix, decompress in SIBLINGS.items():
+            sibling = copy / f"{path}{suffix}"
+            assert sibling.is_file(), f"{sibling} is missing: run scripts/package"
+            assert decompress(sibling.read_bytes()) == (copy / path).read_bytes(), (
+                f"{sibling} is stale: run scripts/package"
+            )
+    orphans = [
+        path
+        for path in files_under(copy)
+        if Path(path).suffix in SIBLINGS and Path(path).with_suffix("").as_posix() not in text
+    ]
+    assert orphans == []
 
 
 def test_the_package_holds_exactly_the_integration_folder(tmp_path: Path) -> None:

@@ -1,5 +1,3 @@
-/** Chart.js loader: the vendored UMD build puts Chart on globalThis; this hands it out as an import. */
+/** Chart.js loader: the vendored build holds only what the charts use (scripts/vendor-chartjs). */
 
-import '../vendor/chart.umd.min.js';
-
-export const Chart = globalThis.Chart;
+export { Chart } from '../vendor/chart.min.js';
