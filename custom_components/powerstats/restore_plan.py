@@ -179,11 +179,12 @@ def _string(
     return value
 
 
-def _timestamp(path: str, value: Any, what: str) -> datetime:
+def _timestamp(path: str, value: Any, what: str) -> float:
+    """A contract timestamp as Unix seconds."""
     text = _string(path, value, what, pattern=_TIMESTAMP_RE, longest=40)
     try:
-        return datetime.fromisoformat(text)
-    except ValueError:
+        return datetime.fromisoformat(text).timestamp()
+    except (ValueError, OverflowError):
         raise _unreadable(path, f"{what} {text!r} is not a valid time") from None
 
 
@@ -407,7 +408,7 @@ class LevelFile:
     """The buckets of one checked level file."""
 
     level: Level
-    generated: datetime
+    generated: float
     first_start: int
     # Rows with data (coverage above 0), as buckets; rows without data are gaps and stay gaps.
     buckets: tuple[Bucket, ...]
@@ -444,6 +445,9 @@ def read_level(file: PublishedFile, data: bytes, meter: PublishedMeter, tz: tzin
     for number, raw in enumerate(raw_rows, start=1):
         row = _row(path, number, raw, col)
         start = row["start"]
+        # Checked first: a time far outside the calendar has no local date to align to.
+        if not EARLIEST_START <= start <= generated:
+            raise _unreadable(path, f"row {number} starts before 2000 or after the file was made")
         begin, seconds = _slot(bucket, start, tz)
         if expected_start is not None and start != expected_start:
             raise _unreadable(
@@ -451,8 +455,6 @@ def read_level(file: PublishedFile, data: bytes, meter: PublishedMeter, tz: tzin
             )
         if start != begin:
             raise _unreadable(path, f"row {number} ({start}) is not the start of a local {bucket}")
-        if not EARLIEST_START <= start <= generated.timestamp():
-            raise _unreadable(path, f"row {number} starts before 2000 or after the file was made")
         expected_start = start + seconds
         made = bucket_from_row(path, number, row, start, seconds)
         if made is not None:

@@ -347,12 +347,14 @@ def test_a_restored_bucket_renders_back_to_the_row_it_was_read_from(bucket: Buck
     assert back is not None
     again = bucket_row(0, bucket.seconds, back, priced=True, backfill=True)
     # Energy, power range, coverage, cost and backfill come back exactly. The mean is energy
-    # over covered time, and the energy is written to 4 decimals: where that is coarser than
-    # the mean's one decimal (a 10-minute bucket), the mean is off by that rounding at most.
+    # over covered time, both written rounded (kWh to 4 decimals, coverage to 3): where that
+    # is coarser than the mean's one decimal, the mean is off by those roundings at most.
     assert again[:2] + again[3:] == written[:2] + written[3:]
-    covered = written[5] * bucket.seconds
+    least = max((written[5] - 0.0005) * bucket.seconds, 1e-9)
+    energy_rounding = 0.00005 * 3.6e6 / least
+    coverage_rounding = abs(written[2]) * 0.0005 * bucket.seconds / least
     # Both means are rounded to a tenth of a watt: each rounding moves one by up to 0.05.
-    slack = 0.00005 * 3.6e6 / max(covered - 0.0005 * bucket.seconds, 1e-9) + 0.1
+    slack = energy_rounding + coverage_rounding + 0.1
     assert abs(again[2] - written[2]) <= slack + 1e-9
 
 
