@@ -34,7 +34,8 @@ commands:
                   binds its port (80 too) and then serves as NAME; --syslog logs to syslog
   mirror-once     poll the source once and exit (0 = up to date, 1 = failed)
   status [--json] show the last mirror result, file ages and whether the server answers
-  setup           ask for the source, token and admin password; write the config (mode 0600)
+  setup           ask for the source, token and admin password; write the config
+                  (keeping its owner, group and mode; a new one is root:powerstats 0640)
   hash-password [--stdin]
                   print a hash of an admin password for [admin] password_hash
   doctor          check config, source, disk, permissions and clock; print what to fix
