@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from . import __version__
+from . import STARTED, __version__
 from .config import Config
 from .fsutil import iso_utc
 from .mirror import MirrorStatus, read_local_manifest
@@ -13,28 +13,6 @@ from .mirror import MirrorStatus, read_local_manifest
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
     from typing import Any, Dict, Optional
-
-
-def _process_started() -> float:
-    """When this process started (epoch seconds), from /proc; now when /proc cannot say.
-
-    This module is imported on the first status request, so its import time is not the
-    process's start; the kernel's record is.
-    """
-    try:
-        with open("/proc/self/stat", encoding="ascii") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-        with open("/proc/uptime", encoding="ascii") as handle:
-            boot_uptime = float(handle.read().split()[0])
-        ticks = int(fields[19])  # field 22, starttime, counted from the state after ")"
-        if ticks <= 0:  # an emulator that does not fill it in
-            return time.time()
-        return time.time() - (boot_uptime - ticks / os.sysconf("SC_CLK_TCK"))
-    except (OSError, ValueError, IndexError):
-        return time.time()
-
-
-STARTED = _process_started()
 
 
 def _proc_status_kb(field: str) -> Optional[int]:
@@ -95,5 +73,5 @@ def collect(config: Config, mirror: MirrorStatus, now: Optional[float] = None) -
         "rss_kb": _proc_status_kb("VmRSS"),
         "peak_rss_kb": _proc_status_kb("VmHWM"),
         "disk_free_bytes": disk_free,
-        "uptime_seconds": max(0, round(now - STARTED)),
+        "uptime_seconds": round(time.monotonic() - STARTED),
     }

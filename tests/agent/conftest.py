@@ -566,7 +566,11 @@ class Agent:
     """A running `serve` process with its log."""
 
     def __init__(
-        self, python: str, config: Path, preexec: Callable[[], None] | None = None
+        self,
+        python: str,
+        config: Path,
+        preexec: Callable[[], None] | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.config = config
         self.lines: list[str] = []
@@ -576,7 +580,7 @@ class Agent:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=agent_env(),
+            env={**agent_env(), **(env or {})},
             cwd="/",
             preexec_fn=preexec,
         )

@@ -7,7 +7,9 @@ import json
 import re
 import signal
 import ssl
+import time
 from collections.abc import Callable
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
@@ -468,16 +470,31 @@ def test_a_password_change_ends_every_session(
 def test_uptime_counts_from_the_process_start_not_the_first_status_request(
     tmp_path: Path, source: Source, agent_python: str, password_hash: str
 ) -> None:
+    libfaketime = next(iter(sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"))), None)
+    if libfaketime is None:
+        pytest.skip("needs libfaketime to move the agent's clock (scripts/setup installs it)")
+    offset = tmp_path / "clock-offset"
+    offset.write_text("+0\n")
+    movable_clock = {
+        "LD_PRELOAD": str(libfaketime),
+        "FAKETIME_TIMESTAMP_FILE": str(offset),
+        "FAKETIME_CACHE_DURATION": "1",
+    }
     config = write_config(tmp_path, source, **{"admin.password_hash": password_hash})
-    # The process exists for two seconds before Python starts: exec keeps its pid and start.
-    late = tmp_path / "late-python"
-    late.write_text(f'#!/bin/sh\nsleep 2\nexec {agent_python} "$@"\n')
-    late.chmod(0o755)
-    agent = Agent(str(late), config)
+    agent = Agent(agent_python, config, env=movable_clock)
     try:
+        later = tmp_path / "clock-offset.new"
+        later.write_text("+3600\n")
+        later.replace(offset)  # an hour passes for the agent before anyone asks its status
+
+        def agent_clock_moved() -> bool:
+            date = agent.request("GET", "/").getheader("Date") or ""
+            return parsedate_to_datetime(date).timestamp() > time.time() + 3000
+
+        wait_until(agent_clock_moved, 15, "the agent's clock to move an hour")
         browser = Browser(agent)
         browser.login()
         uptime = json.loads(browser.get("/admin/status.json").body)["uptime_seconds"]
-        assert 2 <= uptime < 60
+        assert 3600 <= uptime < 3700
     finally:
         agent.stop()

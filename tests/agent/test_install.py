@@ -160,8 +160,11 @@ def test_the_installed_command_wrapper_is_valid_sh(tmp_path: Path) -> None:
 def run_in_board(board: Board, *argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     """Run a command in the board root before it boots, as root at its console would."""
     return subprocess.run(
-        ["unshare", "--mount", "--pid", "--fork", "--propagation", "private"]
-        + ["sh", "-c", BOARD_MOUNTS, "sh", str(board.root), board.layers, *argv],
+        [
+            *("unshare", "--mount", "--pid", "--fork", "--propagation", "private"),
+            *("sh", "-c", BOARD_MOUNTS, "sh", str(board.root), board.layers),
+            *argv,
+        ],
         input=stdin,
         capture_output=True,
         text=True,
