@@ -213,7 +213,7 @@ class Admin:
             return self._redirect("/admin")
         extra = list(extra or [])
         nonce = self._cookie_value(request, LOGIN_COOKIE)
-        if not nonce or not self.login_tokens.valid(nonce, self.login_tokens.token(nonce)):
+        if nonce is None or not self.login_tokens.well_formed(nonce):
             nonce = self.login_tokens.nonce()
             extra.append(self._login_cookie(nonce))
         notice = f'<p class="error">{escape(message)}</p>' if message else ""

@@ -108,9 +108,14 @@ class LoginTokens:
         """The form token that goes with `nonce`."""
         return hmac_sha256(self.secret, b"login:" + nonce.encode("ascii", "replace")).hex()
 
+    @staticmethod
+    def well_formed(nonce: str) -> bool:
+        """True for a nonce as `nonce()` makes them (a cookie is client input)."""
+        return len(nonce) == 32 and all(c in "0123456789abcdef" for c in nonce)
+
     def valid(self, nonce: Optional[str], token: str) -> bool:
         """True when `token` is this process's MAC of a well-formed `nonce`."""
-        if not nonce or len(nonce) != 32 or not all(c in "0123456789abcdef" for c in nonce):
+        if nonce is None or not self.well_formed(nonce):
             return False
         return compare_digest(self.token(nonce).encode(), token.encode("utf-8", "replace"))
 

@@ -9,7 +9,7 @@ addresses are checked per connection: they stay right when DHCP changes them.
 
 from __future__ import annotations
 
-import socket
+import os
 
 from .httpserver import Request
 
@@ -23,10 +23,7 @@ LOOPBACK = ("localhost", "127.0.0.1", "::1")
 def own_names(extra: Iterable[str] = ()) -> FrozenSet[str]:
     """The board's host name (bare and .local), loopback names, and the configured extras."""
     names = set(LOOPBACK)
-    try:
-        hostname = socket.gethostname().lower().rstrip(".")
-    except OSError:
-        hostname = ""
+    hostname = os.uname().nodename.lower().rstrip(".")  # gethostname without `socket`
     if hostname:
         short = hostname.split(".", 1)[0]
         names.update((hostname, short, f"{short}.local"))
