@@ -12,11 +12,10 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
-import socket
 import threading
 import time
 
-from . import log
+from . import log, netio
 from .fsutil import http_date
 
 TYPE_CHECKING = False
@@ -276,10 +275,10 @@ class HttpServer:
         self.timeout = timeout
         self.base_headers = base_headers
         self.ssl_context = ssl_context
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        family = netio.AF_INET6 if ":" in host else netio.AF_INET
+        self.sock = netio.listener(family)
         try:
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.sock.setsockopt(netio.SOL_SOCKET, netio.SO_REUSEADDR, 1)
             self.sock.bind((host, port))
             self.sock.listen(64)
         except OSError:
@@ -306,7 +305,7 @@ class HttpServer:
         """Stop accepting, let the workers finish their current request, and close."""
         self.stopping.set()
         with contextlib.suppress(OSError):
-            self.sock.shutdown(socket.SHUT_RDWR)
+            self.sock.shutdown(netio.SHUT_RDWR)
         self.acceptor.join(5)
         self.sock.close()
         for _ in self.threads:
@@ -324,10 +323,8 @@ class HttpServer:
         clients that dribble bytes (or send nothing) cost a buffer, never a thread; each one
         is dropped at its deadline, and one address cannot hold more than MAX_PER_CLIENT.
         """
-        import selectors
-
-        selector = selectors.DefaultSelector()
-        selector.register(self.sock, selectors.EVENT_READ, None)
+        selector = netio.Selector()
+        selector.register(self.sock, netio.EVENT_READ, None)
         pending: Dict[Any, _Pending] = {}
         self.sock.setblocking(False)
         while not self.stopping.is_set():
@@ -350,11 +347,9 @@ class HttpServer:
         selector.close()
 
     def _accept_new(self, selector: Any, pending: Dict[Any, "_Pending"]) -> None:
-        import selectors
-
         while True:
             try:
-                raw, addr = self.sock.accept()
+                raw, addr = netio.accept(self.sock, self.ssl_context is not None)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
@@ -383,7 +378,7 @@ class HttpServer:
                 conn, client, local, time.monotonic() + self.timeout, self.ssl_context is not None
             )
             pending[conn] = item
-            selector.register(conn, selectors.EVENT_READ, item)
+            selector.register(conn, netio.EVENT_READ, item)
 
     def _drop(
         self, selector: Any, pending: Dict[Any, "_Pending"], item: "_Pending", status: bytes
@@ -498,14 +493,14 @@ class HttpServer:
         if response.fd is None:
             conn.sendall(response.body)
             return
+        if self.ssl_context is None:
+            netio.sendfile(conn, response.fd, length, self.timeout)
+            return
         with os.fdopen(os.dup(response.fd), "rb") as handle:
-            if self.ssl_context is None:
-                conn.sendfile(handle, 0, length)
-            else:
-                remaining = length
-                while remaining > 0:
-                    chunk = handle.read(min(65536, remaining))
-                    if not chunk:
-                        break
-                    conn.sendall(chunk)
-                    remaining -= len(chunk)
+            remaining = length
+            while remaining > 0:
+                chunk = handle.read(min(65536, remaining))
+                if not chunk:
+                    break
+                conn.sendall(chunk)
+                remaining -= len(chunk)
