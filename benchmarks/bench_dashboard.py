@@ -26,15 +26,19 @@ if str(ROOT) not in sys.path:
 
 from playwright.sync_api import Browser, sync_playwright  # noqa: E402
 
-from benchmarks.dashboard_hosts import board_host, pages_host, panel_host, plain_host  # noqa: E402
+from benchmarks.dashboard_hosts import (  # noqa: E402
+    before_host,
+    board_host,
+    pages_host,
+    panel_host,
+    plain_host,
+)
 from tests.www.browser import launch  # noqa: E402
 from tests.www.datagen import MeterSpec, write_dataset  # noqa: E402
 
 RUNS = 9
 SIZE_BUDGET = 100 * 1024  # page + data on a first load, as transferred
 TIME_BUDGET_MS = 250.0  # navigation to the drawn 365-day chart, median
-# The figures before Chart.js was trimmed and the files compressed (docs/benchmarks.md).
-BEFORE = {"bytes": 295.3 * 1024, "ms": 339.0}
 
 CHART = {"daily": "Today", "weekly": "this week", "monthly": "30 days", "yearly": "365 days"}
 Host = Callable[[Path], AbstractContextManager[str]]
@@ -43,7 +47,9 @@ HOSTS: list[tuple[str, Host]] = [
     ("Board (the agent, .gz siblings)", board_host),
     ("Pages-like (gzip per response)", pages_host),
     ("Plain loopback server, nothing compressed", plain_host),
+    ("Before: full Chart.js, plain server", before_host),
 ]
+TARGETED = 3  # the first three are the hosts the targets apply to
 
 
 @dataclass
@@ -144,9 +150,10 @@ def main() -> int:
         f"Chromium's count on the wire (headers and body as sent) for one first load with every "
         f"level in; times are the median of {RUNS} loads from navigation to the drawn 365-day "
         f"chart (machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores while "
-        f"measuring). Targets: page + data at most {kb(SIZE_BUDGET)}, chart at most "
-        f"{TIME_BUDGET_MS:.0f} ms. Before: {kb(BEFORE['bytes'])} and {BEFORE['ms']:.0f} ms "
-        f"(uncompressed, full Chart.js)."
+        f"measuring). Targets for the three hosts: page + data at most {kb(SIZE_BUDGET)}, chart "
+        f"at most {TIME_BUDGET_MS:.0f} ms. The last row is the dashboard before Chart.js was "
+        f"trimmed and its files compressed, served the way its first figures were taken; "
+        f'"vs before" divides by it.'
     )
     print()
     print(
@@ -155,16 +162,16 @@ def main() -> int:
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     failed = False
-    for name, f in results:
+    before = results[-1][1]
+    for index, (name, f) in enumerate(results):
         total = f.page + f.data
-        compressed = not name.startswith("Plain")
         met = total <= SIZE_BUDGET and f.median_ms <= TIME_BUDGET_MS
-        failed |= compressed and not met
+        failed |= index < TARGETED and not met
         print(
             f"| {name} | {kb(f.page)} | {kb(f.chartjs)} | {kb(f.data)} | {kb(total)}"
-            f" | {total / SIZE_BUDGET:.2f} | {total / BEFORE['bytes']:.2f}"
+            f" | {total / SIZE_BUDGET:.2f} | {total / (before.page + before.data):.2f}"
             f" | {CHART[f.level]}: {f.median_ms:.0f} ms ({f.low_ms:.0f} to {f.high_ms:.0f})"
-            f" | {f.median_ms / TIME_BUDGET_MS:.2f} | {f.median_ms / BEFORE['ms']:.2f} |"
+            f" | {f.median_ms / TIME_BUDGET_MS:.2f} | {f.median_ms / before.median_ms:.2f} |"
         )
     print()
     verdict = "not met in every host" if failed else "met in every host"

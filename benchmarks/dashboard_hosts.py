@@ -2,8 +2,8 @@
 
 - HA panel: the integration's frontend/ through aiohttp's FileResponse, the class HA's static
   handler answers with (it sends a precompressed .br or .gz sibling the browser accepts), inside
-  a stand-in for HA's page (tests/www/panel_host), and the data behind a bearer token, compressed
-  per response as the integration's data view does.
+  a stand-in for HA's page (tests/www/panel_host), and the data behind a bearer token, sent as
+  the integration's data view sends it (PANEL_DATA_COMPRESSED).
 - Board: the real agent process serving the dashboard as install.sh lays it out (with .gz
   siblings), after mirroring the data from a loopback source.
 - Pages-like: www/ and the data compressed with gzip per response, as GitHub Pages does.
@@ -30,6 +30,8 @@ from tests.www.server import DashboardServer
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "bench-token"  # noqa: S105 (a loopback stand-in, no secret)
+# The integration's data view (custom_components/powerstats/http.py) sends JSON as it is.
+PANEL_DATA_COMPRESSED = False
 CONTENT_TYPES = {
     ".html": "text/html",
     ".js": "text/javascript",
@@ -66,7 +68,7 @@ def _file_route(
 
 
 def _data_route(
-    data: Path, token: str | None
+    data: Path, token: str | None, *, compress: bool = True
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         if token is not None and request.headers.get("Authorization") != f"Bearer {token}":
@@ -75,7 +77,8 @@ def _data_route(
         if path is None:
             raise web.HTTPNotFound
         response = web.Response(body=path.read_bytes(), content_type="application/json")
-        response.enable_compression()
+        if compress:
+            response.enable_compression()
         return response
 
     return handle
@@ -121,7 +124,8 @@ def panel_host(data: Path) -> Iterator[str]:
     app = web.Application()
     frontend = ROOT / "custom_components" / "powerstats" / "frontend"
     host = ROOT / "tests" / "www" / "panel_host"
-    app.router.add_get("/api/powerstats/data/{path:.+}", _data_route(data, TOKEN))
+    data_view = _data_route(data, TOKEN, compress=PANEL_DATA_COMPRESSED)
+    app.router.add_get("/api/powerstats/data/{path:.+}", data_view)
     app.router.add_get("/static/{path:.*}", _file_route(frontend, compress=False))
     app.router.add_get("/host/{path:.*}", _file_route(host, compress=False))
     with aiohttp_host(app) as url:
@@ -147,9 +151,27 @@ def pages_host(data: Path) -> Iterator[str]:
 
 @contextmanager
 def plain_host(data: Path) -> Iterator[str]:
-    """The loopback server the dashboard tests use: nothing compressed (the earlier measure)."""
+    """The loopback server the dashboard tests use: nothing compressed."""
     with DashboardServer(ROOT / "www", data) as server:
         yield server.url
+
+
+# The dashboard before Chart.js was trimmed and the files compressed (full UMD build).
+BEFORE_REVISION = "fbe73e185eb6287d38b6c27fe5ae085d3a1aefbe"
+
+
+@contextmanager
+def before_host(data: Path) -> Iterator[str]:
+    """The dashboard as it was at BEFORE_REVISION, on the plain server: the earlier measure."""
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", BEFORE_REVISION, "www"],
+            check=True,
+            capture_output=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        with DashboardServer(Path(tmp) / "www", data) as server:
+            yield server.url
 
 
 def _installed_dashboard(staging: Path) -> Path:
