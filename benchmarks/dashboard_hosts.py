@@ -26,6 +26,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from benchmarks.bench_agent import installed_dashboard
 from tests.www.server import DashboardServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -174,15 +175,6 @@ def before_host(data: Path) -> Iterator[str]:
             yield server.url
 
 
-def _installed_dashboard(staging: Path) -> Path:
-    """The dashboard as install.sh lays it out on the board, .gz siblings included."""
-    env = {**os.environ, "DESTDIR": str(staging), "INIT": "none"}
-    subprocess.run(
-        ["sh", str(ROOT / "luckfox_agent" / "install.sh")], env=env, check=True, capture_output=True
-    )
-    return staging / "usr/share/powerstats-agent/www"
-
-
 @contextmanager
 def board_host(data: Path) -> Iterator[str]:
     """The real agent, mirroring `data` from a loopback source; yields its URL once mirrored."""
@@ -191,7 +183,7 @@ def board_host(data: Path) -> Iterator[str]:
         DashboardServer({}, data, data_prefix="api/powerstats/data/", token=TOKEN) as source,
     ):
         home = Path(tmp)
-        www = _installed_dashboard(home / "staging")
+        www = installed_dashboard(str(home / "staging"))
         conf = home / "agent.conf"
         conf.write_text(
             f"[source]\nurl = {source.url}api/powerstats/data/\ntoken = {TOKEN}\n"

@@ -7,9 +7,7 @@ import gzip
 import json
 import subprocess
 import sys
-import time
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ import pytest
 from tests.e2e import homeassistant_process
 from tests.e2e.conftest import started
 from tests.e2e.homeassistant_process import HomeAssistantProcess, add_meter, http
+from tests.e2e.test_system import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 SENSOR = "sensor.release_power"
@@ -56,17 +55,6 @@ async def _fetch_raw(url: str, encoding: str) -> tuple[bytes, str | None]:
     ):
         assert response.status == 200, url
         return await response.read(), response.headers.get("Content-Encoding")
-
-
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 90) -> Any:
-    """Poll HA's observable state until `condition` holds (or fail naming `what`)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.25)  # polling another process, not waiting for time to pass
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def test_the_release_zip_unpacked_into_a_clean_config_folder_loads_and_serves_its_panel(
