@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.homeassistant_process import HomeAssistantProcess, Tokens, onboard
+from tests.e2e.homeassistant_process import (
+    HomeAssistantProcess,
+    Tokens,
+    onboard,
+    wait_until_running,
+)
 from tests.e2e.processes import FakeGitHubProcess
 
 
@@ -36,6 +42,8 @@ def home_assistant(tmp_path: Path) -> Iterator[HomeAssistantProcess]:
 
 
 def started(ha: HomeAssistantProcess, **kwargs: object) -> Tokens:
-    """Start `ha` and log in as its demo user."""
+    """Start `ha`, log in as its demo user, and wait until HA has finished starting."""
     ha.start(**kwargs)  # type: ignore[arg-type]
-    return onboard(ha.url)
+    tokens = onboard(ha.url)
+    wait_until_running(ha.url, tokens.access_token, time.monotonic() + 600)
+    return tokens

@@ -68,8 +68,9 @@ def http(
     return json.loads(text) if text else None
 
 
-def configuration_yaml(port: int, extra: str = "") -> str:
+def configuration_yaml(port: int, extra: str = "", *, http_in_yaml: bool = True) -> str:
     """A minimal configuration: the frontend (for the panel), the API, PowerStats' needs."""
+    http = f"http:\n  server_host: 127.0.0.1\n  server_port: {port}\n" if http_in_yaml else ""
     return f"""\
 homeassistant:
   name: PowerStats
@@ -80,10 +81,7 @@ homeassistant:
   latitude: 52.37
   longitude: 4.89
   elevation: 0
-http:
-  server_host: 127.0.0.1
-  server_port: {port}
-frontend:
+{http}frontend:
 logger:
   default: warning
   logs:
@@ -91,12 +89,19 @@ logger:
 {extra}"""
 
 
-def seed_config(config: Path, port: int, extra: str = "", links: Iterable[Path] = ()) -> None:
+def seed_config(
+    config: Path, port: int, extra: str = "", links: Iterable[Path] = (), *, newest: bool = False
+) -> None:
     """Write configuration.yaml, link custom integrations in, and pre-answer onboarding.
 
     The `core_config` and `analytics` onboarding steps are marked done before the first start:
     finishing `core_config` through the API would set up weather, TTS and radio integrations
     that try to reach the internet.
+
+    The newest Home Assistant keeps its HTTP settings in its storage, not in YAML: it would
+    take an `http:` section as a new setting on trial, ask in a dialog over every page to
+    confirm it, and five minutes later restart on the default port 8123 on every interface.
+    So for it the settings are written where it keeps confirmed ones (`newest`).
     """
     (config / "custom_components").mkdir(parents=True, exist_ok=True)
     for target in (ROOT / "custom_components" / "powerstats", *links):
@@ -105,9 +110,13 @@ def seed_config(config: Path, port: int, extra: str = "", links: Iterable[Path] 
             # Relative, so the same folder also works where the repository is mounted
             # elsewhere (the newest Home Assistant runs in a chroot).
             link.symlink_to(os.path.relpath(target, link.parent))
-    (config / "configuration.yaml").write_text(configuration_yaml(port, extra))
+    (config / "configuration.yaml").write_text(
+        configuration_yaml(port, extra, http_in_yaml=not newest)
+    )
     storage = config / ".storage"
     storage.mkdir(exist_ok=True)
+    if newest:
+        (storage / "http").write_text(json.dumps(_confirmed_http_settings(port), indent=2))
     onboarding = storage / "onboarding"
     if not onboarding.exists():
         onboarding.write_text(
@@ -122,6 +131,31 @@ def seed_config(config: Path, port: int, extra: str = "", links: Iterable[Path] 
         )
 
 
+def _confirmed_http_settings(port: int) -> dict[str, Any]:
+    """The newest HA's `.storage/http`: loopback on `port`, confirmed, nothing on trial."""
+    return {
+        "version": 2,
+        "minor_version": 2,
+        "key": "http",
+        "data": {
+            "stable": {
+                "server_host": ["127.0.0.1"],
+                "server_port": port,
+                "cors_allowed_origins": ["https://cast.home-assistant.io"],
+                "login_attempts_threshold": -1,
+                "ip_ban_enabled": True,
+                "ssl_profile": "modern",
+                "use_x_frame_options": True,
+                "created_at": datetime.now(UTC).isoformat(),
+                "error": None,
+                "error_message": None,
+            },
+            "pending": None,
+            "yaml_migration_done": True,
+        },
+    }
+
+
 def wait_until_up(url: str, alive: Any, deadline: float) -> None:
     """Poll HA's front page until it answers; `alive()` says whether its process still runs."""
     while time.monotonic() < deadline:
@@ -133,6 +167,20 @@ def wait_until_up(url: str, alive: Any, deadline: float) -> None:
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(1)  # waiting for another process to come up, not for time to pass
     raise RuntimeError(f"Home Assistant did not answer on {url} in time")
+
+
+def wait_until_running(url: str, token: str, deadline: float) -> None:
+    """Poll HA's core state until it has finished starting.
+
+    HA answers HTTP long before every integration is set up; an action that waits on the
+    recorder while HA still starts would hold up the start itself (which waits for running
+    tasks), so the demo and the tests wait for this before they act.
+    """
+    while time.monotonic() < deadline:
+        if http(url + "/api/config", token=token).get("state") == "RUNNING":
+            return
+        time.sleep(0.5)  # polling another process, not waiting for time to pass
+    raise RuntimeError(f"Home Assistant on {url} did not finish starting in time")
 
 
 @dataclass
@@ -326,7 +374,9 @@ class HomeAssistantProcess:
         the moment it cares about with `move_clock` once HA answers, so however long start-up
         takes on a busy machine, it never eats into the test's window.
         """
-        seed_config(self.config, self.port, self.extra_config, self.links)
+        seed_config(
+            self.config, self.port, self.extra_config, self.links, newest=self.chroot is not None
+        )
         env = dict(os.environ)
         self.clock_start, self.clock_offset = None, None
         if clock is not None and self.speed == 1:
@@ -351,11 +401,18 @@ class HomeAssistantProcess:
     def _command(self) -> list[str]:
         if self.chroot is None:
             return [str(self.hass), "--config", str(self.config), "--skip-pip"]
-        # Inside the chroot the repository is mounted at $POWERSTATS_REPO (scripts/lib.sh).
+        # Inside the chroot the repository is mounted at $POWERSTATS_REPO (scripts/lib.sh), and
+        # chroot_run starts with an empty environment: libfaketime's settings go in here.
         inside = self.config.resolve().relative_to(ROOT)
+        clock = ""
+        if self.clock_offset is not None:
+            clock = (
+                f"LD_PRELOAD={LIBFAKETIME} FAKETIME_CACHE_DURATION=1 "
+                'FAKETIME_TIMESTAMP_FILE="$POWERSTATS_REPO/$0/faketime.offset" '
+            )
         script = (
             'source "$0/scripts/lib.sh" && chroot_run "$1" "$0" /bin/sh -c '
-            '\'exec /opt/venv/bin/hass --config "$POWERSTATS_REPO/$0" --skip-pip\' "$2"'
+            f'\'exec env {clock}/opt/venv/bin/hass --config "$POWERSTATS_REPO/$0" --skip-pip\' "$2"'
         )
         return ["bash", "-c", script, str(ROOT), str(self.chroot), str(inside)]
 
@@ -431,13 +488,15 @@ def _main(argv: list[str]) -> int:
     seed = sub.add_parser("seed", help="write a configuration folder for a server on PORT")
     seed.add_argument("--config", type=Path, required=True)
     seed.add_argument("--port", type=int, required=True)
-    seed.add_argument("--demo-meter", action="store_true", help="add the simulated meter")
+    seed.add_argument("--demo-meter", action="store_true", help="add the simulated meters")
+    seed.add_argument("--newest", action="store_true", help="for the newest Home Assistant")
     args = parser.parse_args(argv)
     if args.command == "seed":
         demo = ROOT / "scripts" / "demo" / "powerstats_demo"
         # The recorder holds the demo meter's year of history, which PowerStats backfills.
         extra = "recorder:\nsensor:\n  - platform: powerstats_demo\n" if args.demo_meter else ""
-        seed_config(args.config, args.port, extra, (demo,) if args.demo_meter else ())
+        links = (demo,) if args.demo_meter else ()
+        seed_config(args.config, args.port, extra, links, newest=args.newest)
         return 0
 
     def alive() -> bool:

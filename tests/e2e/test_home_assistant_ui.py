@@ -1,0 +1,191 @@
+"""Home Assistant's own frontend on the newest HA, as a person meets it: log in, add a meter in
+HA's dialogs, open the PowerStats panel from the sidebar."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.conftest import started
+from tests.e2e.homeassistant_process import PASSWORD, ROOT, USER, HomeAssistantProcess, http
+from tests.e2e.test_system import (
+    ARTIFACTS,
+    POWER_ATTRIBUTES,
+    _next_boundary,
+    energy_card,
+    wait_for,
+)
+
+pytestmark = pytest.mark.browser
+
+SENSOR = "sensor.ui_power"
+ZONE = ZoneInfo("Europe/Amsterdam")  # the time zone tests/e2e/homeassistant_process configures
+
+
+def newest_chroot() -> Path:
+    """Where scripts/setup keeps the newest Home Assistant (scripts/lib.sh: newest_chroot_dir)."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(os.environ.get("POWERSTATS_CHROOT") or Path(cache) / "powerstats" / "chroot-newest")
+
+
+@pytest.fixture
+def newest_home_assistant() -> Iterator[HomeAssistantProcess]:
+    """The newest Home Assistant from the chroot (not started), with its config in build/."""
+    if os.environ.get("POWERSTATS_SKIP_NEWEST") == "1":
+        pytest.skip("POWERSTATS_SKIP_NEWEST=1: the newest Home Assistant is not prepared")
+    chroot = newest_chroot()
+    if not (chroot / ".powerstats-ha-requirements").exists():
+        pytest.fail(f"the newest Home Assistant is not prepared in {chroot}: run scripts/setup")
+    # Inside the repository: the chroot sees the repository, not the host's temporary folders.
+    work = ROOT / "build" / "e2e-newest"
+    work.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(dir=work))
+    ha = HomeAssistantProcess(config=folder / "ha", chroot=chroot)
+    yield ha
+    ha.stop()
+    blocking = [
+        line
+        for line in ha.log().splitlines()
+        if "Detected blocking call" in line and "powerstats" in line
+    ]
+    shutil.rmtree(folder, ignore_errors=True)
+    assert not blocking
+
+
+def set_power(ha: HomeAssistantProcess, token: str, watts: float) -> None:
+    http(
+        f"{ha.url}/api/states/{SENSOR}",
+        {"state": str(watts), "attributes": {**POWER_ATTRIBUTES, "friendly_name": "UI power"}},
+        token=token,
+    )
+
+
+def log_in(page: Page, url: str) -> None:
+    """Log in through HA's own login page, as a person does (no token is put in storage)."""
+    page.goto(url + "/")
+    expect(page).to_have_url(re.compile(r"/auth/authorize"))
+    page.get_by_role("textbox", name="Username").fill(USER)
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("checkbox", name="Keep me logged in").check()
+    page.screenshot(path=ARTIFACTS / "ha-login.png")
+    page.get_by_role("button", name="Log in").click()
+    expect(page).not_to_have_url(re.compile(r"/auth/"), timeout=60_000)
+    expect(sidebar_item(page, "Settings")).to_be_visible(timeout=60_000)
+
+
+def sidebar_item(page: Page, name: str) -> Any:
+    return (
+        page.locator("ha-sidebar")
+        .get_by_role("option", name=name)
+        .or_(page.locator("ha-sidebar").get_by_role("link", name=name))
+    )
+
+
+def add_meter_in_dialogs(page: Page, sensor_name: str, meter_name: str) -> None:
+    """Settings → Devices & services → Add integration → PowerStats, then the flow's dialogs."""
+    sidebar_item(page, "Settings").click()
+    page.get_by_text("Devices & services", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/config/integrations"))
+    page.get_by_role("button", name="Add integration").click()
+    page.get_by_placeholder("Search for a brand name").fill("PowerStats")
+    # The dialog lists the matching brands after the page's own cards: the last match is its.
+    page.get_by_text("PowerStats", exact=True).last.click()
+    dialog = page.locator("dialog-data-entry-flow")
+    expect(dialog.get_by_text("Add a meter")).to_be_visible(timeout=60_000)
+    dialog.get_by_text("Select an entity").click()
+    page.get_by_placeholder("Search", exact=True).fill(sensor_name)
+    dialog.get_by_text(sensor_name, exact=True).click()
+    # The form draws itself again once the sensor is picked: type the name after that.
+    expect(page.get_by_placeholder("Search", exact=True)).to_be_hidden()
+    name = dialog.get_by_role("textbox", name="Name")
+    name.fill(meter_name)
+    expect(name).to_have_value(meter_name)
+    page.screenshot(path=ARTIFACTS / "ha-add-meter.png")
+    dialog.get_by_role("button", name="Submit").click()
+    # Publishing to GitHub is optional: an empty repository skips it.
+    expect(dialog.get_by_text("GitHub").first).to_be_visible(timeout=60_000)
+    dialog.get_by_role("button", name="Submit").click()
+    finish = dialog.get_by_role("button", name=re.compile("finish", re.IGNORECASE))
+    expect(finish).to_be_visible(timeout=60_000)
+    finish.click()
+    expect(dialog.get_by_role("button")).to_have_count(0, timeout=30_000)
+
+
+def energy_today_entity(ha: HomeAssistantProcess, token: str) -> str | None:
+    """The new meter's "energy today" sensor, once HA shows it."""
+    for state in http(f"{ha.url}/api/states", token=token):
+        if state["entity_id"].endswith("_energy_today") and state["state"] not in (
+            "unknown",
+            "unavailable",
+        ):
+            return str(state["entity_id"])
+    return None
+
+
+def closed_with_energy(ha: HomeAssistantProcess, start: int) -> bool:
+    """Whether daily.json holds the bucket starting at `start` as closed, with coverage."""
+    try:
+        rows = json.loads((ha.config / "powerstats" / "house" / "daily.json").read_bytes())["rows"]
+    except (OSError, ValueError, KeyError):
+        return False
+    # A bucket still open, or not measured, is listed as an empty row with no coverage.
+    return any(row[0] == start and row[5] > 0 for row in rows)
+
+
+def test_a_person_logs_in_adds_a_meter_in_the_dialogs_and_the_panel_shows_todays_energy(
+    newest_home_assistant: HomeAssistantProcess, browser: Browser
+) -> None:
+    ha = newest_home_assistant
+    # Mid-morning tomorrow on HA's clock, so the day does not turn during the test.
+    tomorrow = datetime.now(ZONE).date() + timedelta(days=1)
+    tokens = started(ha, clock=datetime.combine(tomorrow, time(10, 0), ZONE), timeout=600)
+    token = tokens.access_token
+    set_power(ha, token, 1000)  # the sensor exists before the meter is added
+
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-GB")
+    page_errors: list[str] = []
+    context.on("weberror", lambda error: page_errors.append(str(error.error)))
+    page = context.new_page()
+    try:
+        log_in(page, ha.url)
+        add_meter_in_dialogs(page, "UI power", "House")
+        sensor = wait_for(lambda: energy_today_entity(ha, token), "the meter's energy sensor")
+        # HA's clock is moved next: a page open across that jump would see its connection to
+        # HA time out, so this one is closed and the panel opened in a new one (still logged in).
+        page.close()
+
+        # Close a 10-minute bucket with energy in it: 1.5 kW until the clock is put 20 s before
+        # the next boundary, then 0 W, so once the bucket has closed nothing more is counted
+        # today and the sensor's total equals what the files (and so the panel) hold.
+        set_power(ha, token, 1500)
+        boundary = _next_boundary(ha.now() + timedelta(seconds=60))
+        ha.move_clock(boundary - timedelta(seconds=20), token)
+        set_power(ha, token, 0)
+        closed = int((boundary - timedelta(minutes=10)).timestamp())
+        wait_for(lambda: closed_with_energy(ha, closed), "the first bucket to close", timeout=120)
+
+        page = context.new_page()
+        page.goto(ha.url + "/")
+        sidebar_item(page, "PowerStats").click()
+        expect(page).to_have_url(re.compile(r"/powerstats"))
+        shown = energy_card(page)
+        page.screenshot(path=ARTIFACTS / "ha-panel.png")
+        today = float(http(f"{ha.url}/api/states/{sensor}", token=token)["state"])
+        assert today > 0
+        assert shown == pytest.approx(today, abs=1e-4)
+        assert page_errors == []
+    finally:
+        if not page.is_closed():
+            page.screenshot(path=ARTIFACTS / "ha-last-page.png")  # what it showed at the end
+        context.close()
