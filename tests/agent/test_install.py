@@ -203,3 +203,17 @@ def test_install_setup_doctor_and_start_give_a_service_that_reads_its_config(
         wait_until(lambda: source.gets("manifest.json"), what="a mirror poll with the token")
     finally:
         board.shutdown()
+
+
+def test_setup_creates_a_missing_config_as_root_powerstats_0640(
+    tmp_path: Path, source: Source
+) -> None:
+    board = Board(tmp_path, "busybox")
+    conf = board.root / "etc/powerstats-agent.conf"
+    conf.unlink()
+    answers = f"{source.url}\n{TOKEN}\n8080\n{PASSWORD}\n"
+    setup = run_in_board(board, "/usr/bin/powerstats-agent", "setup", stdin=answers)
+    assert setup.returncode == 0, setup.stderr
+    assert "root:powerstats 0640" in setup.stderr
+    assert (conf.stat().st_uid, conf.stat().st_gid) == (0, board.user_ids()[1])
+    assert stat.S_IMODE(conf.stat().st_mode) == 0o640
