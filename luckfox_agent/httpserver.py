@@ -220,7 +220,7 @@ def parse_request(buffer: bytes, client: str, local: str = "") -> Optional[Reque
     if len(rest) < length:
         return None
     host = headers.get("host")
-    if host is None and version == "HTTP/1.1":
+    if not host and version == "HTTP/1.1":  # missing or empty: the allow-list needs a name
         raise BadRequest(400, "HTTP/1.1 requests must send a Host header")
     path, _, query = target.partition("?")
     if "://" in path and not path.startswith("/"):  # absolute-form: its authority is the host

@@ -288,6 +288,8 @@ def test_http_1_1_without_host_gets_400_and_http_1_0_without_host_is_answered(
     agent: Agent,
 ) -> None:
     assert status_line(agent.raw(b"GET / HTTP/1.1\r\n\r\n")) == b"HTTP/1.1 400 Bad Request"
+    empty = b"GET / HTTP/1.1\r\nHost: \r\n\r\n"
+    assert status_line(agent.raw(empty)) == b"HTTP/1.1 400 Bad Request"
     assert status_line(agent.raw(b"GET / HTTP/1.0\r\n\r\n")) == b"HTTP/1.1 200 OK"
 
 
