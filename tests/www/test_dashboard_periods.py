@@ -56,16 +56,33 @@ def test_today_runs_from_local_midnight_with_yesterday_dashed_at_the_same_clock_
     rows = view_rows(dataset, "house", "daily")
     assert clock(rows[0][0]) == (0, 0)
     assert today["data"] == [row[2] for row in rows] + [None] * (144 - len(rows))
-    # The file is the last 24 hours: yesterday from 15:20 on is in it, dashed at the same time.
-    earlier = {clock(row[0]): row[2] for row in dataset.rows("house", "daily")[: -len(rows)]}
-    slots = [(i // 6, i % 6 * 10) for i in range(144)]
-    assert yesterday["data"] == [earlier.get(slot) for slot in slots]
-    assert yesterday["data"][91] is None  # 15:10 yesterday is older than the file
-    assert yesterday["data"][92] is not None  # 15:20
+    # The file holds all of yesterday, dashed under today at the same clock time.
+    earlier = dataset.rows("house", "daily")[: -len(rows)]
+    assert [clock(row[0]) for row in earlier] == [(i // 6, i % 6 * 10) for i in range(144)]
+    assert yesterday["data"] == [row[2] for row in earlier]
     expect(opened.page.locator("#ps-main figcaption")).to_have_text(
         "Mean power per 10 minutes today, from midnight, yesterday dashed"
     )
     expect(opened.page.get_by_label("Compare with previous period")).to_be_hidden()
+
+
+def test_a_daily_file_of_the_last_24_hours_dashes_yesterday_as_far_as_it_reaches(
+    data_root: Path, open_dashboard: OpenDashboard
+) -> None:
+    # What an older writer published: 144 closed 10-minute buckets and the open one.
+    dataset = write_dataset(data_root, [MeterSpec()], NOW)
+    document = dataset.documents["house/daily.json"]
+    document["rows"] = document["rows"][-145:]
+    dataset.rewrite("house/daily.json")
+    opened = open_dashboard()
+    expect(opened.page.locator("#ps-main")).to_have_attribute("data-compare", "on")
+    today, yesterday = chart_data(opened.page)
+    rows = view_rows(dataset, "house", "daily")
+    assert today["data"][: len(rows)] == [row[2] for row in rows]
+    earlier = {clock(row[0]): row[2] for row in document["rows"][: -len(rows)]}
+    assert yesterday["data"] == [earlier.get((i // 6, i % 6 * 10)) for i in range(144)]
+    assert yesterday["data"][91] is None  # 15:10 yesterday is older than the file
+    assert yesterday["data"][92] is not None  # 15:20
 
 
 def test_this_week_runs_from_monday_midnight_like_the_sensor_energy_this_week(
