@@ -314,7 +314,8 @@ def test_the_maintenance_toggle_calls_the_integrations_action_without_an_entity_
     browser.login()
     page = browser.get("/admin").body.decode()
     assert "Turn maintenance mode on" in page
-    assert browser.post("/admin/maintenance", {"csrf": browser.csrf("/admin"), "state": "on"})
+    on = browser.post("/admin/maintenance", {"csrf": browser.csrf("/admin"), "state": "on"})
+    assert on.status == 303
     assert "Maintenance mode on: done." in browser.get("/admin").body.decode()
     assert source.data.maintenance is True
     wait_until(
@@ -322,7 +323,8 @@ def test_the_maintenance_toggle_calls_the_integrations_action_without_an_entity_
         15,
         "the mirrored manifest to show maintenance on",
     )
-    browser.post("/admin/maintenance", {"csrf": browser.csrf("/admin"), "state": "off"})
+    off = browser.post("/admin/maintenance", {"csrf": browser.csrf("/admin"), "state": "off"})
+    assert off.status == 303
     assert "Maintenance mode off: done." in browser.get("/admin").body.decode()
     assert source.services == [
         ("powerstats.set_maintenance", {"enabled": True}),
