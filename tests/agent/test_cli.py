@@ -222,7 +222,7 @@ def test_doctor_checks_that_the_service_user_can_read_the_config(
     assert "cannot read the config" not in allowed.stdout
 
 
-def test_setup_drops_the_token_when_the_source_is_not_has_data_view(
+def test_setup_drops_the_token_when_the_source_is_not_the_ha_data_view(
     agent_python: str, tmp_path: Path, source: Source
 ) -> None:
     config = write_config(tmp_path, source)

@@ -243,7 +243,7 @@ def test_an_https_source_is_verified_and_a_self_signed_one_trusted_through_ca_fi
     assert (tmp_path / "webroot" / "house" / "daily.json").exists()
 
 
-def test_the_token_is_never_sent_to_a_source_that_is_not_has_data_view(
+def test_the_token_is_never_sent_to_a_source_that_is_not_the_ha_data_view(
     tmp_path: Path, static_source: Source, agent_python: str
 ) -> None:
     mirrored(tmp_path, static_source, agent_python, **{"source.token": "leaked-if-sent-0123"})
