@@ -7,7 +7,8 @@ here, so this checks the same rules on the working tree, with a message that say
   domain, name, then alphabetically (hassfest validates each one it finds);
 - every action in services.yaml has an icon in icons.json and a name and description, for
   itself and each of its fields, in strings.json;
-- translations/en.json says exactly what strings.json says;
+- strings.json holds no text hassfest refuses (HTML, spaces at either end), and
+  translations/en.json says exactly what strings.json says;
 - the brand images HA 2026.3+ and HACS show are present, as PNGs of the sizes HA asks for;
 - hacs.json holds only keys HACS knows, and names the release zip scripts/package builds.
 
@@ -17,6 +18,7 @@ Usage: python scripts/check_structure.py [REPOSITORY]   (exit 1 and one line per
 from __future__ import annotations
 
 import json
+import re
 import struct
 import sys
 from collections.abc import Iterator
@@ -125,6 +127,35 @@ def check_actions(integration: Path) -> list[str]:
     return problems
 
 
+# hassfest's rules for a translated string: no HTML (a `<word...>` reads as a tag, placeholders
+# included) and no spaces at either end.
+HTML = re.compile(r"<[a-z].*?>", re.IGNORECASE)
+
+
+def strings_of(value: Any, where: str) -> Iterator[tuple[str, str]]:
+    """Every string leaf of a strings.json tree, with its dotted key."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield from strings_of(inner, f"{where}.{key}" if where else key)
+    elif isinstance(value, str):
+        yield where, value
+
+
+def check_strings(integration: Path) -> list[str]:
+    problems: list[str] = []
+    strings = load_json(integration / "strings.json", problems)
+    for key, text in strings_of(strings, ""):
+        tag = HTML.search(text)
+        if tag:
+            problems.append(
+                f"strings.json: {key} holds {tag[0]!r}, which hassfest takes for HTML; "
+                "write it without angle brackets"
+            )
+        if text != text.strip():
+            problems.append(f"strings.json: {key} starts or ends with a space")
+    return problems
+
+
 def check_translations(integration: Path) -> list[str]:
     problems: list[str] = []
     strings = load_json(integration / "strings.json", problems)
@@ -194,6 +225,7 @@ def check(root: Path) -> list[str]:
     return [
         *check_manifests(root),
         *check_actions(integration),
+        *check_strings(integration),
         *check_translations(integration),
         *check_brand(integration),
         *check_hacs(root),

@@ -128,3 +128,13 @@ def test_the_checker_exits_non_zero_and_prints_each_problem(
     out = capsys.readouterr().out
     assert "hacs.json: not valid JSON" in out
     assert out.rstrip().endswith("structure: 1 problem(s)")
+
+
+def test_a_string_hassfest_takes_for_html_is_named(repo: Path) -> None:
+    def tag(data: dict) -> None:  # type: ignore[type-arg]
+        data["common"]["panel_title"] = "Files in <meter>/daily.json"
+
+    edit_json(repo / INTEGRATION / "strings.json", tag)
+    edit_json(repo / INTEGRATION / "translations" / "en.json", tag)
+    (problem,) = check(repo)
+    assert problem.startswith("strings.json: common.panel_title holds '<meter>'")
