@@ -103,9 +103,13 @@ def main(argv: Optional[List[str]] = None) -> int:
             return _usage_error(f"{command} does not take {option}")
         if name == "--lines" and not value.isdigit():
             return _usage_error("--lines needs a number, e.g. --lines=100")
-    from . import commands
-
     try:
+        if command == "serve":  # without the other commands' code (see daemon.py)
+            from .daemon import dispatch, serve
+
+            return dispatch(serve, config_path, verbose, options)
+        from . import commands
+
         return commands.run(command, config_path, verbose, options)
     except KeyboardInterrupt:
         sys.stderr.write("\ninterrupted\n")

@@ -6,8 +6,8 @@ the configuration and rescans the dashboard folder, SIGUSR1 polls the source now
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found,unused-ignore]
 import os
-import signal
 import threading
 
 from . import __version__, log
@@ -152,19 +152,19 @@ class Agent:
         log.info("configuration reloaded")
 
     def _on_signal(self, signum: int, frame: Optional[object]) -> None:
-        if signum == signal.SIGHUP:
+        if signum == _signal.SIGHUP:
             self.reload_requested = True
             self.loop.mirror_now()
-        elif signum == signal.SIGUSR1:
+        elif signum == _signal.SIGUSR1:
             self.loop.mirror_now()
         else:
             self.loop.stop()
 
     def run(self) -> int:
         """Serve until SIGTERM/SIGINT; returns the exit code."""
-        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
-            signal.signal(signum, self._on_signal)
-        signal.set_wakeup_fd(self.loop.wakeup_fd)
+        for signum in (_signal.SIGTERM, _signal.SIGINT, _signal.SIGHUP, _signal.SIGUSR1):
+            _signal.signal(signum, self._on_signal)
+        _signal.set_wakeup_fd(self.loop.wakeup_fd)
         self.server.start()
         host, port = self.server.address
         scheme = "https" if self.config.tls else "http"

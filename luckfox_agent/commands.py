@@ -1,4 +1,4 @@
-"""The commands behind the CLI: serve, mirror-once, status, setup, hash-password, doctor."""
+"""The commands run by hand: mirror-once, status, setup, hash-password, doctor, logs."""
 
 from __future__ import annotations
 
@@ -14,29 +14,20 @@ from .config import (
     Config,
     ConfigError,
     is_ha_data_url,
-    load,
     parse_url,
     read_ini,
     render,
 )
+from .daemon import FAILED, OK, dispatch, serve
+from .daemon import load_config as _load
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
     from typing import Callable, Dict, List
 
-OK, FAILED, CONFIG_ERROR, START_ERROR = 0, 1, 3, 4
-
-
-def _load(path: str, verbose: bool) -> Config:
-    config = load(path)
-    log.add_secret(config.source_token)
-    log.configure("debug" if verbose else config.log_level, config.log_target)
-    return config
-
 
 def run(command: str, config_path: str, verbose: bool, options: List[str]) -> int:
     """Dispatch one command; ConfigError becomes exit code 3 with the message."""
-    log.configure("debug" if verbose else "info", "stderr")
     handlers: Dict[str, Callable[[str, bool, List[str]], int]] = {
         "serve": serve,
         "mirror-once": mirror_once,
@@ -46,44 +37,7 @@ def run(command: str, config_path: str, verbose: bool, options: List[str]) -> in
         "doctor": doctor,
         "logs": logs,
     }
-    try:
-        return handlers[command](config_path, verbose, options)
-    except ConfigError as err:
-        sys.stderr.write(f"configuration error: {err}\n")
-        return CONFIG_ERROR
-
-
-def serve(config_path: str, verbose: bool, options: List[str]) -> int:
-    """Run the daemon (`--user NAME`: bind as root, then serve as NAME; `--syslog`)."""
-    if "--syslog" in options:
-        log.force_target("syslog")
-    try:
-        config = _load(config_path, verbose)
-    except ConfigError as err:
-        log.error("configuration error: %s", err)  # stderr may lead nowhere under init
-        raise
-    from .agent import Agent
-    from .privileges import PrivilegeError, check
-
-    user = next((o.split("=", 1)[1] for o in options if o.startswith("--user=")), "")
-    try:
-        if user:
-            check(user)  # before binding: a wrong user is named, not a refused port
-        agent = Agent(config, user)
-    except (OSError, PrivilegeError) as err:
-        if isinstance(err, PermissionError) and 0 < config.port < 1024:
-            log.error(
-                "cannot bind port %d as uid %d: ports below 1024 need root; start it as root "
-                "with --user=powerstats (the init scripts do) or give it CAP_NET_BIND_SERVICE",
-                config.port,
-                os.geteuid(),
-            )
-        else:
-            log.error("cannot start: %s", err)
-        return START_ERROR
-    if os.geteuid() == 0:
-        log.warning("serving as root; start it with --user powerstats (the init scripts do)")
-    return agent.run()
+    return dispatch(handlers[command], config_path, verbose, options)
 
 
 def logs(config_path: str, verbose: bool, options: List[str]) -> int:

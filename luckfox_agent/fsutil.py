@@ -6,7 +6,6 @@ costs one to four megabytes of resident memory on the board, for one line of wor
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 
@@ -127,9 +126,24 @@ def atomic_write(path: str, chunks: Iterable[bytes], mode: int = 0o644, fsync: b
         raise
 
 
+class suppress:  # lower case: it stands in for contextlib.suppress
+    """contextlib.suppress without contextlib (and the modules it imports, resident for good)."""
+
+    __slots__ = ("errors",)
+
+    def __init__(self, *errors: type) -> None:
+        self.errors = errors
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Optional[type], value: object, trace: object) -> bool:
+        return kind is not None and issubclass(kind, self.errors)
+
+
 def remove_quietly(path: str) -> None:
     """Remove a file if it exists; errors are not interesting here."""
-    with contextlib.suppress(OSError):
+    with suppress(OSError):
         os.unlink(path)
 
 
@@ -197,5 +211,5 @@ def parse_form(body: str) -> "dict[str, str]":
 
 def call_quietly(func: Callable[[], Any]) -> None:
     """Run a cleanup callable, ignoring OS errors."""
-    with contextlib.suppress(OSError):
+    with suppress(OSError):
         func()

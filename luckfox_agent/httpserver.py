@@ -9,14 +9,13 @@ its short queue are full, new connections get a canned 503 instead of a new thre
 
 from __future__ import annotations
 
-import contextlib
+import _queue
 import os
-import queue
 import threading
 import time
 
 from . import log, netio
-from .fsutil import http_date
+from .fsutil import http_date, suppress
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
@@ -285,9 +284,10 @@ class HttpServer:
             self.sock.close()
             raise
         self.address: Tuple[str, int] = self.sock.getsockname()[:2]
-        self.queue: "queue.Queue[Optional[Tuple[Any, str, Any]]]" = queue.Queue(
-            maxsize=threads * QUEUE_PER_THREAD
-        )
+        # The C queue (queue.Queue's module costs more than it gives here); the acceptor is
+        # its only producer, so its size check holds.
+        self.queue: "_queue.SimpleQueue[Optional[Tuple[Any, str, Any]]]" = _queue.SimpleQueue()
+        self.queue_limit = threads * QUEUE_PER_THREAD
         self.stopping = threading.Event()
         self.threads = [
             threading.Thread(target=self._worker, name=f"http-{i}", daemon=True)
@@ -304,15 +304,12 @@ class HttpServer:
     def stop(self) -> None:
         """Stop accepting, let the workers finish their current request, and close."""
         self.stopping.set()
-        with contextlib.suppress(OSError):
+        with suppress(OSError):
             self.sock.shutdown(netio.SHUT_RDWR)
         self.acceptor.join(5)
         self.sock.close()
         for _ in self.threads:
-            try:
-                self.queue.put(None, timeout=1)
-            except queue.Full:
-                break
+            self.queue.put(None)
         for thread in self.threads:
             thread.join(self.timeout + 1)
 
@@ -384,14 +381,14 @@ class HttpServer:
         self, selector: Any, pending: Dict[Any, "_Pending"], item: "_Pending", status: bytes
     ) -> None:
         pending.pop(item.conn, None)
-        with contextlib.suppress(KeyError, ValueError, OSError):
+        with suppress(KeyError, ValueError, OSError):
             selector.unregister(item.conn)
         if status and not item.handshaking:
-            with contextlib.suppress(OSError):
+            with suppress(OSError):
                 item.conn.send(
                     b"HTTP/1.1 " + status + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
                 )
-        with contextlib.suppress(OSError):
+        with suppress(OSError):
             item.conn.close()
 
     def _advance(self, selector: Any, pending: Dict[Any, "_Pending"], item: "_Pending") -> None:
@@ -433,9 +430,9 @@ class HttpServer:
             work = request
         pending.pop(conn, None)
         selector.unregister(conn)
-        try:
-            self.queue.put_nowait((conn, item.client, work))
-        except queue.Full:
+        if self.queue.qsize() < self.queue_limit:
+            self.queue.put((conn, item.client, work))
+        else:
             # Busy: answer without a thread; the client retries (the dashboard does).
             self._drop(selector, pending, item, b"503 Service Unavailable\r\nRetry-After: 1")
 
@@ -451,7 +448,7 @@ class HttpServer:
             except Exception as err:  # one bad connection must never take a worker down
                 log.error("unexpected error while answering %s: %s", client, err)
             finally:
-                with contextlib.suppress(OSError):
+                with suppress(OSError):
                     conn.close()
 
     def _serve(self, conn: Any, client: str, work: Any) -> None:

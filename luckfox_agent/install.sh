@@ -86,6 +86,8 @@ done
 chmod -R go-w "$ROOT$LIBDIR"
 if [ -z "$DESTDIR" ]; then
 	"$PYTHON" -m compileall -q "$ROOT$LIBDIR/luckfox_agent" >/dev/null 2>&1 || true
+	# The service runs with -OO (PYTHONOPTIMIZE=2, fewer bytes resident): its own .pyc too.
+	PYTHONOPTIMIZE=2 "$PYTHON" -m compileall -q "$ROOT$LIBDIR/luckfox_agent" >/dev/null 2>&1 || true
 fi
 
 cat > "$ROOT$BINDIR/$NAME" <<WRAPPER

@@ -10,7 +10,6 @@ nothing changed: the board's flash has limited erase cycles.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import threading
@@ -25,6 +24,7 @@ from .fsutil import (
     sha256_file,
     sha256_hex,
     stage_write,
+    suppress,
 )
 from .httpclient import HttpError, request
 
@@ -353,7 +353,7 @@ class Mirror:
         for entry in old_entries:
             if entry.path not in listed:
                 remove_quietly(os.path.join(webroot, entry.path))
-                with contextlib.suppress(OSError):
+                with suppress(OSError):
                     os.rmdir(os.path.join(webroot, entry.meter_id))
 
     # -- the state file ---------------------------------------------------------------------
@@ -429,7 +429,7 @@ class MirrorLoop:
         return self._write_end
 
     def _poke(self) -> None:
-        with contextlib.suppress(OSError):  # a full pipe: a wake-up is already pending
+        with suppress(OSError):  # a full pipe: a wake-up is already pending
             os.write(self._write_end, b"!")
 
     def mirror_now(self) -> None:

@@ -78,6 +78,11 @@ class Board:
         self.busybox = _need("busybox", "apt-get install busybox; scripts/setup does")
         _need("unshare", "util-linux")
         _need("nsenter", "util-linux")
+        probe = subprocess.run(
+            ["unshare", "--mount", "--propagation", "private", "true"], capture_output=True
+        )
+        if probe.returncode != 0:  # e.g. inside a chroot, whose / is no mount point
+            pytest.skip(f"no private mount namespace here: {probe.stderr.decode().strip()}")
         if not os.access(BOARD_PYTHON, os.X_OK):
             pytest.skip(f"needs {BOARD_PYTHON}, the interpreter the board's service runs")
         if init == "openrc" and not (OPENRC / "usr/sbin/supervise-daemon").exists():
