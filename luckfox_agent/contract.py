@@ -125,7 +125,7 @@ def _finite(text: str) -> float:
 
 def _loads(raw: bytes, what: str, max_containers: int, max_strings: int, max_values: int) -> Any:
     """Parse `raw` once the shape check passed; NaN, Infinity and overflowing numbers refused."""
-    import json
+    from . import jsonlite as json
 
     _shape(raw, what, max_containers, max_strings, max_values)
     try:

@@ -10,11 +10,11 @@ nothing changed: the board's flash has limited erase cycles.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
 
+from . import jsonlite as json
 from . import log
 from .config import Config
 from .contract import ContractError, FileEntry, parse_level_file, parse_manifest
