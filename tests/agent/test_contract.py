@@ -22,7 +22,7 @@ from luckfox_agent.contract import (
     parse_manifest,
 )
 
-from .conftest import ROOT
+from .conftest import ROOT, Dataset
 
 EXAMPLES = ROOT / "schemas" / "examples"
 SCHEMA = jsonschema.Draft202012Validator(
@@ -113,3 +113,16 @@ def test_every_good_example_passes_the_checks_made_before_parsing(path: Path) ->
         assert entries
     else:
         parse_level_file(raw, entry_for(json.loads(raw)))
+
+
+def test_brackets_and_escaped_quotes_inside_strings_are_not_nesting() -> None:
+    doc = json.loads(Dataset.sample().manifest())
+    doc["meters"][0]["name"] = 'House \\ "[[[[[[[[[[[[" {{{{{{{{{{ \\"'
+    _, entries = parse_manifest(json.dumps(doc).encode())
+    assert entries
+
+
+def test_nesting_after_an_escaped_backslash_at_a_string_end_still_counts() -> None:
+    raw = b'{"a": "ends with a backslash \\\\", "b": [[[[[[[[[[1]]]]]]]]]]}'
+    with pytest.raises(ContractError, match="nested deeper than"):
+        parse_manifest(raw)
