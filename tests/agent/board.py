@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -246,16 +245,8 @@ class Board:
         )
 
     def answers(self) -> bool:
-        import http.client
-
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-            conn.request("GET", "/", headers={"Host": f"127.0.0.1:{self.port}"})
-            ok = conn.getresponse().status == 200
-            conn.close()
-            return ok
-        except OSError:
-            return False
+        """The service answers its dashboard with 200."""
+        return answers(self.port, "/")
 
     def agent_pids(self) -> list[int]:
         """Host pids of the agent processes (`serve`) in the root."""
@@ -284,6 +275,20 @@ class Board:
             self.holder.wait(20)
 
 
+def answers(port: int, path: str) -> bool:
+    """An agent on 127.0.0.1:`port` answers GET `path` with 200."""
+    import http.client
+
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        conn.request("GET", path, headers={"Host": f"127.0.0.1:{port}"})
+        ok = conn.getresponse().status == 200
+        conn.close()
+        return ok
+    except OSError:
+        return False
+
+
 def status_ids(pid: int) -> tuple[int, int]:
     """The real uid and gid of a process, from /proc/<pid>/status."""
     uid = gid = -1
@@ -293,7 +298,3 @@ def status_ids(pid: int) -> tuple[int, int]:
         elif line.startswith("Gid:"):
             gid = int(line.split()[1])
     return uid, gid
-
-
-def elapsed_since(start: float) -> float:
-    return time.monotonic() - start

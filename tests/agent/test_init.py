@@ -29,6 +29,13 @@ def board(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Board]:
     made.shutdown()
 
 
+def boot(board: Board, source: Source) -> None:
+    """Configure the root for `source` on a port below 1024 and start its service."""
+    port = free_privileged_port()
+    configure(board, source, port)
+    board.boot(port)
+
+
 def configure(board: Board, source: Source, port: int) -> None:
     conf = board.root / "etc/powerstats-agent.conf"
     conf.write_text(
@@ -41,9 +48,7 @@ def configure(board: Board, source: Source, port: int) -> None:
 def test_a_killed_agent_is_started_again_within_ten_seconds_as_the_service_user(
     board: Board, source: Source
 ) -> None:
-    port = free_privileged_port()
-    configure(board, source, port)
-    board.boot(port)
+    boot(board, source)
     [pid] = wait_until(board.agent_pids, what="one agent process")
     assert status_ids(pid) == board.user_ids(), "serves as powerstats after binding as root"
 
@@ -64,9 +69,7 @@ def test_a_killed_agent_is_started_again_within_ten_seconds_as_the_service_user(
 def test_the_agent_logs_to_syslog_and_logs_prints_its_recent_lines(
     board: Board, source: Source
 ) -> None:
-    port = free_privileged_port()
-    configure(board, source, port)
-    board.boot(port)
+    boot(board, source)
     wait_until(lambda: "serving on http://127.0.0.1" in board.log(), what="the start in syslog")
     wait_until(lambda: "mirror" in board.log() or source.gets(), what="a first poll")
 
@@ -79,9 +82,7 @@ def test_the_agent_logs_to_syslog_and_logs_prints_its_recent_lines(
 
 
 def test_stop_ends_the_supervisor_and_the_agent(board: Board, source: Source) -> None:
-    port = free_privileged_port()
-    configure(board, source, port)
-    board.boot(port)
+    boot(board, source)
     wait_until(board.agent_pids, what="the agent")
     stopped = board.run(board.service, "stop")
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr

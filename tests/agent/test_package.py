@@ -11,9 +11,9 @@ from pathlib import Path
 
 from luckfox_agent import __version__
 
-from .board import Board, free_privileged_port
+from .board import Board
 from .conftest import ROOT, Source
-from .test_init import configure
+from .test_init import boot
 
 
 def test_the_tarball_unpacks_and_its_installer_sets_up_a_serving_busybox_board(
@@ -55,9 +55,8 @@ def test_the_tarball_unpacks_and_its_installer_sets_up_a_serving_busybox_board(
 
     board = Board(tmp_path, "busybox", installer=installer)
     try:
-        port = free_privileged_port()
-        configure(board, source, port)
-        board.boot(port)
+        boot(board, source)
+        port = board.port
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         conn.request("GET", "/index.html", headers={"Host": f"127.0.0.1:{port}"})
         response = conn.getresponse()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .board import BOARD_PYTHON, free_privileged_port, status_ids
+from .board import BOARD_PYTHON, answers, free_privileged_port, status_ids
 from .conftest import ROOT, Source, wait_until, write_config
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="binding a port below 1024 needs root")
@@ -41,19 +41,6 @@ def start(config: Path, *options: str, preexec: object = None) -> subprocess.Pop
     )
 
 
-def answers(port: int) -> bool:
-    import http.client
-
-    try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        conn.request("GET", "/manifest.json", headers={"Host": f"127.0.0.1:{port}"})
-        ok = conn.getresponse().status == 200
-        conn.close()
-        return ok
-    except OSError:
-        return False
-
-
 def test_started_as_root_with_a_user_it_binds_a_low_port_and_serves_as_that_user(
     open_dir: Path, source: Source
 ) -> None:
@@ -65,7 +52,11 @@ def test_started_as_root_with_a_user_it_binds_a_low_port_and_serves_as_that_user
     os.chown(open_dir, NOBODY, NOBODY)  # the agent creates its web root as that user
     agent = start(config, "--user=nobody")
     try:
-        wait_until(lambda: answers(port) or agent.poll() is not None, 20, "the agent to serve")
+        wait_until(
+            lambda: answers(port, "/manifest.json") or agent.poll() is not None,
+            20,
+            "the agent to serve",
+        )
         assert agent.poll() is None, agent.stderr.read() if agent.stderr else ""
         assert status_ids(agent.pid) == (NOBODY, NOBODY)
         status = Path(f"/proc/{agent.pid}/status").read_text()
