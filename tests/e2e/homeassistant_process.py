@@ -23,7 +23,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -270,11 +270,19 @@ async def _long_lived_token(url: str, access_token: str, name: str) -> str:
         return str(answer["result"])
 
 
+def run_coroutine[T](coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run `coroutine` to its end from synchronous test code.
+
+    In a thread of its own: the caller's thread may already run an event loop (Playwright's
+    sync API, started by any browser test earlier in the session), where asyncio.run fails.
+    """
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def long_lived_token(url: str, access_token: str, name: str) -> str:
     """Create a long-lived access token (as a user does on their profile page)."""
-    # In a thread of its own: the caller's thread may already run an event loop (Playwright).
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, _long_lived_token(url, access_token, name)).result()
+    return run_coroutine(_long_lived_token(url, access_token, name))
 
 
 def add_meter(

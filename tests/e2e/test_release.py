@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import json
 import subprocess
@@ -17,7 +16,7 @@ import pytest
 
 from tests.e2e import homeassistant_process
 from tests.e2e.conftest import started
-from tests.e2e.homeassistant_process import HomeAssistantProcess, add_meter, http
+from tests.e2e.homeassistant_process import HomeAssistantProcess, add_meter, http, run_coroutine
 from tests.e2e.test_system import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -91,10 +90,10 @@ def test_the_release_zip_unpacked_into_a_clean_config_folder_loads_and_serves_it
     assert written
 
     # The panel comes from the unpacked folder, precompressed by HA's static handler.
-    module_url = asyncio.run(_panel_module_url(url, token))
+    module_url = run_coroutine(_panel_module_url(url, token))
     module = (installed / "frontend" / "ha-panel.js").read_bytes()
     for encoding, decompress in (("br", brotli.decompress), ("gzip", gzip.decompress)):
-        body, sent_as = asyncio.run(_fetch_raw(url + module_url, encoding))
+        body, sent_as = run_coroutine(_fetch_raw(url + module_url, encoding))
         assert sent_as == encoding
         assert decompress(body) == module
-    assert asyncio.run(_fetch_raw(url + module_url, "identity")) == (module, None)
+    assert run_coroutine(_fetch_raw(url + module_url, "identity")) == (module, None)
