@@ -32,13 +32,16 @@ def home_assistant(tmp_path: Path) -> Iterator[HomeAssistantProcess]:
     ha = HomeAssistantProcess(config=tmp_path / "ha")
     yield ha
     ha.stop()
-    # HA's detector names the integration that blocked its event loop.
-    blocking = [
+    assert not blocking_calls(ha)
+
+
+def blocking_calls(ha: HomeAssistantProcess) -> list[str]:
+    """The lines of HA's log where its detector names PowerStats for blocking its event loop."""
+    return [
         line
         for line in ha.log().splitlines()
         if "Detected blocking call" in line and "powerstats" in line
     ]
-    assert not blocking
 
 
 def started(ha: HomeAssistantProcess, **kwargs: object) -> Tokens:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import started
+from tests.e2e.conftest import blocking_calls, started
 from tests.e2e.homeassistant_process import PASSWORD, ROOT, USER, HomeAssistantProcess, http
 from tests.e2e.test_system import (
     ARTIFACTS,
@@ -54,11 +54,7 @@ def newest_home_assistant() -> Iterator[HomeAssistantProcess]:
     ha = HomeAssistantProcess(config=folder / "ha", chroot=chroot)
     yield ha
     ha.stop()
-    blocking = [
-        line
-        for line in ha.log().splitlines()
-        if "Detected blocking call" in line and "powerstats" in line
-    ]
+    blocking = blocking_calls(ha)
     shutil.rmtree(folder, ignore_errors=True)
     assert not blocking
 
