@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page
 
 from tests.www.datagen import fixed_now
+from tests.www.rendered import Rendered, many_meters, render_meters
 from tests.www.server import DashboardServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,6 +24,13 @@ def data_root(tmp_path: Path) -> Path:
     root = tmp_path / "data"
     root.mkdir()
     return root
+
+
+@pytest.fixture(scope="session")
+def two_hundred_meters(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
+    """200 meters with a year of history each, as the integration renders them (read-only)."""
+    as_of = fixed_now() // 600 * 600
+    return render_meters(tmp_path_factory.mktemp("200-meters"), many_meters(200), as_of)
 
 
 @pytest.fixture

@@ -272,7 +272,8 @@ def test_the_meter_picker_switches_between_meters(
     garage = MeterSpec(id="garage", name="Garage", scale=0.25, currency=None, price_per_kwh=None)
     dataset = write_dataset(data_root, [MeterSpec(), garage], NOW)
     opened = open_dashboard()
-    opened.page.get_by_label("Meter").select_option(label="Garage")
+    opened.page.get_by_role("combobox", name="Meter").click()
+    opened.page.get_by_role("option", name="Garage").click()
     opened.page.wait_for_url("**#meter=garage&level=daily")
     expected = expected_stats(dataset, "garage", "daily")
     energy = opened.page.locator("[data-stat='energy'] .ps-card-value")
@@ -284,7 +285,7 @@ def test_a_single_meter_has_no_meter_picker(data_root: Path, open_dashboard: Ope
     write_dataset(data_root, [MeterSpec()], NOW)
     opened = open_dashboard()
     expect(opened.page.locator(".ps-meter-name")).to_have_text("House")
-    expect(opened.page.get_by_label("Meter")).to_be_hidden()
+    expect(opened.page.get_by_role("combobox", name="Meter")).to_be_hidden()
 
 
 def test_the_arrow_keys_move_between_tabs(data_root: Path, open_dashboard: OpenDashboard) -> None:

@@ -5,6 +5,8 @@ import { DataError, DataSource, LEVELS, chooseView, relativeFetch } from './data
 import {
   formatAge, formatBucketLong, formatCost, formatDateTime, formatEnergy, formatPower, knownTimeZone,
 } from './format.js';
+import { MeterPicker } from './picker.js';
+import { readPlace, rememberMeter, wishedMeter, writePlace } from './place.js';
 import {
   bucketSeconds, calendarPeriod, dailyAverageKwh, previousPeriod, summarize, toCsv, withRows,
 } from './stats.js';
@@ -52,11 +54,11 @@ function el(tag, attrs = {}, children = []) {
 }
 
 class Dashboard {
-  constructor(root, { fetchFile = relativeFetch, source, firstManifest, useHash = true, locale } = {}) {
+  constructor(root, { fetchFile = relativeFetch, source, firstManifest, place = 'hash', locale } = {}) {
     this.root = root;
     this.source = source ?? new DataSource(fetchFile);
     this.firstManifest = firstManifest ?? null; // a read of manifest.json already under way
-    this.useHash = useHash;
+    this.place = place; // where the address keeps meter and level: 'hash', 'query' or 'none'
     this.locale = locale;
     this.manifest = null;
     this.meterId = null;
@@ -68,9 +70,10 @@ class Dashboard {
     this.drawnKey = null;
     this.token = 0;
     this.timer = null;
+    this.reads = 0;
     this.destroyed = false;
     this.build();
-    this.onHash = () => this.readHash() && this.showView();
+    this.onHash = () => this.readPlace() && this.showView();
     this.darkQuery = globalThis.matchMedia?.('(prefers-color-scheme: dark)');
     this.onScheme = () => this.themeChanged();
   }
@@ -78,9 +81,10 @@ class Dashboard {
   build() {
     const ui = {};
     ui.title = el('h1', { class: 'ps-title', text: 'PowerStats' });
-    ui.meter = el('select', { id: 'ps-meter', class: 'ps-select' });
+    this.picker = new MeterPicker({ locale: this.locale, onChoose: (id) => this.chooseMeter(id) });
     ui.meterName = el('span', { class: 'ps-meter-name' });
-    ui.meterLabel = el('label', { class: 'ps-meter', hidden: true }, [el('span', { text: 'Meter' }), ui.meter]);
+    ui.meterLabel = this.picker.element;
+    ui.meterLabel.hidden = true;
     ui.error = el('div', { class: 'ps-banner ps-banner-error', role: 'alert', hidden: true });
     ui.maintenance = el('div', {
       class: 'ps-banner ps-banner-warn', role: 'status', hidden: true,
@@ -126,7 +130,6 @@ class Dashboard {
     this.page = this.root.firstElementChild;
     this.ui = ui;
 
-    ui.meter.addEventListener('change', () => { this.meterId = ui.meter.value; this.writeHash(); this.showView(); });
     ui.compare.addEventListener('change', () => { this.compare = ui.compare.checked; this.drawMain(); });
     ui.csv.addEventListener('click', () => this.downloadCsv());
     ui.tabs.addEventListener('keydown', (event) => this.tabKey(event));
@@ -134,10 +137,9 @@ class Dashboard {
   }
 
   async start() {
-    if (this.useHash) {
-      this.readHash();
-      globalThis.addEventListener('hashchange', this.onHash);
-    }
+    this.readPlace();
+    this.meterId ??= wishedMeter(this.place);
+    if (this.place === 'hash') globalThis.addEventListener('hashchange', this.onHash);
     this.darkQuery?.addEventListener('change', this.onScheme);
     await this.refresh();
   }
@@ -168,6 +170,8 @@ class Dashboard {
       else this.showError(error.message);
     }
     if (this.manifest && this.ui.error.hidden) await this.showView();
+    // How many reads of the manifest are done and shown: something to wait on, for tests and tools.
+    this.page.dataset.reads = String(++this.reads);
     if (this.destroyed) return; // detached while reading (HA switched panels): stop polling
     const every = Math.min(Math.max(this.manifest?.refreshSeconds ?? DEFAULT_REFRESH_SECONDS, 30), 900);
     this.timer = setTimeout(() => this.refresh(), every * 1000);
@@ -184,18 +188,25 @@ class Dashboard {
     this.page.dataset.state = 'error';
   }
 
-  readHash() {
-    const params = new URLSearchParams(globalThis.location.hash.slice(1));
-    const changed = params.get('meter') !== this.meterId || params.get('level') !== this.level;
-    this.meterId = params.get('meter') ?? this.meterId;
-    this.level = params.get('level') ?? this.level;
+  readPlace() {
+    const place = readPlace(this.place);
+    const changed = place.meter !== this.meterId || place.level !== this.level;
+    this.meterId = place.meter ?? this.meterId;
+    this.level = place.level ?? this.level;
     return changed && this.manifest !== null;
   }
 
-  writeHash() {
-    if (!this.useHash) return;
-    const hash = `#meter=${encodeURIComponent(this.meterId)}&level=${this.level}`;
-    if (globalThis.location.hash !== hash) globalThis.history.replaceState(null, '', hash);
+  writePlace() {
+    if (this.meterId && this.level) writePlace(this.place, this.meterId, this.level);
+  }
+
+  /** A meter picked by hand: kept in the address (a link opens it) and remembered. */
+  chooseMeter(meterId) {
+    this.meterId = meterId;
+    this.level = chooseView(this.manifest, meterId, this.level).level;
+    rememberMeter(meterId);
+    this.writePlace();
+    this.showView();
   }
 
   get meter() {
@@ -210,8 +221,8 @@ class Dashboard {
     this.level = level;
     ui.meterLabel.hidden = manifest.meters.length < 2;
     ui.meterName.textContent = manifest.meters.length === 1 ? manifest.meters[0].name : '';
-    ui.meter.replaceChildren(...manifest.meters.map((m) => el('option', { value: m.id, text: m.name })));
-    ui.meter.value = this.meterId ?? '';
+    this.picker.setMeters(manifest.meters);
+    this.picker.setChosen(meter);
     ui.tabs.replaceChildren(...levels.map((level) => {
       const selected = level === this.level;
       const tab = el('button', {
@@ -243,7 +254,7 @@ class Dashboard {
 
   selectLevel(level, focus = false) {
     this.level = level;
-    this.writeHash();
+    this.writePlace();
     this.showView().then(() => focus && this.ui.tabs.querySelector(`[data-level="${level}"]`)?.focus());
   }
 
