@@ -18,6 +18,9 @@ if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does
 TAG = "powerstats-agent"
 SYSLOG_FILES = ("/var/log/messages", "/var/log/syslog", "/var/log/daemon.log")
 TAIL_BYTES = 512 * 1024  # read at most this much of each file's end
+# Log lines can carry text from the source or from clients: no control character (an escape
+# sequence could drive the terminal) reaches the screen.
+_CONTROLS = {c: "?" for c in [*range(32), 127] if c != 9}
 
 
 def _run(argv: List[str]) -> List[str]:
@@ -45,7 +48,7 @@ def recent_lines(count: int) -> Tuple[List[str], str]:
     """The last `count` lines of the agent, oldest first, and where they were looked for."""
     if os.path.isdir("/run/systemd/system") and shutil.which("journalctl"):
         lines = _run(["journalctl", "-u", TAG, "-n", str(count), "--no-pager", "-q"])
-        return lines[-count:], "the journal (journalctl -u powerstats-agent)"
+        return _printable(lines[-count:]), "the journal (journalctl -u powerstats-agent)"
     found: List[str] = []
     if shutil.which("logread"):
         found = [ln for ln in _run(["logread"]) if TAG in ln]
@@ -55,4 +58,8 @@ def recent_lines(count: int) -> Tuple[List[str], str]:
             found = [ln for p in (path + ".0", path) for ln in _tail(p) if TAG in ln]
             if found:
                 break
-    return found[-count:], "logread and " + ", ".join(SYSLOG_FILES)
+    return _printable(found[-count:]), "logread and " + ", ".join(SYSLOG_FILES)
+
+
+def _printable(lines: List[str]) -> List[str]:
+    return [line.translate(_CONTROLS) for line in lines]
