@@ -65,9 +65,10 @@ def _is_entity_id(text: str) -> bool:
     return bool(dot and domain and name) and all(c in _NAME for c in domain + name)
 
 
-# Limits far above what the integration writes (a yearly file has 366 rows of at most 8
-# cells, a manifest a handful of meters) and far below what could hurt the board's memory.
-MAX_METERS = 64
+# Limits above what the integration writes (a yearly file has 366 rows of at most 8 cells; a
+# manifest lists up to 200 meters, what PowerStats is built for) and far below what could hurt
+# the board's memory.
+MAX_METERS = 256
 MAX_ROWS = 1000
 MAX_COLUMNS = 16
 MAX_DEPTH = 8

@@ -21,6 +21,8 @@ from luckfox_agent.contract import (
     parse_level_file,
     parse_manifest,
 )
+from luckfox_agent.mirror import MAX_MANIFEST_BYTES
+from tests.www.rendered import longest_manifest
 
 from .conftest import ROOT, Dataset
 
@@ -113,6 +115,13 @@ def test_every_good_example_passes_the_checks_made_before_parsing(path: Path) ->
         assert entries
     else:
         parse_level_file(raw, entry_for(json.loads(raw)))
+
+
+def test_a_manifest_of_256_meters_with_the_longest_names_fits_and_passes_every_check() -> None:
+    raw = longest_manifest(256, "2026-11-27T00:05:03+01:00")
+    assert len(raw) <= MAX_MANIFEST_BYTES
+    _, entries = parse_manifest(raw)
+    assert len(entries) == 256 * 4
 
 
 def test_brackets_and_escaped_quotes_inside_strings_are_not_nesting() -> None:

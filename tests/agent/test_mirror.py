@@ -348,8 +348,8 @@ def test_a_manifest_listing_too_many_meters_is_refused(
 ) -> None:
     config = mirrored(tmp_path, source, agent_python)
     doc = json.loads(source.data.manifest())
-    doc["meters"] = [dict(doc["meters"][0], id=f"m{n}", files={}) for n in range(65)]
+    doc["meters"] = [dict(doc["meters"][0], id=f"m{n}", files={}) for n in range(257)]
     source.data.manifest_override = json.dumps(doc).encode()
     refuses_and_keeps_the_last_good_copy(
-        tmp_path, source, agent_python, config, "manifest.json lists more than 64 meters"
+        tmp_path, source, agent_python, config, "manifest.json lists more than 256 meters"
     )

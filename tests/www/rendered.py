@@ -59,6 +59,24 @@ def many_meters(count: int) -> list[MeterInfo]:
     return infos
 
 
+def longest_manifest(count: int, generated: str) -> bytes:
+    """A manifest of `count` meters whose ids, names and time zones are as long as the format
+    allows (32, 100 characters, not all ASCII), every level published: its largest entries."""
+    listed = []
+    for index in range(count):
+        meter_id = f"{index:03d}" + "x" * 29
+        name = (f"{index:03d} " + "Wärmepumpe " * 9)[:100]
+        entity = f"sensor.{meter_id}_power"
+        zone = "America/Argentina/ComodRivadavia"
+        info = MeterInfo(meter_id, name, entity, "energy", zone, "EUR", True)
+        entries = tuple(
+            FileEntry(level, level_path(meter_id, level), sha256_hex(b""), 123_456, generated)
+            for level in LEVELS
+        )
+        listed.append(ManifestMeter(info, entries))
+    return render_manifest(listed, generated, refresh_seconds=REFRESH_SECONDS)
+
+
 def _bucket(start: int, seconds: int, scale: float) -> Bucket:
     hour = (start % 86400) / 3600
     watts = scale * (150 + 700 * math.exp(-(((hour - 18.5) / 2.0) ** 2)) + 40 * math.sin(start))

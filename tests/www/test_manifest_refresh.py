@@ -15,18 +15,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Response, expect
 
-from custom_components.powerstats.views import (
-    LEVELS,
-    FileEntry,
-    ManifestMeter,
-    MeterInfo,
-    render_level,
-    render_manifest,
-    sha256_hex,
-)
+from custom_components.powerstats.views import render_level
 from tests.www.conftest import WWW
 from tests.www.datagen import fixed_now
-from tests.www.rendered import Rendered, year_of_history
+from tests.www.rendered import Rendered, longest_manifest, year_of_history
 from tests.www.server import DashboardServer
 
 pytestmark = pytest.mark.browser
@@ -133,6 +125,13 @@ def test_the_panel_rereads_the_manifest_conditionally_through_the_hosts_fetch(
         assert watched.data_answers_after(1) == [("manifest.json", 304)]
 
 
+def test_on_the_board_an_unchanged_manifest_is_answered_304_by_the_agent(
+    board: str, watch: Watch
+) -> None:
+    watched = watch(f"{board}#meter=kitchen_kettle&level=daily", board)
+    assert watched.data_answers_after(1) == [("manifest.json", 304)]
+
+
 def test_a_host_that_gives_only_last_modified_is_asked_if_modified_since(
     rendered: Rendered, watch: Watch
 ) -> None:
@@ -142,18 +141,5 @@ def test_a_host_that_gives_only_last_modified_is_asked_if_modified_since(
 
 
 def test_a_manifest_entry_stays_under_1_5_kb_per_meter_with_the_longest_names() -> None:
-    generated = "2026-11-25T15:20:00+01:00"
-    files = []
-    for index in range(200):
-        meter_id = f"{index:03d}" + "x" * 29  # ids are at most 32 characters
-        name = f"{index:03d} " + "Wärmepumpe " * 8 + "Küche"  # names at most 100
-        zone = "America/Argentina/ComodRivadavia"
-        entity = f"sensor.{meter_id}_power"
-        info = MeterInfo(meter_id, name[:100], entity, "energy", zone, "EUR", True)
-        entries = tuple(
-            FileEntry(level, f"{meter_id}/{level}.json", sha256_hex(b""), 123_456, generated)
-            for level in LEVELS
-        )
-        files.append(ManifestMeter(info, entries))
-    manifest = render_manifest(files, generated, refresh_seconds=600)
+    manifest = longest_manifest(200, "2026-11-25T15:20:00+01:00")
     assert len(manifest) / 200 <= 1536

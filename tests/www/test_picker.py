@@ -169,3 +169,18 @@ def test_meters_whose_words_start_as_typed_come_before_those_merely_containing_t
     expect(page.get_by_role("option")).to_have_text(
         ["Hallway washer hallway_washer", "Hallway dishwasher hallway_dishwasher"]
     )
+
+
+def test_on_the_board_the_picker_finds_a_meter_among_the_200_the_agent_mirrored(
+    browser: Browser, board: str, two_hundred_meters: Rendered
+) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    page.clock.set_fixed_time(datetime.fromtimestamp(fixed_now(), UTC))
+    page.goto(board)
+    picker = page.get_by_role("combobox", name="Meter")
+    picker.fill("attic sauna")
+    picker.press("Enter")
+    page.wait_for_url("**#meter=attic_sauna&level=daily")
+    expect_meter_on_screen(page, two_hundred_meters, "attic_sauna", "Attic sauna")
+    context.close()
