@@ -194,6 +194,10 @@ function decodeJson(buffer, path) {
   }
 }
 
+// Parsed files kept for going back to a meter without fetching: those of the last few meters
+// shown, not of every one of 200 someone looked through.
+const KEPT_FILES = 32;
+
 /**
  * Reads the data through one fetch function (the page's own, or one the host injects) and keeps
  * the last good copy of each file, so a file that fails its checksum never replaces good data.
@@ -201,7 +205,7 @@ function decodeJson(buffer, path) {
 export class DataSource {
   constructor(fetchFile = relativeFetch) {
     this.fetchFile = fetchFile;
-    this.files = new Map(); // path → {sha256, file}
+    this.files = new Map(); // path → {sha256, file}, the least recently used first
     this.pending = new Map(); // "path@sha256" → the request under way
     this.verified = null; // true/false once a file was fetched: could the browser check hashes?
     this.lastManifest = null; // {manifest, etag, lastModified} of the last good read
@@ -234,8 +238,15 @@ export class DataSource {
     return request;
   }
 
+  keep(path, kept) {
+    this.files.delete(path);
+    this.files.set(path, kept);
+    if (this.files.size > KEPT_FILES) this.files.delete(this.files.keys().next().value);
+  }
+
   async readLevel(meter, level, entry) {
     const kept = this.files.get(entry.path);
+    if (kept) this.keep(entry.path, kept);
     if (kept && kept.sha256 === entry.sha256) return { file: kept.file, note: null };
     let note = null;
     try {
@@ -246,7 +257,7 @@ export class DataSource {
         note = `${entry.path} does not match its checksum in the manifest, so it was ignored; it is probably being rewritten — reload in a minute.`;
       } else {
         const file = parseLevelFile(decodeJson(bytes, entry.path), level, meter.id, entry.path);
-        this.files.set(entry.path, { sha256: entry.sha256, file });
+        this.keep(entry.path, { sha256: entry.sha256, file });
         return { file, note: null };
       }
     } catch (error) {

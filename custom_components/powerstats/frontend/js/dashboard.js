@@ -458,6 +458,8 @@ class Dashboard {
       this.setNote(meter.files[level].path, note);
       if (file) files.push(file);
     }
+    // Which view has all its files in: something to wait on, for tests and tools.
+    this.page.dataset.loaded = `${meter.id}/${this.level}`;
     // A re-read that changed none of them leaves the charts as they are.
     const same = this.others?.length === files.length && files.every((f, i) => f === this.others[i]);
     if (same) return;
