@@ -8,7 +8,7 @@ manifest.json are the exact bytes the integration renders (`render_level`, `rend
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -127,6 +127,12 @@ class Rendered:
         self.files["manifest.json"] = _manifest(self.meters, self.files, self.generated)
         for written in (path, "manifest.json"):
             (self.root / written).write_bytes(self.files[written])
+
+    def rename(self, meter_id: str, name: str) -> None:
+        """Give a meter another name in the manifest, as a change of its settings would."""
+        self.meters[:] = [replace(m, name=name) if m.id == meter_id else m for m in self.meters]
+        self.files["manifest.json"] = _manifest(self.meters, self.files, self.generated)
+        (self.root / "manifest.json").write_bytes(self.files["manifest.json"])
 
 
 def render_meters(root: Path, meters: list[MeterInfo], as_of: int) -> Rendered:

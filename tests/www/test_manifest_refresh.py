@@ -35,9 +35,8 @@ def rendered(two_hundred_meters: Rendered, tmp_path: Path) -> Rendered:
     """A copy of the 200 meters this test may change."""
     root = tmp_path / "data"
     shutil.copytree(two_hundred_meters.root, root)
-    return Rendered(
-        root, two_hundred_meters.meters, two_hundred_meters.generated, {**two_hundred_meters.files}
-    )
+    shared = two_hundred_meters
+    return Rendered(root, list(shared.meters), shared.generated, {**shared.files})
 
 
 @dataclass
@@ -111,6 +110,35 @@ def test_a_changed_manifest_brings_only_the_shown_level_files_whose_hash_changed
             ("manifest.json", 200),
             ("garage_fridge/daily.json", 200),
         ]
+
+
+def test_a_reread_while_someone_searches_for_a_meter_leaves_the_search_as_it_is(
+    rendered: Rendered, watch: Watch
+) -> None:
+    with DashboardServer(WWW, rendered.root) as server:
+        watched = watch(server.url, server.url)
+        picker = watched.page.get_by_role("combobox", name="Meter")
+        picker.fill("kitchen")
+        rendered.rename("kitchen_heater", "Kitchen floor heating")
+        assert watched.data_answers_after(1)[0] == ("manifest.json", 200)
+        expect(picker).to_have_value("kitchen")
+        expect(picker).to_be_focused()
+        options = watched.page.get_by_role("option")
+        expect(options).to_have_count(20)
+        expect(options.get_by_text("Kitchen floor heating")).to_have_count(1)
+
+
+def test_a_reread_while_the_whole_meter_list_is_open_leaves_it_open_with_the_new_names(
+    rendered: Rendered, watch: Watch
+) -> None:
+    with DashboardServer(WWW, rendered.root) as server:
+        watched = watch(server.url, server.url)
+        watched.page.get_by_role("combobox", name="Meter").click()
+        rendered.rename("attic_dryer", "Attic tumble dryer")
+        assert watched.data_answers_after(1)[0] == ("manifest.json", 200)
+        options = watched.page.get_by_role("option")
+        expect(options).to_have_count(50)
+        expect(options.get_by_text("Attic tumble dryer")).to_have_count(1)
 
 
 def test_the_panel_rereads_the_manifest_conditionally_through_the_hosts_fetch(

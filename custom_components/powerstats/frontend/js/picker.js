@@ -55,6 +55,7 @@ export class MeterPicker {
     this.chosen = null;
     this.shown = []; // the meters listed now, in order
     this.active = -1; // index in `shown` of the option the arrow keys are on
+    this.query = ''; // what the open list was filtered by
     this.input = node('input', {
       id: 'ps-meter', class: 'ps-select ps-picker-input', type: 'text', role: 'combobox',
       'aria-autocomplete': 'list', 'aria-expanded': 'false', 'aria-controls': 'ps-meter-list',
@@ -94,7 +95,7 @@ export class MeterPicker {
     if (signature === this.signature) return;
     this.signature = signature;
     this.meters = meters.map(({ id, name }) => ({ id, name }));
-    if (this.isOpen) this.open(this.input.value);
+    if (this.isOpen) this.open(this.query);
   }
 
   /** The meter on screen; the box shows its name unless someone is typing in it. */
