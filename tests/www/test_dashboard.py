@@ -39,7 +39,7 @@ MONDAY_ROW = 104
 
 
 # The page's own Chart.js module (the same instance the dashboard drew with), for inspecting charts.
-IMPORT_CHART = "const { Chart } = await import(new URL('js/chartjs.js', document.baseURI));"
+IMPORT_CHART = "const { Chart } = await import(new URL('vendor/chart.min.js', document.baseURI));"
 
 
 def chart_data(page: Any, figure: str = "#ps-main") -> list[dict[str, Any]]:

@@ -32,7 +32,7 @@ FALL_BACK_NOW = int(datetime(2026, 10, 25, 14, 23, 20, tzinfo=UTC).timestamp())
 def chart_labels(page: Any) -> list[str]:
     labels: list[str] = page.evaluate(
         """async () => {
-             const { Chart } = await import(new URL('js/chartjs.js', document.baseURI));
+             const { Chart } = await import(new URL('vendor/chart.min.js', document.baseURI));
              return Chart.getChart(document.querySelector('#ps-main canvas')).data.labels; }"""
     )
     return labels
@@ -198,7 +198,7 @@ def test_the_averages_chart_names_each_bar_as_its_tab(
     per_day = math.fsum(row[1] for row in rows if row[1] is not None) / covered * 86400
     bars = opened.page.evaluate(
         """async () => {
-             const { Chart } = await import(new URL('js/chartjs.js', document.baseURI));
+             const { Chart } = await import(new URL('vendor/chart.min.js', document.baseURI));
              return Chart.getChart(document.querySelector('#ps-averages canvas')).data
                .datasets[0].data; }"""
     )

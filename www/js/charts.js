@@ -1,6 +1,6 @@
 /** Chart room: Chart.js configurations for the main chart and the averages chart, coloured from the page's CSS. */
 
-import { Chart } from './chartjs.js';
+import { Chart } from '../vendor/chart.min.js';
 import { formatBucket, formatBucketLong, formatEnergy, formatPower } from './format.js';
 
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif';
