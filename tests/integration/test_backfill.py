@@ -38,9 +38,9 @@ from pytest_homeassistant_custom_component.components.recorder.common import (  
 
 from custom_components.powerstats.backfill import _with_stops, backfill_of
 from custom_components.powerstats.const import DOMAIN
-from custom_components.powerstats.history import RecordedState
-from custom_components.powerstats.runtime import PowerStatsMeter
-from custom_components.powerstats.timegrid import local_date
+from custom_components.powerstats.core.recorder_buckets import RecordedState
+from custom_components.powerstats.meter import PowerStatsMeter
+from custom_components.powerstats.core.timegrid import local_date
 from tests.fake_github import FakeGitHub
 
 from ..contract import validate_bytes

@@ -17,9 +17,9 @@ from pytest_homeassistant_custom_component.common import (  # type: ignore[impor
 )
 
 from custom_components.powerstats.const import DOMAIN
-from custom_components.powerstats.meter import Bucket
-from custom_components.powerstats.runtime import PowerStatsMeter
-from custom_components.powerstats.timegrid import day_bounds
+from custom_components.powerstats.core.accounting import Bucket
+from custom_components.powerstats.meter import PowerStatsMeter
+from custom_components.powerstats.core.timegrid import day_bounds
 
 from .conftest import AMSTERDAM, SOURCE, Clock, at, make_entry, read_file
 

@@ -14,9 +14,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 
 from custom_components.powerstats.const import DOMAIN
-from custom_components.powerstats.meter import Bucket, Kind, MeterAccumulator
-from custom_components.powerstats.rollup import History
-from custom_components.powerstats.runtime import PowerStatsMeter
+from custom_components.powerstats.core.accounting import Bucket, Kind, MeterAccumulator
+from custom_components.powerstats.core.rollup import History
+from custom_components.powerstats.meter import PowerStatsMeter
 
 from .conftest import AMSTERDAM, SOURCE, Clock, at, make_entry
 

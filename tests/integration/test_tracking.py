@@ -15,8 +15,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 
-from custom_components.powerstats.runtime import PowerStatsMeter
-from custom_components.powerstats.views import LEVELS
+from custom_components.powerstats.meter import PowerStatsMeter
+from custom_components.powerstats.core.views import LEVELS
 
 from .conftest import AMSTERDAM, SOURCE, Clock, at, make_entry, read_file
 from .household import exact_bucket_kwh, household_events

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from custom_components.powerstats.github import (
+from custom_components.powerstats.core.github import (
     API_VERSION,
     GitHubAuthError,
     GitHubClient,
