@@ -6,13 +6,15 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import ConfigSubentryDataWithId
+from homeassistant.config_entries import ConfigSubentry, ConfigSubentryDataWithId
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped]
     MockConfigEntry,
     async_fire_time_changed,
@@ -31,6 +33,8 @@ from custom_components.powerstats.publish_settings import CONF_GITHUB_TOKEN, PUB
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 SOURCE = "sensor.house_power"
 ENTRY_ID = "01JPOWERSTATSENTRY00000000"
+# The subentry id of the House meter `make_entry` adds.
+HOUSE = "subentry_house"
 # What HA announces before a deprecated use stops working; a test fails on any of it.
 DEPRECATION_WORDS = ("deprecat", "will stop working", "detected that custom integration")
 
@@ -57,13 +61,15 @@ def no_deprecation_warnings(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
         record.getMessage()
         for record in caplog.get_records("call") + caplog.get_records("teardown")
         if record.levelno >= logging.WARNING
-        and (record.name.startswith("custom_components.powerstats") or DOMAIN in record.getMessage())
+        and (
+            record.name.startswith("custom_components.powerstats") or DOMAIN in record.getMessage()
+        )
         and any(word in record.getMessage().lower() for word in DEPRECATION_WORDS)
     ]
     assert not found, f"deprecated use: {found}"
 
 
-def meter(
+def meter_subentry(
     entity_id: str = SOURCE,
     name: str = "House",
     meter_id: str = "house",
@@ -110,8 +116,33 @@ def make_entry(
         title=TITLE,
         data=data,
         options=publishing,
-        subentries_data=meters or [meter(entity_id, name, meter_id, kind, **settings)],
+        subentries_data=meters or [meter_subentry(entity_id, name, meter_id, kind, **settings)],
     )
+
+
+async def add_meter(
+    hass: HomeAssistant, entry: MockConfigEntry, subentry: ConfigSubentryDataWithId
+) -> PowerStatsMeter:
+    """Add a meter subentry to a loaded entry (it reloads) and return the new meter."""
+    hass.config_entries.async_add_subentry(
+        entry,
+        ConfigSubentry(
+            data=MappingProxyType(dict(subentry["data"])),
+            subentry_id=subentry["subentry_id"],
+            subentry_type=subentry["subentry_type"],
+            title=subentry["title"],
+            unique_id=subentry["unique_id"],
+        ),
+    )
+    await hass.async_block_till_done()
+    return meter_of(entry, subentry["data"][CONF_METER_ID])
+
+
+def meter_device(hass: HomeAssistant, meter_id: str = "house") -> str:
+    """The device id of a meter that `meter_subentry` made (what actions take as `meter`)."""
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, f"subentry_{meter_id}")})
+    assert device is not None, meter_id
+    return device.id
 
 
 def meter_of(entry: MockConfigEntry, meter_id: str = "house") -> PowerStatsMeter:

@@ -39,12 +39,12 @@ from pytest_homeassistant_custom_component.components.recorder.common import (  
 from custom_components.powerstats.backfill import _with_stops, backfill_of
 from custom_components.powerstats.const import DOMAIN
 from custom_components.powerstats.core.recorder_buckets import RecordedState
-from custom_components.powerstats.meter import PowerStatsMeter
 from custom_components.powerstats.core.timegrid import local_date
+from custom_components.powerstats.meter import PowerStatsMeter
 from tests.fake_github import FakeGitHub
 
 from ..contract import validate_bytes
-from .conftest import AMSTERDAM, SOURCE, at, make_entry
+from .conftest import AMSTERDAM, SOURCE, at, make_entry, meter_of
 from .publish_support import fake, local_files, no_write_pause, start_publishing_meter
 
 __all__ = ["fake", "no_write_pause"]  # fixtures of the publishing test
@@ -136,8 +136,7 @@ async def start_meter(hass: HomeAssistant, *, backfill: bool = False) -> PowerSt
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    meter: PowerStatsMeter = entry.runtime_data
-    return meter
+    return meter_of(entry)
 
 
 async def tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, t: float) -> None:
@@ -342,7 +341,7 @@ async def test_a_new_meter_is_backfilled_once_at_setup_by_default(
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
-    meter: PowerStatsMeter = entry.runtime_data
+    meter = meter_of(entry)
     first_day = local_date(BEGIN.timestamp() + 86400, AMSTERDAM)
     day = next(b for s, b in meter.history.days.items() if local_date(s, AMSTERDAM) == first_day)
     assert day.kwh == pytest.approx(recorded.kwh[first_day], abs=1e-9)
@@ -506,7 +505,7 @@ async def test_a_meter_added_without_the_backfill_is_not_backfilled_when_its_opt
     await hass.async_block_till_done(wait_background_tasks=True)
     hass.config_entries.async_update_entry(meter.entry, options={"price_mode": "none"})
     await hass.async_block_till_done(wait_background_tasks=True)
-    reloaded: PowerStatsMeter = meter.entry.runtime_data
+    reloaded = meter_of(meter.entry, meter.config.meter_id)
     assert reloaded is not meter
     assert not any(b.backfill for b in reloaded.history.days.values())
     assert backfill_of(hass, meter.entry.entry_id).last is None

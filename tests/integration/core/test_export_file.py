@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custom_components.powerstats.core.accounting import Bucket, Kind, MeterAccumulator
-from custom_components.powerstats.core.rollup import History
 from custom_components.powerstats.core.export_file import (
     ExportedBuckets,
     ExportFileError,
@@ -19,6 +18,7 @@ from custom_components.powerstats.core.export_file import (
     to_csv,
     to_json,
 )
+from custom_components.powerstats.core.rollup import History
 
 AMS = ZoneInfo("Europe/Amsterdam")
 ZONE = "Europe/Amsterdam"

@@ -51,9 +51,7 @@ def test_the_core_has_modules() -> None:
 @pytest.mark.parametrize("module", MODULES, ids=lambda path: path.name)
 def test_a_core_module_imports_nothing_from_home_assistant(module: Path) -> None:
     tree = ast.parse(module.read_text(), str(module))
-    assert [
-        name for name in imported_modules(tree) if name.split(".")[0] == "homeassistant"
-    ] == []
+    assert [name for name in imported_modules(tree) if name.split(".")[0] == "homeassistant"] == []
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda path: path.name)

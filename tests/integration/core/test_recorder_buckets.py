@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from custom_components.powerstats.core.accounting import Bucket, Kind, MeterAccumulator
 from custom_components.powerstats.core.recorder_buckets import (
     HourStatistic,
     RecordedState,
@@ -21,7 +22,6 @@ from custom_components.powerstats.core.recorder_buckets import (
     hours_from_energy_statistics,
     hours_from_power_statistics,
 )
-from custom_components.powerstats.core.accounting import Bucket, Kind, MeterAccumulator
 from custom_components.powerstats.core.timegrid import day_bounds
 
 from ..household import household_events
