@@ -118,9 +118,10 @@ async def _async_start(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> Non
         meters[subentry.subentry_id] = meter
 
     entry.async_on_unload(publisher.async_stop)
-    await publisher.async_start()
+    await publisher.async_load()
     writer.maintenance = publisher.state.maintenance
     await writer.async_refresh()
+    publisher.async_start()
     entry.async_on_unload(writer.async_start_tick())
     async_register_view(hass)
     entry.async_on_unload(partial(panel.async_unregister_panel, hass))

@@ -185,8 +185,8 @@ class Publisher:
 
     # ---- life cycle ----------------------------------------------------------------------
 
-    async def async_start(self) -> None:
-        """Load the saved state and arm the schedule; the first check runs once HA started."""
+    async def async_load(self) -> None:
+        """Load the saved state (maintenance, what waits), before the files are first rendered."""
         self.state = PublishState.from_stored(await self._store.async_load())
         self._loaded = True
         if self.settings is not None:
@@ -197,6 +197,11 @@ class Publisher:
             if self.state.problem == PROBLEM_AUTH:
                 # Set up again (e.g. after reauth with a new token): try again right away.
                 self.state.problem, self.state.retry_at = None, None
+
+    @callback
+    def async_start(self) -> None:
+        """Arm the schedule once the files are rendered; the first check runs once HA started."""
+        if self.settings is not None:
             self._schedule_nightly()
             if self.settings.interval_minutes:
                 self._unsubs.append(
