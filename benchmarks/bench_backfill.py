@@ -26,12 +26,12 @@ if str(ROOT) not in sys.path:
 
 import custom_components.powerstats  # noqa: E402, F401 - ours before HA looks for it
 from custom_components.powerstats.backfill import _read_statistics  # noqa: E402
+from custom_components.powerstats.core.accounting import Kind  # noqa: E402
 from custom_components.powerstats.core.recorder_buckets import (  # noqa: E402
     HourStatistic,
     days_from_hours,
     hours_from_power_statistics,
 )
-from custom_components.powerstats.core.accounting import Kind  # noqa: E402
 
 SOURCE = "sensor.house_power"
 HOURS = 365 * 24
