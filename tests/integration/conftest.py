@@ -138,9 +138,24 @@ async def add_meter(
     return meter_of(entry, subentry["data"][CONF_METER_ID])
 
 
+def device_named(hass: HomeAssistant, identifier: str) -> dr.DeviceEntry | None:
+    """PowerStats' device with the identifier (a meter's subentry id or the entry id).
+
+    Searched by hand: the registry's own lookup by identifier differs between HA versions.
+    """
+    return next(
+        (
+            device
+            for device in dr.async_get(hass).devices.values()
+            if (DOMAIN, identifier) in device.identifiers
+        ),
+        None,
+    )
+
+
 def meter_device(hass: HomeAssistant, meter_id: str = "house") -> str:
     """The device id of a meter that `meter_subentry` made (what actions take as `meter`)."""
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, f"subentry_{meter_id}")})
+    device = device_named(hass, f"subentry_{meter_id}")
     assert device is not None, meter_id
     return device.id
 
