@@ -53,19 +53,24 @@ async def ha(hass: HomeAssistant, tmp_path: Path) -> HomeAssistant:
     return hass
 
 
-@pytest.fixture(autouse=True)
-def no_deprecation_warnings(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    """Fail a test on any warning from or about PowerStats that a later HA turns into an error."""
-    yield
-    found = [
+def deprecation_warnings(records: list[logging.LogRecord]) -> list[str]:
+    """Warnings from or about PowerStats that a later HA turns into errors."""
+    return [
         record.getMessage()
-        for record in caplog.get_records("call") + caplog.get_records("teardown")
+        for record in records
         if record.levelno >= logging.WARNING
         and (
             record.name.startswith("custom_components.powerstats") or DOMAIN in record.getMessage()
         )
         and any(word in record.getMessage().lower() for word in DEPRECATION_WORDS)
     ]
+
+
+@pytest.fixture(autouse=True)
+def no_deprecation_warnings(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail every integration test on a deprecation warning from or about PowerStats."""
+    yield
+    found = deprecation_warnings(caplog.get_records("call") + caplog.get_records("teardown"))
     assert not found, f"deprecated use: {found}"
 
 
