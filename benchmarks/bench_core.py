@@ -25,10 +25,10 @@ sys.path.insert(0, str(ROOT))
 
 # Import the project's package before HA's test helpers put their own custom_components first.
 import custom_components.powerstats  # noqa: E402, F401
-from custom_components.powerstats.meter import Bucket, Kind, MeterAccumulator  # noqa: E402
-from custom_components.powerstats.rollup import History  # noqa: E402
-from custom_components.powerstats.timegrid import day_bounds  # noqa: E402
-from custom_components.powerstats.views import MeterInfo, render_level  # noqa: E402
+from custom_components.powerstats.core.accounting import Bucket, Kind, MeterAccumulator  # noqa: E402
+from custom_components.powerstats.core.rollup import History  # noqa: E402
+from custom_components.powerstats.core.timegrid import day_bounds  # noqa: E402
+from custom_components.powerstats.core.views import MeterInfo, render_level  # noqa: E402
 from tests.integration.household import (  # noqa: E402
     exact_bucket_kwh,
     household_events,

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from custom_components.powerstats.github import GitHubClient, Target, git_blob_sha  # noqa: E402
+from custom_components.powerstats.core.github import GitHubClient, Target, git_blob_sha  # noqa: E402
 from tests.fake_github import FakeGitHub  # noqa: E402
 
 TOKEN = "ghp_benchmark"  # noqa: S105 - the fake's token, not a secret

@@ -2,24 +2,40 @@
 
 from __future__ import annotations
 
+import shutil
+from functools import partial
+from pathlib import Path
+
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
+from homeassistant.util import dt as dt_util
 
-from .backfill import async_remove_backfill_marker, async_setup_backfill
-from .const import CONF_BACKFILL, DOMAIN
-from .hub import async_get_hub, async_release_hub
-from .publish_setup import (
-    async_remove_publisher,
-    async_setup_publisher,
-    async_unload_publisher,
+from . import panel
+from .backfill import async_setup_backfill, setup_marker
+from .const import (
+    CONF_BACKFILL,
+    DATA_DIR,
+    DOMAIN,
+    PUBLISH_ISSUES,
+    SUBENTRY_METER,
+    publish_issue_id,
+    store_issue_id,
 )
-from .runtime import PowerStatsConfigEntry, PowerStatsMeter
+from .core.publish_plan import PublishedMeter
+from .http import async_register_view
+from .meter import PowerStatsMeter
+from .publish_settings import PublishSettings
+from .publisher import Publisher, dashboard_dir, publish_store
+from .runtime import PowerStatsConfigEntry, PowerStatsData
 from .services import async_setup_services
+from .store import MeterStore
+from .views_writer import ViewsWriter
 
-# Platforms of a meter; a platform added later only needs its module and a line here.
+# Platforms of the dataset and its meters; a platform added later needs its module and a line.
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
     Platform.BUTTON,
@@ -31,46 +47,139 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the actions (once, whether or not a meter is set up)."""
+    """Register the actions (once, whether or not PowerStats is set up)."""
     async_setup_services(hass)
     return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> bool:
-    """Set up one meter: load its history, follow its sensor, list its files."""
-    hub = await async_get_hub(hass)
-    meter = PowerStatsMeter(hass, entry, hub)
-    await meter.async_start()
-    entry.runtime_data = meter
-    await hub.async_add_meter(meter)
-    await async_setup_publisher(hass, entry, hub)
-    async_setup_backfill(hass, meter, entry.options.get(CONF_BACKFILL, True))
-    entry.async_on_unload(entry.add_update_listener(_async_update_listener))
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    """Set up the dataset: its meters, files, panel and publishing.
+
+    Everything is registered for teardown as it starts. HA runs those teardowns for the
+    errors raised here (not for any other exception), so a setup that fails at any step
+    leaves no listener, timer or pending save behind.
+    """
+    try:
+        await _async_start(hass, entry)
+    except OSError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="files_not_writable",
+            translation_placeholders={"path": hass.config.path(DATA_DIR), "error": str(err)},
+        ) from err
+    except Exception as err:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="setup_failed",
+            translation_placeholders={"error": repr(err)},
+        ) from err
     return True
 
 
-async def _async_update_listener(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> None:
-    """Options changed: start over with the new settings (the history is in the store)."""
+async def _async_start(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> None:
+    tz = dt_util.get_default_time_zone()
+    meters: dict[str, PowerStatsMeter] = {}
+    writer = ViewsWriter(hass, tz, Path(hass.config.path(DATA_DIR)), lambda: meters)
+    settings = PublishSettings.from_entry(entry.data, entry.options)
+
+    def published_meters() -> list[PublishedMeter]:
+        levels = settings.levels if settings is not None else frozenset()
+        return [
+            PublishedMeter(m.config.meter_id, levels & frozenset(m.config.levels))
+            for m in meters.values()
+        ]
+
+    @callback
+    def show_maintenance(on: bool) -> None:
+        writer.maintenance = on
+        entry.async_create_task(hass, writer.async_refresh(), "PowerStats maintenance banner")
+
+    publisher = Publisher(
+        hass,
+        entry,
+        settings,
+        rendered=lambda: {path: served.data for path, served in writer.files.items()},
+        meters=published_meters,
+        dashboard_dir=await hass.async_add_executor_job(dashboard_dir),
+        dashboard_skip=frozenset({panel.PANEL_MODULE}),
+        on_maintenance=show_maintenance,
+    )
+    data = PowerStatsData(writer=writer, publisher=publisher, meters=meters)
+    entry.runtime_data = data
+
+    for subentry in entry.subentries.values():
+        if subentry.subentry_type != SUBENTRY_METER:
+            continue
+        meter = PowerStatsMeter(
+            hass, entry, subentry, tz, partial(writer.async_refresh, history_changed=True)
+        )
+        entry.async_on_unload(meter.async_stop)
+        await meter.async_start()
+        meters[subentry.subentry_id] = meter
+
+    entry.async_on_unload(publisher.async_stop)
+    await publisher.async_load()
+    writer.maintenance = publisher.state.maintenance
+    await writer.async_refresh()
+    publisher.async_start()
+    entry.async_on_unload(writer.async_start_tick())
+    async_register_view(hass)
+    entry.async_on_unload(partial(panel.async_unregister_panel, hass))
+    await panel.async_register_panel(hass)
+    for meter in meters.values():
+        wanted = entry.subentries[meter.subentry_id].data.get(CONF_BACKFILL, True)
+        async_setup_backfill(hass, data, meter, wanted)
+    entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+
+
+async def _async_entry_updated(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> None:
+    """Settings, meters or the token changed: start over with them (history is in the stores).
+
+    The one place PowerStats reloads: every flow finishes by updating the entry or a subentry.
+    A meter whose subentry is gone is forgotten once the dataset runs without it.
+    """
+    gone = {
+        subentry_id: meter.config.meter_id
+        for subentry_id, meter in entry.runtime_data.meters.items()
+        if subentry_id not in entry.subentries
+    }
     await hass.config_entries.async_reload(entry.entry_id)
+    for subentry_id, meter_id in gone.items():
+        await _async_forget_meter(hass, subentry_id, meter_id)
+
+
+async def _async_forget_meter(hass: HomeAssistant, subentry_id: str, meter_id: str) -> None:
+    """A meter was removed: drop its store, setup marker, repair issue and files.
+
+    HA itself removes the meter's device and entities with its subentry.
+    """
+    await MeterStore(hass, subentry_id).async_remove()
+    await setup_marker(hass, subentry_id).async_remove()
+    ir.async_delete_issue(hass, DOMAIN, store_issue_id(subentry_id))
+    await hass.async_add_executor_job(
+        _remove_meter_folder, Path(hass.config.path(DATA_DIR)), meter_id
+    )
+
+
+def _remove_meter_folder(root: Path, meter_id: str) -> None:
+    """Delete `<root>/<meter_id>/` (never anything outside root). Executor only."""
+    folder = (root / meter_id).resolve()
+    if folder.parent == root.resolve() and folder.is_dir():
+        shutil.rmtree(folder)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> bool:
-    """Unload one meter; saves everything up to now."""
-    if not await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
-        return False
-    await async_unload_publisher(hass, entry)
-    meter = entry.runtime_data
-    await meter.async_stop()
-    await async_release_hub(hass, meter)
-    return True
+    """Unload the dataset; the teardowns registered at setup save everything up to now."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> None:
-    """The meter was deleted: drop its store and repair issue (its files stay on disk)."""
-    from .store import MeterStore
-
-    await MeterStore(hass, entry.entry_id).async_remove()
-    await async_remove_publisher(hass, entry.entry_id)
-    await async_remove_backfill_marker(hass, entry.entry_id)
-    ir.async_delete_issue(hass, DOMAIN, f"store_recovered_{DOMAIN}.{entry.entry_id}")
+    """PowerStats was deleted: drop every store and repair issue (its files stay on disk)."""
+    for subentry_id in entry.subentries:
+        await MeterStore(hass, subentry_id).async_remove()
+        await setup_marker(hass, subentry_id).async_remove()
+        ir.async_delete_issue(hass, DOMAIN, store_issue_id(subentry_id))
+    await publish_store(hass, entry.entry_id).async_remove()
+    for issue in PUBLISH_ISSUES:
+        ir.async_delete_issue(hass, DOMAIN, publish_issue_id(issue, entry.entry_id))

@@ -1,14 +1,16 @@
 """Backfill: imports a meter's past from HA's recorder into its store (the HA side).
 
 The recorder is read on its own executor, in chunks, newest raw states where the recorder still
-keeps them and hourly long-term statistics before that; history.py turns the rows into buckets.
-The buckets are merged with `History.merge_external`, which lands a bucket only where PowerStats
-has recorded nothing itself, so live data is never overwritten and a second run over the same
-range changes nothing. Time HA was not running (between two recorder runs) stays a gap, as it
-does in live tracking.
+keeps them and hourly long-term statistics before that; core/recorder_buckets.py turns the rows
+into buckets. The buckets are merged with `History.merge_external`, which lands a bucket only
+where PowerStats has recorded nothing itself, so live data is never overwritten and a second run
+over the same range changes nothing. Time HA was not running (between two recorder runs) stays a
+gap, as it does in live tracking.
 
-One backfill runs per meter at a time, as a background task of its config entry: unloading the
-entry cancels it. Progress shows as a persistent notification and in the log.
+One backfill runs per meter at a time, as a background task of the entry: unloading the entry
+cancels it. Its state lives in the entry's runtime data. Progress shows as a persistent
+notification in the user's language (the `common` translations) and in the log. When buckets
+landed, the meter re-renders the files; publishing hears of it from the views writer.
 """
 
 from __future__ import annotations
@@ -25,11 +27,12 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.storage import Store
+from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
-from homeassistant.util.hass_dict import HassKey
 
-from .const import DOMAIN, LOGGER
-from .history import (
+from .const import BACKFILL_STORAGE_VERSION, DOMAIN, LOGGER, backfill_store_key
+from .core.accounting import Bucket, Kind
+from .core.recorder_buckets import (
     HourStatistic,
     Imported,
     RecordedState,
@@ -38,14 +41,13 @@ from .history import (
     hours_from_energy_statistics,
     hours_from_power_statistics,
 )
-from .meter import Bucket, Kind
-from .publisher import publisher_of
-from .timegrid import DAY, HOUR, day_bounds, local_date, ten_minute_start
+from .core.timegrid import DAY, HOUR, day_bounds, local_date, ten_minute_start
 
 if TYPE_CHECKING:
     from homeassistant.components.recorder.core import Recorder
 
-    from .runtime import PowerStatsMeter
+    from .meter import PowerStatsMeter
+    from .runtime import PowerStatsData
 
 # Without a range, look this far back for long-term statistics (they are kept forever).
 DEFAULT_LOOKBACK_DAYS: Final = 5 * 366
@@ -54,9 +56,6 @@ STATES_CHUNK: Final = DAY
 # A state exactly on a chunk boundary belongs to the later chunk; the recorder's range is
 # exclusive at both ends, so each chunk asks from a second earlier and drops what it has seen.
 _OVERLAP: Final = 1.0
-_STORE_VERSION: Final = 1
-
-DATA_BACKFILLS: HassKey[dict[str, Backfill]] = HassKey(f"{DOMAIN}_backfills")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +99,9 @@ class Backfill:
     listeners: list[Callable[[], None]] = field(default_factory=list)
 
 
-def backfill_of(hass: HomeAssistant, entry_id: str) -> Backfill:
+def backfill_of(data: PowerStatsData, meter: PowerStatsMeter) -> Backfill:
     """The backfill state of a meter (created on first use)."""
-    return hass.data.setdefault(DATA_BACKFILLS, {}).setdefault(entry_id, Backfill())
+    return data.backfills.setdefault(meter.subentry_id, Backfill())
 
 
 # -- the recorder side (executor only) -----------------------------------------------------------
@@ -242,7 +241,7 @@ async def async_read_recorder(
 
     recorder: Recorder = get_instance(hass)
     run = recorder.async_add_executor_job
-    tz = meter.hub.tz
+    tz = meter.tz
     entity_id = meter.config.entity_id
     kind = meter.config.kind
     price = meter.config.price  # a fixed price; a price entity's past is not imported
@@ -313,7 +312,7 @@ def backfill_range(
     meter: PowerStatsMeter, now: float, first: date | None, last: date | None
 ) -> tuple[int, int]:
     """The instants a backfill covers: whole local days, and never the live open bucket."""
-    tz = meter.hub.tz
+    tz = meter.tz
     today = local_date(now, tz)
     first = first or today - timedelta(days=DEFAULT_LOOKBACK_DAYS)
     begin = day_bounds(first, tz)[0]
@@ -323,30 +322,26 @@ def backfill_range(
 
 
 async def async_run_backfill(
-    hass: HomeAssistant, meter: PowerStatsMeter, first: date | None, last: date | None
+    hass: HomeAssistant,
+    state: Backfill,
+    meter: PowerStatsMeter,
+    first: date | None,
+    last: date | None,
 ) -> BackfillResult:
     """Import the recorder's history of a meter's source; returns what was found and landed."""
-    state = backfill_of(hass, meter.entry.entry_id)
-    name = meter.config.name
-    notification_id = f"{DOMAIN}_backfill_{meter.config.meter_id}"
+    notice = _Notice(hass, meter, await _async_texts(hass))
     now = dt_util.utcnow().timestamp()
     begin, end = backfill_range(meter, now, first, last)
 
     def progress(fraction: float) -> None:
         state.progress = fraction
-        persistent_notification.async_create(
-            hass,
-            f"Importing the history of {meter.config.entity_id} from the recorder: "
-            f"{fraction:.0%} done.",
-            title=f"PowerStats: {name}",
-            notification_id=notification_id,
-        )
+        notice.show("backfill_progress", percent=f"{fraction:.0%}")
         for listener in list(state.listeners):
             listener()
 
     LOGGER.info(
         "Backfill of %s from the recorder: %s to %s",
-        name,
+        meter.config.name,
         dt_util.utc_from_timestamp(begin).isoformat(),
         dt_util.utc_from_timestamp(end).isoformat(),
     )
@@ -358,16 +353,14 @@ async def async_run_backfill(
         landed = await meter.async_merge_backfill(
             ten_minutes=imported.ten_minutes, hours=imported.hours, days=imported.days
         )
-        if landed:
-            async_request_publish(hass, meter)
     except asyncio.CancelledError:
-        LOGGER.info("Backfill of %s was cancelled; nothing of it was stored", name)
-        persistent_notification.async_dismiss(hass, notification_id)
+        LOGGER.info("Backfill of %s was cancelled; nothing of it was stored", meter.config.name)
+        notice.dismiss()
         raise
     except Exception:
-        persistent_notification.async_dismiss(hass, notification_id)
+        notice.dismiss()
         raise
-    days = [local_date(b.start, meter.hub.tz) for b in imported.days]
+    days = [local_date(b.start, meter.tz) for b in imported.days]
     result = BackfillResult(
         meter_id=meter.config.meter_id,
         begin=begin,
@@ -381,50 +374,83 @@ async def async_run_backfill(
         last_day=max(days) if days else None,
     )
     state.last, state.progress = result, 1.0
-    persistent_notification.async_create(
-        hass, _summary(meter, result), title=f"PowerStats: {name}", notification_id=notification_id
-    )
-    LOGGER.info("%s", _summary(meter, result))
+    if result.days == 0:
+        notice.show("backfill_nothing_found")
+    else:
+        notice.show(
+            "backfill_done",
+            first_day=str(result.first_day),
+            last_day=str(result.last_day),
+            days=str(result.days),
+            kwh=f"{result.kwh:.3f}",
+            landed=str(result.landed),
+        )
+    if result.days == 0:
+        LOGGER.info(
+            "No history of %s was found in the recorder (neither states nor long-term "
+            "statistics); nothing was imported",
+            meter.config.entity_id,
+        )
+    else:
+        LOGGER.info(
+            "Backfill of %s: %s days, %.3f kWh found in the recorder, %s buckets added",
+            meter.config.name,
+            result.days,
+            result.kwh,
+            result.landed,
+        )
     return result
 
 
-def _summary(meter: PowerStatsMeter, result: BackfillResult) -> str:
-    if result.days == 0:
-        return (
-            f"No history of {meter.config.entity_id} was found in the recorder (neither states "
-            "nor long-term statistics); nothing was imported. Check that the recorder keeps "
-            "this sensor and that it has a state class, so HA keeps its statistics."
+async def _async_texts(hass: HomeAssistant) -> dict[str, str]:
+    """PowerStats' `common` texts in the user's language (English where one is missing)."""
+    return await async_get_translations(hass, hass.config.language, "common", [DOMAIN])
+
+
+class _Notice:
+    """The persistent notification of one meter's backfill, in the user's language."""
+
+    def __init__(self, hass: HomeAssistant, meter: PowerStatsMeter, texts: dict[str, str]) -> None:
+        self._hass = hass
+        self._texts = texts
+        self._id = f"{DOMAIN}_backfill_{meter.config.meter_id}"
+        self._names = {"meter": meter.config.name, "entity_id": meter.config.entity_id}
+
+    def _text(self, key: str, **placeholders: str) -> str:
+        template = self._texts.get(f"component.{DOMAIN}.common.{key}", key)
+        return template.format(**self._names, **placeholders)
+
+    def show(self, key: str, **placeholders: str) -> None:
+        persistent_notification.async_create(
+            self._hass,
+            self._text(key, **placeholders),
+            title=self._text("backfill_title"),
+            notification_id=self._id,
         )
-    return (
-        f"Imported the history of {meter.config.entity_id} from {result.first_day} to "
-        f"{result.last_day}: {result.days} days, {result.kwh:.3f} kWh found in the recorder, "
-        f"{result.landed} buckets added (buckets PowerStats recorded itself were kept)."
-    )
 
-
-@callback
-def async_request_publish(hass: HomeAssistant, meter: PowerStatsMeter) -> None:
-    """Imported history changed the files: publish them (when this meter publishes)."""
-    publisher = publisher_of(hass, meter.entry)
-    if publisher is not None and publisher.settings is not None:
-        publisher.async_request()
+    def dismiss(self) -> None:
+        persistent_notification.async_dismiss(self._hass, self._id)
 
 
 @callback
 def async_start_backfill(
-    hass: HomeAssistant, meter: PowerStatsMeter, first: date | None, last: date | None
+    hass: HomeAssistant,
+    data: PowerStatsData,
+    meter: PowerStatsMeter,
+    first: date | None,
+    last: date | None,
 ) -> asyncio.Task[BackfillResult]:
-    """Start a backfill as a background task of the meter's entry (unloading cancels it)."""
-    state = backfill_of(hass, meter.entry.entry_id)
+    """Start a backfill as a background task of the entry (unloading cancels it)."""
+    state = backfill_of(data, meter)
     if state.task is not None and not state.task.done():
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="backfill_running",
-            translation_placeholders={"meter": meter.config.meter_id},
+            translation_placeholders={"meter": meter.config.name},
         )
     task = meter.entry.async_create_background_task(
         hass,
-        async_run_backfill(hass, meter, first, last),
+        async_run_backfill(hass, state, meter, first, last),
         f"{DOMAIN} backfill {meter.config.meter_id}",
     )
     state.task = task
@@ -434,23 +460,23 @@ def async_start_backfill(
 # -- at setup ---------------------------------------------------------------------------------
 
 
-class _SetupMarker(Store[dict[str, Any]]):
+def setup_marker(hass: HomeAssistant, subentry_id: str) -> Store[dict[str, Any]]:
     """Remembers that a meter's setup backfill completed, so it runs once per meter."""
-
-    def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
-        super().__init__(hass, _STORE_VERSION, f"{DOMAIN}.backfill.{entry_id}")
+    return Store(hass, BACKFILL_STORAGE_VERSION, backfill_store_key(subentry_id))
 
 
 @callback
-def async_setup_backfill(hass: HomeAssistant, meter: PowerStatsMeter, enabled: bool) -> None:
-    """Backfill a new meter once, after setup, when the option is on (the default).
+def async_setup_backfill(
+    hass: HomeAssistant, data: PowerStatsData, meter: PowerStatsMeter, enabled: bool
+) -> None:
+    """Backfill a new meter once, after setup, when its choice is on (the default).
 
-    The choice is remembered either way: a meter set up without it is not backfilled later
-    because its options were edited (the action still backfills on demand).
+    The choice is remembered either way: a meter added without it is not backfilled later
+    because it was reconfigured (the action still backfills on demand).
     """
 
     async def _async_once() -> None:
-        marker = _SetupMarker(hass, meter.entry.entry_id)
+        marker = setup_marker(hass, meter.subentry_id)
         if (await marker.async_load() or {}).get("done"):
             return
         if not enabled:
@@ -463,7 +489,7 @@ def async_setup_backfill(hass: HomeAssistant, meter: PowerStatsMeter, enabled: b
         if not await get_instance(hass).async_db_ready:
             return  # no database: nothing to import (tried again at the next start)
         try:
-            await async_start_backfill(hass, meter, None, None)
+            await async_start_backfill(hass, data, meter, None, None)
         except HomeAssistantError:
             return  # one is already running
         except Exception:
@@ -478,9 +504,3 @@ def async_setup_backfill(hass: HomeAssistant, meter: PowerStatsMeter, enabled: b
     meter.entry.async_create_background_task(
         hass, _async_once(), f"{DOMAIN} setup backfill {meter.config.meter_id}"
     )
-
-
-async def async_remove_backfill_marker(hass: HomeAssistant, entry_id: str) -> None:
-    """The meter was deleted: forget that it was backfilled."""
-    await _SetupMarker(hass, entry_id).async_remove()
-    hass.data.get(DATA_BACKFILLS, {}).pop(entry_id, None)

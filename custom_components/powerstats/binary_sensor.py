@@ -1,4 +1,4 @@
-"""The Publish problem sensor of a meter: on while publishing to GitHub fails, with the reason."""
+"""The Publish problem sensor: on while publishing to GitHub fails, with the reason."""
 
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from .publish_entity import PublishEntity
-from .publisher import publisher_of
+from .entity import DatasetEntity
 from .runtime import PowerStatsConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -33,13 +32,12 @@ async def async_setup_entry(
     entry: PowerStatsConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the sensor when publishing is set up."""
-    publisher = publisher_of(hass, entry)
-    if publisher is not None and publisher.enabled:
-        async_add_entities([PublishProblemSensor(entry.runtime_data, publisher, PUBLISH_PROBLEM)])
+    """Add the Publish problem sensor when publishing is set up."""
+    if entry.runtime_data.publisher.enabled:
+        async_add_entities([PublishProblemSensor(entry, PUBLISH_PROBLEM)])
 
 
-class PublishProblemSensor(PublishEntity, BinarySensorEntity):
+class PublishProblemSensor(DatasetEntity, BinarySensorEntity):
     """On while the last publish failed; `reason` says why, `retry_at` when it tries again."""
 
     @property

@@ -1,4 +1,4 @@
-"""The Publish now button of a meter that publishes to GitHub."""
+"""The Publish now button of the dataset, when it publishes to GitHub."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ from homeassistant.components.button import ButtonEntity, ButtonEntityDescriptio
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .publish_entity import PublishEntity
-from .publisher import publisher_of
+from .entity import DatasetEntity
 from .runtime import PowerStatsConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -20,13 +19,12 @@ async def async_setup_entry(
     entry: PowerStatsConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the button when publishing is set up."""
-    publisher = publisher_of(hass, entry)
-    if publisher is not None and publisher.enabled:
-        async_add_entities([PublishNowButton(entry.runtime_data, publisher, PUBLISH_NOW)])
+    """Add the Publish now button when publishing is set up."""
+    if entry.runtime_data.publisher.enabled:
+        async_add_entities([PublishNowButton(entry, PUBLISH_NOW)])
 
 
-class PublishNowButton(PublishEntity, ButtonEntity):
+class PublishNowButton(DatasetEntity, ButtonEntity):
     """Publishes now, or as soon as maintenance or a backoff period ends."""
 
     async def async_press(self) -> None:

@@ -1,12 +1,30 @@
-"""Config flow: add a meter from a power or energy sensor; options for price and files."""
+"""Every flow of PowerStats: set up the dataset, add and change meters, publishing, reauth.
+
+- The config flow (one PowerStats entry: `single_config_entry`) asks for the first meter, then
+  for publishing (optional), and creates the entry with that meter as its first subentry.
+- The `meter` subentry flow adds a meter (sensor and name, then price, files and backfill)
+  and reconfigures one. It never asks about GitHub.
+- The options flow changes publishing; reauth asks for a new token when GitHub refused it.
+
+Flows only update the entry or its subentries; the entry's update listener reloads it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import voluptuous as vol
 from homeassistant.components.sensor import DOMAIN as SENSOR_DOMAIN
-from homeassistant.config_entries import ConfigEntry, ConfigFlowResult, OptionsFlow
+from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    ConfigSubentryFlow,
+    OptionsFlow,
+    SubentryFlowResult,
+)
 from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, CONF_ENTITY_ID, CONF_NAME
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import selector
@@ -25,12 +43,28 @@ from .const import (
     PRICE_FIXED,
     PRICE_MODES,
     PRICE_NONE,
+    SUBENTRY_METER,
+    TITLE,
 )
-from .meter import Kind, kind_of_unit, parse_price, parse_reading
-from .publish_flow import PublishConfigFlowSteps, PublishOptionsSteps
-from .views import LEVELS
+from .core.accounting import Kind, kind_of_unit, parse_price, parse_reading
+from .core.views import LEVELS
+from .publish_settings import (
+    CONF_GITHUB_TOKEN,
+    ERR_TOKEN_REQUIRED,
+    PUBLISH_OPTION_KEYS,
+    async_check_access,
+    async_validate,
+    github_schema,
+    publish_target,
+    reauth_schema,
+)
 
 MAX_METER_ID = 32
+# A meter's settings besides its sensor and name (the `settings` step).
+SETTING_KEYS = (CONF_PRICE_MODE, CONF_PRICE, CONF_PRICE_ENTITY, CONF_LEVELS)
+
+
+# -- the meter's forms ----------------------------------------------------------------------------
 
 
 def _validate_source(hass: HomeAssistant, entity_id: str) -> tuple[Kind | None, str | None]:
@@ -47,10 +81,12 @@ def _validate_source(hass: HomeAssistant, entity_id: str) -> tuple[Kind | None, 
 
 
 def _validate_meter(
-    hass: HomeAssistant, user_input: dict[str, Any]
+    hass: HomeAssistant, user_input: Mapping[str, Any], taken_sources: set[str]
 ) -> tuple[str, Kind | None, dict[str, str]]:
     """The meter form's answers checked: (trimmed name, kind, errors by field)."""
     name = user_input[CONF_NAME].strip()
+    if user_input[CONF_ENTITY_ID] in taken_sources:
+        return name, None, {CONF_ENTITY_ID: "already_metered"}
     kind, error = _validate_source(hass, user_input[CONF_ENTITY_ID])
     if not name:
         return name, kind, {CONF_NAME: "name_required"}
@@ -59,8 +95,28 @@ def _validate_meter(
     return name, kind, {}
 
 
-def _meter_id(name: str, taken: set[str]) -> str:
-    """A unique slug of the name, `[a-z0-9_-]{1,32}`."""
+def _validate_settings(hass: HomeAssistant, user_input: Mapping[str, Any]) -> dict[str, str]:
+    """The settings form's errors by field."""
+    errors: dict[str, str] = {}
+    mode = user_input[CONF_PRICE_MODE]
+    if mode == PRICE_FIXED and user_input.get(CONF_PRICE) is None:
+        errors[CONF_PRICE] = "price_required"
+    elif mode == PRICE_ENTITY:
+        price_entity = user_input.get(CONF_PRICE_ENTITY)
+        state = hass.states.get(price_entity) if price_entity else None
+        if not price_entity:
+            errors[CONF_PRICE_ENTITY] = "price_entity_required"
+        elif state is None:
+            errors[CONF_PRICE_ENTITY] = "entity_not_found"
+        elif parse_price(state.state) is None:
+            errors[CONF_PRICE_ENTITY] = "price_not_numeric"
+    if not user_input.get(CONF_LEVELS):
+        errors[CONF_LEVELS] = "levels_required"
+    return errors
+
+
+def meter_id_for(name: str, taken: set[str]) -> str:
+    """A unique slug of the name, `[a-z0-9_-]{1,32}`: the meter's folder, fixed for good."""
     base = slugify(name)[:MAX_METER_ID].strip("_") or "meter"
     candidate, n = base, 2
     while candidate in taken:
@@ -70,8 +126,8 @@ def _meter_id(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def _source_schema(defaults: dict[str, Any]) -> vol.Schema:
-    return vol.Schema(
+def _source_schema(defaults: Mapping[str, Any], *, with_backfill: bool) -> vol.Schema:
+    schema = vol.Schema(
         {
             vol.Required(CONF_ENTITY_ID, default=defaults.get(CONF_ENTITY_ID, vol.UNDEFINED)): (
                 selector.EntitySelector(selector.EntitySelectorConfig(domain=SENSOR_DOMAIN))
@@ -81,131 +137,283 @@ def _source_schema(defaults: dict[str, Any]) -> vol.Schema:
             ),
         }
     )
+    if with_backfill:
+        schema = schema.extend(
+            {
+                vol.Optional(
+                    CONF_BACKFILL, default=defaults.get(CONF_BACKFILL, True)
+                ): selector.BooleanSelector()
+            }
+        )
+    return schema
 
 
-class PowerStatsConfigFlow(PublishConfigFlowSteps, domain=DOMAIN):
-    """Add a meter from the UI."""
+def _settings_schema(current: Mapping[str, Any]) -> vol.Schema:
+    return vol.Schema(
+        {
+            vol.Required(
+                CONF_PRICE_MODE, default=current.get(CONF_PRICE_MODE, PRICE_NONE)
+            ): selector.SelectSelector(
+                selector.SelectSelectorConfig(
+                    options=list(PRICE_MODES),
+                    translation_key=CONF_PRICE_MODE,
+                    mode=selector.SelectSelectorMode.LIST,
+                )
+            ),
+            vol.Optional(
+                CONF_PRICE, description={"suggested_value": current.get(CONF_PRICE)}
+            ): selector.NumberSelector(
+                selector.NumberSelectorConfig(
+                    min=0, max=100, step="any", mode=selector.NumberSelectorMode.BOX
+                )
+            ),
+            vol.Optional(
+                CONF_PRICE_ENTITY, description={"suggested_value": current.get(CONF_PRICE_ENTITY)}
+            ): selector.EntitySelector(),
+            vol.Required(
+                CONF_LEVELS, default=list(current.get(CONF_LEVELS, LEVELS))
+            ): selector.SelectSelector(
+                selector.SelectSelectorConfig(
+                    options=list(LEVELS), translation_key=CONF_LEVELS, multiple=True
+                )
+            ),
+        }
+    )
+
+
+def _meter_data(name: str, entity_id: str, kind: Kind, meter_id: str) -> dict[str, Any]:
+    return {
+        CONF_ENTITY_ID: entity_id,
+        CONF_NAME: name,
+        CONF_METER_ID: meter_id,
+        CONF_KIND: kind.value,
+    }
+
+
+def _no_token(user_input: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A form shown again never carries the token back to the browser."""
+    return {k: v for k, v in (user_input or {}).items() if k != CONF_GITHUB_TOKEN}
+
+
+# -- the dataset ----------------------------------------------------------------------------------
+
+
+class PowerStatsConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Set up PowerStats with its first meter (a second PowerStats aborts: one dataset)."""
 
     VERSION = 1
     MINOR_VERSION = 1
 
+    _first_meter: dict[str, Any]
+
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: ConfigEntry[Any]) -> OptionsFlow:
-        """The options flow of a meter."""
-        return PowerStatsOptionsFlow()
+        """Publishing settings."""
+        return PublishingOptionsFlow()
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry[Any]
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Meters are added, changed and removed as subentries."""
+        return {SUBENTRY_METER: MeterSubentryFlow}
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for the meter's source sensor and a name."""
+        """Ask for the first meter's source sensor and a name."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            entity_id = user_input[CONF_ENTITY_ID]
-            self._async_abort_entries_match({CONF_ENTITY_ID: entity_id})
-            name, kind, errors = _validate_meter(self.hass, user_input)
+            name, kind, errors = _validate_meter(self.hass, user_input, set())
             if kind is not None and not errors:
-                taken = {e.data.get(CONF_METER_ID) for e in self._async_current_entries()}
-                meter_id = _meter_id(name, {t for t in taken if t})
-                await self.async_set_unique_id(meter_id)
-                # Next, the optional publishing step creates the entry.
-                return self._async_continue_with_publishing(
-                    name,
-                    {
-                        CONF_ENTITY_ID: entity_id,
-                        CONF_NAME: name,
-                        CONF_METER_ID: meter_id,
-                        CONF_KIND: kind.value,
-                    },
-                    {CONF_BACKFILL: user_input.get(CONF_BACKFILL, True)},
-                )
-        schema = _source_schema(user_input or {}).extend(
-            {vol.Optional(CONF_BACKFILL, default=True): selector.BooleanSelector()}
+                self._first_meter = {
+                    **_meter_data(
+                        name, user_input[CONF_ENTITY_ID], kind, meter_id_for(name, set())
+                    ),
+                    CONF_BACKFILL: user_input.get(CONF_BACKFILL, True),
+                }
+                return self.async_show_form(step_id="github", data_schema=github_schema({}))
+        return self.async_show_form(
+            step_id="user",
+            data_schema=_source_schema(user_input or {}, with_backfill=True),
+            errors=errors,
         )
-        return self.async_show_form(step_id="user", data_schema=schema, errors=errors)
 
-    async def async_step_reconfigure(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Point the meter at another sensor or rename it; its id and history stay."""
-        entry = self._get_reconfigure_entry()
+    async def async_step_github(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Publishing to GitHub (optional: an empty repository skips it)."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            entity_id = user_input[CONF_ENTITY_ID]
-            for other in self._async_current_entries():
-                if other.entry_id != entry.entry_id and other.data[CONF_ENTITY_ID] == entity_id:
-                    return self.async_abort(reason="already_configured")
-            name, kind, errors = _validate_meter(self.hass, user_input)
-            if kind is not None and not errors:
-                return self.async_update_reload_and_abort(
-                    entry,
-                    title=name,
-                    data_updates={
-                        CONF_ENTITY_ID: entity_id,
-                        CONF_NAME: name,
-                        CONF_KIND: kind.value,
-                    },
+            checked = await async_validate(self.hass, user_input, {}, None)
+            errors = checked.errors
+            if not errors:
+                meter = self._first_meter
+                return self.async_create_entry(
+                    title=TITLE,
+                    data={CONF_GITHUB_TOKEN: checked.token} if checked.token else {},
+                    options=checked.options,
+                    subentries=[
+                        {
+                            "subentry_type": SUBENTRY_METER,
+                            "title": meter[CONF_NAME],
+                            "unique_id": meter[CONF_METER_ID],
+                            "data": meter,
+                        }
+                    ],
                 )
         return self.async_show_form(
-            step_id="reconfigure",
-            data_schema=_source_schema(user_input or dict(entry.data)),
+            step_id="github", data_schema=github_schema(_no_token(user_input)), errors=errors
+        )
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """GitHub refused the token."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for a new token and check it against the same repository."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        target = publish_target(entry.options)
+        if user_input is not None:
+            token = str(user_input.get(CONF_GITHUB_TOKEN) or "").strip()
+            if not token:
+                errors[CONF_GITHUB_TOKEN] = ERR_TOKEN_REQUIRED
+            elif target is not None:
+                error = await async_check_access(self.hass, token, target)
+                if error is not None:
+                    errors["base"] = error
+            if not errors:
+                # The update listener reloads the entry with the new token.
+                self.hass.config_entries.async_update_entry(
+                    entry, data={**entry.data, CONF_GITHUB_TOKEN: token}
+                )
+                return self.async_abort(reason="reauth_successful")
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=reauth_schema(),
+            errors=errors,
+            description_placeholders={
+                "repository": target.full_name if target else "",
+            },
+        )
+
+
+class PublishingOptionsFlow(OptionsFlow):
+    """Publishing to GitHub: leave the token empty to keep it, the repository empty to stop."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """One form with every publishing setting."""
+        entry = self.config_entry
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            checked = await async_validate(
+                self.hass, user_input, entry.options, entry.data.get(CONF_GITHUB_TOKEN)
+            )
+            errors = checked.errors
+            if not errors:
+                data = {k: v for k, v in entry.data.items() if k != CONF_GITHUB_TOKEN}
+                if checked.token:
+                    data[CONF_GITHUB_TOKEN] = checked.token
+                # Token and options change in one update, so the entry reloads once; the
+                # options stored again below are then unchanged and reload nothing.
+                self.hass.config_entries.async_update_entry(
+                    entry, data=data, options=checked.options
+                )
+                return self.async_create_entry(data=checked.options)
+        defaults = {k: entry.options[k] for k in PUBLISH_OPTION_KEYS if k in entry.options}
+        return self.async_show_form(
+            step_id="init",
+            data_schema=github_schema({**defaults, **_no_token(user_input)}),
             errors=errors,
         )
 
 
-class PowerStatsOptionsFlow(PublishOptionsSteps):
-    """Price and which files are written."""
+# -- the meters -----------------------------------------------------------------------------------
 
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """One form with every tunable."""
+
+class MeterSubentryFlow(ConfigSubentryFlow):
+    """Add a meter, or change one (its id and history stay)."""
+
+    _meter: dict[str, Any]
+
+    def _taken(self, *, but: str | None = None) -> tuple[set[str], set[str]]:
+        """Sources and meter ids of the other meters."""
+        others = [
+            s
+            for s in self._get_entry().subentries.values()
+            if s.subentry_type == SUBENTRY_METER and s.subentry_id != but
+        ]
+        return (
+            {s.data[CONF_ENTITY_ID] for s in others},
+            {s.data[CONF_METER_ID] for s in others},
+        )
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Ask for the new meter's source sensor, a name and whether to backfill."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            mode = user_input[CONF_PRICE_MODE]
-            if mode == PRICE_FIXED and user_input.get(CONF_PRICE) is None:
-                errors[CONF_PRICE] = "price_required"
-            elif mode == PRICE_ENTITY:
-                price_entity = user_input.get(CONF_PRICE_ENTITY)
-                state = self.hass.states.get(price_entity) if price_entity else None
-                if not price_entity:
-                    errors[CONF_PRICE_ENTITY] = "price_entity_required"
-                elif state is None:
-                    errors[CONF_PRICE_ENTITY] = "entity_not_found"
-                elif parse_price(state.state) is None:
-                    errors[CONF_PRICE_ENTITY] = "not_numeric"
-            if not user_input.get(CONF_LEVELS):
-                errors[CONF_LEVELS] = "levels_required"
-            if not errors:
-                # Next, the publishing step stores these options together with its own.
-                return self._async_continue_with_publishing(user_input)
-        current = user_input or dict(self.config_entry.options)
-        schema = vol.Schema(
-            {
-                vol.Required(
-                    CONF_PRICE_MODE, default=current.get(CONF_PRICE_MODE, PRICE_NONE)
-                ): selector.SelectSelector(
-                    selector.SelectSelectorConfig(
-                        options=list(PRICE_MODES),
-                        translation_key=CONF_PRICE_MODE,
-                        mode=selector.SelectSelectorMode.LIST,
-                    )
-                ),
-                vol.Optional(
-                    CONF_PRICE,
-                    description={"suggested_value": current.get(CONF_PRICE)},
-                ): selector.NumberSelector(
-                    selector.NumberSelectorConfig(
-                        min=0, max=100, step="any", mode=selector.NumberSelectorMode.BOX
-                    )
-                ),
-                vol.Optional(
-                    CONF_PRICE_ENTITY,
-                    description={"suggested_value": current.get(CONF_PRICE_ENTITY)},
-                ): selector.EntitySelector(),
-                vol.Required(
-                    CONF_LEVELS, default=list(current.get(CONF_LEVELS, LEVELS))
-                ): selector.SelectSelector(
-                    selector.SelectSelectorConfig(
-                        options=list(LEVELS), translation_key=CONF_LEVELS, multiple=True
-                    )
-                ),
-            }
+            sources, ids = self._taken()
+            name, kind, errors = _validate_meter(self.hass, user_input, sources)
+            if kind is not None and not errors:
+                self._meter = {
+                    **_meter_data(name, user_input[CONF_ENTITY_ID], kind, meter_id_for(name, ids)),
+                    CONF_BACKFILL: user_input.get(CONF_BACKFILL, True),
+                }
+                return await self.async_step_settings()
+        return self.async_show_form(
+            step_id="user",
+            data_schema=_source_schema(user_input or {}, with_backfill=True),
+            errors=errors,
         )
-        return self.async_show_form(step_id="init", data_schema=schema, errors=errors)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Point the meter at another sensor or rename it; its id and history stay."""
+        subentry = self._get_reconfigure_subentry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            sources, _ = self._taken(but=subentry.subentry_id)
+            name, kind, errors = _validate_meter(self.hass, user_input, sources)
+            if kind is not None and not errors:
+                self._meter = {
+                    **subentry.data,
+                    CONF_ENTITY_ID: user_input[CONF_ENTITY_ID],
+                    CONF_NAME: name,
+                    CONF_KIND: kind.value,
+                }
+                return await self.async_step_settings()
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=_source_schema(user_input or subentry.data, with_backfill=False),
+            errors=errors,
+        )
+
+    async def async_step_settings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Price and which files are written."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = _validate_settings(self.hass, user_input)
+            if not errors:
+                settings = {k: user_input[k] for k in SETTING_KEYS if k in user_input}
+                meter = {**{k: v for k, v in self._meter.items() if k not in SETTING_KEYS}}
+                meter.update(settings)
+                if self.source == SOURCE_RECONFIGURE:
+                    # Unchanged values update nothing, so nothing reloads.
+                    return self.async_update_and_abort(
+                        self._get_entry(),
+                        self._get_reconfigure_subentry(),
+                        title=meter[CONF_NAME],
+                        data=meter,
+                    )
+                return self.async_create_entry(
+                    title=meter[CONF_NAME], data=meter, unique_id=meter[CONF_METER_ID]
+                )
+        return self.async_show_form(
+            step_id="settings",
+            data_schema=_settings_schema(user_input or self._meter),
+            errors=errors,
+        )

@@ -1,29 +1,34 @@
-"""The base entity of PowerStats: one device per meter, refreshed when its totals change."""
+"""The base entities: a meter's (one device per meter) and the dataset's (the PowerStats device)."""
 
 from __future__ import annotations
 
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 
-from .const import DOMAIN
-from .runtime import PowerStatsMeter
+from .const import DOMAIN, TITLE
+from .meter import PowerStatsMeter
+from .publisher import Publisher
+from .runtime import PowerStatsConfigEntry
 
 
 class PowerStatsEntity(Entity):
-    """An entity of one meter."""
+    """Named by translation key, pushed (never polled)."""
 
     _attr_has_entity_name = True
     _attr_should_poll = False
 
+
+class MeterEntity(PowerStatsEntity):
+    """An entity of one meter, refreshed when the meter's totals change."""
+
     def __init__(self, meter: PowerStatsMeter, description: EntityDescription) -> None:
         self.meter = meter
         self.entity_description = description
-        entry_id = meter.entry.entry_id
-        self._attr_unique_id = f"{entry_id}_{description.key}"
+        self._attr_unique_id = f"{meter.subentry_id}_{description.key}"
         self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, entry_id)},
+            identifiers={(DOMAIN, meter.subentry_id)},
             name=meter.config.name,
-            manufacturer="PowerStats",
+            manufacturer=TITLE,
             model=f"{meter.config.kind.value.capitalize()} meter",
             entry_type=DeviceEntryType.SERVICE,
         )
@@ -32,3 +37,24 @@ class PowerStatsEntity(Entity):
         """Follow the meter's totals."""
         await super().async_added_to_hass()
         self.async_on_remove(self.meter.async_add_listener(self.async_write_ha_state))
+
+
+class DatasetEntity(PowerStatsEntity):
+    """An entity of the whole dataset (publishing, maintenance) on the PowerStats device."""
+
+    def __init__(self, entry: PowerStatsConfigEntry, description: EntityDescription) -> None:
+        self.publisher: Publisher = entry.runtime_data.publisher
+        self.entity_description = description
+        self._attr_unique_id = f"{entry.entry_id}_{description.key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, entry.entry_id)},
+            name=TITLE,
+            manufacturer=TITLE,
+            model="Dataset",
+            entry_type=DeviceEntryType.SERVICE,
+        )
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the publisher's state."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.publisher.async_add_listener(self.async_write_ha_state))

@@ -13,7 +13,8 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 from homeassistant.util.hass_dict import HassKey
 
-from .const import DATA_HUB, DOMAIN
+from .const import DOMAIN
+from .runtime import loaded_entry
 
 URL_PREFIX = "/api/powerstats/data"
 _VIEW_REGISTERED: HassKey[bool] = HassKey(f"{DOMAIN}_view_registered")
@@ -37,8 +38,8 @@ class PowerStatsDataView(HomeAssistantView):
 
     async def get(self, request: web.Request, path: str) -> web.Response:
         """Return one listed file, or 304 / 404."""
-        hub = request.app[KEY_HASS].data.get(DATA_HUB)
-        served = hub.files.get(path) if hub is not None else None
+        entry = loaded_entry(request.app[KEY_HASS])
+        served = entry.runtime_data.writer.files.get(path) if entry is not None else None
         if served is None:
             return web.Response(status=HTTPStatus.NOT_FOUND)
         etag = f'"{served.sha256}"'

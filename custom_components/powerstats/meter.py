@@ -1,296 +1,316 @@
-"""Meter accounting: a source sensor's state stream becomes exact 10-minute buckets.
+"""The HA meter: one meter subentry's live accounting, wired to HA's state machine and storage.
 
-Pure: no Home Assistant import and no clock reads. The caller feeds (time, state, unit) of the
-source sensor (and of the price, when one is configured) in time order and moves the clock with
-`advance`; every closed 10-minute bucket is handed back as a frozen `Bucket`.
-
-Power sensors: each reported value holds until the next change (a step function) and the bucket
-energy is its exact integral. Energy sensors: the sum of increases between valid readings, with
-meter resets treated as HA's long-term statistics treat them (a drop below 90 % of the previous
-reading is a reset; the new reading is the increase since the reset).
+`PowerStatsMeter` feeds state changes of the source (and price) sensor into the pure
+`MeterAccumulator`, closes buckets when the views writer's tick says so, rolls them into the
+`History`, saves the store, and tells its entities to refresh. The loaded meters live in the
+entry's runtime data, keyed by subentry id.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
-from enum import StrEnum
-from typing import Any, Final
+from typing import Any
 
-from .timegrid import TEN_MINUTES, ten_minute_start
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
+from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, CONF_ENTITY_ID, CONF_NAME
+from homeassistant.core import (
+    CALLBACK_TYPE,
+    Event,
+    EventStateChangedData,
+    HomeAssistant,
+    State,
+    callback,
+)
+from homeassistant.helpers.entity_registry import EventEntityRegistryUpdatedData
+from homeassistant.helpers.event import (
+    async_track_entity_registry_updated_event,
+    async_track_state_change_event,
+)
+from homeassistant.util import dt as dt_util
 
-WS_PER_KWH: Final = 3_600_000.0
-# HA's statistics call a total_increasing drop below this fraction of the last reading a reset.
-RESET_FRACTION: Final = 0.9
-
-
-class Kind(StrEnum):
-    """What the source sensor measures."""
-
-    POWER = "power"
-    ENERGY = "energy"
-
-
-# Factor to W (power) or to kWh (energy).
-POWER_UNITS: Final[dict[str, float]] = {"W": 1.0, "kW": 1000.0}
-ENERGY_UNITS: Final[dict[str, float]] = {"Wh": 0.001, "kWh": 1.0}
-
-
-def kind_of_unit(unit: str | None) -> Kind | None:
-    """The kind of meter a unit belongs to, or None when PowerStats cannot use it."""
-    if unit in POWER_UNITS:
-        return Kind.POWER
-    if unit in ENERGY_UNITS:
-        return Kind.ENERGY
-    return None
-
-
-def _finite(state: str) -> float | None:
-    """A state as a finite number; None for unavailable/unknown, text, NaN and infinities."""
-    try:
-        value = float(state)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
-
-
-def parse_reading(state: str, unit: str | None, kind: Kind) -> float | None:
-    """A state as W (power) or kWh (energy); None when it cannot be counted.
-
-    `unavailable`, `unknown`, anything non-numeric or non-finite, and a unit of the other kind
-    all mean "no valid value" and stop coverage.
-    """
-    factor = (POWER_UNITS if kind is Kind.POWER else ENERGY_UNITS).get(unit or "")
-    value = _finite(state)
-    return None if factor is None or value is None else value * factor
-
-
-def parse_price(state: str, unit: str | None = None) -> float | None:
-    """A price entity's state as a price per kWh, or None.
-
-    A unit ending in /MWh or /Wh (e.g. "EUR/MWh", a day-ahead market price) is converted; any
-    other unit is taken as per kWh.
-    """
-    value = _finite(state)
-    if value is None:
-        return None
-    if unit and unit.endswith("/MWh"):
-        return value / 1000
-    if unit and unit.endswith("/Wh"):
-        return value * 1000
-    return value
-
-
-def energy_increase(previous: float, current: float) -> float:
-    """Increase of an energy counter between two readings, as HA's statistics count it."""
-    if current < RESET_FRACTION * previous:
-        return current
-    return current - previous
+from .const import (
+    CONF_KIND,
+    CONF_LEVELS,
+    CONF_METER_ID,
+    CONF_PRICE,
+    CONF_PRICE_ENTITY,
+    CONF_PRICE_MODE,
+    CONF_STORED,
+    LOGGER,
+    PRICE_ENTITY,
+    PRICE_FIXED,
+    PRICE_NONE,
+    STOP_SAVE_DELAY,
+)
+from .core.accounting import Bucket, Kind, MeterAccumulator, parse_price, parse_reading
+from .core.rollup import History, Totals
+from .core.views import LEVELS, Level, MeterInfo
+from .store import MeterStore, StoreData, async_load, encode
 
 
 @dataclass(frozen=True, slots=True)
-class Bucket:
-    """One bucket of one meter: what was measured from `start` for `seconds`.
+class MeterConfig:
+    """A meter's settings, from its subentry's data."""
 
-    `covered` counts the seconds the source had a valid value; `backfill` the part of them that
-    came from outside live tracking (HA's recorder). `cost` is None when no price was known.
-    """
-
-    start: int
-    seconds: int
-    kwh: float
-    covered: float
-    min_w: float | None
-    max_w: float | None
-    cost: float | None = None
-    backfill: float = 0.0
+    meter_id: str
+    name: str
+    entity_id: str
+    kind: Kind
+    price_mode: str
+    price: float | None
+    price_entity: str | None
+    levels: tuple[Level, ...]
 
     @property
-    def coverage(self) -> float:
-        """Fraction of the bucket with a valid value (0..1)."""
-        return 0.0 if self.seconds <= 0 else min(1.0, self.covered / self.seconds)
-
-    @property
-    def mean_w(self) -> float | None:
-        """Mean power over the covered time."""
-        return None if self.covered <= 0 else self.kwh * WS_PER_KWH / self.covered
-
-
-class MeterAccumulator:
-    """The open 10-minute bucket of one meter and the value currently in effect.
-
-    Everything before `accounted_until` is in a closed bucket or the open one; a crash loses at
-    most the open bucket, which then shows as missing coverage, never as a wrong number.
-    """
-
-    __slots__ = (
-        "_cost",
-        "_covered",
-        "_max",
-        "_min",
-        "_open_start",
-        "_price",
-        "_since",
-        "_t",
-        "_value",
-        "_ws",
-        "kind",
-        "tz",
-    )
-
-    def __init__(self, kind: Kind, tz: tzinfo, now: float) -> None:
-        self.kind = kind
-        self.tz = tz
-        self._t = float(now)
-        self._open_start = ten_minute_start(now, tz)
-        self._value: float | None = None  # W (power) or counter kWh (energy); None = gap
-        self._since = float(now)  # energy: time of the reading `_value` came from
-        self._price: float | None = None
-        self._reset_open()
-
-    def _reset_open(self) -> None:
-        self._ws = 0.0
-        self._covered = 0.0
-        self._min: float | None = None
-        self._max: float | None = None
-        self._cost: float | None = None
-
-    @property
-    def accounted_until(self) -> float:
-        """Everything before this instant is accounted for."""
-        return self._t
-
-    @property
-    def has_value(self) -> bool:
-        """Whether the source currently has a valid value (time is being covered)."""
-        return self._value is not None
-
-    def feed(self, t: float, state: str, unit: str | None) -> list[Bucket]:
-        """The source reported `state` in `unit` at `t`; returns buckets closed on the way."""
-        return self.feed_value(t, parse_reading(state, unit, self.kind))
-
-    def feed_value(self, t: float, value: float | None) -> list[Bucket]:
-        """Like `feed`, with the value already converted to W / kWh (None = no valid value)."""
-        closed = self.advance(t)
-        if self.kind is Kind.POWER:
-            self._value = value
-            return closed
-        previous = self._value
-        if value is None or previous is None:
-            # After a gap the first valid reading is a new baseline: what the counter gained
-            # while it was not covered is not spread over time nobody measured.
-            self._value, self._since = value, self._t
-            return closed
-        if value == previous:
-            return closed
-        increase = energy_increase(previous, value)
-        ws = increase * WS_PER_KWH
-        self._ws += ws
-        if self._price is not None:
-            self._cost = (self._cost or 0.0) + increase * self._price
-        interval = self._t - self._since
-        if interval > 0:
-            self._see(ws / interval)
-        self._value, self._since = value, self._t
-        return closed
-
-    def set_price(self, t: float, price: float | None) -> list[Bucket]:
-        """The price per kWh changed at `t` (None = unknown); returns closed buckets."""
-        closed = self.advance(t)
-        self._price = price
-        return closed
-
-    def gap(self, t: float) -> list[Bucket]:
-        """Nothing was measured from `accounted_until` to `t` (HA was not running)."""
-        self._value = None
-        return self.advance(t)
-
-    def advance(self, t: float) -> list[Bucket]:
-        """Account up to `t` and return every bucket that ended on the way.
-
-        Time never runs backwards here: an earlier `t` (a clock step) is treated as now.
-        """
-        closed: list[Bucket] = []
-        t = float(t)
-        while t > self._t:
-            end = self._open_start + TEN_MINUTES
-            if self._value is None and self._is_empty() and t >= end:
-                # A gap across whole buckets: jump instead of walking every empty bucket.
-                self._open_start = ten_minute_start(t, self.tz)
-                self._t = max(self._t, float(self._open_start))
-                continue
-            seg_end = min(t, float(end))
-            self._integrate(seg_end - self._t)
-            self._t = seg_end
-            if seg_end < end:
-                break
-            if not self._is_empty():
-                closed.append(self._snapshot(end))
-            self._open_start = end
-            self._reset_open()
-        return closed
-
-    def _integrate(self, dt: float) -> None:
-        value = self._value
-        if dt <= 0 or value is None:
-            return
-        self._covered += dt
-        if self.kind is Kind.POWER:
-            ws = value * dt
-            self._ws += ws
-            self._see(value)
-            if self._price is not None:
-                self._cost = (self._cost or 0.0) + ws / WS_PER_KWH * self._price
-
-    def _see(self, watts: float) -> None:
-        self._min = watts if self._min is None else min(self._min, watts)
-        self._max = watts if self._max is None else max(self._max, watts)
-
-    def _is_empty(self) -> bool:
-        return self._covered == 0 and self._ws == 0 and self._cost is None
-
-    def _snapshot(self, end: int) -> Bucket:
-        return Bucket(
-            start=self._open_start,
-            seconds=end - self._open_start,
-            kwh=self._ws / WS_PER_KWH,
-            covered=self._covered,
-            min_w=self._min,
-            max_w=self._max,
-            cost=self._cost,
-        )
-
-    def open_bucket(self) -> Bucket | None:
-        """The open bucket as measured so far, or None when nothing was measured in it yet."""
-        if self._is_empty():
-            return None
-        return self._snapshot(self._open_start + TEN_MINUTES)
-
-    def to_json(self) -> dict[str, Any]:
-        """What must survive a clean restart: the open bucket and where accounting stopped."""
-        return {
-            "t": self._t,
-            "open": self._open_start,
-            "ws": self._ws,
-            "covered": self._covered,
-            "min": self._min,
-            "max": self._max,
-            "cost": self._cost,
-        }
+    def priced(self) -> bool:
+        """Whether cost is computed."""
+        return self.price_mode != PRICE_NONE
 
     @classmethod
-    def from_json(cls, kind: Kind, tz: tzinfo, data: dict[str, Any]) -> MeterAccumulator:
-        """Restore a saved accumulator; the value in effect is unknown until the next reading."""
-        acc = cls(kind, tz, float(data["t"]))
-        acc._open_start = int(data["open"])
-        acc._ws = float(data["ws"])
-        acc._covered = float(data["covered"])
-        acc._min = _opt_float(data.get("min"))
-        acc._max = _opt_float(data.get("max"))
-        acc._cost = _opt_float(data.get("cost"))
-        return acc
+    def from_data(cls, data: Mapping[str, Any]) -> MeterConfig:
+        """Read the settings of a meter subentry."""
+        mode = data.get(CONF_PRICE_MODE, PRICE_NONE)
+        price = data.get(CONF_PRICE)
+        wanted = data.get(CONF_LEVELS, LEVELS)
+        return cls(
+            meter_id=data[CONF_METER_ID],
+            name=data[CONF_NAME],
+            entity_id=data[CONF_ENTITY_ID],
+            kind=Kind(data[CONF_KIND]),
+            price_mode=mode,
+            price=float(price) if mode == PRICE_FIXED and price is not None else None,
+            price_entity=data.get(CONF_PRICE_ENTITY) if mode == PRICE_ENTITY else None,
+            levels=tuple(level for level in LEVELS if level in wanted),
+        )
 
 
-def _opt_float(value: object) -> float | None:
-    return None if value is None else float(value)  # type: ignore[arg-type]
+class PowerStatsMeter:
+    """One meter's live accounting, canonical history and store."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry[Any],
+        subentry: ConfigSubentry,
+        tz: tzinfo,
+        on_history_changed: Callable[[], Awaitable[object]],
+    ) -> None:
+        self.hass = hass
+        self.entry = entry
+        self.subentry_id = subentry.subentry_id
+        self.tz = tz
+        self.config = MeterConfig.from_data(subentry.data)
+        self.store = MeterStore(hass, subentry.subentry_id)
+        self.history = History(tz)
+        self.accumulator = MeterAccumulator(self.config.kind, tz, self._now())
+        # Re-renders the dataset's files after buckets were merged in (backfill, import).
+        self._on_history_changed = on_history_changed
+        self.recovered = False
+        self.totals: Totals = self.history.totals(self._now(), None)
+        self._listeners: list[CALLBACK_TYPE] = []
+        self._unsubs: list[CALLBACK_TYPE] = []
+        self._source_valid = True
+        # Set once the stored history was read: only then may stopping write the store.
+        self._loaded = False
+
+    @property
+    def info(self) -> MeterInfo:
+        """The meter as the files name it."""
+        return MeterInfo(
+            id=self.config.meter_id,
+            name=self.config.name,
+            entity_id=self.config.entity_id,
+            kind=self.config.kind.value,
+            timezone=str(self.tz),
+            currency=self.hass.config.currency if self.config.priced else None,
+            priced=self.config.priced,
+        )
+
+    @staticmethod
+    def _now() -> float:
+        return dt_util.utcnow().timestamp()
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    async def async_start(self) -> None:
+        """Load the store, account for the downtime, and start following the source."""
+        loaded = await async_load(
+            self.hass,
+            self.store,
+            self.config.kind,
+            self.tz,
+            self.config.name,
+            expected=bool(self._subentry.data.get(CONF_STORED)),
+        )
+        self.history, self.recovered = loaded.history, loaded.recovered
+        self._loaded = True
+        now = self._now()
+        if loaded.accumulator is not None:
+            self.accumulator = loaded.accumulator
+            # HA was not running since the last save: that time is a gap. This also closes the
+            # bucket left open at shutdown and rolls up every day missed meanwhile.
+            self._add(self.accumulator.gap(now))
+        else:
+            self.accumulator = MeterAccumulator(self.config.kind, self.tz, now)
+        self.history.prune(now)
+        if self.config.price_mode == PRICE_FIXED:
+            self.accumulator.set_price(now, self.config.price)
+        elif self.config.price_entity is not None:
+            self._feed_price(now, self.hass.states.get(self.config.price_entity))
+            self._unsubs.append(
+                async_track_state_change_event(
+                    self.hass, self.config.price_entity, self._on_price_change
+                )
+            )
+        self._feed_source(now, self.hass.states.get(self.config.entity_id))
+        self._unsubs.append(
+            async_track_state_change_event(self.hass, self.config.entity_id, self._on_source_change)
+        )
+        self._unsubs.append(
+            async_track_entity_registry_updated_event(
+                self.hass, self.config.entity_id, self._on_source_renamed
+            )
+        )
+        self._refresh_totals(now)
+        await self.store.async_save(self._store_data())
+        self._arm_stop_save()
+        subentry = self._subentry
+        if not subentry.data.get(CONF_STORED):
+            # Before the entry's update listener is attached, so this does not reload it.
+            self.hass.config_entries.async_update_subentry(
+                self.entry, subentry, data={**subentry.data, CONF_STORED: True}
+            )
+
+    @property
+    def _subentry(self) -> ConfigSubentry:
+        return self.entry.subentries[self.subentry_id]
+
+    async def async_stop(self) -> None:
+        """Stop following the source and save everything up to now (clean stop: no loss).
+
+        Also undoes a start that failed halfway; a store that was never read is left alone.
+        """
+        for unsub in self._unsubs:
+            unsub()
+        self._unsubs.clear()
+        if self._loaded:
+            # Saving now also cancels the delayed save armed for HA's shutdown.
+            await self.store.async_save(self._store_data_at_stop())
+
+    # -- events ----------------------------------------------------------------------------
+
+    @callback
+    def _on_source_change(self, event: Event[EventStateChangedData]) -> None:
+        new_state = event.data["new_state"]
+        t = new_state.last_updated_timestamp if new_state is not None else self._now()
+        self._feed_source(t, new_state)
+
+    @callback
+    def _on_source_renamed(self, event: Event[EventEntityRegistryUpdatedData]) -> None:
+        # The user renamed the source's entity id: follow it (the entry reloads, history stays).
+        data = event.data
+        if data["action"] != "update" or "old_entity_id" not in data:
+            return
+        subentry = self._subentry
+        self.hass.config_entries.async_update_subentry(
+            self.entry, subentry, data={**subentry.data, CONF_ENTITY_ID: data["entity_id"]}
+        )
+
+    @callback
+    def _on_price_change(self, event: Event[EventStateChangedData]) -> None:
+        new_state = event.data["new_state"]
+        t = new_state.last_updated_timestamp if new_state is not None else self._now()
+        self._feed_price(t, new_state)
+
+    def _feed_source(self, t: float, state: State | None) -> None:
+        value = None
+        if state is not None:
+            unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
+            value = parse_reading(state.state, unit, self.config.kind)
+        # Logged once when an outage starts and once when it ends, not per state.
+        if value is None and self._source_valid:
+            LOGGER.info(
+                "%s has no valid %s value (%s); not covered until it returns",
+                self.config.entity_id,
+                self.config.kind.value,
+                "no state" if state is None else state.state,
+            )
+        elif value is not None and not self._source_valid:
+            LOGGER.info("%s has a valid value again; covered from now on", self.config.entity_id)
+        self._source_valid = value is not None
+        self._add(self.accumulator.feed_value(t, value))
+
+    def _feed_price(self, t: float, state: State | None) -> None:
+        price = (
+            parse_price(state.state, state.attributes.get(ATTR_UNIT_OF_MEASUREMENT))
+            if state is not None
+            else None
+        )
+        self._add(self.accumulator.set_price(t, price))
+
+    def _add(self, closed: list[Bucket]) -> None:
+        for bucket in closed:
+            self.history.add(bucket)
+
+    @callback
+    def async_close_due(self, boundary: int) -> None:
+        """The tick: close the bucket ending at `boundary`, save, refresh the entities."""
+        self._add(self.accumulator.advance(boundary))
+        self.history.prune(boundary)
+        self._refresh_totals(boundary)
+        self.hass.async_create_task(self._async_save_now(), eager_start=True)
+
+    async def _async_save_now(self) -> None:
+        # Saved at every close, so a crash loses at most the open bucket.
+        await self.async_save()
+
+    async def async_save(self) -> None:
+        """Save the history and the open bucket now."""
+        await self.store.async_save(self._store_data())
+        self._arm_stop_save()
+
+    async def async_merge_backfill(
+        self,
+        *,
+        ten_minutes: Iterable[Bucket] = (),
+        hours: Iterable[Bucket] = (),
+        days: Iterable[Bucket] = (),
+    ) -> int:
+        """Merge buckets computed elsewhere (HA's recorder); returns how many landed.
+
+        Never overwrites a bucket PowerStats recorded itself (see `History.merge_external`).
+        Saves and refreshes the files when anything landed.
+        """
+        now = self._now()
+        landed = self.history.merge_external(now, ten_minutes=ten_minutes, hours=hours, days=days)
+        if landed:
+            await self.async_save()
+            self._refresh_totals(now)
+            await self._on_history_changed()
+        return landed
+
+    def _arm_stop_save(self) -> None:
+        # Keeps a delayed save pending; HA runs it at its final write on shutdown.
+        self.store.async_delay_save(self._store_data_at_stop, STOP_SAVE_DELAY)
+
+    def _store_data(self) -> StoreData:
+        return encode(self.history, self.accumulator)
+
+    def _store_data_at_stop(self) -> StoreData:
+        self._add(self.accumulator.advance(self._now()))
+        return self._store_data()
+
+    # -- entities --------------------------------------------------------------------------
+
+    def _refresh_totals(self, now: float) -> None:
+        self.totals = self.history.totals(now, self.accumulator.open_bucket())
+        for listener in list(self._listeners):
+            listener()
+
+    @callback
+    def async_add_listener(self, listener: CALLBACK_TYPE) -> Callable[[], None]:
+        """Call `listener` whenever the totals change; returns the remover."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)

@@ -1,8 +1,9 @@
 """Publishing settings: the form fields, their validation against GitHub, and the parsed result.
 
 The config flow's optional publishing step, the options flow and the reauth step all use these,
-so the fields, defaults and error keys live in one place. Settings are kept in the entry's
-options (the token too: it is redacted from diagnostics and never logged).
+so the fields, defaults and error keys live in one place. The token is kept in the entry's data
+(redacted from diagnostics, never logged, never shown in a form again); repository, branch,
+folder, API URL, levels and schedule in its options.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from homeassistant.helpers.selector import (
     TimeSelector,
 )
 
-from .github import (
+from .core.github import (
     DEFAULT_API_URL,
     GitHubAuthError,
     GitHubClient,
@@ -37,6 +38,7 @@ from .github import (
     InvalidTargetError,
     Target,
 )
+from .core.views import LEVELS
 
 CONF_GITHUB_TOKEN: Final = "github_token"  # noqa: S105 - a field name
 CONF_GITHUB_REPOSITORY: Final = "github_repository"
@@ -47,8 +49,8 @@ CONF_PUBLISH_LEVELS: Final = "publish_levels"
 CONF_PUBLISH_TIME: Final = "publish_time"
 CONF_PUBLISH_INTERVAL: Final = "publish_interval"  # minutes; 0 = nightly only
 
-GITHUB_KEYS: Final = (
-    CONF_GITHUB_TOKEN,
+# The publishing options (the token is in the entry's data).
+PUBLISH_OPTION_KEYS: Final = (
     CONF_GITHUB_REPOSITORY,
     CONF_GITHUB_BRANCH,
     CONF_GITHUB_PATH,
@@ -57,7 +59,6 @@ GITHUB_KEYS: Final = (
     CONF_PUBLISH_TIME,
     CONF_PUBLISH_INTERVAL,
 )
-PUBLISHABLE_LEVELS: Final = ("daily", "weekly", "monthly", "yearly")
 # Daily and weekly reveal when someone is home: they leave the house only when chosen.
 DEFAULT_LEVELS: Final = ("monthly", "yearly")
 DEFAULT_TIME: Final = "00:05:00"
@@ -90,9 +91,11 @@ class PublishSettings:
     interval_minutes: int | None
 
     @classmethod
-    def from_options(cls, options: Mapping[str, Any]) -> PublishSettings | None:
+    def from_entry(
+        cls, data: Mapping[str, Any], options: Mapping[str, Any]
+    ) -> PublishSettings | None:
         """The entry's publishing settings, or None when publishing is not set up."""
-        token = options.get(CONF_GITHUB_TOKEN)
+        token = data.get(CONF_GITHUB_TOKEN)
         repository = options.get(CONF_GITHUB_REPOSITORY)
         if not token or not repository:
             return None
@@ -106,10 +109,20 @@ class PublishSettings:
         return cls(
             token=str(token),
             target=target,
-            levels=levels & frozenset(PUBLISHABLE_LEVELS),
+            levels=levels & frozenset(LEVELS),
             nightly=nightly,
             interval_minutes=interval if interval >= MIN_INTERVAL else None,
         )
+
+
+def publish_target(options: Mapping[str, Any]) -> Target | None:
+    """Where the entry's options publish to, or None when publishing is not set up."""
+    if not options.get(CONF_GITHUB_REPOSITORY):
+        return None
+    try:
+        return _target(options)
+    except InvalidTargetError:
+        return None
 
 
 def _target(values: Mapping[str, Any]) -> Target:
@@ -149,7 +162,7 @@ def github_schema(defaults: Mapping[str, Any]) -> vol.Schema:
                 default=list(defaults.get(CONF_PUBLISH_LEVELS, DEFAULT_LEVELS)),
             ): SelectSelector(
                 SelectSelectorConfig(
-                    options=list(PUBLISHABLE_LEVELS),
+                    options=list(LEVELS),
                     multiple=True,
                     translation_key=CONF_PUBLISH_LEVELS,
                 )
@@ -183,36 +196,46 @@ def reauth_schema() -> vol.Schema:
     )
 
 
-async def async_validate(
-    hass: HomeAssistant, user_input: Mapping[str, Any], current: Mapping[str, Any]
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """Check the form against GitHub. Returns (publishing options, errors by field).
+@dataclass(frozen=True)
+class Validated:
+    """The publishing form checked: the options and token to store, or errors by field."""
 
-    An empty repository turns publishing off (no request is made). `current` holds the
-    settings in force, whose token is kept when the form's token is left empty.
+    options: dict[str, Any]
+    token: str | None
+    errors: dict[str, str]
+
+
+async def async_validate(
+    hass: HomeAssistant,
+    user_input: Mapping[str, Any],
+    current_options: Mapping[str, Any],
+    current_token: str | None,
+) -> Validated:
+    """Check the form against GitHub.
+
+    An empty repository turns publishing off (no request is made, no token is kept). An empty
+    token field keeps the stored token, but only for the same API URL: a token is never sent
+    to another host than the one it was given for, so a new API URL needs a new token.
     """
     repository = str(user_input.get(CONF_GITHUB_REPOSITORY) or "").strip()
     if not repository:
-        return {}, {}
-    token = str(user_input.get(CONF_GITHUB_TOKEN) or "").strip() or str(
-        current.get(CONF_GITHUB_TOKEN) or ""
-    )
+        return Validated({}, None, {})
     options: dict[str, Any] = {
-        CONF_GITHUB_TOKEN: token,
         CONF_GITHUB_REPOSITORY: repository,
         CONF_GITHUB_BRANCH: str(user_input.get(CONF_GITHUB_BRANCH) or "main").strip(),
         CONF_GITHUB_PATH: str(user_input.get(CONF_GITHUB_PATH) or "").strip().strip("/"),
-        CONF_GITHUB_API_URL: str(user_input.get(CONF_GITHUB_API_URL) or DEFAULT_API_URL)
-        .strip()
-        .rstrip("/"),
+        CONF_GITHUB_API_URL: _api_url(user_input),
         CONF_PUBLISH_LEVELS: [
             level
-            for level in PUBLISHABLE_LEVELS
+            for level in LEVELS
             if level in user_input.get(CONF_PUBLISH_LEVELS, DEFAULT_LEVELS)
         ],
         CONF_PUBLISH_TIME: str(user_input.get(CONF_PUBLISH_TIME) or DEFAULT_TIME),
         CONF_PUBLISH_INTERVAL: int(user_input.get(CONF_PUBLISH_INTERVAL) or 0),
     }
+    token = str(user_input.get(CONF_GITHUB_TOKEN) or "").strip() or None
+    if token is None and options[CONF_GITHUB_API_URL] == _api_url(current_options):
+        token = current_token or None
     errors: dict[str, str] = {}
     if not token:
         errors[CONF_GITHUB_TOKEN] = ERR_TOKEN_REQUIRED
@@ -222,13 +245,17 @@ async def async_validate(
         target = _target(options)
     except InvalidTargetError as err:
         errors[_TARGET_FIELDS[err.field_name]] = f"invalid_{err.field_name}"
-        return options, errors
-    if errors:
-        return options, errors
+        return Validated(options, token, errors)
+    if errors or token is None:
+        return Validated(options, token, errors)
     error = await async_check_access(hass, token, target)
     if error is not None:
         errors["base"] = error
-    return options, errors
+    return Validated(options, token, errors)
+
+
+def _api_url(values: Mapping[str, Any]) -> str:
+    return str(values.get(CONF_GITHUB_API_URL) or DEFAULT_API_URL).strip().rstrip("/")
 
 
 async def async_check_access(hass: HomeAssistant, token: str, target: Target) -> str | None:

@@ -1,12 +1,13 @@
 """The publisher: when to publish to GitHub, what, and what to do when GitHub says no.
 
-One `Publisher` per config entry. It keeps its state (pending publish, last night published,
-backoff, maintenance, the blob ids last published) in its own `Store`, so a restart resumes a
-publish that had to wait. Triggers — the nightly time (keyed by date and caught up at start),
-the optional interval, the button and the `powerstats.publish` action, maintenance being turned
-off — only mark a publish pending and kick; one attempt runs at a time, and after a failure
-nothing is sent until the backoff period is over (at most one failing request per period).
-"""
+One `Publisher` for the dataset, in the entry's runtime data. It keeps its state (pending
+publish, last night published, backoff, maintenance, the blob ids last published) in its own
+`Store`, so a restart resumes a publish that had to wait. Triggers — the nightly time (keyed by
+date and caught up at start), the optional interval, the button and the `powerstats.publish`
+action, maintenance being turned off, and views written after past buckets were merged in
+(backfill, import) — only mark a publish pending and kick; one attempt runs at a time, and
+after a failure nothing is sent until the backoff period is over (at most one failing request
+per period)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.event import (
     async_track_point_in_utc_time,
     async_track_time_interval,
@@ -30,10 +32,19 @@ from homeassistant.helpers.event import (
 from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
-from homeassistant.util.hass_dict import HassKey
 
-from .const import DOMAIN, LOGGER, MANIFEST
-from .github import (
+from .const import (
+    DOMAIN,
+    ISSUE_PUBLISH_NO_PERMISSION,
+    ISSUE_PUBLISH_NOT_FOUND,
+    LOGGER,
+    PUBLISH_ISSUES,
+    PUBLISH_STORAGE_VERSION,
+    SIGNAL_VIEWS_WRITTEN,
+    publish_issue_id,
+    publish_store_key,
+)
+from .core.github import (
     WRITE_INTERVAL,
     GitHubAuthError,
     GitHubClient,
@@ -44,7 +55,7 @@ from .github import (
     GitHubTransientError,
     PublishResult,
 )
-from .publish_plan import (
+from .core.publish_plan import (
     USER_FIX_RETRY,
     PublishedMeter,
     backoff_delay,
@@ -53,9 +64,11 @@ from .publish_plan import (
     published_files,
     stale_paths,
 )
+from .core.views import MANIFEST
+from .panel import FRONTEND_DIR
 from .publish_settings import PublishSettings
+from .views_writer import ViewsWritten
 
-STORAGE_VERSION: Final = 1
 # Why publishing stopped, shown as the Publish problem sensor's `reason` attribute.
 PROBLEM_AUTH: Final = "invalid_auth"
 PROBLEM_PERMISSION: Final = "no_push_permission"
@@ -71,8 +84,8 @@ PROBLEMS: Final = (
 )
 # Repair issues for the problems only the user can fix on GitHub (translation keys).
 ISSUE_OF_PROBLEM: Final = {
-    PROBLEM_PERMISSION: "publish_no_permission",
-    PROBLEM_NOT_FOUND: "publish_repository_not_found",
+    PROBLEM_PERMISSION: ISSUE_PUBLISH_NO_PERMISSION,
+    PROBLEM_NOT_FOUND: ISSUE_PUBLISH_NOT_FOUND,
 }
 
 
@@ -126,12 +139,12 @@ class PublishState:
 
 
 type FilesSource = Callable[[], Mapping[str, bytes]]
-type MetersSource = Callable[[PublishSettings], list[PublishedMeter]]
-type MaintenanceListener = Callable[[], object]
+type MetersSource = Callable[[], list[PublishedMeter]]
+type MaintenanceListener = Callable[[bool], object]
 
 
 class Publisher:
-    """Publishes one config entry's meters (and the dashboard) to its GitHub repository."""
+    """Publishes the dataset's meters (and the dashboard) to its GitHub repository."""
 
     # GitHub asks for a pause between content-creating requests; tests set it to 0.
     write_interval: float = WRITE_INTERVAL
@@ -158,9 +171,7 @@ class Publisher:
         self._dashboard_skip = dashboard_skip
         self._dashboard: dict[str, bytes] | None = None
         self._on_maintenance = on_maintenance
-        self._store: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.publish.{entry.entry_id}", atomic_writes=True
-        )
+        self._store: Store[dict[str, Any]] = publish_store(hass, entry.entry_id)
         self._rng = random.Random()
         self._listeners: list[CALLBACK_TYPE] = []
         self._unsubs: list[CALLBACK_TYPE] = []
@@ -169,12 +180,15 @@ class Publisher:
         self._running = False
         self._generation = 0  # bumped by every trigger, to tell one arriving mid-publish
         self._stopped = False
+        # Set once the saved state was read: only then may stopping write it back.
+        self._loaded = False
 
     # ---- life cycle ----------------------------------------------------------------------
 
-    async def async_start(self) -> None:
-        """Load the saved state and arm the schedule; the first check runs once HA started."""
+    async def async_load(self) -> None:
+        """Load the saved state (maintenance, what waits), before the files are first rendered."""
         self.state = PublishState.from_stored(await self._store.async_load())
+        self._loaded = True
         if self.settings is not None:
             key = self._target_key(self.settings)
             if self.state.target != key:
@@ -183,6 +197,11 @@ class Publisher:
             if self.state.problem == PROBLEM_AUTH:
                 # Set up again (e.g. after reauth with a new token): try again right away.
                 self.state.problem, self.state.retry_at = None, None
+
+    @callback
+    def async_start(self) -> None:
+        """Arm the schedule once the files are rendered; the first check runs once HA started."""
+        if self.settings is not None:
             self._schedule_nightly()
             if self.settings.interval_minutes:
                 self._unsubs.append(
@@ -194,6 +213,9 @@ class Publisher:
                     )
                 )
         self._unsubs.append(async_at_started(self.hass, self._on_started))
+        self._unsubs.append(
+            async_dispatcher_connect(self.hass, SIGNAL_VIEWS_WRITTEN, self._on_views_written)
+        )
 
     async def async_stop(self) -> None:
         """Stop every timer and save the state (a pending publish resumes at the next start)."""
@@ -203,7 +225,8 @@ class Publisher:
                 unsub()
         self._unsubs.clear()
         self._unsub_retry = self._unsub_nightly = None
-        await self._async_save()
+        if self._loaded:
+            await self._async_save()
 
     @callback
     def async_add_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
@@ -227,15 +250,20 @@ class Publisher:
         await self._async_save()
         self._notify()
         if self._on_maintenance is not None:
-            self._on_maintenance()
+            self._on_maintenance(on)
         if not on:
-            # Meters sharing the repository waited too (they share the manifest).
-            for publisher in publishers(self.hass):
-                publisher._kick()
+            self._kick()  # what waited goes out now
 
     @property
     def enabled(self) -> bool:
+        """Whether publishing to GitHub is set up."""
         return self.settings is not None
+
+    @callback
+    def _on_views_written(self, written: ViewsWritten) -> None:
+        # The regular tick publishes on the schedule; merged-in history goes out at once.
+        if written.history_changed and written.changed and self.enabled:
+            self.async_request()
 
     @callback
     def _on_started(self, _hass: HomeAssistant) -> None:
@@ -298,7 +326,7 @@ class Publisher:
             or self._stopped
             or not self.state.pending
             or self._running
-            or self._held()
+            or self.state.maintenance
             or self.state.problem == PROBLEM_AUTH
         ):
             return
@@ -309,17 +337,6 @@ class Publisher:
         self._running = True
         self.entry.async_create_background_task(
             self.hass, self._async_attempt(), f"PowerStats publish {self.entry.title}"
-        )
-
-    def _held(self) -> bool:
-        """Maintenance of this entry, or of another entry publishing to the same place."""
-        if self.state.maintenance:
-            return True
-        assert self.settings is not None
-        key = self._target_key(self.settings)
-        return any(
-            p.state.maintenance and p.settings is not None and self._target_key(p.settings) == key
-            for p in publishers(self.hass)
         )
 
     async def _async_attempt(self) -> None:
@@ -345,7 +362,7 @@ class Publisher:
             self._dashboard = await self.hass.async_add_executor_job(
                 read_dashboard, self._dashboard_dir, self._dashboard_skip
             )
-        meters = self._meters(settings)
+        meters = self._meters()
         # Nightly publishing refreshes the repository once a day, not every 10 minutes.
         every = settings.interval_minutes * 60 if settings.interval_minutes else 86400
         files = published_files(self._rendered(), meters, self._dashboard, every)
@@ -375,8 +392,8 @@ class Publisher:
         state.failures, state.retry_at, state.problem = 0, None, None
         if generation == self._generation:
             state.pending = False
-        for issue in ISSUE_OF_PROBLEM.values():
-            ir.async_delete_issue(self.hass, DOMAIN, f"{issue}_{self.entry.entry_id}")
+        for issue in PUBLISH_ISSUES:
+            ir.async_delete_issue(self.hass, DOMAIN, publish_issue_id(issue, self.entry.entry_id))
         if had_problem:
             LOGGER.info("Publishing to %s works again", self._where)
         LOGGER.debug(
@@ -427,13 +444,12 @@ class Publisher:
         ir.async_create_issue(
             self.hass,
             DOMAIN,
-            f"{ISSUE_OF_PROBLEM[problem]}_{self.entry.entry_id}",
+            publish_issue_id(ISSUE_OF_PROBLEM[problem], self.entry.entry_id),
             is_fixable=False,
             is_persistent=False,
             severity=ir.IssueSeverity.ERROR,
             translation_key=ISSUE_OF_PROBLEM[problem],
             translation_placeholders={
-                "meter": self.entry.title,
                 "repository": self.settings.target.full_name,
                 "branch": self.settings.target.branch,
                 "missing": missing or "contents=write",
@@ -460,6 +476,7 @@ class Publisher:
 
     @staticmethod
     def _target_key(settings: PublishSettings) -> str:
+        # Which repository (and folder) `state.published` describes.
         t = settings.target
         return f"{t.api_url}|{t.full_name}|{t.branch}|{t.folder}"
 
@@ -515,28 +532,19 @@ def _generated(files: Mapping[str, bytes]) -> str | None:
     return value if isinstance(value, str) else None
 
 
-# Every live publisher, so one entry's maintenance can hold others that share its repository.
-DATA_PUBLISHERS: HassKey[dict[str, Publisher]] = HassKey(f"{DOMAIN}_publishers")
+def publish_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    """The store of the publisher's state."""
+    return Store(hass, PUBLISH_STORAGE_VERSION, publish_store_key(entry_id), atomic_writes=True)
 
 
-def publishers(hass: HomeAssistant) -> list[Publisher]:
-    """The publishers of every loaded entry."""
-    return list(hass.data.get(DATA_PUBLISHERS, {}).values())
+# The dashboard as packaged into the integration; in a development checkout, its source.
+
+_SOURCE: Final = Path(__file__).parents[2] / "www"
 
 
-def register(hass: HomeAssistant, publisher: Publisher) -> CALLBACK_TYPE:
-    """List a publisher while its entry is loaded; returns the remover."""
-    registry = hass.data.setdefault(DATA_PUBLISHERS, {})
-    entry_id = publisher.entry.entry_id
-    registry[entry_id] = publisher
-
-    @callback
-    def remove() -> None:
-        registry.pop(entry_id, None)
-
-    return remove
-
-
-def publisher_of(hass: HomeAssistant, entry: ConfigEntry[Any]) -> Publisher | None:
-    """The publisher of a loaded entry."""
-    return hass.data.get(DATA_PUBLISHERS, {}).get(entry.entry_id)
+def dashboard_dir() -> Path | None:
+    """The folder whose files are published as the dashboard (executor: touches the disk)."""
+    for folder in (FRONTEND_DIR, _SOURCE):
+        if (folder / "index.html").is_file():
+            return folder
+    return None

@@ -1,292 +1,40 @@
-"""The runtime of one meter: wires the pure accounting to HA's state machine and storage.
-
-`PowerStatsMeter` lives in `entry.runtime_data`. It feeds state changes of the source (and price)
-sensor into the `MeterAccumulator`, closes buckets when the hub's tick says so, rolls them into
-the `History`, saves the store, and tells its entities to refresh.
-"""
+"""The runtime data of the one PowerStats entry: everything a loaded dataset holds."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, CONF_ENTITY_ID, CONF_NAME
-from homeassistant.core import (
-    CALLBACK_TYPE,
-    Event,
-    EventStateChangedData,
-    HomeAssistant,
-    State,
-    callback,
-)
-from homeassistant.helpers.entity_registry import EventEntityRegistryUpdatedData
-from homeassistant.helpers.event import (
-    async_track_entity_registry_updated_event,
-    async_track_state_change_event,
-)
-from homeassistant.util import dt as dt_util
+from homeassistant.core import HomeAssistant
 
-from .const import (
-    CONF_KIND,
-    CONF_LEVELS,
-    CONF_METER_ID,
-    CONF_PRICE,
-    CONF_PRICE_ENTITY,
-    CONF_PRICE_MODE,
-    CONF_STORED,
-    LOGGER,
-    PRICE_ENTITY,
-    PRICE_FIXED,
-    PRICE_NONE,
-    STOP_SAVE_DELAY,
-)
-from .hub import PowerStatsHub
-from .meter import Bucket, Kind, MeterAccumulator, parse_price, parse_reading
-from .rollup import History, Totals
-from .store import MeterStore, StoreData, async_load, encode
-from .views import LEVELS, Level, MeterInfo
+from .const import DOMAIN
 
-type PowerStatsConfigEntry = ConfigEntry[PowerStatsMeter]
+if TYPE_CHECKING:
+    from .backfill import Backfill
+    from .meter import PowerStatsMeter
+    from .publisher import Publisher
+    from .views_writer import ViewsWriter
+
+type PowerStatsConfigEntry = ConfigEntry[PowerStatsData]
 
 
-@dataclass(frozen=True, slots=True)
-class MeterConfig:
-    """A meter's settings, from its config entry's data and options."""
+@dataclass(slots=True)
+class PowerStatsData:
+    """The dataset while it is loaded: its files, its meters, its publisher, its backfills."""
 
-    meter_id: str
-    name: str
-    entity_id: str
-    kind: Kind
-    price_mode: str
-    price: float | None
-    price_entity: str | None
-    levels: tuple[Level, ...]
+    writer: ViewsWriter
+    publisher: Publisher
+    # Keyed by meter subentry id.
+    meters: dict[str, PowerStatsMeter] = field(default_factory=dict)
+    backfills: dict[str, Backfill] = field(default_factory=dict)
 
-    @property
-    def priced(self) -> bool:
-        """Whether cost is computed."""
-        return self.price_mode != PRICE_NONE
-
-    @classmethod
-    def from_entry(cls, entry: ConfigEntry[Any]) -> MeterConfig:
-        """Read the settings of a config entry."""
-        options = entry.options
-        mode = options.get(CONF_PRICE_MODE, PRICE_NONE)
-        price = options.get(CONF_PRICE)
-        wanted = options.get(CONF_LEVELS, LEVELS)
-        return cls(
-            meter_id=entry.data[CONF_METER_ID],
-            name=entry.data[CONF_NAME],
-            entity_id=entry.data[CONF_ENTITY_ID],
-            kind=Kind(entry.data[CONF_KIND]),
-            price_mode=mode,
-            price=float(price) if mode == PRICE_FIXED and price is not None else None,
-            price_entity=options.get(CONF_PRICE_ENTITY) if mode == PRICE_ENTITY else None,
-            levels=tuple(level for level in LEVELS if level in wanted),
-        )
+    def meter_by_id(self, meter_id: str) -> PowerStatsMeter | None:
+        """The loaded meter whose files are named `meter_id`."""
+        return next((m for m in self.meters.values() if m.config.meter_id == meter_id), None)
 
 
-class PowerStatsMeter:
-    """One meter's live accounting, canonical history and store."""
-
-    def __init__(self, hass: HomeAssistant, entry: ConfigEntry[Any], hub: PowerStatsHub) -> None:
-        self.hass = hass
-        self.entry = entry
-        self.hub = hub
-        self.config = MeterConfig.from_entry(entry)
-        self.store = MeterStore(hass, entry.entry_id)
-        self.history = History(hub.tz)
-        self.accumulator = MeterAccumulator(self.config.kind, hub.tz, self._now())
-        self.recovered = False
-        self.totals: Totals = self.history.totals(self._now(), None)
-        self._listeners: list[CALLBACK_TYPE] = []
-        self._unsubs: list[CALLBACK_TYPE] = []
-        self._source_valid = True
-
-    @property
-    def info(self) -> MeterInfo:
-        """The meter as the files name it."""
-        return MeterInfo(
-            id=self.config.meter_id,
-            name=self.config.name,
-            entity_id=self.config.entity_id,
-            kind=self.config.kind.value,
-            timezone=str(self.hub.tz),
-            currency=self.hass.config.currency if self.config.priced else None,
-            priced=self.config.priced,
-        )
-
-    @staticmethod
-    def _now() -> float:
-        return dt_util.utcnow().timestamp()
-
-    # -- life cycle ------------------------------------------------------------------------
-
-    async def async_start(self) -> None:
-        """Load the store, account for the downtime, and start following the source."""
-        loaded = await async_load(
-            self.hass,
-            self.store,
-            self.config.kind,
-            self.hub.tz,
-            self.config.name,
-            expected=bool(self.entry.data.get(CONF_STORED)),
-        )
-        self.history, self.recovered = loaded.history, loaded.recovered
-        now = self._now()
-        if loaded.accumulator is not None:
-            self.accumulator = loaded.accumulator
-            # HA was not running since the last save: that time is a gap. This also closes the
-            # bucket left open at shutdown and rolls up every day missed meanwhile.
-            self._add(self.accumulator.gap(now))
-        else:
-            self.accumulator = MeterAccumulator(self.config.kind, self.hub.tz, now)
-        self.history.prune(now)
-        if self.config.price_mode == PRICE_FIXED:
-            self.accumulator.set_price(now, self.config.price)
-        elif self.config.price_entity is not None:
-            self._feed_price(now, self.hass.states.get(self.config.price_entity))
-            self._unsubs.append(
-                async_track_state_change_event(
-                    self.hass, self.config.price_entity, self._on_price_change
-                )
-            )
-        self._feed_source(now, self.hass.states.get(self.config.entity_id))
-        self._unsubs.append(
-            async_track_state_change_event(self.hass, self.config.entity_id, self._on_source_change)
-        )
-        self._unsubs.append(
-            async_track_entity_registry_updated_event(
-                self.hass, self.config.entity_id, self._on_source_renamed
-            )
-        )
-        self._refresh_totals(now)
-        await self.store.async_save(self._store_data())
-        self._arm_stop_save()
-        if not self.entry.data.get(CONF_STORED):
-            # Before the update listener is attached, so this does not reload the entry.
-            self.hass.config_entries.async_update_entry(
-                self.entry, data={**self.entry.data, CONF_STORED: True}
-            )
-
-    async def async_stop(self) -> None:
-        """Stop following the source and save everything up to now (clean stop: no loss)."""
-        for unsub in self._unsubs:
-            unsub()
-        self._unsubs.clear()
-        await self.store.async_save(self._store_data_at_stop())
-
-    # -- events ----------------------------------------------------------------------------
-
-    @callback
-    def _on_source_change(self, event: Event[EventStateChangedData]) -> None:
-        new_state = event.data["new_state"]
-        t = new_state.last_updated_timestamp if new_state is not None else self._now()
-        self._feed_source(t, new_state)
-
-    @callback
-    def _on_source_renamed(self, event: Event[EventEntityRegistryUpdatedData]) -> None:
-        # The user renamed the source's entity id: follow it (the entry reloads, history stays).
-        data = event.data
-        if data["action"] != "update" or "old_entity_id" not in data:
-            return
-        self.hass.config_entries.async_update_entry(
-            self.entry, data={**self.entry.data, CONF_ENTITY_ID: data["entity_id"]}
-        )
-
-    @callback
-    def _on_price_change(self, event: Event[EventStateChangedData]) -> None:
-        new_state = event.data["new_state"]
-        t = new_state.last_updated_timestamp if new_state is not None else self._now()
-        self._feed_price(t, new_state)
-
-    def _feed_source(self, t: float, state: State | None) -> None:
-        value = None
-        if state is not None:
-            unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
-            value = parse_reading(state.state, unit, self.config.kind)
-        if value is None and self._source_valid:
-            # Logged once per outage, not per state.
-            LOGGER.info(
-                "%s has no valid %s value (%s); not covered until it returns",
-                self.config.entity_id,
-                self.config.kind.value,
-                "no state" if state is None else state.state,
-            )
-        self._source_valid = value is not None
-        self._add(self.accumulator.feed_value(t, value))
-
-    def _feed_price(self, t: float, state: State | None) -> None:
-        price = (
-            parse_price(state.state, state.attributes.get(ATTR_UNIT_OF_MEASUREMENT))
-            if state is not None
-            else None
-        )
-        self._add(self.accumulator.set_price(t, price))
-
-    def _add(self, closed: list[Bucket]) -> None:
-        for bucket in closed:
-            self.history.add(bucket)
-
-    @callback
-    def async_close_due(self, boundary: int) -> None:
-        """The hub's tick: close the bucket ending at `boundary`, save, refresh entities."""
-        self._add(self.accumulator.advance(boundary))
-        self.history.prune(boundary)
-        self._refresh_totals(boundary)
-        self.hass.async_create_task(self._async_save_now(), eager_start=True)
-
-    async def _async_save_now(self) -> None:
-        # Saved at every close, so a crash loses at most the open bucket.
-        await self.async_save()
-
-    async def async_save(self) -> None:
-        """Save the history and the open bucket now."""
-        await self.store.async_save(self._store_data())
-        self._arm_stop_save()
-
-    async def async_merge_backfill(
-        self,
-        *,
-        ten_minutes: Iterable[Bucket] = (),
-        hours: Iterable[Bucket] = (),
-        days: Iterable[Bucket] = (),
-    ) -> int:
-        """Merge buckets computed elsewhere (HA's recorder); returns how many landed.
-
-        Never overwrites a bucket PowerStats recorded itself (see `History.merge_external`).
-        Saves and refreshes the files when anything landed.
-        """
-        now = self._now()
-        landed = self.history.merge_external(now, ten_minutes=ten_minutes, hours=hours, days=days)
-        if landed:
-            await self.async_save()
-            self._refresh_totals(now)
-            await self.hub.async_refresh()
-        return landed
-
-    def _arm_stop_save(self) -> None:
-        # Keeps a delayed save pending; HA runs it at its final write on shutdown.
-        self.store.async_delay_save(self._store_data_at_stop, STOP_SAVE_DELAY)
-
-    def _store_data(self) -> StoreData:
-        return encode(self.history, self.accumulator)
-
-    def _store_data_at_stop(self) -> StoreData:
-        self._add(self.accumulator.advance(self._now()))
-        return self._store_data()
-
-    # -- entities --------------------------------------------------------------------------
-
-    def _refresh_totals(self, now: float) -> None:
-        self.totals = self.history.totals(now, self.accumulator.open_bucket())
-        for listener in list(self._listeners):
-            listener()
-
-    @callback
-    def async_add_listener(self, listener: CALLBACK_TYPE) -> Callable[[], None]:
-        """Call `listener` whenever the totals change; returns the remover."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+def loaded_entry(hass: HomeAssistant) -> PowerStatsConfigEntry | None:
+    """The PowerStats entry when it is loaded (there is at most one)."""
+    entries: list[PowerStatsConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
+    return entries[0] if entries else None

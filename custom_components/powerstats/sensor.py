@@ -1,4 +1,4 @@
-"""Sensors of a meter: energy today/week/month/year, mean and peak power, cost, coverage."""
+"""Sensors: per meter energy, mean and peak power, cost, coverage; the dataset's Last publish."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from .entity import PowerStatsEntity
-from .publish_entity import publish_sensors
-from .rollup import Totals
-from .runtime import PowerStatsConfigEntry, PowerStatsMeter
+from .core.rollup import Totals
+from .entity import DatasetEntity, MeterEntity
+from .meter import PowerStatsMeter
+from .runtime import PowerStatsConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -112,17 +112,21 @@ async def async_setup_entry(
     entry: PowerStatsConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the sensors of one meter."""
-    meter = entry.runtime_data
-    async_add_entities(
-        PowerStatsSensor(meter, description)
-        for description in SENSORS
-        if meter.config.priced or not description.priced_only
-    )
-    async_add_entities(publish_sensors(hass, entry))
+    """Add every meter's sensors (each to its subentry) and, when publishing, Last publish."""
+    for subentry_id, meter in entry.runtime_data.meters.items():
+        async_add_entities(
+            (
+                MeterSensor(meter, description)
+                for description in SENSORS
+                if meter.config.priced or not description.priced_only
+            ),
+            config_subentry_id=subentry_id,
+        )
+    if entry.runtime_data.publisher.enabled:
+        async_add_entities([LastPublishSensor(entry, LAST_PUBLISH)])
 
 
-class PowerStatsSensor(PowerStatsEntity, SensorEntity):
+class MeterSensor(MeterEntity, SensorEntity):
     """One figure of a meter."""
 
     entity_description: PowerStatsSensorDescription
@@ -145,3 +149,21 @@ class PowerStatsSensor(PowerStatsEntity, SensorEntity):
         if reset_fn is None:
             return None
         return dt_util.utc_from_timestamp(reset_fn(self.meter.totals))
+
+
+LAST_PUBLISH = SensorEntityDescription(
+    key="last_publish",
+    translation_key="last_publish",
+    device_class=SensorDeviceClass.TIMESTAMP,
+    entity_category=EntityCategory.DIAGNOSTIC,
+)
+
+
+class LastPublishSensor(DatasetEntity, SensorEntity):
+    """When the repository last held everything (the last successful publish)."""
+
+    @property
+    def native_value(self) -> datetime | None:
+        """The time of the last successful publish."""
+        last = self.publisher.state.last_publish
+        return None if last is None else dt_util.utc_from_timestamp(last)

@@ -1,18 +1,25 @@
-"""The actions: `powerstats.export` (rows of one meter and level) and `powerstats.rebuild_views`.
+"""Every PowerStats action, registered once in `async_setup`.
 
-Registered once in `async_setup`. To add an action, write its handler and add one
-`hass.services.async_register` line to `async_setup_services`.
+- `export`, `import`, `backfill`, `rebuild_views` read or write files in the config folder:
+  admin only. They target meters by their device (one device per meter subentry).
+- `publish` and `set_maintenance` act on the dataset (the one PowerStats entry).
+
+No file error escapes as a raw OSError: it becomes a translated error naming the file.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+from collections.abc import Callable, Coroutine
 from datetime import date
+from functools import wraps
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import voluptuous as vol
+from homeassistant.auth.permissions.const import POLICY_CONTROL
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -20,30 +27,55 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import (
+    HomeAssistantError,
+    ServiceValidationError,
+    Unauthorized,
+    UnknownUser,
+)
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
+from homeassistant.util import dt as dt_util
 
-from .const import DATA_HUB, DOMAIN, EXPORT_DIR
-from .fileio import write_atomically
-from .history_actions import EXPORT_FORMATS, async_setup_history_actions, async_write_export
-from .hub import PowerStatsHub
-from .publish_setup import PUBLISH_SCHEMA, SERVICE_PUBLISH, async_publish_action
-from .runtime import PowerStatsMeter
-from .views import BUCKET_OF_LEVEL, LEVELS, Level, rows_between
+from .backfill import async_start_backfill
+from .const import DATA_DIR, DOMAIN, EXPORT_DIR, LOGGER
+from .core.export_file import (
+    MAX_IMPORT_BYTES,
+    BucketLevel,
+    ExportFileError,
+    parse,
+    select,
+    to_csv,
+    to_json,
+)
+from .core.fileio import write_atomically
+from .core.timegrid import day_bounds, iso_local, ten_minute_start
+from .core.views import BUCKET_OF_LEVEL, LEVELS, Level, rows_between
+from .meter import PowerStatsMeter
+from .runtime import PowerStatsConfigEntry, loaded_entry
 
-SERVICE_EXPORT = "export"
-SERVICE_REBUILD_VIEWS = "rebuild_views"
-ATTR_METER = "meter"
-ATTR_LEVEL = "level"
-ATTR_START = "start"
-ATTR_END = "end"
-ATTR_CSV = "csv"
-ATTR_FORMAT = "format"
+SERVICE_EXPORT: Final = "export"
+SERVICE_IMPORT: Final = "import"
+SERVICE_BACKFILL: Final = "backfill"
+SERVICE_REBUILD_VIEWS: Final = "rebuild_views"
+SERVICE_PUBLISH: Final = "publish"
+SERVICE_SET_MAINTENANCE: Final = "set_maintenance"
+
+ATTR_METER: Final = "meter"
+ATTR_LEVEL: Final = "level"
+ATTR_START: Final = "start"
+ATTR_END: Final = "end"
+ATTR_CSV: Final = "csv"
+ATTR_FORMAT: Final = "format"
+ATTR_PATH: Final = "path"
+ATTR_ENABLED: Final = "enabled"
+EXPORT_FORMATS: Final = ("csv", "json")
+type ExportFormat = Literal["csv", "json"]
 # One request may span at most this many days (a year of daily rows, or 10-minute rows of
 # however much of the range is still retained).
-MAX_RANGE_DAYS = 3660
+MAX_RANGE_DAYS: Final = 3660
 
-EXPORT_SCHEMA = vol.Schema(
+EXPORT_SCHEMA: Final = vol.Schema(
     {
         vol.Required(ATTR_METER): cv.string,
         vol.Required(ATTR_LEVEL): vol.In(LEVELS),
@@ -53,29 +85,88 @@ EXPORT_SCHEMA = vol.Schema(
         vol.Optional(ATTR_FORMAT): vol.In(EXPORT_FORMATS),
     }
 )
+IMPORT_SCHEMA: Final = vol.Schema(
+    {vol.Required(ATTR_METER): cv.string, vol.Required(ATTR_PATH): cv.string}
+)
+BACKFILL_SCHEMA: Final = vol.Schema(
+    {
+        vol.Optional(ATTR_METER): cv.string,
+        vol.Optional(ATTR_START): cv.date,
+        vol.Optional(ATTR_END): cv.date,
+    }
+)
+SET_MAINTENANCE_SCHEMA: Final = vol.Schema({vol.Required(ATTR_ENABLED): cv.boolean})
+
+type Handler = Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]
 
 
-def _hub(hass: HomeAssistant) -> PowerStatsHub:
-    hub = hass.data.get(DATA_HUB)
-    if hub is None:
-        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_meters")
-    return hub
+def _admin_only(handler: Handler) -> Handler:
+    """Refuse a call by a user who is not an administrator (automations run as no user)."""
+
+    @wraps(handler)
+    async def checked(call: ServiceCall) -> ServiceResponse:
+        if call.context.user_id:
+            user = await call.hass.auth.async_get_user(call.context.user_id)
+            if user is None:
+                raise UnknownUser(context=call.context, permission=POLICY_CONTROL)
+            if not user.is_admin:
+                raise Unauthorized(context=call.context, permission=POLICY_CONTROL)
+        return await handler(call)
+
+    return checked
 
 
-def _meter(hass: HomeAssistant, meter_id: str) -> PowerStatsMeter:
-    meter = _hub(hass).meters.get(meter_id)
+def _file_error(err: OSError, path: Path | str) -> HomeAssistantError:
+    """A file that could not be read or written, as a translated error naming it."""
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key="file_error",
+        translation_placeholders={"path": str(path), "error": err.strerror or str(err)},
+    )
+
+
+# -- choosing meters ------------------------------------------------------------------------------
+
+
+def require_loaded_entry(hass: HomeAssistant) -> PowerStatsConfigEntry:
+    """The loaded PowerStats entry, or the translated error an action shows without one."""
+    entry = loaded_entry(hass)
+    if entry is None:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_set_up")
+    return entry
+
+
+def _meter(hass: HomeAssistant, entry: PowerStatsConfigEntry, device_id: str) -> PowerStatsMeter:
+    """The loaded meter whose device was chosen."""
+    device = dr.async_get(hass).async_get(device_id)
+    subentry_ids = {i for d, i in device.identifiers if d == DOMAIN} if device else set()
+    meter = next((m for sid, m in entry.runtime_data.meters.items() if sid in subentry_ids), None)
     if meter is None:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="unknown_meter",
-            translation_placeholders={"meter": meter_id},
+            translation_placeholders={"meter": device_id},
         )
     return meter
 
 
+def _meters(hass: HomeAssistant, call: ServiceCall) -> list[PowerStatsMeter]:
+    """The chosen meter, or every meter when none was chosen."""
+    entry = require_loaded_entry(hass)
+    if (device_id := call.data.get(ATTR_METER)) is not None:
+        return [_meter(hass, entry, device_id)]
+    meters = sorted(entry.runtime_data.meters.values(), key=lambda m: m.config.meter_id)
+    if not meters:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_meters")
+    return meters
+
+
+# -- export ---------------------------------------------------------------------------------------
+
+
 async def _async_export(call: ServiceCall) -> ServiceResponse:
     hass = call.hass
-    meter = _meter(hass, call.data[ATTR_METER])
+    (meter,) = _meters(hass, call)  # the schema requires a meter: exactly one
     level: Level = call.data[ATTR_LEVEL]
     first: date = call.data[ATTR_START]
     last: date = call.data[ATTR_END]
@@ -95,22 +186,29 @@ async def _async_export(call: ServiceCall) -> ServiceResponse:
         "meter": meter.config.meter_id,
         "level": level,
         "bucket": bucket,
-        "timezone": str(meter.hub.tz),
+        "timezone": str(meter.tz),
         "columns": columns,
         "rows": rows,
     }
+    stem = f"{meter.config.meter_id}-{level}-{first.isoformat()}-{last.isoformat()}"
+    folder = Path(hass.config.path(EXPORT_DIR))
     if call.data[ATTR_CSV]:
-        name = f"{meter.config.meter_id}-{level}-{first.isoformat()}-{last.isoformat()}.csv"
-        target = Path(hass.config.path(EXPORT_DIR)) / name
-        await hass.async_add_executor_job(_write_csv, target, columns, rows)
+        # The rows as shown; `.rows.csv`, so it never shares a name with a lossless export.
+        target = folder / f"{stem}.rows.csv"
+        try:
+            await hass.async_add_executor_job(_write_rows_csv, target, columns, rows)
+        except OSError as err:
+            raise _file_error(err, target) from err
         response["csv_path"] = str(target)
     if (file_format := call.data.get(ATTR_FORMAT)) is not None:
         # A lossless file of the stored buckets, which `powerstats.import` reads back.
-        response["path"] = await async_write_export(hass, meter, level, first, last, file_format)
+        response["path"] = await _async_write_export(
+            hass, meter, level, first, last, file_format, folder / f"{stem}.{file_format}"
+        )
     return response
 
 
-def _write_csv(target: Path, columns: list[str], rows: list[list[Any]]) -> None:
+def _write_rows_csv(target: Path, columns: list[str], rows: list[list[Any]]) -> None:
     """Write the rows as CSV, atomically. Executor only."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -119,22 +217,204 @@ def _write_csv(target: Path, columns: list[str], rows: list[list[Any]]) -> None:
     write_atomically(target, buffer.getvalue().encode("utf-8"))
 
 
-async def _async_rebuild_views(call: ServiceCall) -> None:
-    await _hub(call.hass).async_refresh(force=True)
+async def _async_write_export(
+    hass: HomeAssistant,
+    meter: PowerStatsMeter,
+    level: Level,
+    first: date,
+    last: date,
+    file_format: ExportFormat,
+    target: Path,
+) -> str:
+    """Write the stored buckets of `level` for local days `first`..`last` losslessly."""
+    tz = meter.tz
+    bucket: BucketLevel = BUCKET_OF_LEVEL[level]  # type: ignore[assignment]
+    exported_buckets = select(
+        meter.history,
+        meter_id=meter.config.meter_id,
+        kind=meter.config.kind.value,
+        timezone=str(tz),
+        levels=(bucket,),
+        begin=day_bounds(first, tz)[0],
+        end=day_bounds(last, tz)[1],
+    )
+    exported = iso_local(dt_util.utcnow().timestamp(), tz)
+    data = (
+        to_json(exported_buckets, exported)
+        if file_format == "json"
+        else to_csv(exported_buckets, exported)
+    )
+    try:
+        await hass.async_add_executor_job(write_atomically, target, data)
+    except OSError as err:
+        raise _file_error(err, target) from err
+    return str(target)
+
+
+# -- import ---------------------------------------------------------------------------------------
+
+
+def _resolve(hass: HomeAssistant, raw: str) -> Path:
+    """The file to import: relative to HA's config folder, or an allow-listed absolute path."""
+    path = Path(raw)
+    if not path.is_absolute():
+        path = Path(hass.config.path(raw))
+    resolved = path.resolve()
+    config = Path(hass.config.config_dir).resolve()
+    if not (resolved.is_relative_to(config) or hass.config.is_allowed_path(str(resolved))):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="import_path_not_allowed",
+            translation_placeholders={"path": raw},
+        )
+    return resolved
+
+
+def _read_import(path: Path) -> bytes | None:
+    """The file's bytes (None when missing), refusing huge files unread. Executor only."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(MAX_IMPORT_BYTES + 1)
+    except (FileNotFoundError, IsADirectoryError):
+        return None
+
+
+async def _async_import(call: ServiceCall) -> ServiceResponse:
+    hass = call.hass
+    (meter,) = _meters(hass, call)
+    raw_path: str = call.data[ATTR_PATH]
+    path = await hass.async_add_executor_job(_resolve, hass, raw_path)
+    try:
+        data = await hass.async_add_executor_job(_read_import, path)
+    except OSError as err:
+        raise _file_error(err, raw_path) from err
+    if data is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="import_file_not_found",
+            translation_placeholders={"path": raw_path},
+        )
+    tz = meter.tz
+    live_from = ten_minute_start(meter.accumulator.accounted_until, tz)
+    try:
+        imported = parse(data, tz, str(tz), not_after=live_from)
+    except ExportFileError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key=err.key,
+            translation_placeholders={"path": raw_path, **err.placeholders},
+        ) from err
+    try:
+        landed = await meter.async_merge_backfill(
+            ten_minutes=imported.ten_minutes, hours=imported.hours, days=imported.days
+        )
+    except OSError as err:
+        raise _file_error(err, hass.config.path(DATA_DIR)) from err
+    return {"meter": meter.config.meter_id, "buckets": imported.count, "landed_buckets": landed}
+
+
+# -- backfill -------------------------------------------------------------------------------------
+
+
+async def _async_backfill(call: ServiceCall) -> ServiceResponse:
+    hass = call.hass
+    meters = _meters(hass, call)
+    entry = require_loaded_entry(hass)
+    first: date | None = call.data.get(ATTR_START)
+    last: date | None = call.data.get(ATTR_END)
+    if first is not None and last is not None and first > last:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="backfill_invalid_range",
+            translation_placeholders={"start": first.isoformat(), "end": last.isoformat()},
+        )
+    if "recorder" not in hass.config.components:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_recorder")
+    results: dict[str, Any] = {}
+    for meter in meters:
+        task = async_start_backfill(hass, entry.runtime_data, meter, first, last)
+        try:
+            result = await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.cancelled():
+                raise HomeAssistantError(
+                    translation_domain=DOMAIN,
+                    translation_key="backfill_cancelled",
+                    translation_placeholders={"meter": meter.config.name},
+                ) from None
+            raise
+        except HomeAssistantError:
+            raise
+        except Exception as err:
+            LOGGER.exception("Backfill of %s from the recorder failed", meter.config.name)
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="backfill_failed",
+                translation_placeholders={"meter": meter.config.name, "error": str(err)},
+            ) from err
+        results[meter.config.meter_id] = result.as_response()
+    return {"meters": results}
+
+
+# -- the dataset ----------------------------------------------------------------------------------
+
+
+async def _async_rebuild_views(call: ServiceCall) -> ServiceResponse:
+    entry = require_loaded_entry(call.hass)
+    try:
+        await entry.runtime_data.writer.async_refresh(force=True)
+    except OSError as err:
+        raise _file_error(err, entry.runtime_data.writer.root) from err
+    return None
+
+
+async def _async_publish(call: ServiceCall) -> ServiceResponse:
+    publisher = require_loaded_entry(call.hass).runtime_data.publisher
+    if not publisher.enabled:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="nothing_to_publish"
+        )
+    publisher.async_request()
+    return None
+
+
+async def _async_set_maintenance(call: ServiceCall) -> ServiceResponse:
+    publisher = require_loaded_entry(call.hass).runtime_data.publisher
+    await publisher.async_set_maintenance(call.data[ATTR_ENABLED])
+    return {"maintenance": publisher.state.maintenance}
 
 
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the PowerStats actions."""
-    hass.services.async_register(
+    register = hass.services.async_register
+    register(
         DOMAIN,
         SERVICE_EXPORT,
-        _async_export,
+        _admin_only(_async_export),
         schema=EXPORT_SCHEMA,
         supports_response=SupportsResponse.ONLY,
     )
-    hass.services.async_register(DOMAIN, SERVICE_REBUILD_VIEWS, _async_rebuild_views)
-    hass.services.async_register(
-        DOMAIN, SERVICE_PUBLISH, async_publish_action, schema=PUBLISH_SCHEMA
+    register(
+        DOMAIN,
+        SERVICE_IMPORT,
+        _admin_only(_async_import),
+        schema=IMPORT_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
     )
-    async_setup_history_actions(hass)
+    register(
+        DOMAIN,
+        SERVICE_BACKFILL,
+        _admin_only(_async_backfill),
+        schema=BACKFILL_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    register(DOMAIN, SERVICE_REBUILD_VIEWS, _admin_only(_async_rebuild_views))
+    register(DOMAIN, SERVICE_PUBLISH, _async_publish)
+    register(
+        DOMAIN,
+        SERVICE_SET_MAINTENANCE,
+        _async_set_maintenance,
+        schema=SET_MAINTENANCE_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )

@@ -1,4 +1,4 @@
-"""Persistence: one versioned HA `Store` per meter holding its canonical buckets.
+"""Persistence: one versioned HA `Store` per meter subentry holding its canonical buckets.
 
 The store holds the history (10-minute, hourly and daily buckets) and the open bucket. HA writes
 it atomically. A file HA cannot parse is renamed aside by HA; one that parses but does not hold
@@ -18,9 +18,18 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN, LOGGER, STORAGE_MINOR_VERSION, STORAGE_VERSION
-from .meter import Kind, MeterAccumulator
-from .rollup import History
+from .const import (
+    DOMAIN,
+    ISSUE_STORE_MISSING,
+    ISSUE_STORE_RECOVERED,
+    LOGGER,
+    STORAGE_MINOR_VERSION,
+    STORAGE_VERSION,
+    meter_store_key,
+    store_issue_id,
+)
+from .core.accounting import Kind, MeterAccumulator
+from .core.rollup import History
 
 type StoreData = dict[str, Any]
 
@@ -37,11 +46,12 @@ class Loaded:
 class MeterStore(Store[StoreData]):
     """The Store of one meter, with migrations between layouts."""
 
-    def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
+    def __init__(self, hass: HomeAssistant, subentry_id: str) -> None:
+        self.subentry_id = subentry_id
         super().__init__(
             hass,
             STORAGE_VERSION,
-            f"{DOMAIN}.{entry_id}",
+            meter_store_key(subentry_id),
             minor_version=STORAGE_MINOR_VERSION,
             atomic_writes=True,
         )
@@ -90,16 +100,16 @@ async def async_load(
         if data is None:
             if existed:
                 # HA found the file unreadable and moved it aside.
-                return _recovered(hass, store, tz, meter_name, "store_recovered")
+                return _recovered(hass, store, tz, meter_name, ISSUE_STORE_RECOVERED)
             if expected:
                 LOGGER.error("The saved history of %s is missing; starting afresh", meter_name)
-                return _recovered(hass, store, tz, meter_name, "store_missing")
+                return _recovered(hass, store, tz, meter_name, ISSUE_STORE_MISSING)
             return Loaded(History(tz), None, recovered=False)
         history, accumulator = decode(data, kind, tz)
     except Exception:
         LOGGER.exception("The saved history of %s could not be read", meter_name)
         await hass.async_add_executor_job(_set_aside, store.path)
-        return _recovered(hass, store, tz, meter_name, "store_recovered")
+        return _recovered(hass, store, tz, meter_name, ISSUE_STORE_RECOVERED)
     return Loaded(history, accumulator, recovered=False)
 
 
@@ -114,7 +124,7 @@ def _recovered(
     ir.async_create_issue(
         hass,
         DOMAIN,
-        f"store_recovered_{store.key}",
+        store_issue_id(store.subentry_id),
         is_fixable=False,
         is_persistent=False,
         severity=ir.IssueSeverity.WARNING,

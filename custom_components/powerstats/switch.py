@@ -1,4 +1,4 @@
-"""The Maintenance switch of a meter: while on, nothing is published and the manifest says so."""
+"""The Maintenance switch: while on, nothing is published and the manifest says so."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .publish_entity import PublishEntity
-from .publisher import publisher_of
+from .entity import DatasetEntity
 from .runtime import PowerStatsConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -27,13 +26,11 @@ async def async_setup_entry(
     entry: PowerStatsConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the meter's Maintenance switch."""
-    publisher = publisher_of(hass, entry)
-    if publisher is not None:
-        async_add_entities([MaintenanceSwitch(entry.runtime_data, publisher, MAINTENANCE)])
+    """Add the Maintenance switch (it also holds the local manifest's banner)."""
+    async_add_entities([MaintenanceSwitch(entry, MAINTENANCE)])
 
 
-class MaintenanceSwitch(PublishEntity, SwitchEntity):
+class MaintenanceSwitch(DatasetEntity, SwitchEntity):
     """Holds publishing; its state is kept by the publisher's store across restarts."""
 
     @property

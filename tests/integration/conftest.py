@@ -2,23 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigSubentry, ConfigSubentryDataWithId
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped]
     MockConfigEntry,
     async_fire_time_changed,
 )
 
-from custom_components.powerstats.const import CONF_KIND, CONF_METER_ID, DOMAIN
+from custom_components.powerstats.const import (
+    CONF_KIND,
+    CONF_METER_ID,
+    DOMAIN,
+    SUBENTRY_METER,
+    TITLE,
+)
+from custom_components.powerstats.meter import PowerStatsMeter
+from custom_components.powerstats.publish_settings import CONF_GITHUB_TOKEN, PUBLISH_OPTION_KEYS
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 SOURCE = "sensor.house_power"
+ENTRY_ID = "01JPOWERSTATSENTRY00000000"
+# The subentry id of the House meter `make_entry` adds.
+HOUSE = "subentry_house"
+# What HA announces before a deprecated use stops working; a test fails on any of it.
+DEPRECATION_WORDS = ("deprecat", "will stop working", "detected that custom integration")
 
 
 @pytest.fixture(autouse=True)
@@ -35,23 +53,125 @@ async def ha(hass: HomeAssistant, tmp_path: Path) -> HomeAssistant:
     return hass
 
 
+def deprecation_warnings(records: list[logging.LogRecord]) -> list[str]:
+    """Warnings from or about PowerStats that a later HA turns into errors."""
+    return [
+        record.getMessage()
+        for record in records
+        if record.levelno >= logging.WARNING
+        and (
+            record.name.startswith("custom_components.powerstats") or DOMAIN in record.getMessage()
+        )
+        and any(word in record.getMessage().lower() for word in DEPRECATION_WORDS)
+    ]
+
+
+@pytest.fixture(autouse=True)
+def no_deprecation_warnings(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail every integration test on a deprecation warning from or about PowerStats."""
+    yield
+    found = deprecation_warnings(caplog.get_records("call") + caplog.get_records("teardown"))
+    assert not found, f"deprecated use: {found}"
+
+
+def meter_subentry(
+    entity_id: str = SOURCE,
+    name: str = "House",
+    meter_id: str = "house",
+    kind: str = "power",
+    **settings: Any,
+) -> ConfigSubentryDataWithId:
+    """A meter subentry as the flows create it (price, files, backfill in `settings`)."""
+    return ConfigSubentryDataWithId(
+        subentry_id=f"subentry_{meter_id}",
+        subentry_type=SUBENTRY_METER,
+        title=name,
+        unique_id=meter_id,
+        data={
+            "entity_id": entity_id,
+            "name": name,
+            CONF_METER_ID: meter_id,
+            CONF_KIND: kind,
+            **settings,
+        },
+    )
+
+
 def make_entry(
     entity_id: str = SOURCE,
     name: str = "House",
     meter_id: str = "house",
     kind: str = "power",
-    options: dict[str, object] | None = None,
-    entry_id: str | None = None,
+    options: dict[str, Any] | None = None,
+    entry_id: str | None = ENTRY_ID,
+    meters: list[ConfigSubentryDataWithId] | None = None,
 ) -> MockConfigEntry:
-    """A config entry as the config flow creates it."""
+    """The PowerStats entry as the flows create it, with one meter (or `meters`).
+
+    `options` may mix what lives in three places: the token goes to the entry's data, the
+    publishing settings to its options, anything else to the (one) meter's data.
+    """
+    options = options or {}
+    publishing = {k: v for k, v in options.items() if k in PUBLISH_OPTION_KEYS}
+    data = {k: v for k, v in options.items() if k == CONF_GITHUB_TOKEN}
+    settings = {k: v for k, v in options.items() if k not in publishing and k not in data}
     return MockConfigEntry(
         domain=DOMAIN,
         entry_id=entry_id,
-        title=name,
-        unique_id=meter_id,
-        data={"entity_id": entity_id, "name": name, CONF_METER_ID: meter_id, CONF_KIND: kind},
-        options=options or {},
+        title=TITLE,
+        data=data,
+        options=publishing,
+        subentries_data=meters or [meter_subentry(entity_id, name, meter_id, kind, **settings)],
     )
+
+
+async def add_meter(
+    hass: HomeAssistant, entry: MockConfigEntry, subentry: ConfigSubentryDataWithId
+) -> PowerStatsMeter:
+    """Add a meter subentry to a loaded entry (it reloads) and return the new meter."""
+    hass.config_entries.async_add_subentry(
+        entry,
+        ConfigSubentry(
+            data=MappingProxyType(dict(subentry["data"])),
+            subentry_id=subentry["subentry_id"],
+            subentry_type=subentry["subentry_type"],
+            title=subentry["title"],
+            unique_id=subentry["unique_id"],
+        ),
+    )
+    await hass.async_block_till_done()
+    return meter_of(entry, subentry["data"][CONF_METER_ID])
+
+
+def device_named(hass: HomeAssistant, identifier: str) -> dr.DeviceEntry | None:
+    """PowerStats' device with the identifier (a meter's subentry id or the entry id).
+
+    Searched through the entries' devices: the registry's lookups differ between HA versions.
+    """
+    registry = dr.async_get(hass)
+    return next(
+        (
+            device
+            for entry in hass.config_entries.async_entries(DOMAIN)
+            for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
+            if (DOMAIN, identifier) in device.identifiers
+        ),
+        None,
+    )
+
+
+def meter_device(hass: HomeAssistant, meter_id: str = "house") -> str:
+    """The device id of a meter that `meter_subentry` made (what actions take as `meter`)."""
+    device = device_named(hass, f"subentry_{meter_id}")
+    assert device is not None, meter_id
+    return device.id
+
+
+def meter_of(entry: MockConfigEntry, meter_id: str = "house") -> PowerStatsMeter:
+    """The loaded meter of an entry by its id."""
+    found = entry.runtime_data.meter_by_id(meter_id)
+    assert found is not None, meter_id
+    return found
 
 
 type Clock = Callable[[datetime], Awaitable[None]]

@@ -11,7 +11,6 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, State
 from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped]
 
-from custom_components.powerstats.const import DATA_HUB
 from custom_components.powerstats.publish_settings import (
     CONF_GITHUB_API_URL,
     CONF_GITHUB_BRANCH,
@@ -22,7 +21,8 @@ from custom_components.powerstats.publish_settings import (
     CONF_PUBLISH_LEVELS,
     CONF_PUBLISH_TIME,
 )
-from custom_components.powerstats.publisher import Publisher, publisher_of
+from custom_components.powerstats.publisher import Publisher
+from custom_components.powerstats.runtime import loaded_entry
 from tests.fake_github import FakeGitHub
 
 from .conftest import SOURCE, make_entry
@@ -79,14 +79,16 @@ async def start_publishing_meter(
 
 
 def publisher(hass: HomeAssistant, entry: MockConfigEntry) -> Publisher:
-    found = publisher_of(hass, entry)
-    assert found is not None
+    """The dataset's publisher."""
+    found: Publisher = entry.runtime_data.publisher
     return found
 
 
 def local_files(hass: HomeAssistant) -> dict[str, bytes]:
     """Every file the integration rendered, by relative path."""
-    return {path: served.data for path, served in hass.data[DATA_HUB].files.items()}
+    entry = loaded_entry(hass)
+    assert entry is not None
+    return {path: served.data for path, served in entry.runtime_data.writer.files.items()}
 
 
 def manifest_of(files: dict[str, bytes]) -> dict[str, Any]:

@@ -16,12 +16,12 @@ from pytest_homeassistant_custom_component.common import (  # type: ignore[impor
     MockConfigEntry,
 )
 
-from custom_components.powerstats.const import DOMAIN
-from custom_components.powerstats.meter import Bucket
-from custom_components.powerstats.runtime import PowerStatsMeter
-from custom_components.powerstats.timegrid import day_bounds
+from custom_components.powerstats.const import DOMAIN, meter_store_key, store_issue_id
+from custom_components.powerstats.core.accounting import Bucket
+from custom_components.powerstats.core.timegrid import day_bounds
+from custom_components.powerstats.meter import PowerStatsMeter
 
-from .conftest import AMSTERDAM, SOURCE, Clock, at, make_entry, read_file
+from .conftest import AMSTERDAM, HOUSE, SOURCE, Clock, at, make_entry, meter_of, read_file
 
 W = {"unit_of_measurement": "W"}
 
@@ -31,8 +31,7 @@ async def setup(hass: HomeAssistant, entry: MockConfigEntry) -> PowerStatsMeter:
         entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    meter: PowerStatsMeter = entry.runtime_data
-    return meter
+    return meter_of(entry)
 
 
 def ts(*args: int) -> int:
@@ -50,7 +49,7 @@ async def test_a_clean_restart_in_the_middle_of_a_bucket_loses_nothing(
     assert await ha.config_entries.async_reload(entry.entry_id)
     await ha.async_block_till_done()
     await move_to(at(2026, 11, 26, 12, 10))
-    bucket = entry.runtime_data.history.ten_minutes[ts(2026, 11, 26, 12, 0)]
+    bucket = meter_of(entry).history.ten_minutes[ts(2026, 11, 26, 12, 0)]
     assert bucket.covered == 600
     assert bucket.kwh == pytest.approx(0.2)
 
@@ -67,10 +66,10 @@ async def test_a_crash_loses_at_most_the_open_bucket_which_shows_as_a_gap(
     await setup(ha, entry)
     await move_to(at(2026, 11, 26, 12, 0))
     await move_to(at(2026, 11, 26, 12, 5))
-    saved_at_last_close = copy.deepcopy(hass_storage[f"{DOMAIN}.{entry.entry_id}"])
+    saved_at_last_close = copy.deepcopy(hass_storage[meter_store_key(HOUSE)])
     assert await ha.config_entries.async_unload(entry.entry_id)
     # The power is cut: what was saved at 12:00 is all the store holds.
-    hass_storage[f"{DOMAIN}.{entry.entry_id}"] = saved_at_last_close
+    hass_storage[meter_store_key(HOUSE)] = saved_at_last_close
     await move_to(at(2026, 11, 26, 12, 7))
     meter = await setup(ha, entry)
     await move_to(at(2026, 11, 26, 12, 10))
@@ -94,7 +93,7 @@ async def test_the_open_bucket_is_in_the_final_write_at_shutdown(
     await move_to(at(2026, 11, 26, 12, 6))
     ha.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
     await ha.async_block_till_done()
-    saved = hass_storage[f"{DOMAIN}.{entry.entry_id}"]["data"]["accumulator"]
+    saved = hass_storage[meter_store_key(HOUSE)]["data"]["accumulator"]
     assert saved["covered"] == 360
     assert saved["ws"] == pytest.approx(1200 * 360)
 
@@ -132,7 +131,7 @@ async def test_a_corrupt_store_is_reported_and_the_meter_starts_fresh(
     ha.states.async_set(SOURCE, "1200", W)
     entry = make_entry()
     entry.add_to_hass(ha)
-    key = f"{DOMAIN}.{entry.entry_id}"
+    key = meter_store_key(HOUSE)
     hass_storage[key] = {
         "version": 1,
         "minor_version": 2,
@@ -142,7 +141,7 @@ async def test_a_corrupt_store_is_reported_and_the_meter_starts_fresh(
     meter = await setup(ha, entry)
     assert meter.recovered
     assert meter.history.days == {}
-    issue = ir.async_get(ha).async_get_issue(DOMAIN, f"store_recovered_{key}")
+    issue = ir.async_get(ha).async_get_issue(DOMAIN, store_issue_id(HOUSE))
     assert issue is not None
     assert issue.translation_key == "store_recovered"
     assert hass_storage[key]["data"]["history"]["days"] == []
@@ -154,7 +153,7 @@ async def test_a_store_from_version_1_1_is_migrated(
     freezer.move_to(at(2026, 11, 26, 12, 0))
     entry = make_entry()
     entry.add_to_hass(ha)
-    key = f"{DOMAIN}.{entry.entry_id}"
+    key = meter_store_key(HOUSE)
     start, end = day_bounds(date(2026, 11, 20), AMSTERDAM)
     hass_storage[key] = {
         "version": 1,
@@ -195,12 +194,12 @@ async def test_a_missing_store_of_a_meter_that_saved_before_is_reported(
     entry = make_entry()
     meter = await setup(ha, entry)
     assert not meter.recovered
-    assert entry.data["stored"] is True
+    assert entry.subentries[HOUSE].data["stored"] is True
     assert await ha.config_entries.async_unload(entry.entry_id)
-    del hass_storage[f"{DOMAIN}.{entry.entry_id}"]  # the file is lost
+    del hass_storage[meter_store_key(HOUSE)]  # the file is lost
     meter = await setup(ha, entry)
     assert meter.recovered
-    issue = ir.async_get(ha).async_get_issue(DOMAIN, f"store_recovered_{DOMAIN}.{entry.entry_id}")
+    issue = ir.async_get(ha).async_get_issue(DOMAIN, store_issue_id(HOUSE))
     assert issue is not None
     assert issue.translation_key == "store_missing"
 
@@ -239,17 +238,17 @@ async def test_backfilled_buckets_land_in_the_gap_and_show_in_the_files(
     assert rows[ts(2026, 11, 26, 12, 0)][-1] == 0
 
 
-async def test_removing_a_meter_drops_its_store_and_repair_issue(
+async def test_removing_powerstats_drops_every_store_and_repair_issue(
     ha: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any]
 ) -> None:
     freezer.move_to(at(2026, 11, 26, 12, 0))
     entry = make_entry()
     entry.add_to_hass(ha)
-    key = f"{DOMAIN}.{entry.entry_id}"
+    key = meter_store_key(HOUSE)
     hass_storage[key] = {"version": 1, "minor_version": 2, "key": key, "data": {"history": 1}}
     await setup(ha, entry)
-    assert ir.async_get(ha).async_get_issue(DOMAIN, f"store_recovered_{key}") is not None
+    assert ir.async_get(ha).async_get_issue(DOMAIN, store_issue_id(HOUSE)) is not None
     await ha.config_entries.async_remove(entry.entry_id)
     await ha.async_block_till_done()
     assert key not in hass_storage
-    assert ir.async_get(ha).async_get_issue(DOMAIN, f"store_recovered_{key}") is None
+    assert ir.async_get(ha).async_get_issue(DOMAIN, store_issue_id(HOUSE)) is None

@@ -14,11 +14,21 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 
 from custom_components.powerstats.const import DOMAIN
-from custom_components.powerstats.meter import Bucket, Kind, MeterAccumulator
-from custom_components.powerstats.rollup import History
-from custom_components.powerstats.runtime import PowerStatsMeter
+from custom_components.powerstats.core.accounting import Bucket, Kind, MeterAccumulator
+from custom_components.powerstats.core.rollup import History
+from custom_components.powerstats.meter import PowerStatsMeter
 
-from .conftest import AMSTERDAM, SOURCE, Clock, at, make_entry
+from .conftest import (
+    AMSTERDAM,
+    SOURCE,
+    Clock,
+    add_meter,
+    at,
+    make_entry,
+    meter_device,
+    meter_of,
+    meter_subentry,
+)
 
 NOW = at(2026, 11, 26, 12, 0)
 OTHER = "sensor.new_house_power"
@@ -31,8 +41,7 @@ async def start_meter(hass: HomeAssistant, **kwargs: Any) -> PowerStatsMeter:
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    meter: PowerStatsMeter = entry.runtime_data
-    return meter
+    return meter_of(entry)
 
 
 def past(start: float, end: float) -> History:
@@ -88,7 +97,7 @@ async def export_all(hass: HomeAssistant, file_format: str) -> list[str]:
         response = await call(
             hass,
             "export",
-            meter="house",
+            meter=meter_device(hass, "house"),
             level=level,
             start="2026-01-01",
             end="2026-11-26",
@@ -104,9 +113,11 @@ async def test_exporting_every_level_and_importing_into_a_fresh_meter_gives_the_
 ) -> None:
     paths = await export_all(ha, file_format)
     ha.states.async_set(OTHER, "0", W)
-    fresh = await start_meter(ha, entity_id=OTHER, name="New house", meter_id="new_house")
+    fresh = await add_meter(
+        ha, house.entry, meter_subentry(OTHER, "New house", "new_house", backfill=False)
+    )
     for path in paths:
-        await call(ha, "import", meter="new_house", path=path)
+        await call(ha, "import", meter=meter_device(ha, "new_house"), path=path)
     assert fresh.history.ten_minutes == house.history.ten_minutes
     assert fresh.history.hours == house.history.hours
     assert fresh.history.days == house.history.days
@@ -117,10 +128,12 @@ async def test_importing_the_same_file_twice_changes_nothing(
 ) -> None:
     (daily, *_) = await export_all(ha, "json")
     ha.states.async_set(OTHER, "0", W)
-    fresh = await start_meter(ha, entity_id=OTHER, name="New house", meter_id="new_house")
-    first = await call(ha, "import", meter="new_house", path=daily)
+    fresh = await add_meter(
+        ha, house.entry, meter_subentry(OTHER, "New house", "new_house", backfill=False)
+    )
+    first = await call(ha, "import", meter=meter_device(ha, "new_house"), path=daily)
     before = fresh.history.to_json()
-    second = await call(ha, "import", meter="new_house", path=daily)
+    second = await call(ha, "import", meter=meter_device(ha, "new_house"), path=daily)
     assert first["landed_buckets"] > 0
     assert second["landed_buckets"] == 0
     assert fresh.history.to_json() == before
@@ -137,7 +150,7 @@ async def test_an_import_never_overwrites_buckets_the_meter_recorded_itself(
         line.replace(f"10min,{start},600,", f"10min,{start},600,99", 1) for line in text.split("\n")
     ]
     changed = write(ha, "changed.csv", "\n".join(lines))
-    await call(ha, "import", meter="house", path=changed)
+    await call(ha, "import", meter=meter_device(ha), path=changed)
     assert house.history.ten_minutes[int(NOW.timestamp())] == live
 
 
@@ -158,7 +171,7 @@ async def refused(
     history = meter.history.to_json()
     stored = copy.deepcopy(hass_storage.get(meter.store.key))
     with pytest.raises(ServiceValidationError) as caught:
-        await call(hass, "import", meter=meter.config.meter_id, path=path)
+        await call(hass, "import", meter=meter_device(hass, meter.config.meter_id), path=path)
     assert meter.history.to_json() == history
     assert hass_storage.get(meter.store.key) == stored
     return caught.value
@@ -216,7 +229,9 @@ async def test_a_file_with_one_bad_row_imports_none_of_its_rows(
     cells[4] = "999999"  # covered seconds longer than the day
     lines[-2] = ",".join(cells)
     ha.states.async_set(OTHER, "0", W)
-    fresh = await start_meter(ha, entity_id=OTHER, name="New house", meter_id="new_house")
+    fresh = await add_meter(
+        ha, house.entry, meter_subentry(OTHER, "New house", "new_house", backfill=False)
+    )
     error = await refused(ha, fresh, write(ha, "bad.csv", "".join(lines)), hass_storage)
     assert error.translation_key == "import_invalid_row"
     assert fresh.history.days == {}

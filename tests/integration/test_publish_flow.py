@@ -81,8 +81,9 @@ async def test_the_publishing_step_checks_the_token_and_stores_the_settings(
     await settle(ha)
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {CONF_GITHUB_TOKEN: TOKEN}
     options = result["options"]
-    assert options[CONF_GITHUB_TOKEN] == TOKEN
+    assert CONF_GITHUB_TOKEN not in options
     assert options[CONF_PUBLISH_LEVELS] == ["monthly", "yearly"]
     assert options["github_branch"] == "main"
     assert options["publish_time"] == "00:05:00"
@@ -140,7 +141,7 @@ async def test_settings_github_would_refuse_are_named_without_asking_it(
     assert fake.requests == []
 
 
-async def test_publishing_is_added_later_in_the_options_keeping_the_meter_options(
+async def test_publishing_is_added_later_in_the_options(
     ha: HomeAssistant, freezer: FrozenDateTimeFactory, fake: FakeGitHub
 ) -> None:
     freezer.move_to(at(2026, 11, 26, 12, 0))
@@ -150,18 +151,14 @@ async def test_publishing_is_added_later_in_the_options_keeping_the_meter_option
     entry = created["result"]
 
     init = await ha.config_entries.options.async_init(entry.entry_id)
-    github = await ha.config_entries.options.async_configure(
-        init["flow_id"],
-        {"price_mode": "fixed", "price": 0.3, "levels": ["daily", "monthly", "yearly"]},
-    )
-    assert github["step_id"] == "github"
+    assert init["step_id"] == "init"
     done = await ha.config_entries.options.async_configure(
-        github["flow_id"], publishing_form(fake, **{CONF_PUBLISH_LEVELS: ["daily", "yearly"]})
+        init["flow_id"], publishing_form(fake, **{CONF_PUBLISH_LEVELS: ["daily", "yearly"]})
     )
     await settle(ha)
 
     assert done["type"] is FlowResultType.CREATE_ENTRY
-    assert entry.options["price"] == 0.3
+    assert entry.data[CONF_GITHUB_TOKEN] == TOKEN
     assert entry.options[CONF_PUBLISH_LEVELS] == ["daily", "yearly"]
     assert {"house/daily.json", "house/yearly.json"} <= set(fake.repo.files())
     assert "house/monthly.json" not in fake.repo.files()
@@ -174,16 +171,67 @@ async def test_leaving_the_token_empty_in_the_options_keeps_the_current_one(
     entry = await start_publishing_meter(ha, fake)
 
     init = await ha.config_entries.options.async_init(entry.entry_id)
-    github = await ha.config_entries.options.async_configure(
-        init["flow_id"], {"price_mode": "none", "levels": ["monthly", "yearly"]}
-    )
-    assert TOKEN not in str(github)  # the form never carries the token back
+    assert TOKEN not in str(init)  # the form never carries the token back
     await ha.config_entries.options.async_configure(
-        github["flow_id"], publishing_form(fake, **{CONF_GITHUB_TOKEN: ""})
+        init["flow_id"], publishing_form(fake, **{CONF_GITHUB_TOKEN: ""})
     )
     await settle(ha)
 
-    assert entry.options[CONF_GITHUB_TOKEN] == TOKEN
+    assert entry.data[CONF_GITHUB_TOKEN] == TOKEN
+
+
+async def test_a_new_api_url_with_the_token_left_empty_asks_for_a_token_and_sends_none(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, fake: FakeGitHub, socket_enabled: None
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    entry = await start_publishing_meter(ha, fake)
+    async with FakeGitHub(token=TOKEN, repository=REPOSITORY) as elsewhere:
+        init = await ha.config_entries.options.async_init(entry.entry_id)
+        result = await ha.config_entries.options.async_configure(
+            init["flow_id"],
+            publishing_form(
+                fake, **{CONF_GITHUB_TOKEN: "", CONF_GITHUB_API_URL: elsewhere.api_url}
+            ),
+        )
+        assert result["type"] is FlowResultType.FORM
+        assert result["errors"] == {CONF_GITHUB_TOKEN: "token_required"}
+        assert elsewhere.requests == []  # the stored token never went to the new host
+
+        elsewhere.grant(NEW_TOKEN)
+        result = await ha.config_entries.options.async_configure(
+            init["flow_id"],
+            publishing_form(
+                fake, **{CONF_GITHUB_TOKEN: NEW_TOKEN, CONF_GITHUB_API_URL: elsewhere.api_url}
+            ),
+        )
+        await settle(ha)
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert entry.data[CONF_GITHUB_TOKEN] == NEW_TOKEN
+        assert entry.options[CONF_GITHUB_API_URL] == elsewhere.api_url
+        assert elsewhere.requests
+        assert all(TOKEN not in str(r.headers) for r in elsewhere.requests)
+
+
+@pytest.mark.parametrize(
+    ("api_url", "accepted"),
+    [
+        ("http://192.168.1.10/api/v3", False),
+        ("http://github.example.com/api/v3", False),
+        ("http://127.0.0.1:9/api/v3", True),
+    ],
+)
+async def test_an_http_api_url_is_accepted_only_for_this_machine(
+    ha: HomeAssistant, fake: FakeGitHub, api_url: str, accepted: bool
+) -> None:
+    step = await meter_form_done(ha)
+
+    result = await ha.config_entries.flow.async_configure(
+        step["flow_id"], publishing_form(fake, **{CONF_GITHUB_API_URL: api_url})
+    )
+
+    # Accepted: checked against GitHub (nothing listens there). Refused: named, never asked.
+    errors = {"base": "cannot_connect"} if accepted else {CONF_GITHUB_API_URL: "invalid_api_url"}
+    assert result["errors"] == errors
 
 
 async def test_a_refused_token_starts_reauth_and_the_new_token_publishes_what_waited(
@@ -209,7 +257,7 @@ async def test_a_refused_token_starts_reauth_and_the_new_token_publishes_what_wa
 
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
-    assert entry.options[CONF_GITHUB_TOKEN] == NEW_TOKEN
+    assert entry.data[CONF_GITHUB_TOKEN] == NEW_TOKEN
     assert "manifest.json" in fake.repo.files()
     assert publisher(ha, entry).state.problem is None
 

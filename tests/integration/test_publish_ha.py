@@ -34,10 +34,10 @@ from .publish_support import (
 
 __all__ = ["fake", "no_write_pause"]  # fixtures used by name below
 
-BUTTON = "button.house_publish_now"
-PROBLEM = "binary_sensor.house_publish_problem"
-MAINTENANCE = "switch.house_maintenance"
-LAST_PUBLISH = "sensor.house_last_publish"
+BUTTON = "button.powerstats_publish_now"
+PROBLEM = "binary_sensor.powerstats_publish_problem"
+MAINTENANCE = "switch.powerstats_maintenance"
+LAST_PUBLISH = "sensor.powerstats_last_publish"
 
 
 def seed(fake: FakeGitHub) -> None:
@@ -169,7 +169,7 @@ async def test_the_publish_action_publishes_now(
     await new_data(ha, move_to, at(2026, 11, 26, 12, 0), "900")
     commits = len(fake.repo.history())
 
-    await ha.services.async_call(DOMAIN, "publish", {"meter": "house"}, blocking=True)
+    await ha.services.async_call(DOMAIN, "publish", {}, blocking=True)
     await settle(ha)
 
     assert len(fake.repo.history()) == commits + 1
@@ -502,38 +502,3 @@ async def test_a_request_github_never_answers_times_out_and_is_retried_later(
 
     assert len(fake.repo.history()) == 2
     assert state_of(ha, PROBLEM).state == "off"
-
-
-async def test_meters_sharing_a_repository_share_one_manifest_and_one_maintenance(
-    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock, fake: FakeGitHub
-) -> None:
-    freezer.move_to(at(2026, 11, 26, 12, 0))
-    await start_publishing_meter(ha, fake)
-    ha.states.async_set("sensor.garage_power", "90", W)
-    garage = make_entry(
-        entity_id="sensor.garage_power",
-        name="Garage",
-        meter_id="garage",
-        options=github_options(fake),
-    )
-    garage.add_to_hass(ha)
-    assert await ha.config_entries.async_setup(garage.entry_id)
-    await settle(ha)
-
-    manifest = manifest_of(fake.repo.files())
-    assert [m["id"] for m in manifest["meters"]] == ["garage", "house"]
-    assert "garage/yearly.json" in fake.repo.files()
-
-    await ha.services.async_call("switch", "turn_on", {"entity_id": MAINTENANCE}, blocking=True)
-    await new_data(ha, move_to, at(2026, 11, 26, 12, 0), "120")
-    fake.clear_log()
-    await ha.services.async_call(
-        "button", "press", {"entity_id": "button.garage_publish_now"}, blocking=True
-    )
-    await settle(ha)
-    assert fake.requests == []  # the house's maintenance holds the shared repository
-
-    await ha.services.async_call("switch", "turn_off", {"entity_id": MAINTENANCE}, blocking=True)
-    await settle(ha)
-    published_matches_local(ha, fake)
-    assert fake.repo.files()["garage/yearly.json"] == local_files(ha)["garage/yearly.json"]

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from custom_components.powerstats.const import DOMAIN
 
-from .conftest import SOURCE, Clock, at, make_entry, read_file
+from .conftest import SOURCE, Clock, at, make_entry, meter_device, read_file
 
 W = {"unit_of_measurement": "W"}
 
@@ -35,7 +35,7 @@ async def test_export_returns_every_hour_of_the_range(ha: HomeAssistant) -> None
     response = await ha.services.async_call(
         DOMAIN,
         "export",
-        {"meter": "house", "level": "weekly", "start": "2026-11-26", "end": "2026-11-26"},
+        {"meter": meter_device(ha), "level": "weekly", "start": "2026-11-26", "end": "2026-11-26"},
         blocking=True,
         return_response=True,
     )
@@ -57,7 +57,7 @@ async def test_export_can_write_the_rows_as_csv(ha: HomeAssistant) -> None:
         DOMAIN,
         "export",
         {
-            "meter": "house",
+            "meter": meter_device(ha),
             "level": "daily",
             "start": "2026-11-26",
             "end": "2026-11-26",
@@ -68,12 +68,63 @@ async def test_export_can_write_the_rows_as_csv(ha: HomeAssistant) -> None:
     )
     assert response is not None
     path = Path(str(response["csv_path"]))
-    assert path.parent == Path(ha.config.path("powerstats_exports"))
+    assert path == Path(
+        ha.config.path("powerstats_exports/house-daily-2026-11-26-2026-11-26.rows.csv")
+    )
     text = (await read_file(ha, str(path))).decode()
     lines = text.splitlines()
     assert lines[0] == "start,kwh,mean_w,min_w,max_w,coverage"
     assert lines[1] == f"{int(at(2026, 11, 26, 0, 0).timestamp())},0.1,600,600,600,1"
     assert len(lines) == 1 + 144
+
+
+@pytest.mark.usefixtures("two_hours")
+async def test_export_with_csv_rows_and_a_csv_export_file_writes_two_files(
+    ha: HomeAssistant,
+) -> None:
+    response = await ha.services.async_call(
+        DOMAIN,
+        "export",
+        {
+            "meter": meter_device(ha),
+            "level": "weekly",
+            "start": "2026-11-26",
+            "end": "2026-11-26",
+            "csv": True,
+            "format": "csv",
+        },
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    rows, export = Path(str(response["csv_path"])), Path(str(response["path"]))
+    assert rows != export
+    assert (await read_file(ha, str(rows))).startswith(b"start,kwh,")
+    assert (await read_file(ha, str(export))).startswith(b"# format: powerstats-export/1")
+
+
+@pytest.mark.usefixtures("two_hours")
+async def test_an_export_folder_that_cannot_be_written_gives_a_translated_error(
+    ha: HomeAssistant,
+) -> None:
+    # A file where the folder should be: every write below it fails with an OSError.
+    await ha.async_add_executor_job(Path(ha.config.path("powerstats_exports")).write_text, "")
+    with pytest.raises(HomeAssistantError) as err:
+        await ha.services.async_call(
+            DOMAIN,
+            "export",
+            {
+                "meter": meter_device(ha),
+                "level": "daily",
+                "start": "2026-11-26",
+                "end": "2026-11-26",
+                "format": "json",
+            },
+            blocking=True,
+            return_response=True,
+        )
+    assert err.value.translation_key == "file_error"
+    assert "powerstats_exports" in str(err.value)
 
 
 @pytest.mark.usefixtures("two_hours")
@@ -97,13 +148,15 @@ async def test_export_can_write_the_rows_as_csv(ha: HomeAssistant) -> None:
 async def test_bad_export_arguments_raise_a_translated_validation_error(
     ha: HomeAssistant, data: dict[str, str], key: str
 ) -> None:
+    if data["meter"] == "house":
+        data = {**data, "meter": meter_device(ha)}
     with pytest.raises(ServiceValidationError) as err:
         await ha.services.async_call(DOMAIN, "export", data, blocking=True, return_response=True)
     assert err.value.translation_domain == DOMAIN
     assert err.value.translation_key == key
 
 
-async def test_export_without_any_meter_raises_a_translated_validation_error(
+async def test_export_before_powerstats_is_set_up_raises_a_translated_validation_error(
     ha: HomeAssistant,
 ) -> None:
     from homeassistant.setup import async_setup_component
@@ -113,11 +166,11 @@ async def test_export_without_any_meter_raises_a_translated_validation_error(
         await ha.services.async_call(
             DOMAIN,
             "export",
-            {"meter": "house", "level": "daily", "start": "2026-11-26", "end": "2026-11-26"},
+            {"meter": "0123", "level": "daily", "start": "2026-11-26", "end": "2026-11-26"},
             blocking=True,
             return_response=True,
         )
-    assert err.value.translation_key == "no_meters"
+    assert err.value.translation_key == "not_set_up"
 
 
 @pytest.mark.usefixtures("two_hours")

@@ -15,10 +15,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 
-from custom_components.powerstats.runtime import PowerStatsMeter
-from custom_components.powerstats.views import LEVELS
+from custom_components.powerstats.core.views import LEVELS
+from custom_components.powerstats.meter import PowerStatsMeter
 
-from .conftest import AMSTERDAM, SOURCE, Clock, at, make_entry, read_file
+from .conftest import AMSTERDAM, SOURCE, Clock, at, make_entry, meter_of, meter_subentry, read_file
 from .household import exact_bucket_kwh, household_events
 
 W = {"unit_of_measurement": "W"}
@@ -33,8 +33,7 @@ async def start_meter(hass: HomeAssistant, **kwargs: object) -> PowerStatsMeter:
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    meter: PowerStatsMeter = entry.runtime_data
-    return meter
+    return meter_of(entry)
 
 
 async def test_a_steady_load_fills_a_bucket_and_writes_the_files(
@@ -135,6 +134,28 @@ async def test_unavailable_periods_are_gaps_in_coverage(
     assert daily["rows"][-2][1:6] == [None, None, None, None, 0]
 
 
+async def test_an_outage_is_logged_once_when_it_starts_and_once_when_it_ends(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    ha.states.async_set(SOURCE, "600", W)
+    await start_meter(ha)
+    for state in ("unavailable", "unknown", "unavailable", "700", "800", "unavailable", "650"):
+        ha.states.async_set(SOURCE, state, W)
+        await ha.async_block_till_done()
+    logged = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith("custom_components.powerstats") and r.levelname == "INFO"
+    ]
+    assert [m for m in logged if SOURCE in m and "valid" in m] == [
+        f"{SOURCE} has no valid power value (unavailable); not covered until it returns",
+        f"{SOURCE} has a valid value again; covered from now on",
+        f"{SOURCE} has no valid power value (unavailable); not covered until it returns",
+        f"{SOURCE} has a valid value again; covered from now on",
+    ]
+
+
 async def test_a_unit_change_midway_is_converted(
     ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
 ) -> None:
@@ -217,12 +238,14 @@ async def test_a_file_is_rewritten_only_when_its_bytes_change(
     ha.states.async_set(SOURCE, "100", W)
     meter = await start_meter(ha)
     await move_to(at(2026, 11, 26, 12, 10))
-    again = await meter.hub.async_refresh()
+    again = await meter.entry.runtime_data.writer.async_refresh()
     assert again.changed == ()
     await move_to(at(2026, 11, 26, 12, 20))
-    later = await meter.hub.async_refresh(int(at(2026, 11, 26, 12, 20).timestamp()))
+    later = await meter.entry.runtime_data.writer.async_refresh(
+        int(at(2026, 11, 26, 12, 20).timestamp())
+    )
     assert later.changed == ()
-    forced = await meter.hub.async_refresh(force=True)
+    forced = await meter.entry.runtime_data.writer.async_refresh(force=True)
     assert set(forced.changed) == {"manifest.json", *(f"house/{lv}.json" for lv in LEVELS)}
 
 
@@ -232,10 +255,14 @@ async def test_several_meters_share_one_manifest(
     freezer.move_to(at(2026, 11, 26, 12, 0))
     ha.states.async_set(SOURCE, "100", W)
     ha.states.async_set("sensor.solar", "-800", W)
-    await start_meter(ha)
-    solar = await start_meter(
-        ha, entity_id="sensor.solar", name="Solar", meter_id="solar", options={"levels": ["yearly"]}
+    house = await start_meter(
+        ha,
+        meters=[
+            meter_subentry(),
+            meter_subentry("sensor.solar", "Solar", "solar", levels=["yearly"]),
+        ],
     )
+    solar = meter_of(house.entry, "solar")
     await move_to(at(2026, 11, 26, 12, 10))
     manifest = json.loads(await read_file(ha, "powerstats/manifest.json"))
     assert [m["id"] for m in manifest["meters"]] == ["house", "solar"]
@@ -243,7 +270,8 @@ async def test_several_meters_share_one_manifest(
     assert solar.history.ten_minutes[int(at(2026, 11, 26, 12, 0).timestamp())].kwh == pytest.approx(
         -800 / 6000
     )
-    assert await ha.config_entries.async_unload(solar.entry.entry_id)
+    ha.config_entries.async_remove_subentry(house.entry, solar.subentry_id)
+    await ha.async_block_till_done()
     manifest = json.loads(await read_file(ha, "powerstats/manifest.json"))
     assert [m["id"] for m in manifest["meters"]] == ["house"]
 
@@ -265,8 +293,8 @@ async def test_a_renamed_source_entity_is_followed(
     freezer.move_to(at(2026, 11, 26, 12, 5))
     ha.states.async_set("sensor.mains_power", "1200", W)
     await move_to(at(2026, 11, 26, 12, 10))
-    assert meter.entry.data["entity_id"] == "sensor.mains_power"
-    reloaded: PowerStatsMeter = meter.entry.runtime_data
+    assert meter.entry.subentries[meter.subentry_id].data["entity_id"] == "sensor.mains_power"
+    reloaded = meter_of(meter.entry, meter.config.meter_id)
     bucket = reloaded.history.ten_minutes[int(at(2026, 11, 26, 12, 0).timestamp())]
     # The renamed entity had no state until 12:05 (states set by hand do not move with a rename).
     assert bucket.covered == 300

@@ -12,9 +12,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from custom_components.powerstats.meter import Bucket
-from custom_components.powerstats.rollup import History
-from custom_components.powerstats.timegrid import (
+from custom_components.powerstats.core.accounting import Bucket
+from custom_components.powerstats.core.rollup import History
+from custom_components.powerstats.core.timegrid import (
     HOUR,
     TEN_MINUTES,
     day_bounds,
@@ -22,7 +22,7 @@ from custom_components.powerstats.timegrid import (
     local_date,
     ten_minute_start,
 )
-from custom_components.powerstats.views import (
+from custom_components.powerstats.core.views import (
     LEVELS,
     FileEntry,
     ManifestMeter,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Response, expect
 
-from custom_components.powerstats.views import render_level
+from custom_components.powerstats.core.views import render_level
 from tests.www.conftest import WWW
 from tests.www.datagen import fixed_now
 from tests.www.rendered import Rendered, longest_manifest, year_of_history

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
 from typing import Any, Final
 
-from .meter import Bucket
+from .accounting import Bucket
 from .timegrid import HOUR, TEN_MINUTES, day_bounds, day_start, hour_start, local_date
 
 # Retention: the contract asks for >= 48 h of 10-minute and >= 8 days of hourly buckets; one

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, Final
 
-from .meter import WS_PER_KWH, Bucket
+from .accounting import WS_PER_KWH, Bucket
 from .rollup import History
 from .timegrid import (
     HOUR,

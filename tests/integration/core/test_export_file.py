@@ -1,4 +1,4 @@
-"""Export and import files (transfer.py): lossless round trips and strict checking."""
+"""Export and import files (core/export_file.py): lossless round trips and strict checking."""
 
 from __future__ import annotations
 
@@ -9,16 +9,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from custom_components.powerstats.meter import Bucket, Kind, MeterAccumulator
-from custom_components.powerstats.rollup import History
-from custom_components.powerstats.transfer import (
-    Transfer,
-    TransferError,
+from custom_components.powerstats.core.accounting import Bucket, Kind, MeterAccumulator
+from custom_components.powerstats.core.export_file import (
+    ExportedBuckets,
+    ExportFileError,
     parse,
     select,
     to_csv,
     to_json,
 )
+from custom_components.powerstats.core.rollup import History
 
 AMS = ZoneInfo("Europe/Amsterdam")
 ZONE = "Europe/Amsterdam"
@@ -42,7 +42,7 @@ def recorded_history(days: int = 3) -> History:
     return history
 
 
-def export(history: History, levels: tuple[str, ...] = ("10min", "hour", "day")) -> Transfer:
+def export(history: History, levels: tuple[str, ...] = ("10min", "hour", "day")) -> ExportedBuckets:
     return select(
         history,
         meter_id="house",
@@ -115,13 +115,13 @@ def test_any_ten_minute_buckets_round_trip_bit_for_bit(
         for i, kwh, covered, cost, share, spread in sorted(raw)
         for low in [kwh / 7]
     )
-    transfer = Transfer("house", "power", ZONE, ten_minutes=buckets)
+    transfer = ExportedBuckets("house", "power", ZONE, ten_minutes=buckets)
     assert parse(write(transfer, EXPORTED), AMS, ZONE) == transfer  # type: ignore[operator]
 
 
-def refused(data: bytes | str) -> TransferError:
+def refused(data: bytes | str) -> ExportFileError:
     raw = data.encode() if isinstance(data, str) else data
-    with pytest.raises(TransferError) as caught:
+    with pytest.raises(ExportFileError) as caught:
         parse(raw, AMS, ZONE)
     return caught.value
 
@@ -239,6 +239,6 @@ def test_a_csv_row_with_a_word_for_a_number_is_refused() -> None:
 
 
 def test_an_empty_export_round_trips() -> None:
-    empty = Transfer("house", "power", ZONE)
+    empty = ExportedBuckets("house", "power", ZONE)
     assert parse(to_csv(empty, EXPORTED), AMS, ZONE) == empty
     assert parse(to_json(empty, EXPORTED), AMS, ZONE) == empty

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, Final
 
-MANIFEST: Final = "manifest.json"
+from .views import LEVELS, MANIFEST
+
 NO_JEKYLL: Final = ".nojekyll"
 # Exponential backoff after a failed publish: 1 min, 2, 4, ... capped at one hour.
 BACKOFF_FIRST: Final = 60.0
@@ -137,10 +138,7 @@ def stale_paths(
         if path in files:
             continue
         meter_id, _, name = path.partition("/")
-        is_level = "/" not in name and name.removesuffix(".json") in _LEVELS
+        is_level = "/" not in name and name.removesuffix(".json") in LEVELS
         if not is_level or meter_id in loaded_meters:
             stale.append(path)
     return sorted(stale)
-
-
-_LEVELS: Final = frozenset({"daily", "weekly", "monthly", "yearly"})

@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 import jsonschema  # type: ignore[import-untyped]
 import pytest
 
-from custom_components.powerstats.meter import Bucket, Kind, MeterAccumulator
-from custom_components.powerstats.rollup import History
-from custom_components.powerstats.timegrid import day_bounds
-from custom_components.powerstats.views import (
+from custom_components.powerstats.core.accounting import Bucket, Kind, MeterAccumulator
+from custom_components.powerstats.core.rollup import History
+from custom_components.powerstats.core.timegrid import day_bounds
+from custom_components.powerstats.core.views import (
     LEVELS,
     WINDOW,
     FileEntry,
@@ -28,11 +28,11 @@ from custom_components.powerstats.views import (
     sha256_hex,
 )
 
-from .household import household_events
+from ..household import household_events
 
 AMS = ZoneInfo("Europe/Amsterdam")
 SCHEMA = json.loads(
-    (Path(__file__).parents[2] / "schemas" / "powerstats-1.schema.json").read_text()
+    (Path(__file__).parents[3] / "schemas" / "powerstats-1.schema.json").read_text()
 )
 INFO = MeterInfo("house", "House", "sensor.house_power", "power", "Europe/Amsterdam", "EUR", True)
 

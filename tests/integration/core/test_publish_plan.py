@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from custom_components.powerstats.publish_plan import (
+from custom_components.powerstats.core.publish_plan import (
     BACKOFF_MAX,
     PublishedMeter,
     backoff_delay,

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any, Final, Literal
 
-from .meter import Bucket
+from .accounting import Bucket
 from .rollup import History
 from .timegrid import HOUR, TEN_MINUTES, day_bounds, hour_start, local_date, ten_minute_start
 
@@ -54,7 +54,7 @@ _SLACK: Final = 1e-6
 MAX_IMPORT_BYTES: Final = 64 * 1024 * 1024
 
 
-class TransferError(ValueError):
+class ExportFileError(ValueError):
     """An import file was refused; `key` names the translation, `placeholders` fill it."""
 
     def __init__(self, key: str, message: str, **placeholders: str) -> None:
@@ -64,7 +64,7 @@ class TransferError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class Transfer:
+class ExportedBuckets:
     """The buckets of one meter for one range, by stored level."""
 
     meter_id: str
@@ -77,7 +77,7 @@ class Transfer:
 
     @property
     def count(self) -> int:
-        """How many buckets the transfer holds."""
+        """How many buckets there are."""
         return len(self.ten_minutes) + len(self.hours) + len(self.days)
 
     def rows(self) -> Iterable[tuple[BucketLevel, Bucket]]:
@@ -98,7 +98,7 @@ def select(
     levels: Iterable[BucketLevel],
     begin: float,
     end: float,
-) -> Transfer:
+) -> ExportedBuckets:
     """The stored buckets of `levels` whose start lies in `[begin, end)`."""
     wanted = set(levels)
 
@@ -107,7 +107,7 @@ def select(
             return ()
         return tuple(b for s, b in sorted(stored.items()) if begin <= s < end)
 
-    return Transfer(
+    return ExportedBuckets(
         meter_id=meter_id,
         kind=kind,
         timezone=timezone,
@@ -124,18 +124,18 @@ def _row(level: BucketLevel, b: Bucket) -> list[Any]:
     return [level, b.start, b.seconds, b.kwh, b.covered, b.min_w, b.max_w, b.cost, b.backfill]
 
 
-def to_json(transfer: Transfer, exported: str) -> bytes:
-    """The transfer as a JSON export file (floats written exactly, one row per line)."""
+def to_json(buckets: ExportedBuckets, exported: str) -> bytes:
+    """The buckets as a JSON export file (floats written exactly, one row per line)."""
     head = {
         "format": EXPORT_FORMAT,
-        "meter": transfer.meter_id,
-        "kind": transfer.kind,
-        "timezone": transfer.timezone,
+        "meter": buckets.meter_id,
+        "kind": buckets.kind,
+        "timezone": buckets.timezone,
         "exported": exported,
         "columns": list(COLUMNS),
     }
     dump = json.dumps(head, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    rows = [json.dumps(_row(level, b), allow_nan=False) for level, b in transfer.rows()]
+    rows = [json.dumps(_row(level, b), allow_nan=False) for level, b in buckets.rows()]
     body = ",\n".join(rows)
     return (dump[:-1] + ',"rows":[\n' + body + ("\n" if rows else "") + "]}\n").encode()
 
@@ -148,34 +148,36 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def to_csv(transfer: Transfer, exported: str) -> bytes:
-    """The transfer as a CSV export file."""
+def to_csv(buckets: ExportedBuckets, exported: str) -> bytes:
+    """The buckets as a CSV export file."""
     out = io.StringIO()
     out.write(f"# format: {EXPORT_FORMAT}\n")
-    out.write(f"# meter: {transfer.meter_id}\n")
-    out.write(f"# kind: {transfer.kind}\n")
-    out.write(f"# timezone: {transfer.timezone}\n")
+    out.write(f"# meter: {buckets.meter_id}\n")
+    out.write(f"# kind: {buckets.kind}\n")
+    out.write(f"# timezone: {buckets.timezone}\n")
     out.write(f"# exported: {exported}\n")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
-    for level, b in transfer.rows():
+    for level, b in buckets.rows():
         writer.writerow([_cell(v) for v in _row(level, b)])
-    out.write(f"# rows: {transfer.count}\n")
+    out.write(f"# rows: {buckets.count}\n")
     return out.getvalue().encode()
 
 
 # -- reading ----------------------------------------------------------------------------------
 
 
-def parse(data: bytes, tz: tzinfo, timezone: str, *, not_after: float | None = None) -> Transfer:
-    """Read and check a whole export file; raises `TransferError` on anything wrong.
+def parse(
+    data: bytes, tz: tzinfo, timezone: str, *, not_after: float | None = None
+) -> ExportedBuckets:
+    """Read and check a whole export file; raises `ExportFileError` on anything wrong.
 
     `tz`/`timezone` are the importing meter's time zone: buckets are aligned to its local
     clock, so a file from another zone is refused rather than misplaced. A bucket starting at
     or after `not_after` (the bucket being measured now) is refused too.
     """
     if len(data) > MAX_IMPORT_BYTES:
-        raise TransferError(
+        raise ExportFileError(
             "import_too_large",
             f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB",
             limit=str(MAX_IMPORT_BYTES // (1024 * 1024)),
@@ -196,7 +198,7 @@ def parse(data: bytes, tz: tzinfo, timezone: str, *, not_after: float | None = N
     _check_columns(columns)
     file_zone = header.get("timezone")
     if file_zone != timezone:
-        raise TransferError(
+        raise ExportFileError(
             "import_wrong_timezone",
             f"The file's buckets follow time zone {file_zone}, this meter follows {timezone}",
             file_timezone=str(file_zone),
@@ -211,7 +213,7 @@ def parse(data: bytes, tz: tzinfo, timezone: str, *, not_after: float | None = N
         if done and bucket.start <= done[-1].start:
             raise _bad_row(number, "rows of a level must be in strictly increasing start order")
         done.append(bucket)
-    return Transfer(
+    return ExportedBuckets(
         meter_id=str(header.get("meter", "")),
         kind=str(header.get("kind", "")),
         timezone=timezone,
@@ -222,20 +224,20 @@ def parse(data: bytes, tz: tzinfo, timezone: str, *, not_after: float | None = N
     )
 
 
-def _malformed(reason: str) -> TransferError:
-    return TransferError(
+def _malformed(reason: str) -> ExportFileError:
+    return ExportFileError(
         "import_malformed", f"The file is not a PowerStats export: {reason}", reason=reason
     )
 
 
-def _truncated(reason: str) -> TransferError:
-    return TransferError(
+def _truncated(reason: str) -> ExportFileError:
+    return ExportFileError(
         "import_truncated", f"The file is incomplete (truncated?): {reason}", reason=reason
     )
 
 
-def _bad_row(number: int, reason: str) -> TransferError:
-    return TransferError(
+def _bad_row(number: int, reason: str) -> ExportFileError:
+    return ExportFileError(
         "import_invalid_row", f"Row {number} is invalid: {reason}", row=str(number), reason=reason
     )
 
@@ -314,7 +316,7 @@ def _check_columns(columns: Sequence[Any]) -> None:
         return
     wrong = sorted(set(names) & _OTHER_UNITS)
     if wrong:
-        raise TransferError(
+        raise ExportFileError(
             "import_wrong_unit",
             f"The file has column(s) {', '.join(wrong)}; an export holds energy in kWh, power "
             "in W and time in seconds",

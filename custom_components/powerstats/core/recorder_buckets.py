@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, tzinfo
 
-from .meter import ENERGY_UNITS, POWER_UNITS, WS_PER_KWH, Bucket, Kind, MeterAccumulator
+from .accounting import ENERGY_UNITS, POWER_UNITS, WS_PER_KWH, Bucket, Kind, MeterAccumulator
 from .rollup import combine
 from .timegrid import HOUR, day_bounds, hour_start, local_date
 

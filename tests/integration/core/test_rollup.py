@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from custom_components.powerstats.meter import Bucket, Kind, MeterAccumulator
-from custom_components.powerstats.rollup import History
-from custom_components.powerstats.timegrid import day_bounds
+from custom_components.powerstats.core.accounting import Bucket, Kind, MeterAccumulator
+from custom_components.powerstats.core.rollup import History
+from custom_components.powerstats.core.timegrid import day_bounds
 
 AMS = ZoneInfo("Europe/Amsterdam")
 

@@ -1,8 +1,8 @@
-"""The hub: what all meters share — the 10-minute tick, the rendered files and the manifest.
+"""The views writer: renders the dataset's files and writes the ones that changed.
 
-One hub lives in `hass.data` while at least one meter is loaded. On every 10-minute boundary it
-closes the due bucket of every meter, renders the views once, writes the files whose bytes
-changed (in the executor, atomically) and then tells listeners which paths changed.
+On every 10-minute boundary it closes the due bucket of every meter, renders the views once,
+writes the files whose bytes changed (in the executor, atomically) and then tells listeners —
+by a dispatcher signal — which paths changed. It lives in the entry's runtime data.
 """
 
 from __future__ import annotations
@@ -19,15 +19,21 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
-from . import panel
-from .const import DATA_DIR, DATA_HUB, MANIFEST, REFRESH_SECONDS, SIGNAL_VIEWS_WRITTEN
-from .fileio import write_atomically
-from .http import async_register_view
-from .timegrid import TEN_MINUTES, iso_local, ten_minute_start
-from .views import FileEntry, ManifestMeter, level_path, render_level, render_manifest, sha256_hex
+from .const import REFRESH_SECONDS, SIGNAL_VIEWS_WRITTEN
+from .core.fileio import write_atomically
+from .core.timegrid import TEN_MINUTES, iso_local, ten_minute_start
+from .core.views import (
+    MANIFEST,
+    FileEntry,
+    ManifestMeter,
+    level_path,
+    render_level,
+    render_manifest,
+    sha256_hex,
+)
 
 if TYPE_CHECKING:
-    from .runtime import PowerStatsMeter
+    from .meter import PowerStatsMeter
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,30 +46,37 @@ class ServedFile:
 
 @dataclass(frozen=True, slots=True)
 class ViewsWritten:
-    """Sent after a refresh: data up to `as_of`; `changed` relative paths were rewritten."""
+    """Sent after a refresh: data up to `as_of`; `changed` relative paths were rewritten.
+
+    `history_changed` is set when buckets of the past were merged in (backfill, import), so
+    the files changed by more than the regular tick: publishing sends such a change at once.
+    """
 
     as_of: int
     changed: tuple[str, ...]
+    history_changed: bool = False
 
 
-type ViewsListener = Callable[[ViewsWritten], None]
+class ViewsWriter:
+    """The dataset's rendered files and the 10-minute tick that refreshes them."""
 
-
-class PowerStatsHub:
-    """Shared state of every loaded meter."""
-
-    def __init__(self, hass: HomeAssistant, tz: tzinfo) -> None:
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        tz: tzinfo,
+        root: Path,
+        meters: Callable[[], Mapping[str, PowerStatsMeter]],
+    ) -> None:
         self.hass = hass
         self.tz = tz
-        self.root = Path(hass.config.path(DATA_DIR))
-        self.meters: dict[str, PowerStatsMeter] = {}
+        self.root = root
+        self._meters = meters
         self._files: dict[str, ServedFile] = {}
         self._updated: dict[str, str] = {}
-        self._listeners: list[ViewsListener] = []
         self._lock = asyncio.Lock()
         self._unsub_tick: CALLBACK_TYPE | None = None
         self.last_as_of: int | None = None
-        # Set by publishing while any meter is in maintenance; readers show a banner.
+        # Set while publishing is held for maintenance; readers show a banner.
         self.maintenance = False
 
     @property
@@ -76,41 +89,19 @@ class PowerStatsHub:
         served = self._files.get(path)
         return None if served is None else served.data
 
+    # -- the tick --------------------------------------------------------------------------
+
     @callback
-    def async_add_views_listener(self, listener: ViewsListener) -> CALLBACK_TYPE:
-        """Be told after every refresh which files changed; returns the remover."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
-
-    # -- life cycle ------------------------------------------------------------------------
-
-    async def async_start(self) -> None:
-        """Start the 10-minute tick and show the panel."""
+    def async_start_tick(self) -> CALLBACK_TYPE:
+        """Close buckets and refresh the files at every 10-minute boundary; returns the stop."""
         self._schedule_tick(dt_util.utcnow().timestamp())
-        await panel.async_register_panel(self.hass)
+        return self._stop_tick
 
-    async def async_stop(self) -> None:
-        """Stop the tick and remove the panel (the last meter was unloaded)."""
+    @callback
+    def _stop_tick(self) -> None:
         if self._unsub_tick is not None:
             self._unsub_tick()
             self._unsub_tick = None
-        await panel.async_unregister_panel(self.hass)
-
-    async def async_add_meter(self, meter: PowerStatsMeter) -> None:
-        """A meter was loaded: list it and render its files."""
-        self.meters[meter.config.meter_id] = meter
-        await self.async_refresh()
-
-    async def async_remove_meter(self, meter: PowerStatsMeter) -> None:
-        """A meter was unloaded: drop it from the manifest (its files stay on disk)."""
-        self.meters.pop(meter.config.meter_id, None)
-        prefix = f"{meter.config.meter_id}/"
-        for path in [p for p in self._files if p.startswith(prefix)]:
-            del self._files[path]
-        if self.meters:
-            await self.async_refresh()
-
-    # -- the tick --------------------------------------------------------------------------
 
     def _schedule_tick(self, now: float) -> None:
         boundary = ten_minute_start(now, self.tz) + TEN_MINUTES
@@ -124,13 +115,15 @@ class PowerStatsHub:
         now = max(fired.timestamp(), dt_util.utcnow().timestamp())
         boundary = ten_minute_start(now, self.tz)
         self._schedule_tick(now)
-        for meter in list(self.meters.values()):
+        for meter in list(self._meters().values()):
             meter.async_close_due(boundary)
         await self.async_refresh(boundary)
 
     # -- rendering and writing ----------------------------------------------------------------
 
-    async def async_refresh(self, as_of: int | None = None, *, force: bool = False) -> ViewsWritten:
+    async def async_refresh(
+        self, as_of: int | None = None, *, force: bool = False, history_changed: bool = False
+    ) -> ViewsWritten:
         """Render every view with data up to `as_of` and write the files that changed.
 
         `as_of` defaults to the last 10-minute boundary. `force` rewrites every file.
@@ -141,7 +134,8 @@ class PowerStatsHub:
             generated = iso_local(as_of, self.tz)
             rendered: dict[str, bytes] = {}
             manifest_meters: list[ManifestMeter] = []
-            for meter_id, meter in sorted(self.meters.items()):
+            meters = {m.config.meter_id: m for m in self._meters().values()}
+            for meter_id, meter in sorted(meters.items()):
                 entries: list[FileEntry] = []
                 for level in meter.config.levels:
                     path = level_path(meter_id, level)
@@ -166,9 +160,7 @@ class PowerStatsHub:
                 path: ServedFile(data, sha256_hex(data)) for path, data in rendered.items()
             }
             self.last_as_of = as_of
-        event = ViewsWritten(as_of, tuple(changed))
-        for listener in list(self._listeners):
-            listener(event)
+        event = ViewsWritten(as_of, tuple(changed), history_changed)
         async_dispatcher_send(self.hass, SIGNAL_VIEWS_WRITTEN, event)
         return event
 
@@ -187,26 +179,3 @@ def _write_changed(root: Path, rendered: Mapping[str, bytes], force: bool) -> li
         write_atomically(target, data)
         changed.append(rel)
     return changed
-
-
-async def async_get_hub(hass: HomeAssistant) -> PowerStatsHub:
-    """The hub, created (with its tick, HTTP view and panel) for the first meter."""
-    if (hub := hass.data.get(DATA_HUB)) is not None:
-        return hub
-
-    hub = PowerStatsHub(hass, dt_util.get_default_time_zone())
-    hass.data[DATA_HUB] = hub
-    async_register_view(hass)
-    await hub.async_start()
-    return hub
-
-
-async def async_release_hub(hass: HomeAssistant, meter: PowerStatsMeter) -> None:
-    """Drop a meter from the hub; the hub goes with the last meter."""
-    hub = hass.data.get(DATA_HUB)
-    if hub is None:
-        return
-    await hub.async_remove_meter(meter)
-    if not hub.meters:
-        await hub.async_stop()
-        hass.data.pop(DATA_HUB, None)

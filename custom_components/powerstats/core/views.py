@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
 from typing import Any, Final, Literal
 
-from .meter import Bucket
+from .accounting import Bucket
 from .rollup import History
 from .timegrid import (
     HOUR,
@@ -28,6 +28,8 @@ from .timegrid import (
 )
 
 FORMAT: Final = "powerstats/1"
+# The index every reader starts from, at the root of the dataset (the one place it is named).
+MANIFEST: Final = "manifest.json"
 type Level = Literal["daily", "weekly", "monthly", "yearly"]
 LEVELS: Final[tuple[Level, ...]] = ("daily", "weekly", "monthly", "yearly")
 BUCKET_OF_LEVEL: Final[dict[Level, str]] = {

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from custom_components.powerstats.github import (
+from custom_components.powerstats.core.github import (
     API_VERSION,
     GitHubAuthError,
     GitHubClient,
@@ -19,6 +19,7 @@ from custom_components.powerstats.github import (
     InvalidTargetError,
     Target,
     git_blob_sha,
+    valid_api_url,
 )
 from tests.fake_github import FakeGitHub
 
@@ -401,3 +402,25 @@ def test_settings_github_would_refuse_are_named_before_any_request(
 def test_blob_ids_are_the_ones_git_computes() -> None:
     assert git_blob_sha(b"") == "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
     assert git_blob_sha(b"hello\n") == "ce013625030ba8dba906f756967f9e9ca394464a"
+
+
+@pytest.mark.parametrize(
+    ("api_url", "valid"),
+    [
+        ("https://api.github.com", True),
+        ("https://ghe.example.com/api/v3", True),
+        ("http://127.0.0.1:8080", True),
+        ("http://127.8.9.10/api/v3", True),
+        ("http://localhost:9", True),
+        ("http://[::1]:9/api/v3", True),
+        ("http://api.github.com", False),
+        ("http://192.168.1.10/api/v3", False),
+        ("http://[::ffff:192.168.1.10]", False),
+        ("http://localhost.example.com", False),
+        ("ftp://127.0.0.1", False),
+        ("https://", False),
+        ("http://127.0.0.1:notaport", False),
+    ],
+)
+def test_an_api_url_is_https_or_http_on_this_machine_only(api_url: str, valid: bool) -> None:
+    assert valid_api_url(api_url) is valid

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from custom_components.powerstats.meter import (
+from custom_components.powerstats.core.accounting import (
     Bucket,
     Kind,
     MeterAccumulator,
@@ -20,7 +20,7 @@ from custom_components.powerstats.meter import (
     parse_reading,
 )
 
-from .household import exact_bucket_kwh, household_events
+from ..household import exact_bucket_kwh, household_events
 
 AMS = ZoneInfo("Europe/Amsterdam")
 T0 = datetime(2026, 11, 26, 0, 0, tzinfo=AMS).timestamp()

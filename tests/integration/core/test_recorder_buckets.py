@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from custom_components.powerstats.history import (
+from custom_components.powerstats.core.accounting import Bucket, Kind, MeterAccumulator
+from custom_components.powerstats.core.recorder_buckets import (
     HourStatistic,
     RecordedState,
     StateReplay,
@@ -21,10 +22,9 @@ from custom_components.powerstats.history import (
     hours_from_energy_statistics,
     hours_from_power_statistics,
 )
-from custom_components.powerstats.meter import Bucket, Kind, MeterAccumulator
-from custom_components.powerstats.timegrid import day_bounds
+from custom_components.powerstats.core.timegrid import day_bounds
 
-from .household import household_events
+from ..household import household_events
 
 AMS = ZoneInfo("Europe/Amsterdam")
 KOLKATA = ZoneInfo("Asia/Kolkata")  # +05:30: statistics hours straddle local hours

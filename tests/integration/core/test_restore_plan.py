@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from custom_components.powerstats.meter import Bucket, Kind, MeterAccumulator
-from custom_components.powerstats.restore_plan import (
+from custom_components.powerstats.core.accounting import Bucket, Kind, MeterAccumulator
+from custom_components.powerstats.core.restore_plan import (
     MAX_FILE_BYTES,
     LocalMeter,
     PublishedFile,
@@ -32,9 +32,9 @@ from custom_components.powerstats.restore_plan import (
     read_manifest,
     select,
 )
-from custom_components.powerstats.rollup import History
-from custom_components.powerstats.timegrid import day_bounds, hour_start, ten_minute_start
-from custom_components.powerstats.views import (
+from custom_components.powerstats.core.rollup import History
+from custom_components.powerstats.core.timegrid import day_bounds, hour_start, ten_minute_start
+from custom_components.powerstats.core.views import (
     LEVELS,
     FileEntry,
     Level,
@@ -50,7 +50,7 @@ from tests.contract import ContractError, validate_bytes
 
 AMS = ZoneInfo("Europe/Amsterdam")
 ZONE = "Europe/Amsterdam"
-EXAMPLES = Path(__file__).resolve().parents[2] / "schemas" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "schemas" / "examples"
 INFO = MeterInfo("house", "House", "sensor.house_power", "power", ZONE, "EUR", True)
 # Published at a quarter past two on a Tuesday, three weeks after the 25-hour day of 2026.
 AS_OF = int(datetime(2026, 11, 17, 14, 20, tzinfo=AMS).timestamp())

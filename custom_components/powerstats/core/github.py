@@ -12,14 +12,17 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import ipaddress
 import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import aiohttp
+
+from .views import MANIFEST
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -154,7 +157,7 @@ class Target:
         if folder and not _valid_relative_path(folder):
             raise InvalidTargetError("folder")
         api_url = api_url.strip().rstrip("/")
-        if not re.match(r"^https?://[^/\s]+(?:/[^\s]*)?$", api_url):
+        if not valid_api_url(api_url):
             raise InvalidTargetError("api_url")
         return cls(owner, name, branch, folder, api_url)
 
@@ -387,7 +390,7 @@ class GitHubClient:
         if not files:
             raise GitHubTransientError("nothing to publish into an empty repository")
         # The manifest goes last so a reader never sees it list files that are not there yet.
-        first = min(files, key=lambda relative: (relative == "manifest.json", relative))
+        first = min(files, key=lambda relative: (relative == MANIFEST, relative))
         body = {
             "message": f"{message}\n\n{FIRST_FILE_MESSAGE}",
             "content": base64.b64encode(files[first]).decode(),
@@ -514,6 +517,31 @@ def _sha(value: Any) -> str:
     if not isinstance(value, str) or not _SHA.match(value):
         raise GitHubTransientError("GitHub sent an object id of an unexpected shape")
     return value
+
+
+def valid_api_url(api_url: str) -> bool:
+    """An https URL, or an http URL of this machine only: the token must not cross a network
+    in clear text (a test server or an SSH tunnel on loopback is fine)."""
+    if not re.match(r"^https?://[^/\s]+(?:/[^\s]*)?$", api_url):
+        return False
+    try:
+        parts = urlsplit(api_url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return False
+    if not host:
+        return False
+    return parts.scheme == "https" or _is_loopback(host)
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _valid_relative_path(path: str) -> bool:

@@ -1,0 +1,296 @@
+"""Meter accounting: a source sensor's state stream becomes exact 10-minute buckets.
+
+Pure: no Home Assistant import and no clock reads. The caller feeds (time, state, unit) of the
+source sensor (and of the price, when one is configured) in time order and moves the clock with
+`advance`; every closed 10-minute bucket is handed back as a frozen `Bucket`.
+
+Power sensors: each reported value holds until the next change (a step function) and the bucket
+energy is its exact integral. Energy sensors: the sum of increases between valid readings, with
+meter resets treated as HA's long-term statistics treat them (a drop below 90 % of the previous
+reading is a reset; the new reading is the increase since the reset).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import tzinfo
+from enum import StrEnum
+from typing import Any, Final
+
+from .timegrid import TEN_MINUTES, ten_minute_start
+
+WS_PER_KWH: Final = 3_600_000.0
+# HA's statistics call a total_increasing drop below this fraction of the last reading a reset.
+RESET_FRACTION: Final = 0.9
+
+
+class Kind(StrEnum):
+    """What the source sensor measures."""
+
+    POWER = "power"
+    ENERGY = "energy"
+
+
+# Factor to W (power) or to kWh (energy).
+POWER_UNITS: Final[dict[str, float]] = {"W": 1.0, "kW": 1000.0}
+ENERGY_UNITS: Final[dict[str, float]] = {"Wh": 0.001, "kWh": 1.0}
+
+
+def kind_of_unit(unit: str | None) -> Kind | None:
+    """The kind of meter a unit belongs to, or None when PowerStats cannot use it."""
+    if unit in POWER_UNITS:
+        return Kind.POWER
+    if unit in ENERGY_UNITS:
+        return Kind.ENERGY
+    return None
+
+
+def _finite(state: str) -> float | None:
+    """A state as a finite number; None for unavailable/unknown, text, NaN and infinities."""
+    try:
+        value = float(state)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def parse_reading(state: str, unit: str | None, kind: Kind) -> float | None:
+    """A state as W (power) or kWh (energy); None when it cannot be counted.
+
+    `unavailable`, `unknown`, anything non-numeric or non-finite, and a unit of the other kind
+    all mean "no valid value" and stop coverage.
+    """
+    factor = (POWER_UNITS if kind is Kind.POWER else ENERGY_UNITS).get(unit or "")
+    value = _finite(state)
+    return None if factor is None or value is None else value * factor
+
+
+def parse_price(state: str, unit: str | None = None) -> float | None:
+    """A price entity's state as a price per kWh, or None.
+
+    A unit ending in /MWh or /Wh (e.g. "EUR/MWh", a day-ahead market price) is converted; any
+    other unit is taken as per kWh.
+    """
+    value = _finite(state)
+    if value is None:
+        return None
+    if unit and unit.endswith("/MWh"):
+        return value / 1000
+    if unit and unit.endswith("/Wh"):
+        return value * 1000
+    return value
+
+
+def energy_increase(previous: float, current: float) -> float:
+    """Increase of an energy counter between two readings, as HA's statistics count it."""
+    if current < RESET_FRACTION * previous:
+        return current
+    return current - previous
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """One bucket of one meter: what was measured from `start` for `seconds`.
+
+    `covered` counts the seconds the source had a valid value; `backfill` the part of them that
+    came from outside live tracking (HA's recorder). `cost` is None when no price was known.
+    """
+
+    start: int
+    seconds: int
+    kwh: float
+    covered: float
+    min_w: float | None
+    max_w: float | None
+    cost: float | None = None
+    backfill: float = 0.0
+
+    @property
+    def coverage(self) -> float:
+        """Fraction of the bucket with a valid value (0..1)."""
+        return 0.0 if self.seconds <= 0 else min(1.0, self.covered / self.seconds)
+
+    @property
+    def mean_w(self) -> float | None:
+        """Mean power over the covered time."""
+        return None if self.covered <= 0 else self.kwh * WS_PER_KWH / self.covered
+
+
+class MeterAccumulator:
+    """The open 10-minute bucket of one meter and the value currently in effect.
+
+    Everything before `accounted_until` is in a closed bucket or the open one; a crash loses at
+    most the open bucket, which then shows as missing coverage, never as a wrong number.
+    """
+
+    __slots__ = (
+        "_cost",
+        "_covered",
+        "_max",
+        "_min",
+        "_open_start",
+        "_price",
+        "_since",
+        "_t",
+        "_value",
+        "_ws",
+        "kind",
+        "tz",
+    )
+
+    def __init__(self, kind: Kind, tz: tzinfo, now: float) -> None:
+        self.kind = kind
+        self.tz = tz
+        self._t = float(now)
+        self._open_start = ten_minute_start(now, tz)
+        self._value: float | None = None  # W (power) or counter kWh (energy); None = gap
+        self._since = float(now)  # energy: time of the reading `_value` came from
+        self._price: float | None = None
+        self._reset_open()
+
+    def _reset_open(self) -> None:
+        self._ws = 0.0
+        self._covered = 0.0
+        self._min: float | None = None
+        self._max: float | None = None
+        self._cost: float | None = None
+
+    @property
+    def accounted_until(self) -> float:
+        """Everything before this instant is accounted for."""
+        return self._t
+
+    @property
+    def has_value(self) -> bool:
+        """Whether the source currently has a valid value (time is being covered)."""
+        return self._value is not None
+
+    def feed(self, t: float, state: str, unit: str | None) -> list[Bucket]:
+        """The source reported `state` in `unit` at `t`; returns buckets closed on the way."""
+        return self.feed_value(t, parse_reading(state, unit, self.kind))
+
+    def feed_value(self, t: float, value: float | None) -> list[Bucket]:
+        """Like `feed`, with the value already converted to W / kWh (None = no valid value)."""
+        closed = self.advance(t)
+        if self.kind is Kind.POWER:
+            self._value = value
+            return closed
+        previous = self._value
+        if value is None or previous is None:
+            # After a gap the first valid reading is a new baseline: what the counter gained
+            # while it was not covered is not spread over time nobody measured.
+            self._value, self._since = value, self._t
+            return closed
+        if value == previous:
+            return closed
+        increase = energy_increase(previous, value)
+        ws = increase * WS_PER_KWH
+        self._ws += ws
+        if self._price is not None:
+            self._cost = (self._cost or 0.0) + increase * self._price
+        interval = self._t - self._since
+        if interval > 0:
+            self._see(ws / interval)
+        self._value, self._since = value, self._t
+        return closed
+
+    def set_price(self, t: float, price: float | None) -> list[Bucket]:
+        """The price per kWh changed at `t` (None = unknown); returns closed buckets."""
+        closed = self.advance(t)
+        self._price = price
+        return closed
+
+    def gap(self, t: float) -> list[Bucket]:
+        """Nothing was measured from `accounted_until` to `t` (HA was not running)."""
+        self._value = None
+        return self.advance(t)
+
+    def advance(self, t: float) -> list[Bucket]:
+        """Account up to `t` and return every bucket that ended on the way.
+
+        Time never runs backwards here: an earlier `t` (a clock step) is treated as now.
+        """
+        closed: list[Bucket] = []
+        t = float(t)
+        while t > self._t:
+            end = self._open_start + TEN_MINUTES
+            if self._value is None and self._is_empty() and t >= end:
+                # A gap across whole buckets: jump instead of walking every empty bucket.
+                self._open_start = ten_minute_start(t, self.tz)
+                self._t = max(self._t, float(self._open_start))
+                continue
+            seg_end = min(t, float(end))
+            self._integrate(seg_end - self._t)
+            self._t = seg_end
+            if seg_end < end:
+                break
+            if not self._is_empty():
+                closed.append(self._snapshot(end))
+            self._open_start = end
+            self._reset_open()
+        return closed
+
+    def _integrate(self, dt: float) -> None:
+        value = self._value
+        if dt <= 0 or value is None:
+            return
+        self._covered += dt
+        if self.kind is Kind.POWER:
+            ws = value * dt
+            self._ws += ws
+            self._see(value)
+            if self._price is not None:
+                self._cost = (self._cost or 0.0) + ws / WS_PER_KWH * self._price
+
+    def _see(self, watts: float) -> None:
+        self._min = watts if self._min is None else min(self._min, watts)
+        self._max = watts if self._max is None else max(self._max, watts)
+
+    def _is_empty(self) -> bool:
+        return self._covered == 0 and self._ws == 0 and self._cost is None
+
+    def _snapshot(self, end: int) -> Bucket:
+        return Bucket(
+            start=self._open_start,
+            seconds=end - self._open_start,
+            kwh=self._ws / WS_PER_KWH,
+            covered=self._covered,
+            min_w=self._min,
+            max_w=self._max,
+            cost=self._cost,
+        )
+
+    def open_bucket(self) -> Bucket | None:
+        """The open bucket as measured so far, or None when nothing was measured in it yet."""
+        if self._is_empty():
+            return None
+        return self._snapshot(self._open_start + TEN_MINUTES)
+
+    def to_json(self) -> dict[str, Any]:
+        """What must survive a clean restart: the open bucket and where accounting stopped."""
+        return {
+            "t": self._t,
+            "open": self._open_start,
+            "ws": self._ws,
+            "covered": self._covered,
+            "min": self._min,
+            "max": self._max,
+            "cost": self._cost,
+        }
+
+    @classmethod
+    def from_json(cls, kind: Kind, tz: tzinfo, data: dict[str, Any]) -> MeterAccumulator:
+        """Restore a saved accumulator; the value in effect is unknown until the next reading."""
+        acc = cls(kind, tz, float(data["t"]))
+        acc._open_start = int(data["open"])
+        acc._ws = float(data["ws"])
+        acc._covered = float(data["covered"])
+        acc._min = _opt_float(data.get("min"))
+        acc._max = _opt_float(data.get("max"))
+        acc._cost = _opt_float(data.get("cost"))
+        return acc
+
+
+def _opt_float(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]

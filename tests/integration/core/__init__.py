@@ -1,0 +1,1 @@
+"""Tests of the functional core (custom_components/powerstats/core/)."""
