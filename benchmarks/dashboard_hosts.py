@@ -31,8 +31,8 @@ from tests.www.server import DashboardServer
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "bench-token"  # noqa: S105 (a loopback stand-in, no secret)
-# The integration's data view (custom_components/powerstats/http.py) sends JSON as it is.
-PANEL_DATA_COMPRESSED = False
+# The integration's data view (custom_components/powerstats/http.py) compresses what it sends.
+PANEL_DATA_COMPRESSED = True
 CONTENT_TYPES = {
     ".html": "text/html",
     ".js": "text/javascript",
