@@ -11,7 +11,7 @@ anything wrong is refused whole.
 The buckets go to `History.merge_external`, which lands a bucket only where nothing is stored, so
 a restore never overwrites a bucket tracked live and restoring twice adds nothing the second time.
 Published files are rounded for size; a bucket is rebuilt so that rendering it again gives the
-same row (see `_covered`).
+same row, its mean power within that rounding (see `_covered`).
 """
 
 from __future__ import annotations
@@ -27,14 +27,7 @@ from typing import Any, Final
 
 from .accounting import WS_PER_KWH, Bucket
 from .rollup import History
-from .timegrid import (
-    HOUR,
-    TEN_MINUTES,
-    day_bounds,
-    hour_start,
-    local_date,
-    ten_minute_start,
-)
+from .timegrid import bucket_slot
 from .views import BUCKET_OF_LEVEL, FORMAT, LEVELS, Level, level_path
 
 # Bounds on what a published folder may hold. The writer's files are far smaller (a yearly file
@@ -60,7 +53,6 @@ _TIMESTAMP_RE: Final = re.compile(
 _ENTITY_ID_RE: Final = re.compile(r"[a-z0-9_]+\.[a-z0-9_]+", re.ASCII)
 _COLUMN_RE: Final = re.compile(r"[a-z][a-z0-9_]*", re.ASCII)
 _BASE_COLUMNS: Final = ("start", "kwh", "mean_w", "min_w", "max_w", "coverage")
-_BUCKET_SECONDS: Final = {"10min": TEN_MINUTES, "hour": HOUR}
 # The files' rounding (docs/data-format.md): half a unit of the last written digit.
 _HALF_COVERAGE: Final = 0.0005
 _HALF_WATT: Final = 0.05
@@ -115,10 +107,6 @@ class PublishedManifest:
 
     generated: str
     meters: tuple[PublishedMeter, ...]
-
-    def meter(self, meter_id: str) -> PublishedMeter | None:
-        """The published meter with this id, if any."""
-        return next((m for m in self.meters if m.id == meter_id), None)
 
 
 def _refuse_constant(name: str) -> None:
@@ -366,16 +354,6 @@ def _columns(path: str, raw: Any) -> dict[str, int]:
     return {name: i for i, name in enumerate(names)}
 
 
-def _slot(bucket: str, start: int, tz: tzinfo) -> tuple[int, int]:
-    """Where the bucket holding `start` begins on the local grid, and how long it lasts."""
-    if bucket == "10min":
-        return ten_minute_start(start, tz), TEN_MINUTES
-    if bucket == "hour":
-        return hour_start(start, tz), HOUR
-    begin, end = day_bounds(local_date(start, tz), tz)
-    return begin, end - begin
-
-
 def _covered(kwh: float, mean_w: float | None, coverage: float, seconds: int) -> float:
     """Covered seconds that render back as the file's `coverage` and `mean_w`.
 
@@ -408,8 +386,6 @@ class LevelFile:
     """The buckets of one checked level file."""
 
     level: Level
-    generated: float
-    first_start: int
     # Rows with data (coverage above 0), as buckets; rows without data are gaps and stay gaps.
     buckets: tuple[Bucket, ...]
 
@@ -448,7 +424,7 @@ def read_level(file: PublishedFile, data: bytes, meter: PublishedMeter, tz: tzin
         # Checked first: a time far outside the calendar has no local date to align to.
         if not EARLIEST_START <= start <= generated:
             raise _unreadable(path, f"row {number} starts before 2000 or after the file was made")
-        begin, seconds = _slot(bucket, start, tz)
+        begin, seconds = bucket_slot(bucket, start, tz)
         if expected_start is not None and start != expected_start:
             raise _unreadable(
                 path, f"row {number} starts at {start}, not at the next {bucket} ({expected_start})"
@@ -459,12 +435,7 @@ def read_level(file: PublishedFile, data: bytes, meter: PublishedMeter, tz: tzin
         made = bucket_from_row(path, number, row, start, seconds)
         if made is not None:
             buckets.append(made)
-    return LevelFile(
-        level=file.level,
-        generated=generated,
-        first_start=raw_rows[0][0] if raw_rows else 0,
-        buckets=tuple(buckets),
-    )
+    return LevelFile(level=file.level, buckets=tuple(buckets))
 
 
 def _row(path: str, number: int, raw: Any, col: Mapping[str, int]) -> dict[str, Any]:
@@ -573,28 +544,13 @@ class RestorePlan:
     unmatched: tuple[str, ...]
 
 
-def _offered(level: LevelFile, tz: tzinfo, live_from: int) -> tuple[Bucket, ...]:
-    """The buckets of a file that a restore may hand over.
+def _offered(level: LevelFile, live_from: int) -> tuple[Bucket, ...]:
+    """The buckets of a file that a restore may hand over: those that ended before live time.
 
     Live tracking owns the bucket being measured and every period still open around it (its
-    hour, its day), so buckets reaching past `live_from` are left to it. A file's oldest hour
-    (daily) or day (weekly) is usually cut by the file's window; its buckets are left out, since
-    the rollup would make a partial hour or day of them where weekly.json or monthly.json hold
-    the whole one.
+    hour, its day), so buckets reaching past `live_from` are left to it.
     """
-    offered: list[Bucket] = []
-    for b in level.buckets:
-        if b.start + b.seconds > live_from:
-            continue
-        if level.level == "daily" and hour_start(b.start, tz) < level.first_start:
-            continue
-        if (
-            level.level == "weekly"
-            and day_bounds(local_date(b.start, tz), tz)[0] < level.first_start
-        ):
-            continue
-        offered.append(b)
-    return tuple(offered)
+    return tuple(b for b in level.buckets if b.start + b.seconds <= live_from)
 
 
 def plan(
@@ -627,7 +583,7 @@ def plan(
                 LevelRestore(
                     level=file.level,
                     rows=len(level.buckets),
-                    buckets=_offered(level, target.tz, target.live_from),
+                    buckets=_offered(level, target.live_from),
                 )
             )
         meters.append(MeterRestore(published.id, tuple(levels)))
