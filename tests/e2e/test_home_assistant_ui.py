@@ -15,10 +15,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.e2e.conftest import blocking_calls, started
-from tests.e2e.homeassistant_process import PASSWORD, ROOT, USER, HomeAssistantProcess, http
+from tests.e2e.homeassistant_process import (
+    PASSWORD,
+    ROOT,
+    USER,
+    HomeAssistantProcess,
+    http,
+    run_coroutine,
+)
 from tests.e2e.test_system import (
     ARTIFACTS,
     POWER_ATTRIBUTES,
@@ -30,6 +37,7 @@ from tests.e2e.test_system import (
 pytestmark = pytest.mark.browser
 
 SENSOR = "sensor.ui_power"
+WORKSHOP = "sensor.ui_workshop_power"
 ZONE = ZoneInfo("Europe/Amsterdam")  # the time zone tests/e2e/homeassistant_process configures
 
 
@@ -88,8 +96,9 @@ def sidebar_item(page: Page, name: str) -> Any:
     )
 
 
-def add_meter_in_dialogs(page: Page, sensor_name: str, meter_name: str) -> None:
-    """Settings → Devices & services → Add integration → PowerStats, then the flow's dialogs."""
+def set_up_powerstats_in_dialogs(page: Page, sensor_name: str, meter_name: str) -> None:
+    """Settings → Devices & services → Add integration → PowerStats: the first meter, then
+    the publishing step (left empty)."""
     sidebar_item(page, "Settings").click()
     page.get_by_text("Devices & services", exact=True).click()
     expect(page).to_have_url(re.compile(r"/config/integrations"))
@@ -98,35 +107,85 @@ def add_meter_in_dialogs(page: Page, sensor_name: str, meter_name: str) -> None:
     # The dialog lists the matching brands after the page's own cards: the last match is its.
     page.get_by_text("PowerStats", exact=True).last.click()
     dialog = page.locator("dialog-data-entry-flow")
-    picker = dialog.get_by_text("Select an entity")
-    expect(picker).to_be_visible(timeout=60_000)
-    picker.click()
-    page.get_by_placeholder("Search", exact=True).fill(sensor_name)
-    dialog.get_by_text(sensor_name, exact=True).click()
-    # The form draws itself again once the sensor is picked: type the name after that.
-    expect(page.get_by_placeholder("Search", exact=True)).to_be_hidden()
-    name = dialog.get_by_role("textbox", name="Name")
-    name.fill(meter_name)
-    expect(name).to_have_value(meter_name)
-    page.screenshot(path=ARTIFACTS / "ha-add-meter.png")
+    fill_meter_form(page, dialog, sensor_name, meter_name)
     dialog.get_by_role("button", name="Submit").click()
     # Publishing to GitHub is optional: an empty repository skips it.
     expect(dialog.get_by_text("GitHub").first).to_be_visible(timeout=60_000)
     dialog.get_by_role("button", name="Submit").click()
+    finish_flow(dialog)
+
+
+def add_meter_in_dialogs(page: Page, sensor_name: str, meter_name: str) -> None:
+    """Settings → Devices & services → PowerStats → Add meter: the meter, then its price and
+    files (left as they are)."""
+    sidebar_item(page, "Settings").click()
+    page.get_by_text("Devices & services", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/config/integrations"))
+    page.locator("ha-integration-card").get_by_text("PowerStats", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/config/integrations/integration/powerstats"))
+    page.get_by_role("button", name="Add meter").click()
+    dialog = page.locator("dialog-data-entry-flow")
+    fill_meter_form(page, dialog, sensor_name, meter_name)
+    page.screenshot(path=ARTIFACTS / "ha-add-meter.png")
+    dialog.get_by_role("button", name="Submit").click()
+    expect(dialog.get_by_text("Price and files")).to_be_visible(timeout=60_000)
+    dialog.get_by_role("button", name="Submit").click()
+    finish_flow(dialog)
+    page.screenshot(path=ARTIFACTS / "ha-meters.png")
+
+
+def fill_meter_form(page: Page, dialog: Locator, sensor_name: str, meter_name: str) -> None:
+    """Pick the sensor in the dialog's entity picker and name the meter."""
+    picker = dialog.get_by_text("Select an entity")
+    expect(picker).to_be_visible(timeout=60_000)
+    picker.click()
+    search = page.get_by_role("dialog", name="Sensor").get_by_placeholder("Search", exact=True)
+    search.fill(sensor_name)
+    dialog.get_by_text(sensor_name, exact=True).click()
+    # The form draws itself again once the sensor is picked: type the name after that.
+    expect(search).to_be_hidden()
+    name = dialog.get_by_role("textbox", name="Name")
+    name.fill(meter_name)
+    expect(name).to_have_value(meter_name)
+
+
+def finish_flow(dialog: Locator) -> None:
+    """Close the flow's last dialog (HA's "Skip and finish" or "Finish") and see it gone."""
     finish = dialog.get_by_role("button", name=re.compile("finish", re.IGNORECASE))
     expect(finish).to_be_visible(timeout=60_000)
     finish.click()
     expect(dialog.get_by_role("button")).to_have_count(0, timeout=30_000)
 
 
-def energy_today_entity(ha: HomeAssistantProcess, token: str) -> str | None:
-    """The new meter's "energy today" sensor, once HA shows it."""
-    for state in http(f"{ha.url}/api/states", token=token):
-        if state["entity_id"].endswith("_energy_today") and state["state"] not in (
-            "unknown",
-            "unavailable",
+def meter_titles(ha: HomeAssistantProcess, token: str) -> list[str]:
+    """The names of the meters PowerStats' entry holds, as HA lists its subentries."""
+
+    async def listing() -> list[str]:
+        import aiohttp
+
+        (entry,) = http(f"{ha.url}/api/config/config_entries/entry?domain=powerstats", token=token)
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(ha.url.replace("http", "ws", 1) + "/api/websocket") as ws,
         ):
-            return str(state["entity_id"])
+            await ws.receive_json()
+            await ws.send_json({"type": "auth", "access_token": token})
+            await ws.receive_json()
+            await ws.send_json(
+                {"id": 1, "type": "config_entries/subentries/list", "entry_id": entry["entry_id"]}
+            )
+            return sorted(item["title"] for item in (await ws.receive_json())["result"])
+
+    return run_coroutine(listing())
+
+
+def energy_today_entity(ha: HomeAssistantProcess, token: str) -> str | None:
+    """The House meter's "energy today" sensor, once HA shows it."""
+    for state in http(f"{ha.url}/api/states", token=token):
+        entity_id = str(state["entity_id"])
+        named = entity_id.startswith("sensor.house_") and entity_id.endswith("_energy_today")
+        if named and state["state"] not in ("unknown", "unavailable"):
+            return entity_id
     return None
 
 
@@ -148,7 +207,12 @@ def test_a_person_logs_in_adds_a_meter_in_the_dialogs_and_the_panel_shows_todays
     tomorrow = datetime.now(ZONE).date() + timedelta(days=1)
     tokens = started(ha, clock=datetime.combine(tomorrow, time(10, 0), ZONE), timeout=600)
     token = tokens.access_token
-    set_power(ha, token, 1000)  # the sensor exists before the meter is added
+    set_power(ha, token, 1000)  # the sensors exist before the meters are added
+    http(
+        f"{ha.url}/api/states/{WORKSHOP}",
+        {"state": "250", "attributes": {**POWER_ATTRIBUTES, "friendly_name": "UI workshop power"}},
+        token=token,
+    )
 
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-GB")
     page_errors: list[str] = []
@@ -170,8 +234,11 @@ def test_a_person_logs_in_adds_a_meter_in_the_dialogs_and_the_panel_shows_todays
     page = open_page()
     try:
         log_in(page, ha.url)
-        add_meter_in_dialogs(page, "UI power", "House")
+        set_up_powerstats_in_dialogs(page, "UI power", "House")
         sensor = wait_for(lambda: energy_today_entity(ha, token), "the meter's energy sensor")
+        # A second meter (its name sorts after House, so the panel still opens on House).
+        add_meter_in_dialogs(page, "UI workshop power", "Workshop")
+        wait_for(lambda: meter_titles(ha, token) == ["House", "Workshop"], "the second meter")
         # HA's clock is moved next: a page open across that jump would see its connection to
         # HA time out, so this one is closed and the panel opened in a new one (still logged in).
         close_page(page)
