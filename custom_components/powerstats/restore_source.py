@@ -58,8 +58,20 @@ def folder_url(source: str) -> str:
     return parts._replace(path=path, query="", fragment="").geturl()
 
 
+def shown(source: str) -> str:
+    """The source as it may be shown and logged: an address without user, password or query."""
+    if not is_url(source):
+        return source
+    parts = urlsplit(source)
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return parts._replace(netloc=netloc, query="", fragment="").geturl()
+
+
 def _url_error(url: str, reason: str) -> SourceError:
-    return SourceError("restore_fetch_failed", url=url, error=reason)
+    return SourceError("restore_fetch_failed", url=shown(url), error=reason)
 
 
 class UrlSource:

@@ -54,7 +54,7 @@ from .core.restore_plan import select as select_meters
 from .core.timegrid import day_bounds, iso_local, ten_minute_start
 from .core.views import BUCKET_OF_LEVEL, LEVELS, Level, rows_between
 from .meter import PowerStatsMeter
-from .restore_source import FolderSource, SourceError, UrlSource, is_url, resolve_folder
+from .restore_source import FolderSource, SourceError, UrlSource, is_url, resolve_folder, shown
 from .runtime import PowerStatsConfigEntry, loaded_entry
 
 SERVICE_EXPORT: Final = "export"
@@ -403,7 +403,7 @@ async def _async_restore(call: ServiceCall) -> ServiceResponse:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key=err.key,
-            translation_placeholders={"source": raw, **err.placeholders},
+            translation_placeholders={"source": shown(raw), **err.placeholders},
         ) from err
     dry_run: bool = call.data[ATTR_DRY_RUN]
     now = dt_util.utcnow().timestamp()
@@ -421,7 +421,7 @@ async def _async_restore(call: ServiceCall) -> ServiceResponse:
         except OSError as err:
             raise _file_error(err, hass.config.path(DATA_DIR)) from err
     return {
-        "source": raw,
+        "source": shown(raw),
         "dry_run": dry_run,
         "meters": report,
         "not_restored": list(restore.unmatched),

@@ -219,6 +219,17 @@ async def test_the_boards_mirror_gives_back_daily_and_weekly_too(
 LEVELS_ALL = ("daily", "weekly", "monthly", "yearly")
 
 
+async def test_a_password_or_token_in_the_address_is_never_shown(
+    ha: HomeAssistant, house: PowerStatsMeter, board: Board
+) -> None:
+    secret_url = board.url.replace("http://", "http://alice:s3cret@") + "?token=s3cret"
+    answer = await restore(ha, source=secret_url, dry_run=True)
+    assert answer["source"] == board.url
+    with pytest.raises(ServiceValidationError) as caught:
+        await restore(ha, source=secret_url.replace("/?", "/gone/?"))
+    assert "s3cret" not in str(caught.value.translation_placeholders)
+
+
 async def test_a_folder_in_the_config_folder_restores_every_level(
     ha: HomeAssistant, house: PowerStatsMeter
 ) -> None:
