@@ -109,20 +109,23 @@ async def _import_statistics(
                 break
         else:
             raise RuntimeError("Home Assistant refused the statistics import")
-        # The recorder imports in its own thread: wait until all of it is readable.
-        for attempt in range(120):
+        # The recorder imports in its own thread, in one go: wait until its last hour is
+        # readable (asking for just that hour keeps the polling light on a busy recorder).
+        deadline, request = time.monotonic() + 900, 10
+        while time.monotonic() < deadline:
+            request += 1
             await ws.send_json(
                 {
-                    "id": 10 + attempt,
+                    "id": request,
                     "type": "recorder/statistics_during_period",
-                    "start_time": stats[0]["start"],
+                    "start_time": stats[-1]["start"],
                     "statistic_ids": [sensor],
                     "period": "hour",
                     "types": ["mean"],
                 }
             )
             answer = await ws.receive_json()
-            if len(answer.get("result", {}).get(sensor, [])) >= len(stats):
+            if answer.get("result", {}).get(sensor):
                 return
             await asyncio.sleep(1)  # the recorder thread is still writing
         raise RuntimeError("the imported statistics did not appear in the recorder")
@@ -161,8 +164,8 @@ def seed_history(url: str, token: str) -> datetime:
 
 
 def add_or_backfill_meters(url: str, token: str, github: FakeGitHubProcess) -> None:
-    """Seed the history and add the meters (the house publishing), which backfill it; or, when
-    the demo ran before, backfill the meters already there."""
+    """Seed the history and add the meters (PowerStats publishing to the fake GitHub), which
+    backfill it; or, when the demo ran before, backfill the meters already there."""
     entries = http(f"{url}/api/config/config_entries/entry?domain=powerstats", token=token)
     if entries:
         http(f"{url}/api/services/powerstats/backfill", {}, token=token)
@@ -171,28 +174,49 @@ def add_or_backfill_meters(url: str, token: str, github: FakeGitHubProcess) -> N
     seed_history(url, token)
     for n, (sensor, name, _) in enumerate(METERS):
         add_meter(url, token, sensor, name, github.publishing() if n == 0 else None)
-        set_price(url, token, name, github.publishing() if n == 0 else {})
+        set_price(url, token, name)
 
 
-def set_price(url: str, token: str, name: str, publishing: dict[str, Any]) -> None:
-    """Price a meter with the simulated tariff through its options, as its Configure dialog does.
-
-    The options end with the publishing step, answered again with `publishing`.
-    """
-    entries = http(f"{url}/api/config/config_entries/entry?domain=powerstats", token=token)
-    (entry,) = [entry for entry in entries if entry["title"] == name]
-    flows = f"{url}/api/config/config_entries/options/flow"
-    step = http(flows, {"handler": entry["entry_id"]}, token=token)
-    if step.get("step_id") != "init":
-        raise RuntimeError(f"the options of {name} did not open: {step}")
+def set_price(url: str, token: str, name: str) -> None:
+    """Price a meter with the simulated tariff, as its *Change meter* dialog does."""
+    (entry,) = http(f"{url}/api/config/config_entries/entry?domain=powerstats", token=token)
+    subentry = next(s for s in meters_of(url, token, entry["entry_id"]) if s["title"] == name)
+    flows = f"{url}/api/config/config_entries/subentries/flow"
+    handler = {"handler": [entry["entry_id"], "meter"], "subentry_id": subentry["subentry_id"]}
+    step = http(flows, handler, token=token)
+    if step.get("step_id") != "reconfigure":
+        raise RuntimeError(f"the meter {name} did not open for a change: {step}")
+    source = {f["name"]: f.get("default") for f in step["data_schema"]}
+    answer = {"entity_id": source["entity_id"], "name": source["name"]}
+    step = http(f"{flows}/{step['flow_id']}", answer, token=token)
+    if step.get("step_id") != "settings":
+        raise RuntimeError(f"the meter {name} was refused: {step}")
     levels = next(f["default"] for f in step["data_schema"] if f["name"] == "levels")
     answer = {"price_mode": "entity", "price_entity": PRICE_SENSOR, "levels": levels}
-    step = http(f"{flows}/{step['flow_id']}", answer, token=token)
-    if step.get("step_id") != "github":
-        raise RuntimeError(f"the price of {name} was refused: {step}")
-    result = http(f"{flows}/{step['flow_id']}", publishing, token=token)
-    if result.get("type") != "create_entry":
+    result = http(f"{flows}/{step['flow_id']}", answer, token=token)
+    if result.get("type") != "abort":
         raise RuntimeError(f"pricing {name} failed: {result}")
+
+
+def meters_of(url: str, token: str, entry_id: str) -> list[dict[str, Any]]:
+    """The meter subentries of PowerStats' entry, as Home Assistant lists them."""
+
+    async def listing() -> list[dict[str, Any]]:
+        import aiohttp
+
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(url.replace("http", "ws", 1) + "/api/websocket") as ws,
+        ):
+            await ws.receive_json()
+            await ws.send_json({"type": "auth", "access_token": token})
+            await ws.receive_json()
+            await ws.send_json(
+                {"id": 1, "type": "config_entries/subentries/list", "entry_id": entry_id}
+            )
+            return list((await ws.receive_json())["result"])
+
+    return asyncio.run(listing())
 
 
 def covered_days(config: Path) -> int:
