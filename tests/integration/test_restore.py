@@ -19,7 +19,6 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError, Unauthorized
-from homeassistant.helpers import device_registry as dr
 
 from custom_components.powerstats.const import DOMAIN
 from custom_components.powerstats.core.views import Level, MeterInfo
@@ -27,7 +26,7 @@ from custom_components.powerstats.meter import PowerStatsMeter
 from tests.fake_github import FakeGitHub
 from tests.integration.published_folder import Folder, publish, tracked, write_folder
 
-from .conftest import AMSTERDAM, SOURCE, Clock, at, make_entry, meter_of
+from .conftest import AMSTERDAM, SOURCE, Clock, at, make_entry, meter_device, meter_of
 
 NOW = at(2026, 11, 26, 12, 0)
 # The old Home Assistant published its last files an hour before the new one started.
@@ -65,12 +64,6 @@ async def restore(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
     )
     assert response is not None
     return dict(response)
-
-
-def device_of(hass: HomeAssistant, meter: PowerStatsMeter) -> str:
-    device = dr.async_get(hass).async_get_device({(DOMAIN, meter.subentry_id)})
-    assert device is not None
-    return device.id
 
 
 async def local_rows(hass: HomeAssistant, level: str) -> dict[int, list[Any]]:
@@ -285,7 +278,7 @@ async def test_a_dry_run_reports_what_would_be_added_and_changes_nothing(
 async def test_only_the_chosen_meters_are_restored(
     ha: HomeAssistant, house: PowerStatsMeter
 ) -> None:
-    response = await restore(ha, source=in_config(ha, published()), meters=[device_of(ha, house)])
+    response = await restore(ha, source=in_config(ha, published()), meters=[meter_device(ha)])
     assert list(response["meters"]) == ["house"]
 
 
