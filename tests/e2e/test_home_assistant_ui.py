@@ -8,7 +8,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,8 @@ def newest_home_assistant() -> Iterator[HomeAssistantProcess]:
     yield ha
     ha.stop()
     blocking = blocking_calls(ha)
+    # HA's log stays with the screenshots: a page error is then read next to what HA said.
+    (ARTIFACTS / "ha-newest.log").write_text(ha.log())
     shutil.rmtree(folder, ignore_errors=True)
     assert not blocking
 
@@ -217,18 +219,18 @@ def test_a_person_logs_in_adds_a_meter_in_the_dialogs_and_the_panel_shows_todays
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-GB")
     page_errors: list[str] = []
 
+    handlers: dict[Page, Callable[[Exception], None]] = {}
+
     def open_page() -> Page:
         page = context.new_page()
-        page.on("pageerror", on_page_error)
+        handlers[page] = lambda error: page_errors.append(f"{page.url}: {error}")
+        page.on("pageerror", handlers[page])
         return page
-
-    def on_page_error(error: Exception) -> None:
-        page_errors.append(str(error))
 
     def close_page(page: Page) -> None:
         # Closing a page drops its connection to HA, and the frontend rejects what was still
         # waiting on it ("disconnected"): that is the closing, not an error of the page in use.
-        page.remove_listener("pageerror", on_page_error)
+        page.remove_listener("pageerror", handlers.pop(page))
         page.close()
 
     page = open_page()
