@@ -37,7 +37,12 @@ from pytest_homeassistant_custom_component.components.recorder.common import (  
     async_wait_recording_done,
 )
 
-from custom_components.powerstats.backfill import BackfillResult, _with_stops
+from custom_components.powerstats.backfill import (
+    BackfillResult,
+    _with_stops,
+    async_start_backfill,
+    backfill_of,
+)
 from custom_components.powerstats.const import DOMAIN
 from custom_components.powerstats.core.recorder_buckets import RecordedState
 from custom_components.powerstats.core.timegrid import local_date
@@ -520,3 +525,33 @@ async def test_a_meter_added_without_the_backfill_is_not_backfilled_when_it_is_c
     assert reloaded is not meter
     assert not any(b.backfill for b in reloaded.history.days.values())
     assert last_backfill(meter.entry) is None
+
+
+async def test_a_second_backfill_of_a_meter_while_one_runs_is_refused(
+    ha_recorder: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    hass = ha_recorder
+    await fill_recorder(hass, freezer)
+    freezer.move_to(NOW)
+    meter = await start_meter(hass)
+    running = async_start_backfill(hass, meter.entry.runtime_data, meter, None, None)
+    with pytest.raises(HomeAssistantError) as caught:
+        async_start_backfill(hass, meter.entry.runtime_data, meter, None, None)
+    assert caught.value.translation_key == "backfill_running"
+    assert (await running).days > 0
+
+
+async def test_a_running_backfill_tells_its_listeners_how_far_it_is(
+    ha_recorder: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    hass = ha_recorder
+    await fill_recorder(hass, freezer)
+    freezer.move_to(NOW)
+    meter = await start_meter(hass)
+    state = backfill_of(meter.entry.runtime_data, meter)
+    seen: list[float] = []
+    state.listeners.append(lambda: seen.append(state.progress))
+    await async_start_backfill(hass, meter.entry.runtime_data, meter, None, None)
+    assert seen
+    assert seen == sorted(seen)
+    assert 0 < seen[-1] <= 1
