@@ -66,10 +66,12 @@ class Totals:
 class History:
     """The canonical buckets of one meter: 10-minute, hourly and daily, keyed by start."""
 
-    __slots__ = ("days", "hours", "ten_minutes", "tz")
+    __slots__ = ("days", "hours", "ten_minutes", "tz", "version")
 
     def __init__(self, tz: tzinfo) -> None:
         self.tz = tz
+        # Bumped by every change, so a reader can tell "nothing changed" without comparing.
+        self.version = 0
         self.ten_minutes: dict[int, Bucket] = {}
         self.hours: dict[int, Bucket] = {}
         self.days: dict[int, Bucket] = {}
@@ -79,6 +81,7 @@ class History:
     def add(self, bucket: Bucket) -> None:
         """Record a closed 10-minute bucket measured live and roll it up."""
         self.ten_minutes[bucket.start] = bucket
+        self.version += 1
         hour = hour_start(bucket.start, self.tz)
         self._rollup_hour(hour)
         self._rollup_day(local_date(hour, self.tz))
@@ -141,14 +144,21 @@ class History:
             if b.start not in self.days:
                 self.days[b.start] = b
                 landed += 1
+        if landed:
+            self.version += 1
         return landed
 
     def prune(self, now: float) -> None:
         """Drop 10-minute and hourly buckets past retention; daily buckets are kept forever."""
-        ten_horizon = now - TEN_MINUTE_RETENTION
-        hour_horizon = now - HOUR_RETENTION
-        self.ten_minutes = {s: b for s, b in self.ten_minutes.items() if s >= ten_horizon}
-        self.hours = {s: b for s, b in self.hours.items() if s >= hour_horizon}
+        for level, horizon in (
+            (self.ten_minutes, now - TEN_MINUTE_RETENTION),
+            (self.hours, now - HOUR_RETENTION),
+        ):
+            old = [s for s in level if s < horizon]
+            for s in old:
+                del level[s]
+            if old:
+                self.version += 1
 
     # -- reading -------------------------------------------------------------------------
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
+from functools import lru_cache
 from typing import Any, Final, Literal
 
 from .accounting import Bucket
@@ -139,12 +140,17 @@ def columns(*, priced: bool, backfill: bool) -> list[str]:
 # -- windows --------------------------------------------------------------------------------
 
 
-def _days(first: date, last: date, tz: tzinfo) -> Iterator[tuple[int, int]]:
+@lru_cache(maxsize=16)
+def _days(first: date, last: date, tz: tzinfo) -> tuple[tuple[int, int], ...]:
+    # Day boundaries need the time zone's rules for each day, which is slow; every meter of a
+    # dataset shares the same window of days, so they are computed once per day, not per render.
+    slots: list[tuple[int, int]] = []
     day = first
     while day <= last:
         start, end = day_bounds(day, tz)
-        yield start, end - start
+        slots.append((start, end - start))
         day += timedelta(days=1)
+    return tuple(slots)
 
 
 def window(level: Level, history: History, as_of: float) -> list[tuple[int, int, Bucket | None]]:
@@ -199,6 +205,15 @@ def render_level(meter: MeterInfo, level: Level, history: History, as_of: float)
     """The bytes of `<meter>/<level>.json` with data up to `as_of`."""
     slots = window(level, history, as_of)
     has_backfill = any(b is not None and b.backfill > 0 for _, _, b in slots)
+    rows = [
+        _dump(bucket_row(s, n, b, priced=meter.priced, backfill=has_backfill)) for s, n, b in slots
+    ]
+    return _level_text(meter, level, history.tz, as_of, has_backfill, rows)
+
+
+def _level_text(
+    meter: MeterInfo, level: Level, tz: tzinfo, as_of: float, has_backfill: bool, rows: list[str]
+) -> bytes:
     head = {
         "format": FORMAT,
         "level": level,
@@ -210,17 +225,67 @@ def render_level(meter: MeterInfo, level: Level, history: History, as_of: float)
         },
         "timezone": meter.timezone,
         "bucket": BUCKET_OF_LEVEL[level],
-        "generated": iso_local(as_of, history.tz),
+        "generated": iso_local(as_of, tz),
         "columns": columns(priced=meter.priced, backfill=has_backfill),
     }
     if meter.priced and meter.currency:
         head["currency"] = meter.currency
-    rows = [
-        _dump(bucket_row(s, n, b, priced=meter.priced, backfill=has_backfill)) for s, n, b in slots
-    ]
     # One row per line keeps diffs of published files small and readable.
     text = _dump(head)[:-1] + ',"rows":[\n' + ",\n".join(rows) + "\n]}\n"
     return text.encode()
+
+
+type _RowKey = tuple[Bucket | None, int, bool, bool]
+
+
+class MeterViews:
+    """The level files of one meter, rendered again only where its history changed.
+
+    Gives exactly the bytes of `render_level`. A closed bucket renders to the same row every
+    time, so rows are kept (per level, keyed by start, checked against the very bucket object
+    they came from) and only new or changed buckets are dumped again; a level whose meter,
+    history and `as_of` are all unchanged is not rendered at all.
+    """
+
+    __slots__ = ("_files", "_rows", "renders")
+
+    def __init__(self) -> None:
+        self._rows: dict[Level, dict[int, tuple[_RowKey, str]]] = {}
+        self._files: dict[Level, tuple[tuple[MeterInfo, History, int, float], bytes]] = {}
+        # How many times a level file was actually rendered (not taken as it was).
+        self.renders = 0
+
+    def render(self, meter: MeterInfo, level: Level, history: History, as_of: float) -> bytes:
+        """The bytes of `<meter>/<level>.json` with data up to `as_of`."""
+        key = (meter, history, history.version, as_of)
+        last = self._files.get(level)
+        if last is not None and last[0] == key:
+            return last[1]
+        self.renders += 1
+        slots = window(level, history, as_of)
+        has_backfill = any(b is not None and b.backfill > 0 for _, _, b in slots)
+        previous = self._rows.get(level, {})
+        kept: dict[int, tuple[_RowKey, str]] = {}
+        rows: list[str] = []
+        priced = meter.priced
+        for s, n, b in slots:
+            row_key = (b, n, has_backfill, priced)
+            cached = previous.get(s)
+            if cached is not None and _same_row(cached[0], row_key):
+                text = cached[1]
+            else:
+                text = _dump(bucket_row(s, n, b, priced=priced, backfill=has_backfill))
+            kept[s] = (row_key, text)
+            rows.append(text)
+        self._rows[level] = kept
+        data = _level_text(meter, level, history.tz, as_of, has_backfill, rows)
+        self._files[level] = (key, data)
+        return data
+
+
+def _same_row(a: _RowKey, b: _RowKey) -> bool:
+    # The bucket by identity: buckets are immutable and a changed one is a new object.
+    return a[0] is b[0] and a[1:] == b[1:]
 
 
 def render_manifest(
