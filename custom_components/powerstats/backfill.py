@@ -385,13 +385,20 @@ async def async_run_backfill(
             kwh=f"{result.kwh:.3f}",
             landed=str(result.landed),
         )
-    LOGGER.info(
-        "Backfill of %s: %s days, %.3f kWh found in the recorder, %s buckets added",
-        meter.config.name,
-        result.days,
-        result.kwh,
-        result.landed,
-    )
+    if result.days == 0:
+        LOGGER.info(
+            "No history of %s was found in the recorder (neither states nor long-term "
+            "statistics); nothing was imported",
+            meter.config.entity_id,
+        )
+    else:
+        LOGGER.info(
+            "Backfill of %s: %s days, %.3f kWh found in the recorder, %s buckets added",
+            meter.config.name,
+            result.days,
+            result.kwh,
+            result.landed,
+        )
     return result
 
 

@@ -26,7 +26,7 @@ async def async_get_config_entry_diagnostics(
             "options": async_redact_data(dict(entry.options), TO_REDACT),
         },
         "meters": {
-            meter.config.meter_id: _meter(meter)
+            meter.config.meter_id: _meter(meter, dict(entry.subentries[meter.subentry_id].data))
             for meter in sorted(data.meters.values(), key=lambda m: m.config.meter_id)
         },
         "files": {
@@ -39,7 +39,7 @@ async def async_get_config_entry_diagnostics(
     }
 
 
-def _meter(meter: PowerStatsMeter) -> dict[str, Any]:
+def _meter(meter: PowerStatsMeter, settings: dict[str, Any]) -> dict[str, Any]:
     history = meter.history
 
     def span(level: dict[int, Any]) -> dict[str, Any]:
@@ -50,6 +50,7 @@ def _meter(meter: PowerStatsMeter) -> dict[str, Any]:
         }
 
     return {
+        "settings": async_redact_data(settings, TO_REDACT),
         "entity_id": meter.config.entity_id,
         "kind": meter.config.kind.value,
         "priced": meter.config.priced,

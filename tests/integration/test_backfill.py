@@ -30,13 +30,14 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.recorder import get_instance
 from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped]
+    MockConfigEntry,  # type: ignore[import-untyped]
     async_fire_time_changed,
 )
 from pytest_homeassistant_custom_component.components.recorder.common import (  # type: ignore[import-untyped]
     async_wait_recording_done,
 )
 
-from custom_components.powerstats.backfill import _with_stops, backfill_of
+from custom_components.powerstats.backfill import BackfillResult, _with_stops
 from custom_components.powerstats.const import DOMAIN
 from custom_components.powerstats.core.recorder_buckets import RecordedState
 from custom_components.powerstats.core.timegrid import local_date
@@ -44,7 +45,7 @@ from custom_components.powerstats.meter import PowerStatsMeter
 from tests.fake_github import FakeGitHub
 
 from ..contract import validate_bytes
-from .conftest import AMSTERDAM, SOURCE, at, make_entry, meter_of
+from .conftest import AMSTERDAM, HOUSE, SOURCE, at, make_entry, meter_device, meter_of
 from .publish_support import fake, local_files, no_write_pause, start_publishing_meter
 
 __all__ = ["fake", "no_write_pause"]  # fixtures of the publishing test
@@ -191,6 +192,12 @@ async def backfill(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
     return dict(response)
 
 
+def last_backfill(entry: MockConfigEntry) -> BackfillResult | None:
+    """The result of the House meter's last backfill since the entry was (re)loaded."""
+    state = entry.runtime_data.backfills.get(HOUSE)
+    return None if state is None else state.last
+
+
 def level_bytes(hass: HomeAssistant) -> dict[str, bytes]:
     return {
         level: Path(hass.config.path(f"powerstats/house/{level}.json")).read_bytes()
@@ -264,7 +271,7 @@ async def test_a_second_backfill_changes_nothing(
     await backfill(hass)
     before = meter.history.to_json()
     files = level_bytes(hass)
-    again = (await backfill(hass, meter="house"))["meters"]["house"]
+    again = (await backfill(hass, meter=meter_device(hass)))["meters"]["house"]
     assert again["landed_buckets"] == 0
     assert again["found_days"] == 61
     assert meter.history.to_json() == before
@@ -345,12 +352,11 @@ async def test_a_new_meter_is_backfilled_once_at_setup_by_default(
     first_day = local_date(BEGIN.timestamp() + 86400, AMSTERDAM)
     day = next(b for s, b in meter.history.days.items() if local_date(s, AMSTERDAM) == first_day)
     assert day.kwh == pytest.approx(recorded.kwh[first_day], abs=1e-9)
-    assert backfill_of(hass, entry.entry_id).last is not None
+    assert last_backfill(entry) is not None
     # Reloading does not run it again.
-    backfill_of(hass, entry.entry_id).last = None
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
-    assert backfill_of(hass, entry.entry_id).last is None
+    assert last_backfill(entry) is None
 
 
 async def test_unloading_the_meter_cancels_a_running_backfill_and_stores_nothing(
@@ -440,8 +446,10 @@ async def test_the_add_a_meter_form_offers_the_backfill_on_by_default(
     )
     # The optional publishing step comes next; left empty, it creates the meter.
     created = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert created["type"] == "create_entry"
-    assert created["options"]["backfill"] is False
+    (meter,) = created["result"].subentries.values()
+    assert meter.data["backfill"] is False
 
 
 def _runs_with_a_stop(hass: HomeAssistant, stopped: datetime, started: datetime) -> None:
@@ -495,7 +503,7 @@ async def test_a_backfill_is_published_when_the_meter_publishes(
     assert published[first_day]["backfill"] == 1
 
 
-async def test_a_meter_added_without_the_backfill_is_not_backfilled_when_its_options_change(
+async def test_a_meter_added_without_the_backfill_is_not_backfilled_when_it_is_changed(
     ha_recorder: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:
     hass = ha_recorder
@@ -503,9 +511,12 @@ async def test_a_meter_added_without_the_backfill_is_not_backfilled_when_its_opt
     freezer.move_to(NOW)
     meter = await start_meter(hass, backfill=False)
     await hass.async_block_till_done(wait_background_tasks=True)
-    hass.config_entries.async_update_entry(meter.entry, options={"price_mode": "none"})
+    subentry = meter.entry.subentries[meter.subentry_id]
+    hass.config_entries.async_update_subentry(
+        meter.entry, subentry, data={**subentry.data, "price_mode": "fixed", "price": 0.3}
+    )
     await hass.async_block_till_done(wait_background_tasks=True)
     reloaded = meter_of(meter.entry, meter.config.meter_id)
     assert reloaded is not meter
     assert not any(b.backfill for b in reloaded.history.days.values())
-    assert backfill_of(hass, meter.entry.entry_id).last is None
+    assert last_backfill(meter.entry) is None

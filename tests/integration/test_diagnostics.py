@@ -1,4 +1,4 @@
-"""Diagnostics of a meter: useful for a bug report, with nothing secret in it."""
+"""Diagnostics of the dataset: useful for a bug report, with nothing secret in it."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def start_clock(freezer: FrozenDateTimeFactory) -> None:
     freezer.move_to(at(2026, 11, 26, 0, 0))
 
 
-async def test_diagnostics_show_the_meter_and_its_history(
+async def test_diagnostics_show_every_meter_and_its_history(
     ha: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     move_to: Clock,
@@ -42,7 +42,7 @@ async def test_diagnostics_show_the_meter_and_its_history(
     assert await ha.config_entries.async_setup(entry.entry_id)
     await move_to(start + timedelta(hours=1))
     diagnostics = await async_get_config_entry_diagnostics(ha, entry)
-    assert diagnostics["meter"]["priced"] is True
+    assert diagnostics["meters"]["house"]["priced"] is True
     assert diagnostics == snapshot.use_extension(HomeAssistantSnapshotExtension)
 
 

@@ -1,4 +1,4 @@
-"""The publishing entities of a meter: registry entries and states, as snapshots."""
+"""The publishing entities of the dataset (its PowerStats device): registry entries and states."""
 
 from __future__ import annotations
 

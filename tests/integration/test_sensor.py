@@ -17,7 +17,7 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.powerstats.const import DOMAIN
 from custom_components.powerstats.sensor import SENSORS
 
-from .conftest import SOURCE, Clock, at, make_entry
+from .conftest import HOUSE, SOURCE, Clock, at, make_entry
 
 W = {"unit_of_measurement": "W"}
 
@@ -48,7 +48,7 @@ async def test_the_sensors_of_a_priced_meter(
 ) -> None:
     snapshot = snapshot.use_extension(HomeAssistantSnapshotExtension)
     entry_id = await run_morning(ha, freezer, move_to, {"price_mode": "fixed", "price": 0.25})
-    keys = {f"{entry_id}_{d.key}" for d in SENSORS}
+    keys = {f"{HOUSE}_{d.key}" for d in SENSORS}
     entries = [
         e
         for e in er.async_entries_for_config_entry(entity_registry, entry_id)
@@ -68,6 +68,7 @@ async def test_the_sensors_of_a_priced_meter(
             "options": {domain: dict(opts) for domain, opts in entity_entry.options.items()},
             "has_entity_name": entity_entry.has_entity_name,
             "original_name": entity_entry.original_name,
+            "config_subentry_id": entity_entry.config_subentry_id,
         }
         assert described == snapshot(name=f"{entity_entry.entity_id}-entry")
         state = ha.states.get(entity_entry.entity_id)
@@ -105,12 +106,12 @@ async def test_an_unpriced_meter_has_no_cost_sensors(
 ) -> None:
     entry_id = await run_morning(ha, freezer, move_to, {})
     unique_ids = {e.unique_id for e in er.async_entries_for_config_entry(entity_registry, entry_id)}
-    assert f"{entry_id}_energy_today" in unique_ids
-    assert f"{entry_id}_cost_today" not in unique_ids
-    assert f"{entry_id}_cost_month" not in unique_ids
+    assert f"{HOUSE}_energy_today" in unique_ids
+    assert f"{HOUSE}_cost_today" not in unique_ids
+    assert f"{HOUSE}_cost_month" not in unique_ids
 
 
-async def test_every_sensor_belongs_to_the_meter_s_one_device(
+async def test_every_sensor_of_a_meter_belongs_to_its_one_device_and_subentry(
     ha: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     move_to: Clock,
@@ -118,8 +119,22 @@ async def test_every_sensor_belongs_to_the_meter_s_one_device(
     device_registry: dr.DeviceRegistry,
 ) -> None:
     entry_id = await run_morning(ha, freezer, move_to, {})
-    (device,) = dr.async_entries_for_config_entry(device_registry, entry_id)
-    assert device.identifiers == {(DOMAIN, entry_id)}
-    assert device.name == "House"
-    devices = {e.device_id for e in er.async_entries_for_config_entry(entity_registry, entry_id)}
-    assert devices == {device.id}
+    meter_device = device_registry.async_get_device(identifiers={(DOMAIN, HOUSE)})
+    dataset_device = device_registry.async_get_device(identifiers={(DOMAIN, entry_id)})
+    assert meter_device is not None
+    assert dataset_device is not None
+    assert meter_device.name == "House"
+    assert dataset_device.name == "PowerStats"
+    assert meter_device.config_entries_subentries == {entry_id: {HOUSE}}
+    sensors = [
+        e
+        for e in er.async_entries_for_config_entry(entity_registry, entry_id)
+        if e.domain == "sensor"
+    ]
+    assert {e.device_id for e in sensors} == {meter_device.id}
+    assert {e.config_subentry_id for e in sensors} == {HOUSE}
+    # The maintenance switch is the dataset's, not a meter's.
+    maintenance = entity_registry.async_get("switch.powerstats_maintenance")
+    assert maintenance is not None
+    assert maintenance.device_id == dataset_device.id
+    assert maintenance.config_subentry_id is None
