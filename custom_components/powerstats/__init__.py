@@ -5,7 +5,9 @@ from __future__ import annotations
 import shutil
 from functools import partial
 from pathlib import Path
+from typing import Any
 
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
@@ -18,6 +20,7 @@ from . import panel
 from .backfill import async_setup_backfill, setup_marker
 from .const import (
     CONF_BACKFILL,
+    CONF_STORED,
     DATA_DIR,
     DOMAIN,
     PUBLISH_ISSUES,
@@ -108,14 +111,8 @@ async def _async_start(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> Non
     entry.runtime_data = data
 
     for subentry in entry.subentries.values():
-        if subentry.subentry_type != SUBENTRY_METER:
-            continue
-        meter = PowerStatsMeter(
-            hass, entry, subentry, tz, partial(writer.async_refresh, history_changed=True)
-        )
-        entry.async_on_unload(meter.async_stop)
-        await meter.async_start()
-        meters[subentry.subentry_id] = meter
+        if subentry.subentry_type == SUBENTRY_METER:
+            await _async_start_meter(hass, entry, subentry)
 
     entry.async_on_unload(publisher.async_stop)
     await publisher.async_load()
@@ -129,16 +126,76 @@ async def _async_start(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> Non
     for meter in meters.values():
         wanted = entry.subentries[meter.subentry_id].data.get(CONF_BACKFILL, True)
         async_setup_backfill(hass, data, meter, wanted)
+    data.running_with = _settings(entry)
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+
+
+async def _async_start_meter(
+    hass: HomeAssistant, entry: PowerStatsConfigEntry, subentry: ConfigSubentry
+) -> PowerStatsMeter:
+    data = entry.runtime_data
+    meter = PowerStatsMeter(
+        hass,
+        entry,
+        subentry,
+        data.writer.tz,
+        partial(data.writer.async_refresh, history_changed=True),
+    )
+    entry.async_on_unload(meter.async_stop)
+    await meter.async_start()
+    data.meters[subentry.subentry_id] = meter
+    return meter
+
+
+def _settings(entry: PowerStatsConfigEntry) -> dict[str, Any]:
+    """Everything the dataset was set up from, except what PowerStats itself notes down."""
+    return {
+        "data": dict(entry.data),
+        "options": dict(entry.options),
+        "subentries": {
+            subentry_id: (
+                subentry.subentry_type,
+                {k: v for k, v in subentry.data.items() if k != CONF_STORED},
+            )
+            for subentry_id, subentry in entry.subentries.items()
+        },
+    }
 
 
 async def _async_entry_updated(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> None:
     """Settings, meters or the token changed: start over with them (history is in the stores).
 
     The one place PowerStats reloads: every flow finishes by updating the entry or a subentry.
-    A meter whose subentry is gone is forgotten once the dataset runs without it.
+    A meter that was only added joins the running dataset instead: restarting every other meter
+    for it would make adding meters one by one cost the square of their number. A meter whose
+    subentry is gone is forgotten once the dataset runs without it.
     """
+    data = entry.runtime_data
+    now = _settings(entry)
+    if now == data.running_with:
+        return  # only what PowerStats notes down itself changed (a meter's `stored` mark)
+    before = data.running_with
+    added = set(now["subentries"]) - set(before["subentries"])
+    kept_alike = all(
+        now["subentries"].get(subentry_id) == shape
+        for subentry_id, shape in before["subentries"].items()
+    )
+    if (
+        now["data"] == before["data"]
+        and now["options"] == before["options"]
+        and kept_alike
+        and data.add_meter_entities is not None
+        and all(now["subentries"][s][0] == SUBENTRY_METER for s in added)
+    ):
+        data.running_with = now
+        for subentry_id in sorted(added):
+            subentry = entry.subentries[subentry_id]
+            meter = await _async_start_meter(hass, entry, subentry)
+            data.add_meter_entities(meter)
+            async_setup_backfill(hass, data, meter, subentry.data.get(CONF_BACKFILL, True))
+        await data.writer.async_refresh()
+        return
     gone = {
         subentry_id: meter.config.meter_id
         for subentry_id, meter in entry.runtime_data.meters.items()

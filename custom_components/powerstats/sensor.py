@@ -113,15 +113,20 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add every meter's sensors (each to its subentry) and, when publishing, Last publish."""
-    for subentry_id, meter in entry.runtime_data.meters.items():
+
+    def add_meter(meter: PowerStatsMeter) -> None:
         async_add_entities(
             (
                 MeterSensor(meter, description)
                 for description in SENSORS
                 if meter.config.priced or not description.priced_only
             ),
-            config_subentry_id=subentry_id,
+            config_subentry_id=meter.subentry_id,
         )
+
+    for meter in entry.runtime_data.meters.values():
+        add_meter(meter)
+    entry.runtime_data.add_meter_entities = add_meter
     if entry.runtime_data.publisher.enabled:
         async_add_entities([LastPublishSensor(entry, LAST_PUBLISH)])
 

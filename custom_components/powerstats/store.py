@@ -119,6 +119,13 @@ def journal_line(epoch: int, closed: Iterable[Bucket], accumulator: MeterAccumul
     return (json.dumps(body, separators=(",", ":"), allow_nan=False) + "\n").encode()
 
 
+def _rebuild(
+    data: StoreData, lines: list[dict[str, Any]], epoch: int, kind: Kind, tz: tzinfo
+) -> tuple[History, MeterAccumulator | None]:
+    history, accumulator = decode(data, kind, tz)
+    return history, _replay(lines, epoch, history, kind, tz) or accumulator
+
+
 def _replay(
     lines: list[dict[str, Any]], epoch: int, history: History, kind: Kind, tz: tzinfo
 ) -> MeterAccumulator | None:
@@ -167,10 +174,12 @@ async def async_load(
                 LOGGER.error("The saved history of %s is missing; starting afresh", meter_name)
                 return _recovered(hass, store, tz, meter_name, ISSUE_STORE_MISSING)
             return Loaded(History(tz), None, recovered=False)
-        history, accumulator = decode(data, kind, tz)
         epoch = int(data.get("epoch", 0))
         lines = await store.async_read_journal()
-        accumulator = _replay(lines, epoch, history, kind, tz) or accumulator
+        # A year of buckets takes milliseconds to rebuild: not on the event loop.
+        history, accumulator = await hass.async_add_executor_job(
+            _rebuild, data, lines, epoch, kind, tz
+        )
     except Exception:
         LOGGER.exception("The saved history of %s could not be read", meter_name)
         await hass.async_add_executor_job(_set_aside, store.path)

@@ -30,6 +30,7 @@ from .core.timegrid import TEN_MINUTES, iso_local, ten_minute_start
 from .core.views import (
     MANIFEST,
     FileEntry,
+    LevelRender,
     ManifestMeter,
     MeterViews,
     level_path,
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
 
 # The longest the writer keeps the event loop before letting other work run.
 SLICE_SECONDS = 0.005
+# A file with more rows than this to dump (a meter's first render) is rendered in the executor.
+ROWS_ON_THE_LOOP = 24
 
 
 class Slices:
@@ -171,7 +174,7 @@ class ViewsWriter:
                 entries: list[FileEntry] = []
                 for level in meter.config.levels:
                     path = level_path(meter_id, level)
-                    data = views.render(info, level, meter.history, as_of)
+                    data = await self._render(views.plan(info, level, meter.history, as_of))
                     previous = self._files.get(path)
                     served = (
                         previous
@@ -210,6 +213,13 @@ class ViewsWriter:
         event = ViewsWritten(as_of, tuple(changed), history_changed)
         async_dispatcher_send(self.hass, SIGNAL_VIEWS_WRITTEN, event)
         return event
+
+    async def _render(self, planned: bytes | LevelRender) -> bytes:
+        if isinstance(planned, bytes):
+            return planned
+        if planned.misses > ROWS_ON_THE_LOOP:
+            return await self.hass.async_add_executor_job(planned.run)
+        return planned.run()
 
 
 def _write_changed(root: Path, due: Mapping[str, bytes], compare: frozenset[str]) -> list[str]:

@@ -251,35 +251,85 @@ class MeterViews:
 
     def __init__(self) -> None:
         self._rows: dict[Level, dict[int, tuple[_RowKey, str]]] = {}
-        self._files: dict[Level, tuple[tuple[MeterInfo, History, int, float], bytes]] = {}
+        self._files: dict[Level, tuple[_FileKey, bytes]] = {}
         # How many times a level file was actually rendered (not taken as it was).
         self.renders = 0
 
     def render(self, meter: MeterInfo, level: Level, history: History, as_of: float) -> bytes:
         """The bytes of `<meter>/<level>.json` with data up to `as_of`."""
+        planned = self.plan(meter, level, history, as_of)
+        return planned if isinstance(planned, bytes) else planned.run()
+
+    def plan(
+        self, meter: MeterInfo, level: Level, history: History, as_of: float
+    ) -> bytes | LevelRender:
+        """The file's bytes if nothing changed, else the render still to do (see `LevelRender`).
+
+        Reads the history, so it runs where the history changes (the event loop).
+        """
         key = (meter, history, history.version, as_of)
         last = self._files.get(level)
         if last is not None and last[0] == key:
             return last[1]
-        self.renders += 1
         slots = window(level, history, as_of)
         has_backfill = any(b is not None and b.backfill > 0 for _, _, b in slots)
         previous = self._rows.get(level, {})
-        kept: dict[int, tuple[_RowKey, str]] = {}
-        rows: list[str] = []
-        priced = meter.priced
+        rows: list[tuple[int, int, _RowKey, str | None]] = []
+        misses = 0
         for s, n, b in slots:
-            row_key = (b, n, has_backfill, priced)
+            row_key = (b, n, has_backfill, meter.priced)
             cached = previous.get(s)
-            if cached is not None and _same_row(cached[0], row_key):
-                text = cached[1]
-            else:
-                text = _dump(bucket_row(s, n, b, priced=priced, backfill=has_backfill))
+            text = cached[1] if cached is not None and _same_row(cached[0], row_key) else None
+            misses += text is None
+            rows.append((s, n, row_key, text))
+        return LevelRender(self, key, level, history.tz, has_backfill, rows, misses)
+
+
+type _FileKey = tuple[MeterInfo, History, int, float]
+
+
+class LevelRender:
+    """One level file to render from buckets already looked up: safe to run in another thread.
+
+    `misses` counts the rows that must be dumped (the others are kept from the last render).
+    """
+
+    __slots__ = ("_has_backfill", "_key", "_level", "_rows", "_tz", "_views", "misses")
+
+    def __init__(
+        self,
+        views: MeterViews,
+        key: _FileKey,
+        level: Level,
+        tz: tzinfo,
+        has_backfill: bool,
+        rows: list[tuple[int, int, _RowKey, str | None]],
+        misses: int,
+    ) -> None:
+        self._views = views
+        self._key = key
+        self._level = level
+        self._tz = tz
+        self._has_backfill = has_backfill
+        self._rows = rows
+        self.misses = misses
+
+    def run(self) -> bytes:
+        """Render the file and keep its rows and bytes for the next render."""
+        meter, _, _, as_of = self._key
+        kept: dict[int, tuple[_RowKey, str]] = {}
+        texts: list[str] = []
+        for s, n, row_key, text in self._rows:
+            if text is None:
+                bucket, _, backfill, priced = row_key
+                text = _dump(bucket_row(s, n, bucket, priced=priced, backfill=backfill))
             kept[s] = (row_key, text)
-            rows.append(text)
-        self._rows[level] = kept
-        data = _level_text(meter, level, history.tz, as_of, has_backfill, rows)
-        self._files[level] = (key, data)
+            texts.append(text)
+        data = _level_text(meter, self._level, self._tz, as_of, self._has_backfill, texts)
+        views = self._views
+        views.renders += 1
+        views._rows[self._level] = kept
+        views._files[self._level] = (self._key, data)
         return data
 
 
