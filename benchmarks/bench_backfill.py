@@ -26,12 +26,12 @@ if str(ROOT) not in sys.path:
 
 import custom_components.powerstats  # noqa: E402, F401 - ours before HA looks for it
 from custom_components.powerstats.backfill import _read_statistics  # noqa: E402
+from custom_components.powerstats.core.accounting import Kind  # noqa: E402
 from custom_components.powerstats.core.recorder_buckets import (  # noqa: E402
     HourStatistic,
     days_from_hours,
     hours_from_power_statistics,
 )
-from custom_components.powerstats.core.accounting import Kind  # noqa: E402
 
 SOURCE = "sensor.house_power"
 HOURS = 365 * 24
@@ -95,28 +95,33 @@ async def run() -> list[tuple[str, float]]:
             # The whole action, on a fresh meter each time (a re-run would land nothing).
             timings = []
             for i in range(REPEATS):
+                meter = {
+                    "entity_id": SOURCE,
+                    "name": f"House {i}",
+                    "meter_id": f"house{i}",
+                    "kind": "power",
+                    "backfill": False,
+                }
                 entry = MockConfigEntry(
                     domain="powerstats",
-                    title=f"House {i}",
-                    unique_id=f"house{i}",
-                    data={
-                        "entity_id": SOURCE,
-                        "name": f"House {i}",
-                        "meter_id": f"house{i}",
-                        "kind": "power",
-                    },
-                    options={"backfill": False},
+                    title="PowerStats",
+                    subentries_data=[
+                        {
+                            "subentry_id": f"house{i}",
+                            "subentry_type": "meter",
+                            "title": f"House {i}",
+                            "unique_id": f"house{i}",
+                            "data": meter,
+                        }
+                    ],
                 )
                 entry.add_to_hass(hass)
                 assert await hass.config_entries.async_setup(entry.entry_id)
                 await hass.async_block_till_done()
                 began = time.perf_counter()
+                # No meter given: every meter of the (one-meter) dataset.
                 response = await hass.services.async_call(
-                    "powerstats",
-                    "backfill",
-                    {"meter": f"house{i}"},
-                    blocking=True,
-                    return_response=True,
+                    "powerstats", "backfill", {}, blocking=True, return_response=True
                 )
                 timings.append(time.perf_counter() - began)
                 assert response is not None

@@ -247,14 +247,16 @@ class PowerStatsMeter:
         if state is not None:
             unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
             value = parse_reading(state.state, unit, self.config.kind)
+        # Logged once when an outage starts and once when it ends, not per state.
         if value is None and self._source_valid:
-            # Logged once per outage, not per state.
             LOGGER.info(
                 "%s has no valid %s value (%s); not covered until it returns",
                 self.config.entity_id,
                 self.config.kind.value,
                 "no state" if state is None else state.state,
             )
+        elif value is not None and not self._source_valid:
+            LOGGER.info("%s has a valid value again; covered from now on", self.config.entity_id)
         self._source_valid = value is not None
         self._add(self.accumulator.feed_value(t, value))
 

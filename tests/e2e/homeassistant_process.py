@@ -234,11 +234,19 @@ def add_meter(
     publishing: dict[str, Any] | None = None,
     attempts: int = 1,
 ) -> dict[str, Any]:
-    """Add a PowerStats meter through HA's config-flow REST API, as the integrations page does.
+    """Add a PowerStats meter through HA's REST API, as the integrations page does.
 
-    `publishing` answers the publishing step (None skips it). That step checks GitHub; on a busy
-    machine a slow answer may show as an error, so `attempts` > 1 submits it again.
+    The first meter sets PowerStats up (the config flow: the meter, then the publishing step,
+    which `publishing` answers; None skips it). Every further meter is added with the `meter`
+    subentry flow (Add meter), which never asks about GitHub. The publishing step checks
+    GitHub; on a busy machine a slow answer may show as an error, so `attempts` > 1 submits it
+    again.
     """
+    entries = http(f"{url}/api/config/config_entries/entry?domain=powerstats", token=token)
+    if entries:
+        if publishing is not None:
+            raise ValueError("publishing belongs to PowerStats' first flow or its options")
+        return _add_further_meter(url, token, entries[0]["entry_id"], entity_id, name)
     flows = f"{url}/api/config/config_entries/flow"
     step = http(flows, {"handler": "powerstats", "show_advanced_options": False}, token=token)
     if step.get("step_id") != "user":
@@ -252,6 +260,24 @@ def add_meter(
         if result.get("type") == "create_entry":
             return result
     raise RuntimeError(f"adding the meter failed: {result}")
+
+
+def _add_further_meter(
+    url: str, token: str, entry_id: str, entity_id: str, name: str
+) -> dict[str, Any]:
+    """Add meter: the sensor and name, then price and files (no price, every file)."""
+    flows = f"{url}/api/config/config_entries/subentries/flow"
+    step = http(flows, {"handler": [entry_id, "meter"]}, token=token)
+    if step.get("step_id") != "user":
+        raise RuntimeError(f"Add meter did not start with the meter's form: {step}")
+    step = http(f"{flows}/{step['flow_id']}", {"entity_id": entity_id, "name": name}, token=token)
+    if step.get("step_id") != "settings":
+        raise RuntimeError(f"the meter's form was refused: {step}")
+    answers = {"price_mode": "none", "levels": ["daily", "weekly", "monthly", "yearly"]}
+    result: dict[str, Any] = http(f"{flows}/{step['flow_id']}", answers, token=token)
+    if result.get("type") != "create_entry":
+        raise RuntimeError(f"adding the meter failed: {result}")
+    return result
 
 
 def faketime_env(start: datetime, speed: float = 1.0) -> dict[str, str]:

@@ -53,19 +53,24 @@ async def ha(hass: HomeAssistant, tmp_path: Path) -> HomeAssistant:
     return hass
 
 
-@pytest.fixture(autouse=True)
-def no_deprecation_warnings(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    """Fail a test on any warning from or about PowerStats that a later HA turns into an error."""
-    yield
-    found = [
+def deprecation_warnings(records: list[logging.LogRecord]) -> list[str]:
+    """Warnings from or about PowerStats that a later HA turns into errors."""
+    return [
         record.getMessage()
-        for record in caplog.get_records("call") + caplog.get_records("teardown")
+        for record in records
         if record.levelno >= logging.WARNING
         and (
             record.name.startswith("custom_components.powerstats") or DOMAIN in record.getMessage()
         )
         and any(word in record.getMessage().lower() for word in DEPRECATION_WORDS)
     ]
+
+
+@pytest.fixture(autouse=True)
+def no_deprecation_warnings(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail every integration test on a deprecation warning from or about PowerStats."""
+    yield
+    found = deprecation_warnings(caplog.get_records("call") + caplog.get_records("teardown"))
     assert not found, f"deprecated use: {found}"
 
 
@@ -138,9 +143,24 @@ async def add_meter(
     return meter_of(entry, subentry["data"][CONF_METER_ID])
 
 
+def device_named(hass: HomeAssistant, identifier: str) -> dr.DeviceEntry | None:
+    """PowerStats' device with the identifier (a meter's subentry id or the entry id).
+
+    Searched by hand: the registry's own lookup by identifier differs between HA versions.
+    """
+    return next(
+        (
+            device
+            for device in dr.async_get(hass).devices.values()
+            if (DOMAIN, identifier) in device.identifiers
+        ),
+        None,
+    )
+
+
 def meter_device(hass: HomeAssistant, meter_id: str = "house") -> str:
     """The device id of a meter that `meter_subentry` made (what actions take as `meter`)."""
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, f"subentry_{meter_id}")})
+    device = device_named(hass, f"subentry_{meter_id}")
     assert device is not None, meter_id
     return device.id
 

@@ -24,7 +24,7 @@ from custom_components.powerstats.publish_settings import (
 )
 from tests.fake_github import FakeGitHub
 
-from .conftest import SOURCE, Clock, at, read_file
+from .conftest import SOURCE, Clock, at, device_named, read_file
 from .publish_support import (
     REPOSITORY,
     TOKEN,
@@ -115,7 +115,7 @@ async def test_one_dataset_publishes_three_meters_in_one_commit_and_forgets_a_re
     entities = er.async_get(ha)
     for meter_id in METERS:
         subentry_id = subentry_id_of(entry, meter_id)
-        device = devices.async_get_device(identifiers={(DOMAIN, subentry_id)})
+        device = device_named(ha, subentry_id)
         assert device is not None, meter_id
         assert state_of(ha, f"sensor.{meter_id}_energy_today").state is not None
         registered = entities.async_get(f"sensor.{meter_id}_energy_today")
@@ -160,7 +160,7 @@ async def test_one_dataset_publishes_three_meters_in_one_commit_and_forgets_a_re
 
     # Removing the Grid meter removes its device, entities, store, files and manifest entry.
     grid = subentry_id_of(entry, "grid")
-    grid_device = devices.async_get_device(identifiers={(DOMAIN, grid)})
+    grid_device = device_named(ha, grid)
     assert grid_device is not None
     kept = {k: v for k, v in local_files(ha).items() if not k.startswith(("grid/", "manifest"))}
     assert meter_store_key(grid) in hass_storage
@@ -177,7 +177,7 @@ async def test_one_dataset_publishes_three_meters_in_one_commit_and_forgets_a_re
     for meter_id in ("house", "solar"):
         subentry_id = subentry_id_of(entry, meter_id)
         assert meter_store_key(subentry_id) in hass_storage
-        assert devices.async_get_device(identifiers={(DOMAIN, subentry_id)}) is not None
+        assert device_named(ha, subentry_id) is not None
         assert state_of(ha, f"sensor.{meter_id}_energy_today").state != "unavailable"
     assert publisher(ha, entry).enabled
     assert await ha.config_entries.async_unload(entry.entry_id)

@@ -7,17 +7,15 @@ from datetime import timedelta
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.syrupy import (  # type: ignore[import-untyped]
     HomeAssistantSnapshotExtension,
 )
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.powerstats.const import DOMAIN
 from custom_components.powerstats.sensor import SENSORS
 
-from .conftest import HOUSE, SOURCE, Clock, at, make_entry
+from .conftest import HOUSE, SOURCE, Clock, at, device_named, make_entry
 
 W = {"unit_of_measurement": "W"}
 
@@ -116,11 +114,10 @@ async def test_every_sensor_of_a_meter_belongs_to_its_one_device_and_subentry(
     freezer: FrozenDateTimeFactory,
     move_to: Clock,
     entity_registry: er.EntityRegistry,
-    device_registry: dr.DeviceRegistry,
 ) -> None:
     entry_id = await run_morning(ha, freezer, move_to, {})
-    meter_device = device_registry.async_get_device(identifiers={(DOMAIN, HOUSE)})
-    dataset_device = device_registry.async_get_device(identifiers={(DOMAIN, entry_id)})
+    meter_device = device_named(ha, HOUSE)
+    dataset_device = device_named(ha, entry_id)
     assert meter_device is not None
     assert dataset_device is not None
     assert meter_device.name == "House"

@@ -134,6 +134,28 @@ async def test_unavailable_periods_are_gaps_in_coverage(
     assert daily["rows"][-2][1:6] == [None, None, None, None, 0]
 
 
+async def test_an_outage_is_logged_once_when_it_starts_and_once_when_it_ends(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    ha.states.async_set(SOURCE, "600", W)
+    await start_meter(ha)
+    for state in ("unavailable", "unknown", "unavailable", "700", "800", "unavailable", "650"):
+        ha.states.async_set(SOURCE, state, W)
+        await ha.async_block_till_done()
+    logged = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith("custom_components.powerstats") and r.levelname == "INFO"
+    ]
+    assert [m for m in logged if SOURCE in m and "valid" in m] == [
+        f"{SOURCE} has no valid power value (unavailable); not covered until it returns",
+        f"{SOURCE} has a valid value again; covered from now on",
+        f"{SOURCE} has no valid power value (unavailable); not covered until it returns",
+        f"{SOURCE} has a valid value again; covered from now on",
+    ]
+
+
 async def test_a_unit_change_midway_is_converted(
     ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
 ) -> None:
