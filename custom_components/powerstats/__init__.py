@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from functools import partial
 from pathlib import Path
@@ -110,9 +111,10 @@ async def _async_start(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> Non
     data = PowerStatsData(writer=writer, publisher=publisher, meters=meters)
     entry.runtime_data = data
 
-    for subentry in entry.subentries.values():
-        if subentry.subentry_type == SUBENTRY_METER:
-            await _async_start_meter(hass, entry, subentry)
+    # Side by side: each start waits mostly on the executor (reading its store).
+    await _async_start_meters(
+        hass, entry, [s for s in entry.subentries.values() if s.subentry_type == SUBENTRY_METER]
+    )
 
     entry.async_on_unload(publisher.async_stop)
     await publisher.async_load()
@@ -131,21 +133,32 @@ async def _async_start(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> Non
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
 
 
-async def _async_start_meter(
-    hass: HomeAssistant, entry: PowerStatsConfigEntry, subentry: ConfigSubentry
-) -> PowerStatsMeter:
+async def _async_start_meters(
+    hass: HomeAssistant, entry: PowerStatsConfigEntry, subentries: list[ConfigSubentry]
+) -> list[PowerStatsMeter]:
     data = entry.runtime_data
-    meter = PowerStatsMeter(
-        hass,
-        entry,
-        subentry,
-        data.writer.tz,
-        partial(data.writer.async_refresh, history_changed=True),
+    started = [
+        PowerStatsMeter(
+            hass,
+            entry,
+            subentry,
+            data.writer.tz,
+            partial(data.writer.async_refresh, history_changed=True),
+        )
+        for subentry in subentries
+    ]
+    for meter in started:
+        entry.async_on_unload(meter.async_stop)
+    # Every start runs to its end before a failure is raised, so none is left half started.
+    results = await asyncio.gather(
+        *(meter.async_start() for meter in started), return_exceptions=True
     )
-    entry.async_on_unload(meter.async_stop)
-    await meter.async_start()
-    data.meters[subentry.subentry_id] = meter
-    return meter
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    for meter in started:
+        data.meters[meter.subentry_id] = meter
+    return started
 
 
 def _settings(entry: PowerStatsConfigEntry) -> dict[str, Any]:
@@ -189,11 +202,11 @@ async def _async_entry_updated(hass: HomeAssistant, entry: PowerStatsConfigEntry
         and all(now["subentries"][s][0] == SUBENTRY_METER for s in added)
     ):
         data.running_with = now
-        for subentry_id in sorted(added):
-            subentry = entry.subentries[subentry_id]
-            meter = await _async_start_meter(hass, entry, subentry)
+        subentries = [entry.subentries[subentry_id] for subentry_id in sorted(added)]
+        for meter in await _async_start_meters(hass, entry, subentries):
             data.add_meter_entities(meter)
-            async_setup_backfill(hass, data, meter, subentry.data.get(CONF_BACKFILL, True))
+            wanted = entry.subentries[meter.subentry_id].data.get(CONF_BACKFILL, True)
+            async_setup_backfill(hass, data, meter, wanted)
         await data.writer.async_refresh()
         return
     gone = {

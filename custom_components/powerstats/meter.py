@@ -189,10 +189,10 @@ class PowerStatsMeter:
             )
         )
         self._refresh_totals(now)
-        if loaded.found:
-            await self.async_save_boundary()
-        else:
+        if not loaded.found:
             await self.async_save()
+        # Otherwise nothing is written: what the downtime closed is closed the same way again
+        # from the same store after a crash, and goes into the next boundary's journal line.
         subentry = self._subentry
         if not subentry.data.get(CONF_STORED):
             # Before the entry's update listener is attached, so this does not reload it.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -124,8 +125,10 @@ async def async_setup_entry(
             config_subentry_id=meter.subentry_id,
         )
 
-    for meter in entry.runtime_data.meters.values():
+    for meter in list(entry.runtime_data.meters.values()):
         add_meter(meter)
+        # Adding entities runs eagerly to the end: with many meters, let other work in between.
+        await asyncio.sleep(0)
     entry.runtime_data.add_meter_entities = add_meter
     if entry.runtime_data.publisher.enabled:
         async_add_entities([LastPublishSensor(entry, LAST_PUBLISH)])

@@ -189,13 +189,10 @@ class ViewsWriter:
                     )
                 manifest_meters.append(ManifestMeter(info, tuple(entries)))
                 await slices.pause()
-            manifest = render_manifest(
-                manifest_meters,
-                generated,
-                refresh_seconds=REFRESH_SECONDS,
-                maintenance=self.maintenance,
+            # Many meters make a big manifest: encoding it is pure, so not on the event loop.
+            files[MANIFEST] = await self.hass.async_add_executor_job(
+                _served_manifest, manifest_meters, generated, self.maintenance
             )
-            files[MANIFEST] = ServedFile(manifest, sha256_hex(manifest))
             due = {
                 path: served.data
                 for path, served in files.items()
@@ -220,6 +217,13 @@ class ViewsWriter:
         if planned.misses > ROWS_ON_THE_LOOP:
             return await self.hass.async_add_executor_job(planned.run)
         return planned.run()
+
+
+def _served_manifest(meters: list[ManifestMeter], generated: str, maintenance: bool) -> ServedFile:
+    data = render_manifest(
+        meters, generated, refresh_seconds=REFRESH_SECONDS, maintenance=maintenance
+    )
+    return ServedFile(data, sha256_hex(data))
 
 
 def _write_changed(root: Path, due: Mapping[str, bytes], compare: frozenset[str]) -> list[str]:
