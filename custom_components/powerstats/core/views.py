@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
@@ -211,8 +212,8 @@ def render_level(meter: MeterInfo, level: Level, history: History, as_of: float)
     return _level_text(meter, level, history.tz, as_of, has_backfill, rows)
 
 
-def _level_text(
-    meter: MeterInfo, level: Level, tz: tzinfo, as_of: float, has_backfill: bool, rows: list[str]
+def _level_head(
+    meter: MeterInfo, level: Level, tz: tzinfo, as_of: float, has_backfill: bool
 ) -> bytes:
     head = {
         "format": FORMAT,
@@ -231,26 +232,59 @@ def _level_text(
     if meter.priced and meter.currency:
         head["currency"] = meter.currency
     # One row per line keeps diffs of published files small and readable.
-    text = _dump(head)[:-1] + ',"rows":[\n' + ",\n".join(rows) + "\n]}\n"
-    return text.encode()
+    return (_dump(head)[:-1] + ',"rows":[\n').encode()
 
 
-type _RowKey = tuple[Bucket | None, int, bool, bool]
+_ROW_SEPARATOR: Final = b",\n"
+_TAIL: Final = b"\n]}\n"
+
+
+def _level_text(
+    meter: MeterInfo, level: Level, tz: tzinfo, as_of: float, has_backfill: bool, rows: list[str]
+) -> bytes:
+    head = _level_head(meter, level, tz, as_of, has_backfill)
+    return head + _ROW_SEPARATOR.join(row.encode() for row in rows) + _TAIL
+
+
+class _LevelRows:
+    """Where each row of a level's last file sits in its bytes, and the bucket it came from.
+
+    The file itself holds every row's text, so nothing but offsets is kept beside it.
+    """
+
+    __slots__ = ("buckets", "data", "flags", "offsets", "starts")
+
+    def __init__(
+        self,
+        data: bytes,
+        flags: tuple[bool, bool],
+        starts: list[int],
+        buckets: list[Bucket | None],
+        offsets: array[int],
+    ) -> None:
+        self.data = data
+        self.flags = flags  # (priced, has_backfill): the columns every row was written with
+        self.starts = starts
+        self.buckets = buckets
+        self.offsets = offsets  # row i is data[offsets[2 * i]:offsets[2 * i + 1]]
+
+
+type _FileKey = tuple[MeterInfo, History, int, float]
 
 
 class MeterViews:
     """The level files of one meter, rendered again only where its history changed.
 
     Gives exactly the bytes of `render_level`. A closed bucket renders to the same row every
-    time, so rows are kept (per level, keyed by start, checked against the very bucket object
-    they came from) and only new or changed buckets are dumped again; a level whose meter,
-    history and `as_of` are all unchanged is not rendered at all.
+    time, so the rows of the last file are reused (checked against the very bucket object they
+    came from) and only new or changed buckets are dumped again; a level whose meter, history
+    and `as_of` are all unchanged is not rendered at all.
     """
 
     __slots__ = ("_files", "_rows", "renders")
 
     def __init__(self) -> None:
-        self._rows: dict[Level, dict[int, tuple[_RowKey, str]]] = {}
+        self._rows: dict[Level, _LevelRows] = {}
         self._files: dict[Level, tuple[_FileKey, bytes]] = {}
         # How many times a level file was actually rendered (not taken as it was).
         self.renders = 0
@@ -273,28 +307,32 @@ class MeterViews:
             return last[1]
         slots = window(level, history, as_of)
         has_backfill = any(b is not None and b.backfill > 0 for _, _, b in slots)
-        previous = self._rows.get(level, {})
-        rows: list[tuple[int, int, _RowKey, str | None]] = []
+        flags = (meter.priced, has_backfill)
+        previous = self._rows.get(level)
+        rows: list[tuple[int, int, Bucket | None, int]] = []
         misses = 0
-        for s, n, b in slots:
-            row_key = (b, n, has_backfill, meter.priced)
-            cached = previous.get(s)
-            text = cached[1] if cached is not None and _same_row(cached[0], row_key) else None
-            misses += text is None
-            rows.append((s, n, row_key, text))
-        return LevelRender(self, key, level, history.tz, has_backfill, rows, misses)
-
-
-type _FileKey = tuple[MeterInfo, History, int, float]
+        if previous is not None and previous.flags == flags:
+            index = {s: i for i, s in enumerate(previous.starts)}
+            old = previous.buckets
+            for s, n, b in slots:
+                i = index.get(s, -1)
+                if i < 0 or old[i] is not b:
+                    i = -1
+                    misses += 1
+                rows.append((s, n, b, i))
+        else:
+            rows = [(s, n, b, -1) for s, n, b in slots]
+            misses = len(rows)
+        return LevelRender(self, key, level, history.tz, flags, rows, misses, previous)
 
 
 class LevelRender:
     """One level file to render from buckets already looked up: safe to run in another thread.
 
-    `misses` counts the rows that must be dumped (the others are kept from the last render).
+    `misses` counts the rows that must be dumped (the others are cut from the last file).
     """
 
-    __slots__ = ("_has_backfill", "_key", "_level", "_rows", "_tz", "_views", "misses")
+    __slots__ = ("_flags", "_key", "_level", "_previous", "_rows", "_tz", "_views", "misses")
 
     def __init__(
         self,
@@ -302,40 +340,50 @@ class LevelRender:
         key: _FileKey,
         level: Level,
         tz: tzinfo,
-        has_backfill: bool,
-        rows: list[tuple[int, int, _RowKey, str | None]],
+        flags: tuple[bool, bool],
+        rows: list[tuple[int, int, Bucket | None, int]],
         misses: int,
+        previous: _LevelRows | None,
     ) -> None:
         self._views = views
         self._key = key
         self._level = level
         self._tz = tz
-        self._has_backfill = has_backfill
+        self._flags = flags
         self._rows = rows
         self.misses = misses
+        self._previous = previous
 
     def run(self) -> bytes:
-        """Render the file and keep its rows and bytes for the next render."""
+        """Render the file and note where its rows are, for the next render."""
         meter, _, _, as_of = self._key
-        kept: dict[int, tuple[_RowKey, str]] = {}
-        texts: list[str] = []
-        for s, n, row_key, text in self._rows:
-            if text is None:
-                bucket, _, backfill, priced = row_key
-                text = _dump(bucket_row(s, n, bucket, priced=priced, backfill=backfill))
-            kept[s] = (row_key, text)
-            texts.append(text)
-        data = _level_text(meter, self._level, self._tz, as_of, self._has_backfill, texts)
+        priced, has_backfill = self._flags
+        head = _level_head(meter, self._level, self._tz, as_of, has_backfill)
+        previous = self._previous
+        parts: list[bytes] = [head]
+        offsets = array("L")
+        at = len(head)
+        for number, (s, n, b, i) in enumerate(self._rows):
+            if number:
+                parts.append(_ROW_SEPARATOR)
+                at += len(_ROW_SEPARATOR)
+            if i >= 0 and previous is not None:
+                row = previous.data[previous.offsets[2 * i] : previous.offsets[2 * i + 1]]
+            else:
+                row = _dump(bucket_row(s, n, b, priced=priced, backfill=has_backfill)).encode()
+            parts.append(row)
+            offsets.append(at)
+            at += len(row)
+            offsets.append(at)
+        parts.append(_TAIL)
+        data = b"".join(parts)
         views = self._views
         views.renders += 1
-        views._rows[self._level] = kept
+        views._rows[self._level] = _LevelRows(
+            data, self._flags, [r[0] for r in self._rows], [r[2] for r in self._rows], offsets
+        )
         views._files[self._level] = (self._key, data)
         return data
-
-
-def _same_row(a: _RowKey, b: _RowKey) -> bool:
-    # The bucket by identity: buckets are immutable and a changed one is a new object.
-    return a[0] is b[0] and a[1:] == b[1:]
 
 
 def render_manifest(
