@@ -231,16 +231,22 @@ def bucket_to_list(b: Bucket) -> list[Any]:
     return [b.start, b.seconds, b.kwh, b.covered, b.min_w, b.max_w, b.cost, b.backfill]
 
 
+# A year of buckets repeats a few numbers thousands of times (a whole bucket covered, no
+# backfill): decoded, each would be an object of its own; these are shared instead.
+_SHARED_SECONDS: Final = {n: n for n in (TEN_MINUTES, HOUR, 82800, 86400, 90000)}
+_SHARED_FLOATS: Final = {float(n): float(n) for n in (0, *_SHARED_SECONDS)}
+
+
 def bucket_from_list(row: list[Any]) -> Bucket:
     """A bucket from its compact JSON list (see `BUCKET_FIELDS`)."""
     start, seconds, kwh, covered, min_w, max_w, cost, backfill = row
     return Bucket(
         start=int(start),
-        seconds=int(seconds),
+        seconds=_SHARED_SECONDS.get(seconds, int(seconds)),
         kwh=float(kwh),
-        covered=float(covered),
+        covered=_SHARED_FLOATS.get(covered, float(covered)),
         min_w=None if min_w is None else float(min_w),
         max_w=None if max_w is None else float(max_w),
         cost=None if cost is None else float(cost),
-        backfill=float(backfill),
+        backfill=_SHARED_FLOATS.get(backfill, float(backfill)),
     )
