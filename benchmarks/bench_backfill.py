@@ -159,7 +159,10 @@ async def run() -> list[tuple[str, float]]:
                 days_from_hours(AMSTERDAM, hours)
                 timings.append(time.perf_counter() - began)
             results.append(
-                ("conversion only (history.py: statistics to hours and days)", min(timings))
+                (
+                    "conversion only (core/recorder_buckets.py: statistics to hours and days)",
+                    min(timings),
+                )
             )
             # Stop HA (and with it the recorder thread) before the harness tears down.
             await hass.async_stop()

@@ -1,11 +1,11 @@
 """Backfill: imports a meter's past from HA's recorder into its store (the HA side).
 
 The recorder is read on its own executor, in chunks, newest raw states where the recorder still
-keeps them and hourly long-term statistics before that; history.py turns the rows into buckets.
-The buckets are merged with `History.merge_external`, which lands a bucket only where PowerStats
-has recorded nothing itself, so live data is never overwritten and a second run over the same
-range changes nothing. Time HA was not running (between two recorder runs) stays a gap, as it
-does in live tracking.
+keeps them and hourly long-term statistics before that; core/recorder_buckets.py turns the rows
+into buckets. The buckets are merged with `History.merge_external`, which lands a bucket only
+where PowerStats has recorded nothing itself, so live data is never overwritten and a second run
+over the same range changes nothing. Time HA was not running (between two recorder runs) stays a
+gap, as it does in live tracking.
 
 One backfill runs per meter at a time, as a background task of the entry: unloading the entry
 cancels it. Its state lives in the entry's runtime data. Progress shows as a persistent

@@ -146,12 +146,14 @@ async def add_meter(
 def device_named(hass: HomeAssistant, identifier: str) -> dr.DeviceEntry | None:
     """PowerStats' device with the identifier (a meter's subentry id or the entry id).
 
-    Searched by hand: the registry's own lookup by identifier differs between HA versions.
+    Searched through the entries' devices: the registry's lookups differ between HA versions.
     """
+    registry = dr.async_get(hass)
     return next(
         (
             device
-            for device in dr.async_get(hass).devices.values()
+            for entry in hass.config_entries.async_entries(DOMAIN)
+            for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
             if (DOMAIN, identifier) in device.identifiers
         ),
         None,

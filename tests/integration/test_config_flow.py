@@ -246,7 +246,10 @@ async def reconfigure(
     settings: dict[str, Any] | None = None,
     subentry_id: str = HOUSE,
 ) -> dict[str, Any]:
-    result = await entry.start_subentry_reconfigure_flow(hass, "meter", subentry_id)
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "meter"),
+        context={"source": config_entries.SOURCE_RECONFIGURE, "subentry_id": subentry_id},
+    )
     assert result["step_id"] == "reconfigure"
     result = await hass.config_entries.subentries.async_configure(result["flow_id"], source)
     if result.get("step_id") == "settings":

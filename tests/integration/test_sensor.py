@@ -122,7 +122,6 @@ async def test_every_sensor_of_a_meter_belongs_to_its_one_device_and_subentry(
     assert dataset_device is not None
     assert meter_device.name == "House"
     assert dataset_device.name == "PowerStats"
-    assert meter_device.config_entries_subentries == {entry_id: {HOUSE}}
     sensors = [
         e
         for e in er.async_entries_for_config_entry(entity_registry, entry_id)
