@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 SLICE_SECONDS = 0.005
 # A file with more rows than this to dump (a meter's first render) is rendered in the executor.
 ROWS_ON_THE_LOOP = 24
+# Files written by one executor job (jobs run side by side).
+WRITES_PER_JOB = 16
 
 
 class Slices:
@@ -199,9 +201,7 @@ class ViewsWriter:
                 if force or self._on_disk.get(path) != served.sha256
             }
             unknown = frozenset(path for path in due if path not in self._on_disk)
-            changed = await self.hass.async_add_executor_job(
-                _write_changed, self.root, due, frozenset() if force else unknown
-            )
+            changed = await self._async_write(due, frozenset() if force else unknown)
             on_disk = {p: h for p, h in self._on_disk.items() if p in files}
             on_disk.update((path, files[path].sha256) for path in due)
             self._on_disk = on_disk
@@ -210,6 +210,21 @@ class ViewsWriter:
         event = ViewsWritten(as_of, tuple(changed), history_changed)
         async_dispatcher_send(self.hass, SIGNAL_VIEWS_WRITTEN, event)
         return event
+
+    async def _async_write(self, due: Mapping[str, bytes], compare: frozenset[str]) -> list[str]:
+        # Each atomic write waits for its own sync to disk: with many meters, several executor
+        # threads wait side by side instead of one waiting for every file in turn.
+        paths = list(due)
+        chunks = [paths[i : i + WRITES_PER_JOB] for i in range(0, len(paths), WRITES_PER_JOB)]
+        written = await asyncio.gather(
+            *(
+                self.hass.async_add_executor_job(
+                    _write_changed, self.root, {p: due[p] for p in chunk}, compare
+                )
+                for chunk in chunks
+            )
+        )
+        return [path for chunk in written for path in chunk]
 
     async def _render(self, planned: bytes | LevelRender) -> bytes:
         if isinstance(planned, bytes):

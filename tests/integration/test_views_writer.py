@@ -35,13 +35,13 @@ W = {"unit_of_measurement": "W"}
 def renders(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     """How many times each meter's level files were actually rendered (not taken as they were)."""
     counted: Counter[str] = Counter()
-    real = views._level_text
+    real = views._level_head
 
     def counting(meter: views.MeterInfo, *args: Any) -> bytes:
         counted[meter.id] += 1
         return real(meter, *args)
 
-    monkeypatch.setattr(views, "_level_text", counting)
+    monkeypatch.setattr(views, "_level_head", counting)
     return counted
 
 

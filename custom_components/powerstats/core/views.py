@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -202,6 +203,20 @@ def _dump(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+def _dump_row(row: list[Any]) -> bytes:
+    """`_dump(row).encode()` for a row of numbers and nulls, several times faster."""
+    parts = []
+    for value in row:
+        if value is None:
+            parts.append("null")
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"not a finite number: {value!r}")
+        else:
+            # What json writes for an int or a float (its repr).
+            parts.append(repr(value))
+    return ("[" + ",".join(parts) + "]").encode()
+
+
 def render_level(meter: MeterInfo, level: Level, history: History, as_of: float) -> bytes:
     """The bytes of `<meter>/<level>.json` with data up to `as_of`."""
     slots = window(level, history, as_of)
@@ -370,7 +385,7 @@ class LevelRender:
             if i >= 0 and previous is not None:
                 row = previous.data[previous.offsets[2 * i] : previous.offsets[2 * i + 1]]
             else:
-                row = _dump(bucket_row(s, n, b, priced=priced, backfill=has_backfill)).encode()
+                row = _dump_row(bucket_row(s, n, b, priced=priced, backfill=has_backfill))
             parts.append(row)
             offsets.append(at)
             at += len(row)
