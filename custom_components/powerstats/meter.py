@@ -189,10 +189,12 @@ class PowerStatsMeter:
             )
         )
         self._refresh_totals(now)
-        if not loaded.found:
+        if loaded.found:
+            # Nothing is written: what the downtime closed is closed the same way again from the
+            # same store after a crash, and goes into the next boundary's journal line.
+            self._arm_stop_save()
+        else:
             await self.async_save()
-        # Otherwise nothing is written: what the downtime closed is closed the same way again
-        # from the same store after a crash, and goes into the next boundary's journal line.
         subentry = self._subentry
         if not subentry.data.get(CONF_STORED):
             # Before the entry's update listener is attached, so this does not reload it.

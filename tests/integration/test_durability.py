@@ -107,6 +107,26 @@ async def test_the_open_bucket_is_in_the_final_write_at_shutdown(
     assert saved["ws"] == pytest.approx(1200 * 360)
 
 
+async def test_after_a_restart_the_open_bucket_is_still_in_the_final_write_at_shutdown(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    move_to: Clock,
+    hass_storage: dict[str, Any],
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    ha.states.async_set(SOURCE, "1200", W)
+    entry = make_entry()
+    await setup(ha, entry)
+    assert await ha.config_entries.async_unload(entry.entry_id)
+    await setup(ha, entry)
+    await move_to(at(2026, 11, 26, 12, 6))
+    ha.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
+    await ha.async_block_till_done()
+    saved = hass_storage[meter_store_key(HOUSE)]["data"]["accumulator"]
+    assert saved["covered"] == 360
+    assert saved["ws"] == pytest.approx(1200 * 360)
+
+
 async def test_ha_stopped_over_midnight_and_restarted_two_days_later(
     ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
 ) -> None:
