@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
 
 from .const import DOMAIN
 
@@ -44,11 +43,3 @@ def loaded_entry(hass: HomeAssistant) -> PowerStatsConfigEntry | None:
     """The PowerStats entry when it is loaded (there is at most one)."""
     entries: list[PowerStatsConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
     return entries[0] if entries else None
-
-
-def require_loaded_entry(hass: HomeAssistant) -> PowerStatsConfigEntry:
-    """The loaded PowerStats entry, or the translated error an action shows without one."""
-    entry = loaded_entry(hass)
-    if entry is None:
-        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_set_up")
-    return entry

@@ -52,7 +52,7 @@ from .core.fileio import write_atomically
 from .core.timegrid import day_bounds, iso_local, ten_minute_start
 from .core.views import BUCKET_OF_LEVEL, LEVELS, Level, rows_between
 from .meter import PowerStatsMeter
-from .runtime import PowerStatsConfigEntry, require_loaded_entry
+from .runtime import PowerStatsConfigEntry, loaded_entry
 
 SERVICE_EXPORT: Final = "export"
 SERVICE_IMPORT: Final = "import"
@@ -126,6 +126,14 @@ def _file_error(err: OSError, path: Path | str) -> HomeAssistantError:
 
 
 # -- choosing meters ------------------------------------------------------------------------------
+
+
+def require_loaded_entry(hass: HomeAssistant) -> PowerStatsConfigEntry:
+    """The loaded PowerStats entry, or the translated error an action shows without one."""
+    entry = loaded_entry(hass)
+    if entry is None:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_set_up")
+    return entry
 
 
 def _meter(hass: HomeAssistant, entry: PowerStatsConfigEntry, device_id: str) -> PowerStatsMeter:
