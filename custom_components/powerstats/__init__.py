@@ -138,26 +138,27 @@ async def _async_start_meters(
     hass: HomeAssistant, entry: PowerStatsConfigEntry, subentries: list[ConfigSubentry]
 ) -> list[PowerStatsMeter]:
     data = entry.runtime_data
-    started = [
-        PowerStatsMeter(
-            hass,
-            entry,
-            subentry,
-            data.writer.tz,
-            partial(data.writer.async_refresh, history_changed=True),
-        )
-        for subentry in subentries
-    ]
-    for meter in started:
-        entry.async_on_unload(meter.async_stop)
+    started: list[PowerStatsMeter] = []
+    results: list[BaseException | None] = []
     # A few side by side (each waits mostly on the executor), not all at once: the ones whose
     # reads finish together resume in one go. Every start runs to its end before a failure is
     # raised, so none is left half started.
-    results: list[BaseException | None] = []
-    for i in range(0, len(started), METERS_STARTING_TOGETHER):
+    for i in range(0, len(subentries), METERS_STARTING_TOGETHER):
+        together = [
+            PowerStatsMeter(
+                hass,
+                entry,
+                subentry,
+                data.writer.tz,
+                partial(data.writer.async_refresh, history_changed=True),
+            )
+            for subentry in subentries[i : i + METERS_STARTING_TOGETHER]
+        ]
+        for meter in together:
+            entry.async_on_unload(meter.async_stop)
+        started += together
         results += await asyncio.gather(
-            *(m.async_start() for m in started[i : i + METERS_STARTING_TOGETHER]),
-            return_exceptions=True,
+            *(meter.async_start() for meter in together), return_exceptions=True
         )
     for result in results:
         if isinstance(result, BaseException):
