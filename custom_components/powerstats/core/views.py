@@ -273,7 +273,7 @@ class _LevelRows:
         self,
         data: bytes,
         flags: tuple[bool, bool],
-        starts: list[int],
+        starts: array[int],
         buckets: list[Bucket | None],
         offsets: array[int],
     ) -> None:
@@ -395,7 +395,11 @@ class LevelRender:
         views = self._views
         views.renders += 1
         views._rows[self._level] = _LevelRows(
-            data, self._flags, [r[0] for r in self._rows], [r[2] for r in self._rows], offsets
+            data,
+            self._flags,
+            array("q", [r[0] for r in self._rows]),
+            [r[2] for r in self._rows],
+            offsets,
         )
         views._files[self._level] = (self._key, data)
         return data
