@@ -584,7 +584,9 @@ def main() -> int:
         "of days, 9 days of hours and 49 h of 10-minute buckets; *fresh* = no history. Bytes "
         "are PowerStats' own writes (view files, journal lines, snapshots). In "
         "brackets: the issue's measurement of the code before this design (HA 2025.4.4, this "
-        "machine). A ratio at most 1.00 meets its goal.",
+        "machine). A ratio at most 1.00 meets its goal. Measured "
+        f"{time.strftime('%Y-%m-%d', time.gmtime())}, load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores shared with other work.",
         "",
         *table(rows),
         "",
