@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,17 @@ async def setup(hass: HomeAssistant, entry: MockConfigEntry) -> PowerStatsMeter:
 
 def ts(*args: int) -> int:
     return int(at(*args).timestamp())
+
+
+async def started_at(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, when: datetime, watts: str = "1200"
+) -> MockConfigEntry:
+    """The House meter set up at `when` with its source at `watts`."""
+    freezer.move_to(when)
+    hass.states.async_set(SOURCE, watts, W)
+    entry = make_entry()
+    await setup(hass, entry)
+    return entry
 
 
 async def test_a_clean_restart_in_the_middle_of_a_bucket_loses_nothing(
@@ -245,10 +256,7 @@ async def test_a_boundary_appends_one_line_to_the_journal_and_leaves_the_snapsho
     move_to: Clock,
     hass_storage: dict[str, Any],
 ) -> None:
-    freezer.move_to(at(2026, 11, 26, 11, 55))
-    ha.states.async_set(SOURCE, "1200", W)
-    entry = make_entry()
-    await setup(ha, entry)
+    await started_at(ha, freezer, at(2026, 11, 26, 11, 55), "1200")
     snapshot = copy.deepcopy(hass_storage[meter_store_key(HOUSE)])
     await move_to(at(2026, 11, 26, 12, 0))
     await move_to(at(2026, 11, 26, 12, 10))
@@ -266,10 +274,7 @@ async def test_a_boundary_with_nothing_measured_writes_nothing(
     move_to: Clock,
     hass_storage: dict[str, Any],
 ) -> None:
-    freezer.move_to(at(2026, 11, 26, 11, 55))
-    ha.states.async_set(SOURCE, "unavailable", W)
-    entry = make_entry()
-    await setup(ha, entry)
+    await started_at(ha, freezer, at(2026, 11, 26, 11, 55), "unavailable")
     snapshot = copy.deepcopy(hass_storage[meter_store_key(HOUSE)])
     await move_to(at(2026, 11, 26, 12, 0))
     await move_to(at(2026, 11, 26, 12, 10))
@@ -283,10 +288,7 @@ async def test_a_day_of_journal_lines_is_folded_into_the_snapshot(
     move_to: Clock,
     hass_storage: dict[str, Any],
 ) -> None:
-    freezer.move_to(at(2026, 11, 26, 0, 0))
-    ha.states.async_set(SOURCE, "600", W)
-    entry = make_entry()
-    await setup(ha, entry)
+    entry = await started_at(ha, freezer, at(2026, 11, 26, 0, 0), "600")
     for minutes in range(10, 24 * 60 + 1, 10):
         await move_to(at(2026, 11, 26, 0, 0) + timedelta(minutes=minutes))
     saved = hass_storage[meter_store_key(HOUSE)]["data"]
@@ -302,10 +304,7 @@ async def test_a_torn_last_journal_line_is_skipped_and_the_lines_before_it_kept(
     move_to: Clock,
     hass_storage: dict[str, Any],
 ) -> None:
-    freezer.move_to(at(2026, 11, 26, 11, 55))
-    ha.states.async_set(SOURCE, "1200", W)
-    entry = make_entry()
-    await setup(ha, entry)
+    entry = await started_at(ha, freezer, at(2026, 11, 26, 11, 55))
     await move_to(at(2026, 11, 26, 12, 0))
     await move_to(at(2026, 11, 26, 12, 10))
     journal = journal_path(ha)
