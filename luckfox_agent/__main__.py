@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_START, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 DEFAULT_CONFIG = "/etc/powerstats-agent.conf"
-COMMANDS = ("serve", "mirror-once", "status", "setup", "hash-password", "doctor")
+COMMANDS = ("serve", "mirror-once", "status", "setup", "hash-password", "doctor", "logs")
 
 USAGE = f"""\
 usage: python3 -m luckfox_agent [--config FILE] [--verbose] COMMAND [OPTIONS]
@@ -29,13 +29,18 @@ usage: python3 -m luckfox_agent [--config FILE] [--verbose] COMMAND [OPTIONS]
 PowerStats agent {__version__}: mirrors the PowerStats files and serves the dashboard.
 
 commands:
-  serve           mirror loop + web server (the daemon)
+  serve [--user=NAME] [--syslog]
+                  mirror loop + web server (the daemon); started as root with --user, it
+                  binds its port (80 too) and then serves as NAME; --syslog logs to syslog
   mirror-once     poll the source once and exit (0 = up to date, 1 = failed)
   status [--json] show the last mirror result, file ages and whether the server answers
-  setup           ask for the source, token and admin password; write the config (mode 0600)
+  setup           ask for the source, token and admin password; write the config
+                  (keeping its owner, group and mode; a new one is root:powerstats 0640)
   hash-password [--stdin]
                   print a hash of an admin password for [admin] password_hash
   doctor          check config, source, disk, permissions and clock; print what to fix
+  logs [--lines=N]
+                  print the agent's last N (50) lines from the journal or syslog
 
 options:
   --config FILE   configuration file (default {DEFAULT_CONFIG})
@@ -86,13 +91,25 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _usage_error("no command given")
     if command not in COMMANDS:
         return _usage_error(f"unknown command {command!r}")
-    allowed = {"status": {"--json"}, "hash-password": {"--stdin"}}.get(command, set())
+    allowed = {
+        "status": {"--json"},
+        "hash-password": {"--stdin"},
+        "serve": {"--syslog", "--user="},
+        "logs": {"--lines="},
+    }.get(command, set())
     for option in options:
-        if option not in allowed:
+        name, equals, value = option.partition("=")
+        if name + equals not in allowed or (equals and not value):
             return _usage_error(f"{command} does not take {option}")
-    from . import commands
-
+        if name == "--lines" and not value.isdigit():
+            return _usage_error("--lines needs a number, e.g. --lines=100")
     try:
+        if command == "serve":  # without the other commands' code (see daemon.py)
+            from .daemon import dispatch, serve
+
+            return dispatch(serve, config_path, verbose, options)
+        from . import commands
+
         return commands.run(command, config_path, verbose, options)
     except KeyboardInterrupt:
         sys.stderr.write("\ninterrupted\n")

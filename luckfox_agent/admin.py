@@ -1,8 +1,10 @@
 """The admin pages under /admin: login, status, and the actions (mirror now, HA actions).
 
-Every POST needs the session's CSRF token and a same-origin Origin (when sent); the session
-cookie is HttpOnly, SameSite=Strict, scoped to /admin, Secure under HTTPS, and replaced at
-login. Pages carry no inline script or style, so the CSP can forbid both.
+Every POST needs a CSRF token and a same-origin Origin (when sent): the login form's token is
+signed and checked against a nonce cookie (nothing is stored before login), the actions' token
+belongs to the session. The session cookie is HttpOnly, SameSite=Strict, scoped to /admin,
+Secure under HTTPS, and created only by a correct password. Pages carry no inline script or
+style, so the CSP can forbid both.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import threading
 import time
 
 from . import __version__, log
-from .auth import Session, Sessions, Throttle, split_cookies, verify_password
+from .auth import LoginTokens, Session, Sessions, Throttle, split_cookies, verify_password
 from .config import Config
 from .fsutil import compare_digest, parse_form
 from .httpserver import Request, Response, simple
@@ -23,6 +25,7 @@ if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does
     from typing import Callable, List, Optional, Tuple
 
 COOKIE = "ps_session"
+LOGIN_COOKIE = "ps_login"
 _CSS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "admin.css")
 
 
@@ -50,6 +53,13 @@ def _age(seconds: Optional[int]) -> str:
     return f"{seconds // 86400} days"
 
 
+def _recent_log() -> str:
+    """The agent's last log lines: untrusted text (source errors, client input), escaped."""
+    lines = log.recent()
+    text = "\n".join(escape(line) for line in lines) if lines else "nothing logged yet"
+    return f'<h2>Recent log</h2><pre class="log">{text}</pre>'
+
+
 class Admin:
     """Handles /admin requests; `status` and `mirror_now` come from the running agent."""
 
@@ -64,6 +74,7 @@ class Admin:
         self.status = status
         self.mirror_now = mirror_now
         self.sessions = Sessions(config().session_minutes * 60.0, clock)
+        self.login_tokens = LoginTokens()
         self.throttle = Throttle(clock=clock)
         # One password check at a time: scrypt takes 8 MiB and about a second on the board.
         self.hash_lock = threading.Lock()
@@ -82,11 +93,23 @@ class Admin:
             f"{COOKIE}={session.sid}; Path=/admin; HttpOnly; SameSite=Strict{secure}",
         )
 
-    def _session(self, request: Request) -> Optional[Session]:
+    def _login_cookie(self, nonce: Optional[str]) -> Tuple[str, str]:
+        secure = "; Secure" if self.config().tls else ""
+        value, age = (nonce, "") if nonce else ("", "; Max-Age=0")
+        return (
+            "Set-Cookie",
+            f"{LOGIN_COOKIE}={value}; Path=/admin/login{age}; HttpOnly; SameSite=Strict{secure}",
+        )
+
+    @staticmethod
+    def _cookie_value(request: Request, wanted: str) -> Optional[str]:
         for name, value in split_cookies(request.headers.get("cookie", "")):
-            if name == COOKIE:
-                return self.sessions.get(value)
+            if name == wanted:
+                return value
         return None
+
+    def _session(self, request: Request) -> Optional[Session]:
+        return self.sessions.get(self._cookie_value(request, COOKIE))
 
     @staticmethod
     def _redirect(location: str, extra: Optional[List[Tuple[str, str]]] = None) -> Response:
@@ -120,6 +143,13 @@ class Admin:
             return False
         form = parse_form(request.body.decode("utf-8", "replace"))
         return bool(compare_digest(form.get("csrf", "").encode(), session.csrf.encode()))
+
+    def _login_csrf_ok(self, request: Request) -> bool:
+        if not self._same_origin(request):
+            return False
+        form = parse_form(request.body.decode("utf-8", "replace"))
+        nonce = self._cookie_value(request, LOGIN_COOKIE)
+        return self.login_tokens.valid(nonce, form.get("csrf", ""))
 
     @staticmethod
     def _form(action: str, label: str, csrf: str, extra: str = "") -> str:
@@ -172,18 +202,24 @@ class Admin:
 
     # -- pages ------------------------------------------------------------------------------
 
-    def show_login(self, request: Request, message: str = "", status: int = 200) -> Response:
-        session = self._session(request)
-        extra = []
-        if session is None:
-            session = self.sessions.new()
-            extra.append(self._cookie(session))
-        elif session.user:
+    def show_login(
+        self,
+        request: Request,
+        message: str = "",
+        status: int = 200,
+        extra: Optional[List[Tuple[str, str]]] = None,
+    ) -> Response:
+        if self._session(request) is not None:
             return self._redirect("/admin")
+        extra = list(extra or [])
+        nonce = self._cookie_value(request, LOGIN_COOKIE)
+        if nonce is None or not self.login_tokens.well_formed(nonce):
+            nonce = self.login_tokens.nonce()
+            extra.append(self._login_cookie(nonce))
         notice = f'<p class="error">{escape(message)}</p>' if message else ""
         body = (
             f'{notice}<form method="post" action="/admin/login">'
-            f'<input type="hidden" name="csrf" value="{escape(session.csrf)}">'
+            f'<input type="hidden" name="csrf" value="{escape(self.login_tokens.token(nonce))}">'
             '<label>Password <input type="password" name="password" '
             'autocomplete="current-password" required autofocus></label> '
             '<button type="submit">Log in</button></form>'
@@ -191,16 +227,19 @@ class Admin:
         return self._page("Admin login", body, status, extra)
 
     def login(self, request: Request) -> Response:
-        session = self._session(request)
-        if not self._csrf_ok(request, session):
+        if not self._login_csrf_ok(request):
             return simple(403, "missing or wrong CSRF token; reload the login page")
-        assert session is not None
         client = request.client
-        wait = self.throttle.retry_after(client)
+        wait = self.throttle.acquire(client)
         if wait > 0:
-            log.warning("admin login from %s throttled for %d s", client, wait)
+            seconds = int(wait) + 1
+            if self.throttle.should_log(client):  # once per address and window: bounded logs
+                log.warning("admin logins from %s throttled (%d s to wait)", client, seconds)
             return self.show_login(
-                request, f"Too many attempts. Try again in {int(wait) + 1} seconds.", 429
+                request,
+                f"Too many attempts. Try again in {seconds} seconds.",
+                429,
+                [("Retry-After", str(seconds))],
             )
         password = parse_form(request.body.decode("utf-8", "replace")).get("password", "")
         with self.hash_lock:
@@ -210,11 +249,10 @@ class Admin:
             log.warning("failed admin login from %s", client)
             return self.show_login(request, "Wrong password.", 401)
         self.throttle.succeeded(client)
-        # A new id at login: a session id planted or seen before login is worthless after.
-        self.sessions.drop(session)
-        fresh = self.sessions.new(user=True)
+        # The session is born here, with an id nobody could have seen or planted before.
+        fresh = self.sessions.new()
         log.info("admin logged in from %s", client)
-        return self._redirect("/admin", [self._cookie(fresh)])
+        return self._redirect("/admin", [self._cookie(fresh), self._login_cookie(None)])
 
     def logout(self, request: Request) -> Response:
         session = self._session(request)
@@ -224,12 +262,8 @@ class Admin:
         self.sessions.drop(session)
         return self._redirect("/admin/login", [self._cookie(None)])
 
-    def _user(self, request: Request) -> Optional[Session]:
-        session = self._session(request)
-        return session if session is not None and session.user else None
-
     def status_json(self, request: Request) -> Response:
-        if self._user(request) is None:
+        if self._session(request) is None:
             return self._redirect("/admin/login")
         body = json.dumps(self.status(), indent=1).encode()
         return Response(
@@ -237,7 +271,7 @@ class Admin:
         )
 
     def show_status(self, request: Request) -> Response:
-        session = self._user(request)
+        session = self._session(request)
         if session is None:
             return self._redirect("/admin/login")
         config = self.config()
@@ -296,8 +330,8 @@ class Admin:
         actions += self._form("/admin/logout", "Log out", session.csrf)
         body = (
             f"{flash}<table>{table}</table><h2>Files</h2><table>{files}</table>"
-            f"<h2>Actions</h2><p>{actions}</p><p><small>powerstats-agent {escape(__version__)}"
-            "</small></p>"
+            f"<h2>Actions</h2><p>{actions}</p>{_recent_log()}"
+            f"<p><small>powerstats-agent {escape(__version__)}</small></p>"
         )
         return self._page("PowerStats agent", body)
 
@@ -307,8 +341,6 @@ class Admin:
         session = self._session(request)
         if not self._csrf_ok(request, session):
             return None, simple(403, "missing or wrong CSRF token")
-        if session is None or not session.user:
-            return None, self._redirect("/admin/login")
         return session, None
 
     def action_mirror(self, request: Request) -> Response:
@@ -319,7 +351,13 @@ class Admin:
         session.flash = "A mirror poll was started."
         return self._redirect("/admin")
 
-    def _ha(self, request: Request, what: str, call: Callable[[Config], None]) -> Response:
+    def _ha(
+        self,
+        request: Request,
+        what: str,
+        call: Callable[[Config], None],
+        after: Callable[[], None] = lambda: None,
+    ) -> Response:
         session, refusal = self._action(request)
         if refusal is not None or session is None:
             return refusal or simple(403)
@@ -337,6 +375,7 @@ class Admin:
         else:
             log.info("%s requested from the admin page", what)
             session.flash = f"{what}: done."
+            after()
         return self._redirect("/admin")
 
     def action_publish(self, request: Request) -> Response:
@@ -349,8 +388,10 @@ class Admin:
 
         state = parse_form(request.body.decode("utf-8", "replace")).get("state")
         on = state == "on"
+        # A poll right after: the manifest's maintenance flag (shown here) follows at once.
         return self._ha(
             request,
             f"Maintenance mode {'on' if on else 'off'}",
             lambda config: set_maintenance(config, on),
+            self.mirror_now,
         )

@@ -6,12 +6,14 @@ the configuration and rescans the dashboard folder, SIGUSR1 polls the source now
 
 from __future__ import annotations
 
-import signal
+import _signal  # type: ignore[import-not-found,unused-ignore]
+import os
 import threading
 
 from . import __version__, log
 from .config import Config, ConfigError, load
-from .httpserver import HttpServer, Request, Response
+from .hosts import allowed, own_names
+from .httpserver import HttpServer, Request, Response, simple
 from .mirror import Mirror, MirrorLoop
 from .public import ADMIN_CSP, DASHBOARD_CSP, Site
 
@@ -25,16 +27,16 @@ if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does
 class Agent:
     """One running agent: mirror + public site + admin, sharing one config."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, user: str = "") -> None:
         self.config = config
-        self.mirror = Mirror(config)
-        self.reload_requested = False
-        self.loop = MirrorLoop(self.mirror, before_poll=self._maybe_reload)
-        self.site = Site(config.dashboard, config.webroot, lambda: self.mirror.data_files)
+        self.host_names = own_names(config.allowed_hosts)
         # The admin pages (and auth, status, hashlib with them) load on the first /admin
         # request: a board nobody administers never pays their memory.
         self._admin: Optional[Admin] = None
         self._admin_lock = threading.Lock()
+        self.reload_requested = False
+        # Bind first: started as root with a user to become, this is the only thing done as
+        # root (a port below 1024); every file is then read and written as that user.
         self.server = HttpServer(
             config.host,
             config.port,
@@ -44,6 +46,18 @@ class Agent:
             base_headers=self.security_headers,
             ssl_context=self._ssl_context(config),
         )
+        if user:
+            from .privileges import drop_to
+
+            try:
+                drop_to(user)
+            except BaseException:
+                self.server.sock.close()
+                raise
+        os.makedirs(config.webroot, mode=0o755, exist_ok=True)
+        self.mirror = Mirror(config)
+        self.loop = MirrorLoop(self.mirror, before_poll=self._maybe_reload)
+        self.site = Site(config.dashboard, config.webroot, lambda: self.mirror.data_files)
 
     @staticmethod
     def _ssl_context(config: Config) -> Any:
@@ -73,8 +87,17 @@ class Agent:
         return collect(self.config, self.mirror.status)
 
     def handle(self, request: Request) -> Response:
-        """Route: /admin... to the admin pages, everything else to the allow-listed site."""
-        if request.path == "/admin" or request.path.startswith("/admin/"):
+        """Route: /admin... to the admin pages, everything else to the allow-listed site.
+
+        Only for the board's own host names (DNS rebinding), and data first: a meter may be
+        called `admin`, and its files never collide with an admin page's path.
+        """
+        if not allowed(request, self.host_names):
+            return simple(
+                421, "this agent answers only to its own host names; see [server] allowed_hosts"
+            )
+        admin = request.path == "/admin" or request.path.startswith("/admin/")
+        if admin and self.site.lookup(request.path) is None:
             return self.admin.handle(request)
         return self.site.handle(request)
 
@@ -113,10 +136,15 @@ class Agent:
             log.warning("server address, threads or TLS changed: restart the agent to apply")
         log.add_secret(fresh.source_token)
         log.configure(fresh.log_level, fresh.log_target)
+        password_changed = fresh.password_hash != self.config.password_hash
         self.config = fresh
         self.mirror.config = fresh
+        self.host_names = own_names(fresh.allowed_hosts)
         if self._admin is not None:
             self._admin.sessions.idle = fresh.session_minutes * 60.0
+            if password_changed:
+                self._admin.sessions.clear()
+                log.info("the admin password changed: every admin session ended")
         if fresh.dashboard != self.site.dashboard or fresh.webroot != self.site.webroot:
             self.site = Site(fresh.dashboard, fresh.webroot, lambda: self.mirror.data_files)
         else:
@@ -124,19 +152,19 @@ class Agent:
         log.info("configuration reloaded")
 
     def _on_signal(self, signum: int, frame: Optional[object]) -> None:
-        if signum == signal.SIGHUP:
+        if signum == _signal.SIGHUP:
             self.reload_requested = True
             self.loop.mirror_now()
-        elif signum == signal.SIGUSR1:
+        elif signum == _signal.SIGUSR1:
             self.loop.mirror_now()
         else:
             self.loop.stop()
 
     def run(self) -> int:
         """Serve until SIGTERM/SIGINT; returns the exit code."""
-        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
-            signal.signal(signum, self._on_signal)
-        signal.set_wakeup_fd(self.loop.wakeup_fd)
+        for signum in (_signal.SIGTERM, _signal.SIGINT, _signal.SIGHUP, _signal.SIGUSR1):
+            _signal.signal(signum, self._on_signal)
+        _signal.set_wakeup_fd(self.loop.wakeup_fd)
         self.server.start()
         host, port = self.server.address
         scheme = "https" if self.config.tls else "http"

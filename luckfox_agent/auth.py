@@ -1,5 +1,9 @@
 """Admin authentication: password hashes, sessions, CSRF tokens and login throttling.
 
+Before login there is no server-side state at all: the login form's CSRF token is a MAC of a
+random nonce that the browser holds in a cookie (signed double submit), so no number of
+strangers fetching the login page can push the admin's pending login out of a table.
+
 Password hashes use scrypt with n=2**13, r=8, p=1 (8 MiB, about 1 s on the board's single
 Cortex-A7 at 1.2 GHz); PBKDF2-SHA256 with 100,000 iterations is the fallback where Python
 lacks scrypt. docs/agent.md records why. `hashlib` (and OpenSSL with it) is imported only
@@ -13,11 +17,11 @@ import threading
 import time
 
 from . import log
-from .fsutil import compare_digest, random_token
+from .fsutil import compare_digest, hmac_sha256, random_token
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
-    from typing import Callable, Dict, List, Optional, Tuple
+    from typing import Callable, Dict, Optional, Tuple
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**13, 8, 1
 PBKDF2_ITERATIONS = 100_000
@@ -82,8 +86,42 @@ def verify_password(password: str, stored: str) -> bool:
     return bool(compare_digest(computed, expected))
 
 
+class LoginTokens:
+    """CSRF tokens for the login form, kept by the browser instead of the server.
+
+    The browser gets a random nonce in a cookie and, in the form, a MAC of that nonce under a
+    secret that lives only in this process. A POST is accepted when the two match; an
+    attacker can get pairs for itself but cannot set the admin's cookie or compute a MAC.
+    """
+
+    __slots__ = ("secret",)
+
+    def __init__(self) -> None:
+        self.secret = os.urandom(32)
+
+    @staticmethod
+    def nonce() -> str:
+        """A fresh nonce for the login cookie."""
+        return random_token(16)
+
+    def token(self, nonce: str) -> str:
+        """The form token that goes with `nonce`."""
+        return hmac_sha256(self.secret, b"login:" + nonce.encode("ascii", "replace")).hex()
+
+    @staticmethod
+    def well_formed(nonce: str) -> bool:
+        """True for a nonce as `nonce()` makes them (a cookie is client input)."""
+        return len(nonce) == 32 and all(c in "0123456789abcdef" for c in nonce)
+
+    def valid(self, nonce: Optional[str], token: str) -> bool:
+        """True when `token` is this process's MAC of a well-formed `nonce`."""
+        if nonce is None or not self.well_formed(nonce):
+            return False
+        return compare_digest(self.token(nonce).encode(), token.encode("utf-8", "replace"))
+
+
 class Session:
-    """One browser's session: anonymous until login, with its CSRF token."""
+    """One logged-in browser's session, with its CSRF token for the admin actions."""
 
     __slots__ = (
         "created",
@@ -91,37 +129,28 @@ class Session:
         "flash",
         "seen",
         "sid",
-        "user",
     )
 
     sid: str
     csrf: str
     created: float
     seen: float
-    user: bool
     flash: str
 
-    def __init__(
-        self,
-        sid: str,
-        csrf: str,
-        created: float,
-        seen: float,
-        user: bool = False,
-        flash: str = "",
-    ) -> None:
+    def __init__(self, sid: str, csrf: str, created: float, seen: float, flash: str = "") -> None:
         self.sid = sid
         self.csrf = csrf
         self.created = created
         self.seen = seen
-        self.user = user
         self.flash = flash
 
 
 class Sessions:
-    """A small in-memory session table (sessions end when the agent restarts)."""
+    """A small in-memory table of logged-in sessions (they end when the agent restarts).
 
-    MAX_ANONYMOUS = 64
+    Only a correct password creates an entry, so strangers cannot fill or evict it.
+    """
+
     MAX_USERS = 8
     ABSOLUTE = 12 * 3600.0
 
@@ -132,8 +161,7 @@ class Sessions:
         self.table: Dict[str, Session] = {}
 
     def _expired(self, session: Session, now: float) -> bool:
-        idle = self.idle if session.user else min(self.idle, 1800.0)
-        return now - session.seen > idle or now - session.created > self.ABSOLUTE
+        return now - session.seen > self.idle or now - session.created > self.ABSOLUTE
 
     def get(self, sid: Optional[str]) -> Optional[Session]:
         """The live session for a cookie value, or None."""
@@ -150,25 +178,29 @@ class Sessions:
                     return candidate
         return None
 
-    def new(self, user: bool = False) -> Session:
-        """Create a session with fresh, unguessable id and CSRF token."""
+    def new(self) -> Session:
+        """Create a session (at login) with fresh, unguessable id and CSRF token."""
         now = self.clock()
-        session = Session(random_token(), random_token(), now, now, user)
+        session = Session(random_token(), random_token(), now, now)
         with self.lock:
             for key, old in list(self.table.items()):
                 if self._expired(old, now):
                     del self.table[key]
-            same = sorted((s for s in self.table.values() if s.user == user), key=lambda s: s.seen)
-            limit = self.MAX_USERS if user else self.MAX_ANONYMOUS
-            for old in same[: max(0, len(same) - limit + 1)]:
+            oldest = sorted(self.table.values(), key=lambda s: s.seen)
+            for old in oldest[: max(0, len(oldest) - self.MAX_USERS + 1)]:
                 del self.table[old.sid]
             self.table[session.sid] = session
         return session
 
     def drop(self, session: Session) -> None:
-        """End a session (logout, or its replacement at login)."""
+        """End a session (logout)."""
         with self.lock:
             self.table.pop(session.sid, None)
+
+    def clear(self) -> None:
+        """End every session (the password changed)."""
+        with self.lock:
+            self.table.clear()
 
 
 class _Client:
@@ -176,101 +208,137 @@ class _Client:
         "blocked_until",
         "failures",
         "last",
+        "logged_until",
     )
 
     failures: int
     blocked_until: float
     last: float
+    logged_until: float
 
-    def __init__(
-        self,
-        failures: int = 0,
-        blocked_until: float = 0.0,
-        last: float = 0.0,
-    ) -> None:
-        self.failures = failures
-        self.blocked_until = blocked_until
-        self.last = last
+    def __init__(self) -> None:
+        self.failures = 0
+        self.blocked_until = 0.0
+        self.last = 0.0
+        self.logged_until = 0.0
 
 
 class Throttle:
     """Slows password guessing: per client address and across all clients.
 
     After `free` failures a client waits 15, 30, 60 ... seconds (up to `cap`) before it may try
-    again; more than `global_limit` failures in `window` seconds from anyone close the login
-    for everyone until the window passes. A throttled attempt is refused before the password
-    is hashed, so guessing also cannot burn the board's CPU.
+    again. Across all clients, failures draw on a bucket of `burst` attempts that refills
+    one every `refill` seconds: once it is empty, password checks go on at that slow rate
+    for everyone instead of stopping, so guessers from many addresses can never lock the
+    admin out for longer than one refill (and an address that logged in before is not
+    slowed by them at all). A throttled attempt is refused before the password is hashed, so
+    guessing also cannot burn the board's CPU.
     """
 
     __slots__ = (
+        "burst",
         "cap",
         "clients",
         "clock",
         "free",
-        "global_limit",
+        "known",
         "lock",
-        "recent",
+        "refill",
+        "tokens",
+        "updated",
         "window",
     )
 
     free: int
     cap: float
-    global_limit: int
+    burst: float
+    refill: float
     window: float
     clock: Callable[[], float]
     clients: Dict[str, _Client]
-    recent: List[float]
+    known: Dict[str, float]
+    tokens: float
+    updated: float
     lock: threading.Lock
+
+    MAX_CLIENTS = 1024
+    MAX_KNOWN = 16
 
     def __init__(
         self,
         free: int = 5,
         cap: float = 900.0,
-        global_limit: int = 30,
+        burst: int = 30,
+        refill: float = 10.0,
         window: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.free = free
         self.cap = cap
-        self.global_limit = global_limit
+        self.burst = float(burst)
+        self.refill = refill
         self.window = window
         self.clock = clock
         self.clients = {}
-        self.recent = []
+        self.known = {}
+        self.tokens = float(burst)
+        self.updated = clock()
         self.lock = threading.Lock()
 
-    def retry_after(self, client: str) -> float:
-        """Seconds this client must wait before trying; 0 = may try now."""
+    def _refilled(self, now: float) -> None:
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) / self.refill)
+        self.updated = now
+
+    def acquire(self, client: str) -> float:
+        """Seconds this client must wait; 0 = it may check a password now (and uses a turn)."""
         now = self.clock()
         with self.lock:
-            self.recent = [t for t in self.recent if now - t < self.window]
-            wait = 0.0
-            if len(self.recent) >= self.global_limit:
-                wait = self.window - (now - self.recent[0])
             state = self.clients.get(client)
-            if state is not None:
-                wait = max(wait, state.blocked_until - now)
-            return max(wait, 0.0)
+            wait = 0.0 if state is None else state.blocked_until - now
+            if wait > 0 or client in self.known:
+                return max(wait, 0.0)
+            self._refilled(now)
+            if self.tokens < 1.0:
+                return (1.0 - self.tokens) * self.refill
+            self.tokens -= 1.0
+            return 0.0
 
     def failed(self, client: str) -> None:
-        """Record a wrong password from `client`."""
+        """Record a wrong password from `client` (its turn stays used)."""
         now = self.clock()
         with self.lock:
-            self.recent.append(now)
             state = self.clients.setdefault(client, _Client())
             state.failures += 1
             state.last = now
             if state.failures >= self.free:
                 state.blocked_until = now + min(self.cap, 15.0 * 2 ** (state.failures - self.free))
-            if len(self.clients) > 1024:  # forget the oldest so the table stays small
+            if len(self.clients) > self.MAX_CLIENTS:  # forget the oldest: the table stays small
                 oldest = sorted(self.clients.items(), key=lambda kv: kv[1].last)[:256]
                 for key, _ in oldest:
                     del self.clients[key]
 
     def succeeded(self, client: str) -> None:
-        """A correct password resets that client's count."""
+        """A correct password: the turn is given back and the address is known from now on."""
+        now = self.clock()
         with self.lock:
             self.clients.pop(client, None)
+            if client not in self.known:
+                self.tokens = min(self.burst, self.tokens + 1.0)
+            self.known[client] = now
+            if len(self.known) > self.MAX_KNOWN:
+                del self.known[min(self.known, key=lambda k: self.known[k])]
+
+    def should_log(self, client: str) -> bool:
+        """True for the first refusal of `client` in each window: one log line, not thousands."""
+        now = self.clock()
+        with self.lock:
+            state = self.clients.get(client)
+            if state is None:
+                state = self.clients.setdefault("*", _Client())  # the global limit's own line
+            if now < state.logged_until:
+                return False
+            state.logged_until = now + self.window
+            return True
 
 
 def split_cookies(header: str) -> Tuple[Tuple[str, str], ...]:

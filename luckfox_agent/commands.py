@@ -1,4 +1,4 @@
-"""The commands behind the CLI: serve, mirror-once, status, setup, hash-password, doctor."""
+"""The commands run by hand: mirror-once, status, setup, hash-password, doctor, logs."""
 
 from __future__ import annotations
 
@@ -8,25 +8,26 @@ import sys
 import time
 
 from . import log
-from .config import DEFAULTS, Config, ConfigError, load, parse_url, read_ini, render
+from .config import (
+    DEFAULTS,
+    HA_DATA_PATH,
+    Config,
+    ConfigError,
+    is_ha_data_url,
+    parse_url,
+    read_ini,
+    render,
+)
+from .daemon import FAILED, OK, dispatch, serve
+from .daemon import load_config as _load
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
     from typing import Callable, Dict, List
 
-OK, FAILED, CONFIG_ERROR, START_ERROR = 0, 1, 3, 4
-
-
-def _load(path: str, verbose: bool) -> Config:
-    config = load(path)
-    log.add_secret(config.source_token)
-    log.configure("debug" if verbose else config.log_level, config.log_target)
-    return config
-
 
 def run(command: str, config_path: str, verbose: bool, options: List[str]) -> int:
     """Dispatch one command; ConfigError becomes exit code 3 with the message."""
-    log.configure("debug" if verbose else "info", "stderr")
     handlers: Dict[str, Callable[[str, bool, List[str]], int]] = {
         "serve": serve,
         "mirror-once": mirror_once,
@@ -34,26 +35,23 @@ def run(command: str, config_path: str, verbose: bool, options: List[str]) -> in
         "setup": setup,
         "hash-password": hash_password,
         "doctor": doctor,
+        "logs": logs,
     }
-    try:
-        return handlers[command](config_path, verbose, options)
-    except ConfigError as err:
-        sys.stderr.write(f"configuration error: {err}\n")
-        return CONFIG_ERROR
+    return dispatch(handlers[command], config_path, verbose, options)
 
 
-def serve(config_path: str, verbose: bool, options: List[str]) -> int:
-    """Run the daemon."""
-    config = _load(config_path, verbose)
-    from .agent import Agent
+def logs(config_path: str, verbose: bool, options: List[str]) -> int:
+    """Print the agent's recent lines from the system log (journal, logread or syslog file)."""
+    from .syslogs import recent_lines
 
-    try:
-        os.makedirs(config.webroot, mode=0o755, exist_ok=True)
-        agent = Agent(config)
-    except OSError as err:
-        log.error("cannot start: %s", err)
-        return START_ERROR
-    return agent.run()
+    count = int(next((o.split("=", 1)[1] for o in options if o.startswith("--lines=")), "50"))
+    found, where = recent_lines(count)
+    for line in found:
+        print(line)
+    if not found:
+        sys.stderr.write(f"no powerstats-agent lines found (looked in {where})\n")
+        return FAILED
+    return OK
 
 
 def mirror_once(config_path: str, verbose: bool, options: List[str]) -> int:
@@ -173,9 +171,9 @@ def hash_password(config_path: str, verbose: bool, options: List[str]) -> int:
 
 
 def setup(config_path: str, verbose: bool, options: List[str]) -> int:
-    """Interactive first configuration; writes the file with mode 0600."""
+    """Interactive configuration; keeps the file's owner, group and mode (new: 0640)."""
     from .auth import hash_password as make_hash
-    from .fsutil import atomic_write
+    from .ownership import service_user, write_config
 
     values = {section: dict(opts) for section, opts in DEFAULTS.items()}
     if os.path.exists(config_path):
@@ -199,10 +197,18 @@ def setup(config_path: str, verbose: bool, options: List[str]) -> int:
                 if not sys.stdin.isatty():
                     return FAILED
         values["source"]["url"] = url
-        if "/api/powerstats/" in url:
+        if is_ha_data_url(url):
             token = _ask("HA long-lived access token (Enter keeps the current one): ", secret=True)
             if token.strip():
                 values["source"]["token"] = token.strip()
+        else:
+            if values["source"]["token"]:
+                # The token is only ever sent to HA's data view: a token kept for another
+                # source would sit in the file for nothing, or leak if that rule ever broke.
+                values["source"]["token"] = ""
+                sys.stderr.write("Removed the HA token: this source is not HA's data view.\n")
+            if values["source"]["kind"] == "ha":
+                values["source"]["kind"] = "auto"
         port = _ask(f"Web server port [{values['server']['port']}]: ").strip()
         if port:
             if not port.isdigit() or not 0 < int(port) < 65536:
@@ -220,10 +226,9 @@ def setup(config_path: str, verbose: bool, options: List[str]) -> int:
         return FAILED
     directory = os.path.dirname(os.path.abspath(config_path))
     os.makedirs(directory, exist_ok=True)
-    atomic_write(config_path, [render(values).encode()], mode=0o600)
-    os.chmod(config_path, 0o600)
+    access = write_config(config_path, render(values).encode(), service_user())
     sys.stderr.write(
-        f"Wrote {config_path} (mode 0600). Check it with: "
+        f"Wrote {config_path} ({access}). Check it with: "
         f"python3 -m luckfox_agent --config {config_path} doctor\n"
     )
     return OK
@@ -242,6 +247,9 @@ class _Doctor:
 
     def note(self, text: str) -> None:
         print(f"note     {text}")
+
+    def warn(self, text: str, fix: str) -> None:
+        print(f"WARNING  {text}\n         fix: {fix}")
 
 
 def _writable_dir(doc: _Doctor, path: str, what: str) -> None:
@@ -264,12 +272,12 @@ def _writable_dir(doc: _Doctor, path: str, what: str) -> None:
 
 
 def _check_source(doc: _Doctor, config: Config) -> None:
-    from .contract import ContractError, check_manifest
+    from .contract import ContractError, parse_manifest
     from .httpclient import HttpError, request
 
     source = config.source
     headers: Dict[str, str] = {}
-    if config.source_token:
+    if config.sends_token:
         headers["Authorization"] = f"Bearer {config.source_token}"
     started = time.time()
     try:
@@ -300,8 +308,8 @@ def _check_source(doc: _Doctor, config: Config) -> None:
         )
         return
     try:
-        entries = check_manifest(json.loads(response.body))
-    except (ValueError, ContractError) as err:
+        _, entries = parse_manifest(response.body)
+    except ContractError as err:
         doc.problem(
             f"the source's manifest.json is not valid: {err}",
             "update the integration and the agent to the same format version",
@@ -330,6 +338,32 @@ def _check_clock(doc: _Doctor, date: str, local: float) -> None:
         doc.ok("the clock agrees with the source's")
 
 
+def _check_config_access(doc: _Doctor, path: str, config: Config) -> None:
+    """The service's user must read the config; with a token in it, nobody else may."""
+    from .ownership import describe, service_user, unreadable_reason
+
+    user = service_user()
+    try:
+        reason = unreadable_reason(path, user)
+    except KeyError:
+        doc.note(f"no user {user} here: the agent reads the config as whoever starts it")
+        reason = None
+    else:
+        if reason is None:
+            doc.ok(f"the service user {user} can read the config")
+        else:
+            doc.problem(
+                f"the service user {user} cannot read the config {path}: {reason}",
+                f"chgrp {user} {path} && chmod 640 {path} (setup keeps it so)",
+            )
+    mode = os.stat(path).st_mode & 0o777
+    if config.source_token and mode & 0o007:
+        doc.problem(
+            f"config {path} holds a token but everyone may read it ({describe(path)})",
+            f"chmod o-rwx {path}",
+        )
+
+
 def doctor(config_path: str, verbose: bool, options: List[str]) -> int:
     """Check everything the agent depends on and say what to fix."""
     doc = _Doctor()
@@ -343,11 +377,12 @@ def doctor(config_path: str, verbose: bool, options: List[str]) -> int:
         doc.problem(str(err), f"run: python3 -m luckfox_agent --config {config_path} setup")
         return FAILED
     doc.ok(f"config {config_path} is valid")
-    mode = os.stat(config_path).st_mode & 0o777
-    if config.source_token and mode & 0o077:
-        doc.problem(
-            f"config {config_path} holds a token but is readable by others (mode {mode:o})",
-            f"chmod 600 {config_path}",
+    _check_config_access(doc, config_path, config)
+    if config.source_token and not config.source_is_ha:
+        doc.warn(
+            "[source] token is set but the source is not HA's data view (a path under "
+            f"{HA_DATA_PATH}), so the token is never sent",
+            f"remove the token line from {config_path} (setup does this)",
         )
     if time.gmtime().tm_year < 2024:
         doc.problem(

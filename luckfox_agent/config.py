@@ -10,7 +10,7 @@ import os
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
-    from typing import Dict, Tuple
+    from typing import Dict, Optional, Tuple
 
 DEFAULTS: Dict[str, Dict[str, str]] = {
     "source": {
@@ -20,7 +20,7 @@ DEFAULTS: Dict[str, Dict[str, str]] = {
         "interval": "300",
         "timeout": "20",
         "max_backoff": "1800",
-        "max_file_bytes": "4194304",
+        "max_file_bytes": "262144",
         "ca_file": "",
     },
     "server": {
@@ -28,6 +28,7 @@ DEFAULTS: Dict[str, Dict[str, str]] = {
         "port": "8080",
         "threads": "2",
         "request_timeout": "10",
+        "allowed_hosts": "",
         "tls_cert": "",
         "tls_key": "",
     },
@@ -42,13 +43,18 @@ DEFAULTS: Dict[str, Dict[str, str]] = {
     },
     "ha": {
         "url": "",
-        "maintenance_entity": "switch.powerstats_maintenance",
     },
     "log": {
         "level": "info",
         "target": "stderr",
     },
 }
+
+# Options older versions knew: accepted and ignored, so an upgrade never stops the agent.
+RETIRED = frozenset([("ha", "maintenance_entity")])
+# The token is sent only to Home Assistant's PowerStats data view (and to that HA's API for
+# the admin actions): never to a Pages site or any other host that happens to be the source.
+HA_DATA_PATH = "/api/powerstats/data/"
 
 
 class ConfigError(Exception):
@@ -115,17 +121,25 @@ def parse_url(url: str) -> SourceUrl:
     return SourceUrl(scheme, host, port, path)
 
 
+def is_ha_data_url(url: str) -> bool:
+    """True when `url` is Home Assistant's PowerStats data view (a path under HA_DATA_PATH)."""
+    try:
+        return parse_url(url).path.startswith(HA_DATA_PATH)
+    except ValueError:
+        return False
+
+
 class Config:
     """Everything the agent reads from its configuration file."""
 
     __slots__ = (
+        "allowed_hosts",
         "dashboard",
         "ha_url",
         "host",
         "interval",
         "log_level",
         "log_target",
-        "maintenance_entity",
         "max_backoff",
         "max_file_bytes",
         "password_hash",
@@ -158,6 +172,7 @@ class Config:
     port: int
     threads: int
     request_timeout: float
+    allowed_hosts: Tuple[str, ...]
     tls_cert: str
     tls_key: str
     webroot: str
@@ -166,7 +181,6 @@ class Config:
     password_hash: str
     session_minutes: int
     ha_url: str
-    maintenance_entity: str
     log_level: str
     log_target: str
 
@@ -185,6 +199,7 @@ class Config:
         port: int,
         threads: int,
         request_timeout: float,
+        allowed_hosts: Tuple[str, ...],
         tls_cert: str,
         tls_key: str,
         webroot: str,
@@ -193,7 +208,6 @@ class Config:
         password_hash: str,
         session_minutes: int,
         ha_url: str,
-        maintenance_entity: str,
         log_level: str,
         log_target: str,
     ) -> None:
@@ -210,6 +224,7 @@ class Config:
         self.port = port
         self.threads = threads
         self.request_timeout = request_timeout
+        self.allowed_hosts = allowed_hosts
         self.tls_cert = tls_cert
         self.tls_key = tls_key
         self.webroot = webroot
@@ -218,7 +233,6 @@ class Config:
         self.password_hash = password_hash
         self.session_minutes = session_minutes
         self.ha_url = ha_url
-        self.maintenance_entity = maintenance_entity
         self.log_level = log_level
         self.log_target = log_target
 
@@ -230,11 +244,12 @@ class Config:
     @property
     def source_is_ha(self) -> bool:
         """True when the source is Home Assistant's authenticated data view."""
-        if self.source_kind == "ha":
-            return True
-        if self.source_kind == "static":
-            return False
-        return "/api/powerstats/" in self.source_url
+        return self.source_kind != "static" and is_ha_data_url(self.source_url)
+
+    @property
+    def sends_token(self) -> bool:
+        """True when requests to the source (and HA's API) carry the token."""
+        return bool(self.source_token) and self.source_is_ha
 
     @property
     def ha_origin(self) -> str:
@@ -259,14 +274,60 @@ def _number(section: str, key: str, text: str, low: float, high: float) -> float
     return value
 
 
+def _host_list(text: str) -> Tuple[str, ...]:
+    names = []
+    for item in text.replace(",", " ").split():
+        name = item.lower().rstrip(".")
+        if name.startswith("[") and name.endswith("]"):
+            name = name[1:-1]
+        if not name or any(c in name for c in "/@?#[] "):
+            raise ConfigError(
+                f"[server] allowed_hosts: {item!r} is not a host name or address "
+                "(list names and addresses without scheme or port, separated by spaces)"
+            )
+        names.append(name)
+    return tuple(names)
+
+
+def parse_ini(text: str) -> Dict[str, Dict[str, str]]:
+    """The sections of an INI text: `[section]`, `key = value` (or `key: value`), comments.
+
+    What configparser reads from such files, without configparser (and the `re` it imports,
+    about 0.2 MB resident on the board): keys are lower case, values stripped, `#` and `;`
+    start a comment line (not an inline comment), and a repeated section or key, or a line
+    that is neither, is a ValueError naming the line.
+    """
+    sections: Dict[str, Dict[str, str]] = {}
+    current: Optional[Dict[str, str]] = None
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line[0] == "[":
+            if not line.endswith("]"):
+                raise ValueError(f"line {number}: a section header must end with ]")
+            name = line[1:-1].strip()
+            if name in sections:
+                raise ValueError(f"line {number}: section [{name}] appears twice")
+            current = sections[name] = {}
+            continue
+        cut = min((i for i in (line.find("="), line.find(":")) if i > 0), default=-1)
+        if cut < 0:
+            raise ValueError(f"line {number}: expected `key = value`, got {line[:40]!r}")
+        if current is None:
+            raise ValueError(f"line {number}: `{line[:40]}` comes before any [section]")
+        key = line[:cut].strip().lower()
+        if key in current:
+            raise ValueError(f"line {number}: {key} appears twice in its section")
+        current[key] = line[cut + 1 :].strip()
+    return sections
+
+
 def read_ini(path: str) -> Dict[str, Dict[str, str]]:
     """Read the INI file over the defaults; raises ConfigError naming the problem."""
-    import configparser
-
-    parser = configparser.ConfigParser(interpolation=None)
     try:
         with open(path, encoding="utf-8") as handle:
-            parser.read_file(handle)
+            parsed = parse_ini(handle.read())
     except FileNotFoundError:
         raise ConfigError(
             f"config file {path} does not exist; create it with "
@@ -274,13 +335,15 @@ def read_ini(path: str) -> Dict[str, Dict[str, str]]:
         ) from None
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"cannot read config file {path}: {err}") from None
-    except configparser.Error as err:
+    except ValueError as err:
         raise ConfigError(f"config file {path} is not valid INI: {err}") from None
     values = {section: dict(options) for section, options in DEFAULTS.items()}
-    for section in parser.sections():
+    for section, options in parsed.items():
         if section not in DEFAULTS:
             raise ConfigError(f"config file {path}: unknown section [{section}]")
-        for key, value in parser.items(section):
+        for key, value in options.items():
+            if (section, key) in RETIRED:
+                continue
             if key not in DEFAULTS[section]:
                 raise ConfigError(f"config file {path}: unknown option [{section}] {key}")
             values[section][key] = value.strip()
@@ -308,6 +371,11 @@ def load(path: str) -> Config:
         raise ConfigError(f"[source] url {err}") from None
     if src["kind"] not in ("auto", "ha", "static"):
         raise ConfigError("[source] kind must be auto, ha or static")
+    if src["kind"] == "ha" and not is_ha_data_url(src["url"]):
+        raise ConfigError(
+            f"[source] kind = ha needs HA's data view as [source] url (a path under "
+            f"{HA_DATA_PATH}); set kind = auto for any other source"
+        )
     if ha["url"]:
         try:
             parse_url(ha["url"])
@@ -341,6 +409,7 @@ def load(path: str) -> Config:
         port=int(_number("server", "port", srv["port"], 0, 65535)),
         threads=int(_number("server", "threads", srv["threads"], 1, 64)),
         request_timeout=_number("server", "request_timeout", srv["request_timeout"], 0.1, 300),
+        allowed_hosts=_host_list(srv["allowed_hosts"]),
         tls_cert=srv["tls_cert"],
         tls_key=srv["tls_key"],
         webroot=os.path.abspath(paths["webroot"]),
@@ -349,7 +418,6 @@ def load(path: str) -> Config:
         password_hash=pw_hash,
         session_minutes=int(_number("admin", "session_minutes", adm["session_minutes"], 1, 1440)),
         ha_url=ha["url"],
-        maintenance_entity=ha["maintenance_entity"],
         log_level=log["level"],
         log_target=log["target"],
     )

@@ -2,12 +2,12 @@
 
 Mirrors schemas/powerstats-1.schema.json plus the rules a schema cannot say (rows strictly
 increasing by start, one cell per column). Anything from the source is hostile until it
-passes here; a file that fails is never swapped into the web root.
+passes here; a file that fails is never swapped into the web root. Raw bytes are measured
+(arrays, objects, strings, nesting) before `json.loads` builds anything, so a hostile file
+cannot make the agent allocate much more than its own size.
 """
 
 from __future__ import annotations
-
-import re
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
@@ -17,11 +17,63 @@ FORMAT = "powerstats/1"
 LEVELS = {"daily": "10min", "weekly": "hour", "monthly": "day", "yearly": "day"}
 FIRST_COLUMNS = ("start", "kwh", "mean_w", "min_w", "max_w", "coverage")
 
-_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z)$")
-_METER_ID = re.compile(r"^[a-z0-9_-]{1,32}$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_COLUMN = re.compile(r"^[a-z][a-z0-9_]*$")
-_ENTITY = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+$")
+# Checked by hand rather than with `re`, which (with enum, functools and collections) costs
+# about 0.4 MB resident on the board for these five shapes; ASCII digits and letters only.
+_DIGITS = frozenset("0123456789")
+_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz")
+_NAME = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
+_METER = _NAME | {"-"}
+_HEX = frozenset("0123456789abcdef")
+
+
+def _is_timestamp(text: str) -> bool:
+    """YYYY-MM-DDTHH:MM:SS, an optional .fraction, then Z or +HH:MM / -HH:MM."""
+    head, rest = text[:19], text[19:]
+    if len(head) != 19 or [head[i] for i in (4, 7, 10, 13, 16)] != ["-", "-", "T", ":", ":"]:
+        return False
+    if not all(c in _DIGITS for i, c in enumerate(head) if i not in (4, 7, 10, 13, 16)):
+        return False
+    if rest.startswith("."):
+        digits = len(rest) - 1 - len(rest[1:].lstrip("0123456789"))
+        if digits == 0:
+            return False
+        rest = rest[1 + digits :]
+    if rest == "Z":
+        return True
+    return (
+        len(rest) == 6
+        and rest[0] in "+-"
+        and rest[3] == ":"
+        and all(c in _DIGITS for c in rest[1:3] + rest[4:])
+    )
+
+
+def _is_meter_id(text: str) -> bool:
+    return 1 <= len(text) <= 32 and all(c in _METER for c in text)
+
+
+def _is_sha256(text: str) -> bool:
+    return len(text) == 64 and all(c in _HEX for c in text)
+
+
+def _is_column(text: str) -> bool:
+    return text[:1] in _LETTERS and all(c in _NAME for c in text)
+
+
+def _is_entity_id(text: str) -> bool:
+    domain, dot, name = text.partition(".")
+    return bool(dot and domain and name) and all(c in _NAME for c in domain + name)
+
+
+# Limits above what the integration writes (a yearly file has 366 rows of at most 8 cells; a
+# manifest lists up to 200 meters, what PowerStats is built for) and far below what could hurt
+# the board's memory.
+MAX_METERS = 256
+MAX_ROWS = 1000
+MAX_COLUMNS = 16
+MAX_DEPTH = 8
+# Every byte but the five that open or close something: what the nesting scan deletes.
+_NOT_SPECIAL = bytes(b for b in range(256) if b not in b'[]{}"')
 
 
 class ContractError(ValueError):
@@ -60,6 +112,82 @@ class FileEntry:
         self.size = size
 
 
+def _shape(raw: bytes, what: str, max_containers: int, max_strings: int, max_values: int) -> None:
+    """Refuse bytes that would build too many or too deeply nested values, before parsing.
+
+    Counting is done by C code (bytes.count; every value but the last of an array or object
+    is followed by a comma); the nesting scan then visits only brackets, quotes and
+    backslashes.
+    """
+    _require(
+        raw.count(b",") < max_values,
+        f"{what} holds more than {max_values} values; refused unparsed",
+    )
+    containers = raw.count(b"[") + raw.count(b"{")
+    _require(
+        containers <= max_containers,
+        f"{what} holds more than {max_containers} arrays and objects; refused unparsed",
+    )
+    _require(
+        raw.count(b'"') <= 2 * max_strings,
+        f"{what} holds more than {max_strings} strings; refused unparsed",
+    )
+    depth = 0
+    in_string = False
+    # An escaped backslash or quote opens and closes nothing: drop those pairs (left to
+    # right, as a reader would pair them), then walk only brackets and quotes.
+    for char in raw.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_SPECIAL):
+        if char == 0x22:
+            in_string = not in_string
+        elif in_string:
+            continue
+        elif char in (0x5B, 0x7B):
+            depth += 1
+            _require(depth <= MAX_DEPTH, f"{what} is nested deeper than {MAX_DEPTH} levels")
+        elif char in (0x5D, 0x7D):
+            depth -= 1
+
+
+def _no_constant(name: str) -> Any:
+    raise ContractError(f"holds {name}, which is not a number JSON allows")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value - value != 0:  # inf and nan: 1e999 parses to inf
+        raise ContractError(f"holds {text}, a number too large to be real")
+    return value
+
+
+def _loads(raw: bytes, what: str, max_containers: int, max_strings: int, max_values: int) -> Any:
+    """Parse `raw` once the shape check passed; NaN, Infinity and overflowing numbers refused."""
+    from . import jsonlite as json
+
+    _shape(raw, what, max_containers, max_strings, max_values)
+    try:
+        return json.loads(raw, parse_constant=_no_constant, parse_float=_finite)
+    except ContractError as err:
+        raise ContractError(f"{what} {err}") from None
+    except (ValueError, RecursionError):
+        raise ContractError(f"{what} is not valid JSON") from None
+
+
+def parse_manifest(raw: bytes) -> Tuple[Any, Tuple[FileEntry, ...]]:
+    """Parse and validate manifest bytes; returns the document and the files it lists."""
+    doc = _loads(
+        raw, "manifest.json", MAX_METERS * 8 + 64, MAX_METERS * 64 + 256, MAX_METERS * 64 + 256
+    )
+    return doc, check_manifest(doc)
+
+
+def parse_level_file(raw: bytes, entry: FileEntry) -> None:
+    """Parse and validate a level file's bytes against the manifest entry naming it."""
+    doc = _loads(
+        raw, entry.path, MAX_ROWS + 64, 4 * MAX_COLUMNS + 256, MAX_ROWS * (MAX_COLUMNS + 1) + 512
+    )
+    check_level_file(doc, entry)
+
+
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise ContractError(message)
@@ -87,7 +215,7 @@ def check_manifest(doc: Any) -> Tuple[FileEntry, ...]:
     _check_format(doc, "manifest.json")
     _require("level" not in doc, "manifest.json looks like a level file")
     _require(
-        isinstance(doc.get("generated"), str) and bool(_TIMESTAMP.match(doc["generated"])),
+        isinstance(doc.get("generated"), str) and _is_timestamp(doc["generated"]),
         "manifest.json: generated is not a timestamp",
     )
     _require(
@@ -100,6 +228,7 @@ def check_manifest(doc: Any) -> Tuple[FileEntry, ...]:
         )
     meters = doc.get("meters")
     _require(isinstance(meters, list), "manifest.json: meters is not a list")
+    _require(len(meters) <= MAX_METERS, f"manifest.json lists more than {MAX_METERS} meters")
     entries: List[FileEntry] = []
     seen = set()
     for index, meter in enumerate(meters):
@@ -109,7 +238,7 @@ def check_manifest(doc: Any) -> Tuple[FileEntry, ...]:
             _require(key in meter, f"{where} has no {key}")
         meter_id = meter["id"]
         _require(
-            isinstance(meter_id, str) and bool(_METER_ID.match(meter_id)),
+            isinstance(meter_id, str) and _is_meter_id(meter_id),
             f"{where}: id is not a meter id",
         )
         _require(meter_id not in seen, f"{where}: meter id {meter_id} is listed twice")
@@ -119,7 +248,7 @@ def check_manifest(doc: Any) -> Tuple[FileEntry, ...]:
             f"{where}: name must be 1-100 characters",
         )
         _require(
-            isinstance(meter["entity_id"], str) and bool(_ENTITY.match(meter["entity_id"])),
+            isinstance(meter["entity_id"], str) and _is_entity_id(meter["entity_id"]),
             f"{where}: entity_id is not an entity id",
         )
         _require(
@@ -140,13 +269,13 @@ def check_manifest(doc: Any) -> Tuple[FileEntry, ...]:
                 f"{fwhere}: path must be {meter_id}/{level}.json",
             )
             _require(
-                isinstance(digest, str) and bool(_SHA256.match(digest)),
+                isinstance(digest, str) and _is_sha256(digest),
                 f"{fwhere}: sha256 is not 64 lower-case hex digits",
             )
             _require(_is_int(size) and size >= 0, f"{fwhere}: bytes is not a size")
             updated = entry.get("updated")
             _require(
-                isinstance(updated, str) and bool(_TIMESTAMP.match(updated)),
+                isinstance(updated, str) and _is_timestamp(updated),
                 f"{fwhere}: updated is not a timestamp",
             )
             entries.append(FileEntry(meter_id, level, str(path), str(digest), int(size)))
@@ -178,7 +307,7 @@ def check_level_file(doc: Any, entry: FileEntry) -> None:
         f"{what}: timezone must be 1-64 characters",
     )
     _require(
-        isinstance(doc["generated"], str) and bool(_TIMESTAMP.match(doc["generated"])),
+        isinstance(doc["generated"], str) and _is_timestamp(doc["generated"]),
         f"{what}: generated is not a timestamp",
     )
     columns = doc["columns"]
@@ -187,12 +316,14 @@ def check_level_file(doc: Any, entry: FileEntry) -> None:
         f"{what}: columns must start with {', '.join(FIRST_COLUMNS)}",
     )
     _require(
-        all(isinstance(c, str) and _COLUMN.match(c) for c in columns),
+        all(isinstance(c, str) and _is_column(c) for c in columns),
         f"{what}: a column name is malformed",
     )
     _require(len(set(columns)) == len(columns), f"{what}: a column is listed twice")
+    _require(len(columns) <= MAX_COLUMNS, f"{what} has more than {MAX_COLUMNS} columns")
     rows = doc["rows"]
     _require(isinstance(rows, list), f"{what}: rows is not a list")
+    _require(len(rows) <= MAX_ROWS, f"{what} has more than {MAX_ROWS} rows")
     width = len(columns)
     previous = None
     for index, row in enumerate(rows):

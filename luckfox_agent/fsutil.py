@@ -6,7 +6,6 @@ costs one to four megabytes of resident memory on the board, for one line of wor
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 
@@ -49,6 +48,18 @@ def new_sha256(data: bytes = b"") -> Any:
 def sha256_hex(data: bytes) -> str:
     """Hex SHA-256 of `data`."""
     return str(_sha256(data).hexdigest())
+
+
+def hmac_sha256(key: bytes, message: bytes) -> bytes:
+    """HMAC-SHA256 (RFC 2104) on the builtin SHA-256: `hmac` would load OpenSSL."""
+    if len(key) > 64:
+        key = _sha256(key).digest()
+    key = key.ljust(64, b"\0")
+    inner = _sha256(bytes(b ^ 0x36 for b in key))
+    inner.update(message)
+    outer = _sha256(bytes(b ^ 0x5C for b in key))
+    outer.update(inner.digest())
+    return bytes(outer.digest())
 
 
 def sha256_file(path: str) -> Optional[str]:
@@ -115,9 +126,24 @@ def atomic_write(path: str, chunks: Iterable[bytes], mode: int = 0o644, fsync: b
         raise
 
 
+class suppress:  # lower case: it stands in for contextlib.suppress
+    """contextlib.suppress without contextlib (and the modules it imports, resident for good)."""
+
+    __slots__ = ("errors",)
+
+    def __init__(self, *errors: type) -> None:
+        self.errors = errors
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Optional[type], value: object, trace: object) -> bool:
+        return kind is not None and issubclass(kind, self.errors)
+
+
 def remove_quietly(path: str) -> None:
     """Remove a file if it exists; errors are not interesting here."""
-    with contextlib.suppress(OSError):
+    with suppress(OSError):
         os.unlink(path)
 
 
@@ -185,5 +211,5 @@ def parse_form(body: str) -> "dict[str, str]":
 
 def call_quietly(func: Callable[[], Any]) -> None:
     """Run a cleanup callable, ignoring OS errors."""
-    with contextlib.suppress(OSError):
+    with suppress(OSError):
         func()

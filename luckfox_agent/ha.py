@@ -20,12 +20,24 @@ class HaError(Exception):
     """The call did not succeed; the message is safe to show (no token)."""
 
 
-def call_service(config: Config, domain: str, service: str, data: Dict[str, Any]) -> None:
-    """POST /api/services/<domain>/<service> with `data`; raises HaError on failure."""
-    if not config.source_token:
-        raise HaError("no HA token configured ([source] token)")
+def call_service(
+    config: Config,
+    domain: str,
+    service: str,
+    data: Dict[str, Any],
+    return_response: bool = False,
+) -> Any:
+    """POST /api/services/<domain>/<service> with `data`; raises HaError on failure.
+
+    With `return_response` the action's own answer is asked for and returned (HA's
+    `service_response`); otherwise None.
+    """
+    if not config.sends_token:
+        raise HaError("no HA token configured for HA's data view ([source] url and token)")
     origin = parse_url(config.ha_origin)
     path = origin.path.rstrip("/") + f"/api/services/{domain}/{service}"
+    if return_response:
+        path += "?return_response"
     try:
         response = request(
             origin,
@@ -37,19 +49,30 @@ def call_service(config: Config, domain: str, service: str, data: Dict[str, Any]
             },
             body=json.dumps(data).encode(),
             timeout=config.timeout,
-            max_body=1 << 20,
+            max_body=1 << 16,
             cafile=config.source_ca_file,
         )
     except HttpError as err:
         raise HaError(f"Home Assistant is not reachable: {err}") from None
+    action = f"{domain}.{service}"
     if response.status in (401, 403):
         raise HaError("Home Assistant refused the token; check [source] token")
     if response.status == 400:
         raise HaError(
-            f"Home Assistant rejected {domain}.{service} (HTTP 400); is the entity right?"
+            f"Home Assistant rejected {action} (HTTP 400); update the PowerStats integration "
+            "to a version that has this action"
         )
     if not 200 <= response.status < 300:
-        raise HaError(f"Home Assistant answered HTTP {response.status} to {domain}.{service}")
+        raise HaError(f"Home Assistant answered HTTP {response.status} to {action}")
+    if not return_response:
+        return None
+    try:
+        answer = json.loads(response.body)
+    except (ValueError, RecursionError):
+        answer = None
+    if not isinstance(answer, dict) or "service_response" not in answer:
+        raise HaError(f"Home Assistant's answer to {action} carries no result")
+    return answer["service_response"]
 
 
 def publish_now(config: Config) -> None:
@@ -58,10 +81,21 @@ def publish_now(config: Config) -> None:
 
 
 def set_maintenance(config: Config, on: bool) -> None:
-    """Turn the entry's maintenance switch on or off."""
-    call_service(
-        config,
-        "switch",
-        "turn_on" if on else "turn_off",
-        {"entity_id": config.maintenance_entity},
+    """Turn the integration's maintenance mode on or off; fails unless HA confirms the change.
+
+    HA answers 200 to many calls that change nothing, so success is only what the
+    integration's own action reports back: its maintenance state after the call.
+    """
+    result = call_service(
+        config, "powerstats", "set_maintenance", {"enabled": on}, return_response=True
     )
+    state = result.get("maintenance") if isinstance(result, dict) else None
+    if not isinstance(state, bool):
+        raise HaError(
+            "Home Assistant did not report the maintenance state; update the PowerStats "
+            "integration to a version with the powerstats.set_maintenance action"
+        )
+    if state is not on:
+        raise HaError(
+            f"Home Assistant left maintenance mode {'on' if state else 'off'}; nothing was changed"
+        )

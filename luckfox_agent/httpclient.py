@@ -7,14 +7,14 @@ the protocol itself. TLS is imported only when a URL is https.
 
 from __future__ import annotations
 
-import socket
 import time
 
+from . import netio
 from .config import SourceUrl
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
-    from typing import Dict, Optional
+    from typing import Any, Dict, Optional
 
 MAX_HEAD = 65536
 
@@ -57,7 +57,7 @@ class Response:
 class _Reader:
     """Buffered reads from a socket against one overall deadline."""
 
-    def __init__(self, sock: socket.socket, deadline: float) -> None:
+    def __init__(self, sock: Any, deadline: float) -> None:
         self.sock = sock
         self.deadline = deadline
         self.buffer = b""
@@ -71,7 +71,7 @@ class _Reader:
         self.sock.settimeout(remaining)
         try:
             chunk = self.sock.recv(65536)
-        except socket.timeout:
+        except netio.Timeout:
             raise HttpError("timed out") from None
         except OSError as err:
             raise HttpError(f"connection failed while reading: {err.strerror or err}") from None
@@ -106,15 +106,15 @@ class _Reader:
         return self.buffer
 
 
-def _connect(url: SourceUrl, timeout: float, cafile: str) -> socket.socket:
+def _connect(url: SourceUrl, timeout: float, cafile: str) -> Any:
     # An ASCII host goes to getaddrinfo as bytes: a str would be IDNA-encoded, which imports
     # `encodings.idna`, `stringprep` and `unicodedata` (about 0.4 MB resident) for nothing.
     host: "str | bytes" = url.host
     if url.host.isascii():
         host = url.host.encode("ascii")
     try:
-        sock = socket.create_connection((host, url.port), timeout=timeout)  # type: ignore[arg-type]
-    except socket.timeout:
+        sock = netio.connect(host, url.port, timeout)
+    except netio.Timeout:
         raise HttpError(f"connecting to {url.host}:{url.port} timed out") from None
     except OSError as err:
         raise HttpError(f"cannot connect to {url.host}:{url.port}: {err.strerror or err}") from None
@@ -124,7 +124,7 @@ def _connect(url: SourceUrl, timeout: float, cafile: str) -> socket.socket:
         # Certificates are always verified; a self-signed HA is trusted through `cafile`.
         context = ssl.create_default_context(cafile=cafile or None)
         try:
-            return context.wrap_socket(sock, server_hostname=url.host)
+            return context.wrap_socket(netio.for_tls(sock), server_hostname=url.host)
         except (OSError, ssl.SSLError) as err:
             sock.close()
             raise HttpError(f"TLS handshake with {url.host} failed: {err}") from None
@@ -183,7 +183,7 @@ def request(
         try:
             sock.settimeout(max(deadline - time.monotonic(), 0.001))
             sock.sendall(raw)
-        except socket.timeout:
+        except netio.Timeout:
             raise HttpError("timed out while sending the request") from None
         except OSError as err:
             raise HttpError(f"connection failed while sending: {err.strerror or err}") from None

@@ -9,15 +9,13 @@ its short queue are full, new connections get a canned 503 instead of a new thre
 
 from __future__ import annotations
 
-import contextlib
+import _queue
 import os
-import queue
-import socket
 import threading
 import time
 
-from . import log
-from .fsutil import http_date
+from . import log, netio
+from .fsutil import http_date, suppress
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
@@ -45,6 +43,7 @@ REASONS = {
     411: "Length Required",
     413: "Content Too Large",
     414: "URI Too Long",
+    421: "Misdirected Request",
     429: "Too Many Requests",
     431: "Request Header Fields Too Large",
     500: "Internal Server Error",
@@ -62,6 +61,8 @@ class Request:
         "body",
         "client",
         "headers",
+        "host",
+        "local",
         "method",
         "path",
         "query",
@@ -75,6 +76,8 @@ class Request:
     headers: Dict[str, str]
     body: bytes
     client: str
+    host: str
+    local: str
 
     def __init__(
         self,
@@ -85,6 +88,8 @@ class Request:
         headers: Dict[str, str],
         body: bytes,
         client: str,
+        host: str = "",
+        local: str = "",
     ) -> None:
         self.method = method
         self.target = target
@@ -93,6 +98,8 @@ class Request:
         self.headers = headers
         self.body = body
         self.client = client
+        self.host = host  # the Host the client asked for, lower case, without the port
+        self.local = local  # the address of ours the connection arrived at
 
 
 class Response:
@@ -143,7 +150,17 @@ def simple(
     return Response(status, [("Content-Type", "text/plain; charset=utf-8")] + (headers or []), body)
 
 
-def parse_request(buffer: bytes, client: str) -> Optional[Request]:
+def host_name(authority: str) -> str:
+    """The host part of a Host header or URL authority, lower case, without port or dot."""
+    authority = authority.strip().lower()
+    if authority.startswith("["):
+        return authority[1 : authority.find("]")] if "]" in authority else authority
+    if authority.count(":") == 1:
+        authority = authority.split(":", 1)[0]
+    return authority.rstrip(".")
+
+
+def parse_request(buffer: bytes, client: str, local: str = "") -> Optional[Request]:
     """Parse a complete request from `buffer`; None while more bytes are needed.
 
     Raises BadRequest as soon as the bytes so far break a rule or a limit.
@@ -201,22 +218,39 @@ def parse_request(buffer: bytes, client: str) -> Optional[Request]:
         raise BadRequest(413, "request body too large")
     if len(rest) < length:
         return None
+    host = headers.get("host")
+    if not host and version == "HTTP/1.1":  # missing or empty: the allow-list needs a name
+        raise BadRequest(400, "HTTP/1.1 requests must send a Host header")
     path, _, query = target.partition("?")
-    if "://" in path and not path.startswith("/"):  # absolute-form: keep only the path
+    if "://" in path and not path.startswith("/"):  # absolute-form: its authority is the host
         after = path.split("://", 1)[1]
         slash = after.find("/")
+        host = after[:slash] if slash >= 0 else after
         path = after[slash:] if slash >= 0 else "/"
-    return Request(method, target, path.split("#", 1)[0], query, headers, rest[:length], client)
+    return Request(
+        method,
+        target,
+        path.split("#", 1)[0],
+        query,
+        headers,
+        rest[:length],
+        client,
+        host_name(host or ""),
+        local,
+    )
 
 
 class _Pending:
     """A connection whose request is still arriving."""
 
-    __slots__ = ("buffer", "client", "conn", "deadline", "handshaking")
+    __slots__ = ("buffer", "client", "conn", "deadline", "handshaking", "local")
 
-    def __init__(self, conn: Any, client: str, deadline: float, handshaking: bool) -> None:
+    def __init__(
+        self, conn: Any, client: str, local: str, deadline: float, handshaking: bool
+    ) -> None:
         self.conn = conn
         self.client = client
+        self.local = local
         self.deadline = deadline
         self.handshaking = handshaking
         self.buffer = b""
@@ -240,19 +274,20 @@ class HttpServer:
         self.timeout = timeout
         self.base_headers = base_headers
         self.ssl_context = ssl_context
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        family = netio.AF_INET6 if ":" in host else netio.AF_INET
+        self.sock = netio.listener(family)
         try:
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.sock.setsockopt(netio.SOL_SOCKET, netio.SO_REUSEADDR, 1)
             self.sock.bind((host, port))
             self.sock.listen(64)
         except OSError:
             self.sock.close()
             raise
         self.address: Tuple[str, int] = self.sock.getsockname()[:2]
-        self.queue: "queue.Queue[Optional[Tuple[Any, str, Any]]]" = queue.Queue(
-            maxsize=threads * QUEUE_PER_THREAD
-        )
+        # The C queue (queue.Queue's module costs more than it gives here); the acceptor is
+        # its only producer, so its size check holds.
+        self.queue: "_queue.SimpleQueue[Optional[Tuple[Any, str, Any]]]" = _queue.SimpleQueue()
+        self.queue_limit = threads * QUEUE_PER_THREAD
         self.stopping = threading.Event()
         self.threads = [
             threading.Thread(target=self._worker, name=f"http-{i}", daemon=True)
@@ -269,15 +304,12 @@ class HttpServer:
     def stop(self) -> None:
         """Stop accepting, let the workers finish their current request, and close."""
         self.stopping.set()
-        with contextlib.suppress(OSError):
-            self.sock.shutdown(socket.SHUT_RDWR)
+        with suppress(OSError):
+            self.sock.shutdown(netio.SHUT_RDWR)
         self.acceptor.join(5)
         self.sock.close()
         for _ in self.threads:
-            try:
-                self.queue.put(None, timeout=1)
-            except queue.Full:
-                break
+            self.queue.put(None)
         for thread in self.threads:
             thread.join(self.timeout + 1)
 
@@ -288,10 +320,8 @@ class HttpServer:
         clients that dribble bytes (or send nothing) cost a buffer, never a thread; each one
         is dropped at its deadline, and one address cannot hold more than MAX_PER_CLIENT.
         """
-        import selectors
-
-        selector = selectors.DefaultSelector()
-        selector.register(self.sock, selectors.EVENT_READ, None)
+        selector = netio.Selector()
+        selector.register(self.sock, netio.EVENT_READ, None)
         pending: Dict[Any, _Pending] = {}
         self.sock.setblocking(False)
         while not self.stopping.is_set():
@@ -314,16 +344,18 @@ class HttpServer:
         selector.close()
 
     def _accept_new(self, selector: Any, pending: Dict[Any, "_Pending"]) -> None:
-        import selectors
-
         while True:
             try:
-                raw, addr = self.sock.accept()
+                raw, addr = netio.accept(self.sock, self.ssl_context is not None)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
                 return
             client = str(addr[0])
+            try:
+                local = str(raw.getsockname()[0])
+            except OSError:
+                local = ""
             mine = [p for p in pending.values() if p.client == client]
             if len(mine) >= MAX_PER_CLIENT:
                 self._drop(selector, pending, min(mine, key=lambda p: p.deadline), b"")
@@ -340,23 +372,23 @@ class HttpServer:
                     raw.close()
                     continue
             item = _Pending(
-                conn, client, time.monotonic() + self.timeout, self.ssl_context is not None
+                conn, client, local, time.monotonic() + self.timeout, self.ssl_context is not None
             )
             pending[conn] = item
-            selector.register(conn, selectors.EVENT_READ, item)
+            selector.register(conn, netio.EVENT_READ, item)
 
     def _drop(
         self, selector: Any, pending: Dict[Any, "_Pending"], item: "_Pending", status: bytes
     ) -> None:
         pending.pop(item.conn, None)
-        with contextlib.suppress(KeyError, ValueError, OSError):
+        with suppress(KeyError, ValueError, OSError):
             selector.unregister(item.conn)
         if status and not item.handshaking:
-            with contextlib.suppress(OSError):
+            with suppress(OSError):
                 item.conn.send(
                     b"HTTP/1.1 " + status + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
                 )
-        with contextlib.suppress(OSError):
+        with suppress(OSError):
             item.conn.close()
 
     def _advance(self, selector: Any, pending: Dict[Any, "_Pending"], item: "_Pending") -> None:
@@ -389,7 +421,7 @@ class HttpServer:
                 return
         work: Any
         try:
-            request = parse_request(item.buffer, item.client)
+            request = parse_request(item.buffer, item.client, item.local)
         except BadRequest as err:
             work = err
         else:
@@ -398,9 +430,9 @@ class HttpServer:
             work = request
         pending.pop(conn, None)
         selector.unregister(conn)
-        try:
-            self.queue.put_nowait((conn, item.client, work))
-        except queue.Full:
+        if self.queue.qsize() < self.queue_limit:
+            self.queue.put((conn, item.client, work))
+        else:
             # Busy: answer without a thread; the client retries (the dashboard does).
             self._drop(selector, pending, item, b"503 Service Unavailable\r\nRetry-After: 1")
 
@@ -416,7 +448,7 @@ class HttpServer:
             except Exception as err:  # one bad connection must never take a worker down
                 log.error("unexpected error while answering %s: %s", client, err)
             finally:
-                with contextlib.suppress(OSError):
+                with suppress(OSError):
                     conn.close()
 
     def _serve(self, conn: Any, client: str, work: Any) -> None:
@@ -458,14 +490,14 @@ class HttpServer:
         if response.fd is None:
             conn.sendall(response.body)
             return
+        if self.ssl_context is None:
+            netio.sendfile(conn, response.fd, length, self.timeout)
+            return
         with os.fdopen(os.dup(response.fd), "rb") as handle:
-            if self.ssl_context is None:
-                conn.sendfile(handle, 0, length)
-            else:
-                remaining = length
-                while remaining > 0:
-                    chunk = handle.read(min(65536, remaining))
-                    if not chunk:
-                        break
-                    conn.sendall(chunk)
-                    remaining -= len(chunk)
+            remaining = length
+            while remaining > 0:
+                chunk = handle.read(min(65536, remaining))
+                if not chunk:
+                    break
+                conn.sendall(chunk)
+                remaining -= len(chunk)

@@ -80,17 +80,20 @@ for f in "$HERE"/*.py "$HERE/admin.css" "$HERE/powerstats-agent.conf.example"; d
 	cp "$f" "$ROOT$LIBDIR/luckfox_agent/"
 done
 for f in "$HERE"/init/*; do
+	[ -f "$f" ] || continue # not a __pycache__ left by a run from the source tree
 	cp "$f" "$ROOT$LIBDIR/luckfox_agent/init/"
 done
 chmod -R go-w "$ROOT$LIBDIR"
 if [ -z "$DESTDIR" ]; then
 	"$PYTHON" -m compileall -q "$ROOT$LIBDIR/luckfox_agent" >/dev/null 2>&1 || true
+	# The service runs with -OO (PYTHONOPTIMIZE=2, fewer bytes resident): its own .pyc too.
+	PYTHONOPTIMIZE=2 "$PYTHON" -m compileall -q "$ROOT$LIBDIR/luckfox_agent" >/dev/null 2>&1 || true
 fi
 
 cat > "$ROOT$BINDIR/$NAME" <<WRAPPER
 #!/bin/sh
 # PowerStats agent command (installed by install.sh).
-PYTHONPATH="$LIBDIR" MALLOC_ARENA_MAX=\${MALLOC_ARENA_MAX:-1} exec "$PYTHON" -m luckfox_agent --config "\${POWERSTATS_AGENT_CONFIG:-$CONF}" "\$@"
+PYTHONPATH="$LIBDIR" POWERSTATS_AGENT_USER="$AGENT_USER" MALLOC_ARENA_MAX=\${MALLOC_ARENA_MAX:-1} exec "$PYTHON" -m luckfox_agent --config "\${POWERSTATS_AGENT_CONFIG:-$CONF}" "\$@"
 WRAPPER
 chmod 755 "$ROOT$BINDIR/$NAME"
 
@@ -158,14 +161,23 @@ if [ ! -f "$ROOT$CONF" ]; then
 	mkdir -p "$ROOT/etc"
 	(umask 077; sed -e "s|^#dashboard = .*|dashboard = $SHAREDIR/www|" \
 		"$HERE/powerstats-agent.conf.example" > "$ROOT$CONF")
-	chmod 600 "$ROOT$CONF"
+	# root:$AGENT_USER 0640: the service reads it, only root changes it, nobody else sees
+	# the token; `setup` keeps owner, group and mode when it rewrites the file.
+	if [ -n "$DESTDIR" ]; then
+		chown "0:$(grep "^$AGENT_USER:" "$ROOT/etc/group" | cut -d: -f3)" "$ROOT$CONF" 2>/dev/null || true
+	else
+		chown "0:$AGENT_USER" "$CONF"
+	fi
+	chmod 640 "$ROOT$CONF"
 	say "wrote $CONF; finish it with: $NAME setup"
 else
 	say "kept the existing $CONF"
 fi
 if [ -z "$DESTDIR" ]; then
 	chown -R "$AGENT_USER:$AGENT_USER" "$DATADIR"
-	chown "$AGENT_USER:$AGENT_USER" "$CONF"
+else # an image: the ids from the image's own passwd and group (needs root; else left as is)
+	chown -R "$(grep "^$AGENT_USER:" "$ROOT/etc/passwd" | cut -d: -f3):$(grep "^$AGENT_USER:" "$ROOT/etc/group" | cut -d: -f3)" \
+		"$ROOT$DATADIR" 2>/dev/null || true
 fi
 
 # -- the service ----------------------------------------------------------------------------

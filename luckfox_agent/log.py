@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
@@ -19,9 +20,13 @@ if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does
 DEBUG, INFO, WARNING, ERROR = 10, 20, 30, 40
 _NAMES = {DEBUG: "debug", INFO: "info", WARNING: "warning", ERROR: "error"}
 MAX_MESSAGE = 400
+RECENT = 50
 
 _level = INFO
 _use_syslog = False
+_forced_target = ""
+# The last RECENT lines, for /admin: the board's syslog may be root's alone to read.
+_recent: List[str] = []
 _secrets: List[str] = []
 _lock = threading.Lock()
 
@@ -31,7 +36,7 @@ def configure(level: str = "info", target: str = "stderr") -> None:
     global _level, _use_syslog
     _level = {v: k for k, v in _NAMES.items()}.get(level.lower(), INFO)
     _use_syslog = False
-    if target == "syslog":
+    if (_forced_target or target) == "syslog":
         try:
             import syslog
 
@@ -39,6 +44,19 @@ def configure(level: str = "info", target: str = "stderr") -> None:
             _use_syslog = True
         except ImportError:  # pragma: no cover - syslog exists on every Linux build
             pass
+
+
+def force_target(target: str) -> None:
+    """Send every line to `target` whatever the config says (`serve --syslog`)."""
+    global _forced_target
+    _forced_target = target
+    configure(_NAMES[_level], target)
+
+
+def recent() -> List[str]:
+    """The last lines logged by this process, oldest first (already scrubbed)."""
+    with _lock:
+        return list(_recent)
 
 
 def add_secret(secret: Optional[str]) -> None:
@@ -71,6 +89,10 @@ def _emit(level: int, message: str, args: "tuple[Any, ...]") -> None:
         except (TypeError, ValueError):
             message = f"{message} {args!r}"
     line = scrub(message)
+    with _lock:
+        _recent.append(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {_NAMES[level]}: {line}")
+        if len(_recent) > RECENT:
+            del _recent[0]
     if _use_syslog:
         import syslog
 

@@ -16,7 +16,7 @@ from .httpserver import Request, Response, simple
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
-    from typing import Callable, Dict, FrozenSet, List, Optional, Tuple
+    from typing import Callable, Dict, FrozenSet, Optional, Tuple
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -33,8 +33,6 @@ CONTENT_TYPES = {
     ".woff2": "font/woff2",
 }
 COMPRESSIBLE = (".html", ".js", ".mjs", ".css", ".json", ".map", ".svg", ".txt", ".webmanifest")
-GZIP_MIN = 512
-GZIP_MAX = 8 << 20
 MAX_DASHBOARD_FILES = 2000
 
 # The admin pages need even less: no script at all, styles from one file.
@@ -112,7 +110,12 @@ def open_confined(root: str, relative: str) -> Optional[Tuple[int, os.stat_resul
 
 
 def serve_file(request: Request, root: str, relative: str, cache: str) -> Response:
-    """Answer with one file: ETag/304, gzip when accepted, otherwise streamed."""
+    """Answer with one file, streamed: ETag/304, its `.gz` sibling when the client takes gzip.
+
+    Nothing is compressed here: install.sh stores a .gz beside each dashboard file, sent as it
+    is. The mirrored data files (JSON of at most a few tens of kB, on a LAN) go as they are,
+    because compressing them would load zlib, about 0.35 MB resident for good.
+    """
     opened = open_confined(root, relative)
     if opened is None:
         return simple(404)
@@ -124,45 +127,25 @@ def serve_file(request: Request, root: str, relative: str, cache: str) -> Respon
         ("Vary", "Accept-Encoding"),
     ]
     etag = f'"{info.st_size:x}-{info.st_mtime_ns:x}"'
-    use_gzip = (
-        ext in COMPRESSIBLE
-        and GZIP_MIN <= info.st_size <= GZIP_MAX
-        and _accepts_gzip(request.headers.get("accept-encoding", ""))
-    )
-    if use_gzip:
+    packed: Optional[Tuple[int, os.stat_result]] = None
+    if ext in COMPRESSIBLE and _accepts_gzip(request.headers.get("accept-encoding", "")):
+        packed = open_confined(root, relative + ".gz")
+        if packed is not None and packed[1].st_mtime_ns < info.st_mtime_ns:
+            os.close(packed[0])  # older than the file: stale, send the file itself
+            packed = None
+    if packed is not None:
         etag = etag[:-1] + '-gz"'
     headers.append(("ETag", etag))
     if _etag_matches(request.headers.get("if-none-match", ""), etag):
         os.close(fd)
+        if packed is not None:
+            os.close(packed[0])
         return Response(304, headers)
-    if not use_gzip:
+    if packed is None:
         return Response(200, headers, fd=fd, length=info.st_size)
+    os.close(fd)
     headers.append(("Content-Encoding", "gzip"))
-    # install.sh stores a .gz beside each dashboard file: streamed from flash as it is, with
-    # no compressor (hundreds of kB of zlib state per request) in the agent's memory.
-    sibling = open_confined(root, relative + ".gz")
-    if sibling is not None:
-        gz_fd, gz_info = sibling
-        if gz_info.st_mtime_ns >= info.st_mtime_ns:
-            os.close(fd)
-            return Response(200, headers, fd=gz_fd, length=gz_info.st_size)
-        os.close(gz_fd)  # older than the file: stale, compress afresh
-    import zlib
-
-    # Data files (small JSON) are compressed per request with a small window and memory
-    # level: about 64 kB of zlib state instead of 384 kB, for a few percent in size.
-    compressor = zlib.compressobj(6, zlib.DEFLATED, 16 + 13, 6)
-    parts: List[bytes] = []
-    try:
-        while True:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            parts.append(compressor.compress(chunk))
-    finally:
-        os.close(fd)
-    parts.append(compressor.flush())
-    return Response(200, headers, b"".join(parts))
+    return Response(200, headers, fd=packed[0], length=packed[1].st_size)
 
 
 class Site:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from . import __version__
+from . import STARTED, __version__
 from .config import Config
 from .fsutil import iso_utc
 from .mirror import MirrorStatus, read_local_manifest
@@ -13,8 +13,6 @@ from .mirror import MirrorStatus, read_local_manifest
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
     from typing import Any, Dict, Optional
-
-STARTED = time.time()
 
 
 def _proc_status_kb(field: str) -> Optional[int]:
@@ -75,5 +73,5 @@ def collect(config: Config, mirror: MirrorStatus, now: Optional[float] = None) -
         "rss_kb": _proc_status_kb("VmRSS"),
         "peak_rss_kb": _proc_status_kb("VmHWM"),
         "disk_free_bytes": disk_free,
-        "uptime_seconds": round(now - STARTED),
+        "uptime_seconds": round(time.monotonic() - STARTED),
     }

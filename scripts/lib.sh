@@ -56,3 +56,13 @@ chroot_run() {
     [ -z "$inside" ] || rmdir "$dir$inside" 2>/dev/null || true
     return "$status"
 }
+
+# The Debian bookworm armhf root the agent's tests run in on 32-bit ARM (through qemu-user).
+armhf_root_dir() {
+    echo "${POWERSTATS_ARMHF_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/powerstats/armhf}"
+}
+
+# Debian's OpenRC (openrc-run, supervise-daemon), extracted for the agent's init tests.
+openrc_dir() {
+    echo "${POWERSTATS_OPENRC:-${XDG_CACHE_HOME:-$HOME/.cache}/powerstats/openrc}"
+}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,6 +15,21 @@ import custom_components.powerstats  # noqa: F401
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Playwright
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep libraries' INFO chatter out of the test output.
+
+    pytest-homeassistant-custom-component, on import, calls `logging.basicConfig(level=INFO)`
+    (a handler writing to the terminal, past pytest's capture) and turns SQLAlchemy's statement
+    log on: every query of the recorder would be printed. Records still reach pytest's own
+    capture, which shows them for a failing test.
+    """
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if type(handler) is logging.StreamHandler:
+            root.removeHandler(handler)
 
 
 # One headless Chromium for the whole session, shared by the dashboard and end-to-end tests:

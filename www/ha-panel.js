@@ -67,8 +67,8 @@ class PowerStatsPanel extends HTMLElement {
     this.shadowRoot.replaceChildren(link, this.toolbar, root);
     const dataUrl = this._panel?.config?.data_url ?? DEFAULT_DATA_URL;
     this.dashboard = mountDashboard(root, {
-      fetchFile: (path) => this._hass.fetchWithAuth(dataUrl + path),
-      useHash: false,
+      fetchFile: (path, init) => this._hass.fetchWithAuth(dataUrl + path, init),
+      place: 'query',
       locale: this._hass.locale?.language ?? this._hass.language,
     });
     this.syncScheme();

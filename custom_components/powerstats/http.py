@@ -43,10 +43,14 @@ class PowerStatsDataView(HomeAssistantView):
         if served is None:
             return web.Response(status=HTTPStatus.NOT_FOUND)
         etag = f'"{served.sha256}"'
-        headers = {"ETag": etag, "Cache-Control": "no-cache"}
+        headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
         if _matches(request.headers.get("If-None-Match", ""), etag):
             return web.Response(status=HTTPStatus.NOT_MODIFIED, headers=headers)
-        return web.Response(body=served.data, content_type="application/json", headers=headers)
+        response = web.Response(body=served.data, content_type="application/json", headers=headers)
+        # JSON of numbers shrinks to about a third; aiohttp compresses only for a client that
+        # accepts it (the browser, not necessarily the board's agent).
+        response.enable_compression()
+        return response
 
 
 @callback

@@ -325,10 +325,14 @@ class PowerStatsMeter:
         now = self._now()
         landed = self.history.merge_external(now, ten_minutes=ten_minutes, hours=hours, days=days)
         if landed:
-            await self.async_save()
-            self._refresh_totals(now)
-            await self._on_history_changed()
+            await self.async_history_merged(now)
         return landed
+
+    async def async_history_merged(self, now: float) -> None:
+        """Buckets were merged into the history at `now`: save, refresh totals and files."""
+        await self.async_save()
+        self._refresh_totals(now)
+        await self._on_history_changed()
 
     def _arm_stop_save(self) -> None:
         # Keeps a delayed save pending; HA runs it at its final write on shutdown.

@@ -1,7 +1,7 @@
 """Every PowerStats action, registered once in `async_setup`.
 
-- `export`, `import`, `backfill`, `rebuild_views` read or write files in the config folder:
-  admin only. They target meters by their device (one device per meter subentry).
+- `export`, `import`, `backfill`, `restore`, `rebuild_views` read or write files in the config
+  folder: admin only. They target meters by their device (one device per meter subentry).
 - `publish` and `set_maintenance` act on the dataset (the one PowerStats entry).
 
 No file error escapes as a raw OSError: it becomes a translated error naming the file.
@@ -49,9 +49,12 @@ from .core.export_file import (
     to_json,
 )
 from .core.fileio import write_atomically
+from .core.restore_plan import LocalMeter, RestoreError, apply, plan, preview, read_manifest
+from .core.restore_plan import select as select_meters
 from .core.timegrid import day_bounds, iso_local, ten_minute_start
 from .core.views import BUCKET_OF_LEVEL, LEVELS, Level, rows_between
 from .meter import PowerStatsMeter
+from .restore_source import FolderSource, SourceError, UrlSource, is_url, resolve_folder, shown
 from .runtime import PowerStatsConfigEntry, loaded_entry
 
 SERVICE_EXPORT: Final = "export"
@@ -60,6 +63,7 @@ SERVICE_BACKFILL: Final = "backfill"
 SERVICE_REBUILD_VIEWS: Final = "rebuild_views"
 SERVICE_PUBLISH: Final = "publish"
 SERVICE_SET_MAINTENANCE: Final = "set_maintenance"
+SERVICE_RESTORE: Final = "restore"
 
 ATTR_METER: Final = "meter"
 ATTR_LEVEL: Final = "level"
@@ -69,6 +73,9 @@ ATTR_CSV: Final = "csv"
 ATTR_FORMAT: Final = "format"
 ATTR_PATH: Final = "path"
 ATTR_ENABLED: Final = "enabled"
+ATTR_SOURCE: Final = "source"
+ATTR_METERS: Final = "meters"
+ATTR_DRY_RUN: Final = "dry_run"
 EXPORT_FORMATS: Final = ("csv", "json")
 type ExportFormat = Literal["csv", "json"]
 # One request may span at most this many days (a year of daily rows, or 10-minute rows of
@@ -96,6 +103,13 @@ BACKFILL_SCHEMA: Final = vol.Schema(
     }
 )
 SET_MAINTENANCE_SCHEMA: Final = vol.Schema({vol.Required(ATTR_ENABLED): cv.boolean})
+RESTORE_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(ATTR_SOURCE): vol.All(cv.string, vol.Length(min=1, max=2048)),
+        vol.Optional(ATTR_METERS): vol.All(cv.ensure_list, [cv.string]),
+        vol.Optional(ATTR_DRY_RUN, default=False): cv.boolean,
+    }
+)
 
 type Handler = Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]
 
@@ -356,6 +370,64 @@ async def _async_backfill(call: ServiceCall) -> ServiceResponse:
     return {"meters": results}
 
 
+# -- restore --------------------------------------------------------------------------------------
+
+
+async def _async_restore(call: ServiceCall) -> ServiceResponse:
+    """Fill the gaps of meters from a published folder (see core/restore_plan.py)."""
+    hass = call.hass
+    entry = require_loaded_entry(hass)
+    meters = {m.config.meter_id: m for m in entry.runtime_data.meters.values()}
+    if not meters:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_meters")
+    wanted = None
+    if (devices := call.data.get(ATTR_METERS)) is not None:
+        wanted = [_meter(hass, entry, device).config.meter_id for device in devices]
+    raw: str = call.data[ATTR_SOURCE]
+    local = {
+        meter_id: LocalMeter(
+            meter_id, m.tz, str(m.tz), ten_minute_start(m.accumulator.accounted_until, m.tz)
+        )
+        for meter_id, m in meters.items()
+    }
+    # Everything is read and checked before anything is merged: a failure changes nothing.
+    try:
+        source = (
+            UrlSource(hass, raw)
+            if is_url(raw)
+            else FolderSource(hass, await hass.async_add_executor_job(resolve_folder, hass, raw))
+        )
+        selection = select_meters(read_manifest(await source.read_manifest()), meters, wanted)
+        restore = plan(selection, local, await source.read_files(selection.files))
+    except (SourceError, RestoreError) as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key=err.key,
+            translation_placeholders={"source": shown(raw), **err.placeholders},
+        ) from err
+    dry_run: bool = call.data[ATTR_DRY_RUN]
+    now = dt_util.utcnow().timestamp()
+    report: dict[str, Any] = {}
+    changed: list[PowerStatsMeter] = []
+    for part in restore.meters:
+        meter = meters[part.meter_id]
+        outcomes = (preview if dry_run else apply)(meter.history, part, now)
+        report[part.meter_id] = {o.level: {"rows": o.rows, "added": o.added} for o in outcomes}
+        if not dry_run and any(o.added for o in outcomes):
+            changed.append(meter)
+    for meter in changed:
+        try:
+            await meter.async_history_merged(now)
+        except OSError as err:
+            raise _file_error(err, hass.config.path(DATA_DIR)) from err
+    return {
+        "source": shown(raw),
+        "dry_run": dry_run,
+        "meters": report,
+        "not_restored": list(restore.unmatched),
+    }
+
+
 # -- the dataset ----------------------------------------------------------------------------------
 
 
@@ -407,6 +479,13 @@ def async_setup_services(hass: HomeAssistant) -> None:
         SERVICE_BACKFILL,
         _admin_only(_async_backfill),
         schema=BACKFILL_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    register(
+        DOMAIN,
+        SERVICE_RESTORE,
+        _admin_only(_async_restore),
+        schema=RESTORE_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
     register(DOMAIN, SERVICE_REBUILD_VIEWS, _admin_only(_async_rebuild_views))

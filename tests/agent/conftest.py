@@ -134,6 +134,17 @@ class Source:
     `faults` maps a relative path to a misbehaviour: "500", "truncate", "timeout" (answer
     after the agent's deadline), "garbage" (bytes that do not match the manifest).
     `down` answers 503 to everything.
+
+    POST /api/services/<domain>/<action> is HA's REST API as HA's api component answers it
+    (homeassistant/components/api, APIDomainServicesView): 401 without the token, 400 for an
+    unknown action, for `?return_response` on an action without responses and for bad data;
+    with `?return_response`, {"changed_states": [...], "service_response": ...}; otherwise
+    the list of changed states. The integration's actions are `powerstats.publish` (no
+    response) and `powerstats.set_maintenance` ({"enabled": bool}; responds
+    {"maintenance": bool}, the state after the call). `maintenance_fault` makes the latter
+    misbehave: "stale" (reports, and keeps, the old state), "unregistered" (an integration
+    without the action) or "no_responses" (an HA from before action responses, which ignores
+    `?return_response` and answers 200 with the changed states only).
     """
 
     def __init__(self, ha: bool = True, tls: ssl.SSLContext | None = None) -> None:
@@ -144,6 +155,7 @@ class Source:
         self.down = False
         self.hits: list[Hit] = []
         self.services: list[tuple[str, dict[str, Any]]] = []
+        self.maintenance_fault: str | None = None
         self.lock = threading.Lock()
         self.release = threading.Event()
         source = self
@@ -188,13 +200,63 @@ class Source:
                 if self.headers.get("Authorization") != f"Bearer {TOKEN}":
                     self._send(401, b"401: Unauthorized")
                     return
-                match = re.fullmatch(r"/api/services/([a-z_]+)/([a-z_]+)", self.path)
+                path, _, query = self.path.partition("?")
+                match = re.fullmatch(r"/api/services/([a-z_]+)/([a-z_]+)", path)
                 if not match:
                     self._send(404)
                     return
+                text = {"Content-Type": "text/plain; charset=utf-8"}
+                action = f"{match[1]}.{match[2]}"
+                responds = {"powerstats.publish": False, "powerstats.set_maintenance": True}
+                if source.maintenance_fault == "unregistered":
+                    del responds["powerstats.set_maintenance"]
+                if action not in responds:  # ServiceNotFound -> HTTPBadRequest
+                    self._send(400, b"400: Bad Request", text)
+                    return
+                wants_response = "return_response" in query.split("&")
+                if source.maintenance_fault == "no_responses":
+                    wants_response = False
+                if wants_response and not responds[action]:
+                    message = {
+                        "message": "Service does not support responses. "
+                        "Remove return_response from request."
+                    }
+                    body = json.dumps(message).encode()
+                    self._send(400, body, {"Content-Type": "application/json"})
+                    return
+                try:
+                    data = json.loads(body) if body else {}
+                except ValueError:
+                    self._send(400, b'{"message":"Data should be valid JSON."}')
+                    return
+                if action == "powerstats.set_maintenance" and (
+                    set(data) != {"enabled"} or not isinstance(data["enabled"], bool)
+                ):  # vol.Invalid -> HTTPBadRequest
+                    self._send(400, b"400: Bad Request", text)
+                    return
                 with source.lock:
-                    source.services.append((f"{match[1]}.{match[2]}", json.loads(body or b"{}")))
-                self._send(200, b"[]", {"Content-Type": "application/json"})
+                    source.services.append((action, data))
+                changed: list[dict[str, Any]] = []
+                response: Any = None
+                if action == "powerstats.set_maintenance":
+                    if source.maintenance_fault != "stale" and (
+                        source.data.maintenance != data["enabled"]
+                    ):
+                        source.data.maintenance = data["enabled"]
+                        changed.append(
+                            {
+                                "entity_id": "switch.house_maintenance",
+                                "state": "on" if data["enabled"] else "off",
+                                "attributes": {},
+                            }
+                        )
+                    response = {"maintenance": source.data.maintenance}
+                answer: Any = (
+                    {"changed_states": changed, "service_response": response}
+                    if wants_response
+                    else changed
+                )
+                self._send(200, json.dumps(answer).encode(), {"Content-Type": "application/json"})
 
             def do_GET(self) -> None:
                 if source.down:
@@ -461,15 +523,16 @@ def run_agent(
     stdin: str | None = None,
     timeout: float = 60,
     preexec: Callable[[], None] | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run one agent command to completion."""
+    """Run one agent command to completion (`env`: variables added to the agent's)."""
     return subprocess.run(
         [python, "-m", "luckfox_agent", "--config", str(config), *args],
         input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=agent_env(),
+        env={**agent_env(), **(env or {})},
         cwd="/",
         preexec_fn=preexec,
     )
@@ -503,7 +566,11 @@ class Agent:
     """A running `serve` process with its log."""
 
     def __init__(
-        self, python: str, config: Path, preexec: Callable[[], None] | None = None
+        self,
+        python: str,
+        config: Path,
+        preexec: Callable[[], None] | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.config = config
         self.lines: list[str] = []
@@ -513,7 +580,7 @@ class Agent:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=agent_env(),
+            env={**agent_env(), **(env or {})},
             cwd="/",
             preexec_fn=preexec,
         )

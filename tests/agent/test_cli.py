@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 import stat
-from collections.abc import Callable
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+import pytest
 
 from .conftest import PASSWORD, TOKEN, Agent, Source, run_agent, write_config
 
@@ -151,6 +157,92 @@ def test_doctor_names_each_problem_and_its_fix(
     assert result.returncode == EXIT_FAILED
     assert "refused the token" in result.stdout
     assert "no index.html" in result.stdout
-    assert "readable by others" in result.stdout
+    assert "everyone may read it" in result.stdout
     assert result.stdout.count("fix:") >= 3
     assert "bad-token-value" not in result.stdout + result.stderr
+
+
+NOBODY = 65534  # Debian's `nobody` user and `nogroup` group stand in for the service user
+
+
+@pytest.fixture
+def open_dir() -> Iterator[Path]:
+    """A folder every user may enter (pytest's own tmp folders are root's alone)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to give files to another user")
+    path = Path(tempfile.mkdtemp(prefix="powerstats-open-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path)
+
+
+def test_setup_keeps_the_owner_group_and_mode_of_an_existing_config(
+    agent_python: str, open_dir: Path, source: Source
+) -> None:
+    config = write_config(open_dir, source)
+    os.chown(config, NOBODY, NOBODY)
+    config.chmod(0o640)
+    result = run_agent(agent_python, config, "setup", stdin=f"\n\n\n{PASSWORD}\n")
+    assert result.returncode == EXIT_OK, result.stderr
+    info = config.stat()
+    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (NOBODY, NOBODY, 0o640)
+    assert "password_hash = scrypt$" in config.read_text()
+    assert "nobody:nogroup 0640" in result.stderr
+
+
+def can_read_as_nobody(path: Path) -> bool:
+    """Whether the kernel lets `nobody` read the file: the truth doctor must agree with."""
+
+    def become_nobody() -> None:
+        os.setgroups([])
+        os.setgid(NOBODY)
+        os.setuid(NOBODY)
+
+    return (
+        subprocess.run(["cat", str(path)], capture_output=True, preexec_fn=become_nobody).returncode
+        == 0
+    )
+
+
+def test_doctor_checks_that_the_service_user_can_read_the_config(
+    agent_python: str, open_dir: Path, source: Source
+) -> None:
+    config = write_config(open_dir, source)  # root:root 0600, as setup used to leave it
+    as_service = {"POWERSTATS_AGENT_USER": "nobody"}
+    refused = run_agent(agent_python, config, "doctor", env=as_service)
+    assert not can_read_as_nobody(config)
+    assert refused.returncode == EXIT_FAILED
+    assert "PROBLEM  the service user nobody cannot read the config" in refused.stdout
+    assert "root:root 0600" in refused.stdout
+    os.chown(config, 0, NOBODY)
+    config.chmod(0o640)
+    allowed = run_agent(agent_python, config, "doctor", env=as_service)
+    assert can_read_as_nobody(config)
+    assert "ok       the service user nobody can read the config" in allowed.stdout
+    assert "cannot read the config" not in allowed.stdout
+
+
+def test_setup_drops_the_token_when_the_source_is_not_the_ha_data_view(
+    agent_python: str, tmp_path: Path, source: Source
+) -> None:
+    config = write_config(tmp_path, source)
+    assert f"token = {TOKEN}" in config.read_text()
+    pages = "https://example.github.io/powerstats/"
+    result = run_agent(agent_python, config, "setup", stdin=f"{pages}\n\n{PASSWORD}\n")
+    assert result.returncode == EXIT_OK, result.stderr
+    assert "Removed the HA token" in result.stderr
+    text = config.read_text()
+    assert f"url = {pages}" in text
+    assert TOKEN not in text
+    assert "\ntoken =" not in text
+
+
+def test_doctor_warns_when_a_token_is_set_for_a_source_that_is_not_ha(
+    agent_python: str, tmp_path: Path, static_source: Source
+) -> None:
+    config = write_config(tmp_path, static_source, **{"source.token": TOKEN})
+    result = run_agent(agent_python, config, "doctor")
+    assert "WARNING  [source] token is set but the source is not HA's data view" in result.stdout
+    assert "the token is never sent" in result.stdout
+    assert TOKEN not in result.stdout + result.stderr
+    assert all("Authorization" not in hit.headers for hit in static_source.hits)

@@ -13,9 +13,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from luckfox_agent.contract import ContractError, FileEntry, check_level_file, check_manifest
+from luckfox_agent.contract import (
+    ContractError,
+    FileEntry,
+    check_level_file,
+    check_manifest,
+    parse_level_file,
+    parse_manifest,
+)
+from luckfox_agent.mirror import MAX_MANIFEST_BYTES
+from tests.www.rendered import longest_manifest
 
-from .conftest import ROOT
+from .conftest import ROOT, Dataset
 
 EXAMPLES = ROOT / "schemas" / "examples"
 SCHEMA = jsonschema.Draft202012Validator(
@@ -46,7 +55,7 @@ def agent_accepts(doc: Any) -> bool:
 
 
 def good_examples() -> list[Path]:
-    return [EXAMPLES / "manifest.json", *sorted((EXAMPLES / "house").glob("*.json"))]
+    return [EXAMPLES / "published-manifest.json", *sorted((EXAMPLES / "house").glob("*.json"))]
 
 
 @pytest.mark.parametrize("path", good_examples(), ids=lambda p: p.name)
@@ -96,3 +105,33 @@ def test_the_agent_agrees_with_the_schema_on_level_file_rows(
             row[0] = start
     doc["rows"] = rows
     assert agent_accepts(doc) == schema_and_rules_accept(doc)
+
+
+@pytest.mark.parametrize("path", good_examples(), ids=lambda p: p.name)
+def test_every_good_example_passes_the_checks_made_before_parsing(path: Path) -> None:
+    raw = path.read_bytes()
+    if path.name == "published-manifest.json":
+        _, entries = parse_manifest(raw)
+        assert entries
+    else:
+        parse_level_file(raw, entry_for(json.loads(raw)))
+
+
+def test_a_manifest_of_256_meters_with_the_longest_names_fits_and_passes_every_check() -> None:
+    raw = longest_manifest(256, "2026-11-27T00:05:03+01:00")
+    assert len(raw) <= MAX_MANIFEST_BYTES
+    _, entries = parse_manifest(raw)
+    assert len(entries) == 256 * 4
+
+
+def test_brackets_and_escaped_quotes_inside_strings_are_not_nesting() -> None:
+    doc = json.loads(Dataset.sample().manifest())
+    doc["meters"][0]["name"] = 'House \\ "[[[[[[[[[[[[" {{{{{{{{{{ \\"'
+    _, entries = parse_manifest(json.dumps(doc).encode())
+    assert entries
+
+
+def test_nesting_after_an_escaped_backslash_at_a_string_end_still_counts() -> None:
+    raw = b'{"a": "ends with a backslash \\\\", "b": [[[[[[[[[[1]]]]]]]]]]}'
+    with pytest.raises(ContractError, match="nested deeper than"):
+        parse_manifest(raw)

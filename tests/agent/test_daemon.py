@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import json
+import re
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -88,3 +90,67 @@ def test_sigusr1_polls_now_sighup_reloads_and_sigterm_stops_cleanly(
 
     assert agent.stop() == 0
     assert "stopped" in agent.lines[-1]
+
+
+def kb(pid: int, field: str) -> int:
+    """A memory figure of a process from /proc/<pid>/status, in kB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise AssertionError(f"no {field} for pid {pid}")
+
+
+HOSTILE = {
+    "4 MB of empty arrays": ("house/yearly.json", b"[" + b"[]," * 1_390_000 + b"[]]"),
+    "256 kB of empty arrays": ("house/daily.json", b"[" + b"[]," * 87_000 + b"[]]"),
+    "256 kB of short strings": ("house/daily.json", b'["' + b'ab","' * 52_000 + b'"]'),
+    "256 kB of numbers": ("house/weekly.json", b'{"rows":[' + b"1.5," * 65_000 + b"1]}"),
+    "deep nesting": ("house/monthly.json", b"[" * 130_000 + b"]" * 130_000),
+    "4 MB manifest": ("manifest.json", b'{"meters":[' + b"{}," * 1_400_000 + b"{}]}"),
+}
+
+
+def test_hostile_files_never_lift_peak_memory_above_one_and_a_half_times_idle(
+    tmp_path: Path, source: Source, agent_python: str, start_agent: Callable[..., Agent]
+) -> None:
+    config = write_config(tmp_path, source)
+    agent = start_agent(config)
+    wait_until(lambda: agent.request("GET", "/house/daily.json").status == 200, what="a mirror")
+    for path in ("/", "/app.js", "/manifest.json", "/house/yearly.json"):
+        assert agent.request("GET", path).status == 200
+    idle = kb(agent.proc.pid, "VmHWM")  # the peak so far: start, a first mirror, some requests
+    good = dict(source.data.files)
+    for name, (path, body) in HOSTILE.items():
+        source.data.files = dict(good)
+        source.data.manifest_override = None
+        if path == "manifest.json":
+            source.data.manifest_override = body
+        else:
+            source.data.files[path] = body  # listed with its true size and sha256
+        mark = len(agent.lines)
+        agent.signal(signal.SIGUSR1)
+        agent.wait_for_log("mirror failed", 30, start=mark)
+        peak = kb(agent.proc.pid, "VmHWM")
+        assert peak <= 1.5 * idle, f"{name}: peak {peak} kB against {idle} kB idle"
+    assert agent.request("GET", "/house/daily.json").body == good["house/daily.json"]
+
+
+def test_deeply_nested_json_is_an_ordinary_mirror_failure_with_backoff(
+    tmp_path: Path, source: Source, agent_python: str, start_agent: Callable[..., Agent]
+) -> None:
+    config = write_config(
+        tmp_path, source, **{"source.interval": "100", "source.max_backoff": "10000"}
+    )
+    agent = start_agent(config)
+    wait_until(lambda: source.gets("manifest.json"), what="the first poll")
+    source.data.manifest_override = b"[" * 100_000 + b"]" * 100_000
+    agent.signal(signal.SIGUSR1)
+    agent.wait_for_log("mirror failed, keeping the last good copy")
+    agent.signal(signal.SIGUSR1)
+    agent.wait_for_log("mirror failed again")
+    agent.stop()
+    assert "unexpected error" not in agent.log
+    state = json.loads((tmp_path / "state" / "state.json").read_text())
+    assert "manifest.json holds more than" in state["last_error"]
+    waits = [float(w) for w in re.findall(r"next poll in ([0-9.]+) s", agent.log)]
+    assert waits[-2:] == [200.0, 400.0], "the wait doubles after each failure"

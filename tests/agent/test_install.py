@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
+import signal
 import stat
 import subprocess
 from pathlib import Path
@@ -13,7 +14,9 @@ import pytest
 
 from luckfox_agent import __version__
 
-from .conftest import ROOT
+from .board import _MOUNTS as BOARD_MOUNTS
+from .board import Board, free_privileged_port, status_ids
+from .conftest import PASSWORD, ROOT, TOKEN, Source, wait_until
 
 AGENT = ROOT / "luckfox_agent"
 SEED = {"etc/passwd": "root:x:0:0:root:/root:/bin/sh\n", "etc/group": "root:x:0:\n"}
@@ -85,7 +88,13 @@ def test_install_then_uninstall_leaves_the_expected_files_and_then_nothing(
     assert gzip.decompress((index.parent / "index.html.gz").read_bytes()) == index.read_bytes()
     assert os.access(root / "usr/bin/powerstats-agent", os.X_OK)
     conf = root / "etc/powerstats-agent.conf"
-    assert stat.S_IMODE(conf.stat().st_mode) == 0o600
+    assert stat.S_IMODE(conf.stat().st_mode) == 0o640
+    group_id = next(
+        int(line.split(":")[2])
+        for line in (root / "etc/group").read_text().splitlines()
+        if line.startswith("powerstats:")
+    )
+    assert (conf.stat().st_uid, conf.stat().st_gid) == (0, group_id), "root:powerstats"
     assert "dashboard = /usr/share/powerstats-agent/www" in conf.read_text()
     assert (root / "var/lib/powerstats-agent/www").is_dir()
     service = root / INIT_FILES[init]
@@ -146,3 +155,65 @@ def test_the_installed_command_wrapper_is_valid_sh(tmp_path: Path) -> None:
     wrapper = root / "usr/bin/powerstats-agent"
     subprocess.run(["sh", "-n", str(wrapper)], check=True)
     assert 'PYTHONPATH="/usr/lib/powerstats-agent"' in wrapper.read_text()
+
+
+def run_in_board(board: Board, *argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """Run a command in the board root before it boots, as root at its console would."""
+    return subprocess.run(
+        [
+            *("unshare", "--mount", "--pid", "--fork", "--propagation", "private"),
+            *("sh", "-c", BOARD_MOUNTS, "sh", str(board.root), board.layers),
+            *argv,
+        ],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("init", ["busybox", "openrc"])
+def test_install_setup_doctor_and_start_give_a_service_that_reads_its_config(
+    tmp_path: Path, source: Source, init: str
+) -> None:
+    board = Board(tmp_path, init)
+    try:
+        conf = board.root / "etc/powerstats-agent.conf"
+        port = free_privileged_port()
+        answers = f"{source.url}\n{TOKEN}\n{port}\n{PASSWORD}\n"
+        setup = run_in_board(board, "/usr/bin/powerstats-agent", "setup", stdin=answers)
+        assert setup.returncode == 0, setup.stderr
+        uid, gid = board.user_ids()
+        assert (conf.stat().st_uid, conf.stat().st_gid) == (0, gid)
+        assert stat.S_IMODE(conf.stat().st_mode) == 0o640
+        assert f"token = {TOKEN}" in conf.read_text()
+
+        doctor = run_in_board(board, "/usr/bin/powerstats-agent", "doctor")
+        assert "ok       the service user powerstats can read the config" in doctor.stdout
+        assert doctor.returncode == 0, doctor.stdout
+
+        conf.write_text(conf.read_text().replace("[server]", "[server]\nhost = 127.0.0.1"))
+        board.boot(port)
+        [pid] = wait_until(board.agent_pids, what="the agent")
+        assert status_ids(pid) == (uid, gid), "the agent serves as powerstats"
+        os.kill(pid, signal.SIGHUP)  # a reload reads the config again, now as powerstats
+        wait_until(lambda: "configuration reloaded" in board.log(), what="the reload")
+        assert "cannot read config file" not in board.log()
+        assert board.answers()
+        wait_until(lambda: source.gets("manifest.json"), what="a mirror poll with the token")
+    finally:
+        board.shutdown()
+
+
+def test_setup_creates_a_missing_config_as_root_powerstats_0640(
+    tmp_path: Path, source: Source
+) -> None:
+    board = Board(tmp_path, "busybox")
+    conf = board.root / "etc/powerstats-agent.conf"
+    conf.unlink()
+    answers = f"{source.url}\n{TOKEN}\n8080\n{PASSWORD}\n"
+    setup = run_in_board(board, "/usr/bin/powerstats-agent", "setup", stdin=answers)
+    assert setup.returncode == 0, setup.stderr
+    assert "root:powerstats 0640" in setup.stderr
+    assert (conf.stat().st_uid, conf.stat().st_gid) == (0, board.user_ids()[1])
+    assert stat.S_IMODE(conf.stat().st_mode) == 0o640

@@ -7,6 +7,8 @@ import json
 import resource
 from pathlib import Path
 
+import pytest
+
 from .conftest import Source, level_file, run_agent, write_config
 
 
@@ -161,12 +163,12 @@ def test_an_unknown_format_version_is_refused_with_a_clear_message(
 def test_a_full_disk_keeps_the_old_copy(tmp_path: Path, source: Source, agent_python: str) -> None:
     config = mirrored(tmp_path, source, agent_python)
     before = snapshot(tmp_path / "webroot")
-    big = level_file("house", "yearly", rows=3000, seed=4.0)
-    assert len(big) > 64 * 1024
+    big = level_file("house", "yearly", rows=1000, seed=4.0)
+    assert len(big) > 32 * 1024
     source.data.files["house/yearly.json"] = big
 
-    def small_disk() -> None:  # writes past 64 KiB fail with EFBIG, as on a full flash
-        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+    def small_disk() -> None:  # writes past 32 KiB fail with EFBIG, as on a full flash
+        resource.setrlimit(resource.RLIMIT_FSIZE, (32 * 1024, 32 * 1024))
 
     result = run_agent(agent_python, config, "mirror-once", preexec=small_disk)
     assert result.returncode == 1
@@ -239,3 +241,115 @@ def test_an_https_source_is_verified_and_a_self_signed_one_trusted_through_ca_fi
     result = run_agent(agent_python, trusted, "mirror-once")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "webroot" / "house" / "daily.json").exists()
+
+
+def test_the_token_is_never_sent_to_a_source_that_is_not_the_ha_data_view(
+    tmp_path: Path, static_source: Source, agent_python: str
+) -> None:
+    mirrored(tmp_path, static_source, agent_python, **{"source.token": "leaked-if-sent-0123"})
+    assert static_source.gets("manifest.json")
+    assert all("Authorization" not in hit.headers for hit in static_source.gets())
+
+
+def refuses_and_keeps_the_last_good_copy(
+    tmp_path: Path, source: Source, agent_python: str, config: Path, message: str
+) -> str:
+    before = snapshot(tmp_path / "webroot")
+    result = run_agent(agent_python, config, "mirror-once")
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert snapshot(tmp_path / "webroot") == before
+    return result.stderr
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_nan_or_infinity_in_a_level_file_keeps_the_last_good_copy(
+    tmp_path: Path, source: Source, agent_python: str, constant: str
+) -> None:
+    config = mirrored(tmp_path, source, agent_python)
+    good = level_file("house", "daily", rows=3).decode()
+    source.data.files["house/daily.json"] = good.replace("3120.0", constant, 1).encode()
+    refuses_and_keeps_the_last_good_copy(
+        tmp_path, source, agent_python, config, f"house/daily.json holds {constant},"
+    )
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_or_infinity_in_the_manifest_keeps_the_last_good_copy(
+    tmp_path: Path, source: Source, agent_python: str, constant: str
+) -> None:
+    config = mirrored(tmp_path, source, agent_python)
+    text = source.data.manifest().decode()
+    source.data.manifest_override = text.replace(
+        '"currency": "EUR"', f'"price": {constant}'
+    ).encode()
+    refuses_and_keeps_the_last_good_copy(
+        tmp_path, source, agent_python, config, f"manifest.json holds {constant},"
+    )
+
+
+def test_a_huge_error_text_is_stored_cut_to_a_few_hundred_characters(
+    tmp_path: Path, source: Source, agent_python: str
+) -> None:
+    config = mirrored(tmp_path, source, agent_python)
+    doc = json.loads(source.data.manifest())
+    doc["format"] = "x" * 200_000  # the message quotes the format it found
+    source.data.manifest_override = json.dumps(doc).encode()
+    stderr = refuses_and_keeps_the_last_good_copy(
+        tmp_path, source, agent_python, config, "manifest.json has format 'xxx"
+    )
+    assert len(stderr) < 1000, "the log line is bounded too"
+    state = json.loads((tmp_path / "state" / "state.json").read_text())
+    assert state["last_error"].startswith("manifest.json has format 'xxx")
+    assert len(state["last_error"]) <= 300
+    assert (tmp_path / "state" / "state.json").stat().st_size < 2000
+
+
+def nested(depth: int) -> bytes:
+    return b"[" * depth + b"]" * depth
+
+
+@pytest.mark.parametrize(
+    ("where", "body", "message"),
+    [
+        ("manifest", nested(100_000), "manifest.json holds more than"),
+        ("manifest", b'{"a":' * 20 + b"1" + b"}" * 20, "manifest.json is nested deeper than 8"),
+        ("level", nested(50_000), "house/daily.json holds more than"),
+        ("level", b"[" + b"[]," * 80_000 + b"[]]", "house/daily.json holds more than"),
+        ("level", b'["' + b'ab","' * 40_000 + b'"]', "house/daily.json holds more than"),
+    ],
+    ids=["deep-manifest", "nested-objects", "deep-level-file", "many-arrays", "many-strings"],
+)
+def test_hostile_json_shapes_are_refused_before_parsing(
+    tmp_path: Path, source: Source, agent_python: str, where: str, body: bytes, message: str
+) -> None:
+    config = mirrored(tmp_path, source, agent_python)
+    if where == "manifest":
+        source.data.manifest_override = body
+    else:
+        source.data.files["house/daily.json"] = body  # the manifest vouches for it (sha256)
+    refuses_and_keeps_the_last_good_copy(tmp_path, source, agent_python, config, message)
+
+
+def test_a_file_over_the_size_cap_is_not_even_fetched(
+    tmp_path: Path, source: Source, agent_python: str
+) -> None:
+    config = mirrored(tmp_path, source, agent_python)
+    source.data.files["house/yearly.json"] = b"[" + b"[]," * 1_400_000 + b"[]]"  # 4 MB
+    source.clear()
+    refuses_and_keeps_the_last_good_copy(
+        tmp_path, source, agent_python, config, "over [source] max_file_bytes"
+    )
+    assert not source.gets("house/yearly.json")
+
+
+def test_a_manifest_listing_too_many_meters_is_refused(
+    tmp_path: Path, source: Source, agent_python: str
+) -> None:
+    config = mirrored(tmp_path, source, agent_python)
+    doc = json.loads(source.data.manifest())
+    doc["meters"] = [dict(doc["meters"][0], id=f"m{n}", files={}) for n in range(257)]
+    source.data.manifest_override = json.dumps(doc).encode()
+    refuses_and_keeps_the_last_good_copy(
+        tmp_path, source, agent_python, config, "manifest.json lists more than 256 meters"
+    )

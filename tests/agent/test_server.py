@@ -6,12 +6,13 @@ import gzip
 import os
 import random
 import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from .conftest import Agent, Source, run_agent, wait_until, write_config
+from .conftest import Agent, Dataset, Source, run_agent, wait_until, write_config
 
 
 @pytest.fixture
@@ -64,15 +65,27 @@ def test_a_matching_etag_gets_304_without_a_body(agent: Agent) -> None:
     assert again.body == b""
 
 
-def test_gzip_is_used_only_when_the_client_accepts_it(agent: Agent, tmp_path: Path) -> None:
-    plain = (tmp_path / "dashboard" / "app.js").read_bytes()
+def test_gzip_comes_only_from_a_fresh_gz_sibling_and_only_when_accepted(
+    agent: Agent, tmp_path: Path
+) -> None:
+    script = tmp_path / "dashboard" / "app.js"
+    plain = script.read_bytes()
+    assert agent.request("GET", "/app.js", headers={"Accept-Encoding": "gzip"}).body == plain
+    (tmp_path / "dashboard" / "app.js.gz").write_bytes(gzip.compress(plain))
     zipped = agent.request("GET", "/app.js", headers={"Accept-Encoding": "gzip, deflate"})
     assert zipped.getheader("Content-Encoding") == "gzip"
     assert gzip.decompress(zipped.body) == plain
-    assert len(zipped.body) < len(plain)
     refused = agent.request("GET", "/app.js", headers={"Accept-Encoding": "gzip;q=0"})
     assert refused.getheader("Content-Encoding") is None
     assert refused.body == plain
+    data = agent.request("GET", "/house/daily.json", headers={"Accept-Encoding": "gzip"})
+    assert data.getheader("Content-Encoding") is None, "data files go as they are"
+    assert data.body == (tmp_path / "webroot" / "house" / "daily.json").read_bytes()
+    script.write_bytes(plain + b"// changed after the .gz was made\n")
+    os.utime(script, ns=(time.time_ns() + 10**9,) * 2)
+    stale = agent.request("GET", "/app.js", headers={"Accept-Encoding": "gzip"})
+    assert stale.getheader("Content-Encoding") is None
+    assert stale.body.endswith(b"// changed after the .gz was made\n")
 
 
 def test_a_precompressed_dashboard_file_is_sent_as_it_is(agent: Agent, tmp_path: Path) -> None:
@@ -113,7 +126,7 @@ TRAVERSALS = [
 
 def test_path_traversal_attempts_get_404(agent: Agent) -> None:
     for target in TRAVERSALS:
-        reply = agent.raw(f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        reply = agent.raw(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
         assert reply.split(b"\r\n", 1)[0] == b"HTTP/1.1 404 Not Found", target
         assert b"[source]" not in reply, target
         assert b"root:" not in reply, target
@@ -219,3 +232,79 @@ def test_random_request_lines_and_headers_never_crash_the_server(agent: Agent) -
     assert agent.proc.poll() is None
     assert agent.request("GET", "/manifest.json").status == 200
     assert "unexpected error" not in agent.log
+
+
+def status_line(reply: bytes) -> bytes:
+    return reply.split(b"\r\n", 1)[0]
+
+
+def test_requests_for_another_host_name_get_421(agent: Agent) -> None:
+    for path in ("/", "/manifest.json", "/house/daily.json", "/admin/login"):
+        for host in ("evil.example", f"evil.example:{agent.port}", "127.0.0.1.evil.example"):
+            reply = agent.request("GET", path, headers={"Host": host})
+            assert reply.status == 421, (path, host)
+            assert b"house" not in reply.body
+    absolute = b"GET http://evil.example/manifest.json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    assert status_line(agent.raw(absolute)) == b"HTTP/1.1 421 Misdirected Request"
+
+
+def test_the_boards_own_names_and_the_configured_ones_are_answered(
+    tmp_path: Path, source: Source, agent_python: str, start_agent: Callable[..., Agent]
+) -> None:
+    config = write_config(tmp_path, source, **{"server.allowed_hosts": "board.lan, Stats.Home."})
+    assert run_agent(agent_python, config, "mirror-once").returncode == 0
+    agent = start_agent(config)
+    name = socket.gethostname().lower()
+    short = name.split(".")[0]
+    for host in (
+        f"127.0.0.1:{agent.port}",
+        "localhost",
+        f"LOCALHOST:{agent.port}",
+        "[::1]",
+        name,
+        f"{short}.local",
+        "board.lan",
+        f"stats.home:{agent.port}",
+    ):
+        assert agent.request("GET", "/manifest.json", headers={"Host": host}).status == 200, host
+    assert agent.request("GET", "/manifest.json", headers={"Host": "other.lan"}).status == 421
+
+
+def test_the_address_a_request_arrived_at_is_answered_and_no_other(
+    tmp_path: Path, source: Source, start_agent: Callable[..., Agent]
+) -> None:
+    agent = start_agent(write_config(tmp_path, source, **{"server.host": "0.0.0.0"}))  # noqa: S104
+
+    def get(address: str, host: str) -> bytes:
+        with socket.create_connection((address, agent.port), timeout=10) as sock:
+            sock.sendall(f"GET / HTTP/1.1\r\nHost: {host}:{agent.port}\r\n\r\n".encode())
+            return status_line(sock.recv(4096))
+
+    assert get("127.0.0.3", "127.0.0.3") == b"HTTP/1.1 200 OK"
+    assert get("127.0.0.3", "127.0.0.4") == b"HTTP/1.1 421 Misdirected Request"
+
+
+def test_http_1_1_without_host_gets_400_and_http_1_0_without_host_is_answered(
+    agent: Agent,
+) -> None:
+    assert status_line(agent.raw(b"GET / HTTP/1.1\r\n\r\n")) == b"HTTP/1.1 400 Bad Request"
+    empty = b"GET / HTTP/1.1\r\nHost: \r\n\r\n"
+    assert status_line(agent.raw(empty)) == b"HTTP/1.1 400 Bad Request"
+    assert status_line(agent.raw(b"GET / HTTP/1.0\r\n\r\n")) == b"HTTP/1.1 200 OK"
+
+
+def test_a_meter_called_admin_is_served_and_the_admin_pages_still_work(
+    tmp_path: Path, source: Source, agent_python: str, start_agent: Callable[..., Agent]
+) -> None:
+    source.data = Dataset.sample(meters=("house", "admin"))
+    hashed = run_agent(agent_python, tmp_path / "x.conf", "hash-password", stdin="a-password\n")
+    config = write_config(tmp_path, source, **{"admin.password_hash": hashed.stdout.strip()})
+    assert run_agent(agent_python, config, "mirror-once").returncode == 0
+    agent = start_agent(config)
+    for level in ("daily", "weekly", "monthly", "yearly"):
+        reply = agent.request("GET", f"/admin/{level}.json")
+        assert reply.status == 200, level
+        assert reply.body == source.data.files[f"admin/{level}.json"]
+    assert agent.request("GET", "/admin/login").status == 200
+    assert agent.request("GET", "/admin").status == 303
+    assert agent.request("GET", "/admin/status.json").status == 303

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.homeassistant_process import HomeAssistantProcess, Tokens, onboard
+from tests.e2e.homeassistant_process import (
+    HomeAssistantProcess,
+    Tokens,
+    onboard,
+    wait_until_running,
+)
 from tests.e2e.processes import FakeGitHubProcess
 
 
@@ -26,16 +32,21 @@ def home_assistant(tmp_path: Path) -> Iterator[HomeAssistantProcess]:
     ha = HomeAssistantProcess(config=tmp_path / "ha")
     yield ha
     ha.stop()
-    # HA's detector names the integration that blocked its event loop.
-    blocking = [
+    assert not blocking_calls(ha)
+
+
+def blocking_calls(ha: HomeAssistantProcess) -> list[str]:
+    """The lines of HA's log where its detector names PowerStats for blocking its event loop."""
+    return [
         line
         for line in ha.log().splitlines()
         if "Detected blocking call" in line and "powerstats" in line
     ]
-    assert not blocking
 
 
 def started(ha: HomeAssistantProcess, **kwargs: object) -> Tokens:
-    """Start `ha` and log in as its demo user."""
+    """Start `ha`, log in as its demo user, and wait until HA has finished starting."""
     ha.start(**kwargs)  # type: ignore[arg-type]
-    return onboard(ha.url)
+    tokens = onboard(ha.url)
+    wait_until_running(ha.url, tokens.access_token, time.monotonic() + 600)
+    return tokens

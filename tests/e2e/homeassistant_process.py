@@ -1,15 +1,18 @@
 """A real Home Assistant process on loopback, for the end-to-end tests and the live demo.
 
-Writes a minimal configuration, starts `hass` (optionally under libfaketime so a test can put
-the clock just before a bucket boundary), finishes onboarding through HA's own API and hands
-out tokens. Run as `python -m tests.e2e.homeassistant_process onboard --url URL` to onboard a
-server started elsewhere (scripts/develop does).
+Writes a minimal configuration, starts `hass` (the pinned minimum from .venv, or the newest
+from the Debian chroot; optionally under libfaketime, with a clock a test moves once HA
+answers, so a boundary is placed after start-up however long that took), finishes onboarding
+through HA's own API and hands out tokens. Run as
+`python -m tests.e2e.homeassistant_process onboard --url URL` to onboard a server started
+elsewhere (scripts/develop does).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -20,7 +23,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -65,8 +68,9 @@ def http(
     return json.loads(text) if text else None
 
 
-def configuration_yaml(port: int, extra: str = "") -> str:
+def configuration_yaml(port: int, extra: str = "", *, http_in_yaml: bool = True) -> str:
     """A minimal configuration: the frontend (for the panel), the API, PowerStats' needs."""
+    http = f"http:\n  server_host: 127.0.0.1\n  server_port: {port}\n" if http_in_yaml else ""
     return f"""\
 homeassistant:
   name: PowerStats
@@ -77,10 +81,7 @@ homeassistant:
   latitude: 52.37
   longitude: 4.89
   elevation: 0
-http:
-  server_host: 127.0.0.1
-  server_port: {port}
-frontend:
+{http}frontend:
 logger:
   default: warning
   logs:
@@ -88,12 +89,19 @@ logger:
 {extra}"""
 
 
-def seed_config(config: Path, port: int, extra: str = "", links: Iterable[Path] = ()) -> None:
+def seed_config(
+    config: Path, port: int, extra: str = "", links: Iterable[Path] = (), *, newest: bool = False
+) -> None:
     """Write configuration.yaml, link custom integrations in, and pre-answer onboarding.
 
     The `core_config` and `analytics` onboarding steps are marked done before the first start:
     finishing `core_config` through the API would set up weather, TTS and radio integrations
     that try to reach the internet.
+
+    The newest Home Assistant keeps its HTTP settings in its storage, not in YAML: it would
+    take an `http:` section as a new setting on trial, ask in a dialog over every page to
+    confirm it, and five minutes later restart on the default port 8123 on every interface.
+    So for it the settings are written where it keeps confirmed ones (`newest`).
     """
     (config / "custom_components").mkdir(parents=True, exist_ok=True)
     for target in (ROOT / "custom_components" / "powerstats", *links):
@@ -102,9 +110,13 @@ def seed_config(config: Path, port: int, extra: str = "", links: Iterable[Path] 
             # Relative, so the same folder also works where the repository is mounted
             # elsewhere (the newest Home Assistant runs in a chroot).
             link.symlink_to(os.path.relpath(target, link.parent))
-    (config / "configuration.yaml").write_text(configuration_yaml(port, extra))
+    (config / "configuration.yaml").write_text(
+        configuration_yaml(port, extra, http_in_yaml=not newest)
+    )
     storage = config / ".storage"
     storage.mkdir(exist_ok=True)
+    if newest:
+        (storage / "http").write_text(json.dumps(_confirmed_http_settings(port), indent=2))
     onboarding = storage / "onboarding"
     if not onboarding.exists():
         onboarding.write_text(
@@ -119,6 +131,31 @@ def seed_config(config: Path, port: int, extra: str = "", links: Iterable[Path] 
         )
 
 
+def _confirmed_http_settings(port: int) -> dict[str, Any]:
+    """The newest HA's `.storage/http`: loopback on `port`, confirmed, nothing on trial."""
+    return {
+        "version": 2,
+        "minor_version": 2,
+        "key": "http",
+        "data": {
+            "stable": {
+                "server_host": ["127.0.0.1"],
+                "server_port": port,
+                "cors_allowed_origins": ["https://cast.home-assistant.io"],
+                "login_attempts_threshold": -1,
+                "ip_ban_enabled": True,
+                "ssl_profile": "modern",
+                "use_x_frame_options": True,
+                "created_at": datetime.now(UTC).isoformat(),
+                "error": None,
+                "error_message": None,
+            },
+            "pending": None,
+            "yaml_migration_done": True,
+        },
+    }
+
+
 def wait_until_up(url: str, alive: Any, deadline: float) -> None:
     """Poll HA's front page until it answers; `alive()` says whether its process still runs."""
     while time.monotonic() < deadline:
@@ -130,6 +167,20 @@ def wait_until_up(url: str, alive: Any, deadline: float) -> None:
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(1)  # waiting for another process to come up, not for time to pass
     raise RuntimeError(f"Home Assistant did not answer on {url} in time")
+
+
+def wait_until_running(url: str, token: str, deadline: float) -> None:
+    """Poll HA's core state until it has finished starting.
+
+    HA answers HTTP long before every integration is set up; an action that waits on the
+    recorder while HA still starts would hold up the start itself (which waits for running
+    tasks), so the demo and the tests wait for this before they act.
+    """
+    while time.monotonic() < deadline:
+        if http(url + "/api/config", token=token).get("state") == "RUNNING":
+            return
+        time.sleep(0.5)  # polling another process, not waiting for time to pass
+    raise RuntimeError(f"Home Assistant on {url} did not finish starting in time")
 
 
 @dataclass
@@ -219,11 +270,19 @@ async def _long_lived_token(url: str, access_token: str, name: str) -> str:
         return str(answer["result"])
 
 
+def run_coroutine[T](coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run `coroutine` to its end from synchronous test code.
+
+    In a thread of its own: the caller's thread may already run an event loop (Playwright's
+    sync API, started by any browser test earlier in the session), where asyncio.run fails.
+    """
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def long_lived_token(url: str, access_token: str, name: str) -> str:
     """Create a long-lived access token (as a user does on their profile page)."""
-    # In a thread of its own: the caller's thread may already run an event loop (Playwright).
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, _long_lived_token(url, access_token, name)).result()
+    return run_coroutine(_long_lived_token(url, access_token, name))
 
 
 def add_meter(
@@ -280,6 +339,29 @@ def _add_further_meter(
     return result
 
 
+def movable_clock_env(offset_file: Path) -> dict[str, str]:
+    """Environment whose clock is the real one plus the seconds written in `offset_file`.
+
+    libfaketime rereads the file at most once a second, so a test can move the clock of a
+    running process forward (see HomeAssistantProcess.move_clock).
+    """
+    if not LIBFAKETIME.exists():
+        raise RuntimeError(f"{LIBFAKETIME} is missing; scripts/setup installs Debian's faketime")
+    return {
+        "LD_PRELOAD": str(LIBFAKETIME),
+        "FAKETIME_TIMESTAMP_FILE": str(offset_file),
+        "FAKETIME_CACHE_DURATION": "1",
+        "TZ": "UTC",
+    }
+
+
+def write_offset(offset_file: Path, seconds: int) -> None:
+    """Write libfaketime's offset atomically: it must never read a half-written file."""
+    temporary = offset_file.with_suffix(".tmp")
+    temporary.write_text(f"{seconds:+d}\n")
+    temporary.replace(offset_file)
+
+
 def faketime_env(start: datetime, speed: float = 1.0) -> dict[str, str]:
     """Environment that makes a process's clock start at `start` and tick `speed` times as fast."""
     if not LIBFAKETIME.exists():
@@ -308,23 +390,41 @@ class HomeAssistantProcess:
     clock_start: datetime | None = None
     launched: float = 0.0  # time.time() when the process started
     speed: float = 1.0  # how many seconds pass on its faked clock per real second
+    clock_offset: int | None = None  # seconds ahead of the real clock (a movable clock)
+    chroot: Path | None = None  # run the newest HA from this chroot (config must be in ROOT)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def offset_file(self) -> Path:
+        return self.config / "faketime.offset"
+
     def start(self, *, clock: datetime | None = None, timeout: float = 300) -> None:
-        """Start hass (its clock starting at `clock` when given) and wait until it answers."""
-        seed_config(self.config, self.port, self.extra_config, self.links)
+        """Start hass (its clock starting at `clock` when given) and wait until it answers.
+
+        At the real speed the clock is movable: a test starts HA anywhere in time and places
+        the moment it cares about with `move_clock` once HA answers, so however long start-up
+        takes on a busy machine, it never eats into the test's window.
+        """
+        seed_config(
+            self.config, self.port, self.extra_config, self.links, newest=self.chroot is not None
+        )
         env = dict(os.environ)
-        if clock is not None:
+        self.clock_start, self.clock_offset = None, None
+        if clock is not None and self.speed == 1:
+            self.clock_offset = round(clock.timestamp() - time.time())
+            write_offset(self.offset_file, self.clock_offset)
+            env.update(movable_clock_env(self.offset_file))
+        elif clock is not None:
             env.update(faketime_env(clock, self.speed))
-        self.clock_start = clock
+            self.clock_start = clock
         self.launched = time.time()
         self.log_path = self.config / "hass.out"
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [str(self.hass), "--config", str(self.config), "--skip-pip"],
+                self._command(),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,
@@ -332,30 +432,80 @@ class HomeAssistantProcess:
             )
         wait_until_up(self.url, self.alive, time.monotonic() + timeout)
 
+    def _command(self) -> list[str]:
+        if self.chroot is None:
+            return [str(self.hass), "--config", str(self.config), "--skip-pip"]
+        # Inside the chroot the repository is mounted at $POWERSTATS_REPO (scripts/lib.sh), and
+        # chroot_run starts with an empty environment: libfaketime's settings go in here.
+        inside = self.config.resolve().relative_to(ROOT)
+        clock = ""
+        if self.clock_offset is not None:
+            clock = (
+                f"LD_PRELOAD={LIBFAKETIME} FAKETIME_CACHE_DURATION=1 "
+                'FAKETIME_TIMESTAMP_FILE="$POWERSTATS_REPO/$0/faketime.offset" '
+            )
+        script = (
+            'source "$0/scripts/lib.sh" && chroot_run "$1" "$0" /bin/sh -c '
+            f'\'exec env {clock}/opt/venv/bin/hass --config "$POWERSTATS_REPO/$0" --skip-pip\' "$2"'
+        )
+        return ["bash", "-c", script, str(ROOT), str(self.chroot), str(inside)]
+
     def now(self) -> datetime:
         """The process's own clock right now (the real one unless started under faketime)."""
+        if self.clock_offset is not None:
+            return datetime.now(UTC) + timedelta(seconds=self.clock_offset)
         if self.clock_start is None:
             return datetime.now(UTC)
         return self.clock_start + timedelta(seconds=(time.time() - self.launched) * self.speed)
 
+    def move_clock(self, to: datetime, token: str, timeout: float = 60) -> None:
+        """Move the running process's clock forward to `to`; return once HA's own clock shows it."""
+        if self.clock_offset is None:
+            raise RuntimeError("the clock is movable only when started with a clock at speed 1")
+        offset = round(to.timestamp() - time.time())
+        if offset < self.clock_offset:
+            raise ValueError(f"the clock only moves forward (asked to go back to {to})")
+        self.clock_offset = offset
+        write_offset(self.offset_file, offset)
+        deadline = time.monotonic() + timeout
+        template = {"template": "{{ now().timestamp() }}"}
+        while time.monotonic() < deadline:
+            shown = float(http(f"{self.url}/api/template", template, token=token))
+            if shown >= to.timestamp() - 1:
+                return
+            time.sleep(0.2)  # libfaketime rereads the offset within a second
+        raise RuntimeError(f"Home Assistant's clock did not move to {to}")
+
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    def _signal(self, signum: int) -> None:
+        # In the chroot, hass is the child of the shell that runs chroot_run (which unmounts
+        # after it): signal hass itself; the shell follows when hass has exited.
+        assert self.process is not None
+        pid = self.process.pid
+        if self.chroot is not None:
+            children = Path(f"/proc/{pid}/task/{pid}/children")
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                pid = int(children.read_text().split()[0])
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
 
     def kill(self) -> None:
         """kill -9: no shutdown, no final save — as a power cut."""
         if self.process is not None:
-            self.process.kill()
+            self._signal(signal.SIGKILL)
             self.process.wait(timeout=30)
 
     def stop(self, timeout: float = 60) -> None:
         """A clean stop, as the user's Ctrl-C or a supervisor's SIGTERM."""
         if self.process is None or self.process.poll() is not None:
             return
-        self.process.send_signal(signal.SIGTERM)
+        self._signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            self._signal(signal.SIGKILL)
             self.process.wait(timeout=30)
 
     def log(self) -> str:
@@ -372,13 +522,15 @@ def _main(argv: list[str]) -> int:
     seed = sub.add_parser("seed", help="write a configuration folder for a server on PORT")
     seed.add_argument("--config", type=Path, required=True)
     seed.add_argument("--port", type=int, required=True)
-    seed.add_argument("--demo-meter", action="store_true", help="add the simulated meter")
+    seed.add_argument("--demo-meter", action="store_true", help="add the simulated meters")
+    seed.add_argument("--newest", action="store_true", help="for the newest Home Assistant")
     args = parser.parse_args(argv)
     if args.command == "seed":
         demo = ROOT / "scripts" / "demo" / "powerstats_demo"
         # The recorder holds the demo meter's year of history, which PowerStats backfills.
         extra = "recorder:\nsensor:\n  - platform: powerstats_demo\n" if args.demo_meter else ""
-        seed_config(args.config, args.port, extra, (demo,) if args.demo_meter else ())
+        links = (demo,) if args.demo_meter else ()
+        seed_config(args.config, args.port, extra, links, newest=args.newest)
         return 0
 
     def alive() -> bool:

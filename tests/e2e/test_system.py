@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from tests.contract import validate_bytes
 from tests.e2e.conftest import started
@@ -54,16 +55,29 @@ def set_power(ha: HomeAssistantProcess, tokens: Tokens, watts: float | str) -> N
 
 
 def local_files(ha: HomeAssistantProcess) -> dict[str, bytes]:
-    """manifest.json and every file it lists, as HA wrote them under <config>/powerstats/."""
-    root = ha.config / "powerstats"
+    """manifest.json and every file it lists, as HA wrote them under <config>/powerstats/.
+
+    HA may be rewriting them while they are read: a set whose manifest does not list the
+    checksums of the files read with it is read again (it is a snapshot of a moment when HA
+    had finished writing), so a test compares what HA wrote, never a half-written set.
+    """
+    return wait_for(lambda: _snapshot(ha.config / "powerstats"), "a consistent set of files")
+
+
+def _snapshot(root: Path) -> dict[str, bytes] | None:
     manifest = root / "manifest.json"
     if not manifest.exists():
-        return {}
+        return None
     data = manifest.read_bytes()
     files = {"manifest.json": data}
     for meter in json.loads(data)["meters"]:
         for entry in meter["files"].values():
-            files[entry["path"]] = (root / entry["path"]).read_bytes()
+            try:
+                files[entry["path"]] = (root / entry["path"]).read_bytes()
+            except FileNotFoundError:
+                return None
+            if hashlib.sha256(files[entry["path"]]).hexdigest() != entry["sha256"]:
+                return None
     return files
 
 
@@ -72,10 +86,23 @@ def level_rows(files: dict[str, bytes], level: str) -> list[list[Any]]:
 
 
 def energy_card(page: Page) -> float:
-    """The Energy stat card's exact value, read from the rendered dashboard."""
+    """The Energy stat card's exact value, read once the dashboard says it is drawn."""
+    expect(page.locator(".ps[data-state='ready']")).to_be_visible(timeout=60_000)
     card = page.locator('.ps-card[data-stat="energy"] .ps-card-value')
-    card.wait_for(timeout=30_000)
+    expect(card).to_have_attribute("data-value", re.compile(r"\d"))
     return float(card.get_attribute("data-value") or "nan")
+
+
+def start_before_a_boundary(ha: HomeAssistantProcess, lead: timedelta) -> tuple[Tokens, datetime]:
+    """Start HA, then place its clock `lead` before the next 10-minute boundary.
+
+    The clock is moved once HA answers and is onboarded, so start-up on a busy machine never
+    eats into the time the test has before the boundary.
+    """
+    tokens = started(ha, clock=datetime.now(UTC) + timedelta(hours=3))
+    boundary = _next_boundary(ha.now() + lead + timedelta(seconds=5))
+    ha.move_clock(boundary - lead, tokens.access_token)
+    return tokens, boundary
 
 
 def test_a_meter_added_in_home_assistant_reaches_github_the_board_and_the_browser(
@@ -85,8 +112,7 @@ def test_a_meter_added_in_home_assistant_reaches_github_the_board_and_the_browse
     tmp_path: Path,
 ) -> None:
     ha = home_assistant
-    boundary = _next_boundary(datetime.now(UTC) + timedelta(hours=3))
-    tokens = started(ha, clock=boundary - timedelta(seconds=30))
+    tokens, boundary = start_before_a_boundary(ha, timedelta(seconds=45))
     set_power(ha, tokens, 350)
     add_meter(ha.url, tokens.access_token, SENSOR, "House", fake_github.publishing())
     for watts in (420, 1800, 95.5, "unavailable", 240, 2200, 130):
@@ -185,7 +211,7 @@ def _frontend_tokens(ha: HomeAssistantProcess, tokens: Tokens) -> dict[str, Any]
 
 def _with_closed_bucket(ha: HomeAssistantProcess, start: int) -> dict[str, bytes] | None:
     """HA's files once the bucket starting at `start` has closed with energy in it."""
-    files = local_files(ha)
+    files = _snapshot(ha.config / "powerstats")
     if not files:
         return None
     row = {row[0]: row for row in level_rows(files, "daily")}.get(start)
@@ -200,10 +226,9 @@ def _next_boundary(after: datetime) -> datetime:
 def test_kill_9_in_the_middle_of_a_bucket_loses_at_most_that_bucket(
     home_assistant: HomeAssistantProcess,
 ) -> None:
-    # The clock starts just before a 10-minute boundary, so a bucket closes early in the test.
+    # The clock is put just before a 10-minute boundary, so a bucket closes early in the test.
     ha = home_assistant
-    boundary = _next_boundary(datetime.now(UTC) + timedelta(hours=3))
-    tokens = started(ha, clock=boundary - timedelta(seconds=40))
+    tokens, boundary = start_before_a_boundary(ha, timedelta(seconds=45))
     set_power(ha, tokens, 1000)
     add_meter(ha.url, tokens.access_token, SENSOR, "House")
     closed_start = int((boundary - timedelta(minutes=10)).timestamp())

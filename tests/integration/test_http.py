@@ -44,6 +44,20 @@ async def test_a_listed_file_is_served_with_its_hash_as_etag(
 
 
 @pytest.mark.usefixtures("meter_loaded")
+async def test_a_listed_file_goes_compressed_to_a_client_that_accepts_gzip(
+    ha: HomeAssistant, hass_client: ClientFactory
+) -> None:
+    client = await hass_client()
+    packed = await client.get(URL + "house/daily.json", headers={"Accept-Encoding": "gzip"})
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert packed.headers["Vary"] == "Accept-Encoding"
+    assert await packed.read() == await read_file(ha, "powerstats/house/daily.json")
+    plain = await client.get(URL + "house/daily.json", headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in plain.headers
+    assert await plain.read() == await read_file(ha, "powerstats/house/daily.json")
+
+
+@pytest.mark.usefixtures("meter_loaded")
 async def test_a_matching_if_none_match_gets_304(hass_client: ClientFactory) -> None:
     client = await hass_client()
     first = await client.get(URL + "manifest.json")

@@ -8,6 +8,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 from homeassistant.components import frontend
 from homeassistant.config_entries import ConfigEntryState
@@ -24,6 +25,8 @@ from .conftest import SOURCE, make_entry
 type ClientSessionGenerator = Callable[[], Awaitable[TestClient[Any, Any]]]
 
 INTEGRATION = Path(__file__).resolve().parents[2] / "custom_components" / "powerstats"
+# HA's static handler sends these siblings in place of a file (scripts/package writes them).
+SUFFIX = {"br": ".br", "gzip": ".gz"}
 
 
 def panel_config(hass: HomeAssistant) -> dict[str, Any]:
@@ -70,9 +73,26 @@ async def test_the_panel_files_are_served_from_inside_the_integration(
     url = module_url(ha)
     assert url.startswith("/powerstats_static/")
     base = url.removesuffix("ha-panel.js")
-    for relative in ("ha-panel.js", "js/dashboard.js", "styles.css", "vendor/chart.umd.min.js"):
+    for relative in ("ha-panel.js", "js/dashboard.js", "styles.css", "vendor/chart.min.js"):
         response = await client.get(base + relative)
         assert response.status == HTTPStatus.OK, relative
+        assert await response.read() == (INTEGRATION / "frontend" / relative).read_bytes()
+
+
+@pytest.mark.parametrize("encoding", ["br", "gzip"])
+async def test_the_panel_files_go_compressed_from_their_precompressed_siblings(
+    ha: HomeAssistant, hass_client: ClientSessionGenerator, encoding: str
+) -> None:
+    await start(ha)
+    client = await hass_client()
+    base = module_url(ha).removesuffix("ha-panel.js")
+    for relative in ("ha-panel.js", "js/dashboard.js", "styles.css", "vendor/chart.min.js"):
+        sibling = INTEGRATION / "frontend" / f"{relative}{SUFFIX[encoding]}"
+        assert sibling.is_file(), f"{sibling} is missing: run scripts/package"
+        response = await client.get(base + relative, headers={"Accept-Encoding": encoding})
+        assert response.status == HTTPStatus.OK, relative
+        assert response.headers["Content-Encoding"] == encoding
+        assert response.headers["Content-Length"] == str(sibling.stat().st_size)
         assert await response.read() == (INTEGRATION / "frontend" / relative).read_bytes()
 
 

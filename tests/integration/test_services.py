@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.exceptions import (
+    HomeAssistantError,
+    ServiceValidationError,
+    Unauthorized,
+    UnknownUser,
+)
+from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped]
+    MockUser,
+)
 
 from custom_components.powerstats.const import DOMAIN
 
@@ -181,3 +190,100 @@ async def test_rebuild_views_rewrites_every_file_from_the_store(ha: HomeAssistan
     assert await ha.async_add_executor_job(daily.exists)
     manifest = await read_file(ha, "powerstats/manifest.json")
     assert b'"house/daily.json"' in manifest
+
+
+@pytest.mark.usefixtures("two_hours")
+async def test_an_action_that_touches_files_refuses_a_user_who_is_not_an_admin(
+    ha: HomeAssistant, hass_read_only_user: MockUser, hass_admin_user: MockUser
+) -> None:
+    with pytest.raises(Unauthorized):
+        await ha.services.async_call(
+            DOMAIN, "rebuild_views", {}, blocking=True, context=Context(hass_read_only_user.id)
+        )
+    await ha.services.async_call(
+        DOMAIN, "rebuild_views", {}, blocking=True, context=Context(hass_admin_user.id)
+    )
+
+
+@pytest.mark.usefixtures("two_hours")
+async def test_an_action_called_by_an_unknown_user_is_refused(ha: HomeAssistant) -> None:
+    with pytest.raises(UnknownUser):
+        await ha.services.async_call(
+            DOMAIN, "rebuild_views", {}, blocking=True, context=Context("no-such-user")
+        )
+
+
+@pytest.mark.usefixtures("two_hours")
+async def test_csv_rows_that_cannot_be_written_give_a_translated_error(ha: HomeAssistant) -> None:
+    # A file where the folder should be: writing the rows below it fails with an OSError.
+    await ha.async_add_executor_job(Path(ha.config.path("powerstats_exports")).write_text, "")
+    with pytest.raises(HomeAssistantError) as err:
+        await ha.services.async_call(
+            DOMAIN,
+            "export",
+            {
+                "meter": meter_device(ha),
+                "level": "daily",
+                "start": "2026-11-26",
+                "end": "2026-11-26",
+                "csv": True,
+            },
+            blocking=True,
+            return_response=True,
+        )
+    assert err.value.translation_key == "file_error"
+    assert "powerstats_exports" in str(err.value)
+
+
+@pytest.mark.usefixtures("two_hours")
+async def test_rebuild_views_that_cannot_write_gives_a_translated_error(
+    ha: HomeAssistant,
+) -> None:
+    folder = Path(ha.config.path("powerstats"))
+    await ha.async_add_executor_job(shutil.rmtree, folder)
+    await ha.async_add_executor_job(folder.write_text, "")
+    with pytest.raises(HomeAssistantError) as err:
+        await ha.services.async_call(DOMAIN, "rebuild_views", {}, blocking=True)
+    assert err.value.translation_key == "file_error"
+    await ha.async_add_executor_job(folder.unlink)
+
+
+@pytest.mark.usefixtures("two_hours")
+async def test_an_import_path_that_cannot_be_read_gives_a_translated_file_error(
+    ha: HomeAssistant,
+) -> None:
+    # Below a file rather than a folder: opening it fails with an OSError other than "missing".
+    await ha.async_add_executor_job(Path(ha.config.path("exports.txt")).write_text, "")
+    with pytest.raises(HomeAssistantError) as err:
+        await ha.services.async_call(
+            DOMAIN,
+            "import",
+            {"meter": meter_device(ha), "path": "exports.txt/house.csv"},
+            blocking=True,
+        )
+    assert err.value.translation_key == "file_error"
+    assert "exports.txt/house.csv" in str(err.value)
+
+
+@pytest.mark.usefixtures("two_hours")
+@pytest.mark.parametrize(
+    ("dates", "key"),
+    [({"start": "2026-11-27", "end": "2026-11-26"}, "backfill_invalid_range"), ({}, "no_recorder")],
+)
+async def test_a_backfill_that_cannot_run_says_why(
+    ha: HomeAssistant, dates: dict[str, str], key: str
+) -> None:
+    with pytest.raises(ServiceValidationError) as err:
+        await ha.services.async_call(
+            DOMAIN, "backfill", {"meter": meter_device(ha), **dates}, blocking=True
+        )
+    assert err.value.translation_key == key
+
+
+@pytest.mark.usefixtures("two_hours")
+async def test_publish_without_publishing_set_up_says_there_is_nothing_to_publish(
+    ha: HomeAssistant,
+) -> None:
+    with pytest.raises(ServiceValidationError) as err:
+        await ha.services.async_call(DOMAIN, "publish", {}, blocking=True)
+    assert err.value.translation_key == "nothing_to_publish"

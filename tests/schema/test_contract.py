@@ -13,7 +13,7 @@ BAD = sorted((EXAMPLES / "bad").glob("*.json"))
 
 
 def test_the_example_manifest_and_level_files_are_valid() -> None:
-    manifest = validate_bytes((EXAMPLES / "manifest.json").read_bytes())
+    manifest = validate_bytes((EXAMPLES / "published-manifest.json").read_bytes())
     for meter in manifest["meters"]:
         for level, entry in meter["files"].items():
             document = validate_bytes((EXAMPLES / entry["path"]).read_bytes())
@@ -21,7 +21,7 @@ def test_the_example_manifest_and_level_files_are_valid() -> None:
 
 
 def test_the_example_manifest_lists_the_exact_hash_and_size_of_each_file() -> None:
-    manifest = json.loads((EXAMPLES / "manifest.json").read_bytes())
+    manifest = json.loads((EXAMPLES / "published-manifest.json").read_bytes())
     for entry in manifest["meters"][0]["files"].values():
         data = (EXAMPLES / entry["path"]).read_bytes()
         assert entry["sha256"] == hashlib.sha256(data).hexdigest()
@@ -43,6 +43,6 @@ def test_a_reader_can_ignore_a_column_it_does_not_know() -> None:
 
 
 def test_a_level_that_is_not_published_is_simply_absent_from_the_manifest() -> None:
-    manifest = json.loads((EXAMPLES / "manifest.json").read_bytes())
+    manifest = json.loads((EXAMPLES / "published-manifest.json").read_bytes())
     del manifest["meters"][0]["files"]["daily"]
     validate(manifest)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -10,7 +11,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page
 
+from tests.agent.conftest import Agent, run_agent
 from tests.www.datagen import fixed_now
+from tests.www.rendered import Rendered, many_meters, render_meters
 from tests.www.server import DashboardServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,6 +26,36 @@ def data_root(tmp_path: Path) -> Path:
     root = tmp_path / "data"
     root.mkdir()
     return root
+
+
+@pytest.fixture(scope="session")
+def two_hundred_meters(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
+    """200 meters with a year of history each, as the integration renders them (read-only)."""
+    as_of = fixed_now() // 600 * 600
+    return render_meters(tmp_path_factory.mktemp("200-meters"), many_meters(200), as_of)
+
+
+@pytest.fixture(scope="session")
+def board(two_hundred_meters: Rendered, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real board agent serving www/ and the 200 meters it mirrored from a loopback data
+    view (behind a token, as HA's is); yields its URL."""
+    home = tmp_path_factory.mktemp("board")
+    data, token = two_hundred_meters.root, "board-token"
+    with DashboardServer({}, data, data_prefix="api/powerstats/data/", token=token) as view:
+        config = home / "agent.conf"
+        config.write_text(
+            f"[source]\nurl = {view.url}api/powerstats/data/\ntoken = {token}\n"
+            "interval = 3600\ntimeout = 10\n[server]\nhost = 127.0.0.1\nport = 0\n"
+            f"[paths]\nwebroot = {home}/webroot\ndashboard = {WWW}\nstate = {home}/state.json\n"
+        )
+        config.chmod(0o600)
+        mirrored = run_agent(sys.executable, config, "mirror-once")
+        assert mirrored.returncode == 0, mirrored.stderr
+        agent = Agent(sys.executable, config)
+        try:
+            yield f"http://127.0.0.1:{agent.port}/"
+        finally:
+            agent.stop()
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo
 
 LEVELS = ("daily", "weekly", "monthly", "yearly")
 BUCKET_OF_LEVEL = {"daily": "10min", "weekly": "hour", "monthly": "day", "yearly": "day"}
-ROWS_OF_LEVEL = {"daily": 145, "weekly": 168, "monthly": 30, "yearly": 365}
+# Rows of the fixed windows; daily runs from yesterday's local midnight to the open bucket.
+ROWS_OF_LEVEL = {"weekly": 168, "monthly": 30, "yearly": 365}
 
 type Row = list[float | int | None]
 
@@ -57,6 +58,17 @@ class Dataset:
         columns: list[str] = self.documents[f"{meter_id}/{level}.json"]["columns"]
         return columns
 
+    def rewrite(self, path: str) -> None:
+        """Write a changed document again, with its new size and hash in the manifest."""
+        data = _encode(self.documents[path])
+        _write_atomic(self.root / path, data)
+        manifest = self.documents["manifest.json"]
+        for meter in manifest["meters"]:
+            for entry in meter["files"].values():
+                if entry["path"] == path:
+                    entry.update(sha256=hashlib.sha256(data).hexdigest(), bytes=len(data))
+        _write_atomic(self.root / "manifest.json", _encode(manifest))
+
 
 def _power(t: float, scale: float) -> float:
     """Mean household power (W) around time t: standby, a daily cycle, an evening peak."""
@@ -71,12 +83,15 @@ def _power(t: float, scale: float) -> float:
 
 def _bucket_bounds(level: str, now: int, tz: ZoneInfo) -> list[tuple[int, int]]:
     """(start, end) of every bucket of a level's window, the open one (holding `now`) last."""
+    if level == "daily":
+        yesterday = datetime.fromtimestamp(now, tz).date() - timedelta(days=1)
+        first = _local_midnight(yesterday, tz)
+        return [(start, start + 600) for start in range(first, now // 600 * 600 + 600, 600)]
     count = ROWS_OF_LEVEL[level]
-    if level in ("daily", "weekly"):
-        size = 600 if level == "daily" else 3600
-        open_start = now // size * size
+    if level == "weekly":
+        open_start = now // 3600 * 3600
         return [
-            (open_start - (count - 1 - i) * size, open_start - (count - 2 - i) * size)
+            (open_start - (count - 1 - i) * 3600, open_start - (count - 2 - i) * 3600)
             for i in range(count)
         ]
     today = datetime.fromtimestamp(now, tz).date()

@@ -1,14 +1,20 @@
 """Test server room: a loopback HTTP server for the dashboard and a data root, as the board serves.
 
 It sends the same kind of Content-Security-Policy the agent sends (no inline script), so a page
-that needed inline script would fail here too, and it records every request with its size.
+that needed inline script would fail here too, and it records every request with the size of the
+body it answered with. Like HA's data view, the agent and GitHub Pages, it gives every file an
+ETag and a Last-Modified and answers a matching If-None-Match or If-Modified-Since with a 304
+without a body; data files say `no-cache` (keep, but ask again), as HA's view and the agent do.
 """
 
 from __future__ import annotations
 
+import email.utils
+import hashlib
 import mimetypes
 import threading
 from dataclasses import dataclass, field
+from email.message import Message
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -30,7 +36,24 @@ class Served:
     data: Path
     data_prefix: str = ""
     token: str | None = None
+    etags: bool = True
     requests: list[tuple[str, int]] = field(default_factory=list)
+
+
+def _unchanged(headers: Message, etag: str | None, mtime: float) -> bool:
+    """Whether a conditional request names the version the server has (RFC 9110, 13.1)."""
+    if_none_match = headers.get("If-None-Match")
+    if if_none_match is not None and etag is not None:
+        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        return "*" in tags or etag in tags
+    if_modified_since = headers.get("If-Modified-Since")
+    if if_modified_since is None:
+        return False
+    try:
+        since = email.utils.parsedate_to_datetime(if_modified_since).timestamp()
+    except (TypeError, ValueError):
+        return False
+    return int(mtime) <= since
 
 
 def _resolve(root: Path, relative: str) -> Path | None:
@@ -47,6 +70,7 @@ class _Handler(BaseHTTPRequestHandler):
         served = self.served
         relative = unquote(urlsplit(self.path).path).lstrip("/") or "index.html"
         target = None
+        is_data = False
         # Data first (manifest.json and <meter>/<level>.json), then the dashboard's own files.
         if relative.startswith(served.data_prefix):
             if served.token and self.headers.get("Authorization") != f"Bearer {served.token}":
@@ -54,6 +78,7 @@ class _Handler(BaseHTTPRequestHandler):
                 served.requests.append((relative, 0))
                 return
             target = _resolve(served.data, relative.removeprefix(served.data_prefix))
+            is_data = target is not None
         for prefix, root in served.www.items():
             if target is None and relative.startswith(prefix):
                 target = _resolve(root, relative.removeprefix(prefix) or "index.html")
@@ -62,6 +87,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.served.requests.append((relative, 0))
             return
         body = target.read_bytes()
+        mtime = target.stat().st_mtime
+        etag = f'"{hashlib.sha256(body).hexdigest()}"' if served.etags else None
+        if _unchanged(self.headers, etag, mtime):
+            served.requests.append((relative, 0))
+            self.send_response(HTTPStatus.NOT_MODIFIED)
+            if etag:
+                self.send_header("ETag", etag)
+            self.end_headers()
+            return
         kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         if target.suffix == ".js":
             kind = "text/javascript"
@@ -72,7 +106,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Content-Security-Policy", CSP)
         self.send_header("X-Content-Type-Options", "nosniff")
-        self.send_header("Cache-Control", "no-store")
+        self.send_header("Cache-Control", "no-cache" if is_data else "no-store")
+        if etag:
+            self.send_header("ETag", etag)
+        self.send_header("Last-Modified", email.utils.formatdate(mtime, usegmt=True))
         self.end_headers()
         try:
             self.wfile.write(body)
@@ -88,6 +125,7 @@ class DashboardServer:
     """`with DashboardServer(www, data) as server:` serves on 127.0.0.1 at `server.url`.
 
     `www` is one folder served at the root, or URL prefixes ("static/") mapped to folders.
+    Without `etags`, files carry only a Last-Modified (a host that gives no ETag).
     """
 
     def __init__(
@@ -97,9 +135,12 @@ class DashboardServer:
         *,
         data_prefix: str = "",
         token: str | None = None,
+        etags: bool = True,
     ) -> None:
         mounts = www if isinstance(www, dict) else {"": www}
-        self.served = Served(www=mounts, data=data, data_prefix=data_prefix, token=token)
+        self.served = Served(
+            www=mounts, data=data, data_prefix=data_prefix, token=token, etags=etags
+        )
         handler = type("Handler", (_Handler,), {"served": self.served})
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)

@@ -7,13 +7,14 @@ import hashlib
 import io
 import json
 import math
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Browser, Playwright
+from playwright.sync_api import Browser, Playwright, expect
 
 from tests.www.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.www.conftest import ARTIFACTS, OpenDashboard
@@ -24,13 +25,28 @@ pytestmark = pytest.mark.browser
 
 NOW = fixed_now()
 NOMINAL = {"daily": 600, "weekly": 3600, "monthly": 86400, "yearly": 86400}
-TAB = {"daily": "Today", "weekly": "7 Days", "monthly": "30 Days", "yearly": "365 Days"}
+TAB = {
+    "daily": "Today",
+    "weekly": "This week",
+    "monthly": "Last 30 days",
+    "yearly": "Last 365 days",
+}
+# Buckets in the whole period a tab draws: the local day and week holding NOW, the day files.
+SLOTS = {"daily": 144, "weekly": 168, "monthly": 30, "yearly": 365}
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+# This week's first row (Monday 00:00) in the fixture's weekly file.
+MONDAY_ROW = 104
+
+
+# The page's own Chart.js module (the same instance the dashboard drew with), for inspecting charts.
+IMPORT_CHART = "const { Chart } = await import(new URL('vendor/chart.min.js', document.baseURI));"
 
 
 def chart_data(page: Any, figure: str = "#ps-main") -> list[dict[str, Any]]:
     datasets: list[dict[str, Any]] = page.evaluate(
-        """(figure) => Chart.getChart(document.querySelector(figure + ' canvas')).data.datasets
-             .map((d) => ({label: d.label, data: d.data, spanGaps: d.spanGaps}))""",
+        f"""async (figure) => {{ {IMPORT_CHART}
+             return Chart.getChart(document.querySelector(figure + ' canvas')).data.datasets
+             .map((d) => ({{label: d.label, data: d.data, spanGaps: d.spanGaps}})); }}""",
         figure,
     )
     return datasets
@@ -41,9 +57,20 @@ def show_tab(page: Any, level: str) -> None:
     page.wait_for_selector(f".ps[data-state='ready'][data-level='{level}']")
 
 
+def view_rows(dataset: Dataset, meter: str, level: str) -> list[list[Any]]:
+    """The rows a tab is about, found here without the dashboard's code: Today from local
+    midnight and This week from Monday 00:00 (as HA's sensors count them), else the whole file."""
+    rows = dataset.rows(meter, level)
+    if level not in ("daily", "weekly"):
+        return rows
+    newest = datetime.fromtimestamp(rows[-1][0], AMSTERDAM).date()
+    first = newest - timedelta(days=newest.weekday()) if level == "weekly" else newest
+    return [row for row in rows if datetime.fromtimestamp(row[0], AMSTERDAM).date() >= first]
+
+
 def expected_stats(dataset: Dataset, meter: str, level: str) -> dict[str, float]:
     """The stat cards, computed here from the fixture rows without the dashboard's code."""
-    rows, columns = dataset.rows(meter, level), dataset.columns(meter, level)
+    rows, columns = view_rows(dataset, meter, level), dataset.columns(meter, level)
     c = {name: i for i, name in enumerate(columns)}
     energy = 0.0
     covered = 0.0
@@ -74,7 +101,10 @@ def test_every_published_tab_renders_its_chart_without_console_errors(
     for level in LEVELS:
         show_tab(opened.page, level)
         (current,) = chart_data(opened.page)[:1]
-        assert len(current["data"]) == len(dataset.rows("house", level))
+        rows = view_rows(dataset, "house", level)
+        metric = 1 if level in ("monthly", "yearly") else 2  # energy bars, or power lines
+        assert len(current["data"]) == SLOTS[level]
+        assert current["data"][: len(rows)] == [row[metric] for row in rows]
     assert opened.errors == []
 
 
@@ -88,53 +118,58 @@ def test_stat_cards_show_the_values_computed_from_the_fixture_files(
         expected = expected_stats(dataset, "house", level)
         for stat, value in expected.items():
             card = opened.page.locator(f"[data-stat='{stat}'] .ps-card-value")
+            expect(card).to_have_attribute("data-value", re.compile(r"."))
             shown = float(card.get_attribute("data-value") or "nan")
             assert math.isclose(shown, value, rel_tol=1e-9), (level, stat, shown, value)
-            assert card.inner_text() not in ("", "—")
+            expect(card).not_to_have_text(re.compile(r"^(—)?$"))
 
 
 def test_a_bucket_without_data_is_a_gap_in_the_chart(
     data_root: Path, open_dashboard: OpenDashboard
 ) -> None:
-    write_dataset(data_root, [MeterSpec(gaps={"weekly": range(60, 75)})], NOW)
+    # Buckets 20 to 34 of this week.
+    gaps = range(MONDAY_ROW + 20, MONDAY_ROW + 35)
+    write_dataset(data_root, [MeterSpec(gaps={"weekly": gaps})], NOW)
     opened = open_dashboard(url="#meter=house&level=weekly")
     (current,) = chart_data(opened.page)[:1]
     assert current["spanGaps"] is False
-    assert current["data"][60:75] == [None] * 15
+    assert current["data"][20:35] == [None] * 15
     # Count pixels in the line's colour (line or fill) in one pixel column of the canvas.
-    ink = """(index) => {
+    ink = f"""async (index) => {{ {IMPORT_CHART}
       const canvas = document.querySelector('#ps-main canvas');
       const chart = Chart.getChart(canvas);
       const x = Math.round(chart.scales.x.getPixelForValue(index));
-      const {top, bottom} = chart.chartArea;
+      const {{top, bottom}} = chart.chartArea;
       const pixels = canvas.getContext('2d').getImageData(x, top, 1, bottom - top).data;
       const [r, g, b] = chart.data.datasets[0].borderColor.match(/\\d+/g).map(Number);
       let count = 0;
-      for (let i = 0; i < pixels.length; i += 4) {
+      for (let i = 0; i < pixels.length; i += 4) {{
         const near = Math.abs(pixels[i] - r) + Math.abs(pixels[i + 1] - g)
           + Math.abs(pixels[i + 2] - b);
         if (pixels[i + 3] > 20 && near < 30) count += 1;
-      }
+      }}
       return count;
-    }"""
-    assert opened.page.evaluate(ink, 40) > 10
-    assert opened.page.evaluate(ink, 67) == 0
+    }}"""
+    assert opened.page.evaluate(ink, 10) > 10
+    assert opened.page.evaluate(ink, 27) == 0
 
 
 def test_a_bucket_between_two_gaps_is_drawn_as_a_dot(
     data_root: Path, open_dashboard: OpenDashboard
 ) -> None:
-    # Bucket 70 alone has data: a line needs two points, so without a dot it would vanish.
-    gaps = [*range(60, 70), *range(71, 80)]
+    # Bucket 30 of this week alone has data: a line needs two points, so without a dot it
+    # would vanish.
+    gaps = [*range(MONDAY_ROW + 20, MONDAY_ROW + 30), *range(MONDAY_ROW + 31, MONDAY_ROW + 40)]
     write_dataset(data_root, [MeterSpec(gaps={"weekly": gaps})], NOW)
     opened = open_dashboard(url="#meter=house&level=weekly")
     radii = opened.page.evaluate(
-        "() => Chart.getChart(document.querySelector('#ps-main canvas'))"
-        ".getDatasetMeta(0).data.map((point) => point.options.radius)"
+        f"async () => {{ {IMPORT_CHART} return Chart.getChart("
+        "document.querySelector('#ps-main canvas'))"
+        ".getDatasetMeta(0).data.map((point) => point.options.radius); }"
     )
-    assert radii[70] > 0
-    assert radii[40] == 0
-    assert radii[65] == 0
+    assert radii[30] > 0
+    assert radii[10] == 0
+    assert radii[25] == 0
 
 
 def test_data_older_than_expected_shows_the_staleness_warning(
@@ -143,8 +178,8 @@ def test_data_older_than_expected_shows_the_staleness_warning(
     write_dataset(data_root, [MeterSpec()], NOW, generated=NOW - 3 * 86400, refresh_seconds=600)
     opened = open_dashboard()
     warning = opened.page.get_by_text("The data is older than expected")
-    assert warning.is_visible()
-    assert "3 days ago" in warning.inner_text()
+    expect(warning).to_be_visible()
+    expect(warning).to_contain_text("3 days ago")
 
 
 def test_fresh_data_shows_no_staleness_warning(
@@ -152,14 +187,16 @@ def test_fresh_data_shows_no_staleness_warning(
 ) -> None:
     write_dataset(data_root, [MeterSpec()], NOW, generated=NOW - 120, refresh_seconds=600)
     opened = open_dashboard()
-    assert not opened.page.get_by_text("The data is older than expected").is_visible()
-    assert "Data as of 25 Nov 2026, 15:21 (Europe/Amsterdam)" in opened.page.inner_text(".ps-asof")
+    expect(opened.page.locator(".ps-asof")).to_contain_text(
+        "Data as of 25 Nov 2026, 15:21 (Europe/Amsterdam)"
+    )
+    expect(opened.page.get_by_text("The data is older than expected")).to_be_hidden()
 
 
 def test_maintenance_shows_the_banner(data_root: Path, open_dashboard: OpenDashboard) -> None:
     write_dataset(data_root, [MeterSpec()], NOW, maintenance=True)
     opened = open_dashboard()
-    assert opened.page.get_by_text("Maintenance:").is_visible()
+    expect(opened.page.get_by_text("Maintenance:")).to_be_visible()
 
 
 def test_no_maintenance_banner_without_maintenance(
@@ -167,7 +204,7 @@ def test_no_maintenance_banner_without_maintenance(
 ) -> None:
     write_dataset(data_root, [MeterSpec()], NOW, maintenance=False)
     opened = open_dashboard()
-    assert not opened.page.get_by_text("Maintenance:").is_visible()
+    expect(opened.page.get_by_text("Maintenance:")).to_be_hidden()
 
 
 def test_an_unknown_format_major_shows_the_update_message_and_reads_nothing_else(
@@ -175,11 +212,10 @@ def test_an_unknown_format_major_shows_the_update_message_and_reads_nothing_else
 ) -> None:
     write_dataset(data_root, [MeterSpec()], NOW, data_format="powerstats/2")
     opened = open_dashboard(state="error")
-    message = opened.page.get_by_role("alert").inner_text()
-    assert message == (
+    expect(opened.page.get_by_role("alert")).to_have_text(
         "This dashboard understands powerstats/1; the data is powerstats/2 — update the dashboard"
     )
-    assert not opened.page.get_by_role("tab").count()
+    expect(opened.page.get_by_role("tab")).to_have_count(0)
     assert not [path for path, _ in server.served.requests if path.startswith("house/")]
     assert opened.errors == []
 
@@ -211,9 +247,9 @@ def test_a_file_that_fails_its_checksum_is_ignored_with_a_visible_note(
     write_dataset(data_root, [MeterSpec()], NOW, tampered=frozenset({"house/weekly.json"}))
     opened = open_dashboard()
     show_tab(opened.page, "weekly")
-    assert opened.page.get_by_text("house/weekly.json does not match its checksum").is_visible()
-    assert opened.page.get_by_text("The 7 Days data is not available right now.").is_visible()
-    assert not opened.page.locator("#ps-main").is_visible()
+    expect(opened.page.get_by_text("house/weekly.json does not match its checksum")).to_be_visible()
+    expect(opened.page.get_by_text("No data for this week is available right now.")).to_be_visible()
+    expect(opened.page.locator("#ps-main")).to_be_hidden()
 
 
 def test_only_the_manifest_and_the_files_it_lists_are_fetched_each_once(
@@ -227,10 +263,7 @@ def test_only_the_manifest_and_the_files_it_lists_are_fetched_each_once(
     data = [path for path in fetched if path == "manifest.json" or path.startswith("house/")]
     # Each once: the early read of the manifest and the view's file is shared with the page.
     assert sorted(data) == ["house/daily.json", "house/yearly.json", "manifest.json"]
-    assert [tab.inner_text() for tab in opened.page.get_by_role("tab").all()] == [
-        "Today",
-        "365 Days",
-    ]
+    expect(opened.page.get_by_role("tab")).to_have_text(["Today", "Last 365 days"])
 
 
 def test_the_meter_picker_switches_between_meters(
@@ -239,32 +272,35 @@ def test_the_meter_picker_switches_between_meters(
     garage = MeterSpec(id="garage", name="Garage", scale=0.25, currency=None, price_per_kwh=None)
     dataset = write_dataset(data_root, [MeterSpec(), garage], NOW)
     opened = open_dashboard()
-    opened.page.get_by_label("Meter").select_option(label="Garage")
+    opened.page.get_by_role("combobox", name="Meter").click()
+    opened.page.get_by_role("option", name="Garage").click()
     opened.page.wait_for_url("**#meter=garage&level=daily")
     expected = expected_stats(dataset, "garage", "daily")
     energy = opened.page.locator("[data-stat='energy'] .ps-card-value")
     energy.and_(opened.page.locator(f"[data-value='{expected['energy']}']")).wait_for()
-    assert not opened.page.locator("[data-stat='cost']").count()
+    expect(opened.page.locator("[data-stat='cost']")).to_have_count(0)
 
 
 def test_a_single_meter_has_no_meter_picker(data_root: Path, open_dashboard: OpenDashboard) -> None:
     write_dataset(data_root, [MeterSpec()], NOW)
     opened = open_dashboard()
-    assert not opened.page.get_by_label("Meter").is_visible()
-    assert opened.page.locator(".ps-meter-name").inner_text() == "House"
+    expect(opened.page.locator(".ps-meter-name")).to_have_text("House")
+    expect(opened.page.get_by_role("combobox", name="Meter")).to_be_hidden()
 
 
 def test_the_arrow_keys_move_between_tabs(data_root: Path, open_dashboard: OpenDashboard) -> None:
     write_dataset(data_root, [MeterSpec()], NOW)
     opened = open_dashboard()
     opened.page.keyboard.press("Tab")
-    assert opened.page.evaluate("document.activeElement.textContent") == "Today"
+    expect(opened.page.get_by_role("tab", name="Today")).to_be_focused()
     opened.page.keyboard.press("ArrowRight")
-    opened.page.wait_for_selector(".ps[data-level='weekly']")
-    assert opened.page.evaluate("document.activeElement.textContent") == "7 Days"
+    expect(opened.page.locator(".ps")).to_have_attribute("data-level", "weekly")
+    expect(opened.page.get_by_role("tab", name="This week")).to_be_focused()
     opened.page.keyboard.press("End")
-    opened.page.wait_for_selector(".ps[data-level='yearly']")
-    assert opened.page.get_by_role("tab", name="365 Days").get_attribute("aria-selected") == "true"
+    expect(opened.page.locator(".ps")).to_have_attribute("data-level", "yearly")
+    expect(opened.page.get_by_role("tab", name="Last 365 days")).to_have_attribute(
+        "aria-selected", "true"
+    )
 
 
 def test_compare_draws_the_previous_thirty_days_from_the_yearly_file(
@@ -286,30 +322,30 @@ def test_compare_is_unavailable_when_no_earlier_data_is_published(
     write_dataset(data_root, [MeterSpec()], NOW)
     opened = open_dashboard(url="#meter=house&level=yearly")
     opened.page.wait_for_selector(".ps[data-others='ready']")
-    assert opened.page.get_by_label("Compare with previous period").is_disabled()
-    assert opened.page.get_by_text("no earlier data is published").is_visible()
+    expect(opened.page.get_by_label("Compare with previous period")).to_be_disabled()
+    expect(opened.page.get_by_text("no earlier data is published")).to_be_visible()
 
 
 def test_charts_carry_text_alternatives(data_root: Path, open_dashboard: OpenDashboard) -> None:
     dataset = write_dataset(data_root, [MeterSpec()], NOW)
     opened = open_dashboard(url="#meter=house&level=weekly")
     opened.page.wait_for_selector(".ps[data-others='ready']")
-    label = opened.page.locator("#ps-main canvas").get_attribute("aria-label") or ""
-    assert label.startswith("Line chart of mean power")
-    averages = opened.page.locator("#ps-averages canvas").get_attribute("aria-label") or ""
-    assert "Last 7 days:" in averages
-    assert "Last 365 days:" in averages
+    main = opened.page.locator("#ps-main canvas")
+    expect(main).to_have_attribute("aria-label", re.compile(r"^Line chart of mean power"))
+    averages = opened.page.locator("#ps-averages canvas")
+    expect(averages).to_have_attribute("aria-label", re.compile(r"This week:"))
+    expect(averages).to_have_attribute("aria-label", re.compile(r"Last 365 days:"))
     opened.page.get_by_text("Show the data as a table").click()
-    assert opened.page.locator("#ps-main tbody tr").count() == len(dataset.rows("house", "weekly"))
+    rows = opened.page.locator("#ps-main tbody tr")
+    expect(rows).to_have_count(len(view_rows(dataset, "house", "weekly")))
 
 
 def test_the_dark_scheme_follows_the_system(data_root: Path, open_dashboard: OpenDashboard) -> None:
     write_dataset(data_root, [MeterSpec()], NOW)
     light = open_dashboard(color_scheme="light").page
     dark = open_dashboard(color_scheme="dark").page
-    background = "getComputedStyle(document.querySelector('.ps')).backgroundColor"
-    assert light.evaluate(background) == "rgb(246, 247, 249)"
-    assert dark.evaluate(background) == "rgb(17, 19, 24)"
+    expect(light.locator(".ps")).to_have_css("background-color", "rgb(246, 247, 249)")
+    expect(dark.locator(".ps")).to_have_css("background-color", "rgb(17, 19, 24)")
 
 
 @pytest.mark.parametrize("width", [360, 1280])
@@ -333,7 +369,7 @@ def test_a_manifest_pointing_outside_the_data_is_refused_and_nothing_is_fetched(
     manifest["meters"][0]["files"]["daily"]["path"] = "../secrets/daily.json"
     (data_root / "manifest.json").write_text(json.dumps(manifest))
     opened = open_dashboard(state="error")
-    assert "is not a PowerStats file path" in opened.page.get_by_role("alert").inner_text()
+    expect(opened.page.get_by_role("alert")).to_contain_text("is not a PowerStats file path")
     assert [path for path, _ in server.served.requests if path.endswith(".json")] == [
         "manifest.json"
     ]
@@ -351,8 +387,10 @@ def test_a_level_file_with_rows_out_of_order_is_not_shown_and_says_why(
     manifest["meters"][0]["files"]["monthly"]["sha256"] = hashlib.sha256(data).hexdigest()
     (data_root / "manifest.json").write_text(json.dumps(manifest))
     opened = open_dashboard(url="#meter=house&level=monthly")
-    assert opened.page.get_by_text("row 5 is not in increasing order of start").is_visible()
-    assert opened.page.get_by_text("The 30 Days data is not available right now.").is_visible()
+    expect(opened.page.get_by_text("row 5 is not in increasing order of start")).to_be_visible()
+    expect(
+        opened.page.get_by_text("No data for the last 30 days is available right now.")
+    ).to_be_visible()
 
 
 def test_the_page_rereads_the_manifest_after_the_writers_refresh_interval(
@@ -407,8 +445,9 @@ def test_without_a_secure_context_the_data_shows_with_a_note_that_checksums_went
         page.goto(f"http://powerstats.lan:{port}/")
         page.wait_for_selector(".ps[data-state='ready']")
         assert page.evaluate("window.isSecureContext") is False
-        assert page.get_by_text("Checksums are not verified here").is_visible()
-        assert page.locator("[data-stat='energy'] .ps-card-value").get_attribute("data-value")
+        expect(page.get_by_text("Checksums are not verified here")).to_be_visible()
+        energy = page.locator("[data-stat='energy'] .ps-card-value")
+        expect(energy).to_have_attribute("data-value", re.compile(r"\d"))
     finally:
         browser.close()
 
@@ -425,10 +464,11 @@ def test_a_view_partly_rebuilt_from_the_recorder_says_how_much(
     ]
     share = round(100 * sum(covered[:73]) / sum(covered))
     note = opened.page.locator(".ps-backfill")
-    assert note.is_visible()
-    assert note.inner_text().startswith(f"{share}% of the covered time in this view was rebuilt")
+    expect(note).to_have_text(
+        re.compile(rf"^{share}% of the covered time in this view was rebuilt")
+    )
     show_tab(opened.page, "daily")
-    assert not note.is_visible()
+    expect(note).to_be_hidden()
 
 
 def test_a_failed_reread_keeps_the_last_good_data_on_screen_with_the_reason(
@@ -440,12 +480,14 @@ def test_a_failed_reread_keeps_the_last_good_data_on_screen_with_the_reason(
     page.clock.install(time=datetime.fromtimestamp(NOW, UTC))
     page.goto(server.url)
     page.wait_for_selector(".ps[data-others='ready']")
-    energy = page.locator("[data-stat='energy'] .ps-card-value").inner_text()
+    card = page.locator("[data-stat='energy'] .ps-card-value")
+    expect(card).not_to_have_text(re.compile(r"^(—)?$"))
+    energy = card.inner_text()
     (data_root / "manifest.json").unlink()  # the source is gone (HA restarting, say)
     with page.expect_response(lambda response: response.url.endswith("/manifest.json")):
         page.clock.run_for(11 * 60 * 1000)
     note = page.get_by_text("Could not refresh: manifest.json could not be fetched (HTTP 404)")
-    note.wait_for()
-    assert page.locator("[data-stat='energy'] .ps-card-value").inner_text() == energy
-    assert not page.get_by_role("alert").is_visible()
+    expect(note).to_be_visible()
+    expect(card).to_have_text(energy)
+    expect(page.get_by_role("alert")).to_be_hidden()
     context.close()

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import filecmp
+import gzip
+import re
 import subprocess
 import sys
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+import brotli
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, expect
 
 from tests.www.conftest import REPO, WWW
 from tests.www.datagen import LEVELS, MeterSpec, fixed_now, write_dataset
@@ -18,6 +21,8 @@ from tests.www.server import DashboardServer
 
 INTEGRATION = REPO / "custom_components" / "powerstats"
 SKIP = {"__pycache__"}
+# The encodings HA's static handler (aiohttp's FileResponse) serves from precompressed siblings.
+SIBLINGS = {".br": brotli.decompress, ".gz": gzip.decompress}
 
 
 def files_under(folder: Path) -> set[str]:
@@ -39,9 +44,10 @@ def package(out: Path) -> Path:
 
 def test_the_dashboard_copy_inside_the_integration_matches_www() -> None:
     copy = INTEGRATION / "frontend"
+    copied = {path for path in files_under(copy) if Path(path).suffix not in SIBLINGS}
     stale = sorted(
         path
-        for path in files_under(WWW) | files_under(copy)
+        for path in files_under(WWW) | copied
         if not (WWW / path).is_file()
         or not (copy / path).is_file()
         or not filecmp.cmp(WWW / path, copy / path, shallow=False)
@@ -49,6 +55,30 @@ def test_the_dashboard_copy_inside_the_integration_matches_www() -> None:
     assert stale == [], (
         f"custom_components/powerstats/frontend/ is stale: run scripts/package ({stale})"
     )
+
+
+def test_every_text_file_of_the_panel_has_current_brotli_and_gzip_siblings() -> None:
+    copy = INTEGRATION / "frontend"
+    text = [
+        path
+        for path in sorted(files_under(copy))
+        if Path(path).suffix in {".html", ".js", ".css", ".svg"}
+        and (copy / path).stat().st_size >= 512
+    ]
+    assert "vendor/chart.min.js" in text
+    for path in text:
+        for suffix, decompress in SIBLINGS.items():
+            sibling = copy / f"{path}{suffix}"
+            assert sibling.is_file(), f"{sibling} is missing: run scripts/package"
+            assert decompress(sibling.read_bytes()) == (copy / path).read_bytes(), (
+                f"{sibling} is stale: run scripts/package"
+            )
+    orphans = [
+        path
+        for path in files_under(copy)
+        if Path(path).suffix in SIBLINGS and Path(path).with_suffix("").as_posix() not in text
+    ]
+    assert orphans == []
 
 
 def test_the_package_holds_exactly_the_integration_folder(tmp_path: Path) -> None:
@@ -79,9 +109,10 @@ def test_the_panel_from_the_package_shows_the_data_through_the_hosts_authenticat
             f"{server.url}host/index.html?module=/static/ha-panel.js&token=t0k&dark={int(dark)}"
         )
         page.wait_for_selector("powerstats-panel .ps[data-state='ready'][data-others='ready']")
-        assert page.locator("powerstats-panel [data-stat='energy'] .ps-card-value").inner_text()
-        assert page.locator("powerstats-panel .ps").get_attribute("data-scheme") == (
-            "dark" if dark else "light"
+        energy = page.locator("powerstats-panel [data-stat='energy'] .ps-card-value")
+        expect(energy).not_to_have_text(re.compile(r"^(—)?$"))
+        expect(page.locator("powerstats-panel .ps")).to_have_attribute(
+            "data-scheme", "dark" if dark else "light"
         )
         # HA's theme variables win over the dashboard's own colours.
         background = "getComputedStyle(document.querySelector('powerstats-panel')"

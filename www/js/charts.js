@@ -1,6 +1,6 @@
 /** Chart room: Chart.js configurations for the main chart and the averages chart, coloured from the page's CSS. */
 
-import { Chart } from './chartjs.js';
+import { Chart } from '../vendor/chart.min.js';
 import { formatBucket, formatBucketLong, formatEnergy, formatPower } from './format.js';
 
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif';
@@ -72,8 +72,11 @@ export function isolatedPointRadii(data, radius = 2.5) {
     && (data[i + 1] ?? null) === null ? radius : 0));
 }
 
-/** The main chart: power as a line for 10-minute and hourly buckets, energy per day as bars. */
-export function mainChartConfig(file, previous, { colors, timeZone, locale }) {
+/**
+ * The main chart: power as a line for 10-minute and hourly buckets, energy per day as bars.
+ * `names` may name the two series in the legend (e.g. Today and Yesterday).
+ */
+export function mainChartConfig(file, previous, { colors, timeZone, locale, names = {} }) {
   const { rows, col, bucket } = file;
   const daily = bucket === 'day';
   const metric = daily ? 'kwh' : 'mean_w';
@@ -82,7 +85,7 @@ export function mainChartConfig(file, previous, { colors, timeZone, locale }) {
   const values = rows.map((row) => row[col[metric]]);
   const current = {
     type: daily ? 'bar' : 'line',
-    label: daily ? 'Energy per day' : 'Mean power',
+    label: names.current ?? (daily ? 'Energy per day' : 'Mean power'),
     data: values,
     borderColor: colors.accent,
     backgroundColor: daily ? colors.accent : colors.accentFill,
@@ -99,7 +102,7 @@ export function mainChartConfig(file, previous, { colors, timeZone, locale }) {
   if (previous) {
     datasets.push({
       type: 'line',
-      label: 'Previous period',
+      label: names.previous ?? 'Previous period',
       data: previous,
       borderColor: colors.compare,
       backgroundColor: colors.compare,

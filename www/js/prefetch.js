@@ -5,14 +5,15 @@
  */
 
 import { DataSource, chooseView } from './data.js';
+import { readPlace, wishedMeter } from './place.js';
 
 export const source = new DataSource();
 export const firstManifest = source.manifest();
 
-const wished = new URLSearchParams(globalThis.location.hash.slice(1));
+const wished = { meter: wishedMeter('hash'), level: readPlace('hash').level };
 firstManifest
   .then((manifest) => {
-    const { meter, level } = chooseView(manifest, wished.get('meter'), wished.get('level'));
+    const { meter, level } = chooseView(manifest, wished.meter, wished.level);
     // The dashboard's own request for this file joins this one (DataSource shares requests).
     if (level) return source.level(meter, level);
     return null;

@@ -1,7 +1,7 @@
 /** Summary room: what the stat cards, the averages chart, the previous-period overlay and the CSV say about one view. */
 
 import { NOMINAL_SECONDS } from './data.js';
-import { localIso } from './format.js';
+import { localClock, localIso } from './format.js';
 
 /** Length of bucket i: up to the next row's start, the nominal length for the last (open) one. */
 export function bucketSeconds(file, i) {
@@ -91,6 +91,61 @@ export function previousPeriod(file, sources, metric) {
     return null;
   });
   return found > 0 ? values : null;
+}
+
+/** The same rows with only `rows` kept: what the cards, averages and CSV of a period read. */
+export function withRows(file, rows) {
+  return { ...file, rows };
+}
+
+/**
+ * The calendar period a Today or This week view shows, counted as Home Assistant's sensors
+ * "Energy today" and "Energy this week" count: the local day, or the local week from Monday
+ * 00:00, holding the file's newest row (the bucket being measured when the file was written).
+ *
+ * Returns `rows`, the file's rows in that period; `chart`, the file with one row per bucket of
+ * the whole period (buckets still to come, or not in the file, are empty rows, so a chart shows
+ * the whole day or week); and `previous`, the `metric` of the period before at the same local
+ * clock time (and weekday), wherever the file holds it — null when it holds none of it.
+ */
+export function calendarPeriod(file, unit, timeZone, metric) {
+  const { rows, col } = file;
+  if (rows.length === 0) return { rows, chart: file, previous: null };
+  const size = NOMINAL_SECONDS[file.bucket];
+  const days = unit === 'week' ? 7 : 1;
+  const newest = localClock(rows.at(-1)[col.start], timeZone).day;
+  // 1970-01-01 was a Thursday: (day + 3) % 7 counts days since Monday.
+  const first = unit === 'week' ? newest - ((newest + 3) % 7) : newest;
+  const key = (clock, periodStart) => `${clock.day - periodStart}|${clock.minute}`;
+  const current = [];
+  const earlier = new Map();
+  for (const row of rows) {
+    const clock = localClock(row[col.start], timeZone);
+    if (clock.day >= first) current.push(row);
+    else if (clock.day >= first - days) earlier.set(key(clock, first - days), row[col[metric]]);
+  }
+  // Every bucket of the period, found by stepping out from the rows in real seconds, so a day
+  // of 23 or 25 hours has 138 or 150 ten-minute buckets.
+  const inPeriod = (t) => {
+    const day = localClock(t, timeZone).day;
+    return day >= first && day < first + days;
+  };
+  const slots = current.map((row) => row[col.start]);
+  for (let t = slots[0] - size; inPeriod(t); t -= size) slots.unshift(t);
+  for (let t = slots.at(-1) + size; inPeriod(t); t += size) slots.push(t);
+  const byStart = new Map(current.map((row) => [row[col.start], row]));
+  const empty = (t) => file.columns.map((name) => (name === 'start' ? t : name === 'coverage' ? 0 : null));
+  let found = 0;
+  const previous = slots.map((t) => {
+    const value = earlier.get(key(localClock(t, timeZone), first)) ?? null;
+    if (value !== null) found += 1;
+    return value;
+  });
+  return {
+    rows: current,
+    chart: withRows(file, slots.map((t) => byStart.get(t) ?? empty(t))),
+    previous: found > 0 ? previous : null,
+  };
 }
 
 function csvCell(value) {

@@ -28,7 +28,7 @@ from typing import Any, Final, Literal
 
 from .accounting import Bucket
 from .rollup import History
-from .timegrid import HOUR, TEN_MINUTES, day_bounds, hour_start, local_date, ten_minute_start
+from .timegrid import bucket_slot
 
 EXPORT_FORMAT: Final = "powerstats-export/1"
 COLUMNS: Final = (
@@ -374,7 +374,7 @@ def _read_row(number: int, raw: Sequence[Any], tz: tzinfo) -> tuple[BucketLevel,
     max_w = _number(number, "max_w", raw[6], optional=True)
     cost = _number(number, "cost", raw[7], optional=True)
     backfill = _required(number, "backfill_s", raw[8])
-    expected_start, expected_seconds = _slot(level, start, tz)
+    expected_start, expected_seconds = bucket_slot(level, start, tz)
     if start != expected_start:
         raise _bad_row(number, f"start {start} is not the start of a local {level} bucket")
     if seconds != expected_seconds:
@@ -398,13 +398,3 @@ def _read_row(number: int, raw: Sequence[Any], tz: tzinfo) -> tuple[BucketLevel,
         backfill=backfill,
     )
     return level, bucket
-
-
-def _slot(level: BucketLevel, start: int, tz: tzinfo) -> tuple[int, int]:
-    """Where the bucket of `level` holding `start` begins, and how long it lasts."""
-    if level == "10min":
-        return ten_minute_start(start, tz), TEN_MINUTES
-    if level == "hour":
-        return hour_start(start, tz), HOUR
-    begin, end = day_bounds(local_date(start, tz), tz)
-    return begin, end - begin

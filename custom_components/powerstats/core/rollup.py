@@ -21,6 +21,9 @@ from .timegrid import HOUR, TEN_MINUTES, day_bounds, day_start, hour_start, loca
 TEN_MINUTE_RETENTION: Final = 49 * 3600
 HOUR_RETENTION: Final = 9 * 86400
 
+# What the files' rounding of coverage (3 decimals, docs/data-format.md) may move covered time
+# by, as a share of the bucket.
+COVERAGE_SLACK: Final = 0.001
 BUCKET_FIELDS: Final = ("start", "seconds", "kwh", "covered", "min_w", "max_w", "cost", "backfill")
 
 
@@ -87,19 +90,13 @@ class History:
         self._rollup_day(local_date(hour, self.tz))
 
     def _rollup_hour(self, hour: int) -> None:
-        children = [
-            b
-            for s in range(hour, hour + HOUR, TEN_MINUTES)
-            if (b := self.ten_minutes.get(s)) is not None
-        ]
-        rolled = combine(children, hour, HOUR)
+        rolled = combine(self._children_of_hour(hour), hour, HOUR)
         if rolled is not None:
             self.hours[hour] = rolled
 
     def _rollup_day(self, day: date) -> None:
         start, end = day_bounds(day, self.tz)
-        children = [b for s in range(start, end, HOUR) if (b := self.hours.get(s)) is not None]
-        rolled = combine(children, start, end - start)
+        rolled = combine(self._children_of_day(start, end), start, end - start)
         if rolled is not None:
             self.days[start] = rolled
 
@@ -111,16 +108,25 @@ class History:
         hours: Iterable[Bucket] = (),
         days: Iterable[Bucket] = (),
     ) -> int:
-        """Merge buckets computed elsewhere (e.g. from HA's recorder); returns how many landed.
+        """Merge buckets computed elsewhere (HA's recorder, an export, a published folder).
 
-        A bucket lands only where PowerStats has recorded nothing itself, so live data is never
-        overwritten. Set `backfill` on them (normally equal to `covered`). Rollups are redone
-        only where every child is still retained (10-minute children for the last 49 h, hourly
-        children for the last 9 days); older days are taken as given.
+        Returns how many of the given buckets landed. A bucket lands only where nothing is
+        stored, so live data is never overwritten. An hour or day that gained children is
+        rolled up again only where that makes it more complete (it covers more time): a day
+        tracked live in part takes in the hours merged beside its own, while a day that is
+        already whole (restored from a day file, say) is not replaced by the sum of hours
+        merged after it, rounded apart from it. An empty hour or day takes the bucket given
+        for it, unless its new children cover more. Rollups are redone only where every child
+        is still retained (10-minute children for the last 49 h, hourly children for the last
+        9 days); older days are taken as given. Set `backfill` on recorder buckets (normally
+        equal to `covered`).
         """
         landed = 0
         ten_horizon = now - TEN_MINUTE_RETENTION
         hour_horizon = now - HOUR_RETENTION
+        given_hours = {b.start: b for b in hours if b.start >= hour_horizon}
+        given_days = {b.start: b for b in days}
+        had_hours, had_days = set(self.hours), set(self.days)
         touched_hours: set[int] = set()
         touched_days: set[date] = set()
         for b in ten_minutes:
@@ -130,23 +136,59 @@ class History:
                 landed += 1
         for hour in touched_hours:
             if hour >= ten_horizon:
-                self._rollup_hour(hour)
-                touched_days.add(local_date(hour, self.tz))
-        for b in hours:
-            if b.start >= hour_horizon and b.start not in self.hours:
-                self.hours[b.start] = b
-                touched_days.add(local_date(b.start, self.tz))
-                landed += 1
+                rolled = combine(self._children_of_hour(hour), hour, HOUR)
+                if self._settle(self.hours, hour, rolled, given_hours.get(hour)):
+                    touched_days.add(local_date(hour, self.tz))
+        for start, b in given_hours.items():
+            if start not in self.hours:
+                self.hours[start] = b
+                touched_days.add(local_date(start, self.tz))
         for day in touched_days:
-            if day_bounds(day, self.tz)[0] >= hour_horizon:
-                self._rollup_day(day)
-        for b in days:
-            if b.start not in self.days:
-                self.days[b.start] = b
-                landed += 1
-        if landed:
-            self.version += 1
+            start, end = day_bounds(day, self.tz)
+            if start >= hour_horizon:
+                rolled = combine(self._children_of_day(start, end), start, end - start)
+                self._settle(self.days, start, rolled, given_days.get(start))
+        for start, b in given_days.items():
+            if start not in self.days:
+                self.days[start] = b
+        landed += sum(s not in had_hours and self.hours.get(s) is b for s, b in given_hours.items())
+        landed += sum(s not in had_days and self.days.get(s) is b for s, b in given_days.items())
+        # Any merge may have changed stored buckets (not only the slots counted as landed).
+        self.version += 1
         return landed
+
+    @staticmethod
+    def _settle(
+        level: dict[int, Bucket], start: int, rolled: Bucket | None, given: Bucket | None
+    ) -> bool:
+        """Keep the most complete of what is stored, the rollup and the given bucket.
+
+        Returns whether the stored bucket changed. A stored bucket is kept unless the rollup
+        covers more; an empty slot takes the given bucket unless the rollup covers more. "More"
+        is by more than the published files' rounding of coverage (a thousandth of the bucket),
+        so a bucket rebuilt from a file is not replaced by a rollup of rows rounded apart.
+        """
+        stored = level.get(start)
+        base = stored if stored is not None else given
+        if rolled is not None and (
+            base is None or rolled.covered > base.covered + COVERAGE_SLACK * rolled.seconds
+        ):
+            level[start] = rolled
+            return True
+        if stored is None and given is not None:
+            level[start] = given
+            return True
+        return False
+
+    def _children_of_hour(self, hour: int) -> list[Bucket]:
+        return [
+            b
+            for s in range(hour, hour + HOUR, TEN_MINUTES)
+            if (b := self.ten_minutes.get(s)) is not None
+        ]
+
+    def _children_of_day(self, start: int, end: int) -> list[Bucket]:
+        return [b for s in range(start, end, HOUR) if (b := self.hours.get(s)) is not None]
 
     def prune(self, now: float) -> None:
         """Drop 10-minute and hourly buckets past retention; daily buckets are kept forever."""

@@ -60,6 +60,16 @@ def day_bounds(day: date, tz: tzinfo) -> tuple[int, int]:
     return midnight(day, tz), midnight(day + timedelta(days=1), tz)
 
 
+def bucket_slot(bucket: str, t: int, tz: tzinfo) -> tuple[int, int]:
+    """Start and length of the `bucket` ("10min", "hour" or "day") holding `t`, locally."""
+    if bucket == "10min":
+        return ten_minute_start(t, tz), TEN_MINUTES
+    if bucket == "hour":
+        return hour_start(t, tz), HOUR
+    begin, end = day_bounds(local_date(t, tz), tz)
+    return begin, end - begin
+
+
 def iso_local(t: float, tz: tzinfo) -> str:
     """RFC 3339 local time with offset, to the second (the files' `generated`/`updated`)."""
     return datetime.fromtimestamp(math.floor(t), tz).isoformat(timespec="seconds")

@@ -41,8 +41,9 @@ BUCKET_OF_LEVEL: Final[dict[Level, str]] = {
     "monthly": "day",
     "yearly": "day",
 }
-# Rows per level: 144 closed 10-minute buckets + the open one; 7 days of hours; 30 / 365 days.
-WINDOW: Final[dict[Level, int]] = {"daily": 145, "weekly": 168, "monthly": 30, "yearly": 365}
+# Rows per level: 7 days of hours; 30 / 365 days. Daily holds 10-minute buckets from yesterday's
+# local midnight through the open one (145 to 300 rows, see `window`).
+WINDOW: Final[dict[Level, int]] = {"weekly": 168, "monthly": 30, "yearly": 365}
 BASE_COLUMNS: Final = ("start", "kwh", "mean_w", "min_w", "max_w", "coverage")
 
 
@@ -158,11 +159,16 @@ def _days(first: date, last: date, tz: tzinfo) -> tuple[tuple[int, int], ...]:
 def window(level: Level, history: History, as_of: float) -> list[tuple[int, int, Bucket | None]]:
     """Every bucket of a level's window ending at `as_of`: (start, seconds, bucket or None)."""
     tz = history.tz
-    count = WINDOW[level]
     if level == "daily":
+        # Today from local midnight, as the sensor "Energy today" counts it, and all of
+        # yesterday to compare it with: at most 49 hours, all within 10-minute retention.
+        begin = day_bounds(local_date(as_of, tz) - timedelta(days=1), tz)[0]
         last = ten_minute_start(as_of, tz)
-        starts = [last - i * TEN_MINUTES for i in range(count - 1, -1, -1)]
-        return [(s, TEN_MINUTES, history.ten_minutes.get(s)) for s in starts]
+        return [
+            (s, TEN_MINUTES, history.ten_minutes.get(s))
+            for s in range(begin, last + TEN_MINUTES, TEN_MINUTES)
+        ]
+    count = WINDOW[level]
     if level == "weekly":
         last = hour_start(as_of, tz)
         starts = [last - i * HOUR for i in range(count - 1, -1, -1)]

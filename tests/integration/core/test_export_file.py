@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from custom_components.powerstats.core.accounting import Bucket, Kind, MeterAccumulator
 from custom_components.powerstats.core.export_file import (
+    MAX_IMPORT_BYTES,
     ExportedBuckets,
     ExportFileError,
     parse,
@@ -242,3 +243,66 @@ def test_an_empty_export_round_trips() -> None:
     empty = ExportedBuckets("house", "power", ZONE)
     assert parse(to_csv(empty, EXPORTED), AMS, ZONE) == empty
     assert parse(to_json(empty, EXPORTED), AMS, ZONE) == empty
+
+
+def test_a_file_larger_than_the_import_limit_is_refused_before_it_is_read() -> None:
+    error = refused(b"#" * (MAX_IMPORT_BYTES + 1))
+    assert error.key == "import_too_large"
+    assert error.placeholders["limit"] == str(MAX_IMPORT_BYTES // (1024 * 1024))
+
+
+def test_a_bucket_starting_in_the_bucket_being_measured_is_refused() -> None:
+    text = json_with_row(f'["10min",{START},600,0.1,600,1,2,null,0]')
+    with pytest.raises(ExportFileError) as caught:
+        parse(text.encode(), AMS, ZONE, not_after=START)
+    assert caught.value.key == "import_invalid_row"
+    assert "measured now" in str(caught.value)
+    assert parse(text.encode(), AMS, ZONE, not_after=START + 600).ten_minutes[0].start == START
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('{"format": "powerstats/1"}', "no columns and rows"),
+        ('{"format": "powerstats/1", "columns": [], "rows": [1]}', "a row is not a list"),
+        (
+            '{"format": "powerstats-export/1", "columns": ["when", "what"], "rows": []}',
+            "its columns are when, what",
+        ),
+    ],
+)
+def test_a_json_file_without_the_export_shape_is_refused_saying_what_is_missing(
+    text: str, reason: str
+) -> None:
+    error = refused(text)
+    assert error.key == "import_malformed"
+    assert reason in error.placeholders["reason"]
+
+
+def test_a_csv_file_with_broken_quoting_is_refused_as_malformed() -> None:
+    lines = good_csv().splitlines(keepends=True)
+    lines[6] = '10min,"1"2,600\n'
+    error = refused("".join(lines))
+    assert error.key == "import_malformed"
+    assert "invalid CSV" in error.placeholders["reason"]
+
+
+def test_a_csv_file_whose_row_count_is_no_number_is_refused_as_malformed() -> None:
+    lines = good_csv().splitlines(keepends=True)
+    lines[-1] = "# rows: many\n"
+    error = refused("".join(lines))
+    assert error.key == "import_malformed"
+    assert "does not hold a number" in error.placeholders["reason"]
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        (f'["10min",{START},600,null,600,1,2,null,0]', "kwh is missing"),
+        (f'["10min",{START},600,1e999,600,1,2,null,0]', "kwh is not finite"),
+    ],
+)
+def test_a_row_without_a_required_finite_number_is_refused(row: str, reason: str) -> None:
+    error = refused(json_with_row(row))
+    assert error.key == "import_invalid_row"
+    assert error.placeholders["reason"] == reason

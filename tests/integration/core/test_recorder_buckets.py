@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from custom_components.powerstats.core.accounting import Bucket, Kind, MeterAccumulator
 from custom_components.powerstats.core.recorder_buckets import (
     HourStatistic,
+    Imported,
     RecordedState,
     StateReplay,
     assemble,
@@ -21,6 +22,7 @@ from custom_components.powerstats.core.recorder_buckets import (
     days_from_hours,
     hours_from_energy_statistics,
     hours_from_power_statistics,
+    hours_from_ten_minutes,
 )
 from custom_components.powerstats.core.timegrid import day_bounds
 
@@ -158,3 +160,41 @@ def test_assembled_levels_join_statistics_and_states_without_overlap() -> None:
     assert day.kwh == pytest.approx(12 * 0.5 + 12 * 0.25)
     assert day.covered == day.backfill == 86400
     assert imported.kwh == pytest.approx(day.kwh)
+
+
+def test_a_replay_with_a_price_prices_each_bucket_as_live_tracking_does() -> None:
+    states = household_states(3600)
+    priced = buckets_from_states(Kind.POWER, AMS, DAY_START, DAY_START + 3600, states, price=0.3)
+    assert len(priced) == 6
+    assert [b.cost for b in priced] == pytest.approx([b.kwh * 0.3 for b in priced])
+
+
+@pytest.mark.parametrize("missing", [None, math.nan])
+def test_an_energy_statistic_without_a_sum_is_a_gap_and_so_is_the_hour_after(
+    missing: float | None,
+) -> None:
+    sums = [0.0, 1.0, missing, 3.0, 4.0]
+    stats = [HourStatistic(DAY_START + i * 3600, sum=s) for i, s in enumerate(sums)]
+    hours = hours_from_energy_statistics(AMS, stats, "Wh")
+    assert [h.start for h in hours] == [DAY_START + 3600, DAY_START + 4 * 3600]
+
+
+def test_an_import_says_whether_it_holds_anything_and_how_much_time_it_covers() -> None:
+    assert Imported().empty
+    assert Imported().covered_seconds == 0
+    stats = hourly(DAY_START, [500.0] * 24)
+    imported = assemble(AMS, [], hours_from_power_statistics(AMS, stats, "W"))
+    assert not imported.empty
+    assert imported.covered_seconds == 86400
+
+
+def test_hours_rolled_up_from_ten_minute_buckets_keep_their_exact_sums() -> None:
+    ten_minutes = buckets_from_states(
+        Kind.POWER, AMS, DAY_START, DAY_START + 86400, household_states(86400)
+    )
+    hours = hours_from_ten_minutes(AMS, ten_minutes)
+    assert [h.start for h in hours] == [DAY_START + i * 3600 for i in range(24)]
+    for i, hour in enumerate(hours):
+        children = ten_minutes[i * 6 : i * 6 + 6]
+        assert hour.kwh == pytest.approx(math.fsum(b.kwh for b in children), abs=1e-12)
+        assert hour.covered == sum(b.covered for b in children)

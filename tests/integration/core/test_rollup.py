@@ -154,3 +154,48 @@ def test_external_days_beyond_hourly_retention_are_taken_as_given() -> None:
     old_day = Bucket(old_start, old_end - old_start, 7.0, 86400, 80.0, 2500.0, None, 86400)
     assert history.merge_external(now, days=[old_day, old_day]) == 1
     assert history.days[old_start] == old_day
+
+
+def test_an_empty_hour_takes_the_hour_given_rather_than_a_rollup_of_part_of_its_children() -> None:
+    history = History(AMS)
+    day_start, day_end = day_bounds(date(2026, 11, 19), AMS)
+    now = day_end + 3600
+    hour = day_start + 12 * 3600
+    # A published folder: the 10-minute file holds only the hour's last two buckets, the
+    # hourly file the whole hour, and the day file the whole day.
+    tail = [Bucket(hour + s, 600, 0.1, 600, 600.0, 600.0) for s in (2400, 3000)]
+    whole_hour = Bucket(hour, 3600, 0.6, 3600, 500.0, 700.0)
+    whole_day = Bucket(day_start, day_end - day_start, 14.4, 86400, 400.0, 900.0)
+    history.merge_external(now, ten_minutes=tail, hours=[whole_hour], days=[whole_day])
+    assert history.hours[hour] == whole_hour
+    assert history.days[day_start] == whole_day
+    assert [history.ten_minutes[b.start] for b in tail] == tail
+
+
+def test_an_hour_holding_live_buckets_is_rolled_up_again_with_the_ones_merged_beside_them() -> None:
+    history = History(AMS)
+    day_start, day_end = day_bounds(date(2026, 11, 19), AMS)
+    now = day_end + 3600
+    hour = day_start + 12 * 3600
+    live = Bucket(hour, 600, 0.1, 600, 600.0, 600.0)
+    history.add(live)
+    merged = Bucket(hour + 600, 600, 0.2, 600, 1200.0, 1200.0, None, 600)
+    given_hour = Bucket(hour, 3600, 9.9, 3600, 1.0, 1.0)
+    given_day = Bucket(day_start, day_end - day_start, 99.0, 86400, 1.0, 1.0)
+    landed = history.merge_external(now, ten_minutes=[merged], hours=[given_hour], days=[given_day])
+    assert landed == 1
+    assert history.ten_minutes[hour] == live
+    assert history.hours[hour].kwh == pytest.approx(0.3)
+    assert history.days[day_start].kwh == pytest.approx(0.3)
+
+
+def test_a_whole_day_is_not_replaced_by_the_sum_of_hours_merged_after_it() -> None:
+    history = History(AMS)
+    day_start, day_end = day_bounds(date(2026, 11, 19), AMS)
+    now = day_end + 3600
+    # Restored from a day file first, then its hours from an hour file, rounded apart.
+    whole_day = Bucket(day_start, day_end - day_start, 14.4, 86400, 400.0, 900.0)
+    history.merge_external(now, days=[whole_day])
+    hours = [Bucket(s, 3600, 0.60004, 3600, 500.0, 700.0) for s in range(day_start, day_end, 3600)]
+    assert history.merge_external(now, hours=hours) == 24
+    assert history.days[day_start] == whole_day

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,7 +14,7 @@ import pytest
 
 from custom_components.powerstats.core.accounting import Bucket, Kind, MeterAccumulator
 from custom_components.powerstats.core.rollup import History
-from custom_components.powerstats.core.timegrid import day_bounds
+from custom_components.powerstats.core.timegrid import day_bounds, day_start, ten_minute_start
 from custom_components.powerstats.core.views import (
     LEVELS,
     WINDOW,
@@ -48,6 +49,10 @@ def validate(data: bytes) -> dict[str, Any]:
     return doc
 
 
+def local_day_start(t: float) -> int:
+    return day_start(t, AMS)
+
+
 def two_household_days() -> tuple[History, float]:
     start = datetime(2026, 11, 25, tzinfo=AMS).timestamp()
     end = start + 2 * 86400
@@ -66,7 +71,11 @@ def two_household_days() -> tuple[History, float]:
 def test_every_level_file_validates_and_holds_every_bucket_of_its_window(level: str) -> None:
     history, end = two_household_days()
     doc = validate(render_level(INFO, level, history, end))  # type: ignore[arg-type]
-    assert len(doc["rows"]) == WINDOW[level]  # type: ignore[index]
+    if level == "daily":
+        yesterday = local_day_start(end) - 86400
+        assert len(doc["rows"]) == (ten_minute_start(end, AMS) - yesterday) // 600 + 1
+    else:
+        assert len(doc["rows"]) == WINDOW[level]  # type: ignore[index]
     assert doc["columns"][-1] == "cost"
     empty = [row for row in doc["rows"] if row[5] == 0]
     assert empty, "the window reaches back before the first measurement"
@@ -165,3 +174,22 @@ def test_kept_rows_give_the_bytes_of_a_full_render_as_buckets_arrive_change_and_
     for level in LEVELS:
         kept.render(INFO, level, history, end - 600)
         assert kept.render(INFO, level, history, end) == render_level(INFO, level, history, end)
+
+
+def test_daily_runs_from_yesterday_s_local_midnight_to_the_open_bucket() -> None:
+    history, end = two_household_days()
+    doc = validate(render_level(INFO, "daily", history, end))
+    starts = [row[0] for row in doc["rows"]]
+    yesterday = day_bounds(datetime.fromtimestamp(end, AMS).date() - timedelta(days=1), AMS)[0]
+    assert starts[0] == yesterday
+    assert starts[-1] == ten_minute_start(end, AMS)
+    assert all(b - a == 600 for a, b in itertools.pairwise(starts))
+
+
+@pytest.mark.parametrize(
+    ("day", "rows"), [(date(2026, 3, 30), 23 * 6 + 144), (date(2026, 10, 26), 25 * 6 + 144)]
+)
+def test_daily_holds_all_of_a_yesterday_whose_clocks_changed(day: date, rows: int) -> None:
+    end = day_bounds(day, AMS)[0] + 23 * 3600 + 50 * 60  # 23:50 the day after the change
+    doc = validate(render_level(INFO, "daily", History(AMS), end))
+    assert len(doc["rows"]) == rows

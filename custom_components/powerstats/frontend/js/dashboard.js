@@ -5,15 +5,35 @@ import { DataError, DataSource, LEVELS, chooseView, relativeFetch } from './data
 import {
   formatAge, formatBucketLong, formatCost, formatDateTime, formatEnergy, formatPower, knownTimeZone,
 } from './format.js';
-import { bucketSeconds, dailyAverageKwh, previousPeriod, summarize, toCsv } from './stats.js';
+import { MeterPicker } from './picker.js';
+import { readPlace, rememberMeter, wishedMeter, writePlace } from './place.js';
+import {
+  bucketSeconds, calendarPeriod, dailyAverageKwh, previousPeriod, summarize, toCsv, withRows,
+} from './stats.js';
 
-const TAB_NAMES = { daily: 'Today', weekly: '7 Days', monthly: '30 Days', yearly: '365 Days' };
-const PERIOD_NAMES = { daily: 'Last 24 h', weekly: 'Last 7 days', monthly: 'Last 30 days', yearly: 'Last 365 days' };
-const CAPTIONS = {
-  daily: 'Mean power per 10 minutes, last 24 hours',
-  weekly: 'Mean power per hour, last 7 days',
-  monthly: 'Energy per day, last 30 days',
-  yearly: 'Energy per day, last 365 days',
+/**
+ * What each level's tab shows, named for the period it covers. Today and This week are the
+ * calendar periods Home Assistant's sensors "Energy today" and "Energy this week" count (from
+ * local midnight, from Monday 00:00), so the same words give the same numbers; the day levels
+ * are rolling windows of local days and say so.
+ */
+const VIEWS = {
+  daily: {
+    tab: 'Today', unit: 'day', period: 'today', of: ' today', since: 'since 00:00', previous: 'Yesterday',
+    caption: 'Mean power per 10 minutes today, from midnight',
+  },
+  weekly: {
+    tab: 'This week', unit: 'week', period: 'this week', of: ' this week', since: 'since Monday 00:00', previous: 'Last week',
+    caption: 'Mean power per hour this week, from Monday 00:00',
+  },
+  monthly: {
+    tab: 'Last 30 days', period: 'the last 30 days', of: ', last 30 days', since: '30 days up to today',
+    caption: 'Energy per day, last 30 days (today so far included)',
+  },
+  yearly: {
+    tab: 'Last 365 days', period: 'the last 365 days', of: ', last 365 days', since: '365 days up to today',
+    caption: 'Energy per day, last 365 days (today so far included)',
+  },
 };
 const BUCKET_NAMES = { '10min': '10-minute mean', hour: 'hourly mean', day: 'daily mean' };
 // How old data may get before the page warns, when the manifest does not say how often it is
@@ -34,11 +54,11 @@ function el(tag, attrs = {}, children = []) {
 }
 
 class Dashboard {
-  constructor(root, { fetchFile = relativeFetch, source, firstManifest, useHash = true, locale } = {}) {
+  constructor(root, { fetchFile = relativeFetch, source, firstManifest, place = 'hash', locale } = {}) {
     this.root = root;
     this.source = source ?? new DataSource(fetchFile);
     this.firstManifest = firstManifest ?? null; // a read of manifest.json already under way
-    this.useHash = useHash;
+    this.place = place; // where the address keeps meter and level: 'hash', 'query' or 'none'
     this.locale = locale;
     this.manifest = null;
     this.meterId = null;
@@ -50,9 +70,10 @@ class Dashboard {
     this.drawnKey = null;
     this.token = 0;
     this.timer = null;
+    this.reads = 0;
     this.destroyed = false;
     this.build();
-    this.onHash = () => this.readHash() && this.showView();
+    this.onHash = () => this.readPlace() && this.showView();
     this.darkQuery = globalThis.matchMedia?.('(prefers-color-scheme: dark)');
     this.onScheme = () => this.themeChanged();
   }
@@ -60,9 +81,10 @@ class Dashboard {
   build() {
     const ui = {};
     ui.title = el('h1', { class: 'ps-title', text: 'PowerStats' });
-    ui.meter = el('select', { id: 'ps-meter', class: 'ps-select' });
+    this.picker = new MeterPicker({ locale: this.locale, onChoose: (id) => this.chooseMeter(id) });
     ui.meterName = el('span', { class: 'ps-meter-name' });
-    ui.meterLabel = el('label', { class: 'ps-meter', hidden: true }, [el('span', { text: 'Meter' }), ui.meter]);
+    ui.meterLabel = this.picker.element;
+    ui.meterLabel.hidden = true;
     ui.error = el('div', { class: 'ps-banner ps-banner-error', role: 'alert', hidden: true });
     ui.maintenance = el('div', {
       class: 'ps-banner ps-banner-warn', role: 'status', hidden: true,
@@ -70,6 +92,7 @@ class Dashboard {
     });
     ui.stale = el('div', { class: 'ps-banner ps-banner-warn', role: 'status', hidden: true });
     ui.tabs = el('div', { class: 'ps-tabs', role: 'tablist', 'aria-label': 'Period' });
+    ui.levelsNote = el('p', { class: 'ps-muted ps-levels-note', hidden: true });
     ui.cards = el('div', { class: 'ps-cards' });
     ui.compare = el('input', { type: 'checkbox', id: 'ps-compare' });
     ui.compareNote = el('span', { class: 'ps-muted' });
@@ -91,7 +114,7 @@ class Dashboard {
     ui.panel = el('section', { class: 'ps-panel', role: 'tabpanel', id: 'ps-panel', hidden: true }, [
       ui.cards,
       el('div', { class: 'ps-toolbar' }, [
-        el('label', { class: 'ps-check' }, [ui.compare, el('span', { text: 'Compare with previous period' })]),
+        ui.compareLabel = el('label', { class: 'ps-check' }, [ui.compare, el('span', { text: 'Compare with previous period' })]),
         ui.compareNote, ui.csv,
       ]),
       ui.empty, ui.main, ui.averages,
@@ -101,13 +124,12 @@ class Dashboard {
     ui.status = el('p', { class: 'ps-muted ps-loading', text: 'Loading…' });
     this.root.replaceChildren(el('div', { class: 'ps', 'data-state': 'loading' }, [
       el('header', { class: 'ps-header' }, [ui.title, ui.meterName, ui.meterLabel]),
-      ui.status, ui.error, ui.maintenance, ui.stale, ui.tabs, ui.panel,
+      ui.status, ui.error, ui.maintenance, ui.stale, ui.tabs, ui.levelsNote, ui.panel,
       el('footer', { class: 'ps-footer' }, [ui.asOf, ui.notes]),
     ]));
     this.page = this.root.firstElementChild;
     this.ui = ui;
 
-    ui.meter.addEventListener('change', () => { this.meterId = ui.meter.value; this.writeHash(); this.showView(); });
     ui.compare.addEventListener('change', () => { this.compare = ui.compare.checked; this.drawMain(); });
     ui.csv.addEventListener('click', () => this.downloadCsv());
     ui.tabs.addEventListener('keydown', (event) => this.tabKey(event));
@@ -115,10 +137,9 @@ class Dashboard {
   }
 
   async start() {
-    if (this.useHash) {
-      this.readHash();
-      globalThis.addEventListener('hashchange', this.onHash);
-    }
+    this.readPlace();
+    this.meterId ??= wishedMeter(this.place);
+    if (this.place === 'hash') globalThis.addEventListener('hashchange', this.onHash);
     this.darkQuery?.addEventListener('change', this.onScheme);
     await this.refresh();
   }
@@ -149,6 +170,8 @@ class Dashboard {
       else this.showError(error.message);
     }
     if (this.manifest && this.ui.error.hidden) await this.showView();
+    // How many reads of the manifest are done and shown: something to wait on, for tests and tools.
+    this.page.dataset.reads = String(++this.reads);
     if (this.destroyed) return; // detached while reading (HA switched panels): stop polling
     const every = Math.min(Math.max(this.manifest?.refreshSeconds ?? DEFAULT_REFRESH_SECONDS, 30), 900);
     this.timer = setTimeout(() => this.refresh(), every * 1000);
@@ -165,18 +188,25 @@ class Dashboard {
     this.page.dataset.state = 'error';
   }
 
-  readHash() {
-    const params = new URLSearchParams(globalThis.location.hash.slice(1));
-    const changed = params.get('meter') !== this.meterId || params.get('level') !== this.level;
-    this.meterId = params.get('meter') ?? this.meterId;
-    this.level = params.get('level') ?? this.level;
+  readPlace() {
+    const place = readPlace(this.place);
+    const changed = place.meter !== this.meterId || place.level !== this.level;
+    this.meterId = place.meter ?? this.meterId;
+    this.level = place.level ?? this.level;
     return changed && this.manifest !== null;
   }
 
-  writeHash() {
-    if (!this.useHash) return;
-    const hash = `#meter=${encodeURIComponent(this.meterId)}&level=${this.level}`;
-    if (globalThis.location.hash !== hash) globalThis.history.replaceState(null, '', hash);
+  writePlace() {
+    if (this.meterId && this.level) writePlace(this.place, this.meterId, this.level);
+  }
+
+  /** A meter picked by hand: kept in the address (a link opens it) and remembered. */
+  chooseMeter(meterId) {
+    this.meterId = meterId;
+    this.level = chooseView(this.manifest, meterId, this.level).level;
+    rememberMeter(meterId);
+    this.writePlace();
+    this.showView();
   }
 
   get meter() {
@@ -191,25 +221,40 @@ class Dashboard {
     this.level = level;
     ui.meterLabel.hidden = manifest.meters.length < 2;
     ui.meterName.textContent = manifest.meters.length === 1 ? manifest.meters[0].name : '';
-    ui.meter.replaceChildren(...manifest.meters.map((m) => el('option', { value: m.id, text: m.name })));
-    ui.meter.value = this.meterId ?? '';
+    this.picker.setMeters(manifest.meters);
+    this.picker.setChosen(meter);
     ui.tabs.replaceChildren(...levels.map((level) => {
       const selected = level === this.level;
       const tab = el('button', {
         type: 'button', role: 'tab', id: `ps-tab-${level}`, class: 'ps-tab', 'data-level': level,
         'aria-selected': String(selected), 'aria-controls': 'ps-panel', tabindex: selected ? '0' : '-1',
-        text: TAB_NAMES[level],
+        text: VIEWS[level].tab,
       });
       tab.addEventListener('click', () => this.selectLevel(level));
       return tab;
     }));
+    this.showMissingLevels(meter);
     if (this.level) ui.panel.setAttribute('aria-labelledby', `ps-tab-${this.level}`);
     return levels.length > 0;
   }
 
+  /** Levels the meter does not publish get no tab; one line says which and why. */
+  showMissingLevels(meter) {
+    const missing = meter ? LEVELS.filter((level) => !(level in meter.files)) : [];
+    const { levelsNote } = this.ui;
+    levelsNote.hidden = missing.length === 0 || missing.length === LEVELS.length;
+    if (levelsNote.hidden) return;
+    const names = missing.map((level) => VIEWS[level].tab);
+    const list = names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : names[0];
+    const private_ = missing.includes('daily') || missing.includes('weekly')
+      ? ': 10-minute and hourly data show when someone is home, so PowerStats keeps them private unless its owner publishes them'
+      : '';
+    levelsNote.textContent = `${list} ${names.length > 1 ? 'are' : 'is'} not shown because this source does not publish ${names.length > 1 ? 'them' : 'it'}${private_}.`;
+  }
+
   selectLevel(level, focus = false) {
     this.level = level;
-    this.writeHash();
+    this.writePlace();
     this.showView().then(() => focus && this.ui.tabs.querySelector(`[data-level="${level}"]`)?.focus());
   }
 
@@ -254,7 +299,7 @@ class Dashboard {
     }
     this.showAge();
     if (!file) {
-      this.showEmpty(`The ${TAB_NAMES[this.level]} data is not available right now.`);
+      this.showEmpty(`No data for ${VIEWS[this.level].period} is available right now.`);
       return;
     }
     ui.empty.hidden = true;
@@ -263,6 +308,7 @@ class Dashboard {
     const key = `${meter.id}|${this.level}|${entry.sha256}`;
     if (key !== this.drawnKey || this.file !== file) {
       this.file = file;
+      this.view = this.periodOf(file);
       this.others = null;
       this.drawnKey = key;
       this.renderCards();
@@ -270,11 +316,26 @@ class Dashboard {
       ui.mainTable.open = false;
       ui.compare.disabled = true; // until the other levels are in
       ui.compareNote.textContent = '';
+      // Today and This week always show the period before, dashed; the box is for the others.
+      ui.compareLabel.hidden = this.view.calendar;
+      ui.compareNote.hidden = this.view.calendar;
     }
     this.page.dataset.state = 'ready';
     this.page.dataset.level = this.level;
     performance.mark(`powerstats:ready:${this.level}`);
     await this.loadOthers(token);
+  }
+
+  /**
+   * The rows a level's tab is about. Today and This week: the calendar period, drawn whole with
+   * the period before dashed; the day levels: the whole file.
+   */
+  periodOf(file) {
+    const unit = VIEWS[file.level].unit;
+    if (!unit) return { calendar: false, file, chart: file, previous: null };
+    const metric = file.bucket === 'day' ? 'kwh' : 'mean_w';
+    const period = calendarPeriod(file, unit, knownTimeZone(file.timezone), metric);
+    return { calendar: true, file: withRows(file, period.rows), chart: period.chart, previous: period.previous };
   }
 
   showEmpty(message) {
@@ -304,7 +365,9 @@ class Dashboard {
   }
 
   renderCards() {
-    const { file, locale } = this;
+    const { locale } = this;
+    const { file } = this.view;
+    const view = VIEWS[this.level];
     const tz = file.timezone === this.meter.timezone ? this.timeZone : knownTimeZone(file.timezone);
     const s = summarize(file);
     this.summary = s;
@@ -313,16 +376,16 @@ class Dashboard {
     const cards = [
       ['latest', 'Latest power', s.latest?.watts ?? null, formatPower(s.latest?.watts, locale),
         s.latest ? `${BUCKET_NAMES[file.bucket]}, ${formatBucketLong(s.latest.start, file.bucket, tz, locale)}` : 'no data'],
-      ['mean', 'Mean power', s.meanW, formatPower(s.meanW, locale), `over the covered ${covered}% of the time`],
-      ['min', 'Lowest power', s.minW, formatPower(s.minW, locale), PERIOD_NAMES[this.level]],
-      ['max', 'Highest power', s.maxW, formatPower(s.maxW, locale), PERIOD_NAMES[this.level]],
-      ['energy', 'Energy', s.kwh, formatEnergy(s.kwh, locale), PERIOD_NAMES[this.level]],
+      ['mean', `Mean power${view.of}`, s.meanW, formatPower(s.meanW, locale), `over the covered ${covered}% of the time`],
+      ['min', `Lowest power${view.of}`, s.minW, formatPower(s.minW, locale), view.since],
+      ['max', `Highest power${view.of}`, s.maxW, formatPower(s.maxW, locale), view.since],
+      ['energy', `Energy${view.of}`, s.kwh, formatEnergy(s.kwh, locale), view.since],
     ];
     const share = Math.round(s.backfillShare * 100);
     this.ui.backfill.hidden = s.backfillShare <= 0;
     this.ui.backfill.textContent = `${share < 1 ? 'Less than 1' : share}% of the covered time in this view was rebuilt `
       + "from Home Assistant's recorder history (hourly statistics) rather than tracked live.";
-    if (s.hasCost) cards.push(['cost', 'Cost', s.cost, formatCost(s.cost, this.meter.currency, locale), PERIOD_NAMES[this.level]]);
+    if (s.hasCost) cards.push(['cost', `Cost${view.of}`, s.cost, formatCost(s.cost, this.meter.currency, locale), view.since]);
     this.ui.cards.replaceChildren(...cards.map(([stat, label, raw, text, sub]) => el('div', { class: 'ps-card', 'data-stat': stat }, [
       el('div', { class: 'ps-card-label', text: label }),
       el('div', { class: 'ps-card-value', 'data-value': raw === null ? '' : String(raw), text }),
@@ -331,18 +394,25 @@ class Dashboard {
   }
 
   previous() {
+    if (this.view.calendar) return this.view.previous;
     if (!this.others) return null;
     return previousPeriod(this.file, this.others, this.file.bucket === 'day' ? 'kwh' : 'mean_w');
   }
 
   drawMain() {
-    const { ui, file } = this;
-    if (!file) return;
-    const previous = this.compare ? this.previous() : null;
+    const { ui } = this;
+    if (!this.file) return;
+    const { file, chart, calendar } = this.view;
+    const view = VIEWS[this.level];
+    const previous = calendar || this.compare ? this.previous() : null;
     const tz = knownTimeZone(file.timezone);
-    drawChart(ui.mainCanvas, mainChartConfig(file, previous, { colors: themeColors(this.page), timeZone: tz, locale: this.locale }));
+    const names = calendar ? { current: view.tab, previous: view.previous } : {};
+    drawChart(ui.mainCanvas, mainChartConfig(chart, previous, {
+      colors: themeColors(this.page), timeZone: tz, locale: this.locale, names,
+    }));
     ui.main.dataset.compare = previous ? 'on' : 'off';
-    ui.mainCaption.textContent = CAPTIONS[this.level] + (previous ? ', with the previous period dashed' : '');
+    const dashed = calendar ? `, ${view.previous.toLowerCase()} dashed` : ', with the previous period dashed';
+    ui.mainCaption.textContent = view.caption + (previous ? dashed : '');
     const s = this.summary;
     const what = file.bucket === 'day' ? `Bar chart of energy per day, ${formatEnergy(s.kwh, this.locale)} in total`
       : `Line chart of mean power, averaging ${formatPower(s.meanW, this.locale)} and peaking at ${formatPower(s.maxW, this.locale)}`;
@@ -355,9 +425,10 @@ class Dashboard {
 
   /** The text alternative of the main chart, built only when someone opens it. */
   fillTable() {
-    const { ui, file, locale } = this;
+    const { ui, locale } = this;
     ui.mainTable.querySelector('table')?.remove();
-    if (!ui.mainTable.open || !file) return;
+    if (!ui.mainTable.open || !this.file) return;
+    const { file } = this.view;
     const tz = knownTimeZone(file.timezone);
     const hasCost = 'cost' in file.col;
     const head = ['Time', 'Energy', 'Mean power', 'Lowest', 'Highest', 'Coverage', ...(hasCost ? ['Cost'] : [])];
@@ -387,6 +458,8 @@ class Dashboard {
       this.setNote(meter.files[level].path, note);
       if (file) files.push(file);
     }
+    // Which view has all its files in: something to wait on, for tests and tools.
+    this.page.dataset.loaded = `${meter.id}/${this.level}`;
     // A re-read that changed none of them leaves the charts as they are.
     const same = this.others?.length === files.length && files.every((f, i) => f === this.others[i]);
     if (same) return;
@@ -402,7 +475,9 @@ class Dashboard {
   drawAverages() {
     const { ui } = this;
     const averages = this.others
-      .map((file) => ({ level: file.level, label: PERIOD_NAMES[file.level], kwhPerDay: dailyAverageKwh(file) }))
+      .map((file) => ({
+        level: file.level, label: VIEWS[file.level].tab, kwhPerDay: dailyAverageKwh(this.periodOf(file).file),
+      }))
       .filter((a) => a.kwhPerDay !== null);
     ui.averages.hidden = averages.length === 0;
     if (averages.length === 0) return;
@@ -419,8 +494,8 @@ class Dashboard {
   }
 
   downloadCsv() {
-    const { file } = this;
-    if (!file) return;
+    if (!this.file) return;
+    const { file } = this.view;
     const blob = new Blob([toCsv(file, knownTimeZone(file.timezone))], { type: 'text/csv;charset=utf-8' });
     const url = URL.createObjectURL(blob);
     const link = el('a', { href: url, download: `powerstats-${this.meterId}-${this.level}.csv` });

@@ -151,19 +151,39 @@ export async function sha256Hex(buffer) {
 }
 
 /** The page's own fetch: data lives beside the dashboard, by relative path. */
-export function relativeFetch(path) {
-  return fetch(path, { cache: 'no-cache', credentials: 'same-origin' });
+export function relativeFetch(path, init = {}) {
+  return fetch(path, { cache: 'no-cache', credentials: 'same-origin', ...init });
 }
 
-async function fetchBytes(fetchFile, path) {
+/** The response to a read of `path`; a 304 counts as an answer only to a conditional read. */
+async function fetchResponse(fetchFile, path, init) {
   let response;
   try {
-    response = await fetchFile(path);
+    response = await fetchFile(path, init);
   } catch (error) {
     throw new DataError(`${path} could not be fetched (${error.message}); check that the data source is reachable.`);
   }
-  if (!response.ok) throw new DataError(`${path} could not be fetched (HTTP ${response.status}); check that the data source serves it.`);
-  return response.arrayBuffer();
+  if (!response.ok && !(init && response.status === 304)) {
+    throw new DataError(`${path} could not be fetched (HTTP ${response.status}); check that the data source serves it.`);
+  }
+  return response;
+}
+
+async function fetchBytes(fetchFile, path) {
+  return (await fetchResponse(fetchFile, path)).arrayBuffer();
+}
+
+/**
+ * The request options that ask the server for the manifest only if it changed since `read`
+ * (none when the server gave no validator). They bypass the browser's cache, so a 304 reaches
+ * the page as it is, and the page need not even parse the manifest again.
+ */
+function conditionalInit(read) {
+  const headers = {};
+  if (read.etag) headers['If-None-Match'] = read.etag;
+  else if (read.lastModified) headers['If-Modified-Since'] = read.lastModified;
+  else return undefined;
+  return { cache: 'no-store', headers };
 }
 
 function decodeJson(buffer, path) {
@@ -174,6 +194,10 @@ function decodeJson(buffer, path) {
   }
 }
 
+// Parsed files kept for going back to a meter without fetching: those of the last few meters
+// shown, not of every one of 200 someone looked through.
+const KEPT_FILES = 32;
+
 /**
  * Reads the data through one fetch function (the page's own, or one the host injects) and keeps
  * the last good copy of each file, so a file that fails its checksum never replaces good data.
@@ -181,13 +205,22 @@ function decodeJson(buffer, path) {
 export class DataSource {
   constructor(fetchFile = relativeFetch) {
     this.fetchFile = fetchFile;
-    this.files = new Map(); // path → {sha256, file}
+    this.files = new Map(); // path → {sha256, file}, the least recently used first
     this.pending = new Map(); // "path@sha256" → the request under way
     this.verified = null; // true/false once a file was fetched: could the browser check hashes?
+    this.lastManifest = null; // {manifest, etag, lastModified} of the last good read
   }
 
+  /** The manifest; a re-read the server answers 304 returns the same object as the last one. */
   async manifest() {
-    return parseManifest(decodeJson(await fetchBytes(this.fetchFile, 'manifest.json'), 'manifest.json'));
+    const last = this.lastManifest;
+    const init = last ? conditionalInit(last) : undefined;
+    const response = await fetchResponse(this.fetchFile, 'manifest.json', init);
+    if (response.status === 304) return last.manifest;
+    const manifest = parseManifest(decodeJson(await response.arrayBuffer(), 'manifest.json'));
+    const { headers } = response;
+    this.lastManifest = { manifest, etag: headers.get('ETag'), lastModified: headers.get('Last-Modified') };
+    return manifest;
   }
 
   /**
@@ -205,8 +238,15 @@ export class DataSource {
     return request;
   }
 
+  keep(path, kept) {
+    this.files.delete(path);
+    this.files.set(path, kept);
+    if (this.files.size > KEPT_FILES) this.files.delete(this.files.keys().next().value);
+  }
+
   async readLevel(meter, level, entry) {
     const kept = this.files.get(entry.path);
+    if (kept) this.keep(entry.path, kept);
     if (kept && kept.sha256 === entry.sha256) return { file: kept.file, note: null };
     let note = null;
     try {
@@ -217,7 +257,7 @@ export class DataSource {
         note = `${entry.path} does not match its checksum in the manifest, so it was ignored; it is probably being rewritten — reload in a minute.`;
       } else {
         const file = parseLevelFile(decodeJson(bytes, entry.path), level, meter.id, entry.path);
-        this.files.set(entry.path, { sha256: entry.sha256, file });
+        this.keep(entry.path, { sha256: entry.sha256, file });
         return { file, note: null };
       }
     } catch (error) {

@@ -102,6 +102,19 @@ export function localIso(unix, timeZone) {
   return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}:${parts.second}${offset}`;
 }
 
+/**
+ * The local calendar day (whole days since 1970-01-01) and minute of that day of a Unix second in
+ * the meter's zone: what "today" and "this week" are counted in.
+ */
+export function localClock(unix, timeZone) {
+  const parts = {};
+  const fmt = dateFormat('en-US', {
+    timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric',
+  });
+  for (const part of fmt.formatToParts(unix * 1000)) parts[part.type] = Number(part.value);
+  return { day: Date.UTC(parts.year, parts.month - 1, parts.day) / 86400000, minute: parts.hour * 60 + parts.minute };
+}
+
 /** A duration in words, rounded down to its largest unit: "5 minutes", "3 hours", "2 days". */
 export function formatAge(seconds) {
   const units = [['day', 86400], ['hour', 3600], ['minute', 60]];

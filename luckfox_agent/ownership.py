@@ -1,0 +1,117 @@
+"""Who may read the config file: kept on every rewrite, and checked for the service's user.
+
+The service runs as its own user (`powerstats`), while `setup` and `doctor` run as root. A
+config written root:root 0600 would be read fine by both and by no one else, the service
+included: so a rewrite keeps the file's owner, group and mode, a new file is root:powerstats
+0640 (it holds the token: readable by the service, private from everyone else), and `doctor`
+checks access with the service user's ids rather than its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+
+from .fsutil import remove_quietly, stage_write
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
+    from typing import List, Optional, Tuple
+
+USER_ENV = "POWERSTATS_AGENT_USER"
+DEFAULT_USER = "powerstats"
+
+
+def service_user() -> str:
+    """The user the service runs as (install.sh's AGENT_USER, passed on by the command)."""
+    return os.environ.get(USER_ENV) or DEFAULT_USER
+
+
+def _group_id(name: str) -> Optional[int]:
+    import grp
+
+    try:
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        return None
+
+
+def write_config(path: str, data: bytes, user: str) -> str:
+    """Replace `path` atomically, keeping owner, group and mode; returns what it now is.
+
+    A new file is owned by the caller (root under install), group `user`'s group, mode 0640;
+    without that group, mode 0600.
+    """
+    try:
+        old = os.stat(path)
+        mode, uid, gid = stat.S_IMODE(old.st_mode), old.st_uid, old.st_gid
+    except FileNotFoundError:
+        group = _group_id(user)
+        mode, uid, gid = (0o600, -1, -1) if group is None else (0o640, -1, group)
+    tmp = stage_write(path, [data], mode=0o600)
+    try:
+        # Owner and mode are set on the temporary file, so the config is never visible with
+        # the wrong ones, not even for the moment between write and rename.
+        with contextlib.suppress(PermissionError):  # not root: the file stays the caller's
+            os.chown(tmp, uid, gid)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        remove_quietly(tmp)
+        raise
+    return describe(path)
+
+
+def _name_of(uid: int, gid: int) -> Tuple[str, str]:
+    import grp
+    import pwd
+
+    try:
+        owner = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        owner = str(uid)
+    try:
+        group = grp.getgrgid(gid).gr_name
+    except KeyError:
+        group = str(gid)
+    return owner, group
+
+
+def describe(path: str) -> str:
+    """owner:group and octal mode of `path`, as `ls -l` users read them."""
+    info = os.stat(path)
+    owner, group = _name_of(info.st_uid, info.st_gid)
+    return f"{owner}:{group} {stat.S_IMODE(info.st_mode):04o}"
+
+
+def _may(info: os.stat_result, uid: int, gids: List[int], bit: int) -> bool:
+    """Whether uid/gids get permission `bit` (4 read, 1 search) on a file: owner, group, other."""
+    if uid == 0:
+        return True
+    if info.st_uid == uid:
+        return bool(info.st_mode & (bit << 6))
+    if info.st_gid in gids:
+        return bool(info.st_mode & (bit << 3))
+    return bool(info.st_mode & bit)
+
+
+def unreadable_reason(path: str, user: str) -> Optional[str]:
+    """Why `user` cannot read `path`, or None when it can; KeyError when there is no such user.
+
+    Decided from the user's uid and groups against the owner and mode bits of the file and of
+    every folder above it, the way the kernel decides, without becoming that user.
+    """
+    import pwd
+
+    entry = pwd.getpwnam(user)
+    gids = os.getgrouplist(user, entry.pw_gid)
+    full = os.path.abspath(path)
+    parts = full.split("/")
+    for depth in range(1, len(parts) - 1):
+        folder = "/".join(parts[: depth + 1])
+        if not _may(os.stat(folder), entry.pw_uid, gids, 1):
+            return f"it cannot enter the folder {folder} ({describe(folder)})"
+    if not _may(os.stat(full), entry.pw_uid, gids, 4):
+        return f"the file is {describe(full)}"
+    return None

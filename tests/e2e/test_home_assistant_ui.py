@@ -1,0 +1,271 @@
+"""Home Assistant's own frontend on the newest HA, as a person meets it: log in, add a meter in
+HA's dialogs, open the PowerStats panel from the sidebar."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import Browser, Locator, Page, expect
+
+from tests.e2e.conftest import blocking_calls, started
+from tests.e2e.homeassistant_process import (
+    PASSWORD,
+    ROOT,
+    USER,
+    HomeAssistantProcess,
+    http,
+    run_coroutine,
+)
+from tests.e2e.test_system import (
+    ARTIFACTS,
+    POWER_ATTRIBUTES,
+    _next_boundary,
+    energy_card,
+    wait_for,
+)
+
+pytestmark = pytest.mark.browser
+
+SENSOR = "sensor.ui_power"
+WORKSHOP = "sensor.ui_workshop_power"
+ZONE = ZoneInfo("Europe/Amsterdam")  # the time zone tests/e2e/homeassistant_process configures
+
+
+def newest_chroot() -> Path:
+    """Where scripts/setup keeps the newest Home Assistant (scripts/lib.sh: newest_chroot_dir)."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(os.environ.get("POWERSTATS_CHROOT") or Path(cache) / "powerstats" / "chroot-newest")
+
+
+@pytest.fixture
+def newest_home_assistant() -> Iterator[HomeAssistantProcess]:
+    """The newest Home Assistant from the chroot (not started), with its config in build/."""
+    if os.environ.get("POWERSTATS_SKIP_NEWEST") == "1":
+        pytest.skip("POWERSTATS_SKIP_NEWEST=1: the newest Home Assistant is not prepared")
+    chroot = newest_chroot()
+    if not (chroot / ".powerstats-ha-requirements").exists():
+        pytest.fail(f"the newest Home Assistant is not prepared in {chroot}: run scripts/setup")
+    # Inside the repository: the chroot sees the repository, not the host's temporary folders.
+    work = ROOT / "build" / "e2e-newest"
+    work.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(dir=work))
+    ha = HomeAssistantProcess(config=folder / "ha", chroot=chroot)
+    yield ha
+    ha.stop()
+    blocking = blocking_calls(ha)
+    # HA's log stays with the screenshots: a page error is then read next to what HA said.
+    (ARTIFACTS / "ha-newest.log").write_text(ha.log())
+    shutil.rmtree(folder, ignore_errors=True)
+    assert not blocking
+
+
+def set_power(ha: HomeAssistantProcess, token: str, watts: float) -> None:
+    http(
+        f"{ha.url}/api/states/{SENSOR}",
+        {"state": str(watts), "attributes": {**POWER_ATTRIBUTES, "friendly_name": "UI power"}},
+        token=token,
+    )
+
+
+def log_in(page: Page, url: str) -> None:
+    """Log in through HA's own login page, as a person does (no token is put in storage)."""
+    page.goto(url + "/")
+    expect(page).to_have_url(re.compile(r"/auth/authorize"))
+    page.get_by_role("textbox", name="Username").fill(USER)
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("checkbox", name="Keep me logged in").check()
+    page.screenshot(path=ARTIFACTS / "ha-login.png")
+    page.get_by_role("button", name="Log in").click()
+    expect(page).not_to_have_url(re.compile(r"/auth/"), timeout=60_000)
+    expect(sidebar_item(page, "Settings")).to_be_visible(timeout=60_000)
+
+
+def sidebar_item(page: Page, name: str) -> Any:
+    return (
+        page.locator("ha-sidebar")
+        .get_by_role("option", name=name)
+        .or_(page.locator("ha-sidebar").get_by_role("link", name=name))
+    )
+
+
+def set_up_powerstats_in_dialogs(page: Page, sensor_name: str, meter_name: str) -> None:
+    """Settings → Devices & services → Add integration → PowerStats: the first meter, then
+    the publishing step (left empty)."""
+    sidebar_item(page, "Settings").click()
+    page.get_by_text("Devices & services", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/config/integrations"))
+    page.get_by_role("button", name="Add integration").click()
+    page.get_by_placeholder("Search for a brand name").fill("PowerStats")
+    # The dialog lists the matching brands after the page's own cards: the last match is its.
+    page.get_by_text("PowerStats", exact=True).last.click()
+    dialog = page.locator("dialog-data-entry-flow")
+    fill_meter_form(page, dialog, sensor_name, meter_name)
+    dialog.get_by_role("button", name="Submit").click()
+    # Publishing to GitHub is optional: an empty repository skips it.
+    expect(dialog.get_by_text("GitHub").first).to_be_visible(timeout=60_000)
+    dialog.get_by_role("button", name="Submit").click()
+    finish_flow(dialog)
+
+
+def add_meter_in_dialogs(page: Page, sensor_name: str, meter_name: str) -> None:
+    """Settings → Devices & services → PowerStats → Add meter: the meter, then its price and
+    files (left as they are)."""
+    sidebar_item(page, "Settings").click()
+    page.get_by_text("Devices & services", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/config/integrations"))
+    page.locator("ha-integration-card").get_by_text("PowerStats", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/config/integrations/integration/powerstats"))
+    page.get_by_role("button", name="Add meter").click()
+    dialog = page.locator("dialog-data-entry-flow")
+    fill_meter_form(page, dialog, sensor_name, meter_name)
+    page.screenshot(path=ARTIFACTS / "ha-add-meter.png")
+    dialog.get_by_role("button", name="Submit").click()
+    expect(dialog.get_by_text("Price and files")).to_be_visible(timeout=60_000)
+    dialog.get_by_role("button", name="Submit").click()
+    finish_flow(dialog)
+    page.screenshot(path=ARTIFACTS / "ha-meters.png")
+
+
+def fill_meter_form(page: Page, dialog: Locator, sensor_name: str, meter_name: str) -> None:
+    """Pick the sensor in the dialog's entity picker and name the meter."""
+    picker = dialog.get_by_text("Select an entity")
+    expect(picker).to_be_visible(timeout=60_000)
+    picker.click()
+    search = page.get_by_role("dialog", name="Sensor").get_by_placeholder("Search", exact=True)
+    search.fill(sensor_name)
+    dialog.get_by_text(sensor_name, exact=True).click()
+    # The form draws itself again once the sensor is picked: type the name after that.
+    expect(search).to_be_hidden()
+    name = dialog.get_by_role("textbox", name="Name")
+    name.fill(meter_name)
+    expect(name).to_have_value(meter_name)
+
+
+def finish_flow(dialog: Locator) -> None:
+    """Close the flow's last dialog (HA's "Skip and finish" or "Finish") and see it gone."""
+    finish = dialog.get_by_role("button", name=re.compile("finish", re.IGNORECASE))
+    expect(finish).to_be_visible(timeout=60_000)
+    finish.click()
+    expect(dialog.get_by_role("button")).to_have_count(0, timeout=30_000)
+
+
+def meter_titles(ha: HomeAssistantProcess, token: str) -> list[str]:
+    """The names of the meters PowerStats' entry holds, as HA lists its subentries."""
+
+    async def listing() -> list[str]:
+        import aiohttp
+
+        (entry,) = http(f"{ha.url}/api/config/config_entries/entry?domain=powerstats", token=token)
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(ha.url.replace("http", "ws", 1) + "/api/websocket") as ws,
+        ):
+            await ws.receive_json()
+            await ws.send_json({"type": "auth", "access_token": token})
+            await ws.receive_json()
+            await ws.send_json(
+                {"id": 1, "type": "config_entries/subentries/list", "entry_id": entry["entry_id"]}
+            )
+            return sorted(item["title"] for item in (await ws.receive_json())["result"])
+
+    return run_coroutine(listing())
+
+
+def energy_today_entity(ha: HomeAssistantProcess, token: str) -> str | None:
+    """The House meter's "energy today" sensor, once HA shows it."""
+    for state in http(f"{ha.url}/api/states", token=token):
+        entity_id = str(state["entity_id"])
+        named = entity_id.startswith("sensor.house_") and entity_id.endswith("_energy_today")
+        if named and state["state"] not in ("unknown", "unavailable"):
+            return entity_id
+    return None
+
+
+def closed_with_energy(ha: HomeAssistantProcess, start: int) -> bool:
+    """Whether daily.json holds the bucket starting at `start` as closed, with coverage."""
+    try:
+        rows = json.loads((ha.config / "powerstats" / "house" / "daily.json").read_bytes())["rows"]
+    except (OSError, ValueError, KeyError):
+        return False
+    # A bucket still open, or not measured, is listed as an empty row with no coverage.
+    return any(row[0] == start and row[5] > 0 for row in rows)
+
+
+def test_a_person_logs_in_adds_a_meter_in_the_dialogs_and_the_panel_shows_todays_energy(
+    newest_home_assistant: HomeAssistantProcess, browser: Browser
+) -> None:
+    ha = newest_home_assistant
+    # Mid-morning tomorrow on HA's clock, so the day does not turn during the test.
+    tomorrow = datetime.now(ZONE).date() + timedelta(days=1)
+    tokens = started(ha, clock=datetime.combine(tomorrow, time(10, 0), ZONE), timeout=600)
+    token = tokens.access_token
+    set_power(ha, token, 1000)  # the sensors exist before the meters are added
+    http(
+        f"{ha.url}/api/states/{WORKSHOP}",
+        {"state": "250", "attributes": {**POWER_ATTRIBUTES, "friendly_name": "UI workshop power"}},
+        token=token,
+    )
+
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-GB")
+    page_errors: list[str] = []
+
+    handlers: dict[Page, Callable[[Exception], None]] = {}
+
+    def open_page() -> Page:
+        page = context.new_page()
+        handlers[page] = lambda error: page_errors.append(f"{page.url}: {error}")
+        page.on("pageerror", handlers[page])
+        return page
+
+    def close_page(page: Page) -> None:
+        # Closing a page drops its connection to HA, and the frontend rejects what was still
+        # waiting on it ("disconnected"): that is the closing, not an error of the page in use.
+        page.remove_listener("pageerror", handlers.pop(page))
+        page.close()
+
+    page = open_page()
+    try:
+        log_in(page, ha.url)
+        set_up_powerstats_in_dialogs(page, "UI power", "House")
+        sensor = wait_for(lambda: energy_today_entity(ha, token), "the meter's energy sensor")
+        # A second meter (its name sorts after House, so the panel still opens on House).
+        add_meter_in_dialogs(page, "UI workshop power", "Workshop")
+        wait_for(lambda: meter_titles(ha, token) == ["House", "Workshop"], "the second meter")
+        # HA's clock is moved next: a page open across that jump would see its connection to
+        # HA time out, so this one is closed and the panel opened in a new one (still logged in).
+        close_page(page)
+
+        # Close a 10-minute bucket with energy in it: 1.5 kW until the clock is put 20 s before
+        # the next boundary, then 0 W, so once the bucket has closed nothing more is counted
+        # today and the sensor's total equals what the files (and so the panel) hold.
+        set_power(ha, token, 1500)
+        boundary = _next_boundary(ha.now() + timedelta(seconds=60))
+        ha.move_clock(boundary - timedelta(seconds=20), token)
+        set_power(ha, token, 0)
+        closed = int((boundary - timedelta(minutes=10)).timestamp())
+        wait_for(lambda: closed_with_energy(ha, closed), "the first bucket to close", timeout=120)
+
+        page = open_page()
+        page.goto(ha.url + "/")
+        sidebar_item(page, "PowerStats").click()
+        expect(page).to_have_url(re.compile(r"/powerstats"))
+        shown = energy_card(page)
+        page.screenshot(path=ARTIFACTS / "ha-panel.png")
+        today = float(http(f"{ha.url}/api/states/{sensor}", token=token)["state"])
+        assert today > 0
+        assert shown == pytest.approx(today, abs=1e-4)
+        assert page_errors == []
+    finally:
+        if not page.is_closed():
+            page.screenshot(path=ARTIFACTS / "ha-last-page.png")  # what it showed at the end
+        context.close()

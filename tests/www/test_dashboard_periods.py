@@ -1,0 +1,205 @@
+"""The dashboard's periods: each tab names what it shows, and the words mean what HA's sensors mean.
+
+Today runs from local midnight and This week from Monday 00:00, as the sensors "Energy today"
+and "Energy this week" count; the day levels are rolling windows and are named so. Expectations
+are computed here from the fixture rows, without the dashboard's code.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.www.conftest import OpenDashboard
+from tests.www.datagen import MeterSpec, fixed_now, write_dataset
+from tests.www.test_dashboard import MONDAY_ROW, chart_data, show_tab, view_rows
+
+pytestmark = pytest.mark.browser
+
+NOW = fixed_now()  # Wednesday 25 November 2026, 15:23 in Amsterdam
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+# Sunday 25 October 2026, 15:23 in Amsterdam: the clocks went back an hour that night.
+FALL_BACK_NOW = int(datetime(2026, 10, 25, 14, 23, 20, tzinfo=UTC).timestamp())
+
+
+def chart_labels(page: Any) -> list[str]:
+    labels: list[str] = page.evaluate(
+        """async () => {
+             const { Chart } = await import(new URL('vendor/chart.min.js', document.baseURI));
+             return Chart.getChart(document.querySelector('#ps-main canvas')).data.labels; }"""
+    )
+    return labels
+
+
+def clock(start: int) -> tuple[int, int]:
+    local = datetime.fromtimestamp(start, AMSTERDAM)
+    return local.hour, local.minute
+
+
+def test_today_runs_from_local_midnight_with_yesterday_dashed_at_the_same_clock_time(
+    data_root: Path, open_dashboard: OpenDashboard
+) -> None:
+    dataset = write_dataset(data_root, [MeterSpec()], NOW)
+    opened = open_dashboard()
+    expect(opened.page.locator("#ps-main")).to_have_attribute("data-compare", "on")
+    today, yesterday = chart_data(opened.page)
+    assert (today["label"], yesterday["label"]) == ("Today", "Yesterday")
+    labels = chart_labels(opened.page)
+    assert (len(labels), labels[0], labels[-1]) == (144, "00:00", "23:50")
+    rows = view_rows(dataset, "house", "daily")
+    assert clock(rows[0][0]) == (0, 0)
+    assert today["data"] == [row[2] for row in rows] + [None] * (144 - len(rows))
+    # The file holds all of yesterday, dashed under today at the same clock time.
+    earlier = dataset.rows("house", "daily")[: -len(rows)]
+    assert [clock(row[0]) for row in earlier] == [(i // 6, i % 6 * 10) for i in range(144)]
+    assert yesterday["data"] == [row[2] for row in earlier]
+    expect(opened.page.locator("#ps-main figcaption")).to_have_text(
+        "Mean power per 10 minutes today, from midnight, yesterday dashed"
+    )
+    expect(opened.page.get_by_label("Compare with previous period")).to_be_hidden()
+
+
+def test_a_daily_file_of_the_last_24_hours_dashes_yesterday_as_far_as_it_reaches(
+    data_root: Path, open_dashboard: OpenDashboard
+) -> None:
+    # What an older writer published: 144 closed 10-minute buckets and the open one.
+    dataset = write_dataset(data_root, [MeterSpec()], NOW)
+    document = dataset.documents["house/daily.json"]
+    document["rows"] = document["rows"][-145:]
+    dataset.rewrite("house/daily.json")
+    opened = open_dashboard()
+    expect(opened.page.locator("#ps-main")).to_have_attribute("data-compare", "on")
+    today, yesterday = chart_data(opened.page)
+    rows = view_rows(dataset, "house", "daily")
+    assert today["data"][: len(rows)] == [row[2] for row in rows]
+    earlier = {clock(row[0]): row[2] for row in document["rows"][: -len(rows)]}
+    assert yesterday["data"] == [earlier.get((i // 6, i % 6 * 10)) for i in range(144)]
+    assert yesterday["data"][91] is None  # 15:10 yesterday is older than the file
+    assert yesterday["data"][92] is not None  # 15:20
+
+
+def test_this_week_runs_from_monday_midnight_like_the_sensor_energy_this_week(
+    data_root: Path, open_dashboard: OpenDashboard
+) -> None:
+    dataset = write_dataset(data_root, [MeterSpec()], NOW)
+    opened = open_dashboard(url="#meter=house&level=weekly")
+    this_week, last_week = chart_data(opened.page)
+    labels = chart_labels(opened.page)
+    assert (len(labels), labels[0], labels[-1]) == (168, "Mon 00:00", "Sun 23:00")
+    rows = dataset.rows("house", "weekly")
+    assert this_week["data"][: 168 - MONDAY_ROW] == [row[2] for row in rows[MONDAY_ROW:]]
+    # Last week from Wednesday 16:00 on is in the file (the last 7 days), dashed on its weekday.
+    wednesday_16 = 2 * 24 + 16
+    assert last_week["label"] == "Last week"
+    assert last_week["data"][:wednesday_16] == [None] * wednesday_16
+    assert last_week["data"][wednesday_16:] == [row[2] for row in rows[:MONDAY_ROW]]
+    energy = opened.page.locator("[data-stat='energy']")
+    expect(energy.locator(".ps-card-label")).to_have_text("Energy this week")
+    expect(energy.locator(".ps-card-sub")).to_have_text("since Monday 00:00")
+    shown = float(energy.locator(".ps-card-value").get_attribute("data-value") or "nan")
+    assert math.isclose(shown, math.fsum(row[1] for row in rows[MONDAY_ROW:]), rel_tol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("level", "label", "sub"),
+    [
+        ("daily", "Energy today", "since 00:00"),
+        ("monthly", "Energy, last 30 days", "30 days up to today"),
+        ("yearly", "Energy, last 365 days", "365 days up to today"),
+    ],
+)
+def test_each_card_names_the_period_it_counts(
+    data_root: Path, open_dashboard: OpenDashboard, level: str, label: str, sub: str
+) -> None:
+    write_dataset(data_root, [MeterSpec()], NOW)
+    opened = open_dashboard(url=f"#meter=house&level={level}")
+    energy = opened.page.locator("[data-stat='energy']")
+    expect(energy.locator(".ps-card-label")).to_have_text(label)
+    expect(energy.locator(".ps-card-sub")).to_have_text(sub)
+    suffix = label.removeprefix("Energy")
+    expect(opened.page.locator("[data-stat='mean'] .ps-card-label")).to_have_text(
+        f"Mean power{suffix}"
+    )
+    expect(opened.page.locator("[data-stat='cost'] .ps-card-label")).to_have_text(f"Cost{suffix}")
+
+
+def test_a_day_the_clocks_go_back_has_all_its_150_ten_minute_buckets(
+    data_root: Path, open_dashboard: OpenDashboard
+) -> None:
+    dataset = write_dataset(data_root, [MeterSpec()], FALL_BACK_NOW)
+    opened = open_dashboard(now=FALL_BACK_NOW)
+    today, _ = chart_data(opened.page)
+    labels = chart_labels(opened.page)
+    assert len(labels) == 150
+    assert labels.count("02:50") == 2  # the hour from 02:00 happened twice
+    rows = view_rows(dataset, "house", "daily")
+    assert today["data"][: len(rows)] == [row[2] for row in rows]
+    show_tab(opened.page, "weekly")
+    assert len(chart_labels(opened.page)) == 169  # the week holding that day
+
+
+def test_levels_the_source_does_not_publish_get_no_tab_and_a_note_says_why(
+    data_root: Path, open_dashboard: OpenDashboard
+) -> None:
+    # What GitHub Pages holds by default: daily totals only.
+    write_dataset(data_root, [MeterSpec(levels=("monthly", "yearly"))], NOW)
+    opened = open_dashboard()
+    expect(opened.page.get_by_role("tab")).to_have_text(["Last 30 days", "Last 365 days"])
+    expect(opened.page.locator(".ps-levels-note")).to_have_text(
+        "Today and This week are not shown because this source does not publish them: "
+        "10-minute and hourly data show when someone is home, so PowerStats keeps them private "
+        "unless its owner publishes them."
+    )
+
+
+def test_a_single_missing_day_level_is_named_without_the_privacy_reason(
+    data_root: Path, open_dashboard: OpenDashboard
+) -> None:
+    write_dataset(data_root, [MeterSpec(levels=("daily", "weekly", "yearly"))], NOW)
+    opened = open_dashboard()
+    expect(opened.page.locator(".ps-levels-note")).to_have_text(
+        "Last 30 days is not shown because this source does not publish it."
+    )
+
+
+def test_a_source_publishing_every_level_shows_no_note_about_missing_ones(
+    data_root: Path, open_dashboard: OpenDashboard
+) -> None:
+    write_dataset(data_root, [MeterSpec()], NOW)
+    opened = open_dashboard()
+    expect(opened.page.get_by_role("tab")).to_have_count(4)
+    expect(opened.page.locator(".ps-levels-note")).to_be_hidden()
+
+
+def test_the_averages_chart_names_each_bar_as_its_tab(
+    data_root: Path, open_dashboard: OpenDashboard
+) -> None:
+    dataset = write_dataset(data_root, [MeterSpec()], NOW)
+    opened = open_dashboard()
+    opened.page.wait_for_selector(".ps[data-others='ready']")
+    averages = opened.page.locator("#ps-averages canvas")
+    expect(averages).to_have_attribute(
+        "aria-label", re.compile(r"Today: .*; This week: .*; Last 30 days: .*; Last 365 days: ")
+    )
+    # Today's bar is today's energy per covered day, not the last 24 hours'.
+    rows = view_rows(dataset, "house", "daily")
+    covered = math.fsum(
+        row[5] * ((rows[i + 1][0] if i + 1 < len(rows) else row[0] + 600) - row[0])
+        for i, row in enumerate(rows)
+        if row[1] is not None
+    )
+    per_day = math.fsum(row[1] for row in rows if row[1] is not None) / covered * 86400
+    bars = opened.page.evaluate(
+        """async () => {
+             const { Chart } = await import(new URL('vendor/chart.min.js', document.baseURI));
+             return Chart.getChart(document.querySelector('#ps-averages canvas')).data
+               .datasets[0].data; }"""
+    )
+    assert math.isclose(bars[0], per_day, rel_tol=1e-9)
