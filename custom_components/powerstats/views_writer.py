@@ -214,7 +214,9 @@ class ViewsWriter:
     async def _async_write(self, due: Mapping[str, bytes], compare: frozenset[str]) -> list[str]:
         # Each atomic write waits for its own sync to disk: with many meters, several executor
         # threads wait side by side instead of one waiting for every file in turn.
-        paths = list(due)
+        # The manifest goes last, once every file it lists is on disk: a reader that finds a new
+        # manifest finds the files it describes.
+        paths = [path for path in due if path != MANIFEST]
         chunks = [paths[i : i + WRITES_PER_JOB] for i in range(0, len(paths), WRITES_PER_JOB)]
         written = await asyncio.gather(
             *(
@@ -224,6 +226,12 @@ class ViewsWriter:
                 for chunk in chunks
             )
         )
+        if MANIFEST in due:
+            written.append(
+                await self.hass.async_add_executor_job(
+                    _write_changed, self.root, {MANIFEST: due[MANIFEST]}, compare
+                )
+            )
         return [path for chunk in written for path in chunk]
 
     async def _render(self, planned: bytes | LevelRender) -> bytes:
