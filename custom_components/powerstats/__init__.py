@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from functools import partial
 from pathlib import Path
+from typing import Any
 
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
@@ -18,6 +21,7 @@ from . import panel
 from .backfill import async_setup_backfill, setup_marker
 from .const import (
     CONF_BACKFILL,
+    CONF_STORED,
     DATA_DIR,
     DOMAIN,
     PUBLISH_ISSUES,
@@ -44,6 +48,7 @@ PLATFORMS: list[Platform] = [
 ]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+METERS_STARTING_TOGETHER = 8
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -107,15 +112,10 @@ async def _async_start(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> Non
     data = PowerStatsData(writer=writer, publisher=publisher, meters=meters)
     entry.runtime_data = data
 
-    for subentry in entry.subentries.values():
-        if subentry.subentry_type != SUBENTRY_METER:
-            continue
-        meter = PowerStatsMeter(
-            hass, entry, subentry, tz, partial(writer.async_refresh, history_changed=True)
-        )
-        entry.async_on_unload(meter.async_stop)
-        await meter.async_start()
-        meters[subentry.subentry_id] = meter
+    # Side by side: each start waits mostly on the executor (reading its store).
+    await _async_start_meters(
+        hass, entry, [s for s in entry.subentries.values() if s.subentry_type == SUBENTRY_METER]
+    )
 
     entry.async_on_unload(publisher.async_stop)
     await publisher.async_load()
@@ -129,16 +129,93 @@ async def _async_start(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> Non
     for meter in meters.values():
         wanted = entry.subentries[meter.subentry_id].data.get(CONF_BACKFILL, True)
         async_setup_backfill(hass, data, meter, wanted)
+    data.running_with = _settings(entry)
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+
+
+async def _async_start_meters(
+    hass: HomeAssistant, entry: PowerStatsConfigEntry, subentries: list[ConfigSubentry]
+) -> list[PowerStatsMeter]:
+    data = entry.runtime_data
+    started: list[PowerStatsMeter] = []
+    results: list[BaseException | None] = []
+    # A few side by side (each waits mostly on the executor), not all at once: the ones whose
+    # reads finish together resume in one go. Every start runs to its end before a failure is
+    # raised, so none is left half started.
+    for i in range(0, len(subentries), METERS_STARTING_TOGETHER):
+        together = [
+            PowerStatsMeter(
+                hass,
+                entry,
+                subentry,
+                data.writer.tz,
+                partial(data.writer.async_refresh, history_changed=True),
+            )
+            for subentry in subentries[i : i + METERS_STARTING_TOGETHER]
+        ]
+        for meter in together:
+            entry.async_on_unload(meter.async_stop)
+        started += together
+        results += await asyncio.gather(
+            *(meter.async_start() for meter in together), return_exceptions=True
+        )
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    for meter in started:
+        data.meters[meter.subentry_id] = meter
+    return started
+
+
+def _settings(entry: PowerStatsConfigEntry) -> dict[str, Any]:
+    """Everything the dataset was set up from, except what PowerStats itself notes down."""
+    return {
+        "data": dict(entry.data),
+        "options": dict(entry.options),
+        "subentries": {
+            subentry_id: (
+                subentry.subentry_type,
+                {k: v for k, v in subentry.data.items() if k != CONF_STORED},
+            )
+            for subentry_id, subentry in entry.subentries.items()
+        },
+    }
 
 
 async def _async_entry_updated(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> None:
     """Settings, meters or the token changed: start over with them (history is in the stores).
 
     The one place PowerStats reloads: every flow finishes by updating the entry or a subentry.
-    A meter whose subentry is gone is forgotten once the dataset runs without it.
+    A meter that was only added joins the running dataset instead: restarting every other meter
+    for it would make adding meters one by one cost the square of their number. A meter whose
+    subentry is gone is forgotten once the dataset runs without it.
     """
+    data = entry.runtime_data
+    now = _settings(entry)
+    if now == data.running_with:
+        return  # only what PowerStats notes down itself changed (a meter's `stored` mark)
+    before = data.running_with
+    added = set(now["subentries"]) - set(before["subentries"])
+    kept_alike = all(
+        now["subentries"].get(subentry_id) == shape
+        for subentry_id, shape in before["subentries"].items()
+    )
+    if (
+        now["data"] == before["data"]
+        and now["options"] == before["options"]
+        and kept_alike
+        and data.add_meter_entities is not None
+        and all(now["subentries"][s][0] == SUBENTRY_METER for s in added)
+    ):
+        data.running_with = now
+        subentries = [entry.subentries[subentry_id] for subentry_id in sorted(added)]
+        for meter in await _async_start_meters(hass, entry, subentries):
+            data.add_meter_entities(meter)
+            wanted = entry.subentries[meter.subentry_id].data.get(CONF_BACKFILL, True)
+            async_setup_backfill(hass, data, meter, wanted)
+        await data.writer.async_refresh()
+        return
     gone = {
         subentry_id: meter.config.meter_id
         for subentry_id, meter in entry.runtime_data.meters.items()

@@ -39,11 +39,12 @@ REFRESH_SECONDS: Final = 600
 
 # A meter's store (its canonical buckets).
 STORAGE_VERSION: Final = 1
-STORAGE_MINOR_VERSION: Final = 2
+STORAGE_MINOR_VERSION: Final = 3
 PUBLISH_STORAGE_VERSION: Final = 1
 BACKFILL_STORAGE_VERSION: Final = 1
-# A pending save is always armed so that HA's final write at shutdown keeps the open bucket.
-STOP_SAVE_DELAY: Final = 3600
+# A pending save is always armed so that HA's final write at shutdown keeps the open bucket. Its
+# delay is long: boundaries go to the journal, and a snapshot re-arms it at least once a day.
+STOP_SAVE_DELAY: Final = 7 * 86400
 
 # Repair issues (translation keys); the ids below add what the issue is about.
 ISSUE_STORE_RECOVERED: Final = "store_recovered"

@@ -8,6 +8,7 @@ entry's runtime data, keyed by subentry id.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
@@ -47,7 +48,14 @@ from .const import (
 from .core.accounting import Bucket, Kind, MeterAccumulator, parse_price, parse_reading
 from .core.rollup import History, Totals
 from .core.views import LEVELS, Level, MeterInfo
-from .store import MeterStore, StoreData, async_load, encode
+from .store import (
+    JOURNAL_LINES_PER_SNAPSHOT,
+    MeterStore,
+    StoreData,
+    async_load,
+    encode,
+    journal_line,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +122,12 @@ class PowerStatsMeter:
         self._source_valid = True
         # Set once the stored history was read: only then may stopping write the store.
         self._loaded = False
+        # The snapshot's epoch, the buckets closed since the last save, the journal's length.
+        self._epoch = 0
+        self._unsaved: list[Bucket] = []
+        self._journal_lines = 0
+        # Journal appends and snapshots one at a time, in order.
+        self._save_lock = asyncio.Lock()
 
     @property
     def info(self) -> MeterInfo:
@@ -145,6 +159,7 @@ class PowerStatsMeter:
             expected=bool(self._subentry.data.get(CONF_STORED)),
         )
         self.history, self.recovered = loaded.history, loaded.recovered
+        self._epoch, self._journal_lines = loaded.epoch, loaded.journal_lines
         self._loaded = True
         now = self._now()
         if loaded.accumulator is not None:
@@ -174,8 +189,12 @@ class PowerStatsMeter:
             )
         )
         self._refresh_totals(now)
-        await self.store.async_save(self._store_data())
-        self._arm_stop_save()
+        if loaded.found:
+            # Nothing is written: what the downtime closed is closed the same way again from the
+            # same store after a crash, and goes into the next boundary's journal line.
+            self._arm_stop_save()
+        else:
+            await self.async_save()
         subentry = self._subentry
         if not subentry.data.get(CONF_STORED):
             # Before the entry's update listener is attached, so this does not reload it.
@@ -197,7 +216,8 @@ class PowerStatsMeter:
         self._unsubs.clear()
         if self._loaded:
             # Saving now also cancels the delayed save armed for HA's shutdown.
-            await self.store.async_save(self._store_data_at_stop())
+            async with self._save_lock:
+                await self.store.async_save(self._store_data_at_stop())
 
     # -- events ----------------------------------------------------------------------------
 
@@ -253,6 +273,7 @@ class PowerStatsMeter:
     def _add(self, closed: list[Bucket]) -> None:
         for bucket in closed:
             self.history.add(bucket)
+        self._unsaved.extend(closed)
 
     @callback
     def async_close_due(self, boundary: int) -> None:
@@ -260,15 +281,33 @@ class PowerStatsMeter:
         self._add(self.accumulator.advance(boundary))
         self.history.prune(boundary)
         self._refresh_totals(boundary)
-        self.hass.async_create_task(self._async_save_now(), eager_start=True)
+        self.hass.async_create_task(self.async_save_boundary(), eager_start=True)
 
-    async def _async_save_now(self) -> None:
-        # Saved at every close, so a crash loses at most the open bucket.
-        await self.async_save()
+    async def async_save_boundary(self) -> None:
+        """Keep what closed since the last save: a journal line, or a snapshot once a day.
+
+        Saved at every close, so a crash loses at most the open bucket. With nothing closed and
+        nothing in the open bucket there is nothing a crash could lose, and nothing is written.
+        """
+        async with self._save_lock:
+            if self._journal_lines + 1 >= JOURNAL_LINES_PER_SNAPSHOT:
+                await self._async_save_snapshot()
+                return
+            if not self._unsaved and self.accumulator.open_bucket() is None:
+                return
+            line = journal_line(self._epoch, self._unsaved, self.accumulator)
+            self._unsaved = []
+            await self.store.async_append(line)
+            self._journal_lines += 1
 
     async def async_save(self) -> None:
-        """Save the history and the open bucket now."""
+        """Save the whole history and the open bucket now (a snapshot)."""
+        async with self._save_lock:
+            await self._async_save_snapshot()
+
+    async def _async_save_snapshot(self) -> None:
         await self.store.async_save(self._store_data())
+        self._journal_lines = await self.store.async_drop_journal_before(self._epoch)
         self._arm_stop_save()
 
     async def async_merge_backfill(
@@ -300,7 +339,10 @@ class PowerStatsMeter:
         self.store.async_delay_save(self._store_data_at_stop, STOP_SAVE_DELAY)
 
     def _store_data(self) -> StoreData:
-        return encode(self.history, self.accumulator)
+        # A new epoch: journal lines written before this snapshot are in it.
+        self._epoch += 1
+        self._unsaved = []
+        return encode(self.history, self.accumulator, self._epoch)
 
     def _store_data_at_stop(self) -> StoreData:
         self._add(self.accumulator.advance(self._now()))

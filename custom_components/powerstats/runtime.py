@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
@@ -28,6 +29,10 @@ class PowerStatsData:
     # Keyed by meter subentry id.
     meters: dict[str, PowerStatsMeter] = field(default_factory=dict)
     backfills: dict[str, Backfill] = field(default_factory=dict)
+    # Add the entities of a meter that joined a running dataset (set by the sensor platform).
+    add_meter_entities: Callable[[PowerStatsMeter], None] | None = None
+    # The settings the dataset runs with, to tell "a meter was added" from any other change.
+    running_with: Mapping[str, Any] = field(default_factory=dict)
 
     def meter_by_id(self, meter_id: str) -> PowerStatsMeter | None:
         """The loaded meter whose files are named `meter_id`."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -113,15 +114,22 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add every meter's sensors (each to its subentry) and, when publishing, Last publish."""
-    for subentry_id, meter in entry.runtime_data.meters.items():
+
+    def add_meter(meter: PowerStatsMeter) -> None:
         async_add_entities(
             (
                 MeterSensor(meter, description)
                 for description in SENSORS
                 if meter.config.priced or not description.priced_only
             ),
-            config_subentry_id=subentry_id,
+            config_subentry_id=meter.subentry_id,
         )
+
+    for meter in list(entry.runtime_data.meters.values()):
+        add_meter(meter)
+        # Adding entities runs eagerly to the end: with many meters, let other work in between.
+        await asyncio.sleep(0)
+    entry.runtime_data.add_meter_entities = add_meter
     if entry.runtime_data.publisher.enabled:
         async_add_entities([LastPublishSensor(entry, LAST_PUBLISH)])
 

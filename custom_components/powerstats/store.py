@@ -1,17 +1,28 @@
-"""Persistence: one versioned HA `Store` per meter subentry holding its canonical buckets.
+"""Persistence: per meter subentry, a versioned HA `Store` (the snapshot) and its journal.
 
-The store holds the history (10-minute, hourly and daily buckets) and the open bucket. HA writes
-it atomically. A file HA cannot parse is renamed aside by HA; one that parses but does not hold
-what PowerStats wrote is reported here. Either way the meter starts fresh, with a repair issue,
+The snapshot holds the history (10-minute, hourly and daily buckets) and the open bucket; HA
+writes it atomically. Rewriting it whole at every 10-minute boundary would write a year of days
+144 times a day, so a boundary only appends one line to the meter's journal (the buckets closed
+since the last line and the open bucket); the snapshot is rewritten when the journal holds a
+day of lines, when buckets were merged in (backfill, import) and at every stop. Each snapshot
+starts a new epoch; journal lines carry the epoch they were written in, and loading replays the
+lines of the snapshot's epoch and later (replaying a bucket twice is harmless). A torn last
+line (a crash while appending) is skipped: it held at most what closed at that boundary.
+
+A file HA cannot parse is renamed aside by HA; one that parses but does not hold what
+PowerStats wrote is reported here. Either way the meter starts fresh, with a repair issue,
 instead of failing setup again at every start.
 """
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import tzinfo
-from typing import Any
+from pathlib import Path
+from typing import Any, Final
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
@@ -28,10 +39,14 @@ from .const import (
     meter_store_key,
     store_issue_id,
 )
-from .core.accounting import Kind, MeterAccumulator
-from .core.rollup import History
+from .core.accounting import Bucket, Kind, MeterAccumulator
+from .core.fileio import write_atomically
+from .core.rollup import History, bucket_from_list, bucket_to_list
 
 type StoreData = dict[str, Any]
+
+# A day of boundaries: the journal is folded into the snapshot about once a day.
+JOURNAL_LINES_PER_SNAPSHOT: Final = 144
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +56,11 @@ class Loaded:
     history: History
     accumulator: MeterAccumulator | None
     recovered: bool  # the store was corrupt and the meter started fresh
+    # The snapshot's epoch and whether a snapshot was found at all.
+    epoch: int = 0
+    found: bool = False
+    # Lines in the journal file (of any epoch): how far it is from being folded in.
+    journal_lines: int = 0
 
 
 class MeterStore(Store[StoreData]):
@@ -55,6 +75,24 @@ class MeterStore(Store[StoreData]):
             minor_version=STORAGE_MINOR_VERSION,
             atomic_writes=True,
         )
+        self.journal = Path(f"{self.path}.journal")
+
+    async def async_append(self, line: bytes) -> None:
+        """Append one journal line and sync it to disk."""
+        await self.hass.async_add_executor_job(_append, self.journal, line)
+
+    async def async_drop_journal_before(self, epoch: int) -> int:
+        """Drop the journal lines older than `epoch` (the snapshot holds them); lines left."""
+        return await self.hass.async_add_executor_job(_keep_from, self.journal, epoch)
+
+    async def async_read_journal(self) -> list[dict[str, Any]]:
+        """Every complete journal line, oldest first."""
+        return await self.hass.async_add_executor_job(_read_journal, self.journal)
+
+    async def async_remove(self) -> None:
+        """Remove the snapshot and the journal."""
+        await super().async_remove()
+        await self.hass.async_add_executor_job(_unlink, self.journal)
 
     async def _async_migrate_func(
         self, old_major_version: int, old_minor_version: int, old_data: StoreData
@@ -65,12 +103,41 @@ class MeterStore(Store[StoreData]):
             history = old_data.get("history", {})
             for level in ("ten_minutes", "hours", "days"):
                 history[level] = [[*row, 0.0] for row in history.get(level, [])]
+        # Up to 1.2 the snapshot was all there was: epoch 0, and no journal line is newer.
+        old_data.setdefault("epoch", 0)
         return old_data
 
 
-def encode(history: History, accumulator: MeterAccumulator) -> StoreData:
-    """The store's JSON data."""
-    return {"history": history.to_json(), "accumulator": accumulator.to_json()}
+def encode(history: History, accumulator: MeterAccumulator, epoch: int) -> StoreData:
+    """The snapshot's JSON data."""
+    return {"history": history.to_json(), "accumulator": accumulator.to_json(), "epoch": epoch}
+
+
+def journal_line(epoch: int, closed: Iterable[Bucket], accumulator: MeterAccumulator) -> bytes:
+    """One journal line: the buckets closed since the last line, and the open bucket."""
+    body = {"e": epoch, "b": [bucket_to_list(b) for b in closed], "a": accumulator.to_json()}
+    return (json.dumps(body, separators=(",", ":"), allow_nan=False) + "\n").encode()
+
+
+def _rebuild(
+    data: StoreData, lines: list[dict[str, Any]], epoch: int, kind: Kind, tz: tzinfo
+) -> tuple[History, MeterAccumulator | None]:
+    history, accumulator = decode(data, kind, tz)
+    return history, _replay(lines, epoch, history, kind, tz) or accumulator
+
+
+def _replay(
+    lines: list[dict[str, Any]], epoch: int, history: History, kind: Kind, tz: tzinfo
+) -> MeterAccumulator | None:
+    """Add the buckets of the lines of `epoch` and later; the open bucket of the last one."""
+    accumulator = None
+    for line in lines:
+        if int(line["e"]) < epoch:
+            continue
+        for row in line["b"]:
+            history.add(bucket_from_list(row))
+        accumulator = MeterAccumulator.from_json(kind, tz, line["a"])
+    return accumulator
 
 
 def decode(data: StoreData, kind: Kind, tz: tzinfo) -> tuple[History, MeterAccumulator | None]:
@@ -98,6 +165,8 @@ async def async_load(
     try:
         data = await store.async_load()
         if data is None:
+            # Journal lines without their snapshot would be replayed onto the wrong history.
+            await hass.async_add_executor_job(_set_aside, str(store.journal))
             if existed:
                 # HA found the file unreadable and moved it aside.
                 return _recovered(hass, store, tz, meter_name, ISSUE_STORE_RECOVERED)
@@ -105,12 +174,60 @@ async def async_load(
                 LOGGER.error("The saved history of %s is missing; starting afresh", meter_name)
                 return _recovered(hass, store, tz, meter_name, ISSUE_STORE_MISSING)
             return Loaded(History(tz), None, recovered=False)
-        history, accumulator = decode(data, kind, tz)
+        epoch = int(data.get("epoch", 0))
+        lines = await store.async_read_journal()
+        # A year of buckets takes milliseconds to rebuild: not on the event loop.
+        history, accumulator = await hass.async_add_executor_job(
+            _rebuild, data, lines, epoch, kind, tz
+        )
     except Exception:
         LOGGER.exception("The saved history of %s could not be read", meter_name)
         await hass.async_add_executor_job(_set_aside, store.path)
+        await hass.async_add_executor_job(_set_aside, str(store.journal))
         return _recovered(hass, store, tz, meter_name, ISSUE_STORE_RECOVERED)
-    return Loaded(history, accumulator, recovered=False)
+    return Loaded(
+        history, accumulator, recovered=False, epoch=epoch, found=True, journal_lines=len(lines)
+    )
+
+
+def _append(path: Path, line: bytes) -> None:
+    # Appending one line is the smallest write that keeps a closed bucket; synced like an
+    # atomic write, so a power cut loses at most the line being written.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("ab") as handle:
+        handle.write(line)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _read_journal(path: Path) -> list[dict[str, Any]]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    lines: list[dict[str, Any]] = []
+    for text in raw.split(b"\n"):
+        try:
+            line = json.loads(text)
+        except ValueError:
+            continue  # the torn end of a line written when power was cut (or an empty line)
+        if isinstance(line, dict) and {"e", "b", "a"} <= line.keys():
+            lines.append(line)
+    return lines
+
+
+def _keep_from(path: Path, epoch: int) -> int:
+    kept = [line for line in _read_journal(path) if int(line["e"]) >= epoch]
+    if not kept:
+        _unlink(path)
+        return 0
+    text = "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in kept)
+    write_atomically(path, text.encode())
+    return len(kept)
+
+
+def _unlink(path: Path) -> None:
+    path.unlink(missing_ok=True)
 
 
 def _set_aside(path: str) -> None:

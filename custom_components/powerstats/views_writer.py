@@ -3,11 +3,16 @@
 On every 10-minute boundary it closes the due bucket of every meter, renders the views once,
 writes the files whose bytes changed (in the executor, atomically) and then tells listeners —
 by a dispatcher signal — which paths changed. It lives in the entry's runtime data.
+
+With many meters a boundary is a lot of work, so it never runs as one stretch: the loop is
+given back every few milliseconds, each meter keeps its rendered rows (`MeterViews`) so only
+new buckets are rendered, and what is on disk is known by hash, so nothing is read back.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -25,15 +30,37 @@ from .core.timegrid import TEN_MINUTES, iso_local, ten_minute_start
 from .core.views import (
     MANIFEST,
     FileEntry,
+    LevelRender,
     ManifestMeter,
+    MeterViews,
     level_path,
-    render_level,
     render_manifest,
     sha256_hex,
 )
 
 if TYPE_CHECKING:
     from .meter import PowerStatsMeter
+
+# The longest the writer keeps the event loop before letting other work run.
+SLICE_SECONDS = 0.005
+# A file with more rows than this to dump (a meter's first render) is rendered in the executor.
+ROWS_ON_THE_LOOP = 24
+# Files written by one executor job (jobs run side by side).
+WRITES_PER_JOB = 16
+
+
+class Slices:
+    """Gives the event loop back whenever a long piece of work has held it for a slice."""
+
+    def __init__(self, seconds: float = SLICE_SECONDS) -> None:
+        self._seconds = seconds
+        self._since = time.perf_counter()
+
+    async def pause(self) -> None:
+        """Let other work run if this slice is used up."""
+        if time.perf_counter() - self._since >= self._seconds:
+            await asyncio.sleep(0)
+            self._since = time.perf_counter()
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +100,10 @@ class ViewsWriter:
         self._meters = meters
         self._files: dict[str, ServedFile] = {}
         self._updated: dict[str, str] = {}
+        # Per meter id: its rendered rows and files, so an unchanged bucket is never redone.
+        self._views: dict[str, MeterViews] = {}
+        # The hash of each file as it is on disk (unknown paths are compared once, by reading).
+        self._on_disk: dict[str, str] = {}
         self._lock = asyncio.Lock()
         self._unsub_tick: CALLBACK_TYPE | None = None
         self.last_as_of: int | None = None
@@ -115,8 +146,10 @@ class ViewsWriter:
         now = max(fired.timestamp(), dt_util.utcnow().timestamp())
         boundary = ten_minute_start(now, self.tz)
         self._schedule_tick(now)
+        slices = Slices()
         for meter in list(self._meters().values()):
             meter.async_close_due(boundary)
+            await slices.pause()
         await self.async_refresh(boundary)
 
     # -- rendering and writing ----------------------------------------------------------------
@@ -132,45 +165,99 @@ class ViewsWriter:
             as_of = ten_minute_start(dt_util.utcnow().timestamp(), self.tz)
         async with self._lock:
             generated = iso_local(as_of, self.tz)
-            rendered: dict[str, bytes] = {}
+            files: dict[str, ServedFile] = {}
             manifest_meters: list[ManifestMeter] = []
             meters = {m.config.meter_id: m for m in self._meters().values()}
+            self._views = {i: v for i, v in self._views.items() if i in meters}
+            slices = Slices()
             for meter_id, meter in sorted(meters.items()):
+                views = self._views.setdefault(meter_id, MeterViews())
+                info = meter.info
                 entries: list[FileEntry] = []
                 for level in meter.config.levels:
                     path = level_path(meter_id, level)
-                    data = render_level(meter.info, level, meter.history, as_of)
-                    rendered[path] = data
-                    digest = sha256_hex(data)
+                    data = await self._render(views.plan(info, level, meter.history, as_of))
                     previous = self._files.get(path)
-                    if force or previous is None or previous.sha256 != digest:
+                    served = (
+                        previous
+                        if previous is not None and previous.data is data
+                        else ServedFile(data, sha256_hex(data))
+                    )
+                    if force or previous is None or previous.sha256 != served.sha256:
                         self._updated[path] = generated
-                    entries.append(FileEntry(level, path, digest, len(data), self._updated[path]))
-                manifest_meters.append(ManifestMeter(meter.info, tuple(entries)))
-            rendered[MANIFEST] = render_manifest(
-                manifest_meters,
-                generated,
-                refresh_seconds=REFRESH_SECONDS,
-                maintenance=self.maintenance,
+                    files[path] = served
+                    entries.append(
+                        FileEntry(level, path, served.sha256, len(data), self._updated[path])
+                    )
+                manifest_meters.append(ManifestMeter(info, tuple(entries)))
+                await slices.pause()
+            # Many meters make a big manifest: encoding it is pure, so not on the event loop.
+            files[MANIFEST] = await self.hass.async_add_executor_job(
+                _served_manifest, manifest_meters, generated, self.maintenance
             )
-            changed = await self.hass.async_add_executor_job(
-                _write_changed, self.root, rendered, force
-            )
-            self._files = {
-                path: ServedFile(data, sha256_hex(data)) for path, data in rendered.items()
+            due = {
+                path: served.data
+                for path, served in files.items()
+                if force or self._on_disk.get(path) != served.sha256
             }
+            unknown = frozenset(path for path in due if path not in self._on_disk)
+            changed = await self._async_write(due, frozenset() if force else unknown)
+            on_disk = {p: h for p, h in self._on_disk.items() if p in files}
+            on_disk.update((path, files[path].sha256) for path in due)
+            self._on_disk = on_disk
+            self._files = files
             self.last_as_of = as_of
         event = ViewsWritten(as_of, tuple(changed), history_changed)
         async_dispatcher_send(self.hass, SIGNAL_VIEWS_WRITTEN, event)
         return event
 
+    async def _async_write(self, due: Mapping[str, bytes], compare: frozenset[str]) -> list[str]:
+        # Each atomic write waits for its own sync to disk: with many meters, several executor
+        # threads wait side by side instead of one waiting for every file in turn.
+        # The manifest goes last, once every file it lists is on disk: a reader that finds a new
+        # manifest finds the files it describes.
+        paths = [path for path in due if path != MANIFEST]
+        chunks = [paths[i : i + WRITES_PER_JOB] for i in range(0, len(paths), WRITES_PER_JOB)]
+        written = await asyncio.gather(
+            *(
+                self.hass.async_add_executor_job(
+                    _write_changed, self.root, {p: due[p] for p in chunk}, compare
+                )
+                for chunk in chunks
+            )
+        )
+        if MANIFEST in due:
+            written.append(
+                await self.hass.async_add_executor_job(
+                    _write_changed, self.root, {MANIFEST: due[MANIFEST]}, compare
+                )
+            )
+        return [path for chunk in written for path in chunk]
 
-def _write_changed(root: Path, rendered: Mapping[str, bytes], force: bool) -> list[str]:
-    """Write each file whose bytes differ from what is on disk; atomically. Executor only."""
+    async def _render(self, planned: bytes | LevelRender) -> bytes:
+        if isinstance(planned, bytes):
+            return planned
+        if planned.misses > ROWS_ON_THE_LOOP:
+            return await self.hass.async_add_executor_job(planned.run)
+        return planned.run()
+
+
+def _served_manifest(meters: list[ManifestMeter], generated: str, maintenance: bool) -> ServedFile:
+    data = render_manifest(
+        meters, generated, refresh_seconds=REFRESH_SECONDS, maintenance=maintenance
+    )
+    return ServedFile(data, sha256_hex(data))
+
+
+def _write_changed(root: Path, due: Mapping[str, bytes], compare: frozenset[str]) -> list[str]:
+    """Write each due file atomically; those in `compare` only if disk holds other bytes.
+
+    Executor only. Files whose bytes on disk are known are never read back.
+    """
     changed: list[str] = []
-    for rel, data in rendered.items():
+    for rel, data in due.items():
         target = root / rel
-        if not force:
+        if rel in compare:
             try:
                 if target.read_bytes() == data:
                     continue

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +17,12 @@ from pytest_homeassistant_custom_component.common import (  # type: ignore[impor
     MockConfigEntry,
 )
 
-from custom_components.powerstats.const import DOMAIN, meter_store_key, store_issue_id
+from custom_components.powerstats.const import (
+    DOMAIN,
+    STORAGE_MINOR_VERSION,
+    meter_store_key,
+    store_issue_id,
+)
 from custom_components.powerstats.core.accounting import Bucket
 from custom_components.powerstats.core.timegrid import day_bounds
 from custom_components.powerstats.meter import PowerStatsMeter
@@ -36,6 +42,17 @@ async def setup(hass: HomeAssistant, entry: MockConfigEntry) -> PowerStatsMeter:
 
 def ts(*args: int) -> int:
     return int(at(*args).timestamp())
+
+
+async def started_at(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, when: datetime, watts: str = "1200"
+) -> MockConfigEntry:
+    """The House meter set up at `when` with its source at `watts`."""
+    freezer.move_to(when)
+    hass.states.async_set(SOURCE, watts, W)
+    entry = make_entry()
+    await setup(hass, entry)
+    return entry
 
 
 async def test_a_clean_restart_in_the_middle_of_a_bucket_loses_nothing(
@@ -66,10 +83,13 @@ async def test_a_crash_loses_at_most_the_open_bucket_which_shows_as_a_gap(
     await setup(ha, entry)
     await move_to(at(2026, 11, 26, 12, 0))
     await move_to(at(2026, 11, 26, 12, 5))
+    journal = journal_path(ha)
     saved_at_last_close = copy.deepcopy(hass_storage[meter_store_key(HOUSE)])
+    journal_at_last_close = await ha.async_add_executor_job(journal.read_bytes)
     assert await ha.config_entries.async_unload(entry.entry_id)
-    # The power is cut: what was saved at 12:00 is all the store holds.
+    # The power is cut: what was saved at 12:00 (snapshot and journal) is all there is.
     hass_storage[meter_store_key(HOUSE)] = saved_at_last_close
+    await ha.async_add_executor_job(journal.write_bytes, journal_at_last_close)
     await move_to(at(2026, 11, 26, 12, 7))
     meter = await setup(ha, entry)
     await move_to(at(2026, 11, 26, 12, 10))
@@ -89,6 +109,26 @@ async def test_the_open_bucket_is_in_the_final_write_at_shutdown(
     freezer.move_to(at(2026, 11, 26, 12, 0))
     ha.states.async_set(SOURCE, "1200", W)
     entry = make_entry()
+    await setup(ha, entry)
+    await move_to(at(2026, 11, 26, 12, 6))
+    ha.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
+    await ha.async_block_till_done()
+    saved = hass_storage[meter_store_key(HOUSE)]["data"]["accumulator"]
+    assert saved["covered"] == 360
+    assert saved["ws"] == pytest.approx(1200 * 360)
+
+
+async def test_after_a_restart_the_open_bucket_is_still_in_the_final_write_at_shutdown(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    move_to: Clock,
+    hass_storage: dict[str, Any],
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    ha.states.async_set(SOURCE, "1200", W)
+    entry = make_entry()
+    await setup(ha, entry)
+    assert await ha.config_entries.async_unload(entry.entry_id)
     await setup(ha, entry)
     await move_to(at(2026, 11, 26, 12, 6))
     ha.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
@@ -165,7 +205,120 @@ async def test_a_store_from_version_1_1_is_migrated(
     assert not meter.recovered
     assert meter.history.days[start].kwh == 7.5
     assert meter.history.days[start].backfill == 0
-    assert hass_storage[key]["minor_version"] == 2
+    assert hass_storage[key]["minor_version"] == STORAGE_MINOR_VERSION
+
+
+async def test_a_store_from_version_1_2_without_a_journal_keeps_its_history_and_open_bucket(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any]
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 4))
+    entry = make_entry()
+    entry.add_to_hass(ha)
+    key = meter_store_key(HOUSE)
+    start, end = day_bounds(date(2026, 11, 20), AMSTERDAM)
+    ten = ts(2026, 11, 26, 11, 50)
+    hass_storage[key] = {
+        "version": 1,
+        "minor_version": 2,
+        "key": key,
+        "data": {
+            "history": {
+                "days": [[start, end - start, 7.5, 86400.0, 90.0, 2500.0, None, 0.0]],
+                "ten_minutes": [[ten, 600, 0.2, 600.0, 1200.0, 1200.0, None, 0.0]],
+            },
+            "accumulator": {
+                "t": ts(2026, 11, 26, 12, 3),
+                "open": ts(2026, 11, 26, 12, 0),
+                "ws": 1200.0 * 180,
+                "covered": 180.0,
+                "min": 1200.0,
+                "max": 1200.0,
+                "cost": None,
+            },
+        },
+    }
+    meter = await setup(ha, entry)
+    assert not meter.recovered
+    assert meter.history.days[start].kwh == 7.5
+    assert meter.history.ten_minutes[ten].kwh == 0.2
+    open_bucket = meter.accumulator.open_bucket()
+    assert open_bucket is not None
+    assert open_bucket.covered == 180
+
+
+def journal_path(hass: HomeAssistant) -> Path:
+    return Path(hass.config.path(".storage", f"{meter_store_key(HOUSE)}.journal"))
+
+
+async def test_a_boundary_appends_one_line_to_the_journal_and_leaves_the_snapshot_alone(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    move_to: Clock,
+    hass_storage: dict[str, Any],
+) -> None:
+    await started_at(ha, freezer, at(2026, 11, 26, 11, 55), "1200")
+    snapshot = copy.deepcopy(hass_storage[meter_store_key(HOUSE)])
+    await move_to(at(2026, 11, 26, 12, 0))
+    await move_to(at(2026, 11, 26, 12, 10))
+    assert hass_storage[meter_store_key(HOUSE)] == snapshot
+    lines = (await ha.async_add_executor_job(journal_path(ha).read_text)).splitlines()
+    assert [[row[0] for row in json.loads(line)["b"]] for line in lines] == [
+        [ts(2026, 11, 26, 11, 50)],
+        [ts(2026, 11, 26, 12, 0)],
+    ]
+
+
+async def test_a_boundary_with_nothing_measured_writes_nothing(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    move_to: Clock,
+    hass_storage: dict[str, Any],
+) -> None:
+    await started_at(ha, freezer, at(2026, 11, 26, 11, 55), "unavailable")
+    snapshot = copy.deepcopy(hass_storage[meter_store_key(HOUSE)])
+    await move_to(at(2026, 11, 26, 12, 0))
+    await move_to(at(2026, 11, 26, 12, 10))
+    assert hass_storage[meter_store_key(HOUSE)] == snapshot
+    assert not await ha.async_add_executor_job(journal_path(ha).exists)
+
+
+async def test_a_day_of_journal_lines_is_folded_into_the_snapshot(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    move_to: Clock,
+    hass_storage: dict[str, Any],
+) -> None:
+    entry = await started_at(ha, freezer, at(2026, 11, 26, 0, 0), "600")
+    for minutes in range(10, 24 * 60 + 1, 10):
+        await move_to(at(2026, 11, 26, 0, 0) + timedelta(minutes=minutes))
+    saved = hass_storage[meter_store_key(HOUSE)]["data"]
+    assert len(saved["history"]["ten_minutes"]) == 144
+    assert not await ha.async_add_executor_job(journal_path(ha).exists)
+    meter = meter_of(entry)
+    assert meter.history.days[ts(2026, 11, 26, 0, 0)].kwh == pytest.approx(0.6 * 24)
+
+
+async def test_a_torn_last_journal_line_is_skipped_and_the_lines_before_it_kept(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    move_to: Clock,
+    hass_storage: dict[str, Any],
+) -> None:
+    entry = await started_at(ha, freezer, at(2026, 11, 26, 11, 55))
+    await move_to(at(2026, 11, 26, 12, 0))
+    await move_to(at(2026, 11, 26, 12, 10))
+    journal = journal_path(ha)
+    snapshot = copy.deepcopy(hass_storage[meter_store_key(HOUSE)])
+    whole = await ha.async_add_executor_job(journal.read_bytes)
+    assert await ha.config_entries.async_unload(entry.entry_id)
+    # Power was cut at 12:10 in the middle of writing that boundary's line.
+    hass_storage[meter_store_key(HOUSE)] = snapshot
+    await ha.async_add_executor_job(journal.write_bytes, whole[:-20])
+    meter = await setup(ha, entry)
+    assert not meter.recovered
+    assert meter.history.ten_minutes[ts(2026, 11, 26, 11, 50)].covered == 300
+    # The bucket that line held closed at the cut: it is lost, like the open bucket.
+    assert ts(2026, 11, 26, 12, 0) not in meter.history.ten_minutes
 
 
 async def test_downtime_spanning_a_whole_bucket_is_never_filled_in(

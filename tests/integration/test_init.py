@@ -143,9 +143,12 @@ async def test_a_setup_that_fails_after_its_first_meter_started_leaves_nothing_r
         monkeypatch.setattr(panel, "async_register_panel", _fail_registering)
     else:
         original = PowerStatsMeter.async_start
+        calls: list[PowerStatsMeter] = []
 
         async def start_once(self: PowerStatsMeter) -> None:
-            if started_meters:
+            # Meters start side by side: the second fails while the first is starting.
+            calls.append(self)
+            if len(calls) > 1:
                 raise OSError(5, "Input/output error")
             await original(self)
             started_meters.append(self)

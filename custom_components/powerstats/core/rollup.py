@@ -69,10 +69,12 @@ class Totals:
 class History:
     """The canonical buckets of one meter: 10-minute, hourly and daily, keyed by start."""
 
-    __slots__ = ("days", "hours", "ten_minutes", "tz")
+    __slots__ = ("days", "hours", "ten_minutes", "tz", "version")
 
     def __init__(self, tz: tzinfo) -> None:
         self.tz = tz
+        # Bumped by every change, so a reader can tell "nothing changed" without comparing.
+        self.version = 0
         self.ten_minutes: dict[int, Bucket] = {}
         self.hours: dict[int, Bucket] = {}
         self.days: dict[int, Bucket] = {}
@@ -82,6 +84,7 @@ class History:
     def add(self, bucket: Bucket) -> None:
         """Record a closed 10-minute bucket measured live and roll it up."""
         self.ten_minutes[bucket.start] = bucket
+        self.version += 1
         hour = hour_start(bucket.start, self.tz)
         self._rollup_hour(hour)
         self._rollup_day(local_date(hour, self.tz))
@@ -150,6 +153,8 @@ class History:
                 self.days[start] = b
         landed += sum(s not in had_hours and self.hours.get(s) is b for s, b in given_hours.items())
         landed += sum(s not in had_days and self.days.get(s) is b for s, b in given_days.items())
+        # Any merge may have changed stored buckets (not only the slots counted as landed).
+        self.version += 1
         return landed
 
     @staticmethod
@@ -187,10 +192,15 @@ class History:
 
     def prune(self, now: float) -> None:
         """Drop 10-minute and hourly buckets past retention; daily buckets are kept forever."""
-        ten_horizon = now - TEN_MINUTE_RETENTION
-        hour_horizon = now - HOUR_RETENTION
-        self.ten_minutes = {s: b for s, b in self.ten_minutes.items() if s >= ten_horizon}
-        self.hours = {s: b for s, b in self.hours.items() if s >= hour_horizon}
+        for level, horizon in (
+            (self.ten_minutes, now - TEN_MINUTE_RETENTION),
+            (self.hours, now - HOUR_RETENTION),
+        ):
+            old = [s for s in level if s < horizon]
+            for s in old:
+                del level[s]
+            if old:
+                self.version += 1
 
     # -- reading -------------------------------------------------------------------------
 
@@ -263,16 +273,22 @@ def bucket_to_list(b: Bucket) -> list[Any]:
     return [b.start, b.seconds, b.kwh, b.covered, b.min_w, b.max_w, b.cost, b.backfill]
 
 
+# A year of buckets repeats a few numbers thousands of times (a whole bucket covered, no
+# backfill): decoded, each would be an object of its own; these are shared instead.
+_SHARED_SECONDS: Final = {n: n for n in (TEN_MINUTES, HOUR, 82800, 86400, 90000)}
+_SHARED_FLOATS: Final = {float(n): float(n) for n in (0, *_SHARED_SECONDS)}
+
+
 def bucket_from_list(row: list[Any]) -> Bucket:
     """A bucket from its compact JSON list (see `BUCKET_FIELDS`)."""
     start, seconds, kwh, covered, min_w, max_w, cost, backfill = row
     return Bucket(
         start=int(start),
-        seconds=int(seconds),
+        seconds=_SHARED_SECONDS.get(seconds, int(seconds)),
         kwh=float(kwh),
-        covered=float(covered),
+        covered=_SHARED_FLOATS.get(covered, float(covered)),
         min_w=None if min_w is None else float(min_w),
         max_w=None if max_w is None else float(max_w),
         cost=None if cost is None else float(cost),
-        backfill=float(backfill),
+        backfill=_SHARED_FLOATS.get(backfill, float(backfill)),
     )

@@ -53,6 +53,7 @@ buckets = st.lists(
         min_w=st.floats(min_value=-5000, max_value=5000),
         max_w=st.floats(min_value=-5000, max_value=5000),
         cost=st.one_of(st.none(), st.floats(min_value=0, max_value=3)),
+        backfill=st.floats(min_value=0, max_value=600),
     ),
     unique_by=lambda b: b.start,
     max_size=60,

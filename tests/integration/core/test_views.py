@@ -21,6 +21,7 @@ from custom_components.powerstats.core.views import (
     FileEntry,
     ManifestMeter,
     MeterInfo,
+    MeterViews,
     bucket_row,
     level_path,
     render_level,
@@ -145,6 +146,34 @@ def test_export_rows_cover_every_hour_of_the_range() -> None:
     assert cols == ["start", "kwh", "mean_w", "min_w", "max_w", "coverage"]
     assert len(rows) == 48
     assert all(r[5] == 1 for r in rows[:-1])
+
+
+def test_kept_rows_give_the_bytes_of_a_full_render_as_buckets_arrive_change_and_backfill() -> None:
+    start = datetime(2026, 10, 24, tzinfo=AMS).timestamp()  # across the DST fall-back day
+    acc = MeterAccumulator(Kind.POWER, AMS, start)
+    acc.set_price(start, 0.27)
+    history = History(AMS)
+    unpriced = MeterInfo("house", "House", "sensor.house_power", "power", "UTC", None, False)
+    kept = {INFO: MeterViews(), unpriced: MeterViews()}
+    for n, e in enumerate(household_events(start, 3 * 86400, seed=4)):
+        for bucket in acc.feed(e.t, e.state, "W"):
+            history.add(bucket)
+            as_of = bucket.start + bucket.seconds
+            if n % 50 == 0 or as_of % 3600 == 0:
+                for info, views in kept.items():
+                    for level in LEVELS:
+                        assert views.render(info, level, history, as_of) == render_level(
+                            info, level, history, as_of
+                        ), (level, info.priced, as_of)
+    end = start + 3 * 86400
+    old_start, old_end = day_bounds(date(2026, 10, 1), AMS)
+    history.merge_external(
+        end, days=[Bucket(old_start, old_end - old_start, 3.0, 600.0, 90.0, 200.0, None, 600.0)]
+    )
+    kept = MeterViews()
+    for level in LEVELS:
+        kept.render(INFO, level, history, end - 600)
+        assert kept.render(INFO, level, history, end) == render_level(INFO, level, history, end)
 
 
 def test_daily_runs_from_yesterday_s_local_midnight_to_the_open_bucket() -> None:

@@ -1,0 +1,605 @@
+"""Benchmark of PowerStats with many meters: boundary, setup, start, writes, memory, state cost.
+
+Run with the project's venv python; prints a markdown section to stdout and exits 0.
+Every figure is measured on a real HA core (the pytest-homeassistant-custom-component harness)
+with N = 1, 10, 50, 200 meters, fresh and with a year of history each (a year of days, 9 days of
+hours, 49 h of 10-minute buckets, as the issue's "before" table measured them):
+- the longest event-loop stretch while a 10-minute boundary is handled (a watcher task that
+  wakes every millisecond notes how late it woke), and the CPU time of the boundary per meter;
+- adding the meters one by one (as the config flow does) to a running, fresh dataset;
+- HA start: setting up the dataset with all N meters at once, and the longest stretch meanwhile;
+- bytes PowerStats wrote (the view files it reported written, plus what its store files grew
+  by or were rewritten with) at an ordinary boundary and at the boundary that folds the journal
+  into the snapshot, and per meter per day;
+- RSS growth after start and a boundary, per meter;
+- µs of PowerStats' share per state change of a followed sensor with all N meters loaded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+# Import the project's package before HA's test helpers put their own custom_components first.
+import custom_components.powerstats  # noqa: E402, F401
+from custom_components.powerstats.const import (  # noqa: E402
+    DOMAIN,
+    SIGNAL_VIEWS_WRITTEN,
+    STORAGE_MINOR_VERSION,
+    STORAGE_VERSION,
+    SUBENTRY_METER,
+    TITLE,
+    meter_store_key,
+)
+from custom_components.powerstats.core.timegrid import (  # noqa: E402
+    HOUR,
+    TEN_MINUTES,
+    day_bounds,
+    hour_start,
+    local_date,
+    ten_minute_start,
+)
+from custom_components.powerstats.store import JOURNAL_LINES_PER_SNAPSHOT  # noqa: E402
+
+TZ_NAME = "Europe/Amsterdam"
+TZ = ZoneInfo(TZ_NAME)
+SIZES = (1, 10, 50, 200)
+W = {"unit_of_measurement": "W"}
+# The issue's goals and its "before" table (HA 2025.4.4, this machine, a year of history).
+GOAL_STRETCH_MS = 20.0
+GOAL_CPU_MS_PER_METER = 2.0
+GOAL_START_S = 5.0
+GOAL_START_STRETCH_MS = 50.0
+GOAL_BYTES_PER_METER_DAY = 1_000_000
+GOAL_US_PER_CHANGE = 10.0
+GOAL_MB_PER_METER = 0.3
+BEFORE = {
+    "stretch_ms": {1: 8, 10: 79, 50: 370, 200: 1455},
+    "one_by_one_s": {1: 0.03, 10: 0.47, 50: 8.5, 200: 115},
+    "start_s": {50: 14, 200: 228},
+    "bytes": {1: 221e3, 10: 2.2e6, 50: 11e6, 200: 44e6},
+    "rss_mb": {1: 1, 10: 7, 50: 32, 200: 131},
+}
+
+
+@dataclass
+class Row:
+    """What one N and one history measured."""
+
+    meters: int
+    year: bool
+    start_s: float = 0.0
+    start_stretch_ms: float = 0.0
+    stretch_ms: float = 0.0
+    stretch_wall_ms: float = 0.0
+    start_stretch_wall_ms: float = 0.0
+    cpu_ms_per_meter: float = 0.0
+    boundary_bytes: int = 0
+    boundary_view_bytes: int = 0
+    snapshot_bytes: int = 0
+    snapshot_view_bytes: int = 0
+    rss_mb: float = 0.0
+    one_by_one_s: float | None = None
+    us_per_change: float | None = None
+
+    @property
+    def bytes_per_meter_day(self) -> float:
+        """A day: one boundary folds the journal into the snapshot, the others append."""
+        per_day = (JOURNAL_LINES_PER_SNAPSHOT - 1) * self.boundary_bytes + self.snapshot_bytes
+        return per_day / self.meters
+
+    @property
+    def store_bytes_per_meter_day(self) -> float:
+        """The same, without the view files: what the store (snapshot + journal) writes."""
+        boundary = self.boundary_bytes - self.boundary_view_bytes
+        snapshot = self.snapshot_bytes - self.snapshot_view_bytes
+        return ((JOURNAL_LINES_PER_SNAPSHOT - 1) * boundary + snapshot) / self.meters
+
+
+class LoopWatch:
+    """The longest time the event loop was held: a task that asks to wake every millisecond.
+
+    `ms` is the longest CPU time the loop's thread spent between two wake-ups: what HA's other
+    work waited for, without the time this shared machine gave the process no core at all
+    (`wall_ms` includes that).
+    """
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self.longest_wall = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            t0, c0 = time.perf_counter(), time.thread_time()
+            await asyncio.sleep(0.001)
+            self.longest = max(self.longest, time.thread_time() - c0)
+            self.longest_wall = max(self.longest_wall, time.perf_counter() - t0 - 0.001)
+
+    def __enter__(self) -> LoopWatch:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+    @property
+    def ms(self) -> float:
+        return self.longest * 1000
+
+    @property
+    def wall_ms(self) -> float:
+        return self.longest_wall * 1000
+
+
+def store_files(config_dir: str) -> dict[Path, tuple[int, int]]:
+    """Size and modification time of every PowerStats store file (snapshots and journals)."""
+    found = {}
+    for path in Path(config_dir, ".storage").glob(f"{DOMAIN}.*"):
+        stat = path.stat()
+        found[path] = (stat.st_size, stat.st_mtime_ns)
+    return found
+
+
+def store_bytes_written(
+    before: dict[Path, tuple[int, int]], after: dict[Path, tuple[int, int]]
+) -> int:
+    """Bytes PowerStats wrote to its stores between two looks: appends and rewrites."""
+    written = 0
+    for path, (size, mtime) in after.items():
+        old_size, old_mtime = before.get(path, (0, 0))
+        if mtime == old_mtime:
+            continue
+        appended = path.name.endswith(".journal") and size >= old_size
+        written += size - old_size if appended else size
+    return written
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+def meter_id(i: int) -> str:
+    return f"circuit_{i:03d}"
+
+
+def subentry(i: int, *, stored: bool = False) -> dict[str, Any]:
+    return {
+        "subentry_id": f"subentry_{meter_id(i)}",
+        "subentry_type": SUBENTRY_METER,
+        "title": f"Circuit {i}",
+        "unique_id": meter_id(i),
+        "data": {
+            "entity_id": f"sensor.circuit_{i:03d}",
+            "name": f"Circuit {i}",
+            "meter_id": meter_id(i),
+            "kind": "power",
+            "price_mode": "fixed",
+            "price": 0.25,
+            "backfill": False,
+            **({"stored": True} if stored else {}),
+        },
+    }
+
+
+def year_snapshot(now: float) -> dict[str, Any]:
+    """A meter's store holding a year of days, 9 days of hours, 49 h of 10-minute buckets."""
+
+    def row(start: int, seconds: int, kw: float) -> list[Any]:
+        kwh = kw * seconds / 3600
+        return [start, seconds, kwh, float(seconds), kw * 400, kw * 1500, kwh * 0.25, 0.0]
+
+    open_start = ten_minute_start(now, TZ)
+    ten = [row(s, TEN_MINUTES, 0.6) for s in range(open_start - 49 * HOUR, open_start, 600)]
+    this_hour = hour_start(now, TZ)
+    hours = [row(s, HOUR, 0.6) for s in range(this_hour - 9 * 86400, this_hour, HOUR)]
+    today = local_date(now, TZ)
+    days = []
+    for back in range(400, 0, -1):
+        start, end = day_bounds(today - timedelta(days=back), TZ)
+        days.append(row(start, end - start, 0.5 + (back % 7) / 10))
+    return {
+        "history": {"ten_minutes": ten, "hours": hours, "days": days},
+        "accumulator": {
+            "t": float(open_start),
+            "open": open_start,
+            "ws": 0.0,
+            "covered": 0.0,
+            "min": None,
+            "max": None,
+            "cost": None,
+        },
+        "epoch": 1,
+    }
+
+
+def write_stores(config_dir: str, n: int, now: float) -> None:
+    storage = Path(config_dir, ".storage")
+    storage.mkdir(parents=True, exist_ok=True)
+    data = year_snapshot(now)
+    for i in range(n):
+        key = meter_store_key(f"subentry_{meter_id(i)}")
+        body = {
+            "version": STORAGE_VERSION,
+            "minor_version": STORAGE_MINOR_VERSION,
+            "key": key,
+            "data": data,
+        }
+        (storage / key).write_text(json.dumps(body, indent=2))
+
+
+async def _with_hass(config_dir: str, body: Any) -> Any:
+    from homeassistant import loader
+    from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped]
+        async_test_home_assistant,
+    )
+
+    async with async_test_home_assistant(config_dir=config_dir) as hass:
+        hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)
+        await hass.config.async_set_time_zone(TZ_NAME)
+        hass.config.currency = "EUR"
+        try:
+            return await body(hass)
+        finally:
+            await hass.async_stop(force=True)
+
+
+async def _fire(hass: Any, when: float) -> None:
+    from pytest_homeassistant_custom_component.common import async_fire_time_changed
+
+    async_fire_time_changed(hass, datetime.fromtimestamp(when, UTC))
+    await hass.async_block_till_done()
+    # The saves a boundary starts run in the executor; wait for them to be on disk.
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+def _entry(n: int, *, stored: bool = False) -> Any:
+    from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+    return MockConfigEntry(
+        domain=DOMAIN,
+        entry_id="01JPOWERSTATSBENCH00000000",
+        title=TITLE,
+        data={},
+        options={},
+        subentries_data=[subentry(i, stored=stored) for i in range(n)],
+    )
+
+
+async def start_and_boundary(n: int, year: bool) -> Row:
+    """HA start with N meters, then an ordinary boundary and a snapshot boundary."""
+    from homeassistant.helpers.dispatcher import async_dispatcher_connect
+
+    result = Row(n, year)
+    with tempfile.TemporaryDirectory() as config_dir:
+        now = time.time()
+        if year:
+            write_stores(config_dir, n, now)
+
+        async def body(hass: Any) -> Row:
+            for i in range(n):
+                hass.states.async_set(f"sensor.circuit_{i:03d}", "600", W)
+            entry = _entry(n, stored=year)
+            entry.add_to_hass(hass)
+            await hass.async_block_till_done()
+            gc.collect()
+            rss_before = rss_mb()
+            with LoopWatch() as watch:
+                t0 = time.perf_counter()
+                assert await hass.config_entries.async_setup(entry.entry_id)
+                await hass.async_block_till_done()
+                result.start_s = time.perf_counter() - t0
+            result.start_stretch_ms = watch.ms
+            result.start_stretch_wall_ms = watch.wall_ms
+            writer = entry.runtime_data.writer
+            views_written: list[int] = []
+
+            def on_written(event: Any) -> None:
+                views_written.extend(len(writer.file_bytes(p) or b"") for p in event.changed)
+
+            async_dispatcher_connect(hass, SIGNAL_VIEWS_WRITTEN, on_written)
+            boundary = ten_minute_start(time.time(), TZ) + TEN_MINUTES
+            await _fire(hass, boundary)  # warms the caches up, as every boundary after start
+            for i in range(n):
+                hass.states.async_set(f"sensor.circuit_{i:03d}", str(500 + i), W)
+            boundary += TEN_MINUTES
+            views_written.clear()
+            stores, cpu = store_files(config_dir), time.process_time()
+            with LoopWatch() as watch:
+                await _fire(hass, boundary)
+            result.cpu_ms_per_meter = (time.process_time() - cpu) * 1000 / n
+            result.boundary_view_bytes = sum(views_written)
+            result.boundary_bytes = result.boundary_view_bytes + store_bytes_written(
+                stores, store_files(config_dir)
+            )
+            result.stretch_ms = watch.ms
+            result.stretch_wall_ms = watch.wall_ms
+            assert writer.last_as_of == boundary
+            gc.collect()
+            result.rss_mb = rss_mb() - rss_before
+            # The boundary that folds a day of journal lines into each meter's snapshot.
+            for meter in entry.runtime_data.meters.values():
+                meter._journal_lines = JOURNAL_LINES_PER_SNAPSHOT - 1
+            boundary += TEN_MINUTES
+            views_written.clear()
+            stores = store_files(config_dir)
+            await _fire(hass, boundary)
+            result.snapshot_view_bytes = sum(views_written)
+            result.snapshot_bytes = result.snapshot_view_bytes + store_bytes_written(
+                stores, store_files(config_dir)
+            )
+            if n == SIZES[-1] and year:
+                result.us_per_change = await _state_change_cost(hass)
+            await hass.config_entries.async_unload(entry.entry_id)
+            return result
+
+        return await _with_hass(config_dir, body)
+
+
+async def _state_change_cost(hass: Any) -> float:
+    """µs per state change of a followed sensor minus that of a sensor nobody follows."""
+    changes = 5000
+    values = [f"{100 + (i * 37) % 2900}.0" for i in range(changes)]
+    hass.states.async_set("sensor.nobody_follows", "100", W)
+
+    async def run(entity_id: str) -> float:
+        t0 = time.perf_counter()
+        for i, value in enumerate(values):
+            hass.states.async_set(entity_id, value, W)
+            if i % 500 == 0:
+                await hass.async_block_till_done()
+        await hass.async_block_till_done()
+        return (time.perf_counter() - t0) / changes * 1e6
+
+    await run("sensor.nobody_follows")  # warm up
+    base, followed = [], []
+    for _ in range(5):
+        # Side by side, each after a full collection: one of Python's full garbage collections
+        # (a few hundred ms with this many objects) inside a run would swamp what it measures.
+        gc.collect()
+        base.append(await run("sensor.nobody_follows"))
+        gc.collect()
+        followed.append(await run("sensor.circuit_000"))
+    return min(followed) - min(base)
+
+
+async def one_by_one(n: int) -> float:
+    """Seconds to add N meters one at a time to a running, fresh dataset."""
+    from homeassistant.config_entries import ConfigSubentry
+
+    with tempfile.TemporaryDirectory() as config_dir:
+
+        async def body(hass: Any) -> float:
+            for i in range(n):
+                hass.states.async_set(f"sensor.circuit_{i:03d}", "600", W)
+            entry = _entry(1)
+            entry.add_to_hass(hass)
+            t0 = time.perf_counter()
+            assert await hass.config_entries.async_setup(entry.entry_id)
+            await hass.async_block_till_done()
+            for i in range(1, n):
+                data = subentry(i)
+                hass.config_entries.async_add_subentry(
+                    entry,
+                    ConfigSubentry(
+                        data=MappingProxyType(data["data"]),
+                        subentry_id=data["subentry_id"],
+                        subentry_type=data["subentry_type"],
+                        title=data["title"],
+                        unique_id=data["unique_id"],
+                    ),
+                )
+                await hass.async_block_till_done()
+            elapsed = time.perf_counter() - t0
+            assert len(entry.runtime_data.meters) == n
+            await hass.config_entries.async_unload(entry.entry_id)
+            return elapsed
+
+        return await _with_hass(config_dir, body)
+
+
+def _ratio(value: float, goal: float) -> str:
+    """Measured / goal: at most 1.00 meets a ceiling."""
+    return f"{value / goal:.2f}"
+
+
+def _kb(n: float) -> str:
+    return f"{n / 1000:,.1f} KB" if n < 1e6 else f"{n / 1e6:,.2f} MB"
+
+
+def table(rows: list[Row]) -> list[str]:
+    year = {r.meters: r for r in rows if r.year}
+    fresh = {r.meters: r for r in rows if not r.year}
+    head = "| | " + " | ".join(f"{n} meters" for n in SIZES) + " | goal | measured / goal at 200 |"
+    out = [head, "|---|" + "---:|" * len(SIZES) + "---|---:|"]
+
+    def line(name: str, cells: list[str], goal: str, ratio: str) -> None:
+        out.append(f"| {name} | " + " | ".join(cells) + f" | {goal} | {ratio} |")
+
+    big = year[SIZES[-1]]
+    line(
+        "longest loop stretch at a boundary, year (before)",
+        [
+            f"{year[n].stretch_ms:.1f} ms [{year[n].stretch_wall_ms:.0f}] "
+            f"({BEFORE['stretch_ms'].get(n, '—')})"
+            for n in SIZES
+        ],
+        f"≤ {GOAL_STRETCH_MS:.0f} ms",
+        _ratio(big.stretch_ms, GOAL_STRETCH_MS),
+    )
+    line(
+        "longest loop stretch at a boundary, fresh",
+        [f"{fresh[n].stretch_ms:.1f} ms [{fresh[n].stretch_wall_ms:.0f}]" for n in SIZES],
+        f"≤ {GOAL_STRETCH_MS:.0f} ms",
+        _ratio(fresh[SIZES[-1]].stretch_ms, GOAL_STRETCH_MS),
+    )
+    line(
+        "CPU per meter at a boundary, year",
+        [f"{year[n].cpu_ms_per_meter:.2f} ms" for n in SIZES],
+        f"≤ {GOAL_CPU_MS_PER_METER:.0f} ms",
+        _ratio(big.cpu_ms_per_meter, GOAL_CPU_MS_PER_METER),
+    )
+    line(
+        "setting the meters up one by one, fresh (before)",
+        [
+            f"{fresh[n].one_by_one_s or 0:.2f} s ({BEFORE['one_by_one_s'].get(n, '—')})"
+            for n in SIZES
+        ],
+        "linear in N",
+        f"{(fresh[SIZES[-1]].one_by_one_s or 0) / max(fresh[SIZES[1]].one_by_one_s or 1e-9, 1e-9) / (SIZES[-1] / SIZES[1]):.2f} of linear from 10",  # noqa: E501
+    )
+    line(
+        "HA start with all meters, year (before)",
+        [
+            f"{year[n].start_s:.2f} s"
+            + (f" ({BEFORE['start_s'][n]} s)" if n in BEFORE["start_s"] else "")
+            for n in SIZES
+        ],
+        f"≤ {GOAL_START_S:.0f} s",
+        _ratio(big.start_s, GOAL_START_S),
+    )
+    line(
+        "HA start with all meters, fresh",
+        [f"{fresh[n].start_s:.2f} s" for n in SIZES],
+        f"≤ {GOAL_START_S:.0f} s",
+        _ratio(fresh[SIZES[-1]].start_s, GOAL_START_S),
+    )
+    line(
+        "longest loop stretch during HA start, year",
+        [f"{year[n].start_stretch_ms:.1f} ms [{year[n].start_stretch_wall_ms:.0f}]" for n in SIZES],
+        f"≤ {GOAL_START_STRETCH_MS:.0f} ms",
+        _ratio(big.start_stretch_ms, GOAL_START_STRETCH_MS),
+    )
+    line(
+        "bytes written per boundary, year (before)",
+        [f"{_kb(year[n].boundary_bytes)} ({_kb(BEFORE['bytes'].get(n, 0))})" for n in SIZES],
+        "",
+        "",
+    )
+    line(
+        "bytes written at the daily snapshot boundary, year",
+        [_kb(year[n].snapshot_bytes) for n in SIZES],
+        "",
+        "",
+    )
+    line(
+        "bytes written per meter per day, year",
+        [_kb(year[n].bytes_per_meter_day) for n in SIZES],
+        f"≤ {_kb(GOAL_BYTES_PER_METER_DAY)}",
+        _ratio(big.bytes_per_meter_day, GOAL_BYTES_PER_METER_DAY),
+    )
+    line(
+        "of which the store (snapshot + journal), per meter per day, year",
+        [_kb(year[n].store_bytes_per_meter_day) for n in SIZES],
+        f"≤ {_kb(GOAL_BYTES_PER_METER_DAY)}",
+        _ratio(big.store_bytes_per_meter_day, GOAL_BYTES_PER_METER_DAY),
+    )
+    small = year[SIZES[0]]
+    slope = (big.rss_mb - small.rss_mb) / max(big.meters - small.meters, 1)
+    line(
+        "RSS growth, year (before)",
+        [f"{year[n].rss_mb:.1f} MB ({BEFORE['rss_mb'].get(n, '—')} MB)" for n in SIZES],
+        f"≤ {GOAL_MB_PER_METER} MB per meter",
+        f"{_ratio(slope, GOAL_MB_PER_METER)} ({slope:.2f} MB per added meter)",
+    )
+    line(
+        "µs of PowerStats' share per state change, year",
+        ["" if year[n].us_per_change is None else f"{year[n].us_per_change:.1f} µs" for n in SIZES],
+        f"≤ {GOAL_US_PER_CHANGE:.0f} µs",
+        _ratio(big.us_per_change or 0.0, GOAL_US_PER_CHANGE),
+    )
+    return out
+
+
+def verdict(rows: list[Row]) -> list[str]:
+    """Which goals the largest N with a year of history meets."""
+    big = next(r for r in rows if r.year and r.meters == SIZES[-1])
+    small = next(r for r in rows if r.year and r.meters == SIZES[0])
+    slope = (big.rss_mb - small.rss_mb) / max(big.meters - small.meters, 1)
+    goals = {
+        f"boundary stretch ≤ {GOAL_STRETCH_MS:.0f} ms": big.stretch_ms <= GOAL_STRETCH_MS,
+        f"boundary CPU ≤ {GOAL_CPU_MS_PER_METER:.0f} ms per meter": big.cpu_ms_per_meter
+        <= GOAL_CPU_MS_PER_METER,
+        f"HA start ≤ {GOAL_START_S:.0f} s": big.start_s <= GOAL_START_S,
+        f"stretch during start ≤ {GOAL_START_STRETCH_MS:.0f} ms": big.start_stretch_ms
+        <= GOAL_START_STRETCH_MS,
+        "≤ 1 MB written per meter per day (views + store)": big.bytes_per_meter_day
+        <= GOAL_BYTES_PER_METER_DAY,
+        "≤ 1 MB per meter per day by the store alone": big.store_bytes_per_meter_day
+        <= GOAL_BYTES_PER_METER_DAY,
+        f"≤ {GOAL_MB_PER_METER} MB RSS per meter": slope <= GOAL_MB_PER_METER,
+        f"≤ {GOAL_US_PER_CHANGE:.0f} µs per state change": (big.us_per_change or 0)
+        <= GOAL_US_PER_CHANGE,
+    }
+    met = [goal for goal, ok in goals.items() if ok]
+    missed = [goal for goal, ok in goals.items() if not ok]
+    return [
+        f"At {SIZES[-1]} meters with a year of history, met: {'; '.join(met) or 'none'}. "
+        f"Not met: {'; '.join(missed) or 'none'}.",
+        "",
+    ]
+
+
+async def measure() -> list[Row]:
+    rows = []
+    for year in (True, False):
+        for n in SIZES:
+            row = await start_and_boundary(n, year)
+            if not year:
+                row.one_by_one_s = await one_by_one(n)
+            rows.append(row)
+            print(f"measured {n} meters, {'year' if year else 'fresh'}: {row}", file=sys.stderr)
+    return rows
+
+
+def main() -> int:
+    sizes = os.environ.get("POWERSTATS_BENCH_SCALE_SIZES")
+    if sizes:
+        global SIZES
+        SIZES = tuple(int(s) for s in sizes.split(","))
+    rows = asyncio.run(measure())
+    out = [
+        "## Many meters: boundary, setup, start, writes, memory",
+        "",
+        "A real HA core (pytest-homeassistant-custom-component harness) with N power meters, "
+        "each priced and with its source changing; *year* = each meter's store holds a year "
+        "of days, 9 days of hours and 49 h of 10-minute buckets; *fresh* = no history. Bytes "
+        "are PowerStats' own writes (view files, journal lines, snapshots). In "
+        "brackets: the issue's measurement of the code before this design (HA 2025.4.4, this "
+        "machine). A ratio at most 1.00 meets its goal. Measured "
+        f"{time.strftime('%Y-%m-%d', time.gmtime())}, load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores shared with other work.",
+        "",
+        *table(rows),
+        "",
+        "Stretches are the CPU time the event loop's thread spent between two wake-ups of a "
+        "watcher asking for 1 ms; in square brackets the wall time, which on this shared "
+        "machine also counts time the process had no core, and any garbage collection or "
+        "executor thread holding the interpreter lock.",
+        "",
+        *verdict(rows),
+    ]
+    print("\n".join(out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

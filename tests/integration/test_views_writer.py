@@ -1,0 +1,120 @@
+"""The views writer with many meters: each meter's files are rendered and written only as needed."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from typing import Any
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+
+from custom_components.powerstats.const import SIGNAL_VIEWS_WRITTEN
+from custom_components.powerstats.core import views
+from custom_components.powerstats.core.accounting import Bucket
+from custom_components.powerstats.core.timegrid import day_bounds
+from custom_components.powerstats.views_writer import ViewsWritten
+
+from .conftest import (
+    AMSTERDAM,
+    Clock,
+    add_meter,
+    at,
+    make_entry,
+    meter_of,
+    meter_subentry,
+    read_file,
+)
+
+W = {"unit_of_measurement": "W"}
+
+
+@pytest.fixture
+def renders(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """How many times each meter's level files were actually rendered (not taken as they were)."""
+    counted: Counter[str] = Counter()
+    real = views._level_head
+
+    def counting(meter: views.MeterInfo, *args: Any) -> bytes:
+        counted[meter.id] += 1
+        return real(meter, *args)
+
+    monkeypatch.setattr(views, "_level_head", counting)
+    return counted
+
+
+def sensor(i: int) -> str:
+    return f"sensor.circuit_{i}"
+
+
+async def test_adding_meters_one_by_one_renders_each_meters_files_once(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, renders: Counter[str]
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 3))
+    for i in range(6):
+        ha.states.async_set(sensor(i), "100", W)
+    entry = make_entry(meters=[meter_subentry(sensor(0), "Circuit 0", "circuit_0")])
+    entry.add_to_hass(ha)
+    assert await ha.config_entries.async_setup(entry.entry_id)
+    await ha.async_block_till_done()
+    first = meter_of(entry, "circuit_0")
+    for i in range(1, 6):
+        await add_meter(ha, entry, meter_subentry(sensor(i), f"Circuit {i}", f"circuit_{i}"))
+    # The first meter kept running (no restart) while the others joined.
+    assert meter_of(entry, "circuit_0") is first
+    assert ha.states.get("sensor.circuit_5_energy_today") is not None
+    # Four level files each, rendered once: no meter is rendered again for another's sake.
+    assert renders == {f"circuit_{i}": 4 for i in range(6)}
+
+
+async def test_a_meter_added_to_a_running_dataset_is_in_the_manifest_and_has_files(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 3))
+    ha.states.async_set(sensor(0), "100", W)
+    ha.states.async_set(sensor(1), "200", W)
+    entry = make_entry(meters=[meter_subentry(sensor(0), "Circuit 0", "circuit_0")])
+    entry.add_to_hass(ha)
+    assert await ha.config_entries.async_setup(entry.entry_id)
+    await ha.async_block_till_done()
+    await add_meter(ha, entry, meter_subentry(sensor(1), "Circuit 1", "circuit_1"))
+    await move_to(at(2026, 11, 26, 12, 10))
+    writer = entry.runtime_data.writer
+    assert b'"id": "circuit_1"' in writer.file_bytes("manifest.json")
+    daily = writer.file_bytes("circuit_1/daily.json")
+    assert daily is not None
+    assert await read_file(ha, "powerstats/circuit_1/daily.json") == daily
+    assert meter_of(entry, "circuit_1").history.ten_minutes
+
+
+async def test_history_merged_into_one_meter_renders_and_writes_none_of_the_others_files(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, renders: Counter[str]
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 3))
+    ha.states.async_set(sensor(0), "100", W)
+    ha.states.async_set(sensor(1), "200", W)
+    entry = make_entry(
+        meters=[
+            meter_subentry(sensor(0), "Circuit 0", "circuit_0"),
+            meter_subentry(sensor(1), "Circuit 1", "circuit_1"),
+        ]
+    )
+    entry.add_to_hass(ha)
+    assert await ha.config_entries.async_setup(entry.entry_id)
+    await ha.async_block_till_done()
+    written: list[ViewsWritten] = []
+    async_dispatcher_connect(ha, SIGNAL_VIEWS_WRITTEN, written.append)
+    before = Counter(renders)
+    start, end = day_bounds(date(2026, 11, 20), AMSTERDAM)
+    landed = await meter_of(entry, "circuit_1").async_merge_backfill(
+        days=[Bucket(start, end - start, 2.0, end - start, 50.0, 150.0, None, end - start)]
+    )
+    await ha.async_block_till_done()
+    assert landed == 1
+    assert renders["circuit_0"] == before["circuit_0"]
+    assert renders["circuit_1"] > before["circuit_1"]
+    changed = {path for event in written for path in event.changed}
+    assert "circuit_1/monthly.json" in changed
+    assert not {path for path in changed if path.startswith("circuit_0/")}
