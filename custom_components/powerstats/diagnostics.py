@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
@@ -42,7 +43,7 @@ async def async_get_config_entry_diagnostics(
 def _meter(meter: PowerStatsMeter, settings: dict[str, Any]) -> dict[str, Any]:
     history = meter.history
 
-    def span(level: dict[int, Any]) -> dict[str, Any]:
+    def span(level: Mapping[int, Any]) -> dict[str, Any]:
         return {
             "count": len(level),
             "first": min(level, default=None),

@@ -629,8 +629,4 @@ def apply(history: History, meter: MeterRestore, now: float) -> tuple[LevelOutco
 
 def preview(history: History, meter: MeterRestore, now: float) -> tuple[LevelOutcome, ...]:
     """What `apply` would do, leaving `history` as it is (a dry run)."""
-    copy = History(history.tz)
-    copy.ten_minutes = dict(history.ten_minutes)
-    copy.hours = dict(history.hours)
-    copy.days = dict(history.days)
-    return apply(copy, meter, now)
+    return apply(history.copy(), meter, now)

@@ -8,12 +8,13 @@ changes the result, and adding the same bucket twice is harmless.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
 from typing import Any, Final
 
-from .accounting import Bucket
+from .accounting import WS_PER_KWH, Bucket
+from .bucket_table import BucketTable
 from .timegrid import HOUR, TEN_MINUTES, day_bounds, day_start, hour_start, local_date
 
 # Retention: the contract asks for >= 48 h of 10-minute and >= 8 days of hourly buckets; one
@@ -67,7 +68,10 @@ class Totals:
 
 
 class History:
-    """The canonical buckets of one meter: 10-minute, hourly and daily, keyed by start."""
+    """The canonical buckets of one meter: 10-minute, hourly and daily, keyed by start.
+
+    Each level is a `BucketTable` (compact columns, not an object per bucket).
+    """
 
     __slots__ = ("days", "hours", "ten_minutes", "tz", "version")
 
@@ -75,9 +79,9 @@ class History:
         self.tz = tz
         # Bumped by every change, so a reader can tell "nothing changed" without comparing.
         self.version = 0
-        self.ten_minutes: dict[int, Bucket] = {}
-        self.hours: dict[int, Bucket] = {}
-        self.days: dict[int, Bucket] = {}
+        self.ten_minutes = BucketTable()
+        self.hours = BucketTable()
+        self.days = BucketTable()
 
     # -- building ------------------------------------------------------------------------
 
@@ -151,15 +155,15 @@ class History:
         for start, b in given_days.items():
             if start not in self.days:
                 self.days[start] = b
-        landed += sum(s not in had_hours and self.hours.get(s) is b for s, b in given_hours.items())
-        landed += sum(s not in had_days and self.days.get(s) is b for s, b in given_days.items())
+        landed += sum(s not in had_hours and self.hours.get(s) == b for s, b in given_hours.items())
+        landed += sum(s not in had_days and self.days.get(s) == b for s, b in given_days.items())
         # Any merge may have changed stored buckets (not only the slots counted as landed).
         self.version += 1
         return landed
 
     @staticmethod
     def _settle(
-        level: dict[int, Bucket], start: int, rolled: Bucket | None, given: Bucket | None
+        level: MutableMapping[int, Bucket], start: int, rolled: Bucket | None, given: Bucket | None
     ) -> bool:
         """Keep the most complete of what is stored, the rollup and the given bucket.
 
@@ -196,10 +200,8 @@ class History:
             (self.ten_minutes, now - TEN_MINUTE_RETENTION),
             (self.hours, now - HOUR_RETENTION),
         ):
-            old = [s for s in level if s < horizon]
-            for s in old:
-                del level[s]
-            if old:
+            # Starts are whole seconds: "before the first whole second at or after the horizon".
+            if level.drop_before(math.ceil(horizon)):
                 self.version += 1
 
     # -- reading -------------------------------------------------------------------------
@@ -213,28 +215,43 @@ class History:
         month_start_day = today.replace(day=1)
         year_start_day = today.replace(month=1, day=1)
         open_kwh = open_bucket.kwh if open_bucket is not None else 0.0
+        days = self.days
+        # Positions of the days from a local day through today (the table is in start order).
+        days_end = days.bisect(today_start + 1)
 
-        def days_from(first: date) -> list[Bucket]:
-            begin = day_bounds(first, tz)[0]
-            return [b for s, b in self.days.items() if begin <= s <= today_start]
+        def days_from(first: date) -> range:
+            return range(days.bisect(day_bounds(first, tz)[0]), days_end)
 
-        today_bucket = self.days.get(today_start)
+        def kwh_from(first: date) -> float:
+            span = days_from(first)
+            return math.fsum(days.column("kwh", span.start, span.stop))
+
+        today_bucket = days.get(today_start)
         today_parts = [b for b in (today_bucket, open_bucket) if b is not None]
         today_sum = combine(today_parts, today_start, 0)
-        month_parts = [*days_from(month_start_day), *([open_bucket] if open_bucket else [])]
+        month_parts = [
+            *(days.bucket_at(i) for i in days_from(month_start_day)),
+            *([open_bucket] if open_bucket else []),
+        ]
         month_sum = combine(month_parts, 0, 0)
+        ten = self.ten_minutes
+        first_ten, end_ten = ten.bisect(today_start), len(ten)
         peaks = [
-            m
-            for s, b in self.ten_minutes.items()
-            if s >= today_start and (m := b.mean_w) is not None
+            kwh * WS_PER_KWH / covered
+            for kwh, covered in zip(
+                ten.column("kwh", first_ten, end_ten),
+                ten.column("covered", first_ten, end_ten),
+                strict=True,
+            )
+            if covered > 0
         ]
         elapsed = max(0.0, now - today_start)
         covered = today_sum.covered if today_sum is not None else 0.0
         return Totals(
             energy_today=today_sum.kwh if today_sum is not None else 0.0,
-            energy_week=math.fsum(b.kwh for b in days_from(week_start_day)) + open_kwh,
+            energy_week=kwh_from(week_start_day) + open_kwh,
             energy_month=month_sum.kwh if month_sum is not None else 0.0,
-            energy_year=math.fsum(b.kwh for b in days_from(year_start_day)) + open_kwh,
+            energy_year=kwh_from(year_start_day) + open_kwh,
             mean_w_today=today_sum.mean_w if today_sum is not None else None,
             peak_w_today=max(peaks) if peaks else None,
             cost_today=today_sum.cost if today_sum is not None else None,
@@ -251,9 +268,9 @@ class History:
     def to_json(self) -> dict[str, Any]:
         """Compact JSON form: each bucket as a list in `BUCKET_FIELDS` order."""
         return {
-            "ten_minutes": [bucket_to_list(b) for _, b in sorted(self.ten_minutes.items())],
-            "hours": [bucket_to_list(b) for _, b in sorted(self.hours.items())],
-            "days": [bucket_to_list(b) for _, b in sorted(self.days.items())],
+            "ten_minutes": [bucket_to_list(b) for b in self.ten_minutes.buckets()],
+            "hours": [bucket_to_list(b) for b in self.hours.buckets()],
+            "days": [bucket_to_list(b) for b in self.days.buckets()],
         }
 
     @classmethod
@@ -261,10 +278,18 @@ class History:
         """Rebuild a history saved with `to_json`."""
         history = cls(tz)
         for name in ("ten_minutes", "hours", "days"):
-            level: dict[int, Bucket] = getattr(history, name)
+            level: BucketTable = getattr(history, name)
             for row in data.get(name, []):
                 bucket = bucket_from_list(row)
                 level[bucket.start] = bucket
+        return history
+
+    def copy(self) -> History:
+        """An independent history holding the same buckets."""
+        history = History(self.tz)
+        history.ten_minutes = self.ten_minutes.copy()
+        history.hours = self.hours.copy()
+        history.days = self.days.copy()
         return history
 
 
@@ -273,22 +298,16 @@ def bucket_to_list(b: Bucket) -> list[Any]:
     return [b.start, b.seconds, b.kwh, b.covered, b.min_w, b.max_w, b.cost, b.backfill]
 
 
-# A year of buckets repeats a few numbers thousands of times (a whole bucket covered, no
-# backfill): decoded, each would be an object of its own; these are shared instead.
-_SHARED_SECONDS: Final = {n: n for n in (TEN_MINUTES, HOUR, 82800, 86400, 90000)}
-_SHARED_FLOATS: Final = {float(n): float(n) for n in (0, *_SHARED_SECONDS)}
-
-
 def bucket_from_list(row: list[Any]) -> Bucket:
     """A bucket from its compact JSON list (see `BUCKET_FIELDS`)."""
     start, seconds, kwh, covered, min_w, max_w, cost, backfill = row
     return Bucket(
         start=int(start),
-        seconds=_SHARED_SECONDS.get(seconds, int(seconds)),
+        seconds=int(seconds),
         kwh=float(kwh),
-        covered=_SHARED_FLOATS.get(covered, float(covered)),
+        covered=float(covered),
         min_w=None if min_w is None else float(min_w),
         max_w=None if max_w is None else float(max_w),
         cost=None if cost is None else float(cost),
-        backfill=_SHARED_FLOATS.get(backfill, float(backfill)),
+        backfill=float(backfill),
     )

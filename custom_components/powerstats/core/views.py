@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import Any, Final, Literal
 
 from .accounting import Bucket
+from .bucket_table import BucketTable
 from .rollup import History
 from .timegrid import (
     HOUR,
@@ -156,26 +157,31 @@ def _days(first: date, last: date, tz: tzinfo) -> tuple[tuple[int, int], ...]:
     return tuple(slots)
 
 
-def window(level: Level, history: History, as_of: float) -> list[tuple[int, int, Bucket | None]]:
-    """Every bucket of a level's window ending at `as_of`: (start, seconds, bucket or None)."""
+def window_slots(
+    level: Level, history: History, as_of: float
+) -> tuple[BucketTable, Sequence[tuple[int, int]]]:
+    """The level's window ending at `as_of`: the table it reads, (start, seconds) of each row."""
     tz = history.tz
     if level == "daily":
         # Today from local midnight, as the sensor "Energy today" counts it, and all of
         # yesterday to compare it with: at most 49 hours, all within 10-minute retention.
         begin = day_bounds(local_date(as_of, tz) - timedelta(days=1), tz)[0]
         last = ten_minute_start(as_of, tz)
-        return [
-            (s, TEN_MINUTES, history.ten_minutes.get(s))
-            for s in range(begin, last + TEN_MINUTES, TEN_MINUTES)
+        return history.ten_minutes, [
+            (s, TEN_MINUTES) for s in range(begin, last + TEN_MINUTES, TEN_MINUTES)
         ]
     count = WINDOW[level]
     if level == "weekly":
         last = hour_start(as_of, tz)
-        starts = [last - i * HOUR for i in range(count - 1, -1, -1)]
-        return [(s, HOUR, history.hours.get(s)) for s in starts]
+        return history.hours, [(last - i * HOUR, HOUR) for i in range(count - 1, -1, -1)]
     today = local_date(as_of, tz)
-    first = today - timedelta(days=count - 1)
-    return [(s, n, history.days.get(s)) for s, n in _days(first, today, tz)]
+    return history.days, _days(today - timedelta(days=count - 1), today, tz)
+
+
+def window(level: Level, history: History, as_of: float) -> list[tuple[int, int, Bucket | None]]:
+    """Every bucket of a level's window ending at `as_of`: (start, seconds, bucket or None)."""
+    table, slots = window_slots(level, history, as_of)
+    return [(s, n, table.get(s)) for s, n in slots]
 
 
 def rows_between(
@@ -270,23 +276,24 @@ def _level_text(
 class _LevelRows:
     """Where each row of a level's last file sits in its bytes, and the bucket it came from.
 
-    The file itself holds every row's text, so nothing but offsets is kept beside it.
+    The file itself holds every row's text, so nothing but offsets and the stamps of the
+    buckets (see `BucketTable`; 0 for an empty row) is kept beside it.
     """
 
-    __slots__ = ("buckets", "data", "flags", "offsets", "starts")
+    __slots__ = ("data", "flags", "offsets", "stamps", "starts")
 
     def __init__(
         self,
         data: bytes,
         flags: tuple[bool, bool],
         starts: array[int],
-        buckets: list[Bucket | None],
+        stamps: array[int],
         offsets: array[int],
     ) -> None:
         self.data = data
         self.flags = flags  # (priced, has_backfill): the columns every row was written with
         self.starts = starts
-        self.buckets = buckets
+        self.stamps = stamps
         self.offsets = offsets  # row i is data[offsets[2 * i]:offsets[2 * i + 1]]
 
 
@@ -297,7 +304,7 @@ class MeterViews:
     """The level files of one meter, rendered again only where its history changed.
 
     Gives exactly the bytes of `render_level`. A closed bucket renders to the same row every
-    time, so the rows of the last file are reused (checked against the very bucket object they
+    time, so the rows of the last file are reused (checked against the stamp of the bucket they
     came from) and only new or changed buckets are dumped again; a level whose meter, history
     and `as_of` are all unchanged is not rendered at all.
     """
@@ -326,25 +333,33 @@ class MeterViews:
         last = self._files.get(level)
         if last is not None and last[0] == key:
             return last[1]
-        slots = window(level, history, as_of)
-        has_backfill = any(b is not None and b.backfill > 0 for _, _, b in slots)
+        table, slots = window_slots(level, history, as_of)
+        first, starts, stored = table.span(slots[0][0], slots[-1][0] + 1)
+        has_backfill = any(b > 0 for b in table.column("backfill", first, first + len(starts)))
         flags = (meter.priced, has_backfill)
+        position = {s: first + k for k, s in enumerate(starts)}
         previous = self._rows.get(level)
-        rows: list[tuple[int, int, Bucket | None, int]] = []
-        misses = 0
         if previous is not None and previous.flags == flags:
             index = {s: i for i, s in enumerate(previous.starts)}
-            old = previous.buckets
-            for s, n, b in slots:
-                i = index.get(s, -1)
-                if i < 0 or old[i] is not b:
-                    i = -1
-                    misses += 1
-                rows.append((s, n, b, i))
+            old = previous.stamps
         else:
-            rows = [(s, n, b, -1) for s, n, b in slots]
-            misses = len(rows)
-        return LevelRender(self, key, level, history.tz, flags, rows, misses, previous)
+            index, old = {}, array("Q")
+        rows: list[tuple[int, int, Bucket | None, int]] = []
+        stamps = array("Q")
+        misses = 0
+        for s, n in slots:
+            p = position.get(s, -1)
+            stamp = stored[p - first] if p >= 0 else 0
+            stamps.append(stamp)
+            i = index.get(s, -1)
+            if i >= 0 and old[i] == stamp:
+                rows.append((s, n, None, i))
+                continue
+            # The bucket is read here, on the loop: the table may change while the render
+            # runs in another thread.
+            rows.append((s, n, None if p < 0 else table.bucket_at(p), -1))
+            misses += 1
+        return LevelRender(self, key, level, history.tz, flags, rows, stamps, misses, previous)
 
 
 class LevelRender:
@@ -353,7 +368,17 @@ class LevelRender:
     `misses` counts the rows that must be dumped (the others are cut from the last file).
     """
 
-    __slots__ = ("_flags", "_key", "_level", "_previous", "_rows", "_tz", "_views", "misses")
+    __slots__ = (
+        "_flags",
+        "_key",
+        "_level",
+        "_previous",
+        "_rows",
+        "_stamps",
+        "_tz",
+        "_views",
+        "misses",
+    )
 
     def __init__(
         self,
@@ -363,6 +388,7 @@ class LevelRender:
         tz: tzinfo,
         flags: tuple[bool, bool],
         rows: list[tuple[int, int, Bucket | None, int]],
+        stamps: array[int],
         misses: int,
         previous: _LevelRows | None,
     ) -> None:
@@ -372,6 +398,7 @@ class LevelRender:
         self._tz = tz
         self._flags = flags
         self._rows = rows
+        self._stamps = stamps
         self.misses = misses
         self._previous = previous
 
@@ -382,7 +409,7 @@ class LevelRender:
         head = _level_head(meter, self._level, self._tz, as_of, has_backfill)
         previous = self._previous
         parts: list[bytes] = [head]
-        offsets = array("L")
+        offsets = array("I")  # 4 bytes each: a level file is far below 4 GiB
         at = len(head)
         for number, (s, n, b, i) in enumerate(self._rows):
             if number:
@@ -404,7 +431,7 @@ class LevelRender:
             data,
             self._flags,
             array("q", [r[0] for r in self._rows]),
-            [r[2] for r in self._rows],
+            self._stamps,
             offsets,
         )
         views._files[self._level] = (self._key, data)
