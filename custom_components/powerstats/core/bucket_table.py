@@ -58,6 +58,35 @@ class BucketTable(MutableMapping[int, Bucket]):
         for bucket in buckets:
             self[bucket.start] = bucket
 
+    @classmethod
+    def of(cls, buckets: Iterable[Bucket]) -> BucketTable:
+        """A table of `buckets` in any order (of two with the same start, the last is kept).
+
+        Built in one go: no search or insertion per bucket, and arrays of exactly their size.
+        """
+        by_start = {b.start: b for b in buckets}
+        ordered = [by_start[s] for s in sorted(by_start)]
+        table = cls()
+        table._starts = array("q", [b.start for b in ordered])
+        table._stamps = array("Q", [next(_STAMPS) for _ in ordered])
+        table._values = array(
+            "d",
+            [
+                value
+                for b in ordered
+                for value in (
+                    b.seconds,
+                    b.kwh,
+                    b.covered,
+                    _value(b.min_w),
+                    _value(b.max_w),
+                    _value(b.cost),
+                    b.backfill,
+                )
+            ],
+        )
+        return table
+
     def copy(self) -> BucketTable:
         """An independent table holding the same buckets (and stamps)."""
         table = BucketTable()

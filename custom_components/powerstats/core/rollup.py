@@ -277,11 +277,10 @@ class History:
     def from_json(cls, tz: tzinfo, data: Mapping[str, Any]) -> History:
         """Rebuild a history saved with `to_json`."""
         history = cls(tz)
-        for name in ("ten_minutes", "hours", "days"):
-            level: BucketTable = getattr(history, name)
-            for row in data.get(name, []):
-                bucket = bucket_from_list(row)
-                level[bucket.start] = bucket
+        history.ten_minutes, history.hours, history.days = (
+            BucketTable.of(bucket_from_list(row) for row in data.get(name, []))
+            for name in ("ten_minutes", "hours", "days")
+        )
         return history
 
     def copy(self) -> History:

@@ -115,3 +115,13 @@ def test_a_year_of_history_adds_no_objects_for_the_garbage_collector_to_walk() -
     assert len(history.days) == 400
     # The history, its three tables and their arrays: not one object per bucket.
     assert len(gc.get_objects()) - tracked < 20
+
+
+def test_a_table_built_in_one_go_equals_one_built_bucket_by_bucket() -> None:
+    buckets = [bucket(i * DAY, kwh=i / 3, cost=None if i % 2 else 0.25) for i in range(20)]
+    shuffled = buckets[::-1]
+    one_go = BucketTable.of([*shuffled, bucket(5 * DAY, kwh=9.0)])
+    by_bucket = BucketTable(shuffled)
+    by_bucket[5 * DAY] = bucket(5 * DAY, kwh=9.0)
+    assert one_go.buckets() == by_bucket.buckets()
+    assert one_go[5 * DAY].kwh == 9.0
