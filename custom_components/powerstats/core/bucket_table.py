@@ -33,13 +33,26 @@ _FIELDS: Final[dict[Field, int]] = {
     "cost": 5,
     "backfill": 6,
 }
-_WIDTH: Final = len(_FIELDS)
+WIDTH: Final = len(_FIELDS)
 # Process-wide, so a stamp never names two different buckets, even of different histories.
 _STAMPS: Final = itertools.count(1)
 
 
 def _value(value: float | None) -> float:
     return math.nan if value is None else value
+
+
+def bucket_numbers(bucket: Bucket) -> tuple[float, ...]:
+    """A bucket's numbers as a table keeps them: `WIDTH` of them, in `Field` order, NaN for None."""
+    return (
+        bucket.seconds,
+        bucket.kwh,
+        bucket.covered,
+        _value(bucket.min_w),
+        _value(bucket.max_w),
+        _value(bucket.cost),
+        bucket.backfill,
+    )
 
 
 def _optional(value: float) -> float | None:
@@ -69,22 +82,7 @@ class BucketTable(MutableMapping[int, Bucket]):
         table = cls()
         table._starts = array("q", [b.start for b in ordered])
         table._stamps = array("Q", [next(_STAMPS) for _ in ordered])
-        table._values = array(
-            "d",
-            [
-                value
-                for b in ordered
-                for value in (
-                    b.seconds,
-                    b.kwh,
-                    b.covered,
-                    _value(b.min_w),
-                    _value(b.max_w),
-                    _value(b.cost),
-                    b.backfill,
-                )
-            ],
-        )
+        table._values = array("d", [value for b in ordered for value in bucket_numbers(b)])
         return table
 
     def copy(self) -> BucketTable:
@@ -117,8 +115,8 @@ class BucketTable(MutableMapping[int, Bucket]):
 
     def bucket_at(self, i: int) -> Bucket:
         """The bucket at position `i`."""
-        at = i * _WIDTH
-        seconds, kwh, covered, min_w, max_w, cost, backfill = self._values[at : at + _WIDTH]
+        at = i * WIDTH
+        seconds, kwh, covered, min_w, max_w, cost, backfill = self._values[at : at + WIDTH]
         return Bucket(
             start=self._starts[i],
             seconds=int(seconds),
@@ -135,7 +133,13 @@ class BucketTable(MutableMapping[int, Bucket]):
         if first >= end:
             return []
         at = _FIELDS[field]
-        return self._values[first * _WIDTH + at : end * _WIDTH : _WIDTH].tolist()
+        return self._values[first * WIDTH + at : end * WIDTH : WIDTH].tolist()
+
+    def numbers(self, first: int, end: int) -> list[float]:
+        """The numbers of the buckets at positions `first` to `end` (exclusive), as
+        `bucket_numbers` gives them, one bucket after the other: reading them builds no bucket.
+        """
+        return self._values[first * WIDTH : end * WIDTH].tolist()
 
     def span(self, begin: int, end: int) -> tuple[int, list[int], list[int]]:
         """The buckets starting in `[begin, end)`: first position, their starts and stamps."""
@@ -149,7 +153,7 @@ class BucketTable(MutableMapping[int, Bucket]):
             return False
         del self._starts[:i]
         del self._stamps[:i]
-        del self._values[: i * _WIDTH]
+        del self._values[: i * WIDTH]
         return True
 
     # -- the mapping -------------------------------------------------------------------------
@@ -168,28 +172,17 @@ class BucketTable(MutableMapping[int, Bucket]):
     def __setitem__(self, start: int, bucket: Bucket) -> None:
         if bucket.start != start:
             raise ValueError(f"a bucket starting at {bucket.start} stored at {start}")
-        row = array(
-            "d",
-            (
-                bucket.seconds,
-                bucket.kwh,
-                bucket.covered,
-                _value(bucket.min_w),
-                _value(bucket.max_w),
-                _value(bucket.cost),
-                bucket.backfill,
-            ),
-        )
+        row = array("d", bucket_numbers(bucket))
         stamp = next(_STAMPS)
         starts = self._starts
         i = bisect_left(starts, start)
         if i < len(starts) and starts[i] == start:
             self._stamps[i] = stamp
-            self._values[i * _WIDTH : (i + 1) * _WIDTH] = row
+            self._values[i * WIDTH : (i + 1) * WIDTH] = row
         else:
             starts.insert(i, start)
             self._stamps.insert(i, stamp)
-            self._values[i * _WIDTH : i * _WIDTH] = row
+            self._values[i * WIDTH : i * WIDTH] = row
 
     def __delitem__(self, start: int) -> None:
         i = self.index(start)
@@ -197,7 +190,7 @@ class BucketTable(MutableMapping[int, Bucket]):
             raise KeyError(start)
         del self._starts[i]
         del self._stamps[i]
-        del self._values[i * _WIDTH : (i + 1) * _WIDTH]
+        del self._values[i * WIDTH : (i + 1) * WIDTH]
 
     def __contains__(self, start: object) -> bool:
         return isinstance(start, int) and self.index(start) >= 0

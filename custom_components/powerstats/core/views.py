@@ -18,8 +18,8 @@ from datetime import date, timedelta, tzinfo
 from functools import lru_cache
 from typing import Any, Final, Literal
 
-from .accounting import Bucket
-from .bucket_table import BucketTable
+from .accounting import WS_PER_KWH, Bucket
+from .bucket_table import WIDTH, BucketTable, bucket_numbers
 from .rollup import History
 from .timegrid import (
     HOUR,
@@ -99,8 +99,9 @@ def _num(value: float, digits: int) -> float | int:
     return int(rounded) if rounded.is_integer() else rounded
 
 
-def _opt(value: float | None, digits: int) -> float | int | None:
-    return None if value is None else _num(value, digits)
+def _opt(value: float, digits: int) -> float | int | None:
+    # NaN stands for a missing value (see `bucket_numbers`).
+    return None if value != value else _num(value, digits)
 
 
 def _coverage(covered: float, seconds: int) -> float | int:
@@ -114,7 +115,16 @@ def bucket_row(
     start: int, seconds: int, bucket: Bucket | None, *, priced: bool, backfill: bool
 ) -> list[Any]:
     """One row: every column present; null measurements when nothing was covered."""
-    if bucket is None or bucket.covered <= 0:
+    numbers = None if bucket is None else bucket_numbers(bucket)
+    return numbers_row(start, seconds, numbers, priced=priced, backfill=backfill)
+
+
+def numbers_row(
+    start: int, seconds: int, numbers: Sequence[float] | None, *, priced: bool, backfill: bool
+) -> list[Any]:
+    """`bucket_row` of a bucket given by its numbers (`bucket_numbers`; None: no bucket)."""
+    _, kwh, covered, min_w, max_w, cost, backfilled = numbers or _NO_NUMBERS
+    if covered <= 0:
         row: list[Any] = [start, None, None, None, None, 0]
         if priced:
             row.append(None)
@@ -123,17 +133,20 @@ def bucket_row(
         return row
     row = [
         start,
-        _num(bucket.kwh, 4),
-        _opt(bucket.mean_w, 1),
-        _opt(bucket.min_w, 1),
-        _opt(bucket.max_w, 1),
-        _coverage(bucket.covered, seconds),
+        _num(kwh, 4),
+        _num(kwh * WS_PER_KWH / covered, 1),  # the mean power over the covered time
+        _opt(min_w, 1),
+        _opt(max_w, 1),
+        _coverage(covered, seconds),
     ]
     if priced:
-        row.append(_opt(bucket.cost, 4))
+        row.append(_opt(cost, 4))
     if backfill:
-        row.append(_num(min(1.0, bucket.backfill / bucket.covered), 3))
+        row.append(_num(min(1.0, backfilled / covered), 3))
     return row
+
+
+_NO_NUMBERS: Final = (0.0,) * WIDTH
 
 
 def columns(*, priced: bool, backfill: bool) -> list[str]:
@@ -337,16 +350,17 @@ class MeterViews:
         first, starts, stored = table.span(slots[0][0], slots[-1][0] + 1)
         has_backfill = any(b > 0 for b in table.column("backfill", first, first + len(starts)))
         flags = (meter.priced, has_backfill)
-        position = {s: first + k for k, s in enumerate(starts)}
+        position = dict(zip(starts, range(first, first + len(starts)), strict=True))
         previous = self._rows.get(level)
         if previous is not None and previous.flags == flags:
-            index = {s: i for i, s in enumerate(previous.starts)}
+            index = dict(zip(previous.starts, range(len(previous.starts)), strict=True))
             old = previous.stamps
         else:
             index, old = {}, array("Q")
-        rows: list[tuple[int, int, Bucket | None, int]] = []
+        rows: list[tuple[int, int, Sequence[float] | None, int]] = []
         stamps = array("Q")
         misses = 0
+        numbers: list[float] | None = None
         for s, n in slots:
             p = position.get(s, -1)
             stamp = stored[p - first] if p >= 0 else 0
@@ -355,10 +369,16 @@ class MeterViews:
             if i >= 0 and old[i] == stamp:
                 rows.append((s, n, None, i))
                 continue
-            # The bucket is read here, on the loop: the table may change while the render
-            # runs in another thread.
-            rows.append((s, n, None if p < 0 else table.bucket_at(p), -1))
             misses += 1
+            if p < 0:
+                rows.append((s, n, None, -1))
+                continue
+            # Read here, on the loop (the table may change while the render runs in another
+            # thread), and as plain numbers: a first render has hundreds of rows to dump.
+            if numbers is None:
+                numbers = table.numbers(first, first + len(starts))
+            at = (p - first) * WIDTH
+            rows.append((s, n, numbers[at : at + WIDTH], -1))
         return LevelRender(self, key, level, history.tz, flags, rows, stamps, misses, previous)
 
 
@@ -387,7 +407,7 @@ class LevelRender:
         level: Level,
         tz: tzinfo,
         flags: tuple[bool, bool],
-        rows: list[tuple[int, int, Bucket | None, int]],
+        rows: list[tuple[int, int, Sequence[float] | None, int]],
         stamps: array[int],
         misses: int,
         previous: _LevelRows | None,
@@ -418,7 +438,7 @@ class LevelRender:
             if i >= 0 and previous is not None:
                 row = previous.data[previous.offsets[2 * i] : previous.offsets[2 * i + 1]]
             else:
-                row = _dump_row(bucket_row(s, n, b, priced=priced, backfill=has_backfill))
+                row = _dump_row(numbers_row(s, n, b, priced=priced, backfill=has_backfill))
             parts.append(row)
             offsets.append(at)
             at += len(row)
