@@ -69,12 +69,15 @@ class Totals:
 class History:
     """The canonical buckets of one meter: 10-minute, hourly and daily, keyed by start."""
 
-    __slots__ = ("days", "hours", "ten_minutes", "tz", "version")
+    __slots__ = ("days", "hours", "merges", "ten_minutes", "tz", "version")
 
     def __init__(self, tz: tzinfo) -> None:
         self.tz = tz
         # Bumped by every change, so a reader can tell "nothing changed" without comparing.
         self.version = 0
+        # Bumped by every merge of buckets computed elsewhere: past buckets may have changed,
+        # not only the newest ones the tick closes.
+        self.merges = 0
         self.ten_minutes: dict[int, Bucket] = {}
         self.hours: dict[int, Bucket] = {}
         self.days: dict[int, Bucket] = {}
@@ -155,6 +158,7 @@ class History:
         landed += sum(s not in had_days and self.days.get(s) is b for s, b in given_days.items())
         # Any merge may have changed stored buckets (not only the slots counted as landed).
         self.version += 1
+        self.merges += 1
         return landed
 
     @staticmethod
@@ -214,9 +218,13 @@ class History:
         year_start_day = today.replace(month=1, day=1)
         open_kwh = open_bucket.kwh if open_bucket is not None else 0.0
 
+        # One pass over the stored days (a year and more) for the three periods ending today.
+        earliest = day_bounds(min(week_start_day, year_start_day), tz)[0]
+        recent = [(s, b) for s, b in self.days.items() if earliest <= s <= today_start]
+
         def days_from(first: date) -> list[Bucket]:
             begin = day_bounds(first, tz)[0]
-            return [b for s, b in self.days.items() if begin <= s <= today_start]
+            return [b for s, b in recent if s >= begin]
 
         today_bucket = self.days.get(today_start)
         today_parts = [b for b in (today_bucket, open_bucket) if b is not None]

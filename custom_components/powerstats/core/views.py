@@ -11,15 +11,18 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import operator
 from array import array
-from collections.abc import Sequence
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
 from functools import lru_cache
+from itertools import repeat
 from typing import Any, Final, Literal
 
 from .accounting import Bucket
-from .rollup import History
+from .rollup import History, combine
 from .timegrid import (
     HOUR,
     TEN_MINUTES,
@@ -77,6 +80,16 @@ class ManifestMeter:
 
     info: MeterInfo
     files: tuple[FileEntry, ...]
+
+
+def refresh_period(level: Level, as_of: int, tz: tzinfo) -> int:
+    """The `as_of` a level is rendered with at the boundary `as_of`.
+
+    Daily changes at every boundary (today's energy as the sensor counts it); the coarser
+    levels hold what closed by the hour, so they change once an hour: rewriting a year of days
+    at every boundary for the open day's row would wear an SD card out.
+    """
+    return as_of if level == "daily" else hour_start(as_of, tz)
 
 
 def level_path(meter_id: str, level: Level) -> str:
@@ -144,38 +157,80 @@ def columns(*, priced: bool, backfill: bool) -> list[str]:
 
 
 @lru_cache(maxsize=16)
-def _days(first: date, last: date, tz: tzinfo) -> tuple[tuple[int, int], ...]:
+def _days(first: date, last: date, tz: tzinfo) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The starts and lengths in seconds of the local days `first` through `last`."""
     # Day boundaries need the time zone's rules for each day, which is slow; every meter of a
     # dataset shares the same window of days, so they are computed once per day, not per render.
-    slots: list[tuple[int, int]] = []
+    starts: list[int] = []
+    seconds: list[int] = []
     day = first
     while day <= last:
         start, end = day_bounds(day, tz)
-        slots.append((start, end - start))
+        starts.append(start)
+        seconds.append(end - start)
         day += timedelta(days=1)
-    return tuple(slots)
+    return tuple(starts), tuple(seconds)
+
+
+type _Slots = tuple[Sequence[int], Sequence[int], list[Bucket | None]]
+
+
+def _slots(level: Level, history: History, as_of: float) -> _Slots:
+    """A level's window ending at `as_of`, by column: starts, lengths, buckets (or None).
+
+    Each row holds what had closed by `as_of`, so a level rendered later with the same
+    `as_of` (a coarse level within its hour, see `refresh_period`) gives the same bytes: the
+    open hour is empty and the open day holds its hours closed by then.
+    """
+    tz = history.tz
+    starts: Sequence[int]
+    buckets: list[Bucket | None]
+    if level == "daily":
+        # Today from local midnight, as the sensor "Energy today" counts it, and all of
+        # yesterday to compare it with: at most 49 hours, all within 10-minute retention.
+        # The open bucket is not in the history: the newest row is empty.
+        begin = day_bounds(local_date(as_of, tz) - timedelta(days=1), tz)[0]
+        starts = range(begin, ten_minute_start(as_of, tz) + TEN_MINUTES, TEN_MINUTES)
+        return starts, (TEN_MINUTES,) * len(starts), list(map(history.ten_minutes.get, starts))
+    count = WINDOW[level]
+    if level == "weekly":
+        last = hour_start(as_of, tz)
+        starts = range(last - (count - 1) * HOUR, last + HOUR, HOUR)
+        buckets = list(map(history.hours.get, starts))
+        buckets[-1] = None  # the open hour
+        return starts, (HOUR,) * count, buckets
+    today = local_date(as_of, tz)
+    starts, seconds = _days(today - timedelta(days=count - 1), today, tz)
+    buckets = list(map(history.days.get, starts))
+    buckets[-1] = _day_so_far(history, starts[-1], seconds[-1], as_of)
+    return starts, seconds, buckets
+
+
+def _day_so_far(history: History, start: int, seconds: int, as_of: float) -> Bucket | None:
+    """The open day as of `as_of`: the rollup of its hours closed by then.
+
+    A day stored without any of its hours (taken as given from elsewhere) is taken as it is.
+    """
+    day = history.days.get(start)
+    if day is None:
+        return None
+    hours = [b for b in map(history.hours.get, range(start, start + seconds, HOUR)) if b]
+    if not hours:
+        return day
+    return combine((b for b in hours if b.start + HOUR <= as_of), start, seconds)
 
 
 def window(level: Level, history: History, as_of: float) -> list[tuple[int, int, Bucket | None]]:
     """Every bucket of a level's window ending at `as_of`: (start, seconds, bucket or None)."""
-    tz = history.tz
-    if level == "daily":
-        # Today from local midnight, as the sensor "Energy today" counts it, and all of
-        # yesterday to compare it with: at most 49 hours, all within 10-minute retention.
-        begin = day_bounds(local_date(as_of, tz) - timedelta(days=1), tz)[0]
-        last = ten_minute_start(as_of, tz)
-        return [
-            (s, TEN_MINUTES, history.ten_minutes.get(s))
-            for s in range(begin, last + TEN_MINUTES, TEN_MINUTES)
-        ]
-    count = WINDOW[level]
-    if level == "weekly":
-        last = hour_start(as_of, tz)
-        starts = [last - i * HOUR for i in range(count - 1, -1, -1)]
-        return [(s, HOUR, history.hours.get(s)) for s in starts]
-    today = local_date(as_of, tz)
-    first = today - timedelta(days=count - 1)
-    return [(s, n, history.days.get(s)) for s, n in _days(first, today, tz)]
+    return list(zip(*_slots(level, history, as_of), strict=True))
+
+
+_BACKFILL: Final = operator.attrgetter("backfill")
+
+
+def _has_backfill(buckets: Iterable[Bucket | None]) -> bool:
+    """Whether any bucket holds time filled from elsewhere (the `backfill` column is shown)."""
+    return any(map(_BACKFILL, filter(None, buckets)))
 
 
 def rows_between(
@@ -191,7 +246,8 @@ def rows_between(
     begin, end = day_bounds(first, tz)[0], day_bounds(last, tz)[1]
     slots: list[tuple[int, int, Bucket | None]]
     if bucket == "day":
-        slots = [(s, n, history.days.get(s)) for s, n in _days(first, last, tz)]
+        starts, seconds = _days(first, last, tz)
+        slots = [(s, n, history.days.get(s)) for s, n in zip(starts, seconds, strict=True)]
     else:
         size, level = (
             (TEN_MINUTES, history.ten_minutes) if bucket == "10min" else (HOUR, history.hours)
@@ -226,7 +282,7 @@ def _dump_row(row: list[Any]) -> bytes:
 def render_level(meter: MeterInfo, level: Level, history: History, as_of: float) -> bytes:
     """The bytes of `<meter>/<level>.json` with data up to `as_of`."""
     slots = window(level, history, as_of)
-    has_backfill = any(b is not None and b.backfill > 0 for _, _, b in slots)
+    has_backfill = _has_backfill(b for _, _, b in slots)
     rows = [
         _dump(bucket_row(s, n, b, priced=meter.priced, backfill=has_backfill)) for s, n, b in slots
     ]
@@ -270,10 +326,12 @@ def _level_text(
 class _LevelRows:
     """Where each row of a level's last file sits in its bytes, and the bucket it came from.
 
-    The file itself holds every row's text, so nothing but offsets is kept beside it.
+    The file itself holds every row's text, so nothing but offsets is kept beside it. Offsets
+    are stored less `base`, so a run of rows taken over by the next file keeps its stored
+    offsets as they are (one slice) while the file around it moves.
     """
 
-    __slots__ = ("buckets", "data", "flags", "offsets", "starts")
+    __slots__ = ("base", "buckets", "data", "flags", "offsets", "starts")
 
     def __init__(
         self,
@@ -282,15 +340,24 @@ class _LevelRows:
         starts: array[int],
         buckets: list[Bucket | None],
         offsets: array[int],
+        base: int,
     ) -> None:
         self.data = data
         self.flags = flags  # (priced, has_backfill): the columns every row was written with
         self.starts = starts
         self.buckets = buckets
-        self.offsets = offsets  # row i is data[offsets[2 * i]:offsets[2 * i + 1]]
+        # Row i is data[offsets[2 * i] + base:offsets[2 * i + 1] + base].
+        self.offsets = offsets
+        self.base = base
+
+    def row(self, i: int) -> bytes:
+        """The text of row i."""
+        return self.data[self.offsets[2 * i] + self.base : self.offsets[2 * i + 1] + self.base]
 
 
 type _FileKey = tuple[MeterInfo, History, int, float]
+# A row still to place: (start, seconds, bucket, its index in the last file or -1 to dump it).
+type _Row = tuple[int, int, Bucket | None, int]
 
 
 class MeterViews:
@@ -299,7 +366,8 @@ class MeterViews:
     Gives exactly the bytes of `render_level`. A closed bucket renders to the same row every
     time, so the rows of the last file are reused (checked against the very bucket object they
     came from) and only new or changed buckets are dumped again; a level whose meter, history
-    and `as_of` are all unchanged is not rendered at all.
+    and `as_of` are all unchanged is not rendered at all. A boundary changes a window at its
+    ends, so the rows it keeps from the last file are one run, taken over as one slice.
     """
 
     __slots__ = ("_files", "_rows", "renders")
@@ -326,34 +394,50 @@ class MeterViews:
         last = self._files.get(level)
         if last is not None and last[0] == key:
             return last[1]
-        slots = window(level, history, as_of)
-        has_backfill = any(b is not None and b.backfill > 0 for _, _, b in slots)
-        flags = (meter.priced, has_backfill)
+        starts, seconds, buckets = _slots(level, history, as_of)
+        flags = (meter.priced, _has_backfill(buckets))
         previous = self._rows.get(level)
-        rows: list[tuple[int, int, Bucket | None, int]] = []
-        misses = 0
-        if previous is not None and previous.flags == flags:
-            index = {s: i for i, s in enumerate(previous.starts)}
-            old = previous.buckets
-            for s, n, b in slots:
-                i = index.get(s, -1)
-                if i < 0 or old[i] is not b:
-                    i = -1
-                    misses += 1
-                rows.append((s, n, b, i))
-        else:
-            rows = [(s, n, b, -1) for s, n, b in slots]
-            misses = len(rows)
-        return LevelRender(self, key, level, history.tz, flags, rows, misses, previous)
+        if previous is None or previous.flags != flags or not starts:
+            rows: list[_Row] = list(zip(starts, seconds, buckets, repeat(-1), strict=False))
+            return LevelRender(self, key, level, history.tz, flags, (0, 0), rows, previous)
+        # The run kept: the new window's first rows, as the same buckets at the same starts.
+        old_starts, old_buckets = previous.starts, previous.buckets
+        first = bisect_left(old_starts, starts[0])
+        overlap = min(len(starts), len(old_starts) - first)
+        kept = 0
+        if overlap > 0 and old_starts[first] == starts[0]:
+            same = map(operator.is_, old_buckets[first : first + overlap], buckets)
+            kept = next((j for j, alike in enumerate(same) if not alike), overlap)
+            if old_starts[first : first + kept] != array("q", starts[:kept]):
+                kept = 0  # not one run after all (a grid that moved): place row by row
+        index = {s: i for i, s in enumerate(old_starts[first + kept :], first + kept)}
+        rows = []
+        for j in range(kept, len(starts)):
+            s, b = starts[j], buckets[j]
+            i = index.get(s, -1)
+            rows.append((s, seconds[j], b, i if i >= 0 and old_buckets[i] is b else -1))
+        block = (first, kept) if kept else (0, 0)
+        return LevelRender(self, key, level, history.tz, flags, block, rows, previous)
 
 
 class LevelRender:
     """One level file to render from buckets already looked up: safe to run in another thread.
 
-    `misses` counts the rows that must be dumped (the others are cut from the last file).
+    `block` is (first, count): rows first .. first + count - 1 of the last file open the new
+    one as they are; `rows` follow them. `misses` counts the rows that must be dumped.
     """
 
-    __slots__ = ("_flags", "_key", "_level", "_previous", "_rows", "_tz", "_views", "misses")
+    __slots__ = (
+        "_block",
+        "_flags",
+        "_key",
+        "_level",
+        "_previous",
+        "_rows",
+        "_tz",
+        "_views",
+        "misses",
+    )
 
     def __init__(
         self,
@@ -362,8 +446,8 @@ class LevelRender:
         level: Level,
         tz: tzinfo,
         flags: tuple[bool, bool],
-        rows: list[tuple[int, int, Bucket | None, int]],
-        misses: int,
+        block: tuple[int, int],
+        rows: list[_Row],
         previous: _LevelRows | None,
     ) -> None:
         self._views = views
@@ -371,8 +455,9 @@ class LevelRender:
         self._level = level
         self._tz = tz
         self._flags = flags
+        self._block = block
         self._rows = rows
-        self.misses = misses
+        self.misses = sum(1 for r in rows if r[3] < 0)
         self._previous = previous
 
     def run(self) -> bytes:
@@ -382,31 +467,43 @@ class LevelRender:
         head = _level_head(meter, self._level, self._tz, as_of, has_backfill)
         previous = self._previous
         parts: list[bytes] = [head]
-        offsets = array("L")
+        first, count = self._block
         at = len(head)
-        for number, (s, n, b, i) in enumerate(self._rows):
-            if number:
+        if count and previous is not None:
+            # The kept run, separators and all, as one slice; its offsets move by `base`.
+            old = previous.offsets
+            begin = old[2 * first] + previous.base
+            end = old[2 * (first + count) - 1] + previous.base
+            parts.append(previous.data[begin:end])
+            base = at - old[2 * first]
+            offsets = old[2 * first : 2 * (first + count)]
+            starts = previous.starts[first : first + count]
+            buckets = previous.buckets[first : first + count]
+            at += end - begin
+        else:
+            base = 0
+            offsets = array("q")
+            starts = array("q")
+            buckets = []
+        for s, n, b, i in self._rows:
+            if starts:
                 parts.append(_ROW_SEPARATOR)
                 at += len(_ROW_SEPARATOR)
             if i >= 0 and previous is not None:
-                row = previous.data[previous.offsets[2 * i] : previous.offsets[2 * i + 1]]
+                row = previous.row(i)
             else:
                 row = _dump_row(bucket_row(s, n, b, priced=priced, backfill=has_backfill))
             parts.append(row)
-            offsets.append(at)
+            offsets.append(at - base)
             at += len(row)
-            offsets.append(at)
+            offsets.append(at - base)
+            starts.append(s)
+            buckets.append(b)
         parts.append(_TAIL)
         data = b"".join(parts)
         views = self._views
         views.renders += 1
-        views._rows[self._level] = _LevelRows(
-            data,
-            self._flags,
-            array("q", [r[0] for r in self._rows]),
-            [r[2] for r in self._rows],
-            offsets,
-        )
+        views._rows[self._level] = _LevelRows(data, self._flags, starts, buckets, offsets, base)
         views._files[self._level] = (self._key, data)
         return data
 
