@@ -87,6 +87,7 @@ def accuracy() -> list[str]:
 async def event_loop_cost() -> list[str]:
     """(b) µs per state change with a real HA core, with and without a meter following it."""
     from homeassistant import loader
+    from homeassistant.helpers import entity_registry as er
     from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped]
         MockConfigEntry,
         async_test_home_assistant,
@@ -102,20 +103,31 @@ async def event_loop_cost() -> list[str]:
             await hass.config.async_set_time_zone("Europe/Amsterdam")
             hass.states.async_set("sensor.house_power", "100", attrs)
             hass.states.async_set("sensor.untracked_power", "100", attrs)
-            entry = MockConfigEntry(
-                domain="powerstats",
-                title="House",
-                data={
+            # The PowerStats entry with one meter subentry, as the flows create them.
+            meter = {
+                "subentry_id": "subentry_house",
+                "subentry_type": "meter",
+                "title": "House",
+                "unique_id": "house",
+                "data": {
                     "entity_id": "sensor.house_power",
                     "name": "House",
                     "meter_id": "house",
                     "kind": "power",
+                    "price_mode": "fixed",
+                    "price": 0.25,
+                    "backfill": False,
                 },
-                options={"price_mode": "fixed", "price": 0.25},
+            }
+            entry = MockConfigEntry(
+                domain="powerstats", title="PowerStats", subentries_data=[meter]
             )
             entry.add_to_hass(hass)
             assert await hass.config_entries.async_setup(entry.entry_id)
             await hass.async_block_till_done()
+            # Without a meter the "tracked" run would measure HA alone twice.
+            entities = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+            assert any(e.unique_id.startswith("subentry_house") for e in entities), "no meter"
 
             async def run(entity_id: str) -> float:
                 t0 = time.perf_counter()

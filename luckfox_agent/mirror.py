@@ -5,7 +5,8 @@ files it lists compared (by sha256) with the local copies, and only changed file
 Every fetched file must match its size and sha256 and the contract's shape; the whole set is
 staged first and swapped in (data files, then the manifest) only when every file is good, so
 the web root always holds one consistent, last good generation. Nothing is written when
-nothing changed: the board's flash has limited erase cycles.
+nothing changed: the board's flash has limited erase cycles. Each data file gets a gzip sibling
+made from the same verified bytes (packing.py), for browsers that accept gzip.
 """
 
 from __future__ import annotations
@@ -27,10 +28,16 @@ from .fsutil import (
     suppress,
 )
 from .httpclient import HttpError, request
+from .packing import Packer, found_siblings, identity, prune, sibling_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
     from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
+
+    from .packing import Packed
+
+    # (staged data file, its target, staged gzip sibling or "", the sha256 of its bytes)
+    Staged = Tuple[str, str, str, str]
 
 MANIFEST = "manifest.json"
 # 200 meters take about 210 KiB as the integration writes them; the most meters the contract
@@ -167,9 +174,13 @@ class Mirror:
             self.status.etag = self.status.last_modified = None
         # Checked once at start (reads only): a file lost or damaged on the flash is fetched
         # again by the first poll even though the source's manifest did not change.
-        self._repair = any(
-            sha256_file(os.path.join(config.webroot, e.path)) != e.sha256 for e in entries
-        )
+        contents = {e.path: sha256_file(os.path.join(config.webroot, e.path)) for e in entries}
+        self._repair = any(contents[e.path] != e.sha256 for e in entries)
+        contents[MANIFEST] = None if raw is None else sha256_hex(raw)
+        self.packer = Packer()
+        # Data file -> its gzip sibling, for the server; replaced whole, never changed in place,
+        # so a server thread reads one consistent map without a lock.
+        self.packed: Dict[str, Packed] = found_siblings(config.webroot, contents)
         if self._repair:
             log.warning("some mirrored files are missing or damaged; the first poll repairs them")
 
@@ -278,21 +289,22 @@ class Mirror:
         except ContractError as err:
             raise MirrorError(str(err)) from None
         fetched = self._stage_changed(entries)
+        count = len(fetched)
         self._commit(fetched, body, local_raw, local_entries, entries)
         self._repair = False
         self._remember_validators(headers)
         self.data_files = self._allowed(body, entries)
         self.status.maintenance = bool(doc.get("maintenance"))
-        log.info("mirror updated: %d file(s) fetched, %d listed", len(fetched), len(entries))
+        log.info("mirror updated: %d file(s) fetched, %d listed", count, len(entries))
         return True
 
     def _remember_validators(self, headers: Dict[str, str]) -> None:
         self.status.etag = headers.get("etag") or None
         self.status.last_modified = headers.get("last-modified") or None
 
-    def _stage_changed(self, entries: Tuple[FileEntry, ...]) -> List[Tuple[str, str]]:
+    def _stage_changed(self, entries: Tuple[FileEntry, ...]) -> List[Staged]:
         """Fetch, verify and stage every listed file whose local copy differs."""
-        staged: List[Tuple[str, str]] = []
+        staged: List[Staged] = []
         try:
             for entry in entries:
                 target = os.path.join(self.config.webroot, entry.path)
@@ -301,15 +313,21 @@ class Mirror:
                 data = self._fetch_verified(entry)
                 try:
                     os.makedirs(os.path.dirname(target), mode=0o755, exist_ok=True)
-                    staged.append((stage_write(target, [data]), target))
+                    tmp = stage_write(target, [data])
                 except OSError as err:
                     raise MirrorError(
                         f"cannot write {entry.path}: {err.strerror or err}; the old copy stays"
                     ) from None
+                staged.append((tmp, target, "", entry.sha256))
+                packed = self.packer.compress(tmp, target)
+                if packed is not None:
+                    staged[-1] = (tmp, target, packed, entry.sha256)
                 self.status.files_fetched += 1
         except BaseException:
-            for tmp, _ in staged:
+            for tmp, _, packed, _ in staged:
                 remove_quietly(tmp)
+                if packed:
+                    remove_quietly(packed)
             raise
         return staged
 
@@ -332,31 +350,85 @@ class Mirror:
 
     def _commit(
         self,
-        staged: List[Tuple[str, str]],
+        staged: List[Staged],
         manifest: bytes,
         old_manifest: Optional[bytes],
         old_entries: Tuple[FileEntry, ...],
         new_entries: Tuple[FileEntry, ...],
     ) -> None:
-        """Swap the staged files in, then the manifest; drop files no longer listed."""
+        """Swap the staged files in, then the manifest; drop files no longer listed.
+
+        A sibling is renamed in before its file, under a name no one serves yet; the server
+        sends it only once `packed` names it with the identity of the file now in place.
+        """
         webroot = self.config.webroot
+        packed = dict(self.packed)
         try:
-            for index, (tmp, target) in enumerate(staged):
+            if manifest != old_manifest:  # staged last, so swapped in last
+                target = os.path.join(webroot, MANIFEST)
+                tmp = stage_write(target, [manifest])
+                sibling = self.packer.compress(tmp, target) or ""  # never raises
+                staged.append((tmp, target, sibling, sha256_hex(manifest)))
+            for index, (tmp, target, sibling, sha256) in enumerate(staged):
+                path = os.path.relpath(target, webroot).replace(os.sep, "/")
+                packed.pop(path, None)
+                if sibling:
+                    name = sibling_name(path, sha256)
+                    os.replace(sibling, os.path.join(webroot, name))
+                    staged[index] = (tmp, target, "", sha256)
                 os.replace(tmp, target)
-                staged[index] = ("", target)
-            if manifest != old_manifest:
-                atomic_write(os.path.join(webroot, MANIFEST), [manifest])
+                staged[index] = ("", target, "", sha256)
+                found = identity(target)
+                if sibling and found is not None:
+                    packed[path] = (name, found[0], found[1], found[2])
         except OSError as err:
-            for tmp, _ in staged:
+            for tmp, _, sibling, _ in staged:
                 if tmp:
                     remove_quietly(tmp)
+                if sibling:
+                    remove_quietly(sibling)
             raise MirrorError(f"cannot update the web root: {err.strerror or err}") from None
-        listed = {entry.path for entry in new_entries}
+        listed = {MANIFEST} | {entry.path for entry in new_entries}
+        if self.packer.available:
+            for path in sorted(listed):
+                sibling_of = packed.get(path)
+                if sibling_of is None or identity(os.path.join(webroot, path)) != sibling_of[1:]:
+                    self._pack_in_place(path, packed)
+        self.packed = {path: value for path, value in packed.items() if path in listed}
+        for _, target, _, _ in staged:  # the siblings of the bytes just replaced
+            path = os.path.relpath(target, webroot).replace(os.sep, "/")
+            current = self.packed.get(path)
+            prune(webroot, path, [current[0]] if current else [])
         for entry in old_entries:
             if entry.path not in listed:
                 remove_quietly(os.path.join(webroot, entry.path))
+                prune(webroot, entry.path)
                 with suppress(OSError):
                     os.rmdir(os.path.join(webroot, entry.meter_id))
+
+    def _pack_in_place(self, path: str, packed: Dict[str, Packed]) -> None:
+        """Give a file already in place the sibling it lacks (gzip missing before, an upgrade).
+
+        Only this thread replaces data files, so the file compressed is the file recorded.
+        """
+        packed.pop(path, None)
+        target = os.path.join(self.config.webroot, path)
+        before = identity(target)
+        contents = sha256_file(target)
+        if before is None or contents is None:
+            return
+        made = self.packer.compress(target, target)
+        if made is None:
+            return
+        name = sibling_name(path, contents)
+        try:
+            os.replace(made, os.path.join(self.config.webroot, name))
+        except OSError:
+            remove_quietly(made)
+            return
+        if identity(target) == before:
+            packed[path] = (name, before[0], before[1], before[2])
+            prune(self.config.webroot, path, [name])
 
     # -- the state file ---------------------------------------------------------------------
 

@@ -18,6 +18,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
     from typing import Callable, Dict, FrozenSet, Optional, Tuple
 
+    from .packing import Packed
+
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -32,6 +34,16 @@ CONTENT_TYPES = {
     ".txt": "text/plain; charset=utf-8",
     ".woff2": "font/woff2",
 }
+# Types a browser only ever uses inside a page (never shows as a document of their own, given
+# nosniff): the document policies (CSP, framing) mean nothing on them. SVG and HTML are
+# documents; so is anything not listed.
+SUBRESOURCE_TYPES = (
+    "text/javascript",
+    "text/css",
+    "application/json",
+    "application/manifest+json",
+    "font/woff2",
+)
 COMPRESSIBLE = (".html", ".js", ".mjs", ".css", ".json", ".map", ".svg", ".txt", ".webmanifest")
 MAX_DASHBOARD_FILES = 2000
 
@@ -45,6 +57,14 @@ DASHBOARD_CSP = (
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self'"
 )
+
+
+def is_subresource(response: Response) -> bool:
+    """Whether a response is a script, style, JSON or font (by its Content-Type)."""
+    for name, value in response.headers:
+        if name == "Content-Type":
+            return value.split(";", 1)[0] in SUBRESOURCE_TYPES
+    return False
 
 
 def scan_dashboard(root: str) -> Dict[str, str]:
@@ -109,12 +129,45 @@ def open_confined(root: str, relative: str) -> Optional[Tuple[int, os.stat_resul
     return fd, info
 
 
-def serve_file(request: Request, root: str, relative: str, cache: str) -> Response:
-    """Answer with one file, streamed: ETag/304, its `.gz` sibling when the client takes gzip.
+def _dashboard_sibling(
+    root: str, relative: str, info: os.stat_result
+) -> Optional[Tuple[int, os.stat_result]]:
+    """The `.gz` install.sh stored beside a dashboard file, unless it is older than the file."""
+    packed = open_confined(root, relative + ".gz")
+    if packed is not None and packed[1].st_mtime_ns < info.st_mtime_ns:
+        os.close(packed[0])  # older than the file: stale, send the file itself
+        return None
+    return packed
 
-    Nothing is compressed here: install.sh stores a .gz beside each dashboard file, sent as it
-    is. The mirrored data files (JSON of at most a few tens of kB, on a LAN) go as they are,
-    because compressing them would load zlib, about 0.35 MB resident for good.
+
+def _data_sibling(
+    root: str, sibling: Optional[Packed], info: os.stat_result
+) -> Optional[Tuple[int, os.stat_result]]:
+    """The mirror's gzip sibling of a data file, only if made from the very file just opened.
+
+    The identity is checked on the open file: a file swapped in after the mirror recorded its
+    sibling (or during this request) never gets the sibling of other bytes.
+    """
+    if sibling is None:
+        return None
+    name, inode, mtime_ns, size = sibling
+    if (info.st_ino, info.st_mtime_ns, info.st_size) != (inode, mtime_ns, size):
+        return None
+    return open_confined(root, name)
+
+
+def serve_file(
+    request: Request,
+    root: str,
+    relative: str,
+    cache: str,
+    data: bool = False,
+    sibling: Optional[Packed] = None,
+) -> Response:
+    """Answer with one file, streamed: ETag/304, a gzip sibling when the client takes gzip.
+
+    Nothing is compressed here (zlib would stay resident): install.sh stores a .gz beside each
+    dashboard file, and the mirror one beside each data file (`sibling`), sent as they are.
     """
     opened = open_confined(root, relative)
     if opened is None:
@@ -129,10 +182,10 @@ def serve_file(request: Request, root: str, relative: str, cache: str) -> Respon
     etag = f'"{info.st_size:x}-{info.st_mtime_ns:x}"'
     packed: Optional[Tuple[int, os.stat_result]] = None
     if ext in COMPRESSIBLE and _accepts_gzip(request.headers.get("accept-encoding", "")):
-        packed = open_confined(root, relative + ".gz")
-        if packed is not None and packed[1].st_mtime_ns < info.st_mtime_ns:
-            os.close(packed[0])  # older than the file: stale, send the file itself
-            packed = None
+        if data:
+            packed = _data_sibling(root, sibling, info)
+        else:
+            packed = _dashboard_sibling(root, relative, info)
     if packed is not None:
         etag = etag[:-1] + '-gz"'
     headers.append(("ETag", etag))
@@ -152,11 +205,16 @@ class Site:
     """Routes public GET/HEAD requests to allow-listed files."""
 
     def __init__(
-        self, dashboard: str, webroot: str, data_files: Callable[[], FrozenSet[str]]
+        self,
+        dashboard: str,
+        webroot: str,
+        data_files: Callable[[], FrozenSet[str]],
+        packed: Callable[[], Dict[str, Packed]] = dict,
     ) -> None:
         self.dashboard = os.path.realpath(dashboard)
         self.webroot = os.path.realpath(webroot)
         self.data_files = data_files
+        self.packed = packed  # data file -> its gzip sibling, as the mirror recorded it
         self.dashboard_files = scan_dashboard(self.dashboard)
 
     def rescan(self) -> None:
@@ -184,4 +242,6 @@ class Site:
         if found is None:
             return simple(404)
         root, relative, cache = found
+        if root == self.webroot and relative in self.data_files():
+            return serve_file(request, root, relative, cache, True, self.packed().get(relative))
         return serve_file(request, root, relative, cache)

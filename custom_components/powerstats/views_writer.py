@@ -26,14 +26,17 @@ from homeassistant.util import dt as dt_util
 
 from .const import REFRESH_SECONDS, SIGNAL_VIEWS_WRITTEN
 from .core.fileio import write_atomically
+from .core.rollup import History
 from .core.timegrid import TEN_MINUTES, iso_local, ten_minute_start
 from .core.views import (
     MANIFEST,
     FileEntry,
     LevelRender,
     ManifestMeter,
+    MeterInfo,
     MeterViews,
     level_path,
+    refresh_period,
     render_manifest,
     sha256_hex,
 )
@@ -47,6 +50,11 @@ SLICE_SECONDS = 0.005
 ROWS_ON_THE_LOOP = 24
 # Files written by one executor job (jobs run side by side).
 WRITES_PER_JOB = 16
+
+
+# What a level file was last rendered from: the meter as the files name it, its history and
+# how many merges that history had, and the level's refresh period (`refresh_period`).
+type _Stamp = tuple[MeterInfo, History, int, int]
 
 
 class Slices:
@@ -102,6 +110,8 @@ class ViewsWriter:
         self._updated: dict[str, str] = {}
         # Per meter id: its rendered rows and files, so an unchanged bucket is never redone.
         self._views: dict[str, MeterViews] = {}
+        # Per level file: what it was last rendered from (see `_Stamp`).
+        self._stamps: dict[str, _Stamp] = {}
         # The hash of each file as it is on disk (unknown paths are compared once, by reading).
         self._on_disk: dict[str, str] = {}
         self._lock = asyncio.Lock()
@@ -166,6 +176,7 @@ class ViewsWriter:
         async with self._lock:
             generated = iso_local(as_of, self.tz)
             files: dict[str, ServedFile] = {}
+            stamps: dict[str, _Stamp] = {}
             manifest_meters: list[ManifestMeter] = []
             meters = {m.config.meter_id: m for m in self._meters().values()}
             self._views = {i: v for i, v in self._views.items() if i in meters}
@@ -174,20 +185,29 @@ class ViewsWriter:
                 views = self._views.setdefault(meter_id, MeterViews())
                 info = meter.info
                 entries: list[FileEntry] = []
+                history = meter.history
                 for level in meter.config.levels:
                     path = level_path(meter_id, level)
-                    data = await self._render(views.plan(info, level, meter.history, as_of))
                     previous = self._files.get(path)
-                    served = (
-                        previous
-                        if previous is not None and previous.data is data
-                        else ServedFile(data, sha256_hex(data))
-                    )
+                    # A coarse level holds what closed by its hour: rendered once within the
+                    # hour unless buckets were merged into its past.
+                    period = refresh_period(level, as_of, self.tz)
+                    stamp = (info, history, history.merges, period)
+                    if previous is not None and not force and self._stamps.get(path) == stamp:
+                        served = previous
+                    else:
+                        data = await self._render(views.plan(info, level, history, period))
+                        served = (
+                            previous
+                            if previous is not None and previous.data is data
+                            else ServedFile(data, sha256_hex(data))
+                        )
+                    stamps[path] = stamp
                     if force or previous is None or previous.sha256 != served.sha256:
                         self._updated[path] = generated
                     files[path] = served
                     entries.append(
-                        FileEntry(level, path, served.sha256, len(data), self._updated[path])
+                        FileEntry(level, path, served.sha256, len(served.data), self._updated[path])
                     )
                 manifest_meters.append(ManifestMeter(info, tuple(entries)))
                 await slices.pause()
@@ -206,6 +226,7 @@ class ViewsWriter:
             on_disk.update((path, files[path].sha256) for path in due)
             self._on_disk = on_disk
             self._files = files
+            self._stamps = stamps
             self.last_as_of = as_of
         event = ViewsWritten(as_of, tuple(changed), history_changed)
         async_dispatcher_send(self.hass, SIGNAL_VIEWS_WRITTEN, event)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import resource
@@ -353,3 +354,70 @@ def test_a_manifest_listing_too_many_meters_is_refused(
     refuses_and_keeps_the_last_good_copy(
         tmp_path, source, agent_python, config, "manifest.json lists more than 256 meters"
     )
+
+
+def siblings(webroot: Path) -> dict[str, bytes]:
+    """The gzip siblings in the web root, decompressed: sibling path -> the bytes it holds."""
+    return {
+        str(p.relative_to(webroot)): gzip.decompress(p.read_bytes())
+        for p in sorted(webroot.rglob("*.gz"))
+    }
+
+
+def test_each_mirrored_file_gets_a_gzip_sibling_named_after_its_bytes(
+    tmp_path: Path, source: Source, agent_python: str
+) -> None:
+    mirrored(tmp_path, source, agent_python)
+    webroot = tmp_path / "webroot"
+    expected = {"manifest.json": source.data.manifest(), **source.data.files}
+    assert siblings(webroot) == {
+        f"{path}.{hashlib.sha256(body).hexdigest()}.gz": body for path, body in expected.items()
+    }
+
+
+def test_a_changed_file_gets_a_new_sibling_and_its_old_one_goes(
+    tmp_path: Path, source: Source, agent_python: str
+) -> None:
+    config = mirrored(tmp_path, source, agent_python)
+    webroot = tmp_path / "webroot"
+    weekly_before = {k: v for k, v in snapshot(webroot).items() if k.startswith("house/weekly")}
+    new_daily = level_file("house", "daily", rows=20, seed=2.0)
+    source.data.files["house/daily.json"] = new_daily
+    result = run_agent(agent_python, config, "mirror-once")
+    assert result.returncode == 0, result.stderr
+    found = siblings(webroot)
+    assert [v for k, v in found.items() if k.startswith("house/daily.json.")] == [new_daily]
+    assert [v for k, v in found.items() if k.startswith("manifest.json.")] == [
+        source.data.manifest()
+    ]
+    weekly_after = {k: v for k, v in snapshot(webroot).items() if k.startswith("house/weekly")}
+    assert weekly_after == weekly_before, "an unchanged file and its sibling are not rewritten"
+
+
+def test_without_a_gzip_program_the_mirror_works_and_keeps_no_siblings(
+    tmp_path: Path, source: Source, agent_python: str
+) -> None:
+    empty = tmp_path / "no-programs"
+    empty.mkdir()
+    config = write_config(tmp_path, source)
+    result = run_agent(agent_python, config, "mirror-once", env={"PATH": str(empty)})
+    assert result.returncode == 0, result.stderr
+    assert "no gzip program found" in result.stderr
+    for path, body in source.data.files.items():
+        assert (tmp_path / "webroot" / path).read_bytes() == body
+    assert siblings(tmp_path / "webroot") == {}
+    assert not list((tmp_path / "webroot").rglob(".*")), "a temporary file was left behind"
+
+
+def test_files_mirrored_without_gzip_get_their_siblings_once_it_is_there(
+    tmp_path: Path, source: Source, agent_python: str
+) -> None:
+    empty = tmp_path / "no-programs"
+    empty.mkdir()
+    config = write_config(tmp_path, source)
+    assert run_agent(agent_python, config, "mirror-once", env={"PATH": str(empty)}).returncode == 0
+    source.data.files["house/daily.json"] = level_file("house", "daily", rows=20, seed=2.0)
+    result = run_agent(agent_python, config, "mirror-once")
+    assert result.returncode == 0, result.stderr
+    expected = {"manifest.json": source.data.manifest(), **source.data.files}
+    assert sorted(siblings(tmp_path / "webroot").values()) == sorted(expected.values())

@@ -216,9 +216,12 @@ def check_rollups(files: Files) -> Verdict:
         tz = ZoneInfo(document["timezone"])
         daily = {row["start"]: row for row in rows_of(levels["daily"])[1]}
         hours = {row["start"]: row for row in weekly}
+        # The weekly file holds the hours closed by its `generated` (the first boundary of an
+        # hour); the daily file may already hold buckets of the hour open then.
+        closed_by = as_of(levels["weekly"])
         for hour in weekly:
             children = [daily.get(hour["start"] + i * TEN_MINUTES) for i in range(6)]
-            if all(c is not None for c in children):
+            if hour["start"] + HOUR <= closed_by and all(c is not None for c in children):
                 hours_checked += 1
                 problems += _compare(f"{meter} hour {hour['start']}", hour, children, HOUR)
         _, monthly = rows_of(levels["monthly"])

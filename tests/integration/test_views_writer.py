@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import date
 from typing import Any
@@ -118,3 +119,56 @@ async def test_history_merged_into_one_meter_renders_and_writes_none_of_the_othe
     changed = {path for event in written for path in event.changed}
     assert "circuit_1/monthly.json" in changed
     assert not {path for path in changed if path.startswith("circuit_0/")}
+
+
+async def test_a_boundary_within_an_hour_writes_daily_and_the_first_of_an_hour_every_level(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 3))
+    ha.states.async_set(sensor(0), "100", W)
+    entry = make_entry(meters=[meter_subentry(sensor(0), "Circuit 0", "circuit_0")])
+    entry.add_to_hass(ha)
+    assert await ha.config_entries.async_setup(entry.entry_id)
+    await ha.async_block_till_done()
+    written: list[ViewsWritten] = []
+    async_dispatcher_connect(ha, SIGNAL_VIEWS_WRITTEN, written.append)
+    writer = entry.runtime_data.writer
+    weekly = writer.file_bytes("circuit_0/weekly.json")
+    for minute in (10, 20, 30, 40, 50):
+        ha.states.async_set(sensor(0), str(100 + minute), W)
+        await move_to(at(2026, 11, 26, 12, minute))
+        assert set(written.pop().changed) == {"circuit_0/daily.json", "manifest.json"}
+    # The open hour's energy reaches the coarse levels at the hour's end, not before.
+    assert writer.file_bytes("circuit_0/weekly.json") == weekly
+    await move_to(at(2026, 11, 26, 13, 0))
+    assert set(written.pop().changed) == {
+        "manifest.json",
+        *(f"circuit_0/{level}.json" for level in views.LEVELS),
+    }
+    for level in views.LEVELS:
+        assert await read_file(ha, f"powerstats/circuit_0/{level}.json") == writer.file_bytes(
+            f"circuit_0/{level}.json"
+        )
+
+
+async def test_the_coarse_levels_of_the_first_boundary_of_an_hour_hold_every_closed_hour(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 3))
+    ha.states.async_set(sensor(0), "600", W)
+    entry = make_entry(meters=[meter_subentry(sensor(0), "Circuit 0", "circuit_0")])
+    entry.add_to_hass(ha)
+    assert await ha.config_entries.async_setup(entry.entry_id)
+    await ha.async_block_till_done()
+    for minute in (10, 20, 30, 40, 50):
+        await move_to(at(2026, 11, 26, 12, minute))
+    await move_to(at(2026, 11, 26, 13, 0))
+    writer = entry.runtime_data.writer
+    meter = meter_of(entry, "circuit_0")
+    for level in views.LEVELS:
+        assert writer.file_bytes(f"circuit_0/{level}.json") == views.render_level(
+            meter.info, level, meter.history, at(2026, 11, 26, 13, 0).timestamp()
+        ), level
+    hours = json.loads(writer.file_bytes("circuit_0/weekly.json") or b"")["rows"]
+    noon = int(at(2026, 11, 26, 12, 0).timestamp())
+    assert [row[1] for row in hours if row[0] == noon] == [pytest.approx(0.6 * 57 / 60)]

@@ -11,13 +11,14 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Playwright, expect
 
 from tests.www.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.www.conftest import ARTIFACTS, OpenDashboard
+from tests.www.conftest import ARTIFACTS, WWW, OpenDashboard
 from tests.www.datagen import LEVELS, Dataset, MeterSpec, fixed_now, write_dataset
 from tests.www.server import DashboardServer
 
@@ -286,6 +287,26 @@ def test_a_single_meter_has_no_meter_picker(data_root: Path, open_dashboard: Ope
     opened = open_dashboard()
     expect(opened.page.locator(".ps-meter-name")).to_have_text("House")
     expect(opened.page.get_by_role("combobox", name="Meter")).to_be_hidden()
+
+
+def test_a_single_meter_page_never_fetches_the_meter_picker(
+    data_root: Path, server: DashboardServer, open_dashboard: OpenDashboard
+) -> None:
+    write_dataset(data_root, [MeterSpec()], NOW)
+    opened = open_dashboard()
+    opened.page.wait_for_selector(".ps[data-others='ready']")
+    fetched = [path for path, _ in server.served.requests]
+    assert "js/dashboard.js" in fetched
+    assert "js/picker.js" not in fetched
+
+
+def test_the_page_icon_is_www_icon_svg_inline() -> None:
+    html = (WWW / "index.html").read_text()
+    icon = re.search(
+        r'<link rel="icon" type="image/svg\+xml" href="data:image/svg\+xml,([^"]+)">', html
+    )
+    assert icon, "index.html has no inline SVG icon"
+    assert unquote(icon[1]) == (WWW / "icon.svg").read_text().strip().replace('"', "'")
 
 
 def test_the_arrow_keys_move_between_tabs(data_root: Path, open_dashboard: OpenDashboard) -> None:

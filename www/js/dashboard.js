@@ -5,7 +5,6 @@ import { DataError, DataSource, LEVELS, chooseView, relativeFetch } from './data
 import {
   formatAge, formatBucketLong, formatCost, formatDateTime, formatEnergy, formatPower, knownTimeZone,
 } from './format.js';
-import { MeterPicker } from './picker.js';
 import { readPlace, rememberMeter, wishedMeter, writePlace } from './place.js';
 import {
   bucketSeconds, calendarPeriod, dailyAverageKwh, previousPeriod, summarize, toCsv, withRows,
@@ -72,6 +71,9 @@ class Dashboard {
     this.timer = null;
     this.reads = 0;
     this.destroyed = false;
+    this.colors = null; // the theme's colours as the page's CSS resolves them, once read
+    this.picker = null; // the meter picker, once a manifest lists two meters (see syncPicker)
+    this.pickerLoad = null;
     this.build();
     this.onHash = () => this.readPlace() && this.showView();
     this.darkQuery = globalThis.matchMedia?.('(prefers-color-scheme: dark)');
@@ -81,10 +83,7 @@ class Dashboard {
   build() {
     const ui = {};
     ui.title = el('h1', { class: 'ps-title', text: 'PowerStats' });
-    this.picker = new MeterPicker({ locale: this.locale, onChoose: (id) => this.chooseMeter(id) });
     ui.meterName = el('span', { class: 'ps-meter-name' });
-    ui.meterLabel = this.picker.element;
-    ui.meterLabel.hidden = true;
     ui.error = el('div', { class: 'ps-banner ps-banner-error', role: 'alert', hidden: true });
     ui.maintenance = el('div', {
       class: 'ps-banner ps-banner-warn', role: 'status', hidden: true,
@@ -123,7 +122,7 @@ class Dashboard {
     ui.notes = el('ul', { class: 'ps-notes', role: 'status' });
     ui.status = el('p', { class: 'ps-muted ps-loading', text: 'Loading…' });
     this.root.replaceChildren(el('div', { class: 'ps', 'data-state': 'loading' }, [
-      el('header', { class: 'ps-header' }, [ui.title, ui.meterName, ui.meterLabel]),
+      ui.header = el('header', { class: 'ps-header' }, [ui.title, ui.meterName]),
       ui.status, ui.error, ui.maintenance, ui.stale, ui.tabs, ui.levelsNote, ui.panel,
       el('footer', { class: 'ps-footer' }, [ui.asOf, ui.notes]),
     ]));
@@ -219,10 +218,13 @@ class Dashboard {
     const { meter, levels, level } = chooseView(manifest, this.meterId, this.level);
     this.meterId = meter?.id ?? null;
     this.level = level;
-    ui.meterLabel.hidden = manifest.meters.length < 2;
     ui.meterName.textContent = manifest.meters.length === 1 ? manifest.meters[0].name : '';
-    this.picker.setMeters(manifest.meters);
-    this.picker.setChosen(meter);
+    if (manifest.meters.length >= 2 || this.picker) {
+      this.syncPicker().then(
+        () => this.setNote('picker', null),
+        () => this.setNote('picker', 'The meter picker could not be loaded; reload the page to choose another meter.'),
+      );
+    }
     ui.tabs.replaceChildren(...levels.map((level) => {
       const selected = level === this.level;
       const tab = el('button', {
@@ -236,6 +238,27 @@ class Dashboard {
     this.showMissingLevels(meter);
     if (this.level) ui.panel.setAttribute('aria-labelledby', `ps-tab-${this.level}`);
     return levels.length > 0;
+  }
+
+  /**
+   * The meter picker, for two meters or more: loaded on first need, so a one-meter page never
+   * fetches it. It shows whatever manifest and meter are current once it is in.
+   */
+  async syncPicker() {
+    this.pickerLoad ??= import('./picker.js').then(({ MeterPicker }) => {
+      this.picker = new MeterPicker({ locale: this.locale, onChoose: (id) => this.chooseMeter(id) });
+      this.ui.header.append(this.picker.element);
+    });
+    try {
+      await this.pickerLoad;
+    } catch (error) {
+      this.pickerLoad = null; // tried again at the next refresh
+      throw error;
+    }
+    const { meters } = this.manifest;
+    this.picker.element.hidden = meters.length < 2;
+    this.picker.setMeters(meters);
+    this.picker.setChosen(meters.find((m) => m.id === this.meterId) ?? null);
   }
 
   /** Levels the meter does not publish get no tab; one line says which and why. */
@@ -288,7 +311,14 @@ class Dashboard {
     }
     const meter = this.meter;
     const entry = meter.files[this.level];
-    const { file, note } = await this.source.level(meter, this.level);
+    const reading = this.source.level(meter, this.level);
+    // While the file is on its way: the first date formatter for the meter's zone (it loads the
+    // zone's data) and the page's colours (read afresh for each view; the first read is the
+    // first style pass over the new page) take tens of milliseconds; paid now, they are not on
+    // the path to the drawn chart.
+    knownTimeZone(meter.timezone);
+    this.colors = themeColors(this.page);
+    const { file, note } = await reading;
     if (token !== this.token) return;
     this.setNote(entry.path, note);
     this.timeZone = knownTimeZone(meter.timezone);
@@ -408,7 +438,7 @@ class Dashboard {
     const tz = knownTimeZone(file.timezone);
     const names = calendar ? { current: view.tab, previous: view.previous } : {};
     drawChart(ui.mainCanvas, mainChartConfig(chart, previous, {
-      colors: themeColors(this.page), timeZone: tz, locale: this.locale, names,
+      colors: this.colors ??= themeColors(this.page), timeZone: tz, locale: this.locale, names,
     }));
     ui.main.dataset.compare = previous ? 'on' : 'off';
     const dashed = calendar ? `, ${view.previous.toLowerCase()} dashed` : ', with the previous period dashed';
@@ -481,13 +511,15 @@ class Dashboard {
       .filter((a) => a.kwhPerDay !== null);
     ui.averages.hidden = averages.length === 0;
     if (averages.length === 0) return;
-    drawChart(ui.avgCanvas, averagesChartConfig(averages, this.level, { colors: themeColors(this.page), locale: this.locale }));
+    this.colors ??= themeColors(this.page);
+    drawChart(ui.avgCanvas, averagesChartConfig(averages, this.level, { colors: this.colors, locale: this.locale }));
     const sentence = averages.map((a) => `${a.label}: ${formatEnergy(a.kwhPerDay, this.locale)} per day`);
     ui.avgCanvas.setAttribute('aria-label', `Bar chart of average energy per day. ${sentence.join('; ')}.`);
     ui.avgList.replaceChildren(...sentence.map((text) => el('li', { text })));
   }
 
   themeChanged() {
+    this.colors = null; // read again from the page's CSS at the next draw
     if (!this.file) return;
     this.drawMain();
     if (this.others) this.drawAverages();

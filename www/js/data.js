@@ -143,6 +143,23 @@ export function chooseView(manifest, meterId, level) {
   return { meter, levels, level: levels.includes(level) ? level : (levels[0] ?? null) };
 }
 
+/**
+ * Start reading manifest.json, then the file of the view that would be shown (the wished meter
+ * and level, as chooseView settles them), before the rest of the page is loaded; returns the
+ * manifest read. The dashboard's own reads of the same things join these requests.
+ */
+export function readAhead(source, meterId, level) {
+  const firstManifest = source.manifest();
+  firstManifest
+    .then((manifest) => {
+      const view = chooseView(manifest, meterId, level);
+      return view.level ? source.level(view.meter, view.level) : null;
+    })
+    // Failures are reported when the dashboard reads the same things, not as stray rejections.
+    .catch(() => {});
+  return firstManifest;
+}
+
 /** Hex sha256 of some bytes, or null where the browser keeps crypto.subtle to secure pages. */
 export async function sha256Hex(buffer) {
   if (!globalThis.crypto?.subtle) return null;

@@ -38,6 +38,12 @@ WIDTH: Final = len(_FIELDS)
 _STAMPS: Final = itertools.count(1)
 
 
+def new_stamp() -> int:
+    """A stamp no bucket had before: for a bucket built beside the tables (never equal to one
+    noted earlier)."""
+    return next(_STAMPS)
+
+
 def _value(value: float | None) -> float:
     return math.nan if value is None else value
 
@@ -81,7 +87,7 @@ class BucketTable(MutableMapping[int, Bucket]):
         ordered = [by_start[s] for s in sorted(by_start)]
         table = cls()
         table._starts = array("q", [b.start for b in ordered])
-        table._stamps = array("Q", [next(_STAMPS) for _ in ordered])
+        table._stamps = array("Q", [new_stamp() for _ in ordered])
         table._values = array("d", [value for b in ordered for value in bucket_numbers(b)])
         return table
 
@@ -173,7 +179,7 @@ class BucketTable(MutableMapping[int, Bucket]):
         if bucket.start != start:
             raise ValueError(f"a bucket starting at {bucket.start} stored at {start}")
         row = array("d", bucket_numbers(bucket))
-        stamp = next(_STAMPS)
+        stamp = new_stamp()
         starts = self._starts
         i = bisect_left(starts, start)
         if i < len(starts) and starts[i] == start:

@@ -73,12 +73,15 @@ class History:
     Each level is a `BucketTable` (compact columns, not an object per bucket).
     """
 
-    __slots__ = ("days", "hours", "ten_minutes", "tz", "version")
+    __slots__ = ("days", "hours", "merges", "ten_minutes", "tz", "version")
 
     def __init__(self, tz: tzinfo) -> None:
         self.tz = tz
         # Bumped by every change, so a reader can tell "nothing changed" without comparing.
         self.version = 0
+        # Bumped by every merge of buckets computed elsewhere: past buckets may have changed,
+        # not only the newest ones the tick closes.
+        self.merges = 0
         self.ten_minutes = BucketTable()
         self.hours = BucketTable()
         self.days = BucketTable()
@@ -159,6 +162,7 @@ class History:
         landed += sum(s not in had_days and self.days.get(s) == b for s, b in given_days.items())
         # Any merge may have changed stored buckets (not only the slots counted as landed).
         self.version += 1
+        self.merges += 1
         return landed
 
     @staticmethod

@@ -11,16 +11,18 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import operator
 from array import array
-from collections.abc import Sequence
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
 from functools import lru_cache
 from typing import Any, Final, Literal
 
 from .accounting import WS_PER_KWH, Bucket
-from .bucket_table import WIDTH, BucketTable, bucket_numbers
-from .rollup import History
+from .bucket_table import WIDTH, bucket_numbers, new_stamp
+from .rollup import History, combine
 from .timegrid import (
     HOUR,
     TEN_MINUTES,
@@ -78,6 +80,16 @@ class ManifestMeter:
 
     info: MeterInfo
     files: tuple[FileEntry, ...]
+
+
+def refresh_period(level: Level, as_of: int, tz: tzinfo) -> int:
+    """The `as_of` a level is rendered with at the boundary `as_of`.
+
+    Daily changes at every boundary (today's energy as the sensor counts it); the coarser
+    levels hold what closed by the hour, so they change once an hour: rewriting a year of days
+    at every boundary for the open day's row would wear an SD card out.
+    """
+    return as_of if level == "daily" else hour_start(as_of, tz)
 
 
 def level_path(meter_id: str, level: Level) -> str:
@@ -158,43 +170,129 @@ def columns(*, priced: bool, backfill: bool) -> list[str]:
 
 
 @lru_cache(maxsize=16)
-def _days(first: date, last: date, tz: tzinfo) -> tuple[tuple[int, int], ...]:
+def _days(first: date, last: date, tz: tzinfo) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The starts and lengths in seconds of the local days `first` through `last`."""
     # Day boundaries need the time zone's rules for each day, which is slow; every meter of a
     # dataset shares the same window of days, so they are computed once per day, not per render.
-    slots: list[tuple[int, int]] = []
+    starts: list[int] = []
+    seconds: list[int] = []
     day = first
     while day <= last:
         start, end = day_bounds(day, tz)
-        slots.append((start, end - start))
+        starts.append(start)
+        seconds.append(end - start)
         day += timedelta(days=1)
-    return tuple(slots)
+    return tuple(starts), tuple(seconds)
 
 
-def window_slots(
-    level: Level, history: History, as_of: float
-) -> tuple[BucketTable, Sequence[tuple[int, int]]]:
-    """The level's window ending at `as_of`: the table it reads, (start, seconds) of each row."""
-    tz = history.tz
-    if level == "daily":
-        # Today from local midnight, as the sensor "Energy today" counts it, and all of
-        # yesterday to compare it with: at most 49 hours, all within 10-minute retention.
-        begin = day_bounds(local_date(as_of, tz) - timedelta(days=1), tz)[0]
-        last = ten_minute_start(as_of, tz)
-        return history.ten_minutes, [
-            (s, TEN_MINUTES) for s in range(begin, last + TEN_MINUTES, TEN_MINUTES)
-        ]
-    count = WINDOW[level]
-    if level == "weekly":
-        last = hour_start(as_of, tz)
-        return history.hours, [(last - i * HOUR, HOUR) for i in range(count - 1, -1, -1)]
-    today = local_date(as_of, tz)
-    return history.days, _days(today - timedelta(days=count - 1), today, tz)
+class _Window:
+    """A level's window ending at `as_of`, by column: starts, lengths and the stamps of the
+    buckets in it (0: no bucket; see `BucketTable`), whose contents are read only when asked.
+
+    Each row holds what had closed by `as_of`, so a level rendered later with the same
+    `as_of` (a coarse level within its hour, see `refresh_period`) gives the same bytes: the
+    open hour is empty and the open day holds its hours closed by then.
+    """
+
+    __slots__ = ("_block", "_first", "_open", "_positions", "_table", "seconds", "stamps", "starts")
+
+    def __init__(self, level: Level, history: History, as_of: float) -> None:
+        tz = history.tz
+        self.seconds: Sequence[int]
+        self.starts: Sequence[int]
+        # The newest row when it is not the stored bucket: (True, what it holds instead).
+        self._open: tuple[bool, Bucket | None] = (False, None)
+        if level == "daily":
+            # Today from local midnight, as the sensor "Energy today" counts it, and all of
+            # yesterday to compare it with: at most 49 hours, all within 10-minute retention.
+            # The open bucket is not in the history: the newest row is empty.
+            begin = day_bounds(local_date(as_of, tz) - timedelta(days=1), tz)[0]
+            self.starts = range(begin, ten_minute_start(as_of, tz) + TEN_MINUTES, TEN_MINUTES)
+            self.seconds = (TEN_MINUTES,) * len(self.starts)
+            self._table = history.ten_minutes
+        elif level == "weekly":
+            count = WINDOW[level]
+            last = hour_start(as_of, tz)
+            self.starts = range(last - (count - 1) * HOUR, last + HOUR, HOUR)
+            self.seconds = (HOUR,) * count
+            self._table = history.hours
+            self._open = (True, None)  # the open hour
+        else:
+            today = local_date(as_of, tz)
+            self.starts, self.seconds = _days(today - timedelta(days=WINDOW[level] - 1), today, tz)
+            self._table = history.days
+            self._open = _day_so_far(history, self.starts[-1], self.seconds[-1], as_of)
+        self._first, stored, stamps = self._table.span(self.starts[0], self.starts[-1] + 1)
+        where = dict(zip(stored, range(len(stored)), strict=True))
+        # Each row's position among the stored buckets of the span, or -1.
+        self._positions = [where.get(s, -1) for s in self.starts]
+        self.stamps = [stamps[k] if k >= 0 else 0 for k in self._positions]
+        replaced, bucket = self._open
+        if replaced:
+            self._positions[-1] = -1
+            self.stamps[-1] = 0 if bucket is None else new_stamp()
+        self._block: list[float] | None = None
+
+    @property
+    def has_backfill(self) -> bool:
+        """Whether any row holds time filled from elsewhere (the `backfill` column is shown)."""
+        stored = self._table.column("backfill", self._first, self._first + len(self._positions))
+        _, bucket = self._open
+        return any(stored[k] > 0 for k in self._positions if k >= 0) or (
+            bucket is not None and bucket.backfill > 0
+        )
+
+    def numbers(self, j: int) -> Sequence[float] | None:
+        """The numbers of row j's bucket (see `bucket_numbers`), None when it has none."""
+        k = self._positions[j]
+        if k < 0:
+            replaced, bucket = self._open
+            if replaced and j == len(self._positions) - 1 and bucket is not None:
+                return bucket_numbers(bucket)
+            return None
+        if self._block is None:
+            # Read at once, on the loop (the table may change while the render runs in another
+            # thread), as plain numbers: a first render has hundreds of rows to dump.
+            self._block = self._table.numbers(self._first, self._first + len(self._positions))
+        return self._block[k * WIDTH : (k + 1) * WIDTH]
+
+    def bucket(self, j: int) -> Bucket | None:
+        """Row j's bucket, or None."""
+        k = self._positions[j]
+        if k < 0:
+            replaced, bucket = self._open
+            return bucket if replaced and j == len(self._positions) - 1 else None
+        return self._table.bucket_at(self._first + k)
+
+
+def _day_so_far(
+    history: History, start: int, seconds: int, as_of: float
+) -> tuple[bool, Bucket | None]:
+    """The open day as of `as_of`: the rollup of its hours closed by then.
+
+    Returns (False, None) when the stored day is taken as it is: a day stored without any of
+    its hours (taken as given from elsewhere). No stored day gives an empty row.
+    """
+    if start not in history.days:
+        return True, None
+    hours = [b for b in map(history.hours.get, range(start, start + seconds, HOUR)) if b]
+    if not hours:
+        return False, None
+    return True, combine((b for b in hours if b.start + HOUR <= as_of), start, seconds)
 
 
 def window(level: Level, history: History, as_of: float) -> list[tuple[int, int, Bucket | None]]:
     """Every bucket of a level's window ending at `as_of`: (start, seconds, bucket or None)."""
-    table, slots = window_slots(level, history, as_of)
-    return [(s, n, table.get(s)) for s, n in slots]
+    win = _Window(level, history, as_of)
+    return [(s, win.seconds[j], win.bucket(j)) for j, s in enumerate(win.starts)]
+
+
+_BACKFILL: Final = operator.attrgetter("backfill")
+
+
+def _has_backfill(buckets: Iterable[Bucket | None]) -> bool:
+    """Whether any bucket holds time filled from elsewhere (the `backfill` column is shown)."""
+    return any(map(_BACKFILL, filter(None, buckets)))
 
 
 def rows_between(
@@ -210,7 +308,8 @@ def rows_between(
     begin, end = day_bounds(first, tz)[0], day_bounds(last, tz)[1]
     slots: list[tuple[int, int, Bucket | None]]
     if bucket == "day":
-        slots = [(s, n, history.days.get(s)) for s, n in _days(first, last, tz)]
+        starts, seconds = _days(first, last, tz)
+        slots = [(s, n, history.days.get(s)) for s, n in zip(starts, seconds, strict=True)]
     else:
         size, level = (
             (TEN_MINUTES, history.ten_minutes) if bucket == "10min" else (HOUR, history.hours)
@@ -245,7 +344,7 @@ def _dump_row(row: list[Any]) -> bytes:
 def render_level(meter: MeterInfo, level: Level, history: History, as_of: float) -> bytes:
     """The bytes of `<meter>/<level>.json` with data up to `as_of`."""
     slots = window(level, history, as_of)
-    has_backfill = any(b is not None and b.backfill > 0 for _, _, b in slots)
+    has_backfill = _has_backfill(b for _, _, b in slots)
     rows = [
         _dump(bucket_row(s, n, b, priced=meter.priced, backfill=has_backfill)) for s, n, b in slots
     ]
@@ -289,11 +388,13 @@ def _level_text(
 class _LevelRows:
     """Where each row of a level's last file sits in its bytes, and the bucket it came from.
 
-    The file itself holds every row's text, so nothing but offsets and the stamps of the
-    buckets (see `BucketTable`; 0 for an empty row) is kept beside it.
+    The file itself holds every row's text, so nothing but offsets and the stamps of the rows'
+    buckets (see `BucketTable`; 0 for an empty row) is kept beside it. Offsets are stored less
+    `base`, so a run of rows taken over by the next file keeps its stored offsets as they are
+    (one slice) while the file around it moves.
     """
 
-    __slots__ = ("data", "flags", "offsets", "stamps", "starts")
+    __slots__ = ("base", "data", "flags", "offsets", "stamps", "starts")
 
     def __init__(
         self,
@@ -302,15 +403,25 @@ class _LevelRows:
         starts: array[int],
         stamps: array[int],
         offsets: array[int],
+        base: int,
     ) -> None:
         self.data = data
         self.flags = flags  # (priced, has_backfill): the columns every row was written with
         self.starts = starts
         self.stamps = stamps
-        self.offsets = offsets  # row i is data[offsets[2 * i]:offsets[2 * i + 1]]
+        # Row i is data[offsets[2 * i] + base:offsets[2 * i + 1] + base].
+        self.offsets = offsets
+        self.base = base
+
+    def row(self, i: int) -> bytes:
+        """The text of row i."""
+        return self.data[self.offsets[2 * i] + self.base : self.offsets[2 * i + 1] + self.base]
 
 
 type _FileKey = tuple[MeterInfo, History, int, float]
+# A row still to place: (start, seconds, its bucket's numbers when it is to be dumped, its
+# index in the last file or -1 to dump it, its bucket's stamp).
+type _Row = tuple[int, int, Sequence[float] | None, int, int]
 
 
 class MeterViews:
@@ -319,7 +430,8 @@ class MeterViews:
     Gives exactly the bytes of `render_level`. A closed bucket renders to the same row every
     time, so the rows of the last file are reused (checked against the stamp of the bucket they
     came from) and only new or changed buckets are dumped again; a level whose meter, history
-    and `as_of` are all unchanged is not rendered at all.
+    and `as_of` are all unchanged is not rendered at all. A boundary changes a window at its
+    ends, so the rows it keeps from the last file are one run, taken over as one slice.
     """
 
     __slots__ = ("_files", "_rows", "renders")
@@ -346,55 +458,52 @@ class MeterViews:
         last = self._files.get(level)
         if last is not None and last[0] == key:
             return last[1]
-        table, slots = window_slots(level, history, as_of)
-        first, starts, stored = table.span(slots[0][0], slots[-1][0] + 1)
-        has_backfill = any(b > 0 for b in table.column("backfill", first, first + len(starts)))
-        flags = (meter.priced, has_backfill)
-        position = dict(zip(starts, range(first, first + len(starts)), strict=True))
+        win = _Window(level, history, as_of)
+        starts, seconds, stamps = win.starts, win.seconds, win.stamps
+        flags = (meter.priced, win.has_backfill)
         previous = self._rows.get(level)
-        if previous is not None and previous.flags == flags:
-            index = dict(zip(previous.starts, range(len(previous.starts)), strict=True))
-            old = previous.stamps
-        else:
-            index, old = {}, array("Q")
-        rows: list[tuple[int, int, Sequence[float] | None, int]] = []
-        stamps = array("Q")
-        misses = 0
-        numbers: list[float] | None = None
-        for s, n in slots:
-            p = position.get(s, -1)
-            stamp = stored[p - first] if p >= 0 else 0
-            stamps.append(stamp)
+        if previous is None or previous.flags != flags or not starts:
+            rows: list[_Row] = [
+                (s, seconds[j], win.numbers(j), -1, stamps[j]) for j, s in enumerate(starts)
+            ]
+            return LevelRender(self, key, level, history.tz, flags, (0, 0), rows, previous)
+        # The run kept: the new window's first rows, as the same buckets at the same starts.
+        old_starts, old_stamps = previous.starts, previous.stamps
+        first = bisect_left(old_starts, starts[0])
+        overlap = min(len(starts), len(old_starts) - first)
+        kept = 0
+        if overlap > 0 and old_starts[first] == starts[0]:
+            same = map(operator.eq, old_stamps[first : first + overlap], stamps)
+            kept = next((j for j, alike in enumerate(same) if not alike), overlap)
+            if old_starts[first : first + kept] != array("q", starts[:kept]):
+                kept = 0  # not one run after all (a grid that moved): place row by row
+        index = {s: i for i, s in enumerate(old_starts[first + kept :], first + kept)}
+        rows = []
+        for j in range(kept, len(starts)):
+            s, stamp = starts[j], stamps[j]
             i = index.get(s, -1)
-            if i >= 0 and old[i] == stamp:
-                rows.append((s, n, None, i))
-                continue
-            misses += 1
-            if p < 0:
-                rows.append((s, n, None, -1))
-                continue
-            # Read here, on the loop (the table may change while the render runs in another
-            # thread), and as plain numbers: a first render has hundreds of rows to dump.
-            if numbers is None:
-                numbers = table.numbers(first, first + len(starts))
-            at = (p - first) * WIDTH
-            rows.append((s, n, numbers[at : at + WIDTH], -1))
-        return LevelRender(self, key, level, history.tz, flags, rows, stamps, misses, previous)
+            if i >= 0 and old_stamps[i] == stamp:
+                rows.append((s, seconds[j], None, i, stamp))
+            else:
+                rows.append((s, seconds[j], win.numbers(j), -1, stamp))
+        block = (first, kept) if kept else (0, 0)
+        return LevelRender(self, key, level, history.tz, flags, block, rows, previous)
 
 
 class LevelRender:
     """One level file to render from buckets already looked up: safe to run in another thread.
 
-    `misses` counts the rows that must be dumped (the others are cut from the last file).
+    `block` is (first, count): rows first .. first + count - 1 of the last file open the new
+    one as they are; `rows` follow them. `misses` counts the rows that must be dumped.
     """
 
     __slots__ = (
+        "_block",
         "_flags",
         "_key",
         "_level",
         "_previous",
         "_rows",
-        "_stamps",
         "_tz",
         "_views",
         "misses",
@@ -407,9 +516,8 @@ class LevelRender:
         level: Level,
         tz: tzinfo,
         flags: tuple[bool, bool],
-        rows: list[tuple[int, int, Sequence[float] | None, int]],
-        stamps: array[int],
-        misses: int,
+        block: tuple[int, int],
+        rows: list[_Row],
         previous: _LevelRows | None,
     ) -> None:
         self._views = views
@@ -417,9 +525,9 @@ class LevelRender:
         self._level = level
         self._tz = tz
         self._flags = flags
+        self._block = block
         self._rows = rows
-        self._stamps = stamps
-        self.misses = misses
+        self.misses = sum(1 for r in rows if r[3] < 0)
         self._previous = previous
 
     def run(self) -> bytes:
@@ -429,31 +537,43 @@ class LevelRender:
         head = _level_head(meter, self._level, self._tz, as_of, has_backfill)
         previous = self._previous
         parts: list[bytes] = [head]
-        offsets = array("I")  # 4 bytes each: a level file is far below 4 GiB
+        first, count = self._block
         at = len(head)
-        for number, (s, n, b, i) in enumerate(self._rows):
-            if number:
+        if count and previous is not None:
+            # The kept run, separators and all, as one slice; its offsets move by `base`.
+            old = previous.offsets
+            begin = old[2 * first] + previous.base
+            end = old[2 * (first + count) - 1] + previous.base
+            parts.append(previous.data[begin:end])
+            base = at - old[2 * first]
+            offsets = old[2 * first : 2 * (first + count)]
+            starts = previous.starts[first : first + count]
+            stamps = previous.stamps[first : first + count]
+            at += end - begin
+        else:
+            base = 0
+            offsets = array("q")
+            starts = array("q")
+            stamps = array("Q")
+        for s, n, numbers, i, stamp in self._rows:
+            if starts:
                 parts.append(_ROW_SEPARATOR)
                 at += len(_ROW_SEPARATOR)
             if i >= 0 and previous is not None:
-                row = previous.data[previous.offsets[2 * i] : previous.offsets[2 * i + 1]]
+                row = previous.row(i)
             else:
-                row = _dump_row(numbers_row(s, n, b, priced=priced, backfill=has_backfill))
+                row = _dump_row(numbers_row(s, n, numbers, priced=priced, backfill=has_backfill))
             parts.append(row)
-            offsets.append(at)
+            offsets.append(at - base)
             at += len(row)
-            offsets.append(at)
+            offsets.append(at - base)
+            starts.append(s)
+            stamps.append(stamp)
         parts.append(_TAIL)
         data = b"".join(parts)
         views = self._views
         views.renders += 1
-        views._rows[self._level] = _LevelRows(
-            data,
-            self._flags,
-            array("q", [r[0] for r in self._rows]),
-            self._stamps,
-            offsets,
-        )
+        views._rows[self._level] = _LevelRows(data, self._flags, starts, stamps, offsets, base)
         views._files[self._level] = (self._key, data)
         return data
 
