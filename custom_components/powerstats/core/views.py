@@ -194,7 +194,18 @@ class _Window:
     open hour is empty and the open day holds its hours closed by then.
     """
 
-    __slots__ = ("_block", "_first", "_open", "_positions", "_table", "seconds", "stamps", "starts")
+    __slots__ = (
+        "_block",
+        "_first",
+        "_open",
+        "_positions",
+        "_run",
+        "_stored",
+        "_table",
+        "seconds",
+        "stamps",
+        "starts",
+    )
 
     def __init__(self, level: Level, history: History, as_of: float) -> None:
         tz = history.tz
@@ -223,12 +234,25 @@ class _Window:
             self._table = history.days
             self._open = _day_so_far(history, self.starts[-1], self.seconds[-1], as_of)
         self._first, stored, stamps = self._table.span(self.starts[0], self.starts[-1] + 1)
-        where = dict(zip(stored, range(len(stored)), strict=True))
+        self._stored = len(stored)
+        rows = len(self.starts)
         # Each row's position among the stored buckets of the span, or -1.
-        self._positions = [where.get(s, -1) for s in self.starts]
-        self.stamps = [stamps[k] if k >= 0 else 0 for k in self._positions]
+        self._positions: list[int]
+        # With the rows' buckets stored one after the other (the usual case), how many of the
+        # first stored ones are rows: they are read as one run.
+        self._run: int | None = None
+        if stored == list(self.starts[: len(stored)]):
+            self._positions = [*range(len(stored)), *(-1,) * (rows - len(stored))]
+            self.stamps = [*stamps, *(0,) * (rows - len(stored))]
+            self._run = len(stored)
+        else:
+            where = dict(zip(stored, range(len(stored)), strict=True))
+            self._positions = [where.get(s, -1) for s in self.starts]
+            self.stamps = [stamps[k] if k >= 0 else 0 for k in self._positions]
         replaced, bucket = self._open
         if replaced:
+            if self._run is not None and self._positions[-1] >= 0:
+                self._run -= 1
             self._positions[-1] = -1
             self.stamps[-1] = 0 if bucket is None else new_stamp()
         self._block: list[float] | None = None
@@ -236,11 +260,19 @@ class _Window:
     @property
     def has_backfill(self) -> bool:
         """Whether any row holds time filled from elsewhere (the `backfill` column is shown)."""
-        stored = self._table.column("backfill", self._first, self._first + len(self._positions))
         _, bucket = self._open
-        return any(stored[k] > 0 for k in self._positions if k >= 0) or (
-            bucket is not None and bucket.backfill > 0
-        )
+        if bucket is not None and bucket.backfill > 0:
+            return True
+        if self._run is not None:
+            return (
+                max(
+                    self._table.column("backfill", self._first, self._first + self._run),
+                    default=0.0,
+                )
+                > 0
+            )
+        stored = self._table.column("backfill", self._first, self._first + self._stored)
+        return any(stored[k] > 0 for k in self._positions if k >= 0)
 
     def numbers(self, j: int) -> Sequence[float] | None:
         """The numbers of row j's bucket (see `bucket_numbers`), None when it has none."""
@@ -253,7 +285,7 @@ class _Window:
         if self._block is None:
             # Read at once, on the loop (the table may change while the render runs in another
             # thread), as plain numbers: a first render has hundreds of rows to dump.
-            self._block = self._table.numbers(self._first, self._first + len(self._positions))
+            self._block = self._table.numbers(self._first, self._first + self._stored)
         return self._block[k * WIDTH : (k + 1) * WIDTH]
 
     def bucket(self, j: int) -> Bucket | None:

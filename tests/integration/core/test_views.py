@@ -193,3 +193,21 @@ def test_daily_holds_all_of_a_yesterday_whose_clocks_changed(day: date, rows: in
     end = day_bounds(day, AMS)[0] + 23 * 3600 + 50 * 60  # 23:50 the day after the change
     doc = validate(render_level(INFO, "daily", History(AMS), end))
     assert len(doc["rows"]) == rows
+
+
+def test_a_bucket_replaced_at_the_same_start_is_dumped_again_in_every_kept_file() -> None:
+    history, end = two_household_days()
+    views = MeterViews()
+    for level in LEVELS:
+        views.render(INFO, level, history, end)
+    yesterday = day_bounds(date(2026, 11, 26), AMS)[0]
+    for table, start in (
+        (history.ten_minutes, yesterday + 12 * 3600),
+        (history.hours, yesterday + 12 * 3600),
+        (history.days, yesterday),
+    ):
+        old = table[start]
+        table[start] = Bucket(old.start, old.seconds, old.kwh * 2, old.covered, 1.0, 2.0, 0.5)
+    history.version += 1
+    for level in LEVELS:
+        assert views.render(INFO, level, history, end) == render_level(INFO, level, history, end)
