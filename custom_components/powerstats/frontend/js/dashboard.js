@@ -414,7 +414,8 @@ class Dashboard {
     const share = Math.round(s.backfillShare * 100);
     this.ui.backfill.hidden = s.backfillShare <= 0;
     this.ui.backfill.textContent = `${share < 1 ? 'Less than 1' : share}% of the covered time in this view was rebuilt `
-      + "from Home Assistant's recorder history (hourly statistics) rather than tracked live.";
+      + "from Home Assistant's recorder (its recorded states where it still keeps them, its hourly statistics "
+      + 'before that) rather than tracked live.';
     if (s.hasCost) cards.push(['cost', `Cost${view.of}`, s.cost, formatCost(s.cost, this.meter.currency, locale), view.since]);
     this.ui.cards.replaceChildren(...cards.map(([stat, label, raw, text, sub]) => el('div', { class: 'ps-card', 'data-stat': stat }, [
       el('div', { class: 'ps-card-label', text: label }),
