@@ -362,11 +362,17 @@ def measure(python: str, www: Path) -> dict[str, Any]:
 
 
 def installed_dashboard(staging: str) -> Path:
-    """The dashboard as install.sh lays it out on the board (with its .gz siblings)."""
+    """The dashboard as a board gets it: the agent's tarball built by scripts/package, unpacked,
+    and laid out by its install.sh (with the .gz siblings the tarball brings)."""
+    work = Path(staging) / "package"  # beside what install.sh lays out under DESTDIR
+    package = [sys.executable, str(ROOT / "scripts" / "package"), "--no-sync"]
+    out = ["--out", str(work / "build"), "--dist", str(work / "dist")]
+    subprocess.run([*package, *out], check=True, capture_output=True)
+    (tarball,) = (work / "dist").glob("powerstats-agent-*.tar.gz")
+    subprocess.run(["tar", "-x", "-z", "-C", str(work), "-f", str(tarball)], check=True)
+    installer = work / tarball.name.removesuffix(".tar.gz") / "luckfox_agent" / "install.sh"
     env = {**os.environ, "DESTDIR": staging, "INIT": "none"}
-    subprocess.run(
-        ["sh", str(ROOT / "luckfox_agent" / "install.sh")], env=env, check=True, capture_output=True
-    )
+    subprocess.run(["sh", str(installer)], env=env, check=True, capture_output=True)
     www = Path(staging) / "usr/share/powerstats-agent/www"
     if not (www / "index.html").exists():  # no www/ in this checkout: a stand-in page
         www.mkdir(parents=True, exist_ok=True)

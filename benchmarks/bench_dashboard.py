@@ -3,9 +3,10 @@
 
 Loads the page in Debian's headless Chromium with no cache, counts the bytes each response took
 on the wire (Chromium's own count through the DevTools protocol: headers and the body as sent,
-compressed or not), and times navigation to the drawn 365-day chart several times per host. The
-plain, uncompressed server the figures were first taken on runs beside the three hosts, so the
-ratios compare within one run. Run with the project's venv python; prints a markdown section.
+compressed or not), and times navigation to the drawn 365-day chart several times per host, the
+hosts taking turns. The page as it was before, on the plain, uncompressed server its figures
+were first taken on, runs beside the three hosts, so the ratios compare within one run. Run
+with the project's venv python; prints a markdown section.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,11 +37,20 @@ from benchmarks.dashboard_hosts import (  # noqa: E402
 from tests.www.browser import launch  # noqa: E402
 from tests.www.datagen import MeterSpec, write_dataset  # noqa: E402
 
-RUNS = 9
+RUNS = 15
 SIZE_BUDGET = 100 * 1024  # page + data on a first load, as transferred
 TIME_BUDGET_MS = 250.0  # navigation to the drawn 365-day chart, median
+# The page before took 339 ms on a quiet machine: the target as a share of it, for loaded ones.
+BEFORE_QUIET_MS = 339.0
+TIME_RATIO_BUDGET = TIME_BUDGET_MS / BEFORE_QUIET_MS
 
-CHART = {"daily": "Today", "weekly": "this week", "monthly": "30 days", "yearly": "365 days"}
+# The dashboard's own tab names (www/js/dashboard.js, VIEWS).
+CHART = {
+    "daily": "Today",
+    "weekly": "This week",
+    "monthly": "Last 30 days",
+    "yearly": "Last 365 days",
+}
 Host = Callable[[Path], AbstractContextManager[str]]
 HOSTS: list[tuple[str, Host]] = [
     ("HA panel (FileResponse, .br/.gz siblings)", panel_host),
@@ -63,6 +73,14 @@ class Figures:
     high_ms: float = 0.0
 
 
+def on_the_365_days(url: str) -> str:
+    """`url` opened on the house meter's 365 days: the HA panel keeps its place in the query
+    (beside HA's own), the stand-alone page in the hash."""
+    if "?" in url:
+        return f"{url}&meter=house&level=yearly"
+    return f"{url}#meter=house&level=yearly"
+
+
 def first_load(browser: Browser, url: str) -> Figures:
     """Bytes on the wire for one complete load (every level in, for the averages chart)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -79,7 +97,7 @@ def first_load(browser: Browser, url: str) -> Figures:
     )
     cdp.send("Network.enable")
     cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
-    page.goto(url + "#meter=house&level=yearly")
+    page.goto(on_the_365_days(url))
     page.wait_for_selector(".ps[data-others='ready']")
     page.wait_for_load_state("networkidle")
     context.close()
@@ -100,12 +118,12 @@ def first_load(browser: Browser, url: str) -> Figures:
 def load_once(browser: Browser, url: str) -> tuple[str, float]:
     """The level first drawn and the milliseconds from navigation start until it was drawn.
 
-    The stand-alone page opens on the level its URL names (the 365 days); HA's panel keeps no
-    state in the URL and opens on its first tab.
+    Every host opens on the level its address names (the 365 days); the level is read back
+    from the page's own mark, so a host that ignored the address would show in the table.
     """
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.goto(url + "#meter=house&level=yearly")
+    page.goto(on_the_365_days(url))
     page.wait_for_selector(".ps[data-state='ready']")
     level, drawn = page.evaluate(
         """() => { const mark = performance.getEntriesByType('mark')
@@ -116,31 +134,46 @@ def load_once(browser: Browser, url: str) -> tuple[str, float]:
     return str(level), float(drawn)
 
 
-def measure(browser: Browser, host: Host, data: Path) -> Figures:
-    with host(data) as url:
-        load_once(browser, url)  # warms the host and Chromium up; not counted
-        figures = first_load(browser, url)
-        loads = [load_once(browser, url) for _ in range(RUNS)]
-    times = [ms for _, ms in loads]
-    figures.level = loads[0][0]
-    figures.median_ms = statistics.median(times)
-    figures.low_ms, figures.high_ms = min(times), max(times)
-    return figures
+def measure(browser: Browser, data: Path) -> list[tuple[str, Figures]]:
+    """Every host's figures. All hosts are served at once and the timed loads go round them in
+    turn, so a change in the machine's load (it is shared) falls on every host alike and the
+    ratios to the before row hold even when the times themselves swing."""
+    with ExitStack() as stack:
+        urls = [(name, stack.enter_context(host(data))) for name, host in HOSTS]
+        figures: dict[str, Figures] = {}
+        for name, url in urls:
+            load_once(browser, url)  # warms the host and Chromium up; not counted
+            figures[name] = first_load(browser, url)
+        loads: dict[str, list[tuple[str, float]]] = {name: [] for name, _ in urls}
+        for _ in range(RUNS):
+            for name, url in urls:
+                loads[name].append(load_once(browser, url))
+    for name, found in figures.items():
+        times = [ms for _, ms in loads[name]]
+        found.level = loads[name][0][0]
+        found.median_ms = statistics.median(times)
+        found.low_ms, found.high_ms = min(times), max(times)
+    return [(name, figures[name]) for name, _ in HOSTS]
 
 
 def kb(size: float) -> str:
     return f"{size / 1024:.1f} KB"
 
 
+def verdict(hosts: list[str], everywhere: str) -> str:
+    """ "met in every host", or which of the targeted hosts miss it."""
+    return everywhere if not hosts else "not met: " + ", ".join(hosts)
+
+
 def main() -> int:
-    results: list[tuple[str, Figures]] = []
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
         data = Path(tmp)
         # Data as fresh as a live install's (Playwright's fake clock would also fake the marks).
         write_dataset(data, [MeterSpec()], int(time.time()))
         browser = launch(playwright)
-        for name, host in HOSTS:
-            results.append((name, measure(browser, host, data)))
+        load_at_start = os.getloadavg()[0]
+        results = measure(browser, data)
+        load_at_end = os.getloadavg()[0]
         browser.close()
 
     print("## Dashboard: bytes transferred and time to the 365-day chart")
@@ -149,11 +182,15 @@ def main() -> int:
         f"Headless Chromium, loopback, no cache, one meter with a full year of data. Bytes are "
         f"Chromium's count on the wire (headers and body as sent) for one first load with every "
         f"level in; times are the median of {RUNS} loads from navigation to the drawn 365-day "
-        f"chart (machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores while "
-        f"measuring). Targets for the three hosts: page + data at most {kb(SIZE_BUDGET)}, chart "
-        f"at most {TIME_BUDGET_MS:.0f} ms. The last row is the dashboard before Chart.js was "
-        f"trimmed and its files compressed, served the way its first figures were taken; "
-        f'"vs before" divides by it.'
+        f"chart, the hosts taking turns load by load (machine load average "
+        f"{load_at_start:.1f} at the start and {load_at_end:.1f} at the end, on "
+        f"{os.cpu_count()} cores). Targets for the three hosts: page + data at most "
+        f"{kb(SIZE_BUDGET)}; chart at most {TIME_BUDGET_MS:.0f} ms, which is "
+        f"{TIME_RATIO_BUDGET:.2f} of the {BEFORE_QUIET_MS:.0f} ms the page before took on a quiet "
+        f"machine: on a loaded one, the ratio to the before page measured in the same run "
+        f"(at most {TIME_RATIO_BUDGET:.2f}) is the fair reading. The last row is the dashboard "
+        f"before Chart.js was trimmed and its files compressed, served the way its first "
+        f'figures were taken; "vs before" divides by it.'
     )
     print()
     print(
@@ -161,21 +198,34 @@ def main() -> int:
         "| chart drawn (range) | vs target | vs before |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    failed = False
     before = results[-1][1]
+    heavy, slow, slow_relative = [], [], []
     for index, (name, f) in enumerate(results):
         total = f.page + f.data
-        met = total <= SIZE_BUDGET and f.median_ms <= TIME_BUDGET_MS
-        failed |= index < TARGETED and not met
+        relative = f.median_ms / before.median_ms
+        if index < TARGETED:
+            short = name.split(" (")[0]
+            if total > SIZE_BUDGET:
+                heavy.append(short)
+            if f.median_ms > TIME_BUDGET_MS:
+                slow.append(short)
+            if relative > TIME_RATIO_BUDGET:
+                slow_relative.append(short)
         print(
             f"| {name} | {kb(f.page)} | {kb(f.chartjs)} | {kb(f.data)} | {kb(total)}"
             f" | {total / SIZE_BUDGET:.2f} | {total / (before.page + before.data):.2f}"
             f" | {CHART[f.level]}: {f.median_ms:.0f} ms ({f.low_ms:.0f} to {f.high_ms:.0f})"
-            f" | {f.median_ms / TIME_BUDGET_MS:.2f} | {f.median_ms / before.median_ms:.2f} |"
+            f" | {f.median_ms / TIME_BUDGET_MS:.2f} | {relative:.2f} |"
         )
     print()
-    verdict = "not met in every host" if failed else "met in every host"
-    print(f"Targets (ratio to target at most 1.00 for the three hosts): **{verdict}**.")
+    print(f"- Page + data at most {kb(SIZE_BUDGET)}: **{verdict(heavy, 'met in every host')}**.")
+    print(
+        f"- Chart drawn within {TIME_BUDGET_MS:.0f} ms: **{verdict(slow, 'met in every host')}**."
+    )
+    print(
+        f"- Chart drawn within {TIME_RATIO_BUDGET:.2f} of the before page's time in this run: "
+        f"**{verdict(slow_relative, 'met in every host')}**."
+    )
     return 0
 
 

@@ -103,12 +103,19 @@ if [ -f "$WWW/index.html" ]; then
 	rm -rf "$ROOT$SHAREDIR/www"
 	cp -R "$WWW" "$ROOT$SHAREDIR/www"
 	# A .gz beside each text file: the agent sends it as is to browsers that accept gzip,
-	# so it never holds a compressor for the dashboard (the board's RAM is the budget).
+	# so it never holds a compressor for the dashboard (the board's RAM is the budget). The
+	# release tarball brings them (made with zopfli, smaller than gzip -9): each is kept when it
+	# unpacks to exactly its file (and touched, or the agent would take it for older than its
+	# file); any other is made here.
 	if command -v gzip >/dev/null 2>&1; then
 		find "$ROOT$SHAREDIR/www" -type f \( -name '*.html' -o -name '*.js' -o -name '*.mjs' \
 			-o -name '*.css' -o -name '*.json' -o -name '*.svg' -o -name '*.map' \) |
 		while read -r f; do
-			gzip -9 -c "$f" > "$f.gz"
+			if [ -f "$f.gz" ] && gzip -dc "$f.gz" 2>/dev/null | cmp -s - "$f"; then
+				touch "$f.gz"
+			else
+				gzip -9 -c "$f" > "$f.gz"
+			fi
 		done
 	fi
 	chmod -R go-w,a+rX "$ROOT$SHAREDIR"

@@ -217,3 +217,34 @@ def test_setup_creates_a_missing_config_as_root_powerstats_0640(
     assert "root:powerstats 0640" in setup.stderr
     assert (conf.stat().st_uid, conf.stat().st_gid) == (0, board.user_ids()[1])
     assert stat.S_IMODE(conf.stat().st_mode) == 0o640
+
+
+def test_a_shipped_gz_sibling_is_kept_when_it_unpacks_to_its_file_and_remade_otherwise(
+    tmp_path: Path, shell: list[str]
+) -> None:
+    www = tmp_path / "www"
+    (www / "js").mkdir(parents=True)
+    (www / "index.html").write_text("<!doctype html><title>PowerStats</title>\n" * 20)
+    matching, stale = www / "js" / "matching.js", www / "js" / "stale.js"
+    matching.write_text("export const a = 1;\n" * 50)
+    stale.write_text("export const b = 2;\n" * 50)
+    shipped = gzip.compress(matching.read_bytes(), 1, mtime=0)
+    (www / "js" / "matching.js.gz").write_bytes(shipped)
+    (www / "js" / "stale.js.gz").write_bytes(gzip.compress(b"export const b = 1;\n", mtime=0))
+    root = tmp_path / "root"
+    for path, text in SEED.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+    env = {"PATH": shell[1], "DESTDIR": str(root), "INIT": "none", "WWW": str(www)}
+    env |= {"PYTHON": "/usr/bin/python3", "HOME": "/nonexistent"}
+    result = subprocess.run(
+        [shell[0], str(AGENT / "install.sh")], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    installed = root / "usr/share/powerstats-agent/www/js"
+    kept = installed / "matching.js.gz"
+    assert kept.read_bytes() == shipped
+    # The agent sends a sibling only if it is not older than its file.
+    assert kept.stat().st_mtime_ns >= (installed / "matching.js").stat().st_mtime_ns
+    remade = (installed / "stale.js.gz").read_bytes()
+    assert gzip.decompress(remade) == stale.read_bytes()

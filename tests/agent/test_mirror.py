@@ -394,13 +394,18 @@ def test_a_changed_file_gets_a_new_sibling_and_its_old_one_goes(
     assert weekly_after == weekly_before, "an unchanged file and its sibling are not rewritten"
 
 
+def without_gzip(tmp_path: Path) -> dict[str, str]:
+    """The agent's environment with a PATH where no program (gzip above all) is found."""
+    empty = tmp_path / "no-programs"
+    empty.mkdir(exist_ok=True)
+    return {"PATH": str(empty)}
+
+
 def test_without_a_gzip_program_the_mirror_works_and_keeps_no_siblings(
     tmp_path: Path, source: Source, agent_python: str
 ) -> None:
-    empty = tmp_path / "no-programs"
-    empty.mkdir()
     config = write_config(tmp_path, source)
-    result = run_agent(agent_python, config, "mirror-once", env={"PATH": str(empty)})
+    result = run_agent(agent_python, config, "mirror-once", env=without_gzip(tmp_path))
     assert result.returncode == 0, result.stderr
     assert "no gzip program found" in result.stderr
     for path, body in source.data.files.items():
@@ -412,10 +417,9 @@ def test_without_a_gzip_program_the_mirror_works_and_keeps_no_siblings(
 def test_files_mirrored_without_gzip_get_their_siblings_once_it_is_there(
     tmp_path: Path, source: Source, agent_python: str
 ) -> None:
-    empty = tmp_path / "no-programs"
-    empty.mkdir()
     config = write_config(tmp_path, source)
-    assert run_agent(agent_python, config, "mirror-once", env={"PATH": str(empty)}).returncode == 0
+    first = run_agent(agent_python, config, "mirror-once", env=without_gzip(tmp_path))
+    assert first.returncode == 0, first.stderr
     source.data.files["house/daily.json"] = level_file("house", "daily", rows=20, seed=2.0)
     result = run_agent(agent_python, config, "mirror-once")
     assert result.returncode == 0, result.stderr

@@ -486,7 +486,9 @@ def test_a_view_partly_rebuilt_from_the_recorder_says_how_much(
     share = round(100 * sum(covered[:73]) / sum(covered))
     note = opened.page.locator(".ps-backfill")
     expect(note).to_have_text(
-        re.compile(rf"^{share}% of the covered time in this view was rebuilt")
+        f"{share}% of the covered time in this view was rebuilt from Home Assistant's recorder"
+        " (its recorded states where it still keeps them, its hourly statistics before that)"
+        " rather than tracked live."
     )
     show_tab(opened.page, "daily")
     expect(note).to_be_hidden()

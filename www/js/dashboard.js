@@ -1,7 +1,9 @@
 /** Dashboard room: builds the page inside a root element and keeps it in step with the data. */
 
-import { averagesChartConfig, destroyChart, drawChart, mainChartConfig, themeColors } from './charts.js';
-import { DataError, DataSource, LEVELS, chooseView, relativeFetch } from './data.js';
+import {
+  averagesChartConfig, destroyChart, drawChart, mainChartConfig, themeColors, warmUp,
+} from './charts.js';
+import { BUCKET_OF_LEVEL, DataError, DataSource, LEVELS, chooseView, relativeFetch } from './data.js';
 import {
   formatAge, formatBucketLong, formatCost, formatDateTime, formatEnergy, formatPower, knownTimeZone,
 } from './format.js';
@@ -39,6 +41,14 @@ const BUCKET_NAMES = { '10min': '10-minute mean', hour: 'hourly mean', day: 'dai
 // refreshed: a 10-minute view is refreshed as each bucket closes, day views at least nightly.
 const DEFAULT_MAX_AGE = { daily: 30 * 60, weekly: 2 * 3600, monthly: 26 * 3600, yearly: 26 * 3600 };
 const DEFAULT_REFRESH_SECONDS = 300;
+
+/** Whether a promise has settled already: true when it had, false while it is pending. */
+async function settled(promise) {
+  let done = false;
+  promise.then(() => { done = true; }, () => { done = true; });
+  await null; // callbacks on a settled promise run first, in the order they were added
+  return done;
+}
 
 /** A DOM element from a tag, attributes and children; text always goes in as text, never as HTML. */
 function el(tag, attrs = {}, children = []) {
@@ -316,8 +326,16 @@ class Dashboard {
     // zone's data) and the page's colours (read afresh for each view; the first read is the
     // first style pass over the new page) take tens of milliseconds; paid now, they are not on
     // the path to the drawn chart.
-    knownTimeZone(meter.timezone);
+    const timeZone = knownTimeZone(meter.timezone);
     this.colors = themeColors(this.page);
+    if (!this.drawnKey && !(await settled(reading))) {
+      // The first chart, and its file not in yet: run Chart.js once meanwhile (see warmUp).
+      try {
+        warmUp(BUCKET_OF_LEVEL[this.level], { colors: this.colors, timeZone, locale: this.locale });
+      } catch {
+        // Only ever a head start: the real chart is drawn (or its error shown) either way.
+      }
+    }
     const { file, note } = await reading;
     if (token !== this.token) return;
     this.setNote(entry.path, note);
@@ -414,7 +432,8 @@ class Dashboard {
     const share = Math.round(s.backfillShare * 100);
     this.ui.backfill.hidden = s.backfillShare <= 0;
     this.ui.backfill.textContent = `${share < 1 ? 'Less than 1' : share}% of the covered time in this view was rebuilt `
-      + "from Home Assistant's recorder history (hourly statistics) rather than tracked live.";
+      + "from Home Assistant's recorder (its recorded states where it still keeps them, its hourly statistics "
+      + 'before that) rather than tracked live.';
     if (s.hasCost) cards.push(['cost', `Cost${view.of}`, s.cost, formatCost(s.cost, this.meter.currency, locale), view.since]);
     this.ui.cards.replaceChildren(...cards.map(([stat, label, raw, text, sub]) => el('div', { class: 'ps-card', 'data-stat': stat }, [
       el('div', { class: 'ps-card-label', text: label }),
