@@ -22,7 +22,7 @@ from typing import Final, Literal
 from .accounting import Bucket
 
 # Numbers kept per bucket besides its start; a missing value (no price, no measurement) is NaN,
-# which no stored bucket holds otherwise (accounting and decoding keep only finite numbers).
+# which no bucket holds otherwise (the files and stores are written without NaN).
 type Field = Literal["seconds", "kwh", "covered", "min_w", "max_w", "cost", "backfill"]
 _FIELDS: Final[dict[Field, int]] = {
     "seconds": 0,
@@ -39,8 +39,7 @@ _STAMPS: Final = itertools.count(1)
 
 
 def new_stamp() -> int:
-    """A stamp no bucket had before: for a bucket built beside the tables (never equal to one
-    noted earlier)."""
+    """A stamp no bucket had before, for a bucket built outside the tables."""
     return next(_STAMPS)
 
 
