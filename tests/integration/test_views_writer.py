@@ -11,6 +11,9 @@ import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped]
+    MockConfigEntry,
+)
 
 from custom_components.powerstats.const import SIGNAL_VIEWS_WRITTEN
 from custom_components.powerstats.core import views
@@ -121,15 +124,23 @@ async def test_history_merged_into_one_meter_renders_and_writes_none_of_the_othe
     assert not {path for path in changed if path.startswith("circuit_0/")}
 
 
-async def test_each_boundary_writes_daily_and_each_coarse_level_is_written_once_an_hour(
-    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
-) -> None:
+async def one_meter_from_12_03(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, watts: str
+) -> MockConfigEntry:
+    """A dataset with one meter, Circuit 0, set up at 12:03 with its source at `watts`."""
     freezer.move_to(at(2026, 11, 26, 12, 3))
-    ha.states.async_set(sensor(0), "100", W)
+    ha.states.async_set(sensor(0), watts, W)
     entry = make_entry(meters=[meter_subentry(sensor(0), "Circuit 0", "circuit_0")])
     entry.add_to_hass(ha)
     assert await ha.config_entries.async_setup(entry.entry_id)
     await ha.async_block_till_done()
+    return entry
+
+
+async def test_each_boundary_writes_daily_and_each_coarse_level_is_written_once_an_hour(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> None:
+    entry = await one_meter_from_12_03(ha, freezer, "100")
     written: list[ViewsWritten] = []
     async_dispatcher_connect(ha, SIGNAL_VIEWS_WRITTEN, written.append)
     writer = entry.runtime_data.writer
@@ -154,12 +165,7 @@ async def test_each_boundary_writes_daily_and_each_coarse_level_is_written_once_
 async def test_the_coarse_levels_hold_every_hour_closed_by_the_start_of_the_hour(
     ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
 ) -> None:
-    freezer.move_to(at(2026, 11, 26, 12, 3))
-    ha.states.async_set(sensor(0), "600", W)
-    entry = make_entry(meters=[meter_subentry(sensor(0), "Circuit 0", "circuit_0")])
-    entry.add_to_hass(ha)
-    assert await ha.config_entries.async_setup(entry.entry_id)
-    await ha.async_block_till_done()
+    entry = await one_meter_from_12_03(ha, freezer, "600")
     for hour, minute in [(12, 10), (12, 20), (12, 30), (12, 40), (12, 50), (13, 0), (13, 10)]:
         await move_to(at(2026, 11, 26, hour, minute))
     await move_to(at(2026, 11, 26, 13, 20))
