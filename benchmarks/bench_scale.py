@@ -6,13 +6,13 @@ with N = 1, 10, 50, 200 meters, fresh and with a year of history each (a year of
 hours, 49 h of 10-minute buckets, as the issue's "before" table measured them):
 - the longest event-loop stretch while a 10-minute boundary is handled (a watcher task that
   wakes every millisecond notes how late it woke), and the CPU time of the boundary per meter,
-  at an ordinary boundary and at the first boundary of an hour (which also refreshes the
-  weekly, monthly and yearly files);
+  at an ordinary boundary and at the first three boundaries of an hour (which also refresh the
+  weekly, the monthly and the yearly file, one each);
 - adding the meters one by one (as the config flow does) to a running, fresh dataset;
 - HA start: setting up the dataset with all N meters at once, and the longest stretch meanwhile;
 - bytes PowerStats wrote (the view files it reported written, plus what its store files grew
-  by or were rewritten with) at an ordinary boundary, at the first boundary of an hour and at
-  the boundary that folds the journal into the snapshot, and per meter per day;
+  by or were rewritten with) at an ordinary boundary, at the first three boundaries of an hour
+  and at the boundary that folds the journal into the snapshot, and per meter per day;
 - RSS growth after start and a boundary, per meter;
 - µs of PowerStats' share per state change of a followed sensor with all N meters loaded.
 """
@@ -59,6 +59,8 @@ from custom_components.powerstats.store import JOURNAL_LINES_PER_SNAPSHOT  # noq
 
 BOUNDARIES_PER_DAY = 144
 HOURS_PER_DAY = 24
+# Boundaries of an hour that also refresh a coarse level (weekly, monthly, yearly).
+COARSE_PER_HOUR = 3
 TZ_NAME = "Europe/Amsterdam"
 TZ = ZoneInfo(TZ_NAME)
 SIZES = (1, 10, 50, 200)
@@ -94,7 +96,8 @@ class Row:
     cpu_ms_per_meter: float = 0.0
     boundary_bytes: int = 0
     boundary_view_bytes: int = 0
-    # The first boundary of an hour: every level file is refreshed there.
+    # The first three boundaries of an hour, which also refresh the weekly, the monthly and the
+    # yearly file: the longest stretch and most CPU of the three, what the three wrote.
     hour_stretch_ms: float = 0.0
     hour_stretch_wall_ms: float = 0.0
     hour_cpu_ms_per_meter: float = 0.0
@@ -127,14 +130,15 @@ class Row:
 
     def store_day(self) -> float:
         boundary = self.boundary_bytes - self.boundary_view_bytes
-        hour = self.hour_bytes - self.hour_view_bytes
+        three = self.hour_bytes - self.hour_view_bytes
         snapshot = self.snapshot_bytes - self.snapshot_view_bytes
-        return (BOUNDARIES_PER_DAY - HOURS_PER_DAY - 1) * boundary + HOURS_PER_DAY * hour + snapshot
+        ordinary = BOUNDARIES_PER_DAY - COARSE_PER_HOUR * HOURS_PER_DAY - 1
+        return ordinary * boundary + HOURS_PER_DAY * three + snapshot
 
     def views_day(self) -> float:
-        # An ordinary boundary writes daily.json and the manifest; the first of an hour also the
-        # coarse levels. daily.json is scaled from the measured size to the day's mean.
-        coarse = self.hour_view_bytes - self.boundary_view_bytes
+        # Every boundary writes daily.json and the manifest; three an hour also a coarse level.
+        # daily.json is scaled from the measured size to the day's mean.
+        coarse = self.hour_view_bytes - COARSE_PER_HOUR * self.boundary_view_bytes
         daily = self.boundary_daily_bytes * self.daily_mean_ratio
         boundary = self.boundary_view_bytes - self.boundary_daily_bytes + daily
         return BOUNDARIES_PER_DAY * boundary + HOURS_PER_DAY * coarse
@@ -361,8 +365,10 @@ async def start_and_boundary(n: int, year: bool) -> Row:
             boundary = ten_minute_start(time.time(), TZ) + TEN_MINUTES
             await _fire(hass, boundary)  # warms the caches up, as every boundary after start
             boundary += TEN_MINUTES
-            if boundary == hour_start(boundary, TZ):
-                await _fire(hass, boundary)  # the measured ordinary boundary is not an hour's
+            # The measured ordinary boundary refreshes no coarse level (none of an hour's first
+            # three).
+            while boundary - hour_start(boundary, TZ) < COARSE_PER_HOUR * TEN_MINUTES:
+                await _fire(hass, boundary)
                 boundary += TEN_MINUTES
 
             async def measured(boundary: int) -> tuple[float, LoopWatch, int, int]:
@@ -390,14 +396,20 @@ async def start_and_boundary(n: int, year: bool) -> Row:
             result.daily_mean_ratio = daily_mean_ratio(writer.file_bytes(next(iter(daily))) or b"")
             gc.collect()
             result.rss_mb = rss_mb() - rss_before
-            # The first boundary of the next hour, where the coarse levels are refreshed too.
+            # The first three boundaries of the next hour, where the coarse levels are refreshed.
             boundary += TEN_MINUTES
             while boundary != hour_start(boundary, TZ):
                 await _fire(hass, boundary)
                 boundary += TEN_MINUTES
-            cpu_ms, watch, result.hour_bytes, result.hour_view_bytes = await measured(boundary)
-            result.hour_cpu_ms_per_meter = cpu_ms
-            result.hour_stretch_ms, result.hour_stretch_wall_ms = watch.ms, watch.wall_ms
+            for _ in range(COARSE_PER_HOUR):
+                cpu_ms, watch, written, view_bytes = await measured(boundary)
+                result.hour_cpu_ms_per_meter = max(result.hour_cpu_ms_per_meter, cpu_ms)
+                result.hour_stretch_ms = max(result.hour_stretch_ms, watch.ms)
+                result.hour_stretch_wall_ms = max(result.hour_stretch_wall_ms, watch.wall_ms)
+                result.hour_bytes += written
+                result.hour_view_bytes += view_bytes
+                boundary += TEN_MINUTES
+            boundary -= TEN_MINUTES
             # The boundary that folds a day of journal lines into each meter's snapshot.
             for meter in entry.runtime_data.meters.values():
                 meter._journal_lines = JOURNAL_LINES_PER_SNAPSHOT - 1
@@ -515,7 +527,7 @@ def table(rows: list[Row]) -> list[str]:
         _ratio(fresh[SIZES[-1]].stretch_ms, GOAL_STRETCH_MS),
     )
     line(
-        "longest loop stretch at the first boundary of an hour, year",
+        "longest loop stretch at a boundary refreshing a coarse level, year",
         [f"{year[n].hour_stretch_ms:.1f} ms [{year[n].hour_stretch_wall_ms:.0f}]" for n in SIZES],
         f"≤ {GOAL_STRETCH_MS:.0f} ms",
         _ratio(big.hour_stretch_ms, GOAL_STRETCH_MS),
@@ -527,7 +539,7 @@ def table(rows: list[Row]) -> list[str]:
         _ratio(big.cpu_ms_per_meter, GOAL_CPU_MS_PER_METER),
     )
     line(
-        "CPU per meter at the first boundary of an hour, year",
+        "CPU per meter at a boundary refreshing a coarse level, year",
         [f"{year[n].hour_cpu_ms_per_meter:.2f} ms" for n in SIZES],
         f"≤ {GOAL_CPU_MS_PER_METER:.0f} ms",
         _ratio(big.hour_cpu_ms_per_meter, GOAL_CPU_MS_PER_METER),
@@ -570,7 +582,7 @@ def table(rows: list[Row]) -> list[str]:
         "",
     )
     line(
-        "bytes written at the first boundary of an hour, year",
+        "bytes written by the three boundaries refreshing a coarse level, year",
         [_kb(year[n].hour_bytes) for n in SIZES],
         "",
         "",
@@ -619,7 +631,7 @@ def verdict(rows: list[Row]) -> list[str]:
         f"boundary stretch ≤ {GOAL_STRETCH_MS:.0f} ms": big.stretch_ms_worst <= GOAL_STRETCH_MS,
         f"boundary CPU ≤ {GOAL_CPU_MS_PER_METER:.0f} ms per meter": big.cpu_ms_per_meter
         <= GOAL_CPU_MS_PER_METER,
-        f"CPU ≤ {GOAL_CPU_MS_PER_METER:.0f} ms per meter at the first boundary of an hour": (
+        f"CPU ≤ {GOAL_CPU_MS_PER_METER:.0f} ms per meter at a boundary refreshing a coarse level": (
             big.hour_cpu_ms_per_meter <= GOAL_CPU_MS_PER_METER
         ),
         f"HA start ≤ {GOAL_START_S:.0f} s": big.start_s <= GOAL_START_S,
@@ -680,10 +692,11 @@ def main() -> int:
         "executor thread holding the interpreter lock.",
         "",
         "A boundary writes each meter's daily.json, the manifest and a journal line; the first "
-        "boundary of an hour also the weekly, monthly and yearly files. Bytes per meter per day "
-        "add up a day of boundaries: 24 first of an hour, one that folds the journal into the "
-        "snapshot and 119 ordinary ones, with daily.json (which grows by a row a boundary from "
-        "yesterday's 144) at its mean size over the day.",
+        "three boundaries of an hour also its weekly, monthly and yearly file, one each (a "
+        "boundary refreshing a coarse level: the worst of the three). Bytes per meter per day "
+        "add up a day of boundaries: 72 refreshing a coarse level, one that folds the journal "
+        "into the snapshot and 71 others, with daily.json (which grows by a row a boundary "
+        "from yesterday's 144) at its mean size over the day.",
         "",
         *verdict(rows),
     ]

@@ -392,8 +392,11 @@ class Mirror:
         if self.packer.available:
             for path in sorted(listed):
                 sibling_of = packed.get(path)
-                if sibling_of is None or identity(os.path.join(webroot, path)) != sibling_of[1:]:
-                    self._pack_in_place(path, packed)
+                in_place = identity(os.path.join(webroot, path))
+                if sibling_of is not None and in_place == sibling_of[1:]:
+                    continue
+                if not self._pack_in_place(path, packed):
+                    break  # gzip fails (a full disk?): not 800 more tries now; next time
         self.packed = {path: value for path, value in packed.items() if path in listed}
         for _, target, _, _ in staged:  # the siblings of the bytes just replaced
             path = os.path.relpath(target, webroot).replace(os.sep, "/")
@@ -406,8 +409,9 @@ class Mirror:
                 with suppress(OSError):
                     os.rmdir(os.path.join(webroot, entry.meter_id))
 
-    def _pack_in_place(self, path: str, packed: Dict[str, Packed]) -> None:
-        """Give a file already in place the sibling it lacks (gzip missing before, an upgrade).
+    def _pack_in_place(self, path: str, packed: Dict[str, Packed]) -> bool:
+        """Give a file already in place the sibling it lacks (gzip missing before, an upgrade);
+        False when gzip failed on it.
 
         Only this thread replaces data files, so the file compressed is the file recorded.
         """
@@ -416,19 +420,20 @@ class Mirror:
         before = identity(target)
         contents = sha256_file(target)
         if before is None or contents is None:
-            return
+            return True
         made = self.packer.compress(target, target)
         if made is None:
-            return
+            return False
         name = sibling_name(path, contents)
         try:
             os.replace(made, os.path.join(self.config.webroot, name))
         except OSError:
             remove_quietly(made)
-            return
+            return False
         if identity(target) == before:
             packed[path] = (name, before[0], before[1], before[2])
             prune(self.config.webroot, path, [name])
+        return True
 
     # -- the state file ---------------------------------------------------------------------
 

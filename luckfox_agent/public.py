@@ -34,8 +34,9 @@ CONTENT_TYPES = {
     ".txt": "text/plain; charset=utf-8",
     ".woff2": "font/woff2",
 }
-# Types a browser only ever uses inside a page (never shows as a document of their own, given
-# nosniff): the document policies (CSP, framing) mean nothing on them. SVG and HTML are
+# Types a page uses (scripts, styles, data, fonts): the policies a browser applies to a document
+# and the requests it makes (CSP, framing, referrer, opener, permissions) come from the page that
+# uses them. Opened on their own they are shown as text (nosniff), nothing runs. SVG and HTML are
 # documents; so is anything not listed.
 SUBRESOURCE_TYPES = (
     "text/javascript",

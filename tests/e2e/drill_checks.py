@@ -199,6 +199,10 @@ def _bucket_seconds(bucket: str, start: int, tz: ZoneInfo) -> int:
     return _day_end(start, tz) - start
 
 
+# An hour that had not closed when a day file was rendered: no energy, no coverage.
+_NOTHING: Row = {"kwh": None, "coverage": 0, "min_w": None, "max_w": None}
+
+
 def _day_end(start: int, tz: ZoneInfo) -> int:
     day = datetime.fromtimestamp(start, tz).date() + timedelta(days=1)
     return int(datetime(day.year, day.month, day.day, tzinfo=tz).timestamp())
@@ -207,7 +211,10 @@ def _day_end(start: int, tz: ZoneInfo) -> int:
 def check_rollups(files: Files) -> Verdict:
     """10-minute buckets sum to their hours, hours to their days (where both windows hold them).
 
-    Each side is rounded in its file, so the sums may differ by half a last digit per row.
+    Each side is rounded in its file, so the sums may differ by half a last digit per row. A
+    coarse level holds what had closed by its `generated` (an hour's start, up to an hour
+    behind the daily file): an hour is compared once it had closed by then, a day with its
+    hours closed by then.
     """
     problems: list[str] = []
     hours_checked = days_checked = 0
@@ -216,26 +223,35 @@ def check_rollups(files: Files) -> Verdict:
         tz = ZoneInfo(document["timezone"])
         daily = {row["start"]: row for row in rows_of(levels["daily"])[1]}
         hours = {row["start"]: row for row in weekly}
-        # The weekly file holds the hours closed by its `generated` (the first boundary of an
-        # hour); the daily file may already hold buckets of the hour open then.
-        closed_by = as_of(levels["weekly"])
+        hours_by = as_of(levels["weekly"])
         for hour in weekly:
             children = [daily.get(hour["start"] + i * TEN_MINUTES) for i in range(6)]
-            if hour["start"] + HOUR <= closed_by and all(c is not None for c in children):
+            if hour["start"] + HOUR <= hours_by and all(c is not None for c in children):
                 hours_checked += 1
                 problems += _compare(f"{meter} hour {hour['start']}", hour, children, HOUR)
         _, monthly = rows_of(levels["monthly"])
+        days_by = as_of(levels["monthly"])
         for day in monthly:
             end = _day_end(day["start"], tz)
-            children = [hours.get(s) for s in range(day["start"], end, HOUR)]
-            if all(c is not None for c in children):
+            # The hours still open at `days_by` are in the day as nothing (coverage 0).
+            children = [
+                hours.get(s) if s + HOUR <= days_by else _NOTHING
+                for s in range(day["start"], end, HOUR)
+            ]
+            if days_by <= hours_by and all(c is not None for c in children):
                 days_checked += 1
                 problems += _compare(
                     f"{meter} day {day['start']}", day, children, end - day["start"]
                 )
-        yearly = {row["start"]: row for row in rows_of(levels["yearly"])[1]}
+        yearly_doc = levels["yearly"]
+        yearly = {row["start"]: row for row in rows_of(yearly_doc)[1]}
+        both_by = min(days_by, as_of(yearly_doc))
         for day in monthly:
-            if day["start"] in yearly and yearly[day["start"]] != day:
+            # Refreshed at different boundaries, the two agree on the days closed by both.
+            alike = day["start"] in yearly and (
+                days_by == as_of(yearly_doc) or _day_end(day["start"], tz) <= both_by
+            )
+            if alike and yearly[day["start"]] != day:
                 problems.append(f"{meter} day {day['start']}: monthly and yearly rows differ")
     if hours_checked == 0:
         problems.append("no hour had all its 10-minute buckets in the daily file")

@@ -89,6 +89,12 @@ class Recorded:
             self.kwh[day] += watts * (until - t) / 3.6e6
             t = until
 
+    def kwh_between(self, begin: float, end: float) -> float:
+        """The energy described over [begin, end)."""
+        return math.fsum(
+            w * max(0.0, min(b, end) - max(a, begin)) / 3.6e6 for a, b, w in self.segments
+        )
+
 
 def statistics_metadata() -> StatisticMetaData:
     meta: dict[str, Any] = {
@@ -244,14 +250,23 @@ async def test_yearly_and_monthly_views_after_a_backfill_match_the_recorded_ener
     assert result["found_days"] == 61
     assert result["landed_buckets"] > 0
 
-    yearly = rows_by_day(level_file(hass, "yearly"))
-    monthly = rows_by_day(level_file(hass, "monthly"))
+    yearly_file, monthly_file = level_file(hass, "yearly"), level_file(hass, "monthly")
+    yearly, monthly = rows_by_day(yearly_file), rows_by_day(monthly_file)
     assert len(yearly) == 365
     assert len(monthly) == 30
+    today = local_date(NOW.timestamp(), AMSTERDAM)
     for day, expected in recorded.kwh.items():
+        if day == today:
+            continue  # below: the day files hold today's hours closed by their `generated`
         assert yearly[day]["kwh"] == pytest.approx(expected, abs=1e-4), day
         if day in monthly:
             assert monthly[day]["kwh"] == pytest.approx(expected, abs=1e-4), day
+    midnight = datetime(today.year, today.month, today.day, tzinfo=AMSTERDAM).timestamp()
+    for document, rows in ((yearly_file, yearly), (monthly_file, monthly)):
+        by = datetime.fromisoformat(document["generated"]).timestamp()
+        so_far = recorded.kwh_between(midnight, by)
+        assert so_far > 0
+        assert rows[today]["kwh"] == pytest.approx(so_far, abs=1e-4), document["level"]
     assert set(recorded.kwh) == {d for d, r in yearly.items() if r["kwh"] is not None}
     # The 25-hour day is fully covered; the day with 5 hours missing is 19/24 covered.
     assert yearly[local_date(GAP[0].timestamp(), AMSTERDAM)]["coverage"] == pytest.approx(

@@ -11,6 +11,9 @@ import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped]
+    MockConfigEntry,
+)
 
 from custom_components.powerstats.const import SIGNAL_VIEWS_WRITTEN
 from custom_components.powerstats.core import views
@@ -121,53 +124,58 @@ async def test_history_merged_into_one_meter_renders_and_writes_none_of_the_othe
     assert not {path for path in changed if path.startswith("circuit_0/")}
 
 
-async def test_a_boundary_within_an_hour_writes_daily_and_the_first_of_an_hour_every_level(
-    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
-) -> None:
+async def one_meter_from_12_03(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, watts: str
+) -> MockConfigEntry:
+    """A dataset with one meter, Circuit 0, set up at 12:03 with its source at `watts`."""
     freezer.move_to(at(2026, 11, 26, 12, 3))
-    ha.states.async_set(sensor(0), "100", W)
+    ha.states.async_set(sensor(0), watts, W)
     entry = make_entry(meters=[meter_subentry(sensor(0), "Circuit 0", "circuit_0")])
     entry.add_to_hass(ha)
     assert await ha.config_entries.async_setup(entry.entry_id)
     await ha.async_block_till_done()
+    return entry
+
+
+async def test_each_boundary_writes_daily_and_each_coarse_level_is_written_once_an_hour(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> None:
+    entry = await one_meter_from_12_03(ha, freezer, "100")
     written: list[ViewsWritten] = []
     async_dispatcher_connect(ha, SIGNAL_VIEWS_WRITTEN, written.append)
     writer = entry.runtime_data.writer
-    weekly = writer.file_bytes("circuit_0/weekly.json")
-    for minute in (10, 20, 30, 40, 50):
+    # Weekly at the hour's first boundary, monthly at its second, yearly at its third.
+    coarse = {0: "weekly", 10: "monthly", 20: "yearly"}
+    for hour, minute in [(12, m) for m in (10, 20, 30, 40, 50)] + [
+        (13, m) for m in range(0, 60, 10)
+    ]:
         ha.states.async_set(sensor(0), str(100 + minute), W)
-        await move_to(at(2026, 11, 26, 12, minute))
-        assert set(written.pop().changed) == {"circuit_0/daily.json", "manifest.json"}
-    # The open hour's energy reaches the coarse levels at the hour's end, not before.
-    assert writer.file_bytes("circuit_0/weekly.json") == weekly
-    await move_to(at(2026, 11, 26, 13, 0))
-    assert set(written.pop().changed) == {
-        "manifest.json",
-        *(f"circuit_0/{level}.json" for level in views.LEVELS),
-    }
+        before = {level: writer.file_bytes(f"circuit_0/{level}.json") for level in views.LEVELS}
+        await move_to(at(2026, 11, 26, hour, minute))
+        also = {f"circuit_0/{coarse[minute]}.json"} if minute in coarse else set()
+        assert set(written.pop().changed) == {"circuit_0/daily.json", "manifest.json", *also}
+        for level in set(views.LEVELS) - {"daily", coarse.get(minute)}:
+            assert writer.file_bytes(f"circuit_0/{level}.json") == before[level], (minute, level)
     for level in views.LEVELS:
         assert await read_file(ha, f"powerstats/circuit_0/{level}.json") == writer.file_bytes(
             f"circuit_0/{level}.json"
         )
 
 
-async def test_the_coarse_levels_of_the_first_boundary_of_an_hour_hold_every_closed_hour(
+async def test_the_coarse_levels_hold_every_hour_closed_by_the_start_of_the_hour(
     ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
 ) -> None:
-    freezer.move_to(at(2026, 11, 26, 12, 3))
-    ha.states.async_set(sensor(0), "600", W)
-    entry = make_entry(meters=[meter_subentry(sensor(0), "Circuit 0", "circuit_0")])
-    entry.add_to_hass(ha)
-    assert await ha.config_entries.async_setup(entry.entry_id)
-    await ha.async_block_till_done()
-    for minute in (10, 20, 30, 40, 50):
-        await move_to(at(2026, 11, 26, 12, minute))
-    await move_to(at(2026, 11, 26, 13, 0))
+    entry = await one_meter_from_12_03(ha, freezer, "600")
+    for hour, minute in [(12, 10), (12, 20), (12, 30), (12, 40), (12, 50), (13, 0), (13, 10)]:
+        await move_to(at(2026, 11, 26, hour, minute))
+    await move_to(at(2026, 11, 26, 13, 20))
     writer = entry.runtime_data.writer
     meter = meter_of(entry, "circuit_0")
-    for level in views.LEVELS:
+    # Rendered later in the hour, each is the file as it would have been at 13:00.
+    one = at(2026, 11, 26, 13, 0).timestamp()
+    for level in ("weekly", "monthly", "yearly"):
         assert writer.file_bytes(f"circuit_0/{level}.json") == views.render_level(
-            meter.info, level, meter.history, at(2026, 11, 26, 13, 0).timestamp()
+            meter.info, level, meter.history, one
         ), level
     hours = json.loads(writer.file_bytes("circuit_0/weekly.json") or b"")["rows"]
     noon = int(at(2026, 11, 26, 12, 0).timestamp())

@@ -82,14 +82,27 @@ class ManifestMeter:
     files: tuple[FileEntry, ...]
 
 
+# How far into the hour each coarse level takes in the hour that closed: one coarse file of a
+# meter per boundary, so no boundary rewrites all four of every meter's files.
+REFRESH_DELAY: Final[dict[Level, int]] = {
+    "daily": 0,
+    "weekly": 0,
+    "monthly": TEN_MINUTES,
+    "yearly": 2 * TEN_MINUTES,
+}
+
+
 def refresh_period(level: Level, as_of: int, tz: tzinfo) -> int:
     """The `as_of` a level is rendered with at the boundary `as_of`.
 
     Daily changes at every boundary (today's energy as the sensor counts it); the coarser
-    levels hold what closed by the hour, so they change once an hour: rewriting a year of days
+    levels hold what closed by the start of an hour, so they change once an hour (weekly at
+    its first boundary, monthly at the second, yearly at the third): rewriting a year of days
     at every boundary for the open day's row would wear an SD card out.
     """
-    return as_of if level == "daily" else hour_start(as_of, tz)
+    if level == "daily":
+        return as_of
+    return hour_start(as_of - REFRESH_DELAY[level], tz)
 
 
 def level_path(meter_id: str, level: Level) -> str:
