@@ -49,7 +49,8 @@ def board(two_hundred_meters: Rendered, tmp_path_factory: pytest.TempPathFactory
             f"[paths]\nwebroot = {home}/webroot\ndashboard = {WWW}\nstate = {home}/state.json\n"
         )
         config.chmod(0o600)
-        mirrored = run_agent(sys.executable, config, "mirror-once")
+        # 801 files, each gzipped by a child process: minutes on a machine under a CPU hog.
+        mirrored = run_agent(sys.executable, config, "mirror-once", timeout=600)
         assert mirrored.returncode == 0, mirrored.stderr
         agent = Agent(sys.executable, config)
         try:
