@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does
 GZIP = ["gzip", "-c"]  # the options BusyBox's gzip shares with GNU gzip
 # A compression of a data file (tens of kB) takes milliseconds even on the board's core.
 DEADLINE = 30.0
+NOT_RUN = 127  # the exit status of a spawned child whose program could not be executed
 _counter = 0
 
 
@@ -95,36 +96,47 @@ class Packer:
         except OSError as err:
             remove_quietly(tmp)
             if isinstance(err, (FileNotFoundError, PermissionError)):
-                self.available = False
-                log.info("no gzip program found: the data files are sent uncompressed")
+                self._not_found()
             else:
                 log.warning("cannot run gzip for %s: %s", name, err.strerror or err)
             return None
-        if not self._finished(pid) or not self._synced(tmp):
+        status = self._exit_status(pid)
+        if status == NOT_RUN:
+            # Where the C library cannot report a failed exec to posix_spawnp (emulators, some
+            # libcs), the child exits with 127 instead: gzip itself never does.
+            remove_quietly(tmp)
+            self._not_found()
+            return None
+        if status != 0 or not self._synced(tmp):
             remove_quietly(tmp)
             log.warning("gzip failed on %s; it is sent uncompressed", name)
             return None
         return tmp
 
+    def _not_found(self) -> None:
+        self.available = False
+        log.info("no gzip program found: the data files are sent uncompressed")
+
     @staticmethod
-    def _finished(pid: int) -> bool:
-        """Wait for the child; True when it exited with 0 within DEADLINE (killed otherwise)."""
+    def _exit_status(pid: int) -> Optional[int]:
+        """Wait for the child; its exit status, or None when it did not exit within DEADLINE
+        (it is killed then) or was killed by a signal."""
         deadline = time.monotonic() + DEADLINE
         pause = 0.001
         try:
             while True:
                 done, status = os.waitpid(pid, os.WNOHANG)
                 if done:
-                    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+                    return os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
                 if time.monotonic() > deadline:
                     with suppress(OSError):
                         os.kill(pid, 9)
                     os.waitpid(pid, 0)
-                    return False
+                    return None
                 time.sleep(pause)
                 pause = min(pause * 2, 0.05)
         except OSError:  # the child is gone (SIGCHLD ignored by whoever started the agent)
-            return False
+            return None
 
     @staticmethod
     def _synced(path: str) -> bool:
