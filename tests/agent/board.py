@@ -251,19 +251,21 @@ class Board:
     def agent_pids(self) -> list[int]:
         """Host pids of the agent processes (`serve`) in the root."""
         assert self.holder is not None
-        pids = []
+        parents = {}
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
             try:
                 cmdline = (entry / "cmdline").read_bytes().split(b"\0")
                 root = os.readlink(entry / "root")
+                stat = (entry / "stat").read_text()
             except OSError:
                 continue
             # The interpreter itself, not the supervising loop that carries its arguments.
             if root == str(self.root) and cmdline[1].endswith(b"/luckfox_agent/init/launch.py"):
-                pids.append(int(entry.name))
-        return pids
+                parents[int(entry.name)] = int(stat.rpartition(")")[2].split()[1])
+        # A child the agent is spawning (gzip) shows the agent's command line until its exec.
+        return [pid for pid, parent in parents.items() if parent not in parents]
 
     def log(self) -> str:
         messages = self.inside("/var/log/messages")
