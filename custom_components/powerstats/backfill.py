@@ -348,7 +348,9 @@ async def async_run_backfill(
     progress(0.0)
     try:
         imported, hours, buckets = await async_read_recorder(hass, meter, begin, end, progress)
-        if meter.entry.state is not ConfigEntryState.LOADED:
+        # A setup backfill may end before its entry has finished setting up; one whose entry
+        # failed or is unloading meanwhile stores nothing.
+        if meter.entry.state not in (ConfigEntryState.LOADED, ConfigEntryState.SETUP_IN_PROGRESS):
             raise asyncio.CancelledError
         landed = await meter.async_merge_backfill(
             ten_minutes=imported.ten_minutes, hours=imported.hours, days=imported.days

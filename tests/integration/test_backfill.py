@@ -379,6 +379,34 @@ async def test_a_new_meter_is_backfilled_once_at_setup_by_default(
     assert last_backfill(entry) is None
 
 
+async def test_a_setup_backfill_that_ends_before_the_setup_does_still_lands(
+    ha_recorder: HomeAssistant, freezer: FrozenDateTimeFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hass = ha_recorder
+    recorded = await fill_recorder(hass, freezer)
+    freezer.move_to(NOW)
+    entry = make_entry()
+    entry.add_to_hass(hass)
+    forward = hass.config_entries.async_forward_entry_setups
+
+    async def platforms_after_the_backfill(*args: Any) -> None:
+        # A short history is read before the entry's platforms are set up: the entry is
+        # still setting up when the backfill ends.
+        await hass.async_block_till_done(wait_background_tasks=True)
+        assert entry.state is ConfigEntryState.SETUP_IN_PROGRESS
+        await forward(*args)
+
+    monkeypatch.setattr(
+        hass.config_entries, "async_forward_entry_setups", platforms_after_the_backfill
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    first_day = local_date(BEGIN.timestamp() + 86400, AMSTERDAM)
+    days = meter_of(entry).history.days.items()
+    day = next(b for s, b in days if local_date(s, AMSTERDAM) == first_day)
+    assert day.kwh == pytest.approx(recorded.kwh[first_day], abs=1e-9)
+    assert last_backfill(entry) is not None
+
+
 async def test_unloading_the_meter_cancels_a_running_backfill_and_stores_nothing(
     ha_recorder: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:
