@@ -230,6 +230,25 @@ def rows_by_day(document: dict[str, Any]) -> dict[Any, dict[str, Any]]:
     }
 
 
+async def new_entry_over_a_recorded_year(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> tuple[MockConfigEntry, Recorded]:
+    """A PowerStats entry not set up yet, its source with a year in the recorder."""
+    recorded = await fill_recorder(hass, freezer)
+    freezer.move_to(NOW)
+    entry = make_entry()
+    entry.add_to_hass(hass)
+    return entry, recorded
+
+
+def assert_setup_backfill_landed(entry: MockConfigEntry, recorded: Recorded) -> None:
+    first_day = local_date(BEGIN.timestamp() + 86400, AMSTERDAM)
+    days = meter_of(entry).history.days.items()
+    day = next(b for s, b in days if local_date(s, AMSTERDAM) == first_day)
+    assert day.kwh == pytest.approx(recorded.kwh[first_day], abs=1e-9)
+    assert last_backfill(entry) is not None
+
+
 @pytest.fixture
 async def ha_recorder(
     recorder_mock: Recorder, hass: HomeAssistant, tmp_path: Path
@@ -362,17 +381,10 @@ async def test_a_new_meter_is_backfilled_once_at_setup_by_default(
     ha_recorder: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:
     hass = ha_recorder
-    recorded = await fill_recorder(hass, freezer)
-    freezer.move_to(NOW)
-    entry = make_entry()
-    entry.add_to_hass(hass)
+    entry, recorded = await new_entry_over_a_recorded_year(hass, freezer)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
-    meter = meter_of(entry)
-    first_day = local_date(BEGIN.timestamp() + 86400, AMSTERDAM)
-    day = next(b for s, b in meter.history.days.items() if local_date(s, AMSTERDAM) == first_day)
-    assert day.kwh == pytest.approx(recorded.kwh[first_day], abs=1e-9)
-    assert last_backfill(entry) is not None
+    assert_setup_backfill_landed(entry, recorded)
     # Reloading does not run it again.
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
@@ -383,10 +395,7 @@ async def test_a_setup_backfill_that_ends_before_the_setup_does_still_lands(
     ha_recorder: HomeAssistant, freezer: FrozenDateTimeFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     hass = ha_recorder
-    recorded = await fill_recorder(hass, freezer)
-    freezer.move_to(NOW)
-    entry = make_entry()
-    entry.add_to_hass(hass)
+    entry, recorded = await new_entry_over_a_recorded_year(hass, freezer)
     forward = hass.config_entries.async_forward_entry_setups
 
     async def platforms_after_the_backfill(*args: Any) -> None:
@@ -400,11 +409,7 @@ async def test_a_setup_backfill_that_ends_before_the_setup_does_still_lands(
         hass.config_entries, "async_forward_entry_setups", platforms_after_the_backfill
     )
     assert await hass.config_entries.async_setup(entry.entry_id)
-    first_day = local_date(BEGIN.timestamp() + 86400, AMSTERDAM)
-    days = meter_of(entry).history.days.items()
-    day = next(b for s, b in days if local_date(s, AMSTERDAM) == first_day)
-    assert day.kwh == pytest.approx(recorded.kwh[first_day], abs=1e-9)
-    assert last_backfill(entry) is not None
+    assert_setup_backfill_landed(entry, recorded)
 
 
 async def test_unloading_the_meter_cancels_a_running_backfill_and_stores_nothing(
