@@ -110,14 +110,6 @@ class BucketTable(MutableMapping[int, Bucket]):
         """Position of the first bucket starting at or after `start`."""
         return bisect_left(self._starts, start)
 
-    def start_at(self, i: int) -> int:
-        """Start of the bucket at position `i`."""
-        return self._starts[i]
-
-    def stamp_at(self, i: int) -> int:
-        """Stamp of the bucket at position `i`."""
-        return self._stamps[i]
-
     def bucket_at(self, i: int) -> Bucket:
         """The bucket at position `i`."""
         at = i * WIDTH
