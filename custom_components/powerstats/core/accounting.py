@@ -89,6 +89,11 @@ def energy_increase(previous: float, current: float) -> float:
     return current - previous
 
 
+def mean_power(kwh: float, covered: float) -> float:
+    """Mean power in W of `kwh` spread over `covered` seconds (more than 0)."""
+    return kwh * WS_PER_KWH / covered
+
+
 @dataclass(frozen=True, slots=True)
 class Bucket:
     """One bucket of one meter: what was measured from `start` for `seconds`.
@@ -114,7 +119,7 @@ class Bucket:
     @property
     def mean_w(self) -> float | None:
         """Mean power over the covered time."""
-        return None if self.covered <= 0 else self.kwh * WS_PER_KWH / self.covered
+        return None if self.covered <= 0 else mean_power(self.kwh, self.covered)
 
 
 class MeterAccumulator:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
 from typing import Any, Final
 
-from .accounting import WS_PER_KWH, Bucket
+from .accounting import Bucket, mean_power
 from .bucket_table import BucketTable
 from .timegrid import HOUR, TEN_MINUTES, day_bounds, day_start, hour_start, local_date
 
@@ -241,7 +241,7 @@ class History:
         ten = self.ten_minutes
         first_ten, end_ten = ten.bisect(today_start), len(ten)
         peaks = [
-            kwh * WS_PER_KWH / covered
+            mean_power(kwh, covered)
             for kwh, covered in zip(
                 ten.column("kwh", first_ten, end_ten),
                 ten.column("covered", first_ten, end_ten),

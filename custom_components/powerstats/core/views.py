@@ -20,7 +20,7 @@ from datetime import date, timedelta, tzinfo
 from functools import lru_cache
 from typing import Any, Final, Literal
 
-from .accounting import WS_PER_KWH, Bucket
+from .accounting import Bucket, mean_power
 from .bucket_table import WIDTH, bucket_numbers, new_stamp
 from .rollup import History, combine
 from .timegrid import (
@@ -159,7 +159,7 @@ def numbers_row(
     row = [
         start,
         _num(kwh, 4),
-        _num(kwh * WS_PER_KWH / covered, 1),  # the mean power over the covered time
+        _num(mean_power(kwh, covered), 1),
         _opt(min_w, 1),
         _opt(max_w, 1),
         _coverage(covered, seconds),
