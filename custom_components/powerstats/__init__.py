@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from homeassistant.config_entries import ConfigSubentry
-from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import issue_registry as ir
@@ -123,6 +123,13 @@ async def _async_start(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> Non
     await writer.async_refresh()
     publisher.async_start()
     entry.async_on_unload(writer.async_start_tick())
+    # The copy in the config folder lags the rendered files by design; a stop leaves it whole.
+    entry.async_on_unload(writer.async_copy_to_disk)
+
+    async def copy_at_stop(_: Event) -> None:
+        await writer.async_copy_to_disk()
+
+    entry.async_on_unload(hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, copy_at_stop))
     async_register_view(hass)
     entry.async_on_unload(partial(panel.async_unregister_panel, hass))
     await panel.async_register_panel(hass)

@@ -1,8 +1,13 @@
 """The views writer: renders the dataset's files and writes the ones that changed.
 
-On every 10-minute boundary it closes the due bucket of every meter, renders the views once,
-writes the files whose bytes changed (in the executor, atomically) and then tells listeners —
-by a dispatcher signal — which paths changed. It lives in the entry's runtime data.
+On every 10-minute boundary it closes the due bucket of every meter, renders the views once
+and tells listeners — by a dispatcher signal — which paths changed. Readers (the HTTP view, the
+publisher) take the files from memory. Each meter's files are copied to the config folder every
+three hours (`DISK_COPY_SECONDS`), meters taking turns at different boundaries, and all of them
+at once when history was merged in, when the set of files changes and when HA stops: the views
+can always be rendered again from the store, so writing them to an SD card every ten minutes
+would wear it for nothing. The folder's manifest lists its files as the folder holds them. It
+lives in the entry's runtime data.
 
 With many meters a boundary is a lot of work, so it never runs as one stretch: the loop is
 given back every few milliseconds, each meter keeps its rendered rows (`MeterViews`) so only
@@ -50,6 +55,10 @@ SLICE_SECONDS = 0.005
 ROWS_ON_THE_LOOP = 24
 # Files written by one executor job (jobs run side by side).
 WRITES_PER_JOB = 16
+# How far the copy in the config folder may fall behind the rendered files. What is lost in
+# a crash is rendered again from the store at the next start, so this bounds only how stale
+# the folder looks to someone reading it directly, against how much is written a day.
+DISK_COPY_SECONDS = 3 * 3600
 
 
 # What a level file was last rendered from: the meter as the files name it, its history and
@@ -81,7 +90,7 @@ class ServedFile:
 
 @dataclass(frozen=True, slots=True)
 class ViewsWritten:
-    """Sent after a refresh: data up to `as_of`; `changed` relative paths were rewritten.
+    """Sent after a refresh: data up to `as_of`; `changed` relative paths have new bytes.
 
     `history_changed` is set when buckets of the past were merged in (backfill, import), so
     the files changed by more than the regular tick: publishing sends such a change at once.
@@ -114,6 +123,10 @@ class ViewsWriter:
         self._stamps: dict[str, _Stamp] = {}
         # The hash of each file as it is on disk (unknown paths are compared once, by reading).
         self._on_disk: dict[str, str] = {}
+        # Per meter id: the manifest's entry for it now, and as of its last copy to disk (with
+        # that copy's boundary).
+        self._listed: dict[str, ManifestMeter] = {}
+        self._copied: dict[str, tuple[ManifestMeter, int]] = {}
         self._lock = asyncio.Lock()
         self._unsub_tick: CALLBACK_TYPE | None = None
         self.last_as_of: int | None = None
@@ -167,15 +180,17 @@ class ViewsWriter:
     async def async_refresh(
         self, as_of: int | None = None, *, force: bool = False, history_changed: bool = False
     ) -> ViewsWritten:
-        """Render every view with data up to `as_of` and write the files that changed.
+        """Render every view with data up to `as_of`; copy them to disk when that is due.
 
-        `as_of` defaults to the last 10-minute boundary. `force` rewrites every file.
+        `as_of` defaults to the last 10-minute boundary. `force` rewrites every file, on disk
+        too; `history_changed` (past buckets merged in) copies at once.
         """
         if as_of is None:
             as_of = ten_minute_start(dt_util.utcnow().timestamp(), self.tz)
         async with self._lock:
             generated = iso_local(as_of, self.tz)
             files: dict[str, ServedFile] = {}
+            changed: list[str] = []
             stamps: dict[str, _Stamp] = {}
             manifest_meters: list[ManifestMeter] = []
             meters = {m.config.meter_id: m for m in self._meters().values()}
@@ -205,6 +220,7 @@ class ViewsWriter:
                     stamps[path] = stamp
                     if force or previous is None or previous.sha256 != served.sha256:
                         self._updated[path] = generated
+                        changed.append(path)
                     files[path] = served
                     entries.append(
                         FileEntry(level, path, served.sha256, len(served.data), self._updated[path])
@@ -212,34 +228,83 @@ class ViewsWriter:
                 manifest_meters.append(ManifestMeter(info, tuple(entries)))
                 await slices.pause()
             # Many meters make a big manifest: encoding it is pure, so not on the event loop.
-            files[MANIFEST] = await self.hass.async_add_executor_job(
+            manifest = await self.hass.async_add_executor_job(
                 _served_manifest, manifest_meters, generated, self.maintenance
             )
-            due = {
-                path: served.data
-                for path, served in files.items()
-                if force or self._on_disk.get(path) != served.sha256
-            }
-            unknown = frozenset(path for path in due if path not in self._on_disk)
-            changed = await self._async_write(due, frozenset() if force else unknown)
-            on_disk = {p: h for p, h in self._on_disk.items() if p in files}
-            on_disk.update((path, files[path].sha256) for path in due)
-            self._on_disk = on_disk
+            previous_manifest = self._files.get(MANIFEST)
+            if force or previous_manifest is None or previous_manifest.sha256 != manifest.sha256:
+                changed.append(MANIFEST)
+            files[MANIFEST] = manifest
             self._files = files
             self._stamps = stamps
+            self._listed = {listed.info.id: listed for listed in manifest_meters}
             self.last_as_of = as_of
+            if force or history_changed or files.keys() != self._on_disk.keys():
+                await self._async_copy(self._listed, force=force)
+            elif due := self._turns_due(as_of):
+                await self._async_copy(due, force=False)
         event = ViewsWritten(as_of, tuple(changed), history_changed)
         async_dispatcher_send(self.hass, SIGNAL_VIEWS_WRITTEN, event)
         return event
 
-    async def _async_write(self, due: Mapping[str, bytes], compare: frozenset[str]) -> list[str]:
+    async def async_copy_to_disk(self) -> None:
+        """Bring the copy in the config folder up to the rendered files (HA stops, unload)."""
+        async with self._lock:
+            await self._async_copy(self._listed, force=False)
+
+    def _turns_due(self, as_of: int) -> dict[str, ManifestMeter]:
+        # Meters take turns, one boundary in DISK_COPY_SECONDS each, spread evenly so that no
+        # boundary writes every meter's files; a meter that missed its turn goes at the next.
+        turns = DISK_COPY_SECONDS // TEN_MINUTES
+        tick = as_of // TEN_MINUTES
+        return {
+            meter_id: listed
+            for index, (meter_id, listed) in enumerate(self._listed.items())
+            if (tick - index) % turns == 0
+            or as_of - self._copied.get(meter_id, (listed, as_of))[1] > DISK_COPY_SECONDS
+        }
+
+    async def _async_copy(self, meters: Mapping[str, ManifestMeter], *, force: bool) -> None:
+        # Writes the meters' files whose bytes differ from the disk's, then the folder's
+        # manifest: the served one once every meter's copy is current, else one that lists
+        # each meter's files as last copied.
+        files = self._files
+        if self.last_as_of is None:
+            return  # nothing rendered yet
+        paths = [entry.path for listed in meters.values() for entry in listed.files]
+        due = {
+            path: files[path].data
+            for path in paths
+            if force or self._on_disk.get(path) != files[path].sha256
+        }
+        copied = {**self._copied, **{m: (listed, self.last_as_of) for m, listed in meters.items()}}
+        if all(copied.get(m, (None, 0))[0] == listed for m, listed in self._listed.items()):
+            manifest = files[MANIFEST]
+        else:
+            manifest = await self.hass.async_add_executor_job(
+                _served_manifest,
+                [copied[m][0] for m in self._listed],
+                iso_local(self.last_as_of, self.tz),
+                self.maintenance,
+            )
+        if force or self._on_disk.get(MANIFEST) != manifest.sha256:
+            due[MANIFEST] = manifest.data
+        unknown = frozenset(path for path in due if path not in self._on_disk)
+        await self._async_write(due, frozenset() if force else unknown)
+        on_disk = {path: sha for path, sha in self._on_disk.items() if path in files}
+        on_disk.update((path, files[path].sha256) for path in paths)
+        on_disk[MANIFEST] = manifest.sha256
+        self._on_disk = on_disk
+        self._copied = {m: copied[m] for m in self._listed if m in copied}
+
+    async def _async_write(self, due: Mapping[str, bytes], compare: frozenset[str]) -> None:
         # Each atomic write waits for its own sync to disk: with many meters, several executor
         # threads wait side by side instead of one waiting for every file in turn.
         # The manifest goes last, once every file it lists is on disk: a reader that finds a new
         # manifest finds the files it describes.
         paths = [path for path in due if path != MANIFEST]
         chunks = [paths[i : i + WRITES_PER_JOB] for i in range(0, len(paths), WRITES_PER_JOB)]
-        written = await asyncio.gather(
+        await asyncio.gather(
             *(
                 self.hass.async_add_executor_job(
                     _write_changed, self.root, {p: due[p] for p in chunk}, compare
@@ -248,12 +313,9 @@ class ViewsWriter:
             )
         )
         if MANIFEST in due:
-            written.append(
-                await self.hass.async_add_executor_job(
-                    _write_changed, self.root, {MANIFEST: due[MANIFEST]}, compare
-                )
+            await self.hass.async_add_executor_job(
+                _write_changed, self.root, {MANIFEST: due[MANIFEST]}, compare
             )
-        return [path for chunk in written for path in chunk]
 
     async def _render(self, planned: bytes | LevelRender) -> bytes:
         if isinstance(planned, bytes):
@@ -270,12 +332,11 @@ def _served_manifest(meters: list[ManifestMeter], generated: str, maintenance: b
     return ServedFile(data, sha256_hex(data))
 
 
-def _write_changed(root: Path, due: Mapping[str, bytes], compare: frozenset[str]) -> list[str]:
+def _write_changed(root: Path, due: Mapping[str, bytes], compare: frozenset[str]) -> None:
     """Write each due file atomically; those in `compare` only if disk holds other bytes.
 
     Executor only. Files whose bytes on disk are known are never read back.
     """
-    changed: list[str] = []
     for rel, data in due.items():
         target = root / rel
         if rel in compare:
@@ -285,5 +346,3 @@ def _write_changed(root: Path, due: Mapping[str, bytes], compare: frozenset[str]
             except FileNotFoundError:
                 pass
         write_atomically(target, data)
-        changed.append(rel)
-    return changed

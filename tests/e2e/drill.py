@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import configparser
 import contextlib
-import hashlib
 import json
 import math
 import random
@@ -44,6 +43,7 @@ from tests.e2e.homeassistant_process import (
     http,
     long_lived_token,
     onboard,
+    served_files,
 )
 from tests.e2e.processes import AgentProcess, FakeGitHubProcess
 
@@ -127,25 +127,17 @@ def fetch(url: str, timeout: float = 10) -> tuple[int, bytes]:
         return 0, b""
 
 
-def read_local(root: Path) -> dict[str, bytes]:
-    """manifest.json and every level file it lists, read so that they belong together.
+def read_local(url: str, token: str) -> dict[str, bytes]:
+    """manifest.json and every level file it lists, as HA serves them, belonging together.
 
-    HA writes the level files before the manifest, so a manifest read first and files whose
-    hashes match it are one generation; otherwise a boundary passed in between: read again.
+    A boundary may pass between the requests; then they are made again.
     """
     for _ in range(20):
-        try:
-            manifest = (root / checks.MANIFEST).read_bytes()
-            files = {checks.MANIFEST: manifest}
-            listed = checks.level_paths(manifest)
-            for path in listed:
-                files[path] = (root / path).read_bytes()
-        except (FileNotFoundError, ValueError, KeyError):
-            time.sleep(0.2)  # HA has not written them yet: polling another process
-            continue
-        if all(hashlib.sha256(files[p]).hexdigest() == d for p, d in listed.items()):
+        files = served_files(url, token)
+        if files is not None:
             return files
-    raise DrillError(f"no consistent set of files under {root}")
+        time.sleep(0.2)  # polling another process for a set that agrees
+    raise DrillError(f"no consistent set of files from {url}")
 
 
 def _until(condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -450,7 +442,6 @@ class Drill:
 
     def settle(self) -> dict[str, dict[str, bytes]]:
         """Publish until GitHub holds the local files; let the agent catch up; mirror once."""
-        root = self.ha.config / "powerstats"
         self.post(self.next_state())
         local: dict[str, bytes] = {}
         published: dict[str, bytes] = {}
@@ -458,7 +449,7 @@ class Drill:
         asked_for = b""
         settled = False
         while not settled and time.monotonic() < deadline:
-            local = read_local(root)
+            local = read_local(self.ha.url, self.token)
             if local[checks.MANIFEST] != asked_for:
                 self.publish_now()  # the files changed (a boundary passed): publish them
                 asked_for = local[checks.MANIFEST]
@@ -468,7 +459,7 @@ class Drill:
             settled = (
                 checks.check_published(local, published).held
                 and not self.unfelt()
-                and read_local(root) == local
+                and read_local(self.ha.url, self.token) == local
             )
             if not settled:
                 time.sleep(1.0)  # polling GitHub for the publish, not waiting for time to pass
@@ -479,7 +470,7 @@ class Drill:
         live: dict[str, bytes] = {}
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            latest = read_local(root)
+            latest = read_local(self.ha.url, self.token)
             live = {p: fetch(f"{agent.url}/{p}")[1] for p in latest}
             if live == latest:
                 break
@@ -487,10 +478,10 @@ class Drill:
         agent.stop()
         mirrored: dict[str, bytes] = {}
         for _ in range(3):  # again if a boundary passed while it mirrored
-            before = read_local(root)
+            before = read_local(self.ha.url, self.token)
             result = agent.run("mirror-once")
             mirrored = {p: _read(agent.webroot / p) for p in before}
-            if read_local(root) == before:
+            if read_local(self.ha.url, self.token) == before:
                 break
         if result.returncode != 0:
             self.invalid.append(f"agent mirror-once exited {result.returncode}")

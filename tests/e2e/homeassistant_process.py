@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -66,6 +67,31 @@ def http(
     with urllib.request.urlopen(request, timeout=timeout) as response:
         text = response.read().decode()
     return json.loads(text) if text else None
+
+
+def served_files(url: str, token: str) -> dict[str, bytes] | None:
+    """manifest.json and every file it lists, as HA's data view serves them now.
+
+    A boundary may pass between two requests: a set whose files do not match the manifest's
+    hashes (or that is not there yet) is None, so a caller polls until one agrees.
+    """
+    base = f"{url}/api/powerstats/data/"
+
+    def get(path: str) -> bytes:
+        request = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return bytes(answer.read())
+
+    try:
+        files = {"manifest.json": get("manifest.json")}
+        for meter in json.loads(files["manifest.json"])["meters"]:
+            for entry in meter["files"].values():
+                files[entry["path"]] = get(entry["path"])
+                if hashlib.sha256(files[entry["path"]]).hexdigest() != entry["sha256"]:
+                    return None
+    except (OSError, ValueError, KeyError):
+        return None
+    return files
 
 
 def configuration_yaml(port: int, extra: str = "", *, http_in_yaml: bool = True) -> str:

@@ -8,7 +8,6 @@ from the Pages address the day levels, from the board the 10-minute and hourly o
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from datetime import datetime, time, timedelta
@@ -26,6 +25,7 @@ from tests.e2e.homeassistant_process import (
     http,
     login,
     long_lived_token,
+    served_files,
 )
 from tests.e2e.processes import AgentProcess, FakeGitHubProcess
 from tests.e2e.test_system import (
@@ -44,22 +44,9 @@ LOADS = (350, 1800, 95.5, 2200, 640, 130, 900, 2750, 410, 60, 1250, 300)
 STEP = timedelta(hours=3)
 
 
-def folder(root: Path) -> dict[str, bytes] | None:
-    """manifest.json and the files it lists, when they agree (HA may be rewriting them)."""
-    try:
-        files = {"manifest.json": (root / "manifest.json").read_bytes()}
-        for meter in json.loads(files["manifest.json"])["meters"]:
-            for entry in meter["files"].values():
-                files[entry["path"]] = (root / entry["path"]).read_bytes()
-                if hashlib.sha256(files[entry["path"]]).hexdigest() != entry["sha256"]:
-                    return None
-    except (OSError, ValueError):
-        return None
-    return files
-
-
-def local_files(ha: HomeAssistantProcess) -> dict[str, bytes]:
-    files: dict[str, bytes] = wait_for(lambda: folder(ha.config / "powerstats"), "HA's files")
+def local_files(ha: HomeAssistantProcess, token: str) -> dict[str, bytes]:
+    """HA's files as its data view serves them (polled until the manifest and files agree)."""
+    files: dict[str, bytes] = wait_for(lambda: served_files(ha.url, token), "HA's files")
     return files
 
 
@@ -158,7 +145,7 @@ def test_after_the_config_folder_is_lost_a_restore_gives_back_what_was_published
     last_closed = int((end - timedelta(minutes=10)).timestamp()) // 600 * 600
     wait_for(
         lambda: (
-            (files := folder(ha.config / "powerstats"))
+            (files := served_files(ha.url, token))
             and last_closed in with_data(level_rows(files, "daily"))
         ),
         "the files to hold the day and a half",
@@ -167,7 +154,7 @@ def test_after_the_config_folder_is_lost_a_restore_gives_back_what_was_published
 
     # Off-site: a publish to GitHub (Pages: the day levels); the board mirrors every level.
     http(f"{ha.url}/api/services/powerstats/publish", {}, token=token)
-    files = local_files(ha)
+    files = local_files(ha, token)
     wait_for(
         lambda: all(
             on_github(fake_github, f"house/{level}.json") == files[f"house/{level}.json"]
@@ -206,14 +193,14 @@ def test_after_the_config_folder_is_lost_a_restore_gives_back_what_was_published
         )
         set_power(ha, token, 500)
         add_meter(ha.url, token, SENSOR, "House")
-        local_files(ha)
+        local_files(ha, token)
 
         # From Pages: the days come back, equal row for row to what was published.
         answer = restore(ha, token, pages)
         assert answer["meters"]["house"]["yearly"]["added"] == 2
         for level, published in on_pages.items():
             local = wait_for(
-                lambda level=level: with_data(level_rows(local_files(ha), level)) or None,
+                lambda level=level: with_data(level_rows(local_files(ha, token), level)) or None,
                 f"the restored {level} file",
             )
             assert_same_rows({s: local[s] for s in published if s in local}, published)
@@ -224,7 +211,7 @@ def test_after_the_config_folder_is_lost_a_restore_gives_back_what_was_published
         assert answer["meters"]["house"]["daily"]["added"] > 0
         assert answer["meters"]["house"]["weekly"]["added"] > 0
         assert answer["meters"]["house"]["yearly"]["added"] == 0
-        files = local_files(ha)
+        files = local_files(ha, token)
         for level in ("daily", "weekly", "monthly", "yearly"):
             local = with_data(level_rows(files, level))
             first = min(row[0] for row in level_rows(files, level))
@@ -246,7 +233,7 @@ def test_after_the_config_folder_is_lost_a_restore_gives_back_what_was_published
         set_power(ha, token, 0)
         closed = int((boundary - timedelta(minutes=10)).timestamp())
         wait_for(
-            lambda: closed in with_data(level_rows(local_files(ha), "daily")),
+            lambda: closed in with_data(level_rows(local_files(ha, token), "daily")),
             "the bucket to close",
             timeout=120,
         )

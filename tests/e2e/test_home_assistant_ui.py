@@ -25,6 +25,7 @@ from tests.e2e.homeassistant_process import (
     HomeAssistantProcess,
     http,
     run_coroutine,
+    served_files,
 )
 from tests.e2e.test_system import (
     ARTIFACTS,
@@ -193,12 +194,12 @@ def energy_today_entity(ha: HomeAssistantProcess, token: str) -> str | None:
     return None
 
 
-def closed_with_energy(ha: HomeAssistantProcess, start: int) -> bool:
-    """Whether daily.json holds the bucket starting at `start` as closed, with coverage."""
-    try:
-        rows = json.loads((ha.config / "powerstats" / "house" / "daily.json").read_bytes())["rows"]
-    except (OSError, ValueError, KeyError):
+def closed_with_energy(ha: HomeAssistantProcess, token: str, start: int) -> bool:
+    """Whether daily.json, as HA serves it, holds the bucket starting at `start` as closed."""
+    files = served_files(ha.url, token)
+    if files is None or "house/daily.json" not in files:
         return False
+    rows = json.loads(files["house/daily.json"])["rows"]
     # A bucket still open, or not measured, is listed as an empty row with no coverage.
     return any(row[0] == start and row[5] > 0 for row in rows)
 
@@ -272,7 +273,9 @@ def test_a_person_logs_in_adds_a_meter_in_the_dialogs_and_the_panel_shows_todays
         ha.move_clock(boundary - timedelta(seconds=20), token)
         set_power(ha, token, 0)
         closed = int((boundary - timedelta(minutes=10)).timestamp())
-        wait_for(lambda: closed_with_energy(ha, closed), "the first bucket to close", timeout=120)
+        wait_for(
+            lambda: closed_with_energy(ha, token, closed), "the first bucket to close", timeout=120
+        )
 
         page = open_page()
         page.goto(ha.url + "/")

@@ -22,6 +22,7 @@ from tests.e2e.homeassistant_process import (
     Tokens,
     add_meter,
     http,
+    served_files,
 )
 from tests.e2e.processes import AgentProcess, FakeGitHubProcess
 
@@ -54,17 +55,13 @@ def set_power(ha: HomeAssistantProcess, tokens: Tokens, watts: float | str) -> N
     )
 
 
-def local_files(ha: HomeAssistantProcess) -> dict[str, bytes]:
-    """manifest.json and every file it lists, as HA wrote them under <config>/powerstats/.
-
-    HA may be rewriting them while they are read: a set whose manifest does not list the
-    checksums of the files read with it is read again (it is a snapshot of a moment when HA
-    had finished writing), so a test compares what HA wrote, never a half-written set.
-    """
-    return wait_for(lambda: _snapshot(ha.config / "powerstats"), "a consistent set of files")
+def local_files(ha: HomeAssistantProcess, token: str) -> dict[str, bytes]:
+    """manifest.json and every file it lists, as HA serves them (polled until they agree)."""
+    return wait_for(lambda: served_files(ha.url, token), "a consistent set of files")
 
 
 def _snapshot(root: Path) -> dict[str, bytes] | None:
+    """The copy in HA's config folder, when its manifest and files agree."""
     manifest = root / "manifest.json"
     if not manifest.exists():
         return None
@@ -120,7 +117,10 @@ def test_a_meter_added_in_home_assistant_reaches_github_the_board_and_the_browse
 
     # When the bucket closes, the files are rewritten; they are valid and hold the energy.
     closed_start = int((boundary - timedelta(minutes=10)).timestamp())
-    files = wait_for(lambda: _with_closed_bucket(ha, closed_start), "the first bucket to close")
+    files = wait_for(
+        lambda: _with_closed_bucket(ha, tokens.access_token, closed_start),
+        "the first bucket to close",
+    )
     for data in files.values():
         validate_bytes(data)
     manifest = json.loads(files["manifest.json"])
@@ -128,11 +128,13 @@ def test_a_meter_added_in_home_assistant_reaches_github_the_board_and_the_browse
     for entry in manifest["meters"][0]["files"].values():
         assert entry["sha256"] == hashlib.sha256(files[entry["path"]]).hexdigest()
 
-    # The authenticated data view serves the same bytes, and nothing without a token.
-    served = http(f"{ha.url}/api/powerstats/data/manifest.json", token=tokens.access_token)
-    assert served["meters"][0]["id"] == "house"
+    # The data view serves nothing without a token.
     with pytest.raises(OSError, match="401"):
         http(f"{ha.url}/api/powerstats/data/manifest.json")
+    # The copy in HA's config folder (made when the meter was added) is whole and valid.
+    copy = wait_for(lambda: _snapshot(ha.config / "powerstats"), "the config folder's copy")
+    for data in copy.values():
+        validate_bytes(data)
 
     # One publish: exactly one commit holding manifest, every level and the dashboard.
     commits_before = fake_github.commits()
@@ -155,7 +157,7 @@ def test_a_meter_added_in_home_assistant_reaches_github_the_board_and_the_browse
     agent.write_config()
     result = agent.run("mirror-once")
     assert result.returncode == 0, result.stderr
-    files = local_files(ha)
+    files = local_files(ha, agent.token)
     for path, data in files.items():
         assert (agent.webroot / path).read_bytes() == data, path
     assert agent.token not in result.stderr + result.stdout
@@ -209,9 +211,11 @@ def _frontend_tokens(ha: HomeAssistantProcess, tokens: Tokens) -> dict[str, Any]
     }
 
 
-def _with_closed_bucket(ha: HomeAssistantProcess, start: int) -> dict[str, bytes] | None:
+def _with_closed_bucket(
+    ha: HomeAssistantProcess, token: str, start: int
+) -> dict[str, bytes] | None:
     """HA's files once the bucket starting at `start` has closed with energy in it."""
-    files = _snapshot(ha.config / "powerstats")
+    files = served_files(ha.url, token)
     if not files:
         return None
     row = {row[0]: row for row in level_rows(files, "daily")}.get(start)
@@ -234,7 +238,7 @@ def test_kill_9_in_the_middle_of_a_bucket_loses_at_most_that_bucket(
     closed_start = int((boundary - timedelta(minutes=10)).timestamp())
 
     def closed_bucket() -> list[Any] | None:
-        files = _with_closed_bucket(ha, closed_start)
+        files = _with_closed_bucket(ha, tokens.access_token, closed_start)
         return {row[0]: row for row in level_rows(files, "daily")}[closed_start] if files else None
 
     before = wait_for(closed_bucket, "the first bucket to close", timeout=120)
@@ -246,7 +250,7 @@ def test_kill_9_in_the_middle_of_a_bucket_loses_at_most_that_bucket(
     assert ha.now() < boundary + timedelta(minutes=10)
     set_power(ha, tokens, 1000)
     after = wait_for(closed_bucket, "the files after the restart")
-    files = local_files(ha)
+    files = local_files(ha, tokens.access_token)
     for data in files.values():
         validate_bytes(data)
     assert after == before  # the closed bucket survived the power cut exactly

@@ -29,6 +29,7 @@ from custom_components.powerstats.const import (
 )
 from custom_components.powerstats.meter import PowerStatsMeter
 from custom_components.powerstats.publish_settings import CONF_GITHUB_TOKEN, PUBLISH_OPTION_KEYS
+from custom_components.powerstats.runtime import loaded_entry
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 SOURCE = "sensor.house_power"
@@ -199,3 +200,12 @@ def at(*args: int) -> datetime:
 async def read_file(hass: HomeAssistant, relative: str) -> bytes:
     """A file under HA's config dir, read in the executor like the integration does."""
     return await hass.async_add_executor_job(Path(hass.config.path(relative)).read_bytes)
+
+
+def served(hass: HomeAssistant, path: str) -> bytes:
+    """A dataset file as PowerStats serves it now (the HTTP view, the panel, the publisher)."""
+    entry = loaded_entry(hass)
+    assert entry is not None
+    data = entry.runtime_data.writer.file_bytes(path)
+    assert data is not None, f"{path} is not listed"
+    return data

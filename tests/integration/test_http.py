@@ -13,7 +13,7 @@ from homeassistant.core import HomeAssistant
 
 from custom_components.powerstats.const import DOMAIN
 
-from .conftest import SOURCE, Clock, at, make_entry, read_file
+from .conftest import SOURCE, Clock, at, make_entry, served
 
 type ClientFactory = Callable[[], Awaitable[TestClient[Any, Any]]]
 URL = "/api/powerstats/data/"
@@ -38,7 +38,7 @@ async def test_a_listed_file_is_served_with_its_hash_as_etag(
     response = await client.get(URL + path)
     assert response.status == 200
     body = await response.read()
-    assert body == await read_file(ha, f"powerstats/{path}")
+    assert body == served(ha, path)
     assert response.headers["ETag"] == f'"{hashlib.sha256(body).hexdigest()}"'
     assert response.headers["Content-Type"].startswith("application/json")
 
@@ -51,10 +51,10 @@ async def test_a_listed_file_goes_compressed_to_a_client_that_accepts_gzip(
     packed = await client.get(URL + "house/daily.json", headers={"Accept-Encoding": "gzip"})
     assert packed.headers["Content-Encoding"] == "gzip"
     assert packed.headers["Vary"] == "Accept-Encoding"
-    assert await packed.read() == await read_file(ha, "powerstats/house/daily.json")
+    assert await packed.read() == served(ha, "house/daily.json")
     plain = await client.get(URL + "house/daily.json", headers={"Accept-Encoding": "identity"})
     assert "Content-Encoding" not in plain.headers
-    assert await plain.read() == await read_file(ha, "powerstats/house/daily.json")
+    assert await plain.read() == served(ha, "house/daily.json")
 
 
 @pytest.mark.usefixtures("meter_loaded")

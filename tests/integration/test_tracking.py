@@ -18,7 +18,7 @@ from homeassistant.util import dt as dt_util
 from custom_components.powerstats.core.views import LEVELS
 from custom_components.powerstats.meter import PowerStatsMeter
 
-from .conftest import AMSTERDAM, SOURCE, Clock, at, make_entry, meter_of, meter_subentry, read_file
+from .conftest import AMSTERDAM, SOURCE, Clock, at, make_entry, meter_of, meter_subentry, served
 from .household import exact_bucket_kwh, household_events
 
 W = {"unit_of_measurement": "W"}
@@ -36,7 +36,7 @@ async def start_meter(hass: HomeAssistant, **kwargs: object) -> PowerStatsMeter:
     return meter_of(entry)
 
 
-async def test_a_steady_load_fills_a_bucket_and_writes_the_files(
+async def test_a_steady_load_fills_a_bucket_and_its_row_in_the_daily_file(
     ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
 ) -> None:
     freezer.move_to(at(2026, 11, 26, 12, 0))
@@ -46,7 +46,7 @@ async def test_a_steady_load_fills_a_bucket_and_writes_the_files(
     bucket = meter.history.ten_minutes[int(at(2026, 11, 26, 12, 0).timestamp())]
     assert bucket.kwh == pytest.approx(0.2)
     assert bucket.covered == 600
-    daily = json.loads(await read_file(ha, "powerstats/house/daily.json"))
+    daily = json.loads(served(ha, "house/daily.json"))
     assert daily["rows"][-2][:6] == [
         int(at(2026, 11, 26, 12, 0).timestamp()),
         0.2,
@@ -55,7 +55,7 @@ async def test_a_steady_load_fills_a_bucket_and_writes_the_files(
         1200,
         1,
     ]
-    manifest = json.loads(await read_file(ha, "powerstats/manifest.json"))
+    manifest = json.loads(served(ha, "manifest.json"))
     assert [m["id"] for m in manifest["meters"]] == ["house"]
 
 
@@ -110,7 +110,7 @@ async def test_a_dst_day_holds_exactly_its_hours_of_energy(
     assert bucket.coverage == 1
     # The monthly file takes in the hour that closed at midnight at the hour's second boundary.
     await move_to(end + timedelta(minutes=10))
-    monthly = json.loads(await read_file(ha, "powerstats/house/monthly.json"))
+    monthly = json.loads(served(ha, "house/monthly.json"))
     row = next(r for r in monthly["rows"] if r[0] == int(start.timestamp()))
     assert row[1:6] == [hours, 1000, 1000, 1000, 1]
 
@@ -132,7 +132,7 @@ async def test_unavailable_periods_are_gaps_in_coverage(
     assert first.covered == 240
     assert first.mean_w == pytest.approx(600)
     assert int(at(2026, 11, 26, 12, 10).timestamp()) not in meter.history.ten_minutes
-    daily = json.loads(await read_file(ha, "powerstats/house/daily.json"))
+    daily = json.loads(served(ha, "house/daily.json"))
     assert daily["rows"][-2][1:6] == [None, None, None, None, 0]
 
 
@@ -220,11 +220,11 @@ async def test_every_file_validates_against_the_schema(
     await walk(move_to, now, start + timedelta(hours=7))
     paths = ["manifest.json", *(f"house/{level}.json" for level in meter.config.levels)]
     for path in paths:
-        doc = json.loads(await read_file(ha, f"powerstats/{path}"))
+        doc = json.loads(served(ha, f"{path}"))
         jsonschema.validate(doc, SCHEMA, cls=jsonschema.Draft202012Validator)
-    manifest = json.loads(await read_file(ha, "powerstats/manifest.json"))
+    manifest = json.loads(served(ha, "manifest.json"))
     for level, entry in manifest["meters"][0]["files"].items():
-        data = await read_file(ha, f"powerstats/{entry['path']}")
+        data = served(ha, f"{entry['path']}")
         assert entry["sha256"] == hashlib.sha256(data).hexdigest(), level
         assert entry["bytes"] == len(data)
 
@@ -266,7 +266,7 @@ async def test_several_meters_share_one_manifest(
     )
     solar = meter_of(house.entry, "solar")
     await move_to(at(2026, 11, 26, 12, 10))
-    manifest = json.loads(await read_file(ha, "powerstats/manifest.json"))
+    manifest = json.loads(served(ha, "manifest.json"))
     assert [m["id"] for m in manifest["meters"]] == ["house", "solar"]
     assert list(manifest["meters"][1]["files"]) == ["yearly"]
     assert solar.history.ten_minutes[int(at(2026, 11, 26, 12, 0).timestamp())].kwh == pytest.approx(
@@ -274,7 +274,7 @@ async def test_several_meters_share_one_manifest(
     )
     ha.config_entries.async_remove_subentry(house.entry, solar.subentry_id)
     await ha.async_block_till_done()
-    manifest = json.loads(await read_file(ha, "powerstats/manifest.json"))
+    manifest = json.loads(served(ha, "manifest.json"))
     assert [m["id"] for m in manifest["meters"]] == ["house"]
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
-from datetime import date
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped]
@@ -30,6 +33,7 @@ from .conftest import (
     meter_of,
     meter_subentry,
     read_file,
+    served,
 )
 
 W = {"unit_of_measurement": "W"}
@@ -84,12 +88,12 @@ async def test_a_meter_added_to_a_running_dataset_is_in_the_manifest_and_has_fil
     assert await ha.config_entries.async_setup(entry.entry_id)
     await ha.async_block_till_done()
     await add_meter(ha, entry, meter_subentry(sensor(1), "Circuit 1", "circuit_1"))
-    await move_to(at(2026, 11, 26, 12, 10))
     writer = entry.runtime_data.writer
-    assert b'"id": "circuit_1"' in writer.file_bytes("manifest.json")
-    daily = writer.file_bytes("circuit_1/daily.json")
-    assert daily is not None
-    assert await read_file(ha, "powerstats/circuit_1/daily.json") == daily
+    # A new set of files is copied to the config folder at once, manifest and all.
+    for path in ("manifest.json", "circuit_1/daily.json"):
+        assert await read_file(ha, f"powerstats/{path}") == writer.file_bytes(path)
+    await move_to(at(2026, 11, 26, 12, 10))
+    assert b'"id": "circuit_1"' in served(ha, "manifest.json")
     assert meter_of(entry, "circuit_1").history.ten_minutes
 
 
@@ -137,7 +141,7 @@ async def one_meter_from_12_03(
     return entry
 
 
-async def test_each_boundary_writes_daily_and_each_coarse_level_is_written_once_an_hour(
+async def test_each_boundary_renders_daily_and_each_coarse_level_once_an_hour(
     ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
 ) -> None:
     entry = await one_meter_from_12_03(ha, freezer, "100")
@@ -156,10 +160,113 @@ async def test_each_boundary_writes_daily_and_each_coarse_level_is_written_once_
         assert set(written.pop().changed) == {"circuit_0/daily.json", "manifest.json", *also}
         for level in set(views.LEVELS) - {"daily", coarse.get(minute)}:
             assert writer.file_bytes(f"circuit_0/{level}.json") == before[level], (minute, level)
-    for level in views.LEVELS:
-        assert await read_file(ha, f"powerstats/circuit_0/{level}.json") == writer.file_bytes(
-            f"circuit_0/{level}.json"
-        )
+
+
+async def folder(ha: HomeAssistant) -> dict[str, bytes]:
+    """Every file of the dataset as the config folder holds it."""
+    root = Path(ha.config.path("powerstats"))
+
+    def read() -> dict[str, bytes]:
+        return {
+            str(p.relative_to(root)): p.read_bytes()
+            for p in root.rglob("*.json")
+            if not p.name.startswith(".")
+        }
+
+    return await ha.async_add_executor_job(read)
+
+
+def rendered(entry: MockConfigEntry) -> dict[str, bytes]:
+    return {path: f.data for path, f in entry.runtime_data.writer.files.items()}
+
+
+async def test_the_config_folder_gets_a_copy_at_set_up_and_then_every_three_hours(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> None:
+    entry = await one_meter_from_12_03(ha, freezer, "100")
+    copied = await folder(ha)
+    assert copied == rendered(entry)
+    copies: list[datetime] = []
+    boundary = at(2026, 11, 26, 12, 10)
+    while boundary <= at(2026, 11, 26, 18, 10):
+        ha.states.async_set(sensor(0), str(100 + boundary.hour + boundary.minute), W)
+        await move_to(boundary)
+        if (now := await folder(ha)) != copied:
+            assert now == rendered(entry), boundary
+            copies.append(boundary)
+            copied = now
+        boundary += timedelta(minutes=10)
+    # The files changed at every boundary; the folder took them twice in six hours.
+    assert len(copies) == 2
+    assert copies[0] - at(2026, 11, 26, 12, 0) <= timedelta(hours=3)
+    assert copies[1] - copies[0] == timedelta(hours=3)
+
+
+async def test_meters_take_turns_and_the_folders_manifest_matches_the_folders_files(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 3))
+    for i in range(3):
+        ha.states.async_set(sensor(i), "100", W)
+    entry = make_entry(
+        meters=[meter_subentry(sensor(i), f"Circuit {i}", f"circuit_{i}") for i in range(3)]
+    )
+    entry.add_to_hass(ha)
+    assert await ha.config_entries.async_setup(entry.entry_id)
+    await ha.async_block_till_done()
+    before = await folder(ha)
+    copied: Counter[str] = Counter()
+    boundary = at(2026, 11, 26, 12, 10)
+    while boundary <= at(2026, 11, 26, 15, 0):
+        for i in range(3):
+            ha.states.async_set(sensor(i), str(100 + boundary.minute + i), W)
+        await move_to(boundary)
+        now = await folder(ha)
+        meters = {path.split("/")[0] for path in now if now[path] != before.get(path)} - {
+            "manifest.json"
+        }
+        assert len(meters) <= 1, (boundary, meters)  # one meter's turn at a time
+        copied.update(meters)
+        manifest = json.loads(now["manifest.json"])
+        for listed in manifest["meters"]:
+            for entry_ in listed["files"].values():
+                data = now[entry_["path"]]
+                assert hashlib.sha256(data).hexdigest() == entry_["sha256"], (boundary, entry_)
+                assert len(data) == entry_["bytes"]
+        before = now
+        boundary += timedelta(minutes=10)
+    assert copied == {f"circuit_{i}": 1 for i in range(3)}
+
+
+async def test_history_merged_in_is_copied_to_the_config_folder_at_once(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> None:
+    entry = await one_meter_from_12_03(ha, freezer, "100")
+    await move_to(at(2026, 11, 26, 12, 10))
+    start, end = day_bounds(date(2026, 11, 20), AMSTERDAM)
+    landed = await meter_of(entry, "circuit_0").async_merge_backfill(
+        days=[Bucket(start, end - start, 2.0, end - start, 50.0, 150.0, None, end - start)]
+    )
+    await ha.async_block_till_done()
+    assert landed == 1
+    assert await folder(ha) == rendered(entry)
+
+
+async def test_stopping_home_assistant_or_unloading_brings_the_config_folder_up_to_date(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> None:
+    entry = await one_meter_from_12_03(ha, freezer, "100")
+    await move_to(at(2026, 11, 26, 12, 10))
+    assert await folder(ha) != rendered(entry)
+    ha.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await ha.async_block_till_done()
+    assert await folder(ha) == rendered(entry)
+    ha.states.async_set(sensor(0), "300", W)
+    await move_to(at(2026, 11, 26, 12, 20))
+    last = rendered(entry)
+    assert await folder(ha) != last
+    assert await ha.config_entries.async_unload(entry.entry_id)
+    assert await folder(ha) == last
 
 
 async def test_the_coarse_levels_hold_every_hour_closed_by_the_start_of_the_hour(
