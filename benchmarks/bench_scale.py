@@ -527,6 +527,23 @@ def _ratio(value: float, goal: float) -> str:
     return f"{value / goal:.2f}"
 
 
+def _of_linear(fresh: dict[int, Row]) -> str:
+    """Setting up the most meters one by one against linear growth from the second size."""
+    if len(SIZES) < 2:
+        return "— (one size measured)"
+    small, big = SIZES[1], SIZES[-1]
+    seconds = max(fresh[small].one_by_one_s or 1e-9, 1e-9)
+    return f"{(fresh[big].one_by_one_s or 0) / seconds / (big / small):.2f} of linear from {small}"
+
+
+def _rss_slope(year: dict[int, Row]) -> float | None:
+    """MB of RSS per meter added from the fewest to the most meters (None: one size measured)."""
+    if len(SIZES) < 2:
+        return None
+    small, big = year[SIZES[0]], year[SIZES[-1]]
+    return (big.rss_mb - small.rss_mb) / (big.meters - small.meters)
+
+
 def _kb(n: float) -> str:
     return f"{n / 1000:,.1f} KB" if n < 1e6 else f"{n / 1e6:,.2f} MB"
 
@@ -594,7 +611,7 @@ def table(rows: list[Row]) -> list[str]:
             for n in SIZES
         ],
         "linear in N",
-        f"{(fresh[SIZES[-1]].one_by_one_s or 0) / max(fresh[SIZES[1]].one_by_one_s or 1e-9, 1e-9) / (SIZES[-1] / SIZES[1]):.2f} of linear from 10",  # noqa: E501
+        _of_linear(fresh),
     )
     line(
         "HA start with all meters, year (before)",
@@ -654,13 +671,14 @@ def table(rows: list[Row]) -> list[str]:
         f"≤ {_kb(GOAL_BYTES_PER_METER_DAY)}",
         _ratio(big.store_bytes_per_meter_day, GOAL_BYTES_PER_METER_DAY),
     )
-    small = year[SIZES[0]]
-    slope = (big.rss_mb - small.rss_mb) / max(big.meters - small.meters, 1)
+    slope = _rss_slope(year)
     line(
         "RSS growth, year (before)",
         [f"{year[n].rss_mb:.1f} MB ({BEFORE['rss_mb'].get(n, '—')} MB)" for n in SIZES],
         f"≤ {GOAL_MB_PER_METER} MB per meter",
-        f"{_ratio(slope, GOAL_MB_PER_METER)} ({slope:.2f} MB per added meter)",
+        "— (one size measured)"
+        if slope is None
+        else f"{_ratio(slope, GOAL_MB_PER_METER)} ({slope:.2f} MB per added meter)",
     )
     line(
         "µs of PowerStats' share per state change, year",
@@ -674,8 +692,7 @@ def table(rows: list[Row]) -> list[str]:
 def verdict(rows: list[Row]) -> list[str]:
     """Which goals the largest N with a year of history meets."""
     big = next(r for r in rows if r.year and r.meters == SIZES[-1])
-    small = next(r for r in rows if r.year and r.meters == SIZES[0])
-    slope = (big.rss_mb - small.rss_mb) / max(big.meters - small.meters, 1)
+    slope = _rss_slope({r.meters: r for r in rows if r.year})
     goals = {
         f"boundary stretch ≤ {GOAL_STRETCH_MS:.0f} ms": big.stretch_ms_worst <= GOAL_STRETCH_MS,
         f"boundary CPU ≤ {GOAL_CPU_MS_PER_METER:.0f} ms per meter": big.cpu_ms_per_meter
@@ -693,7 +710,12 @@ def verdict(rows: list[Row]) -> list[str]:
         <= GOAL_BYTES_PER_METER_DAY,
         "≤ 1 MB per meter per day by the store alone": big.store_bytes_per_meter_day
         <= GOAL_BYTES_PER_METER_DAY,
-        f"≤ {GOAL_MB_PER_METER} MB RSS per meter": slope <= GOAL_MB_PER_METER,
+        # With one size measured there is no growth per added meter to judge.
+        **(
+            {}
+            if slope is None
+            else {f"≤ {GOAL_MB_PER_METER} MB RSS per meter": slope <= GOAL_MB_PER_METER}
+        ),
         f"≤ {GOAL_US_PER_CHANGE:.0f} µs per state change": (big.us_per_change or 0)
         <= GOAL_US_PER_CHANGE,
     }

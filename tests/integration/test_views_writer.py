@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections import Counter
@@ -22,7 +23,7 @@ from custom_components.powerstats.const import SIGNAL_VIEWS_WRITTEN
 from custom_components.powerstats.core import views
 from custom_components.powerstats.core.accounting import Bucket
 from custom_components.powerstats.core.timegrid import day_bounds
-from custom_components.powerstats.views_writer import ViewsWritten
+from custom_components.powerstats.views_writer import Slices, ViewsWritten
 
 from .conftest import (
     AMSTERDAM,
@@ -287,3 +288,21 @@ async def test_the_coarse_levels_hold_every_hour_closed_by_the_start_of_the_hour
     hours = json.loads(writer.file_bytes("circuit_0/weekly.json") or b"")["rows"]
     noon = int(at(2026, 11, 26, 12, 0).timestamp())
     assert [row[1] for row in hours if row[0] == noon] == [pytest.approx(0.6 * 57 / 60)]
+
+
+async def test_a_pause_runs_a_task_a_timer_woke_during_the_slice_before_the_work_goes_on() -> None:
+    loop = asyncio.get_running_loop()
+    woken = loop.create_future()
+    ran: list[str] = []
+
+    async def waiting() -> None:
+        await woken
+        ran.append("woken")
+
+    task = loop.create_task(waiting())
+    await asyncio.sleep(0)  # now waiting on its future
+    # While a used-up slice runs, a timer falls due that wakes the waiting task.
+    loop.call_at(loop.time(), woken.set_result, None)
+    await Slices(seconds=0).pause()
+    assert ran == ["woken"]
+    await task
