@@ -110,15 +110,16 @@ class Row:
     hour_cpu_ms_per_meter: float = 0.0
     hour_bytes: int = 0
     hour_view_bytes: int = 0
-    # The boundary that copies the files to the config folder.
-    copy_stretch_ms: float = 0.0
-    copy_stretch_wall_ms: float = 0.0
-    copy_cpu_ms_per_meter: float = 0.0
-    copy_bytes: int = 0
-    copy_view_bytes: int = 0
-    # Of the copy's view bytes, the daily.json files; and their mean size over the boundaries
+    # A three-hour cycle of boundaries, in which every meter's files are copied to the config
+    # folder once: the worst stretch and CPU of its boundaries, and what they wrote.
+    cycle_stretch_ms: float = 0.0
+    cycle_stretch_wall_ms: float = 0.0
+    cycle_cpu_ms_per_meter: float = 0.0
+    cycle_bytes: int = 0
+    cycle_view_bytes: int = 0
+    # Of the cycle's view bytes, the daily.json files; and their mean size over the boundaries
     # of a day over their measured size (it grows by a row a boundary, see below).
-    copy_daily_bytes: int = 0
+    cycle_daily_bytes: int = 0
     daily_mean_ratio: float = 1.0
     snapshot_bytes: int = 0
     snapshot_view_bytes: int = 0
@@ -128,13 +129,13 @@ class Row:
 
     @property
     def stretch_ms_worst(self) -> float:
-        return max(self.stretch_ms, self.hour_stretch_ms, self.copy_stretch_ms)
+        return max(self.stretch_ms, self.hour_stretch_ms, self.cycle_stretch_ms)
 
     @property
     def bytes_per_meter_day(self) -> float:
-        """A day of boundaries: 72 refresh a coarse level; of the others, one folds the journal
-        into the snapshot and the rest append; 8 copy the files to the config folder. The daily
-        files are counted at the day's mean size."""
+        """A day: the store's boundaries (72 refresh a coarse level, one folds the journal into
+        the snapshot, the rest append) and eight three-hour cycles of copies to the config
+        folder, the daily files counted at the day's mean size."""
         return (self.store_day() + self.views_day()) / self.meters
 
     @property
@@ -150,17 +151,10 @@ class Row:
         return ordinary * boundary + HOURS_PER_DAY * three + snapshot
 
     def views_day(self) -> float:
-        # The copies write the files that changed since the last; what the other boundaries
-        # write to the folder (nothing, by design) is counted as measured. daily.json is scaled
-        # from the measured size to the day's mean.
-        daily = self.copy_daily_bytes * self.daily_mean_ratio
-        copy = self.copy_view_bytes - self.copy_daily_bytes + daily
-        ordinary = BOUNDARIES_PER_DAY - COARSE_PER_HOUR * HOURS_PER_DAY - COPIES_PER_DAY
-        return (
-            COPIES_PER_DAY * copy
-            + ordinary * self.boundary_view_bytes
-            + (HOURS_PER_DAY * self.hour_view_bytes)
-        )
+        # What a cycle wrote to the folder, daily.json scaled from its size then to the day's
+        # mean, eight times.
+        daily = self.cycle_daily_bytes * self.daily_mean_ratio
+        return COPIES_PER_DAY * (self.cycle_view_bytes - self.cycle_daily_bytes + daily)
 
 
 class LoopWatch:
@@ -428,19 +422,21 @@ async def start_and_boundary(n: int, year: bool) -> Row:
                 result.hour_bytes += written
                 result.hour_view_bytes += view_bytes
                 boundary += TEN_MINUTES
-            # The boundary that copies the files to the config folder, three hours after the
-            # copy made at start.
+            # A three-hour cycle of boundaries, every meter's files copied to the folder once.
             for _ in range(DISK_COPY_SECONDS // TEN_MINUTES):
-                cpu_ms, watch, result.copy_bytes, result.copy_view_bytes = await measured(boundary)
-                if result.copy_view_bytes:
-                    break
+                cpu_ms, watch, written, view_bytes = await measured(boundary)
+                result.cycle_cpu_ms_per_meter = max(result.cycle_cpu_ms_per_meter, cpu_ms)
+                result.cycle_stretch_ms = max(result.cycle_stretch_ms, watch.ms)
+                result.cycle_stretch_wall_ms = max(result.cycle_stretch_wall_ms, watch.wall_ms)
+                result.cycle_bytes += written
+                result.cycle_view_bytes += view_bytes
+                result.cycle_daily_bytes += sum(
+                    size for path, size in views_written.items() if path.endswith("/daily.json")
+                )
                 boundary += TEN_MINUTES
-            assert result.copy_view_bytes, "no boundary copied the files to the config folder"
-            result.copy_cpu_ms_per_meter = cpu_ms
-            result.copy_stretch_ms, result.copy_stretch_wall_ms = watch.ms, watch.wall_ms
-            daily = {p: size for p, size in views_written.items() if p.endswith("/daily.json")}
-            result.copy_daily_bytes = sum(daily.values())
-            result.daily_mean_ratio = daily_mean_ratio(writer.file_bytes(next(iter(daily))) or b"")
+            boundary -= TEN_MINUTES
+            daily_file = writer.file_bytes(f"{meter_id(0)}/daily.json")
+            result.daily_mean_ratio = daily_mean_ratio(daily_file or b"")
             # The boundary that folds a day of journal lines into each meter's snapshot.
             for meter in entry.runtime_data.meters.values():
                 meter._journal_lines = JOURNAL_LINES_PER_SNAPSHOT - 1
@@ -581,10 +577,10 @@ def table(rows: list[Row]) -> list[str]:
         _ratio(big.hour_stretch_ms, GOAL_STRETCH_MS),
     )
     line(
-        "longest loop stretch at the boundary copying the files to disk, year",
-        [f"{year[n].copy_stretch_ms:.1f} ms [{year[n].copy_stretch_wall_ms:.0f}]" for n in SIZES],
+        "longest loop stretch in a three-hour cycle (every meter copied to disk), year",
+        [f"{year[n].cycle_stretch_ms:.1f} ms [{year[n].cycle_stretch_wall_ms:.0f}]" for n in SIZES],
         f"≤ {GOAL_STRETCH_MS:.0f} ms",
-        _ratio(big.copy_stretch_ms, GOAL_STRETCH_MS),
+        _ratio(big.cycle_stretch_ms, GOAL_STRETCH_MS),
     )
     line(
         "CPU per meter at a boundary, year",
@@ -599,10 +595,10 @@ def table(rows: list[Row]) -> list[str]:
         _ratio(big.hour_cpu_ms_per_meter, GOAL_CPU_MS_PER_METER),
     )
     line(
-        "CPU per meter at the boundary copying the files to disk, year",
-        [f"{year[n].copy_cpu_ms_per_meter:.2f} ms" for n in SIZES],
+        "CPU per meter at the worst boundary of a three-hour cycle, year",
+        [f"{year[n].cycle_cpu_ms_per_meter:.2f} ms" for n in SIZES],
         f"≤ {GOAL_CPU_MS_PER_METER:.0f} ms",
-        _ratio(big.copy_cpu_ms_per_meter, GOAL_CPU_MS_PER_METER),
+        _ratio(big.cycle_cpu_ms_per_meter, GOAL_CPU_MS_PER_METER),
     )
     line(
         "setting the meters up one by one, fresh (before)",
@@ -648,8 +644,8 @@ def table(rows: list[Row]) -> list[str]:
         "",
     )
     line(
-        "bytes written at the boundary copying the files to disk, year",
-        [_kb(year[n].copy_bytes) for n in SIZES],
+        "bytes written by a three-hour cycle of boundaries, year",
+        [_kb(year[n].cycle_bytes) for n in SIZES],
         "",
         "",
     )
@@ -700,8 +696,8 @@ def verdict(rows: list[Row]) -> list[str]:
         f"CPU ≤ {GOAL_CPU_MS_PER_METER:.0f} ms per meter at a boundary refreshing a coarse level": (
             big.hour_cpu_ms_per_meter <= GOAL_CPU_MS_PER_METER
         ),
-        f"CPU ≤ {GOAL_CPU_MS_PER_METER:.0f} ms per meter at the boundary copying to disk": (
-            big.copy_cpu_ms_per_meter <= GOAL_CPU_MS_PER_METER
+        f"CPU ≤ {GOAL_CPU_MS_PER_METER:.0f} ms per meter at every boundary of a three-hour cycle": (
+            big.cycle_cpu_ms_per_meter <= GOAL_CPU_MS_PER_METER
         ),
         f"HA start ≤ {GOAL_START_S:.0f} s": big.start_s <= GOAL_START_S,
         f"stretch during start ≤ {GOAL_START_STRETCH_MS:.0f} ms": big.start_stretch_ms
@@ -768,11 +764,14 @@ def main() -> int:
         "A boundary renders each meter's daily.json and the manifest and appends a journal "
         "line; the first three boundaries of an hour also render its weekly, monthly and "
         "yearly file, one each (a boundary refreshing a coarse level: the worst of the "
-        "three). The files are served from memory; every three hours a boundary copies those "
-        "that changed to the config folder. Bytes per meter per day add up a day of "
-        "boundaries: 8 copying the files, 72 refreshing a coarse level, one that folds the "
-        "journal into the snapshot and the others, with daily.json (which grows by a row a "
-        "boundary from yesterday's 144) at its mean size over the day.",
+        "three). The files are served from memory; each meter's are copied to the config "
+        "folder once in three hours, the meters taking turns at the 18 boundaries of that "
+        "span (so every boundary with 18 meters or more copies some), and the folder's "
+        "manifest is rewritten with them. Bytes per meter per day add up the store's writes "
+        "over a day of boundaries (72 refreshing a coarse level, one that folds the journal "
+        "into the snapshot, 71 others) and eight measured three-hour cycles of copies, with "
+        "daily.json (which grows by a row a boundary from yesterday's 144) at its mean size "
+        "over the day.",
         "",
         *verdict(rows),
     ]
