@@ -10,11 +10,12 @@ hours, 49 h of 10-minute buckets, as the issue's "before" table measured them):
   weekly, the monthly and the yearly file, one each);
 - adding the meters one by one (as the config flow does) to a running, fresh dataset;
 - HA start: setting up the dataset with all N meters at once, and the longest stretch meanwhile;
-- the same at the boundary that copies the files to the config folder (every three hours);
+- the same over a three-hour cycle of boundaries, in which every meter's files are copied to
+  the config folder once (and about an eighth of the meters fold their journal into their
+  snapshot, each at its own boundary of the day): its worst boundary;
 - bytes PowerStats wrote (the view files it wrote to disk, plus what its store files grew by
-  or were rewritten with) at an ordinary boundary, at the first three boundaries of an hour,
-  at the copy boundary and at the boundary that folds the journal into the snapshot, and per
-  meter per day;
+  or were rewritten with) at an ordinary boundary, at the first three boundaries of an hour
+  and over the cycle, and per meter per day (eight cycles);
 - RSS growth after start and a boundary, per meter;
 - µs of PowerStats' share per state change of a followed sensor with all N meters loaded.
 """
@@ -63,7 +64,6 @@ from custom_components.powerstats.store import JOURNAL_LINES_PER_SNAPSHOT  # noq
 from custom_components.powerstats.views_writer import DISK_COPY_SECONDS  # noqa: E402
 
 BOUNDARIES_PER_DAY = 144
-HOURS_PER_DAY = 24
 # Boundaries of an hour that also refresh a coarse level (weekly, monthly, yearly).
 COARSE_PER_HOUR = 3
 # Boundaries a day that copy the files to the config folder.
@@ -121,8 +121,9 @@ class Row:
     # of a day over their measured size (it grows by a row a boundary, see below).
     cycle_daily_bytes: int = 0
     daily_mean_ratio: float = 1.0
-    snapshot_bytes: int = 0
-    snapshot_view_bytes: int = 0
+    # What the cycle appended to journals, and every meter folding its journal once.
+    cycle_journal_bytes: int = 0
+    fold_bytes: int = 0
     rss_mb: float = 0.0
     one_by_one_s: float | None = None
     us_per_change: float | None = None
@@ -133,28 +134,31 @@ class Row:
 
     @property
     def bytes_per_meter_day(self) -> float:
-        """A day: the store's boundaries (72 refresh a coarse level, one folds the journal into
-        the snapshot, the rest append) and eight three-hour cycles of copies to the config
-        folder, the daily files counted at the day's mean size."""
-        return (self.store_day() + self.views_day()) / self.meters
+        """Eight three-hour cycles of copies and journal lines (daily.json counted at its mean
+        size over the day), and one fold of the journal into the snapshot."""
+        daily = self.cycle_daily_bytes * self.daily_mean_ratio
+        views = COPIES_PER_DAY * (self.cycle_view_bytes - self.cycle_daily_bytes + daily)
+        return views / self.meters + self.store_bytes_per_meter_day
 
     @property
     def store_bytes_per_meter_day(self) -> float:
         """The same, without the view files: what the store (snapshot + journal) writes."""
-        return self.store_day() / self.meters
+        return (COPIES_PER_DAY * self.cycle_journal_bytes + self.fold_bytes) / self.meters
 
-    def store_day(self) -> float:
-        boundary = self.boundary_bytes - self.boundary_view_bytes
-        three = self.hour_bytes - self.hour_view_bytes
-        snapshot = self.snapshot_bytes - self.snapshot_view_bytes
-        ordinary = BOUNDARIES_PER_DAY - COARSE_PER_HOUR * HOURS_PER_DAY - 1
-        return ordinary * boundary + HOURS_PER_DAY * three + snapshot
 
-    def views_day(self) -> float:
-        # What a cycle wrote to the folder, daily.json scaled from its size then to the day's
-        # mean, eight times.
-        daily = self.cycle_daily_bytes * self.daily_mean_ratio
-        return COPIES_PER_DAY * (self.cycle_view_bytes - self.cycle_daily_bytes + daily)
+@dataclass
+class Measured:
+    """One boundary: CPU ms per meter, the loop watch, and the bytes written by kind."""
+
+    cpu_ms: float
+    watch: LoopWatch
+    views: int
+    journal: int
+    snapshots: int
+
+    @property
+    def total(self) -> int:
+        return self.views + self.journal + self.snapshots
 
 
 class LoopWatch:
@@ -205,16 +209,18 @@ def store_files(config_dir: str) -> dict[Path, tuple[int, int]]:
 
 def store_bytes_written(
     before: dict[Path, tuple[int, int]], after: dict[Path, tuple[int, int]]
-) -> int:
-    """Bytes PowerStats wrote to its stores between two looks: appends and rewrites."""
-    written = 0
+) -> tuple[int, int]:
+    """Bytes PowerStats wrote to its stores between two looks: journal appends, rewrites."""
+    appended = rewritten = 0
     for path, (size, mtime) in after.items():
         old_size, old_mtime = before.get(path, (0, 0))
         if mtime == old_mtime:
             continue
-        appended = path.name.endswith(".journal") and size >= old_size
-        written += size - old_size if appended else size
-    return written
+        if path.name.endswith(".journal") and size >= old_size:
+            appended += size - old_size
+        else:
+            rewritten += size
+    return appended, rewritten
 
 
 def daily_mean_ratio(data: bytes) -> float:
@@ -387,8 +393,7 @@ async def start_and_boundary(n: int, year: bool) -> Row:
                 await _fire(hass, boundary)
                 boundary += TEN_MINUTES
 
-            async def measured(boundary: int) -> tuple[float, LoopWatch, int, int]:
-                """CPU ms per meter, the loop watch, bytes written, view bytes written."""
+            async def measured(boundary: int) -> Measured:
                 for i in range(n):
                     value = str(500 + i + (boundary // TEN_MINUTES) % 7)
                     hass.states.async_set(f"sensor.circuit_{i:03d}", value, W)
@@ -398,15 +403,13 @@ async def start_and_boundary(n: int, year: bool) -> Row:
                     await _fire(hass, boundary)
                 cpu_ms = (time.process_time() - cpu) * 1000 / n
                 assert writer.last_as_of == boundary
-                views = sum(views_written.values())
-                stored = store_bytes_written(stores, store_files(config_dir))
-                return cpu_ms, watch, views + stored, views
+                journal, snapshots = store_bytes_written(stores, store_files(config_dir))
+                return Measured(cpu_ms, watch, sum(views_written.values()), journal, snapshots)
 
-            cpu_ms, watch, result.boundary_bytes, result.boundary_view_bytes = await measured(
-                boundary
-            )
-            result.cpu_ms_per_meter = cpu_ms
-            result.stretch_ms, result.stretch_wall_ms = watch.ms, watch.wall_ms
+            ordinary = await measured(boundary)
+            result.boundary_bytes, result.boundary_view_bytes = ordinary.total, ordinary.views
+            result.cpu_ms_per_meter = ordinary.cpu_ms
+            result.stretch_ms, result.stretch_wall_ms = ordinary.watch.ms, ordinary.watch.wall_ms
             gc.collect()
             result.rss_mb = rss_mb() - rss_before
             # The first three boundaries of the next hour, where the coarse levels are refreshed.
@@ -415,21 +418,22 @@ async def start_and_boundary(n: int, year: bool) -> Row:
                 await _fire(hass, boundary)
                 boundary += TEN_MINUTES
             for _ in range(COARSE_PER_HOUR):
-                cpu_ms, watch, written, view_bytes = await measured(boundary)
-                result.hour_cpu_ms_per_meter = max(result.hour_cpu_ms_per_meter, cpu_ms)
-                result.hour_stretch_ms = max(result.hour_stretch_ms, watch.ms)
-                result.hour_stretch_wall_ms = max(result.hour_stretch_wall_ms, watch.wall_ms)
-                result.hour_bytes += written
-                result.hour_view_bytes += view_bytes
+                coarse = await measured(boundary)
+                result.hour_cpu_ms_per_meter = max(result.hour_cpu_ms_per_meter, coarse.cpu_ms)
+                result.hour_stretch_ms = max(result.hour_stretch_ms, coarse.watch.ms)
+                result.hour_stretch_wall_ms = max(result.hour_stretch_wall_ms, coarse.watch.wall_ms)
+                result.hour_bytes += coarse.total
+                result.hour_view_bytes += coarse.views
                 boundary += TEN_MINUTES
             # A three-hour cycle of boundaries, every meter's files copied to the folder once.
             for _ in range(DISK_COPY_SECONDS // TEN_MINUTES):
-                cpu_ms, watch, written, view_bytes = await measured(boundary)
-                result.cycle_cpu_ms_per_meter = max(result.cycle_cpu_ms_per_meter, cpu_ms)
-                result.cycle_stretch_ms = max(result.cycle_stretch_ms, watch.ms)
-                result.cycle_stretch_wall_ms = max(result.cycle_stretch_wall_ms, watch.wall_ms)
-                result.cycle_bytes += written
-                result.cycle_view_bytes += view_bytes
+                step = await measured(boundary)
+                result.cycle_cpu_ms_per_meter = max(result.cycle_cpu_ms_per_meter, step.cpu_ms)
+                result.cycle_stretch_ms = max(result.cycle_stretch_ms, step.watch.ms)
+                result.cycle_stretch_wall_ms = max(result.cycle_stretch_wall_ms, step.watch.wall_ms)
+                result.cycle_bytes += step.total
+                result.cycle_view_bytes += step.views
+                result.cycle_journal_bytes += step.journal
                 result.cycle_daily_bytes += sum(
                     size for path, size in views_written.items() if path.endswith("/daily.json")
                 )
@@ -437,17 +441,12 @@ async def start_and_boundary(n: int, year: bool) -> Row:
             boundary -= TEN_MINUTES
             daily_file = writer.file_bytes(f"{meter_id(0)}/daily.json")
             result.daily_mean_ratio = daily_mean_ratio(daily_file or b"")
-            # The boundary that folds a day of journal lines into each meter's snapshot.
+            # What folding the journal into the snapshot writes, once a day for every meter
+            # (at a boundary of each meter's own; here all at once, for the bytes only).
             for meter in entry.runtime_data.meters.values():
                 meter._journal_lines = JOURNAL_LINES_PER_SNAPSHOT - 1
             boundary += TEN_MINUTES
-            views_written.clear()
-            stores = store_files(config_dir)
-            await _fire(hass, boundary)
-            result.snapshot_view_bytes = sum(views_written.values())
-            result.snapshot_bytes = result.snapshot_view_bytes + store_bytes_written(
-                stores, store_files(config_dir)
-            )
+            result.fold_bytes = (await measured(boundary)).snapshots
             if n == SIZES[-1] and year:
                 result.us_per_change = await _state_change_cost(hass)
             await hass.config_entries.async_unload(entry.entry_id)
@@ -650,12 +649,6 @@ def table(rows: list[Row]) -> list[str]:
         "",
     )
     line(
-        "bytes written at the daily snapshot boundary, year",
-        [_kb(year[n].snapshot_bytes) for n in SIZES],
-        "",
-        "",
-    )
-    line(
         "bytes written per meter per day, year",
         [_kb(year[n].bytes_per_meter_day) for n in SIZES],
         f"≤ {_kb(GOAL_BYTES_PER_METER_DAY)}",
@@ -767,11 +760,11 @@ def main() -> int:
         "three). The files are served from memory; each meter's are copied to the config "
         "folder once in three hours, the meters taking turns at the 18 boundaries of that "
         "span (so every boundary with 18 meters or more copies some), and the folder's "
-        "manifest is rewritten with them. Bytes per meter per day add up the store's writes "
-        "over a day of boundaries (72 refreshing a coarse level, one that folds the journal "
-        "into the snapshot, 71 others) and eight measured three-hour cycles of copies, with "
+        "manifest is rewritten with them. Each meter folds its journal into its snapshot once "
+        "a day, at a boundary of its own (spread by its id). Bytes per meter per day are "
+        "eight times what the measured cycle copied and appended to journals, with "
         "daily.json (which grows by a row a boundary from yesterday's 144) at its mean size "
-        "over the day.",
+        "over the day, plus one fold of every meter's journal.",
         "",
         *verdict(rows),
     ]

@@ -9,6 +9,7 @@ entry's runtime data, keyed by subentry id.
 from __future__ import annotations
 
 import asyncio
+import zlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
@@ -47,6 +48,7 @@ from .const import (
 )
 from .core.accounting import Bucket, Kind, MeterAccumulator, parse_price, parse_reading
 from .core.rollup import History, Totals
+from .core.timegrid import TEN_MINUTES
 from .core.views import LEVELS, Level, MeterInfo
 from .store import (
     JOURNAL_LINES_PER_SNAPSHOT,
@@ -126,6 +128,10 @@ class PowerStatsMeter:
         self._epoch = 0
         self._unsaved: list[Bucket] = []
         self._journal_lines = 0
+        # The boundary of the day (its count since the epoch, modulo a day's) at which this
+        # meter folds its journal into the snapshot: spread by id, so that meters set up
+        # together do not all rewrite their snapshots at the same boundary.
+        self._fold_turn = zlib.crc32(subentry.subentry_id.encode()) % JOURNAL_LINES_PER_SNAPSHOT
         # Journal appends and snapshots one at a time, in order.
         self._save_lock = asyncio.Lock()
 
@@ -281,16 +287,21 @@ class PowerStatsMeter:
         self._add(self.accumulator.advance(boundary))
         self.history.prune(boundary)
         self._refresh_totals(boundary)
-        self.hass.async_create_task(self.async_save_boundary(), eager_start=True)
+        self.hass.async_create_task(self.async_save_boundary(boundary), eager_start=True)
 
-    async def async_save_boundary(self) -> None:
+    async def async_save_boundary(self, boundary: int) -> None:
         """Keep what closed since the last save: a journal line, or a snapshot once a day.
 
         Saved at every close, so a crash loses at most the open bucket. With nothing closed and
         nothing in the open bucket there is nothing a crash could lose, and nothing is written.
+        The snapshot comes at the meter's own boundary of the day, or sooner when the journal
+        already holds a day of lines.
         """
         async with self._save_lock:
-            if self._journal_lines + 1 >= JOURNAL_LINES_PER_SNAPSHOT:
+            turn = (boundary // TEN_MINUTES) % JOURNAL_LINES_PER_SNAPSHOT == self._fold_turn
+            if (turn and self._journal_lines) or (
+                self._journal_lines + 1 >= JOURNAL_LINES_PER_SNAPSHOT
+            ):
                 await self._async_save_snapshot()
                 return
             if not self._unsaved and self.accumulator.open_bucket() is None:

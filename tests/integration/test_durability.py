@@ -27,7 +27,17 @@ from custom_components.powerstats.core.accounting import Bucket
 from custom_components.powerstats.core.timegrid import day_bounds
 from custom_components.powerstats.meter import PowerStatsMeter
 
-from .conftest import AMSTERDAM, HOUSE, SOURCE, Clock, at, make_entry, meter_of, read_file
+from .conftest import (
+    AMSTERDAM,
+    HOUSE,
+    SOURCE,
+    Clock,
+    at,
+    make_entry,
+    meter_of,
+    meter_subentry,
+    read_file,
+)
 
 W = {"unit_of_measurement": "W"}
 
@@ -282,20 +292,64 @@ async def test_a_boundary_with_nothing_measured_writes_nothing(
     assert not await ha.async_add_executor_job(journal_path(ha).exists)
 
 
-async def test_a_day_of_journal_lines_is_folded_into_the_snapshot(
+async def journal_lines(hass: HomeAssistant, subentry_id: str = HOUSE) -> int:
+    path = Path(hass.config.path(".storage", f"{meter_store_key(subentry_id)}.journal"))
+
+    def count() -> int:
+        return len(path.read_bytes().splitlines()) if path.exists() else 0
+
+    return await hass.async_add_executor_job(count)
+
+
+async def test_the_journal_is_folded_into_the_snapshot_once_a_day(
     ha: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     move_to: Clock,
     hass_storage: dict[str, Any],
 ) -> None:
-    entry = await started_at(ha, freezer, at(2026, 11, 26, 0, 0), "600")
-    for minutes in range(10, 24 * 60 + 1, 10):
-        await move_to(at(2026, 11, 26, 0, 0) + timedelta(minutes=minutes))
-    saved = hass_storage[meter_store_key(HOUSE)]["data"]
-    assert len(saved["history"]["ten_minutes"]) == 144
-    assert not await ha.async_add_executor_job(journal_path(ha).exists)
+    start = at(2026, 11, 26, 0, 0)
+    entry = await started_at(ha, freezer, start, "600")
+    saved = copy.deepcopy(hass_storage[meter_store_key(HOUSE)])
+    folds: list[datetime] = []
+    for minutes in range(10, 2 * 24 * 60 + 1, 10):
+        now = start + timedelta(minutes=minutes)
+        await move_to(now)
+        if hass_storage[meter_store_key(HOUSE)] != saved:
+            folds.append(now)
+            saved = copy.deepcopy(hass_storage[meter_store_key(HOUSE)])
+            assert await journal_lines(ha) == 0
+        assert await journal_lines(ha) < 144  # never more than a day of lines to replay
+    assert len(folds) == 2
+    assert folds[1] - folds[0] == timedelta(days=1)
     meter = meter_of(entry)
     assert meter.history.days[ts(2026, 11, 26, 0, 0)].kwh == pytest.approx(0.6 * 24)
+
+
+async def test_meters_set_up_together_fold_their_journals_at_different_boundaries(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    move_to: Clock,
+    hass_storage: dict[str, Any],
+) -> None:
+    start = at(2026, 11, 26, 0, 0)
+    freezer.move_to(start)
+    ha.states.async_set(SOURCE, "600", W)
+    ha.states.async_set("sensor.solar", "-300", W)
+    await setup(
+        ha, make_entry(meters=[meter_subentry(), meter_subentry("sensor.solar", "Solar", "solar")])
+    )
+    keys = {meter_id: meter_store_key(f"subentry_{meter_id}") for meter_id in ("house", "solar")}
+    saved = {m: copy.deepcopy(hass_storage[key]) for m, key in keys.items()}
+    folds: dict[str, list[datetime]] = {m: [] for m in keys}
+    for minutes in range(10, 24 * 60 + 1, 10):
+        now = start + timedelta(minutes=minutes)
+        await move_to(now)
+        for meter_id, key in keys.items():
+            if hass_storage[key] != saved[meter_id]:
+                folds[meter_id].append(now)
+                saved[meter_id] = copy.deepcopy(hass_storage[key])
+    assert len(folds["house"]) == len(folds["solar"]) == 1
+    assert folds["house"] != folds["solar"]
 
 
 async def test_a_torn_last_journal_line_is_skipped_and_the_lines_before_it_kept(
