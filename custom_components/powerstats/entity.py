@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 
@@ -36,7 +37,11 @@ class MeterEntity(PowerStatsEntity):
     async def async_added_to_hass(self) -> None:
         """Follow the meter's totals."""
         await super().async_added_to_hass()
-        self.async_on_remove(self.meter.async_add_listener(self.async_write_ha_state))
+        self.async_on_remove(self.meter.async_add_listener(self._async_totals_changed))
+
+    @callback
+    def _async_totals_changed(self) -> None:
+        self.async_write_ha_state()
 
 
 class DatasetEntity(PowerStatsEntity):

@@ -14,7 +14,7 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfEnergy, UnitOfPower
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
@@ -143,6 +143,17 @@ class MeterSensor(MeterEntity, SensorEntity):
         super().__init__(meter, description)
         if description.priced_only:
             self._attr_native_unit_of_measurement = meter.hass.config.currency
+
+    _shown: tuple[float | None, datetime | None] | None = None
+
+    @callback
+    def _async_totals_changed(self) -> None:
+        # Every meter refreshes nine figures at each boundary; with many meters, HA's state
+        # machine is most of a boundary's work, so a figure that did not move is not rewritten.
+        shown = (self.native_value, self.last_reset)
+        if shown != self._shown:
+            self._shown = shown
+            self.async_write_ha_state()
 
     @property
     def native_value(self) -> float | None:

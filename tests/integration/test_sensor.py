@@ -134,3 +134,26 @@ async def test_every_sensor_of_a_meter_belongs_to_its_one_device_and_subentry(
     assert maintenance is not None
     assert maintenance.device_id == dataset_device.id
     assert maintenance.config_subentry_id is None
+
+
+async def test_a_figure_that_did_not_move_at_a_boundary_is_not_written_again(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> None:
+    start = at(2026, 11, 26, 12, 0)
+    freezer.move_to(start)
+    ha.states.async_set(SOURCE, "600", W)
+    entry = make_entry()
+    entry.add_to_hass(ha)
+    assert await ha.config_entries.async_setup(entry.entry_id)
+    await move_to(start + timedelta(minutes=10))
+    peak = ha.states.get("sensor.house_peak_10_minute_power_today")
+    energy = ha.states.get("sensor.house_energy_today")
+    assert peak is not None
+    assert energy is not None
+    reported = peak.last_reported  # HA moves it on the same State when the state is rewritten
+    await move_to(start + timedelta(minutes=20))
+    # Energy grew and was written; the peak stayed at 600 W and was left as it was.
+    assert ha.states.get("sensor.house_energy_today") != energy
+    after = ha.states.get("sensor.house_peak_10_minute_power_today")
+    assert after is not None
+    assert after.last_reported == reported
