@@ -279,9 +279,9 @@ class ViewsWriter:
         # Writes the meters' files whose bytes differ from the disk's, then the folder's
         # manifest: the served one once every meter's copy is current, else one that lists
         # each meter's files as last copied.
-        files = self._files
         if self.last_as_of is None:
             return  # nothing rendered yet
+        files = self._files
         paths = [entry.path for listed in meters.values() for entry in listed.files]
         due = {
             path: files[path].data

@@ -292,8 +292,8 @@ async def test_a_boundary_with_nothing_measured_writes_nothing(
     assert not await ha.async_add_executor_job(journal_path(ha).exists)
 
 
-async def journal_lines(hass: HomeAssistant, subentry_id: str = HOUSE) -> int:
-    path = Path(hass.config.path(".storage", f"{meter_store_key(subentry_id)}.journal"))
+async def journal_lines(hass: HomeAssistant) -> int:
+    path = journal_path(hass)
 
     def count() -> int:
         return len(path.read_bytes().splitlines()) if path.exists() else 0
