@@ -134,11 +134,12 @@ class PowerStatsMeter:
         self._fold_turn = zlib.crc32(subentry.subentry_id.encode()) % JOURNAL_LINES_PER_SNAPSHOT
         # Journal appends and snapshots one at a time, in order.
         self._save_lock = asyncio.Lock()
+        self._info: MeterInfo | None = None
 
     @property
     def info(self) -> MeterInfo:
         """The meter as the files name it."""
-        return MeterInfo(
+        info = MeterInfo(
             id=self.config.meter_id,
             name=self.config.name,
             entity_id=self.config.entity_id,
@@ -147,6 +148,12 @@ class PowerStatsMeter:
             currency=self.hass.config.currency if self.config.priced else None,
             priced=self.config.priced,
         )
+        # The same object while nothing changed: one asked for at every boundary and kept
+        # until the next would otherwise pile up for Python's slow full garbage collections.
+        if self._info is None or self._info != info:
+            self._info = info
+            return info
+        return self._info
 
     @staticmethod
     def _now() -> float:
@@ -307,7 +314,7 @@ class PowerStatsMeter:
             if not self._unsaved and self.accumulator.open_bucket() is None:
                 return
             line = journal_line(self._epoch, self._unsaved, self.accumulator)
-            self._unsaved = []
+            self._unsaved.clear()
             await self.store.async_append(line)
             self._journal_lines += 1
 
@@ -317,7 +324,15 @@ class PowerStatsMeter:
             await self._async_save_snapshot()
 
     async def _async_save_snapshot(self) -> None:
-        await self.store.async_save(self._store_data())
+        # A new epoch: journal lines written before this snapshot are in it. The history is
+        # copied here (arrays: quick); turning a year of it into JSON lists is not, so that
+        # runs in the executor, on the copy.
+        self._epoch += 1
+        self._unsaved.clear()
+        data = await self.hass.async_add_executor_job(
+            encode, self.history.copy(), self.accumulator.to_json(), self._epoch
+        )
+        await self.store.async_save(data)
         self._journal_lines = await self.store.async_drop_journal_before(self._epoch)
         self._arm_stop_save()
 
@@ -349,15 +364,12 @@ class PowerStatsMeter:
         # Keeps a delayed save pending; HA runs it at its final write on shutdown.
         self.store.async_delay_save(self._store_data_at_stop, STOP_SAVE_DELAY)
 
-    def _store_data(self) -> StoreData:
-        # A new epoch: journal lines written before this snapshot are in it.
-        self._epoch += 1
-        self._unsaved = []
-        return encode(self.history, self.accumulator, self._epoch)
-
     def _store_data_at_stop(self) -> StoreData:
+        # HA's final write: the whole history as it is now, in one go.
         self._add(self.accumulator.advance(self._now()))
-        return self._store_data()
+        self._epoch += 1
+        self._unsaved.clear()
+        return encode(self.history, self.accumulator.to_json(), self._epoch)
 
     # -- entities --------------------------------------------------------------------------
 

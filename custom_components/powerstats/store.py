@@ -108,9 +108,12 @@ class MeterStore(Store[StoreData]):
         return old_data
 
 
-def encode(history: History, accumulator: MeterAccumulator, epoch: int) -> StoreData:
-    """The snapshot's JSON data."""
-    return {"history": history.to_json(), "accumulator": accumulator.to_json(), "epoch": epoch}
+def encode(history: History, accumulator: dict[str, Any], epoch: int) -> StoreData:
+    """The snapshot's JSON data; `accumulator` in its JSON form (`MeterAccumulator.to_json`).
+
+    Reads nothing but `history`: it may run in another thread on a copy of the history.
+    """
+    return {"history": history.to_json(), "accumulator": accumulator, "epoch": epoch}
 
 
 def journal_line(epoch: int, closed: Iterable[Bucket], accumulator: MeterAccumulator) -> bytes:

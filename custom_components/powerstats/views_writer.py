@@ -211,6 +211,7 @@ class ViewsWriter:
                 views = self._views.setdefault(meter_id, MeterViews())
                 info = meter.info
                 entries: list[FileEntry] = []
+                listed = self._listed.get(meter_id)
                 history = meter.history
                 for level in meter.config.levels:
                     path = level_path(meter_id, level)
@@ -218,8 +219,9 @@ class ViewsWriter:
                     # A coarse level holds what closed by its hour: rendered once within the
                     # hour unless buckets were merged into its past.
                     period = refresh_period(level, as_of, self.tz)
-                    stamp = (info, history, history.merges, period)
-                    if previous is not None and not force and self._stamps.get(path) == stamp:
+                    last_stamp = self._stamps.get(path)
+                    stamp = _kept(last_stamp, (info, history, history.merges, period))
+                    if previous is not None and not force and last_stamp is stamp:
                         served = previous
                     else:
                         data = await self._render(views.plan(info, level, history, period))
@@ -233,10 +235,15 @@ class ViewsWriter:
                         self._updated[path] = generated
                         changed.append(path)
                     files[path] = served
-                    entries.append(
-                        FileEntry(level, path, served.sha256, len(served.data), self._updated[path])
+                    entry = FileEntry(
+                        level, path, served.sha256, len(served.data), self._updated[path]
                     )
-                manifest_meters.append(ManifestMeter(info, tuple(entries)))
+                    last_entries = () if listed is None else listed.files
+                    index = len(entries)
+                    entries.append(
+                        _kept(last_entries[index] if index < len(last_entries) else None, entry)
+                    )
+                manifest_meters.append(_kept(listed, ManifestMeter(info, tuple(entries))))
                 await slices.pause()
             # Many meters make a big manifest: encoding it is pure, so not on the event loop.
             manifest = await self.hass.async_add_executor_job(
@@ -334,6 +341,16 @@ class ViewsWriter:
         if planned.misses > ROWS_ON_THE_LOOP:
             return await self.hass.async_add_executor_job(planned.run)
         return planned.run()
+
+
+def _kept[T](last: T | None, new: T) -> T:
+    """`last` if it equals `new`, else `new`.
+
+    What is kept from one boundary to the next is best the same object: new equal ones, made
+    at every boundary and kept until the next, would add up to Python's full garbage
+    collections, which hold the event loop for the whole process's objects.
+    """
+    return last if last is not None and last == new else new
 
 
 def _served_manifest(meters: list[ManifestMeter], generated: str, maintenance: bool) -> ServedFile:

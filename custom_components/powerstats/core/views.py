@@ -430,6 +430,11 @@ def _level_text(
     return head + _ROW_SEPARATOR.join(row.encode() for row in rows) + _TAIL
 
 
+# What a level file is rendered from: the meter, its history and that history's version, and
+# the time its data runs up to.
+type _FileKey = tuple[MeterInfo, History, int, float]
+
+
 class _LevelRows:
     """Where each row of a level's last file sits in its bytes, and the bucket it came from.
 
@@ -439,10 +444,11 @@ class _LevelRows:
     (one slice) while the file around it moves.
     """
 
-    __slots__ = ("base", "data", "flags", "offsets", "stamps", "starts")
+    __slots__ = ("base", "data", "flags", "key", "offsets", "stamps", "starts")
 
     def __init__(
         self,
+        key: _FileKey,
         data: bytes,
         flags: tuple[bool, bool],
         starts: array[int],
@@ -450,6 +456,7 @@ class _LevelRows:
         offsets: array[int],
         base: int,
     ) -> None:
+        self.key = key  # what the file was rendered from (see `MeterViews.plan`)
         self.data = data
         self.flags = flags  # (priced, has_backfill): the columns every row was written with
         self.starts = starts
@@ -463,7 +470,6 @@ class _LevelRows:
         return self.data[self.offsets[2 * i] + self.base : self.offsets[2 * i + 1] + self.base]
 
 
-type _FileKey = tuple[MeterInfo, History, int, float]
 # A row still to place: (start, seconds, its bucket's numbers when it is to be dumped, its
 # index in the last file or -1 to dump it, its bucket's stamp).
 type _Row = tuple[int, int, Sequence[float] | None, int, int]
@@ -479,11 +485,10 @@ class MeterViews:
     ends, so the rows it keeps from the last file are one run, taken over as one slice.
     """
 
-    __slots__ = ("_files", "_rows", "renders")
+    __slots__ = ("_rows", "renders")
 
     def __init__(self) -> None:
         self._rows: dict[Level, _LevelRows] = {}
-        self._files: dict[Level, tuple[_FileKey, bytes]] = {}
         # How many times a level file was actually rendered (not taken as it was).
         self.renders = 0
 
@@ -500,13 +505,14 @@ class MeterViews:
         Reads the history, so it runs where the history changes (the event loop).
         """
         key = (meter, history, history.version, as_of)
-        last = self._files.get(level)
-        if last is not None and last[0] == key:
-            return last[1]
+        previous = self._rows.get(level)
+        if previous is not None and previous.key == key:
+            return previous.data
         win = _Window(level, history, as_of)
         starts, seconds, stamps = win.starts, win.seconds, win.stamps
         flags = (meter.priced, win.has_backfill)
-        previous = self._rows.get(level)
+        if previous is not None and previous.flags == flags:
+            flags = previous.flags  # the same object, kept from boundary to boundary
         if previous is None or previous.flags != flags or not starts:
             rows: list[_Row] = [
                 (s, seconds[j], win.numbers(j), -1, stamps[j]) for j, s in enumerate(starts)
@@ -618,8 +624,9 @@ class LevelRender:
         data = b"".join(parts)
         views = self._views
         views.renders += 1
-        views._rows[self._level] = _LevelRows(data, self._flags, starts, stamps, offsets, base)
-        views._files[self._level] = (self._key, data)
+        views._rows[self._level] = _LevelRows(
+            self._key, data, self._flags, starts, stamps, offsets, base
+        )
         return data
 
 
