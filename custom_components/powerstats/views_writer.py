@@ -29,7 +29,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
-from .const import REFRESH_SECONDS, SIGNAL_VIEWS_WRITTEN
+from .const import LOGGER, REFRESH_SECONDS, SIGNAL_VIEWS_WRITTEN
 from .core.fileio import write_atomically
 from .core.rollup import History
 from .core.timegrid import TEN_MINUTES, iso_local, ten_minute_start
@@ -136,6 +136,8 @@ class ViewsWriter:
         # that copy's boundary).
         self._listed: dict[str, ManifestMeter] = {}
         self._copied: dict[str, tuple[ManifestMeter, int]] = {}
+        # Meters whose last copy failed (a full disk, say): copied again at the next boundary.
+        self._copy_failed: frozenset[str] = frozenset()
         self._lock = asyncio.Lock()
         self._unsub_tick: CALLBACK_TYPE | None = None
         self.last_as_of: int | None = None
@@ -184,7 +186,12 @@ class ViewsWriter:
             await slices.pause()
         # The refresh times slices of its own: end this one first.
         await slices.give_way()
-        await self.async_refresh(boundary)
+        try:
+            await self.async_refresh(boundary)
+        except OSError as err:
+            # The files are rendered and served all the same; the copy is tried again at the
+            # next boundary.
+            LOGGER.warning("Could not copy the PowerStats files to %s: %s", self.root, err)
 
     # -- rendering and writing ----------------------------------------------------------------
 
@@ -198,6 +205,7 @@ class ViewsWriter:
         """
         if as_of is None:
             as_of = ten_minute_start(dt_util.utcnow().timestamp(), self.tz)
+        copy_error: OSError | None = None
         async with self._lock:
             generated = iso_local(as_of, self.tz)
             files: dict[str, ServedFile] = {}
@@ -257,12 +265,18 @@ class ViewsWriter:
             self._stamps = stamps
             self._listed = {listed.info.id: listed for listed in manifest_meters}
             self.last_as_of = as_of
-            if force or history_changed or files.keys() != self._on_disk.keys():
-                await self._async_copy(self._listed, force=force)
-            elif due := self._turns_due(as_of):
-                await self._async_copy(due, force=False)
+            try:
+                if force or history_changed or files.keys() != self._on_disk.keys():
+                    await self._async_copy(self._listed, force=force)
+                elif due := self._turns_due(as_of):
+                    await self._async_copy(due, force=False)
+            except OSError as err:
+                copy_error = err
+        # Readers of the served files (publishing) hear of them even when the copy failed.
         event = ViewsWritten(as_of, tuple(changed), history_changed)
         async_dispatcher_send(self.hass, SIGNAL_VIEWS_WRITTEN, event)
+        if copy_error is not None:
+            raise copy_error
         return event
 
     async def async_copy_to_disk(self) -> None:
@@ -280,6 +294,7 @@ class ViewsWriter:
             for index, (meter_id, listed) in enumerate(self._listed.items())
             if (tick - index) % turns == 0
             or as_of - self._copied.get(meter_id, (listed, as_of))[1] > DISK_COPY_SECONDS
+            or meter_id in self._copy_failed
         }
 
     async def _async_copy(self, meters: Mapping[str, ManifestMeter], *, force: bool) -> None:
@@ -308,7 +323,12 @@ class ViewsWriter:
         if force or self._on_disk.get(MANIFEST) != manifest.sha256:
             due[MANIFEST] = manifest.data
         unknown = frozenset(path for path in due if path not in self._on_disk)
-        await self._async_write(due, frozenset() if force else unknown)
+        try:
+            await self._async_write(due, frozenset() if force else unknown)
+        except OSError:
+            self._copy_failed |= meters.keys()
+            raise
+        self._copy_failed -= meters.keys()
         on_disk = {path: sha for path, sha in self._on_disk.items() if path in files}
         on_disk.update((path, files[path].sha256) for path in paths)
         on_disk[MANIFEST] = manifest.sha256

@@ -19,6 +19,7 @@ from pytest_homeassistant_custom_component.common import (  # type: ignore[impor
     MockConfigEntry,
 )
 
+from custom_components.powerstats import views_writer
 from custom_components.powerstats.const import SIGNAL_VIEWS_WRITTEN
 from custom_components.powerstats.core import views
 from custom_components.powerstats.core.accounting import Bucket
@@ -250,6 +251,39 @@ async def test_history_merged_in_is_copied_to_the_config_folder_at_once(
     )
     await ha.async_block_till_done()
     assert landed == 1
+    assert await folder(ha) == rendered(entry)
+
+
+async def test_a_failed_copy_to_the_folder_is_logged_publishing_still_hears_and_it_is_tried_again(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    move_to: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    entry = await one_meter_from_12_03(ha, freezer, "100")
+    heard: list[int] = []
+    entry.async_on_unload(
+        async_dispatcher_connect(ha, SIGNAL_VIEWS_WRITTEN, lambda event: heard.append(event.as_of))
+    )
+    real = views_writer.write_atomically
+
+    def disk_full(target: Path, data: bytes) -> None:
+        raise OSError(28, "No space left on device", str(target))
+
+    monkeypatch.setattr(views_writer, "write_atomically", disk_full)
+    boundary = at(2026, 11, 26, 12, 10)
+    while "No space left on device" not in caplog.text:
+        assert boundary <= at(2026, 11, 26, 15, 10), "no copy was due in three hours"
+        ha.states.async_set(sensor(0), str(100 + boundary.hour + boundary.minute), W)
+        await move_to(boundary)
+        # Every boundary reached publishing, the failed copy's too.
+        assert heard[-1] == int(boundary.timestamp())
+        boundary += timedelta(minutes=10)
+    assert "Could not copy the PowerStats files to" in caplog.text
+    assert await folder(ha) != rendered(entry)  # the folder kept the last copy
+    monkeypatch.setattr(views_writer, "write_atomically", real)
+    await move_to(boundary)
     assert await folder(ha) == rendered(entry)
 
 
