@@ -266,9 +266,10 @@ class ViewsWriter:
             self._listed = {listed.info.id: listed for listed in manifest_meters}
             self.last_as_of = as_of
             try:
-                if force or history_changed or files.keys() != self._on_disk.keys():
+                if force or history_changed:
                     await self._async_copy(self._listed, force=force)
-                elif due := self._turns_due(as_of):
+                elif (due := self._turns_due(as_of)) or files.keys() != self._on_disk.keys():
+                    # A meter removed is left out of the folder's manifest at once.
                     await self._async_copy(due, force=False)
             except OSError as err:
                 copy_error = err
@@ -287,13 +288,17 @@ class ViewsWriter:
     def _turns_due(self, as_of: int) -> dict[str, ManifestMeter]:
         # Meters take turns, one boundary in DISK_COPY_SECONDS each, spread evenly so that no
         # boundary writes every meter's files; a meter that missed its turn goes at the next.
+        # A meter whose files are not those of its last copy (new, or a level added or left
+        # out) goes at once: the folder's manifest never lists a file the folder lacks.
         turns = DISK_COPY_SECONDS // TEN_MINUTES
         tick = as_of // TEN_MINUTES
         return {
             meter_id: listed
             for index, (meter_id, listed) in enumerate(self._listed.items())
             if (tick - index) % turns == 0
-            or as_of - self._copied.get(meter_id, (listed, as_of))[1] > DISK_COPY_SECONDS
+            or (last := self._copied.get(meter_id)) is None
+            or as_of - last[1] > DISK_COPY_SECONDS
+            or _paths(last[0]) != _paths(listed)
             or meter_id in self._copy_failed
         }
 
@@ -361,6 +366,10 @@ class ViewsWriter:
         if planned.misses > ROWS_ON_THE_LOOP:
             return await self.hass.async_add_executor_job(planned.run)
         return planned.run()
+
+
+def _paths(listed: ManifestMeter) -> list[str]:
+    return [entry.path for entry in listed.files]
 
 
 def _kept[T](last: T | None, new: T) -> T:

@@ -99,6 +99,33 @@ async def test_a_meter_added_to_a_running_dataset_is_in_the_manifest_and_has_fil
     assert meter_of(entry, "circuit_1").history.ten_minutes
 
 
+async def test_adding_a_meter_copies_its_files_and_leaves_the_others_to_their_turns(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> None:
+    entry = await one_meter_from_12_03(ha, freezer, "100")
+    ha.states.async_set(sensor(1), "200", W)
+    writer = entry.runtime_data.writer
+    boundary = at(2026, 11, 26, 12, 10)
+    # Until circuit_0's copy in the folder is behind what is served (not its turn).
+    while (await folder(ha))["circuit_0/daily.json"] == writer.file_bytes("circuit_0/daily.json"):
+        ha.states.async_set(sensor(0), str(100 + boundary.minute), W)
+        await move_to(boundary)
+        boundary += timedelta(minutes=10)
+    before = await folder(ha)
+    await add_meter(ha, entry, meter_subentry(sensor(1), "Circuit 1", "circuit_1"))
+    after = await folder(ha)
+    assert {p: d for p, d in after.items() if p.startswith("circuit_0/")} == {
+        p: d for p, d in before.items() if p.startswith("circuit_0/")
+    }
+    assert after["circuit_1/daily.json"] == writer.file_bytes("circuit_1/daily.json")
+    # The folder's manifest lists both meters, each with the files beside it.
+    manifest = json.loads(after["manifest.json"])
+    assert [m["id"] for m in manifest["meters"]] == ["circuit_0", "circuit_1"]
+    for listed in manifest["meters"]:
+        for file in listed["files"].values():
+            assert hashlib.sha256(after[file["path"]]).hexdigest() == file["sha256"]
+
+
 async def test_history_merged_into_one_meter_renders_and_writes_none_of_the_others_files(
     ha: HomeAssistant, freezer: FrozenDateTimeFactory, renders: Counter[str]
 ) -> None:
