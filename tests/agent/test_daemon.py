@@ -92,6 +92,27 @@ def test_sigusr1_polls_now_sighup_reloads_and_sigterm_stops_cleanly(
     assert "stopped" in agent.lines[-1]
 
 
+def test_sighup_with_a_new_web_root_mirrors_into_it_and_serves_from_it(
+    tmp_path: Path, source: Source, start_agent: Callable[..., Agent]
+) -> None:
+    agent = start_agent(write_config(tmp_path, source))
+    wait_until(lambda: agent.request("GET", "/house/daily.json").status == 200, what="a mirror")
+    # Nothing changed at the source: the new root is filled all the same (the poll finds no
+    # manifest there, so it asks unconditionally).
+    moved = tmp_path / "moved"
+    write_config(tmp_path, source, **{"paths.webroot": moved})
+    seen = len(agent.lines)
+    agent.signal(signal.SIGHUP)
+    agent.wait_for_log("configuration reloaded", start=seen)
+    daily = source.data.files["house/daily.json"]
+    wait_until(
+        lambda: agent.request("GET", "/house/daily.json").body == daily,
+        what="the daily file served from the new web root",
+    )
+    assert (moved / "house" / "daily.json").read_bytes() == daily
+    assert (moved / "manifest.json").exists()
+
+
 def kb(pid: int, field: str) -> int:
     """A memory figure of a process from /proc/<pid>/status, in kB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
