@@ -233,11 +233,12 @@ class History:
         today_bucket = days.get(today_start)
         today_parts = [b for b in (today_bucket, open_bucket) if b is not None]
         today_sum = combine(today_parts, today_start, 0)
-        month_parts = [
-            *(days.bucket_at(i) for i in days_from(month_start_day)),
-            *([open_bucket] if open_bucket else []),
-        ]
-        month_sum = combine(month_parts, 0, 0)
+        # The month's energy and cost as `combine` sums them, read from the columns (no bucket
+        # built per day): the days' and the open bucket's, a cost only where there is one.
+        month = days_from(month_start_day)
+        month_costs = [c for c in days.column("cost", month.start, month.stop) if not math.isnan(c)]
+        if open_bucket is not None and open_bucket.cost is not None:
+            month_costs.append(open_bucket.cost)
         ten = self.ten_minutes
         first_ten, end_ten = ten.bisect(today_start), len(ten)
         peaks = [
@@ -254,12 +255,12 @@ class History:
         return Totals(
             energy_today=today_sum.kwh if today_sum is not None else 0.0,
             energy_week=kwh_from(week_start_day) + open_kwh,
-            energy_month=month_sum.kwh if month_sum is not None else 0.0,
+            energy_month=math.fsum([*days.column("kwh", month.start, month.stop), open_kwh]),
             energy_year=kwh_from(year_start_day) + open_kwh,
             mean_w_today=today_sum.mean_w if today_sum is not None else None,
             peak_w_today=max(peaks) if peaks else None,
             cost_today=today_sum.cost if today_sum is not None else None,
-            cost_month=month_sum.cost if month_sum is not None else None,
+            cost_month=math.fsum(month_costs) if month_costs else None,
             coverage_today=min(1.0, covered / elapsed) if elapsed > 0 else 0.0,
             today_start=today_start,
             week_start=day_bounds(week_start_day, tz)[0],

@@ -6,6 +6,7 @@ clock is whatever `tzinfo` the caller passes (HA's configured time zone in the i
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Final
@@ -45,6 +46,9 @@ def local_date(t: float, tz: tzinfo) -> date:
     return datetime.fromtimestamp(t, tz).date()
 
 
+# Every meter asks for the same few midnights (today's, the week's, the month's, the year's) at
+# every boundary; a day's midnight never moves.
+@functools.lru_cache(maxsize=2048)
 def midnight(day: date, tz: tzinfo) -> int:
     """Instant the local calendar `day` begins (a day may be 23, 24 or 25 hours long)."""
     return int(datetime(day.year, day.month, day.day, tzinfo=tz).timestamp())
