@@ -113,6 +113,27 @@ def test_sighup_with_a_new_web_root_mirrors_into_it_and_serves_from_it(
     assert (moved / "manifest.json").exists()
 
 
+def test_a_running_agent_fetches_again_a_file_changed_behind_its_back_and_only_that(
+    tmp_path: Path, source: Source, start_agent: Callable[..., Agent]
+) -> None:
+    agent = start_agent(write_config(tmp_path, source))
+    webroot = tmp_path / "webroot"
+    weekly = webroot / "house" / "weekly.json"
+    wait_until(lambda: len(source.gets("manifest.json")) == 1, what="the first poll")
+    wait_until(lambda: agent.request("GET", "/house/weekly.json").status == 200, what="a mirror")
+    weekly.write_bytes(b"damaged on the flash")
+    source.data.files["house/daily.json"] = new_daily = level_file("house", "daily", rows=4)
+    source.clear()
+    agent.signal(signal.SIGUSR1)
+    wait_until(
+        lambda: weekly.read_bytes() == source.data.files["house/weekly.json"],
+        what="the damaged file fetched again",
+    )
+    wait_until(lambda: (webroot / "house" / "daily.json").read_bytes() == new_daily, what="daily")
+    fetched = sorted(h.path[len(source.prefix) :] for h in source.gets())
+    assert fetched == ["house/daily.json", "house/weekly.json", "manifest.json"]
+
+
 def kb(pid: int, field: str) -> int:
     """A memory figure of a process from /proc/<pid>/status, in kB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
