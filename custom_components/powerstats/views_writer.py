@@ -220,6 +220,7 @@ class ViewsWriter:
                 info = meter.info
                 entries: list[FileEntry] = []
                 listed = self._listed.get(meter_id)
+                last_entries = () if listed is None else listed.files
                 history = meter.history
                 for level in meter.config.levels:
                     path = level_path(meter_id, level)
@@ -246,7 +247,6 @@ class ViewsWriter:
                     entry = FileEntry(
                         level, path, served.sha256, len(served.data), self._updated[path]
                     )
-                    last_entries = () if listed is None else listed.files
                     index = len(entries)
                     entries.append(
                         _kept(last_entries[index] if index < len(last_entries) else None, entry)
