@@ -105,12 +105,10 @@ def test_sighup_with_a_new_web_root_mirrors_into_it_and_serves_from_it(
     agent.signal(signal.SIGHUP)
     agent.wait_for_log("configuration reloaded", start=seen)
     daily = source.data.files["house/daily.json"]
-    wait_until(
-        lambda: agent.request("GET", "/house/daily.json").body == daily,
-        what="the daily file served from the new web root",
-    )
+    # The manifest goes in last, once the files it lists are in.
+    wait_until((moved / "manifest.json").exists, what="the new web root filled")
     assert (moved / "house" / "daily.json").read_bytes() == daily
-    assert (moved / "manifest.json").exists()
+    assert agent.request("GET", "/house/daily.json").body == daily
 
 
 def test_a_running_agent_fetches_again_a_file_changed_behind_its_back_and_only_that(
