@@ -3,11 +3,11 @@
 On every 10-minute boundary it closes the due bucket of every meter, renders the views once
 and tells listeners — by a dispatcher signal — which paths changed. Readers (the HTTP view, the
 publisher) take the files from memory. Each meter's files are copied to the config folder every
-three hours (`DISK_COPY_SECONDS`), meters taking turns at different boundaries, and all of them
-at once when history was merged in, when the set of files changes and when HA stops: the views
-can always be rendered again from the store, so writing them to an SD card every ten minutes
-would wear it for nothing. The folder's manifest lists its files as the folder holds them. It
-lives in the entry's runtime data.
+three hours (`DISK_COPY_SECONDS`), meters taking turns at different boundaries, a meter whose
+set of files changed (a meter added) at once, and all of them at once when history was merged
+in and when HA stops: the views can always be rendered again from the store, so writing them to
+an SD card every ten minutes would wear it for nothing. The folder's manifest lists its files
+as the folder holds them. It lives in the entry's runtime data.
 
 With many meters a boundary is a lot of work, so it never runs as one stretch: the loop is
 given back every few milliseconds, each meter keeps its rendered rows (`MeterViews`) so only
