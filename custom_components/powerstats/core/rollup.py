@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from .accounting import Bucket, mean_power
 from .bucket_table import BucketTable
-from .timegrid import HOUR, TEN_MINUTES, day_bounds, day_start, hour_start, local_date
+from .timegrid import HOUR, day_bounds, day_start, hour_start, local_date
 
 # Retention: the contract asks for >= 48 h of 10-minute and >= 8 days of hourly buckets; one
 # extra hour / day of slack keeps the oldest row of a rolling window complete.
@@ -189,14 +189,19 @@ class History:
         return False
 
     def _children_of_hour(self, hour: int) -> list[Bucket]:
+        # The 10-minute buckets whose own hour this is. Where the clock moves by half an hour
+        # (Lord Howe Island), the hour after the change starts half an hour before its first
+        # child, so the hour's span also holds the last children of the hour before.
         return [
             b
-            for s in range(hour, hour + HOUR, TEN_MINUTES)
-            if (b := self.ten_minutes.get(s)) is not None
+            for b in self.ten_minutes.between(hour, hour + HOUR)
+            if hour_start(b.start, self.tz) == hour
         ]
 
     def _children_of_day(self, start: int, end: int) -> list[Bucket]:
-        return [b for s in range(start, end, HOUR) if (b := self.hours.get(s)) is not None]
+        # Every hour stored within the day, not a fixed stride from its midnight: where the
+        # clock moves by half an hour (Lord Howe Island), the later hours are off that stride.
+        return self.hours.between(start, end)
 
     def prune(self, now: float) -> None:
         """Drop 10-minute and hourly buckets past retention; daily buckets are kept forever."""

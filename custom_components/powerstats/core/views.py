@@ -320,7 +320,7 @@ def _day_so_far(
     """
     if start not in history.days:
         return True, None
-    hours = [b for b in map(history.hours.get, range(start, start + seconds, HOUR)) if b]
+    hours = history.hours.between(start, start + seconds)
     if not hours:
         return False, None
     return True, combine((b for b in hours if b.start + HOUR <= as_of), start, seconds)

@@ -16,11 +16,11 @@ from custom_components.powerstats.core.timegrid import day_bounds
 AMS = ZoneInfo("Europe/Amsterdam")
 
 
-def steady_day(day: date, watts: float) -> History:
+def steady_day(day: date, watts: float, tz: ZoneInfo = AMS) -> History:
     """A history fed a constant load over one whole local day."""
-    start, end = day_bounds(day, AMS)
-    acc = MeterAccumulator(Kind.POWER, AMS, start)
-    history = History(AMS)
+    start, end = day_bounds(day, tz)
+    acc = MeterAccumulator(Kind.POWER, tz, start)
+    history = History(tz)
     for bucket in acc.feed(start, str(watts), "W") + acc.advance(end):
         history.add(bucket)
     return history
@@ -33,6 +33,19 @@ def test_a_spring_forward_day_is_23_hours_and_holds_all_its_energy() -> None:
     assert day.kwh == pytest.approx(23.0)
     assert len(history.hours) == 23
     assert day.coverage == 1
+
+
+@pytest.mark.parametrize(("day", "hours"), [(date(2026, 10, 4), 23.5), (date(2026, 4, 5), 24.5)])
+def test_a_day_whose_clock_moves_half_an_hour_holds_all_its_energy(
+    day: date, hours: float
+) -> None:
+    # Lord Howe Island moves its clock by 30 minutes: the day's hours after the change start
+    # half an hour off the hourly stride from its midnight.
+    history = steady_day(day, 1000, ZoneInfo("Australia/Lord_Howe"))
+    (rolled,) = history.days.values()
+    assert rolled.seconds == hours * 3600
+    assert rolled.kwh == pytest.approx(hours)
+    assert rolled.coverage == 1
 
 
 def test_a_fall_back_day_is_25_hours_and_holds_all_its_energy() -> None:
