@@ -36,9 +36,7 @@ def test_a_spring_forward_day_is_23_hours_and_holds_all_its_energy() -> None:
 
 
 @pytest.mark.parametrize(("day", "hours"), [(date(2026, 10, 4), 23.5), (date(2026, 4, 5), 24.5)])
-def test_a_day_whose_clock_moves_half_an_hour_holds_all_its_energy(
-    day: date, hours: float
-) -> None:
+def test_a_day_whose_clock_moves_half_an_hour_holds_all_its_energy(day: date, hours: float) -> None:
     # Lord Howe Island moves its clock by 30 minutes: the day's hours after the change start
     # half an hour off the hourly stride from its midnight.
     history = steady_day(day, 1000, ZoneInfo("Australia/Lord_Howe"))
