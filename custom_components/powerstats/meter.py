@@ -324,16 +324,14 @@ class PowerStatsMeter:
             await self._async_save_snapshot()
 
     async def _async_save_snapshot(self) -> None:
-        # A new epoch: journal lines written before this snapshot are in it. The history is
-        # copied here (arrays: quick); turning a year of it into JSON lists is not, so that
-        # runs in the executor, on the copy.
-        self._epoch += 1
-        self._unsaved.clear()
+        # The history is copied here (arrays: quick); turning a year of it into JSON lists is
+        # not, so that runs in the executor, on the copy.
+        epoch = self._new_epoch()
         data = await self.hass.async_add_executor_job(
-            encode, self.history.copy(), self.accumulator.to_json(), self._epoch
+            encode, self.history.copy(), self.accumulator.to_json(), epoch
         )
         await self.store.async_save(data)
-        self._journal_lines = await self.store.async_drop_journal_before(self._epoch)
+        self._journal_lines = await self.store.async_drop_journal_before(epoch)
         self._arm_stop_save()
 
     async def async_merge_backfill(
@@ -367,9 +365,13 @@ class PowerStatsMeter:
     def _store_data_at_stop(self) -> StoreData:
         # HA's final write: the whole history as it is now, in one go.
         self._add(self.accumulator.advance(self._now()))
+        return encode(self.history, self.accumulator.to_json(), self._new_epoch())
+
+    def _new_epoch(self) -> int:
+        # A snapshot starts a new epoch: the journal lines written before it are in it.
         self._epoch += 1
         self._unsaved.clear()
-        return encode(self.history, self.accumulator.to_json(), self._epoch)
+        return self._epoch
 
     # -- entities --------------------------------------------------------------------------
 
