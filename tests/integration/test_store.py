@@ -1,0 +1,60 @@
+"""The journal's appends, shared by every meter, in a real HA core."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from unittest.mock import patch
+
+import pytest
+from homeassistant.core import HomeAssistant
+
+from custom_components.powerstats import store
+from custom_components.powerstats.store import journal_appends
+
+
+async def test_lines_appended_together_are_written_by_one_job_each_to_its_own_journal(
+    ha: HomeAssistant, tmp_path: Path
+) -> None:
+    jobs: list[list[tuple[Path, bytes]]] = []
+    append_each = store._append_each
+
+    def counted(lines: list[tuple[Path, bytes]]) -> list[OSError | None]:
+        jobs.append(lines)
+        return append_each(lines)
+
+    journals = [tmp_path / ".storage" / f"meter_{i}.journal" for i in range(5)]
+    with patch.object(store, "_append_each", counted):
+        await asyncio.gather(
+            *(journal_appends(ha).async_append(path, b'{"line":1}\n') for path in journals)
+        )
+        await journal_appends(ha).async_append(journals[0], b'{"line":2}\n')
+    assert [len(lines) for lines in jobs] == [5, 1]
+    contents = [await ha.async_add_executor_job(path.read_bytes) for path in journals]
+    assert contents == [b'{"line":1}\n{"line":2}\n'] + [b'{"line":1}\n'] * 4
+
+
+async def test_a_journal_that_cannot_be_written_fails_its_own_append_only(
+    ha: HomeAssistant, tmp_path: Path
+) -> None:
+    blocked = tmp_path / "a_file"
+    await ha.async_add_executor_job(blocked.write_text, "not a folder")
+    good = tmp_path / ".storage" / "good.journal"
+    results = await asyncio.gather(
+        journal_appends(ha).async_append(blocked / "bad.journal", b"{}\n"),
+        journal_appends(ha).async_append(good, b"{}\n"),
+        return_exceptions=True,
+    )
+    assert isinstance(results[0], NotADirectoryError)
+    assert results[1] is None
+    assert await ha.async_add_executor_job(good.read_bytes) == b"{}\n"
+
+
+async def test_an_append_after_a_failed_one_is_written(ha: HomeAssistant, tmp_path: Path) -> None:
+    blocked = tmp_path / "a_file"
+    await ha.async_add_executor_job(blocked.write_text, "not a folder")
+    with pytest.raises(NotADirectoryError):
+        await journal_appends(ha).async_append(blocked / "bad.journal", b"{}\n")
+    good = tmp_path / "good.journal"
+    await journal_appends(ha).async_append(good, b"{}\n")
+    assert await ha.async_add_executor_job(good.read_bytes) == b"{}\n"
