@@ -14,7 +14,7 @@ from datetime import date, timedelta, tzinfo
 from typing import Any, Final
 
 from .accounting import Bucket, mean_power
-from .bucket_table import BucketTable
+from .bucket_table import BucketTable, Field
 from .timegrid import HOUR, day_bounds, day_start, hour_start, local_date
 
 # Retention: the contract asks for >= 48 h of 10-minute and >= 8 days of hourly buckets; one
@@ -45,6 +45,33 @@ def combine(buckets: Iterable[Bucket], start: int, seconds: int) -> Bucket | Non
         max_w=max(maxs) if maxs else None,
         cost=math.fsum(costs) if costs else None,
         backfill=math.fsum(b.backfill for b in parts),
+    )
+
+
+def combine_span(
+    table: BucketTable, first: int, end: int, start: int, seconds: int
+) -> Bucket | None:
+    """`combine` of the buckets at positions `first` to `end` (exclusive) of `table`.
+
+    Read from its columns: a tick rolls an hour and a day up for every meter, and building a
+    bucket per child (24 for a day) was most of that.
+    """
+    if first >= end:
+        return None
+
+    def present(field: Field) -> list[float]:
+        return [v for v in table.column(field, first, end) if not math.isnan(v)]
+
+    mins, maxs, costs = present("min_w"), present("max_w"), present("cost")
+    return Bucket(
+        start=start,
+        seconds=seconds,
+        kwh=math.fsum(table.column("kwh", first, end)),
+        covered=math.fsum(table.column("covered", first, end)),
+        min_w=min(mins) if mins else None,
+        max_w=max(maxs) if maxs else None,
+        cost=math.fsum(costs) if costs else None,
+        backfill=math.fsum(table.column("backfill", first, end)),
     )
 
 
@@ -97,13 +124,13 @@ class History:
         self._rollup_day(local_date(hour, self.tz))
 
     def _rollup_hour(self, hour: int) -> None:
-        rolled = combine(self._children_of_hour(hour), hour, HOUR)
+        rolled = self._hour_of_children(hour)
         if rolled is not None:
             self.hours[hour] = rolled
 
     def _rollup_day(self, day: date) -> None:
         start, end = day_bounds(day, self.tz)
-        rolled = combine(self._children_of_day(start, end), start, end - start)
+        rolled = self._day_of_children(start, end)
         if rolled is not None:
             self.days[start] = rolled
 
@@ -143,7 +170,7 @@ class History:
                 landed += 1
         for hour in touched_hours:
             if hour >= ten_horizon:
-                rolled = combine(self._children_of_hour(hour), hour, HOUR)
+                rolled = self._hour_of_children(hour)
                 if self._settle(self.hours, hour, rolled, given_hours.get(hour)):
                     touched_days.add(local_date(hour, self.tz))
         for start, b in given_hours.items():
@@ -153,7 +180,7 @@ class History:
         for day in touched_days:
             start, end = day_bounds(day, self.tz)
             if start >= hour_horizon:
-                rolled = combine(self._children_of_day(start, end), start, end - start)
+                rolled = self._day_of_children(start, end)
                 self._settle(self.days, start, rolled, given_days.get(start))
         for start, b in given_days.items():
             if start not in self.days:
@@ -188,20 +215,25 @@ class History:
             return True
         return False
 
-    def _children_of_hour(self, hour: int) -> list[Bucket]:
+    def _hour_of_children(self, hour: int) -> Bucket | None:
         # The 10-minute buckets whose own hour this is. Where the clock moves by half an hour
         # (Lord Howe Island), the hour after the change starts half an hour before its first
-        # child, so the hour's span also holds the last children of the hour before.
-        return [
-            b
-            for b in self.ten_minutes.between(hour, hour + HOUR)
-            if hour_start(b.start, self.tz) == hour
-        ]
+        # child, so the hour's span also holds the last children of the hour before. A
+        # bucket's hour only grows with its start, so the hour's own are one run of the span.
+        first, starts, _ = self.ten_minutes.span(hour, hour + HOUR)
+        tz = self.tz
+        begin, end = 0, len(starts)
+        while begin < end and hour_start(starts[begin], tz) != hour:
+            begin += 1
+        while end > begin and hour_start(starts[end - 1], tz) != hour:
+            end -= 1
+        return combine_span(self.ten_minutes, first + begin, first + end, hour, HOUR)
 
-    def _children_of_day(self, start: int, end: int) -> list[Bucket]:
+    def _day_of_children(self, start: int, end: int) -> Bucket | None:
         # Every hour stored within the day, not a fixed stride from its midnight: where the
         # clock moves by half an hour (Lord Howe Island), the later hours are off that stride.
-        return self.hours.between(start, end)
+        hours = self.hours
+        return combine_span(hours, hours.bisect(start), hours.bisect(end), start, end - start)
 
     def prune(self, now: float) -> None:
         """Drop 10-minute and hourly buckets past retention; daily buckets are kept forever."""
