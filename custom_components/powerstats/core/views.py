@@ -22,7 +22,7 @@ from typing import Any, Final, Literal
 
 from .accounting import Bucket, mean_power
 from .bucket_table import WIDTH, bucket_numbers, new_stamp
-from .rollup import History, combine
+from .rollup import History, combine_span
 from .timegrid import (
     HOUR,
     TEN_MINUTES,
@@ -320,10 +320,13 @@ def _day_so_far(
     """
     if start not in history.days:
         return True, None
-    hours = history.hours.between(start, start + seconds)
-    if not hours:
+    hours = history.hours
+    first, end = hours.bisect(start), hours.bisect(start + seconds)
+    if first == end:
         return False, None
-    return True, combine((b for b in hours if b.start + HOUR <= as_of), start, seconds)
+    # The hours that start no later than an hour before `as_of` (starts are whole seconds).
+    closed = min(end, hours.bisect(math.floor(as_of) - HOUR + 1))
+    return True, combine_span(hours, first, closed, start, seconds)
 
 
 def window(level: Level, history: History, as_of: float) -> list[tuple[int, int, Bucket | None]]:
@@ -524,8 +527,7 @@ class MeterViews:
         overlap = min(len(starts), len(old_starts) - first)
         kept = 0
         if overlap > 0 and old_starts[first] == starts[0]:
-            same = map(operator.eq, old_stamps[first : first + overlap], stamps)
-            kept = next((j for j, alike in enumerate(same) if not alike), overlap)
+            kept = _same_for(old_stamps[first : first + overlap], array("Q", stamps[:overlap]))
             if old_starts[first : first + kept] != array("q", starts[:kept]):
                 kept = 0  # not one run after all (a grid that moved): place row by row
         index = {s: i for i, s in enumerate(old_starts[first + kept :], first + kept)}
@@ -539,6 +541,24 @@ class MeterViews:
                 rows.append((s, seconds[j], win.numbers(j), -1, stamp))
         block = (first, kept) if kept else (0, 0)
         return LevelRender(self, key, level, history.tz, flags, block, rows, previous)
+
+
+def _same_for(old: array[int], new: array[int]) -> int:
+    """How many of the first items two arrays of the same length have in common.
+
+    Found by halving with whole-slice comparisons, which run in C: a boundary changes a window
+    only near its ends, so walking a year of rows one by one in Python was mostly wasted.
+    """
+    if old == new:
+        return len(old)
+    same, differs = 0, len(old)  # old[:same] == new[:same]; old[:differs] != new[:differs]
+    while differs - same > 1:
+        middle = (same + differs) // 2
+        if old[same:middle] == new[same:middle]:
+            same = middle
+        else:
+            differs = middle
+    return same
 
 
 class LevelRender:
