@@ -139,14 +139,17 @@ class JournalAppends:
         try:
             while self._waiting:
                 batch, self._waiting = self._waiting, []
+                errors: list[Exception | None]
                 try:
                     errors = await self._hass.async_add_executor_job(
                         _append_each, [(path, line) for path, line, _ in batch]
                     )
-                except BaseException as err:
+                except asyncio.CancelledError:  # HA stopping: nobody waits for ever
                     for _, _, synced in batch:
-                        _settle(synced, err)
+                        synced.cancel()
                     raise
+                except Exception as err:  # the job's own fault: its lines fail, the writer goes on
+                    errors = [err] * len(batch)
                 for (_, _, synced), error in zip(batch, errors, strict=True):
                     _settle(synced, error)
         finally:
@@ -160,13 +163,11 @@ def journal_appends(hass: HomeAssistant) -> JournalAppends:
     return JournalAppends(hass)
 
 
-def _settle(synced: asyncio.Future[None], error: BaseException | None) -> None:
+def _settle(synced: asyncio.Future[None], error: Exception | None) -> None:
     if synced.done():
         return  # its meter stopped waiting (unloaded)
     if error is None:
         synced.set_result(None)
-    elif isinstance(error, asyncio.CancelledError):
-        synced.cancel()
     else:
         synced.set_exception(error)
 
@@ -256,9 +257,9 @@ async def async_load(
     )
 
 
-def _append_each(lines: list[tuple[Path, bytes]]) -> list[OSError | None]:
+def _append_each(lines: list[tuple[Path, bytes]]) -> list[Exception | None]:
     # One journal failing (disk full, no permission) fails its own meter's save, not the others'.
-    errors: list[OSError | None] = []
+    errors: list[Exception | None] = []
     for path, line in lines:
         try:
             _append(path, line)

@@ -19,7 +19,7 @@ async def test_lines_appended_together_are_written_by_one_job_each_to_its_own_jo
     jobs: list[list[tuple[Path, bytes]]] = []
     append_each = store._append_each
 
-    def counted(lines: list[tuple[Path, bytes]]) -> list[OSError | None]:
+    def counted(lines: list[tuple[Path, bytes]]) -> list[Exception | None]:
         jobs.append(lines)
         return append_each(lines)
 
@@ -58,3 +58,49 @@ async def test_an_append_after_a_failed_one_is_written(ha: HomeAssistant, tmp_pa
     good = tmp_path / "good.journal"
     await journal_appends(ha).async_append(good, b"{}\n")
     assert await ha.async_add_executor_job(good.read_bytes) == b"{}\n"
+
+
+async def test_a_fault_of_the_writing_job_fails_its_appends_and_the_next_is_written(
+    ha: HomeAssistant, tmp_path: Path
+) -> None:
+    def broken(lines: list[tuple[Path, bytes]]) -> list[Exception | None]:
+        raise RuntimeError("the job broke")
+
+    journal = tmp_path / "house.journal"
+    with (
+        patch.object(store, "_append_each", broken),
+        pytest.raises(RuntimeError, match="the job broke"),
+    ):
+        await journal_appends(ha).async_append(journal, b'{"line":1}\n')
+    await journal_appends(ha).async_append(journal, b'{"line":2}\n')
+    assert await ha.async_add_executor_job(journal.read_bytes) == b'{"line":2}\n'
+
+
+async def test_a_meter_that_stops_waiting_leaves_the_others_their_appends(
+    ha: HomeAssistant, tmp_path: Path
+) -> None:
+    gone, kept = tmp_path / "gone.journal", tmp_path / "kept.journal"
+    stopped = ha.async_create_task(journal_appends(ha).async_append(gone, b"{}\n"))
+    waiting = ha.async_create_task(journal_appends(ha).async_append(kept, b"{}\n"))
+    await asyncio.sleep(0)  # both lines are waiting for the job
+    stopped.cancel()
+    await waiting
+    assert stopped.cancelled()
+    assert await ha.async_add_executor_job(kept.read_bytes) == b"{}\n"
+
+
+async def test_appends_whose_writing_is_cancelled_are_cancelled_not_left_waiting(
+    ha: HomeAssistant, tmp_path: Path
+) -> None:
+    append = ha.async_create_task(
+        journal_appends(ha).async_append(tmp_path / "house.journal", b"{}\n")
+    )
+    await asyncio.sleep(0)  # the line waits and the job that writes it has started
+    (writer,) = [
+        task
+        for task in asyncio.all_tasks()
+        if getattr(task.get_coro(), "__qualname__", "") == "JournalAppends._async_write"
+    ]
+    writer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await append
