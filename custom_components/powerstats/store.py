@@ -145,8 +145,9 @@ class JournalAppends:
                         _append_each, [(path, line) for path, line, _ in batch]
                     )
                 except asyncio.CancelledError:  # HA stopping: nobody waits for ever
-                    for _, _, synced in batch:
+                    for _, _, synced in [*batch, *self._waiting]:
                         synced.cancel()
+                    self._waiting = []
                     raise
                 except Exception as err:  # the job's own fault: its lines fail, the writer goes on
                     errors = [err] * len(batch)

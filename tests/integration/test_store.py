@@ -96,11 +96,16 @@ async def test_appends_whose_writing_is_cancelled_are_cancelled_not_left_waiting
         journal_appends(ha).async_append(tmp_path / "house.journal", b"{}\n")
     )
     await asyncio.sleep(0)  # the line waits and the job that writes it has started
+    later = ha.async_create_task(
+        journal_appends(ha).async_append(tmp_path / "solar.journal", b"{}\n")
+    )
+    await asyncio.sleep(0)  # this one waits for the next job
     (writer,) = [
         task
         for task in asyncio.all_tasks()
         if getattr(task.get_coro(), "__qualname__", "") == "JournalAppends._async_write"
     ]
     writer.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await append
+    for waiting in (append, later):
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
