@@ -138,10 +138,6 @@ class BucketTable(MutableMapping[int, Bucket]):
         """
         return self._values[first * WIDTH : end * WIDTH].tolist()
 
-    def between(self, begin: int, end: int) -> list[Bucket]:
-        """The buckets starting in `[begin, end)`, in start order."""
-        return [self.bucket_at(i) for i in range(self.bisect(begin), self.bisect(end))]
-
     def span(self, begin: int, end: int) -> tuple[int, list[int], list[int]]:
         """The buckets starting in `[begin, end)`: first position, their starts and stamps."""
         first, stop = bisect_left(self._starts, begin), bisect_left(self._starts, end)
