@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 from unittest.mock import patch
 
@@ -76,36 +77,62 @@ async def test_a_fault_of_the_writing_job_fails_its_appends_and_the_next_is_writ
     assert await ha.async_add_executor_job(journal.read_bytes) == b'{"line":2}\n'
 
 
+class HeldJob:
+    """`_append_each` held in its executor job until released, so a test acts while lines are
+    being written; `started` is set once the job holds them."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.release = threading.Event()
+        self._append_each = store._append_each
+
+    def __call__(self, lines: list[tuple[Path, bytes]]) -> list[Exception | None]:
+        self.started.set()
+        self.release.wait(30)
+        return self._append_each(lines)
+
+
 async def test_a_meter_that_stops_waiting_leaves_the_others_their_appends(
     ha: HomeAssistant, tmp_path: Path
 ) -> None:
     gone, kept = tmp_path / "gone.journal", tmp_path / "kept.journal"
-    stopped = ha.async_create_task(journal_appends(ha).async_append(gone, b"{}\n"))
-    waiting = ha.async_create_task(journal_appends(ha).async_append(kept, b"{}\n"))
-    await asyncio.sleep(0)  # both lines are waiting for the job
-    stopped.cancel()
-    await waiting
+    held = HeldJob()
+    with patch.object(store, "_append_each", held):
+        try:
+            stopped = ha.async_create_task(journal_appends(ha).async_append(gone, b"{}\n"))
+            waiting = ha.async_create_task(journal_appends(ha).async_append(kept, b"{}\n"))
+            assert await ha.async_add_executor_job(held.started.wait, 30)  # both in the job
+            stopped.cancel()
+        finally:
+            held.release.set()
+        await waiting
     assert stopped.cancelled()
     assert await ha.async_add_executor_job(kept.read_bytes) == b"{}\n"
+    # The line of the meter that stopped waiting was in the job all the same.
+    assert await ha.async_add_executor_job(gone.read_bytes) == b"{}\n"
 
 
 async def test_appends_whose_writing_is_cancelled_are_cancelled_not_left_waiting(
     ha: HomeAssistant, tmp_path: Path
 ) -> None:
-    append = ha.async_create_task(
-        journal_appends(ha).async_append(tmp_path / "house.journal", b"{}\n")
-    )
-    await asyncio.sleep(0)  # the line waits and the job that writes it has started
-    later = ha.async_create_task(
-        journal_appends(ha).async_append(tmp_path / "solar.journal", b"{}\n")
-    )
-    await asyncio.sleep(0)  # this one waits for the next job
-    (writer,) = [
-        task
-        for task in asyncio.all_tasks()
-        if getattr(task.get_coro(), "__qualname__", "") == "JournalAppends._async_write"
-    ]
-    writer.cancel()
-    for waiting in (append, later):
-        with pytest.raises(asyncio.CancelledError):
-            await waiting
+    held = HeldJob()
+    with patch.object(store, "_append_each", held):
+        try:
+            append = ha.async_create_task(
+                journal_appends(ha).async_append(tmp_path / "house.journal", b"{}\n")
+            )
+            assert await ha.async_add_executor_job(held.started.wait, 30)  # being written
+            later = ha.async_create_task(  # waits for the next job
+                journal_appends(ha).async_append(tmp_path / "solar.journal", b"{}\n")
+            )
+            (writer,) = [
+                task
+                for task in asyncio.all_tasks()
+                if getattr(task.get_coro(), "__qualname__", "") == "JournalAppends._async_write"
+            ]
+            writer.cancel()
+            for cancelled in (append, later):
+                with pytest.raises(asyncio.CancelledError):
+                    await cancelled
+        finally:
+            held.release.set()
