@@ -24,7 +24,7 @@ from datetime import date, tzinfo
 
 from .accounting import ENERGY_UNITS, POWER_UNITS, WS_PER_KWH, Bucket, Kind, MeterAccumulator
 from .rollup import combine
-from .timegrid import HOUR, day_bounds, hour_start, local_date
+from .timegrid import HOUR, day_bounds, hour_seconds, hour_start, local_date
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +124,7 @@ def _hour_pieces(start: float, tz: tzinfo) -> list[tuple[int, float]]:
     t = begin
     while t < end:
         local = hour_start(t, tz)
-        until = min(end, float(local + HOUR))
+        until = min(end, float(local + hour_seconds(local, tz)))
         pieces.append((local, until - t))
         t = until
     return pieces
@@ -153,7 +153,7 @@ def hours_from_power_statistics(
             parts[local].append(
                 Bucket(
                     start=local,
-                    seconds=HOUR,
+                    seconds=hour_seconds(local, tz),
                     kwh=kwh,
                     covered=seconds,
                     min_w=min(low, mean_w),
@@ -162,7 +162,7 @@ def hours_from_power_statistics(
                     backfill=seconds,
                 )
             )
-    return _combine_hours(parts)
+    return _combine_hours(tz, parts)
 
 
 def hours_from_energy_statistics(
@@ -190,7 +190,7 @@ def hours_from_energy_statistics(
                 parts[local].append(
                     Bucket(
                         start=local,
-                        seconds=HOUR,
+                        seconds=hour_seconds(local, tz),
                         kwh=kwh,
                         covered=seconds,
                         min_w=mean_w,
@@ -200,15 +200,18 @@ def hours_from_energy_statistics(
                     )
                 )
         previous = stat
-    return _combine_hours(parts)
+    return _combine_hours(tz, parts)
 
 
 def _finite_or(value: float | None, fallback: float) -> float:
     return value if value is not None and math.isfinite(value) else fallback
 
 
-def _combine_hours(parts: dict[int, list[Bucket]]) -> list[Bucket]:
-    hours = [combine(children, start, HOUR) for start, children in sorted(parts.items())]
+def _combine_hours(tz: tzinfo, parts: dict[int, list[Bucket]]) -> list[Bucket]:
+    hours = [
+        combine(children, start, hour_seconds(start, tz))
+        for start, children in sorted(parts.items())
+    ]
     return [h for h in hours if h is not None]
 
 
@@ -217,7 +220,7 @@ def hours_from_ten_minutes(tz: tzinfo, ten_minutes: Iterable[Bucket]) -> list[Bu
     parts: dict[int, list[Bucket]] = defaultdict(list)
     for b in ten_minutes:
         parts[hour_start(b.start, tz)].append(b)
-    return _combine_hours(parts)
+    return _combine_hours(tz, parts)
 
 
 def days_from_hours(tz: tzinfo, hours: Iterable[Bucket]) -> list[Bucket]:
@@ -248,7 +251,7 @@ def assemble(
         parts[b.start].append(b)
     for b in ten_minutes:
         parts[hour_start(b.start, tz)].append(b)
-    hours = _combine_hours(parts)
+    hours = _combine_hours(tz, parts)
     return Imported(
         ten_minutes=tuple(sorted(ten_minutes, key=lambda b: b.start)),
         hours=tuple(hours),

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from .accounting import Bucket, mean_power
 from .bucket_table import BucketTable, Field
-from .timegrid import HOUR, day_bounds, day_start, hour_start, local_date
+from .timegrid import day_bounds, day_start, hour_seconds, hour_start, local_date
 
 # Retention: the contract asks for >= 48 h of 10-minute and >= 8 days of hourly buckets; one
 # extra hour / day of slack keeps the oldest row of a rolling window complete.
@@ -216,18 +216,9 @@ class History:
         return False
 
     def _hour_of_children(self, hour: int) -> Bucket | None:
-        # The 10-minute buckets whose own hour this is. Where the clock moves by half an hour
-        # (Lord Howe Island), the hour after the change starts half an hour before its first
-        # child, so the hour's span also holds the last children of the hour before. A
-        # bucket's hour only grows with its start, so the hour's own are one run of the span.
-        first, starts, _ = self.ten_minutes.span(hour, hour + HOUR)
-        tz = self.tz
-        begin, end = 0, len(starts)
-        while begin < end and hour_start(starts[begin], tz) != hour:
-            begin += 1
-        while end > begin and hour_start(starts[end - 1], tz) != hour:
-            end -= 1
-        return combine_span(self.ten_minutes, first + begin, first + end, hour, HOUR)
+        seconds = hour_seconds(hour, self.tz)
+        first, end = self.ten_minutes.bisect(hour), self.ten_minutes.bisect(hour + seconds)
+        return combine_span(self.ten_minutes, first, end, hour, seconds)
 
     def _day_of_children(self, start: int, end: int) -> Bucket | None:
         # Every hour stored within the day, not a fixed stride from its midnight: where the

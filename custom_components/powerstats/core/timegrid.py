@@ -37,8 +37,52 @@ def ten_minute_start(t: float, tz: tzinfo) -> int:
 
 
 def hour_start(t: float, tz: tzinfo) -> int:
-    """Start of the local clock hour holding `t`."""
-    return grid_start(t, tz, HOUR)
+    """Start of the local clock hour holding `t`.
+
+    Where the clock moves by half an hour (Lord Howe Island), the hour it moves in is cut at the
+    change, so hours still tile time: each lies within one hour of the local clock, and the
+    one after the change lasts 30 minutes. A whole hour's change falls between two hours.
+    """
+    whole = math.floor(t)
+    offset = utc_offset(whole, tz)
+    start = whole - (whole + offset) % HOUR
+    # Changes fall on the 10-minute grid (02:00 local on Lord Howe Island), where buckets start.
+    while start < whole and utc_offset(start, tz) != offset:
+        start += TEN_MINUTES
+    return start
+
+
+@functools.lru_cache(maxsize=2048)
+def hour_seconds(start: int, tz: tzinfo) -> int:
+    """Length of the local hour starting at `start`: 3,600 s, or 1,800 where it is cut at a
+    change of half an hour (clock changes are months apart, so the next hour is whole)."""
+    return hour_start(start + HOUR, tz) - start
+
+
+@functools.lru_cache(maxsize=8)
+def hours_ending(last: int, count: int, tz: tzinfo) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Starts and lengths of the `count` local hours through the one starting at `last`.
+
+    Walked back an hour at a time, not a fixed stride from `last`: across a change of half an
+    hour the earlier hours are half an hour off it. Every meter asks for the same hours.
+    """
+    starts = [last]
+    for _ in range(count - 1):
+        starts.append(hour_start(starts[-1] - 1, tz))
+    starts.reverse()
+    return tuple(starts), tuple(hour_seconds(s, tz) for s in starts)
+
+
+def hours_between(begin: int, end: int, tz: tzinfo) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Starts and lengths of the local hours from `begin` (an hour's start) until `end`."""
+    starts: list[int] = []
+    seconds: list[int] = []
+    start = begin
+    while start < end:
+        starts.append(start)
+        seconds.append(hour_seconds(start, tz))
+        start += seconds[-1]
+    return tuple(starts), tuple(seconds)
 
 
 def local_date(t: float, tz: tzinfo) -> date:
@@ -69,7 +113,8 @@ def bucket_slot(bucket: str, t: int, tz: tzinfo) -> tuple[int, int]:
     if bucket == "10min":
         return ten_minute_start(t, tz), TEN_MINUTES
     if bucket == "hour":
-        return hour_start(t, tz), HOUR
+        start = hour_start(t, tz)
+        return start, hour_seconds(start, tz)
     begin, end = day_bounds(local_date(t, tz), tz)
     return begin, end - begin
 

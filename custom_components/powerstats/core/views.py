@@ -28,6 +28,8 @@ from .timegrid import (
     TEN_MINUTES,
     day_bounds,
     hour_start,
+    hours_between,
+    hours_ending,
     iso_local,
     local_date,
     ten_minute_start,
@@ -235,10 +237,7 @@ class _Window:
             self.seconds = (TEN_MINUTES,) * len(self.starts)
             self._table = history.ten_minutes
         elif level == "weekly":
-            count = WINDOW[level]
-            last = hour_start(as_of, tz)
-            self.starts = range(last - (count - 1) * HOUR, last + HOUR, HOUR)
-            self.seconds = (HOUR,) * count
+            self.starts, self.seconds = hours_ending(hour_start(as_of, tz), WINDOW[level], tz)
             self._table = history.hours
             self._open = (True, None)  # the open hour
         else:
@@ -358,11 +357,12 @@ def rows_between(
     if bucket == "day":
         starts, seconds = _days(first, last, tz)
         slots = [(s, n, history.days.get(s)) for s, n in zip(starts, seconds, strict=True)]
+    elif bucket == "hour":
+        starts, seconds = hours_between(begin, end, tz)
+        slots = [(s, n, history.hours.get(s)) for s, n in zip(starts, seconds, strict=True)]
     else:
-        size, level = (
-            (TEN_MINUTES, history.ten_minutes) if bucket == "10min" else (HOUR, history.hours)
-        )
-        slots = [(s, size, level.get(s)) for s in range(begin, end, size)]
+        level = history.ten_minutes
+        slots = [(s, TEN_MINUTES, level.get(s)) for s in range(begin, end, TEN_MINUTES)]
     has_backfill = any(b is not None and b.backfill > 0 for _, _, b in slots)
     rows = [bucket_row(s, n, b, priced=priced, backfill=has_backfill) for s, n, b in slots]
     return columns(priced=priced, backfill=has_backfill), rows

@@ -145,6 +145,21 @@ def test_statistics_hours_straddling_local_hours_split_by_time_and_keep_their_en
     assert day.coverage == 1
 
 
+@pytest.mark.parametrize("day", [date(2026, 10, 4), date(2026, 4, 5)])
+def test_statistics_over_a_half_hour_clock_change_fill_each_local_hour(day: date) -> None:
+    lord_howe = ZoneInfo("Australia/Lord_Howe")
+    begin, end = day_bounds(day, lord_howe)
+    first = begin - begin % 3600  # statistics hours start on the UTC hour
+    stats = hourly(first, [1000.0] * ((end - first) // 3600 + 1))
+    hours = hours_from_power_statistics(lord_howe, stats, "W")
+    hours = [h for h in hours if begin <= h.start < end]
+    assert [h.start + h.seconds for h in hours[:-1]] == [h.start for h in hours[1:]]
+    assert all(h.coverage == 1 and h.kwh == pytest.approx(h.seconds / 3600) for h in hours)
+    (rolled,) = [d for d in days_from_hours(lord_howe, hours) if d.start == begin]
+    assert rolled.kwh == pytest.approx((end - begin) / 3600)
+    assert rolled.coverage == 1
+
+
 def test_assembled_levels_join_statistics_and_states_without_overlap() -> None:
     stats = hourly(DAY_START, [500.0] * 12)
     from_states = buckets_from_states(

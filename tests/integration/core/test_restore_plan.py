@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import math
 from collections.abc import Iterable
@@ -255,6 +256,23 @@ def test_a_25_hour_day_is_restored_as_25_hours() -> None:
     history = restored(folder)
     fall_back = day_bounds(date(2026, 10, 25), AMS)[0]
     assert history.days[fall_back].seconds == 25 * 3600
+
+
+def test_a_week_across_a_half_hour_clock_change_is_restored_hour_for_hour() -> None:
+    lord_howe = ZoneInfo("Australia/Lord_Howe")  # moves its clock by half an hour
+    as_of = int(datetime(2026, 10, 7, 14, 20, tzinfo=lord_howe).timestamp())
+    info = replace(INFO, timezone="Australia/Lord_Howe")
+    source = published_folder.tracked(as_of - 8 * 86400, as_of, lord_howe)
+    folder = publish(source, as_of, ("weekly",), info)
+    targets = {"house": LocalMeter("house", lord_howe, "Australia/Lord_Howe", as_of + 3600)}
+    selection = select(read_manifest(folder.manifest), targets)
+    files = {f.path: folder.files[f.path] for f in selection.files}
+    (meter,) = plan(selection, targets, files).meters
+    history = History(lord_howe)
+    apply(history, meter, as_of + 3900)
+    published = data_rows(folder.files["house/weekly.json"], as_of)
+    assert 1800 in {b - a for a, b in itertools.pairwise(sorted(published))}
+    assert_same_rows(data_rows(render_level(info, "weekly", history, as_of), as_of), published)
 
 
 # -- rows back to buckets ---------------------------------------------------------------------

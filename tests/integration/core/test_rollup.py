@@ -46,6 +46,21 @@ def test_a_day_whose_clock_moves_half_an_hour_holds_all_its_energy(day: date, ho
     assert rolled.coverage == 1
 
 
+@pytest.mark.parametrize("day", [date(2026, 10, 4), date(2026, 4, 5)])
+def test_the_hours_of_a_day_whose_clock_moves_half_an_hour_tile_it(day: date) -> None:
+    # The hour the clock moves in is cut at the change: it lasts 30 minutes and holds 30
+    # minutes of energy, and every other hour starts where the one before it ended.
+    history = steady_day(day, 1000, ZoneInfo("Australia/Lord_Howe"))
+    (rolled,) = history.days.values()
+    hours = list(history.hours.values())
+    assert hours[0].start == rolled.start
+    assert [h.start + h.seconds for h in hours[:-1]] == [h.start for h in hours[1:]]
+    assert hours[-1].start + hours[-1].seconds == rolled.start + rolled.seconds
+    assert sorted({h.seconds for h in hours}) == [1800, 3600]
+    assert [h.seconds for h in hours].count(1800) == 1
+    assert all(h.coverage == 1 and h.kwh == pytest.approx(h.seconds / 3600) for h in hours)
+
+
 def test_a_fall_back_day_is_25_hours_and_holds_all_its_energy() -> None:
     history = steady_day(date(2026, 10, 25), 1000)
     (day,) = history.days.values()

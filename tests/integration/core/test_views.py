@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -146,6 +148,43 @@ def test_export_rows_cover_every_hour_of_the_range() -> None:
     assert cols == ["start", "kwh", "mean_w", "min_w", "max_w", "coverage"]
     assert len(rows) == 48
     assert all(r[5] == 1 for r in rows[:-1])
+
+
+LORD_HOWE = ZoneInfo("Australia/Lord_Howe")  # moves its clock by half an hour
+
+
+def steady(tz: ZoneInfo, start: float, end: float) -> History:
+    """A history of a steady kilowatt over [start, end)."""
+    acc = MeterAccumulator(Kind.POWER, tz, start)
+    history = History(tz)
+    for bucket in acc.feed(start, "1000", "W") + acc.advance(end):
+        history.add(bucket)
+    return history
+
+
+@pytest.mark.parametrize("change", [date(2026, 10, 4), date(2026, 4, 5)])
+def test_the_week_across_a_half_hour_clock_change_holds_every_hour_it_lived(change: date) -> None:
+    start = day_bounds(change - timedelta(days=2), LORD_HOWE)[0]
+    as_of = start + 7 * 86400
+    history = steady(LORD_HOWE, start, as_of)
+    info = replace(INFO, timezone="Australia/Lord_Howe")
+    doc = validate(render_level(info, "weekly", history, as_of))
+    starts = [row[0] for row in doc["rows"]]
+    closed = doc["rows"][:-1]  # the newest hour is the open one
+    assert len(doc["rows"]) == WINDOW["weekly"]
+    assert all(row[5] == 1 for row in closed)
+    # Each row lasts until the next one starts, and holds a kilowatt for that long.
+    assert [row[1] for row in closed] == [(b - a) / 3600 for a, b in itertools.pairwise(starts)]
+    assert sorted({b - a for a, b in itertools.pairwise(starts)}) == [1800, 3600]
+
+
+def test_an_export_of_a_day_whose_clock_moves_half_an_hour_holds_each_of_its_hours() -> None:
+    day = date(2026, 10, 4)
+    history = steady(LORD_HOWE, *day_bounds(day, LORD_HOWE))
+    _, rows = rows_between("hour", history, day, day, priced=False)
+    assert len(rows) == 24  # 23.5 hours: 23 whole and the one the clock moved in
+    assert all(r[5] == 1 for r in rows)
+    assert math.fsum(r[1] for r in rows) == pytest.approx(23.5)
 
 
 def test_kept_rows_give_the_bytes_of_a_full_render_as_buckets_arrive_change_and_backfill() -> None:
