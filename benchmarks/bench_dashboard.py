@@ -30,6 +30,7 @@ from playwright.sync_api import Browser, sync_playwright  # noqa: E402
 from benchmarks.dashboard_hosts import (  # noqa: E402
     before_host,
     board_host,
+    floor_host,
     pages_host,
     panel_host,
     plain_host,
@@ -66,6 +67,14 @@ HOSTS: list[tuple[str, Host]] = [
     ("Before: full Chart.js, plain server", before_host),
 ]
 TARGETED = 3  # the first three are the hosts the targets apply to
+# What any page pays on the way to a drawn chart, timed in the same rotation (benchmarks/floor/).
+FLOORS: list[tuple[str, Host]] = [
+    ("A page that only marks itself drawn", lambda data: floor_host(data, "blank.html")),
+    (
+        "The year's file read, one date formatter, 365 bars drawn by hand (no Chart.js)",
+        lambda data: floor_host(data, "index.html"),
+    ),
+]
 
 
 @dataclass
@@ -156,16 +165,20 @@ def load_once(browser: Browser, url: str) -> tuple[str, float]:
         context.close()
 
 
-def measure(browser: Browser, data: Path) -> list[tuple[str, Figures]]:
-    """Every host's figures. All hosts are served at once and the timed loads go round them in
-    turn, so a change in the machine's load (it is shared) falls on every host alike and the
-    ratios to the before row hold even when the times themselves swing."""
+def measure(
+    browser: Browser, data: Path
+) -> tuple[list[tuple[str, Figures]], list[tuple[str, float]]]:
+    """Every host's figures, and the floor pages' median times. All are served at once and the
+    timed loads go round them in turn, so a change in the machine's load (it is shared) falls on
+    every page alike and the ratios to the before row hold even when the times themselves
+    swing."""
     with ExitStack() as stack:
-        urls = [(name, stack.enter_context(host(data))) for name, host in HOSTS]
+        urls = [(name, stack.enter_context(host(data))) for name, host in HOSTS + FLOORS]
         figures: dict[str, Figures] = {}
         for name, url in urls:
             load_once(browser, url)  # warms the host and Chromium up; not counted
-            figures[name] = first_load(browser, url)
+            if name not in dict(FLOORS):
+                figures[name] = first_load(browser, url)
         loads: dict[str, list[tuple[str, float]]] = {name: [] for name, _ in urls}
         for _ in range(RUNS):
             for name, url in urls:
@@ -175,7 +188,8 @@ def measure(browser: Browser, data: Path) -> list[tuple[str, Figures]]:
         found.level = loads[name][0][0]
         found.median_ms = statistics.median(times)
         found.low_ms, found.high_ms = min(times), max(times)
-    return [(name, figures[name]) for name, _ in HOSTS]
+    floors = [(name, statistics.median(ms for _, ms in loads[name])) for name, _ in FLOORS]
+    return [(name, figures[name]) for name, _ in HOSTS], floors
 
 
 def kb(size: float) -> str:
@@ -194,7 +208,7 @@ def main() -> int:
         write_dataset(data, [MeterSpec()], int(time.time()))
         browser = launch(playwright)
         load_at_start = os.getloadavg()[0]
-        results = measure(browser, data)
+        results, floors = measure(browser, data)
         load_at_end = os.getloadavg()[0]
         browser.close()
 
@@ -250,6 +264,16 @@ def main() -> int:
         f"- Chart drawn within {TIME_RATIO_BUDGET:.2f} of the before page's time in this run: "
         f"**{verdict(slow_relative, 'met in every host')}**."
     )
+    print()
+    print(
+        "The floor, timed in the same rotation on the plain server: pages of benchmarks/floor/ "
+        "that mark themselves drawn as the dashboard does."
+    )
+    print()
+    print("| Floor page | median | vs before |")
+    print("|---|---:|---:|")
+    for name, median_ms in floors:
+        print(f"| {name} | {median_ms:.0f} ms | {median_ms / before.median_ms:.2f} |")
     return 0
 
 

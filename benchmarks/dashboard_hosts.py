@@ -7,6 +7,8 @@
 - Board: the real agent process serving the dashboard as install.sh lays it out (with .gz
   siblings), after mirroring the data from a loopback source.
 - Pages-like: www/ and the data compressed with gzip per response, as GitHub Pages does.
+
+Beside them, the floor: pages of benchmarks/floor/ that do no more than any page must.
 """
 
 from __future__ import annotations
@@ -155,6 +157,13 @@ def plain_host(data: Path) -> Iterator[str]:
     """The loopback server the dashboard tests use: nothing compressed."""
     with DashboardServer(ROOT / "www", data) as server:
         yield server.url
+
+
+@contextmanager
+def floor_host(data: Path, page: str) -> Iterator[str]:
+    """A page of benchmarks/floor/ on the plain server, with the data beside it."""
+    with DashboardServer(ROOT / "benchmarks" / "floor", data) as server:
+        yield server.url + page
 
 
 # The dashboard before Chart.js was trimmed and the files compressed (full UMD build).
