@@ -74,6 +74,10 @@ FLOORS: list[tuple[str, Host]] = [
         "The year's file read, one date formatter, 365 bars drawn by hand (no Chart.js)",
         lambda data: floor_host(data, "index.html"),
     ),
+    (
+        "The same, drawn by the dashboard's Chart.js alone (no dashboard around it)",
+        lambda data: floor_host(data, "chartjs.html"),
+    ),
 ]
 
 

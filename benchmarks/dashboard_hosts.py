@@ -161,8 +161,10 @@ def plain_host(data: Path) -> Iterator[str]:
 
 @contextmanager
 def floor_host(data: Path, page: str) -> Iterator[str]:
-    """A page of benchmarks/floor/ on the plain server, with the data beside it."""
-    with DashboardServer(ROOT / "benchmarks" / "floor", data) as server:
+    """A page of benchmarks/floor/ on the plain server, with the data and the dashboard's
+    Chart.js (vendor/) beside it."""
+    mounts = {"": ROOT / "benchmarks" / "floor", "vendor/": ROOT / "www" / "vendor"}
+    with DashboardServer(mounts, data) as server:
         yield server.url + page
 
 
