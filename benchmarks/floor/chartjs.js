@@ -1,6 +1,7 @@
 /**
  * The 365 days drawn by the dashboard's Chart.js build (www/vendor/) with nothing of the
- * dashboard around it: the same reads and formatter as hand.js, then one bar chart with the
+ * dashboard around it: the same reads and formatter as hand.js (repeated, not imported: a
+ * module of their own would add a request to each floor), then one bar chart with the
  * dashboard's axis options. Marks the drawn chart as the dashboard does.
  */
 import { Chart } from './vendor/chart.min.js';
