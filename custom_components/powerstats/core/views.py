@@ -24,7 +24,6 @@ from .accounting import Bucket, mean_power
 from .bucket_table import WIDTH, bucket_numbers, new_stamp
 from .rollup import History, combine_span
 from .timegrid import (
-    HOUR,
     TEN_MINUTES,
     day_bounds,
     hour_start,
@@ -323,8 +322,8 @@ def _day_so_far(
     first, end = hours.bisect(start), hours.bisect(start + seconds)
     if first == end:
         return False, None
-    # The hours that start no later than an hour before `as_of` (starts are whole seconds).
-    closed = min(end, hours.bisect(math.floor(as_of) - HOUR + 1))
+    # The hours before the one holding `as_of` (hours tile time, some last 30 minutes).
+    closed = min(end, hours.bisect(hour_start(as_of, history.tz)))
     return True, combine_span(hours, first, closed, start, seconds)
 
 

@@ -178,6 +178,17 @@ def test_the_week_across_a_half_hour_clock_change_holds_every_hour_it_lived(chan
     assert sorted({b - a for a, b in itertools.pairwise(starts)}) == [1800, 3600]
 
 
+def test_today_s_row_takes_in_the_half_hour_after_a_clock_change_once_it_has_passed() -> None:
+    day = date(2026, 4, 5)  # the clock goes back half an hour at 02:00, to 01:30
+    begin = day_bounds(day, LORD_HOWE)[0]
+    cut = begin + 2 * 3600  # the change: the hour after it lasts until 02:00, 30 minutes on
+    history = steady(LORD_HOWE, begin, cut + 1800)
+    info = replace(INFO, timezone="Australia/Lord_Howe")
+    today = validate(render_level(info, "monthly", history, cut + 1800))["rows"][-1]
+    assert today[0] == begin
+    assert today[1] == 2.5  # two whole hours and the half hour, a kilowatt throughout
+
+
 def test_an_export_of_a_day_whose_clock_moves_half_an_hour_holds_each_of_its_hours() -> None:
     day = date(2026, 10, 4)
     history = steady(LORD_HOWE, *day_bounds(day, LORD_HOWE))
