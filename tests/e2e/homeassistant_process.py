@@ -470,9 +470,11 @@ class HomeAssistantProcess:
                 f"LD_PRELOAD={LIBFAKETIME} FAKETIME_CACHE_DURATION=1 "
                 'FAKETIME_TIMESTAMP_FILE="$POWERSTATS_REPO/$0/faketime.offset" '
             )
+        # The server's venv (requirements-ha-server.txt), not the harness's /opt/venv.
+        hass = "/opt/venv-ha/bin/hass"
         script = (
             'source "$0/scripts/lib.sh" && chroot_run "$1" "$0" /bin/sh -c '
-            f'\'exec env {clock}/opt/venv/bin/hass --config "$POWERSTATS_REPO/$0" --skip-pip\' "$2"'
+            f'\'exec env {clock}{hass} --config "$POWERSTATS_REPO/$0" --skip-pip\' "$2"'
         )
         return ["bash", "-c", script, str(ROOT), str(self.chroot), str(inside)]
 
