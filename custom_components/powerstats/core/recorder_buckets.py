@@ -149,17 +149,14 @@ def hours_from_power_statistics(
         low = _finite_or(stat.min, stat.mean) * factor
         high = _finite_or(stat.max, stat.mean) * factor
         for local, seconds in _hour_pieces(stat.start, tz):
-            kwh = mean_w * seconds / WS_PER_KWH
             parts[local].append(
-                Bucket(
-                    start=local,
-                    seconds=hour_seconds(local, tz),
-                    kwh=kwh,
-                    covered=seconds,
-                    min_w=min(low, mean_w),
-                    max_w=max(high, mean_w),
-                    cost=None if price is None else kwh * price,
-                    backfill=seconds,
+                _piece(
+                    tz,
+                    local,
+                    seconds,
+                    mean_w * seconds / WS_PER_KWH,
+                    (min(low, mean_w), max(high, mean_w)),
+                    price,
                 )
             )
     return _combine_hours(tz, parts)
@@ -186,21 +183,33 @@ def hours_from_energy_statistics(
             kwh_hour = (stat.sum - previous.sum) * factor
             mean_w = kwh_hour * WS_PER_KWH / HOUR
             for local, seconds in _hour_pieces(stat.start, tz):
-                kwh = kwh_hour * seconds / HOUR
                 parts[local].append(
-                    Bucket(
-                        start=local,
-                        seconds=hour_seconds(local, tz),
-                        kwh=kwh,
-                        covered=seconds,
-                        min_w=mean_w,
-                        max_w=mean_w,
-                        cost=None if price is None else kwh * price,
-                        backfill=seconds,
-                    )
+                    _piece(tz, local, seconds, kwh_hour * seconds / HOUR, (mean_w, mean_w), price)
                 )
         previous = stat
     return _combine_hours(tz, parts)
+
+
+def _piece(
+    tz: tzinfo,
+    local: int,
+    seconds: float,
+    kwh: float,
+    power_range: tuple[float, float],
+    price: float | None,
+) -> Bucket:
+    """The part of a statistics hour that falls in the local hour starting at `local`, all of
+    it rebuilt from the recorder (backfill)."""
+    return Bucket(
+        start=local,
+        seconds=hour_seconds(local, tz),
+        kwh=kwh,
+        covered=seconds,
+        min_w=power_range[0],
+        max_w=power_range[1],
+        cost=None if price is None else kwh * price,
+        backfill=seconds,
+    )
 
 
 def _finite_or(value: float | None, fallback: float) -> float:
