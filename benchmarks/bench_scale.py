@@ -31,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -54,6 +55,7 @@ from custom_components.powerstats.const import (  # noqa: E402
     TITLE,
     meter_store_key,
 )
+from custom_components.powerstats.core import fileio  # noqa: E402
 from custom_components.powerstats.core.timegrid import (  # noqa: E402
     HOUR,
     TEN_MINUTES,
@@ -72,7 +74,7 @@ COARSE_PER_HOUR = 3
 COPIES_PER_DAY = 86400 // DISK_COPY_SECONDS
 TZ_NAME = "Europe/Amsterdam"
 TZ = ZoneInfo(TZ_NAME)
-SIZES = (1, 10, 50, 200)
+SIZES: tuple[int, ...] = (1, 10, 50, 200)
 W = {"unit_of_measurement": "W"}
 # The goals and its "before" table (HA 2025.4.4, this machine, a year of history).
 GOAL_STRETCH_MS = 20.0
@@ -82,7 +84,7 @@ GOAL_START_STRETCH_MS = 50.0
 GOAL_BYTES_PER_METER_DAY = 1_000_000
 GOAL_US_PER_CHANGE = 10.0
 GOAL_MB_PER_METER = 0.3
-BEFORE = {
+BEFORE: dict[str, dict[int, float]] = {
     "stretch_ms": {1: 8, 10: 79, 50: 370, 200: 1455},
     "one_by_one_s": {1: 0.03, 10: 0.47, 50: 8.5, 200: 115},
     "start_s": {50: 14, 200: 228},
@@ -387,7 +389,7 @@ def write_stores(config_dir: str, n: int, now: float) -> None:
         (storage / key).write_text(json.dumps(body, indent=2))
 
 
-async def _with_hass(config_dir: str, body: Any) -> Any:
+async def _with_hass[T](config_dir: str, body: Callable[[Any], Awaitable[T]]) -> T:
     from homeassistant import loader
     from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped]
         async_test_home_assistant,
@@ -430,7 +432,7 @@ async def start_and_boundary(n: int, year: bool) -> Row:
     result = Row(n, year)
     # The view files written to disk, by path relative to the dataset's folder: bytes.
     views_written: dict[str, int] = {}
-    write_atomically = views_writer.write_atomically
+    write_atomically = fileio.write_atomically
 
     def counted(target: Path, data: bytes) -> None:
         write_atomically(target, data)

@@ -45,7 +45,11 @@ def test_parse_float_and_parse_constant_are_called_as_json_calls_them() -> None:
     def refuse(name: str) -> None:
         raise LookupError(name)
 
-    assert jsonlite.loads("[1.5, 2]", parse_float=lambda t: seen.append(t) or 0.0) == [0.0, 2]
+    def record(text: str) -> float:
+        seen.append(text)
+        return 0.0
+
+    assert jsonlite.loads("[1.5, 2]", parse_float=record) == [0.0, 2]
     assert seen == ["1.5"]
     with pytest.raises(LookupError, match="NaN"):
         jsonlite.loads("[NaN]", parse_constant=refuse)

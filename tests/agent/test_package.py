@@ -52,8 +52,8 @@ def test_the_tarball_unpacks_and_its_installer_sets_up_a_serving_busybox_board(
     assert shipped == {p.name for p in (ROOT / "luckfox_agent").glob("*.py")}
     assert (top / "www/index.html").read_bytes() == (ROOT / "www/index.html").read_bytes()
     for script in (ROOT / "www").rglob("*.js"):  # their .gz siblings come made, install.sh keeps
-        shipped = top / "www" / script.relative_to(ROOT / "www")
-        assert gzip.decompress(shipped.with_name(shipped.name + ".gz").read_bytes()) == (
+        copy = top / "www" / script.relative_to(ROOT / "www")
+        assert gzip.decompress(copy.with_name(copy.name + ".gz").read_bytes()) == (
             script.read_bytes()
         )
     assert (top / "agent.md").is_file()

@@ -7,7 +7,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -28,7 +28,9 @@ def open_dir() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def start(config: Path, *options: str, preexec: object = None) -> subprocess.Popen[str]:
+def start(
+    config: Path, *options: str, preexec: Callable[[], object] | None = None
+) -> subprocess.Popen[str]:
     # Debian's interpreter, as on a board: pyenv's lives under /root, which `nobody` cannot
     # read, and the agent imports some modules after it dropped root.
     return subprocess.Popen(
@@ -37,7 +39,7 @@ def start(config: Path, *options: str, preexec: object = None) -> subprocess.Pop
         text=True,
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"},
         cwd="/",
-        preexec_fn=preexec,  # type: ignore[arg-type]
+        preexec_fn=preexec,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -14,8 +16,8 @@ def messages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A syslog file standing where BusyBox's syslogd writes, with no journal or logread."""
     path = tmp_path / "messages"
     monkeypatch.setattr(syslogs, "SYSLOG_FILES", (str(path),))
-    monkeypatch.setattr(syslogs.os.path, "isdir", lambda p: False)
-    monkeypatch.setattr(syslogs.shutil, "which", lambda name: None)
+    monkeypatch.setattr(os.path, "isdir", lambda p: False)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     return path
 
 

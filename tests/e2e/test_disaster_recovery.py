@@ -199,10 +199,11 @@ def test_after_the_config_folder_is_lost_a_restore_gives_back_what_was_published
         answer = restore(ha, token, pages)
         assert answer["meters"]["house"]["yearly"]["added"] == 2
         for level, published in on_pages.items():
-            local = wait_for(
-                lambda level=level: with_data(level_rows(local_files(ha, token), level)) or None,
-                f"the restored {level} file",
-            )
+
+            def restored(level: str = level) -> dict[int, list[Any]] | None:
+                return with_data(level_rows(local_files(ha, token), level)) or None
+
+            local = wait_for(restored, f"the restored {level} file")
             assert_same_rows({s: local[s] for s in published if s in local}, published)
 
         # From the board: the 10-minute and hourly buckets too; the days stay as they were,

@@ -36,7 +36,7 @@ POWER_ATTRIBUTES = {
 }
 
 
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 90) -> Any:
+def wait_for[T](condition: Callable[[], T | None], what: str, timeout: float = 90) -> T:
     """Poll another process's observable state until `condition` holds (or fail naming `what`)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -170,7 +170,7 @@ def meter_device(hass: HomeAssistant, meter_id: str = "house") -> str:
 
 def meter_of(entry: MockConfigEntry, meter_id: str = "house") -> PowerStatsMeter:
     """The loaded meter of an entry by its id."""
-    found = entry.runtime_data.meter_by_id(meter_id)
+    found: PowerStatsMeter | None = entry.runtime_data.meter_by_id(meter_id)
     assert found is not None, meter_id
     return found
 

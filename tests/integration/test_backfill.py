@@ -30,7 +30,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.recorder import get_instance
 from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped]
-    MockConfigEntry,  # type: ignore[import-untyped]
+    MockConfigEntry,
     async_fire_time_changed,
 )
 from pytest_homeassistant_custom_component.components.recorder.common import (  # type: ignore[import-untyped]

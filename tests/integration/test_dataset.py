@@ -85,7 +85,8 @@ async def add_meter(hass: HomeAssistant, entry: Any, entity_id: str, name: str) 
 
 
 def subentry_id_of(entry: Any, meter_id: str) -> str:
-    return next(s.subentry_id for s in entry.subentries.values() if s.unique_id == meter_id)
+    found: str = next(s.subentry_id for s in entry.subentries.values() if s.unique_id == meter_id)
+    return found
 
 
 async def test_one_dataset_publishes_three_meters_in_one_commit_and_forgets_a_removed_one(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,7 @@ def past(start: float, end: float) -> History:
     return history
 
 
-def marked(buckets: dict[int, Bucket]) -> list[Bucket]:
+def marked(buckets: Mapping[int, Bucket]) -> list[Bucket]:
     return [
         Bucket(b.start, b.seconds, b.kwh, b.covered, b.min_w, b.max_w, b.cost, b.covered)
         for b in buckets.values()

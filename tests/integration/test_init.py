@@ -14,6 +14,7 @@ from homeassistant.setup import async_setup_component
 
 from custom_components.powerstats import panel, views_writer
 from custom_components.powerstats.const import DOMAIN, meter_store_key
+from custom_components.powerstats.core import fileio
 from custom_components.powerstats.meter import PowerStatsMeter
 
 from .conftest import SOURCE, Clock, at, make_entry, meter_subentry
@@ -55,7 +56,7 @@ def started_meters(monkeypatch: pytest.MonkeyPatch) -> list[PowerStatsMeter]:
 def listeners(hass: HomeAssistant) -> dict[str, int]:
     """Bus listeners by event type, but HA's final write (its own stores use it too)."""
     return {
-        event: count
+        str(event): count
         for event, count in hass.bus.async_listeners().items()
         if event != EVENT_HOMEASSISTANT_FINAL_WRITE
     }
@@ -136,7 +137,7 @@ async def test_a_setup_that_fails_after_its_first_meter_started_leaves_nothing_r
     assert await async_setup_component(ha, "http", {})
     await ha.async_block_till_done()
     listeners_before = listeners(ha)
-    write = views_writer.write_atomically
+    write = fileio.write_atomically
     if failure == "files_cannot_be_written":
         monkeypatch.setattr(views_writer, "write_atomically", _fail_writing)
     elif failure == "panel_cannot_register":

@@ -21,7 +21,7 @@ from pytest_homeassistant_custom_component.common import (  # type: ignore[impor
 
 from custom_components.powerstats import views_writer
 from custom_components.powerstats.const import SIGNAL_VIEWS_WRITTEN
-from custom_components.powerstats.core import views
+from custom_components.powerstats.core import fileio, views
 from custom_components.powerstats.core.accounting import Bucket
 from custom_components.powerstats.core.timegrid import day_bounds
 from custom_components.powerstats.views_writer import Slices, ViewsWritten
@@ -293,7 +293,7 @@ async def test_a_failed_copy_to_the_folder_is_logged_publishing_still_hears_and_
     entry.async_on_unload(
         async_dispatcher_connect(ha, SIGNAL_VIEWS_WRITTEN, lambda event: heard.append(event.as_of))
     )
-    real = views_writer.write_atomically
+    real = fileio.write_atomically
 
     def disk_full(target: Path, data: bytes) -> None:
         raise OSError(28, "No space left on device", str(target))

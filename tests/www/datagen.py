@@ -13,6 +13,7 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -39,8 +40,8 @@ class MeterSpec:
     price_per_kwh: float | None = 0.25
     scale: float = 1.0
     levels: tuple[str, ...] = LEVELS
-    gaps: dict[str, range] = field(default_factory=dict)
-    backfilled: dict[str, range] = field(default_factory=dict)
+    gaps: dict[str, Collection[int]] = field(default_factory=dict)
+    backfilled: dict[str, Collection[int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

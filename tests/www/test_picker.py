@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Request, expect
 
 from tests.www.conftest import WWW, OpenDashboard
 from tests.www.datagen import LEVELS, fixed_now
@@ -195,7 +195,12 @@ def data_requests(page: Page) -> list[str]:
     """Every data file the page asks for from now on, by its relative path."""
     asked: list[str] = []
     base = page.url.split("#")[0]
-    page.on("request", lambda r: r.url.endswith(".json") and asked.append(r.url.removeprefix(base)))
+
+    def note(request: Request) -> None:
+        if request.url.endswith(".json"):
+            asked.append(request.url.removeprefix(base))
+
+    page.on("request", note)
     return asked
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import jsonschema  # type: ignore[import-untyped]
+import jsonschema
 import pytest
 
 from custom_components.powerstats.core.accounting import Bucket, Kind, MeterAccumulator
@@ -220,10 +220,10 @@ def test_kept_rows_give_the_bytes_of_a_full_render_as_buckets_arrive_change_and_
     history.merge_external(
         end, days=[Bucket(old_start, old_end - old_start, 3.0, 600.0, 90.0, 200.0, None, 600.0)]
     )
-    kept = MeterViews()
+    views = MeterViews()
     for level in LEVELS:
-        kept.render(INFO, level, history, end - 600)
-        assert kept.render(INFO, level, history, end) == render_level(INFO, level, history, end)
+        views.render(INFO, level, history, end - 600)
+        assert views.render(INFO, level, history, end) == render_level(INFO, level, history, end)
 
 
 def test_daily_runs_from_yesterday_s_local_midnight_to_the_open_bucket() -> None:
