@@ -27,7 +27,11 @@ def default_integrations() -> set[str]:
 
 
 def requirements(start: set[str], components: Path) -> list[str]:
-    """The requirements of `start` and everything they depend on, sorted and unique."""
+    """The requirements of `start` and everything they depend on, sorted and unique.
+
+    After-dependencies count: Home Assistant installs theirs too, and some integrations import
+    them (analytics imports hassio, whose client it then needs even where there is no
+    Supervisor)."""
     seen: set[str] = set()
     wanted: set[str] = set()
     todo = list(start)
@@ -42,6 +46,7 @@ def requirements(start: set[str], components: Path) -> list[str]:
         manifest = json.loads(manifest_path.read_text())
         wanted.update(manifest.get("requirements", []))
         todo.extend(manifest.get("dependencies", []))
+        todo.extend(manifest.get("after_dependencies", []))
     return sorted(wanted)
 
 
