@@ -35,6 +35,8 @@ ROOT = Path(__file__).resolve().parents[2]
 USER, PASSWORD = "demo", "powerstats-demo"
 CLIENT_ID = "http://127.0.0.1/"
 LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+# In the newest-HA chroot, the server's venv (requirements-ha-server.txt), not the harness's.
+CHROOT_HASS = "/opt/venv-ha/bin/hass"
 
 
 def free_port() -> int:
@@ -470,11 +472,9 @@ class HomeAssistantProcess:
                 f"LD_PRELOAD={LIBFAKETIME} FAKETIME_CACHE_DURATION=1 "
                 'FAKETIME_TIMESTAMP_FILE="$POWERSTATS_REPO/$0/faketime.offset" '
             )
-        # The server's venv (requirements-ha-server.txt), not the harness's /opt/venv.
-        hass = "/opt/venv-ha/bin/hass"
         script = (
             'source "$0/scripts/lib.sh" && chroot_run "$1" "$0" /bin/sh -c '
-            f'\'exec env {clock}{hass} --config "$POWERSTATS_REPO/$0" --skip-pip\' "$2"'
+            f'\'exec env {clock}{CHROOT_HASS} --config "$POWERSTATS_REPO/$0" --skip-pip\' "$2"'
         )
         return ["bash", "-c", script, str(ROOT), str(self.chroot), str(inside)]
 
