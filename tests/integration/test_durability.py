@@ -68,10 +68,7 @@ async def started_at(
 async def test_a_clean_restart_in_the_middle_of_a_bucket_loses_nothing(
     ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
 ) -> None:
-    freezer.move_to(at(2026, 11, 26, 12, 0))
-    ha.states.async_set(SOURCE, "1200", W)
-    entry = make_entry()
-    await setup(ha, entry)
+    entry = await started_at(ha, freezer, at(2026, 11, 26, 12, 0))
     await move_to(at(2026, 11, 26, 12, 4))
     assert await ha.config_entries.async_reload(entry.entry_id)
     await ha.async_block_till_done()
@@ -87,10 +84,7 @@ async def test_a_crash_loses_at_most_the_open_bucket_which_shows_as_a_gap(
     move_to: Clock,
     hass_storage: dict[str, Any],
 ) -> None:
-    freezer.move_to(at(2026, 11, 26, 11, 55))
-    ha.states.async_set(SOURCE, "1200", W)
-    entry = make_entry()
-    await setup(ha, entry)
+    entry = await started_at(ha, freezer, at(2026, 11, 26, 11, 55))
     await move_to(at(2026, 11, 26, 12, 0))
     await move_to(at(2026, 11, 26, 12, 5))
     journal = journal_path(ha)
@@ -116,10 +110,7 @@ async def test_the_open_bucket_is_in_the_final_write_at_shutdown(
     move_to: Clock,
     hass_storage: dict[str, Any],
 ) -> None:
-    freezer.move_to(at(2026, 11, 26, 12, 0))
-    ha.states.async_set(SOURCE, "1200", W)
-    entry = make_entry()
-    await setup(ha, entry)
+    await started_at(ha, freezer, at(2026, 11, 26, 12, 0))
     await move_to(at(2026, 11, 26, 12, 6))
     ha.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
     await ha.async_block_till_done()
@@ -134,10 +125,7 @@ async def test_after_a_restart_the_open_bucket_is_still_in_the_final_write_at_sh
     move_to: Clock,
     hass_storage: dict[str, Any],
 ) -> None:
-    freezer.move_to(at(2026, 11, 26, 12, 0))
-    ha.states.async_set(SOURCE, "1200", W)
-    entry = make_entry()
-    await setup(ha, entry)
+    entry = await started_at(ha, freezer, at(2026, 11, 26, 12, 0))
     assert await ha.config_entries.async_unload(entry.entry_id)
     await setup(ha, entry)
     await move_to(at(2026, 11, 26, 12, 6))
@@ -151,10 +139,7 @@ async def test_after_a_restart_the_open_bucket_is_still_in_the_final_write_at_sh
 async def test_ha_stopped_over_midnight_and_restarted_two_days_later(
     ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
 ) -> None:
-    freezer.move_to(at(2026, 11, 24, 20, 0))
-    ha.states.async_set(SOURCE, "1000", W)
-    entry = make_entry()
-    await setup(ha, entry)
+    entry = await started_at(ha, freezer, at(2026, 11, 24, 20, 0), "1000")
     await move_to(at(2026, 11, 24, 21, 0))
     await move_to(at(2026, 11, 24, 22, 5))
     assert await ha.config_entries.async_unload(entry.entry_id)
@@ -266,7 +251,7 @@ async def test_a_boundary_appends_one_line_to_the_journal_and_leaves_the_snapsho
     move_to: Clock,
     hass_storage: dict[str, Any],
 ) -> None:
-    await started_at(ha, freezer, at(2026, 11, 26, 11, 55), "1200")
+    await started_at(ha, freezer, at(2026, 11, 26, 11, 55))
     snapshot = copy.deepcopy(hass_storage[meter_store_key(HOUSE)])
     await move_to(at(2026, 11, 26, 12, 0))
     await move_to(at(2026, 11, 26, 12, 10))
@@ -378,10 +363,7 @@ async def test_a_torn_last_journal_line_is_skipped_and_the_lines_before_it_kept(
 async def test_downtime_spanning_a_whole_bucket_is_never_filled_in(
     ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
 ) -> None:
-    freezer.move_to(at(2026, 11, 26, 12, 0))
-    ha.states.async_set(SOURCE, "1000", W)
-    entry = make_entry()
-    await setup(ha, entry)
+    entry = await started_at(ha, freezer, at(2026, 11, 26, 12, 0), "1000")
     await move_to(at(2026, 11, 26, 12, 5))
     assert await ha.config_entries.async_unload(entry.entry_id)
     freezer.move_to(at(2026, 11, 26, 12, 25) + timedelta(seconds=0))
@@ -396,11 +378,8 @@ async def test_downtime_spanning_a_whole_bucket_is_never_filled_in(
 async def test_a_missing_store_of_a_meter_that_saved_before_is_reported(
     ha: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any]
 ) -> None:
-    freezer.move_to(at(2026, 11, 26, 12, 0))
-    ha.states.async_set(SOURCE, "1200", W)
-    entry = make_entry()
-    meter = await setup(ha, entry)
-    assert not meter.recovered
+    entry = await started_at(ha, freezer, at(2026, 11, 26, 12, 0))
+    assert not meter_of(entry).recovered
     assert entry.subentries[HOUSE].data["stored"] is True
     assert await ha.config_entries.async_unload(entry.entry_id)
     del hass_storage[meter_store_key(HOUSE)]  # the file is lost
@@ -423,9 +402,7 @@ async def test_a_first_start_without_a_store_is_not_reported(
 async def test_backfilled_buckets_land_in_the_gap_and_show_in_the_files(
     ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
 ) -> None:
-    freezer.move_to(at(2026, 11, 26, 12, 0))
-    ha.states.async_set(SOURCE, "600", W)
-    meter = await setup(ha, make_entry())
+    meter = meter_of(await started_at(ha, freezer, at(2026, 11, 26, 12, 0), "600"))
     await move_to(at(2026, 11, 26, 12, 10))
     own = meter.history.ten_minutes[ts(2026, 11, 26, 12, 0)]
     gap = ts(2026, 11, 26, 11, 50)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.core import Context, HomeAssistant
+from homeassistant.core import Context, HomeAssistant, ServiceResponse
 from homeassistant.exceptions import (
     HomeAssistantError,
     ServiceValidationError,
@@ -39,15 +39,26 @@ async def two_hours(ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: 
     await move_to(start + timedelta(hours=2))
 
 
-@pytest.mark.usefixtures("two_hours")
-async def test_export_returns_every_hour_of_the_range(ha: HomeAssistant) -> None:
-    response = await ha.services.async_call(
+async def export_the_day(ha: HomeAssistant, level: str, **options: object) -> ServiceResponse:
+    """powerstats.export of the House meter's 2026-11-26 at `level`, with `options`."""
+    return await ha.services.async_call(
         DOMAIN,
         "export",
-        {"meter": meter_device(ha), "level": "weekly", "start": "2026-11-26", "end": "2026-11-26"},
+        {
+            "meter": meter_device(ha),
+            "level": level,
+            "start": "2026-11-26",
+            "end": "2026-11-26",
+            **options,
+        },
         blocking=True,
         return_response=True,
     )
+
+
+@pytest.mark.usefixtures("two_hours")
+async def test_export_returns_every_hour_of_the_range(ha: HomeAssistant) -> None:
+    response = await export_the_day(ha, "weekly")
     assert response is not None
     assert response["bucket"] == "hour"
     assert response["columns"] == ["start", "kwh", "mean_w", "min_w", "max_w", "coverage"]
@@ -62,19 +73,7 @@ async def test_export_returns_every_hour_of_the_range(ha: HomeAssistant) -> None
 
 @pytest.mark.usefixtures("two_hours")
 async def test_export_can_write_the_rows_as_csv(ha: HomeAssistant) -> None:
-    response = await ha.services.async_call(
-        DOMAIN,
-        "export",
-        {
-            "meter": meter_device(ha),
-            "level": "daily",
-            "start": "2026-11-26",
-            "end": "2026-11-26",
-            "csv": True,
-        },
-        blocking=True,
-        return_response=True,
-    )
+    response = await export_the_day(ha, "daily", csv=True)
     assert response is not None
     path = Path(str(response["csv_path"]))
     assert path == Path(
@@ -91,20 +90,7 @@ async def test_export_can_write_the_rows_as_csv(ha: HomeAssistant) -> None:
 async def test_export_with_csv_rows_and_a_csv_export_file_writes_two_files(
     ha: HomeAssistant,
 ) -> None:
-    response = await ha.services.async_call(
-        DOMAIN,
-        "export",
-        {
-            "meter": meter_device(ha),
-            "level": "weekly",
-            "start": "2026-11-26",
-            "end": "2026-11-26",
-            "csv": True,
-            "format": "csv",
-        },
-        blocking=True,
-        return_response=True,
-    )
+    response = await export_the_day(ha, "weekly", csv=True, format="csv")
     assert response is not None
     rows, export = Path(str(response["csv_path"])), Path(str(response["path"]))
     assert rows != export
@@ -119,19 +105,7 @@ async def test_an_export_folder_that_cannot_be_written_gives_a_translated_error(
     # A file where the folder should be: every write below it fails with an OSError.
     await ha.async_add_executor_job(Path(ha.config.path("powerstats_exports")).write_text, "")
     with pytest.raises(HomeAssistantError) as err:
-        await ha.services.async_call(
-            DOMAIN,
-            "export",
-            {
-                "meter": meter_device(ha),
-                "level": "daily",
-                "start": "2026-11-26",
-                "end": "2026-11-26",
-                "format": "json",
-            },
-            blocking=True,
-            return_response=True,
-        )
+        await export_the_day(ha, "daily", format="json")
     assert err.value.translation_key == "file_error"
     assert "powerstats_exports" in str(err.value)
 
@@ -218,19 +192,7 @@ async def test_csv_rows_that_cannot_be_written_give_a_translated_error(ha: HomeA
     # A file where the folder should be: writing the rows below it fails with an OSError.
     await ha.async_add_executor_job(Path(ha.config.path("powerstats_exports")).write_text, "")
     with pytest.raises(HomeAssistantError) as err:
-        await ha.services.async_call(
-            DOMAIN,
-            "export",
-            {
-                "meter": meter_device(ha),
-                "level": "daily",
-                "start": "2026-11-26",
-                "end": "2026-11-26",
-                "csv": True,
-            },
-            blocking=True,
-            return_response=True,
-        )
+        await export_the_day(ha, "daily", csv=True)
     assert err.value.translation_key == "file_error"
     assert "powerstats_exports" in str(err.value)
 
