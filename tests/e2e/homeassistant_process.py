@@ -1,7 +1,7 @@
 """A real Home Assistant process on loopback, for the end-to-end tests and the live demo.
 
 Writes a minimal configuration, starts `hass` (the pinned minimum from .venv, or the newest
-from the Debian chroot; optionally under libfaketime, with a clock a test moves once HA
+from .venv-ha or the Debian chroot; optionally under libfaketime, with a clock a test moves once HA
 answers, so a boundary is placed after start-up however long that took), finishes onboarding
 through HA's own API and hands out tokens. Run as
 `python -m tests.e2e.homeassistant_process onboard --url URL` to onboard a server started
@@ -35,7 +35,9 @@ ROOT = Path(__file__).resolve().parents[2]
 USER, PASSWORD = "demo", "powerstats-demo"
 CLIENT_ID = "http://127.0.0.1/"
 LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
-# In the newest-HA chroot, the server's venv (requirements-ha-server.txt), not the harness's.
+# The newest Home Assistant's server venv (requirements-ha-server.txt), not the harness's: on
+# the host where its Python is new enough, otherwise in the newest-HA chroot (scripts/setup).
+HOST_NEWEST_HASS = ROOT / ".venv-ha" / "bin" / "hass"
 CHROOT_HASS = "/opt/venv-ha/bin/hass"
 
 
@@ -422,6 +424,11 @@ class HomeAssistantProcess:
     chroot: Path | None = None  # run the newest HA from this chroot (config must be in ROOT)
 
     @property
+    def newest(self) -> bool:
+        """Whether this is the newest Home Assistant (it keeps its HTTP settings in storage)."""
+        return self.chroot is not None or self.hass == HOST_NEWEST_HASS
+
+    @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
@@ -436,9 +443,7 @@ class HomeAssistantProcess:
         the moment it cares about with `move_clock` once HA answers, so however long start-up
         takes on a busy machine, it never eats into the test's window.
         """
-        seed_config(
-            self.config, self.port, self.extra_config, self.links, newest=self.chroot is not None
-        )
+        seed_config(self.config, self.port, self.extra_config, self.links, newest=self.newest)
         env = dict(os.environ)
         self.clock_start, self.clock_offset = None, None
         if clock is not None and self.speed == 1:

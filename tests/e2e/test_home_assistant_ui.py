@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.e2e.conftest import blocking_calls, started
 from tests.e2e.homeassistant_process import (
+    HOST_NEWEST_HASS,
     PASSWORD,
     ROOT,
     USER,
@@ -50,19 +51,27 @@ def newest_chroot() -> Path:
 
 @pytest.fixture
 def newest_home_assistant() -> Iterator[HomeAssistantProcess]:
-    """The newest Home Assistant from the chroot (not started), with its config in build/."""
+    """The newest Home Assistant (not started), with its config in build/.
+
+    Where scripts/setup put it: `.venv-ha` on a host whose Python is new enough, otherwise the
+    chroot (scripts/develop chooses the same way).
+    """
     if os.environ.get("POWERSTATS_SKIP_NEWEST") == "1":
         pytest.skip("POWERSTATS_SKIP_NEWEST=1: the newest Home Assistant is not prepared")
-    chroot = newest_chroot()
-    if not (chroot / ".powerstats-ha-requirements").exists():
-        pytest.fail(f"the newest Home Assistant is not prepared in {chroot}: run scripts/setup")
+    chroot: Path | None = None
+    if not (ROOT / ".venv-ha" / ".powerstats-ha-requirements").exists():
+        chroot = newest_chroot()
+        if not (chroot / ".powerstats-ha-requirements").exists():
+            pytest.fail(f"the newest Home Assistant is not prepared in {chroot}: run scripts/setup")
     # Inside the repository: the chroot sees the repository, not the host's temporary folders.
     work = ROOT / "build" / "e2e-newest"
     work.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(dir=work))
     # With the recorder, as every real installation has it (default_config): without it, the
     # frontend's default dashboard asks `recorder/info` and HA answers "unknown command".
-    ha = HomeAssistantProcess(config=folder / "ha", chroot=chroot, extra_config="recorder:\n")
+    ha = HomeAssistantProcess(
+        config=folder / "ha", hass=HOST_NEWEST_HASS, chroot=chroot, extra_config="recorder:\n"
+    )
     yield ha
     ha.stop()
     blocking = blocking_calls(ha)
