@@ -1,9 +1,9 @@
 """A real Home Assistant process on loopback, for the end-to-end tests and the live demo.
 
 Writes a minimal configuration, starts `hass` (the pinned minimum from .venv, or the newest
-from .venv-ha or the Debian chroot; optionally under libfaketime, with a clock a test moves once HA
-answers, so a boundary is placed after start-up however long that took), finishes onboarding
-through HA's own API and hands out tokens. Run as
+from .venv-ha or the Debian chroot; optionally under libfaketime, with a clock a test moves once
+HA answers, so a boundary is placed after start-up however long that took), finishes
+onboarding through HA's own API and hands out tokens. Run as
 `python -m tests.e2e.homeassistant_process onboard --url URL` to onboard a server started
 elsewhere (scripts/develop does).
 """
