@@ -630,12 +630,22 @@ def _ratio(value: float, goal: float) -> str:
 
 
 def _of_linear(fresh: dict[int, Row]) -> str:
-    """Setting up the most meters one by one against linear growth from the second size."""
-    if len(SIZES) < 2:
-        return "— (one size measured)"
-    small, big = SIZES[1], SIZES[-1]
-    seconds = max(fresh[small].one_by_one_s or 1e-9, 1e-9)
-    return f"{(fresh[big].one_by_one_s or 0) / seconds / (big / small):.2f} of linear from {small}"
+    """Setting up the most meters one by one against linear growth from each smaller size.
+
+    From the second size up: one meter alone is mostly fixed cost. The larger the size it is
+    measured from, the less a few milliseconds of noise in that size's time move the ratio.
+    """
+    if len(SIZES) < 3:
+        return "— (too few sizes measured)"
+    big = SIZES[-1]
+    total = fresh[big].one_by_one_s or 0
+
+    def of(small: int) -> str:
+        seconds = max(fresh[small].one_by_one_s or 1e-9, 1e-9)
+        return f"{total / seconds / (big / small):.2f}"
+
+    first, *others = SIZES[1:-1]
+    return f"{of(first)} of linear from {first}" + "".join(f", {of(n)} from {n}" for n in others)
 
 
 def _rss_slope(year: dict[int, Row]) -> float | None:
