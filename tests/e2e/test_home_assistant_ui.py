@@ -58,11 +58,10 @@ def newest_home_assistant() -> Iterator[HomeAssistantProcess]:
     """
     if os.environ.get("POWERSTATS_SKIP_NEWEST") == "1":
         pytest.skip("POWERSTATS_SKIP_NEWEST=1: the newest Home Assistant is not prepared")
-    chroot: Path | None = None
-    if not (ROOT / ".venv-ha" / ".powerstats-ha-requirements").exists():
-        chroot = newest_chroot()
-        if not (chroot / ".powerstats-ha-requirements").exists():
-            pytest.fail(f"the newest Home Assistant is not prepared in {chroot}: run scripts/setup")
+    chroot = None if HOST_NEWEST_HASS.exists() else newest_chroot()
+    prepared = HOST_NEWEST_HASS.parents[1] if chroot is None else chroot
+    if not (prepared / ".powerstats-ha-requirements").exists():
+        pytest.fail(f"the newest Home Assistant is not prepared in {prepared}: run scripts/setup")
     # Inside the repository: the chroot sees the repository, not the host's temporary folders.
     work = ROOT / "build" / "e2e-newest"
     work.mkdir(parents=True, exist_ok=True)
