@@ -369,14 +369,19 @@ def test_the_dark_scheme_follows_the_system(data_root: Path, open_dashboard: Ope
     expect(dark.locator(".ps")).to_have_css("background-color", "rgb(17, 19, 24)")
 
 
-@pytest.mark.parametrize("width", [360, 1280])
-def test_the_page_fits_its_width_and_is_saved_as_a_screenshot(
+@pytest.mark.parametrize("width", [320, 360, 390, 1280])
+def test_the_page_and_every_tab_fit_its_width_and_it_is_saved_as_a_screenshot(
     data_root: Path, open_dashboard: OpenDashboard, width: int
 ) -> None:
     write_dataset(data_root, [MeterSpec(), MeterSpec(id="garage", name="Garage", scale=0.3)], NOW)
     opened = open_dashboard(width=width, height=800)
     opened.page.wait_for_selector(".ps[data-others='ready']")
     assert opened.page.evaluate("document.documentElement.scrollWidth") <= width
+    # Every period's tab is whole on screen: none hides past the edge of a scrolling strip.
+    strip = opened.page.locator(".ps-tabs")
+    assert strip.evaluate("tabs => tabs.scrollWidth <= tabs.clientWidth")
+    for tab in opened.page.get_by_role("tab").all():
+        assert tab.evaluate("tab => tab.scrollWidth <= tab.clientWidth"), tab.inner_text()
     ARTIFACTS.mkdir(exist_ok=True)
     opened.page.screenshot(path=ARTIFACTS / f"dashboard-{width}.png", full_page=True)
     assert opened.errors == []
