@@ -125,7 +125,9 @@ class Agent:
             headers += [
                 ("Content-Security-Policy", ADMIN_CSP if admin else DASHBOARD_CSP),
                 ("X-Frame-Options", "DENY"),
-                ("Referrer-Policy", "no-referrer"),
+                # A form's POST carries `Origin: null` under no-referrer, which the admin's
+                # same-origin check refuses: its pages tell only their own origin.
+                ("Referrer-Policy", "same-origin" if admin else "no-referrer"),
                 ("Cross-Origin-Opener-Policy", "same-origin"),
                 ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
             ]
