@@ -61,18 +61,21 @@ def _recent_log() -> str:
 
 
 class Admin:
-    """Handles /admin requests; `status` and `mirror_now` come from the running agent."""
+    """Handles /admin requests; `status`, `mirror_now` and `maintenance_confirmed` (HA said
+    maintenance mode is now on or off) come from the running agent."""
 
     def __init__(
         self,
         config: Callable[[], Config],
         status: Callable[[], dict],  # type: ignore[type-arg]
         mirror_now: Callable[[], None],
+        maintenance_confirmed: Callable[[bool], None],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
         self.status = status
         self.mirror_now = mirror_now
+        self.maintenance_confirmed = maintenance_confirmed
         self.sessions = Sessions(config().session_minutes * 60.0, clock)
         self.login_tokens = LoginTokens()
         self.throttle = Throttle(clock=clock)
@@ -388,10 +391,16 @@ class Admin:
 
         state = parse_form(request.body.decode("utf-8", "replace")).get("state")
         on = state == "on"
-        # A poll right after: the manifest's maintenance flag (shown here) follows at once.
+
+        def confirmed() -> None:
+            # Shown at once; a poll right after mirrors the manifest saying so (the board's
+            # dashboard shows its banner from that).
+            self.maintenance_confirmed(on)
+            self.mirror_now()
+
         return self._ha(
             request,
             f"Maintenance mode {'on' if on else 'off'}",
             lambda config: set_maintenance(config, on),
-            self.mirror_now,
+            confirmed,
         )

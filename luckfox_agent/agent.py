@@ -78,7 +78,12 @@ class Agent:
             if self._admin is None:
                 from .admin import Admin
 
-                self._admin = Admin(lambda: self.config, self.status, self.loop.mirror_now)
+                self._admin = Admin(
+                    lambda: self.config,
+                    self.status,
+                    self.loop.mirror_now,
+                    self._maintenance_confirmed,
+                )
             return self._admin
 
     def _data_files(self) -> FrozenSet[str]:
@@ -86,6 +91,11 @@ class Agent:
 
     def _packed(self) -> Dict[str, Packed]:
         return self.mirror.packed
+
+    def _maintenance_confirmed(self, on: bool) -> None:
+        # Home Assistant confirmed it and serves its manifest saying so: shown now, not only
+        # once a poll has mirrored that manifest.
+        self.mirror.status.maintenance = on
 
     def status(self) -> Dict[str, Any]:
         """The status snapshot shown on /admin."""

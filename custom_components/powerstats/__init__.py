@@ -10,7 +10,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import issue_registry as ir
@@ -24,6 +24,7 @@ from .const import (
     CONF_STORED,
     DATA_DIR,
     DOMAIN,
+    LOGGER,
     PUBLISH_ISSUES,
     SUBENTRY_METER,
     publish_issue_id,
@@ -94,10 +95,15 @@ async def _async_start(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> Non
             for m in meters.values()
         ]
 
-    @callback
-    def show_maintenance(on: bool) -> None:
+    async def show_maintenance(on: bool) -> None:
+        # Awaited by the switch and the action: whoever turned it (the board's admin page, say)
+        # finds the served manifest saying so once they return.
         writer.maintenance = on
-        entry.async_create_task(hass, writer.async_refresh(), "PowerStats maintenance banner")
+        try:
+            await writer.async_refresh()
+        except OSError as err:
+            # Served from memory all the same; the copy on disk is tried again at the boundary.
+            LOGGER.warning("Could not copy the PowerStats files to %s: %s", writer.root, err)
 
     publisher = Publisher(
         hass,

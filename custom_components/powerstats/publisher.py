@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -140,7 +140,7 @@ class PublishState:
 
 type FilesSource = Callable[[], Mapping[str, bytes]]
 type MetersSource = Callable[[], list[PublishedMeter]]
-type MaintenanceListener = Callable[[bool], object]
+type MaintenanceListener = Callable[[bool], Awaitable[None]]
 
 
 class Publisher:
@@ -250,7 +250,7 @@ class Publisher:
         await self._async_save()
         self._notify()
         if self._on_maintenance is not None:
-            self._on_maintenance(on)
+            await self._on_maintenance(on)
         if not on:
             self._kick()  # what waited goes out now
 

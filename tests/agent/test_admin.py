@@ -317,16 +317,24 @@ def test_the_maintenance_toggle_calls_the_integrations_action_without_an_entity_
     assert "Turn maintenance mode on" in page
     on = browser.post("/admin/maintenance", {"csrf": browser.csrf("/admin"), "state": "on"})
     assert on.status == 303
-    assert "Maintenance mode on: done." in browser.get("/admin").body.decode()
+    # The page after the action shows the state HA confirmed, before any poll.
+    page = browser.get("/admin").body.decode()
+    assert "Maintenance mode on: done." in page
+    assert "<th>Maintenance mode</th><td>on</td>" in page
+    assert "Turn maintenance mode off" in page
     assert source.data.maintenance is True
+    # The poll it started mirrors the manifest saying so.
     wait_until(
-        lambda: "Turn maintenance mode off" in browser.get("/admin").body.decode(),
+        lambda: '"maintenance": true' in agent.request("GET", "/manifest.json").body.decode(),
         15,
         "the mirrored manifest to show maintenance on",
     )
+    assert "Turn maintenance mode off" in browser.get("/admin").body.decode()
     off = browser.post("/admin/maintenance", {"csrf": browser.csrf("/admin"), "state": "off"})
     assert off.status == 303
-    assert "Maintenance mode off: done." in browser.get("/admin").body.decode()
+    page = browser.get("/admin").body.decode()
+    assert "Maintenance mode off: done." in page
+    assert "Turn maintenance mode on" in page
     assert source.services == [
         ("powerstats.set_maintenance", {"enabled": True}),
         ("powerstats.set_maintenance", {"enabled": False}),

@@ -308,8 +308,9 @@ async def test_maintenance_holds_every_publish_and_turning_it_off_publishes_what
     freezer.move_to(at(2026, 11, 26, 23, 0))
     await start_publishing_meter(ha, fake)
     await ha.services.async_call("switch", "turn_on", {"entity_id": MAINTENANCE}, blocking=True)
-    await settle(ha)
+    # Served so as the switch returns: the board's admin page reads it right after.
     assert manifest_of(local_files(ha))["maintenance"] is True
+    await settle(ha)
     fake.clear_log()
     commits = len(fake.repo.history())
 
@@ -319,6 +320,7 @@ async def test_maintenance_holds_every_publish_and_turning_it_off_publishes_what
     assert fake.requests == []
 
     await ha.services.async_call("switch", "turn_off", {"entity_id": MAINTENANCE}, blocking=True)
+    assert manifest_of(local_files(ha))["maintenance"] is False
     await settle(ha)
 
     assert len(fake.repo.history()) == commits + 1

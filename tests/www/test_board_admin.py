@@ -18,6 +18,8 @@ from tests.www.conftest import WWW
 from tests.www.datagen import MeterSpec, fixed_now, write_dataset
 from tests.www.server import DashboardServer
 
+DATA_PATH = "api/powerstats/data/"
+
 
 @pytest.fixture
 def admin_url(tmp_path: Path) -> Iterator[str]:
@@ -29,10 +31,11 @@ def admin_url(tmp_path: Path) -> Iterator[str]:
         sys.executable, tmp_path / "none.conf", "hash-password", "--stdin", stdin=PASSWORD + "\n"
     )
     assert hashed.returncode == 0, hashed.stderr
-    with DashboardServer({}, data) as source:
+    # At the path HA serves it from: the status page shows this address, unbroken.
+    with DashboardServer({}, data, data_prefix=DATA_PATH) as source:
         config = tmp_path / "agent.conf"
         config.write_text(
-            f"[source]\nurl = {source.url}\ninterval = 3600\ntimeout = 10\n"
+            f"[source]\nurl = {source.url}{DATA_PATH}\ninterval = 3600\ntimeout = 10\n"
             "[server]\nhost = 127.0.0.1\nport = 0\n"
             f"[paths]\nwebroot = {tmp_path}/webroot\ndashboard = {WWW}\n"
             f"state = {tmp_path}/state.json\n"
@@ -77,3 +80,14 @@ def test_a_wrong_password_in_a_browser_says_so_and_opens_nothing(
     log_in(page, admin_url, "not the password")
     expect(page.get_by_text("Wrong password.")).to_be_visible()
     expect(page.get_by_role("heading", name="Actions")).to_have_count(0)
+
+
+@pytest.mark.parametrize("width", [320, 390])
+def test_the_admin_pages_fit_a_phone(browser: Browser, admin_url: str, width: int) -> None:
+    page = browser.new_page(viewport={"width": width, "height": 800})
+    page.goto(admin_url)
+    expect(page.get_by_role("heading", name="Admin login")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    log_in(page, admin_url, PASSWORD)
+    expect(page.get_by_role("heading", name="Actions")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
