@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.agent.conftest import PASSWORD, Agent, run_agent
+from tests.agent.conftest import PASSWORD, Agent, run_agent, wait_until
 from tests.www.conftest import WWW
 from tests.www.datagen import MeterSpec, fixed_now, write_dataset
 from tests.www.server import DashboardServer
@@ -62,10 +62,16 @@ def test_a_person_logs_in_mirrors_and_logs_out_in_a_browser(
     page = browser.new_page()
     log_in(page, admin_url, PASSWORD)
     expect(page.get_by_role("heading", name="Actions")).to_be_visible()
-    expect(page.get_by_text("no data mirrored yet")).to_be_hidden()
 
     page.get_by_role("button", name="Mirror now").click()
     expect(page.get_by_text("A mirror poll was started.")).to_be_visible()
+    # The page shows the meter's files once a poll has mirrored them (it does not refresh
+    # itself: reloaded until they are listed).
+    wait_until(
+        lambda: page.reload() and page.get_by_text("house/daily.json").count() == 1,
+        30,
+        "the status page to list the mirrored files",
+    )
 
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("heading", name="Admin login")).to_be_visible()
