@@ -24,7 +24,6 @@ from .const import (
     CONF_STORED,
     DATA_DIR,
     DOMAIN,
-    LOGGER,
     PUBLISH_ISSUES,
     SUBENTRY_METER,
     publish_issue_id,
@@ -95,16 +94,6 @@ async def _async_start(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> Non
             for m in meters.values()
         ]
 
-    async def show_maintenance(on: bool) -> None:
-        # Awaited by the switch and the action: whoever turned it (the board's admin page, say)
-        # finds the served manifest saying so once they return.
-        writer.maintenance = on
-        try:
-            await writer.async_refresh()
-        except OSError as err:
-            # Served from memory all the same; the copy on disk is tried again at the boundary.
-            LOGGER.warning("Could not copy the PowerStats files to %s: %s", writer.root, err)
-
     publisher = Publisher(
         hass,
         entry,
@@ -113,7 +102,7 @@ async def _async_start(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> Non
         meters=published_meters,
         dashboard_dir=await hass.async_add_executor_job(dashboard_dir),
         dashboard_skip=frozenset({panel.PANEL_MODULE}),
-        on_maintenance=show_maintenance,
+        on_maintenance=writer.async_set_maintenance,
     )
     data = PowerStatsData(writer=writer, publisher=publisher, meters=meters)
     entry.runtime_data = data
