@@ -385,9 +385,9 @@ class HttpServer:
             selector.unregister(item.conn)
         if status and not item.handshaking:
             with suppress(OSError):
-                item.conn.send(
-                    b"HTTP/1.1 " + status + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                )
+                date = http_date(time.time()).encode("latin-1")
+                head = b"HTTP/1.1 %s\r\nDate: %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                item.conn.send(head % (status, date))
         with suppress(OSError):
             item.conn.close()
 

@@ -500,7 +500,7 @@ def test_uptime_counts_from_the_process_start_not_the_first_status_request(
 
         def agent_clock_moved() -> bool:
             # A request the jump catches half read is dropped with a 408 (its deadline is on
-            # the monotonic clock, which jumps too), and those early answers carry no Date.
+            # the monotonic clock, which jumps too); that answer's Date has moved as well.
             date = agent.request("GET", "/").getheader("Date")
             return date is not None and parsedate_to_datetime(date).timestamp() > time.time() + 3000
 

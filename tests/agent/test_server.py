@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import os
 import random
+import re
 import socket
 import time
 from collections.abc import Callable
@@ -288,6 +289,7 @@ def test_a_silent_client_is_timed_out(
         sock.sendall(b"GET / HTTP/1.1\r\n")  # and then nothing: the server must hang up
         reply = sock.recv(1024)
     assert reply.startswith(b"HTTP/1.1 408")
+    assert re.search(rb"\r\nDate: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT\r\n", reply)
 
 
 def test_slow_clients_cannot_starve_the_server(agent: Agent) -> None:

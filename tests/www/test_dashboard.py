@@ -369,6 +369,14 @@ def test_the_dark_scheme_follows_the_system(data_root: Path, open_dashboard: Ope
     expect(dark.locator(".ps")).to_have_css("background-color", "rgb(17, 19, 24)")
 
 
+# How many lines an element's text takes: its text boxes' distinct tops.
+TEXT_LINES = """element => {
+  const range = document.createRange();
+  range.selectNodeContents(element);
+  return new Set([...range.getClientRects()].map((box) => Math.round(box.top))).size;
+}"""
+
+
 @pytest.mark.parametrize("width", [320, 360, 390, 1280])
 def test_the_page_and_every_tab_fit_its_width_and_it_is_saved_as_a_screenshot(
     data_root: Path, open_dashboard: OpenDashboard, width: int
@@ -382,6 +390,7 @@ def test_the_page_and_every_tab_fit_its_width_and_it_is_saved_as_a_screenshot(
     assert strip.evaluate("tabs => tabs.scrollWidth <= tabs.clientWidth")
     for tab in opened.page.get_by_role("tab").all():
         assert tab.evaluate("tab => tab.scrollWidth <= tab.clientWidth"), tab.inner_text()
+        assert tab.evaluate(TEXT_LINES) <= 2, tab.inner_text()
     ARTIFACTS.mkdir(exist_ok=True)
     opened.page.screenshot(path=ARTIFACTS / f"dashboard-{width}.png", full_page=True)
     assert opened.errors == []
