@@ -82,6 +82,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: PowerStatsConfigEntry) -
 
 
 async def _async_start(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> None:
+    # What this start reads; a change made while it runs is caught up with at its end.
+    running_with = _settings(entry)
     tz = dt_util.get_default_time_zone()
     meters: dict[str, PowerStatsMeter] = {}
     writer = ViewsWriter(hass, tz, Path(hass.config.path(DATA_DIR)), lambda: meters)
@@ -131,9 +133,14 @@ async def _async_start(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> Non
     for meter in meters.values():
         wanted = entry.subentries[meter.subentry_id].data.get(CONF_BACKFILL, True)
         async_setup_backfill(hass, data, meter, wanted)
-    data.running_with = _settings(entry)
+    data.running_with = running_with
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    if _settings(entry) != running_with:
+        # Changed while starting (a meter added as the dataset restarted, say), when no
+        # update listener was there to hear it. A task, as HA runs the listener: a reload
+        # waits for this setup to finish.
+        hass.async_create_task(_async_entry_updated(hass, entry), "PowerStats caught up")
 
 
 async def _async_start_meters(

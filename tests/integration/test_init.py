@@ -1,7 +1,9 @@
-"""Setup and unload: unloading removes what PowerStats added; a failed setup leaves nothing."""
+"""Setup and unload: unloading removes what PowerStats added; a failed setup leaves nothing;
+a change made while the dataset starts is not lost."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +13,16 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped]
+    MockConfigEntry,
+)
 
 from custom_components.powerstats import panel, views_writer
 from custom_components.powerstats.const import DOMAIN, meter_store_key
 from custom_components.powerstats.core import fileio
 from custom_components.powerstats.meter import PowerStatsMeter
 
-from .conftest import SOURCE, Clock, at, make_entry, meter_subentry
+from .conftest import SOURCE, Clock, add_meter, at, make_entry, meter_of, meter_subentry, served
 
 W = {"unit_of_measurement": "W"}
 TWO_METERS = [meter_subentry(), meter_subentry("sensor.solar", "Solar", "solar")]
@@ -178,3 +183,55 @@ async def test_a_setup_that_fails_after_its_first_meter_started_leaves_nothing_r
     assert first.accumulator.to_json() == accumulated
     assert hass_storage[house_store]["data"] == saved
     assert data_files(ha) == written
+
+
+async def restart_until_its_meters_run(ha: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Change the first meter's settings, so the dataset restarts, and return while the
+    restart has started its meters but is not done: where a person adding or changing
+    another meter straight after may catch it."""
+    before = entry.runtime_data
+    first = entry.subentries["subentry_circuit_0"]
+    ha.config_entries.async_update_subentry(entry, first, data={**first.data, "price": 0.3})
+
+    def meters_started_setup_not_done() -> bool:
+        data = getattr(entry, "runtime_data", before)
+        return data is not before and bool(data.meters) and not data.running_with
+
+    for _ in range(100_000):
+        if meters_started_setup_not_done():
+            return
+        await asyncio.sleep(0)  # the restart runs on this loop and its executor
+    raise AssertionError("the restart never had its meters running before it was done")
+
+
+async def two_circuits_one_meter(ha: HomeAssistant, freezer: FrozenDateTimeFactory) -> Any:
+    freezer.move_to(at(2026, 11, 26, 12, 3))
+    ha.states.async_set("sensor.circuit_0", "100", W)
+    ha.states.async_set("sensor.circuit_1", "200", W)
+    entry = make_entry(meters=[meter_subentry("sensor.circuit_0", "Circuit 0", "circuit_0")])
+    entry.add_to_hass(ha)
+    assert await ha.config_entries.async_setup(entry.entry_id)
+    await ha.async_block_till_done()
+    return entry
+
+
+async def test_a_meter_added_while_the_dataset_restarts_joins_it(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    entry = await two_circuits_one_meter(ha, freezer)
+    await restart_until_its_meters_run(ha, entry)
+    await add_meter(ha, entry, meter_subentry("sensor.circuit_1", "Circuit 1", "circuit_1"))
+    assert ha.states.get("sensor.circuit_1_energy_today") is not None
+    assert b'"id": "circuit_1"' in served(ha, "manifest.json")
+
+
+async def test_a_meter_changed_while_the_dataset_restarts_runs_with_the_change(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    entry = await two_circuits_one_meter(ha, freezer)
+    await restart_until_its_meters_run(ha, entry)
+    first = entry.subentries["subentry_circuit_0"]
+    ha.config_entries.async_update_subentry(entry, first, data={**first.data, "name": "Oven"})
+    await ha.async_block_till_done()
+    assert meter_of(entry, "circuit_0").config.name == "Oven"
+    assert b'"name": "Oven"' in served(ha, "manifest.json")
