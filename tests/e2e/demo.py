@@ -264,8 +264,11 @@ def main(argv: list[str]) -> int:
     try:
         add_or_backfill_meters(args.url, token, github)
         deadline = time.monotonic() + 600
-        while covered_days(args.config) < 300 and time.monotonic() < deadline:
-            print(f"  backfilling: {covered_days(args.config)} of 365 days…", flush=True)
+        shown = -1
+        while (covered := covered_days(args.config)) < 300 and time.monotonic() < deadline:
+            if covered != shown:  # a line when it moves, not every look
+                print(f"  backfilling: {covered} of 365 days…", flush=True)
+                shown = covered
             time.sleep(5)  # watching another process's progress
         http(f"{args.url}/api/services/powerstats/publish", {}, token=token)
         agent.home.mkdir(parents=True, exist_ok=True)
