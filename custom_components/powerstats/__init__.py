@@ -200,31 +200,36 @@ async def _async_entry_updated(hass: HomeAssistant, entry: PowerStatsConfigEntry
     for it would make adding meters one by one cost the square of their number. A meter whose
     subentry is gone is forgotten once the dataset runs without it.
     """
-    data = entry.runtime_data
-    now = _settings(entry)
-    if now == data.running_with:
-        return  # only what PowerStats notes down itself changed (a meter's `stored` mark)
-    before = data.running_with
-    added = set(now["subentries"]) - set(before["subentries"])
-    kept_alike = all(
-        now["subentries"].get(subentry_id) == shape
-        for subentry_id, shape in before["subentries"].items()
-    )
-    if (
-        now["data"] == before["data"]
-        and now["options"] == before["options"]
-        and kept_alike
-        and data.add_meter_entities is not None
-        and all(now["subentries"][s][0] == SUBENTRY_METER for s in added)
-    ):
-        data.running_with = now
-        subentries = [entry.subentries[subentry_id] for subentry_id in sorted(added)]
-        for meter in await _async_start_meters(hass, entry, subentries):
-            data.add_meter_entities(meter)
-            wanted = entry.subentries[meter.subentry_id].data.get(CONF_BACKFILL, True)
-            async_setup_backfill(hass, data, meter, wanted)
-        await data.writer.async_refresh()
-        return
+    data: PowerStatsData | None = getattr(entry, "runtime_data", None)
+    if data is None or not data.running_with:
+        return  # not running: a start in progress catches up with changes at its end
+    async with data.joining:
+        if data.unloading:
+            return
+        now = _settings(entry)
+        if now == data.running_with:
+            return  # only what PowerStats notes down itself changed (a meter's `stored` mark)
+        before = data.running_with
+        added = set(now["subentries"]) - set(before["subentries"])
+        kept_alike = all(
+            now["subentries"].get(subentry_id) == shape
+            for subentry_id, shape in before["subentries"].items()
+        )
+        if (
+            now["data"] == before["data"]
+            and now["options"] == before["options"]
+            and kept_alike
+            and data.add_meter_entities is not None
+            and all(now["subentries"][s][0] == SUBENTRY_METER for s in added)
+        ):
+            data.running_with = now
+            subentries = [entry.subentries[subentry_id] for subentry_id in sorted(added)]
+            for meter in await _async_start_meters(hass, entry, subentries):
+                data.add_meter_entities(meter)
+                wanted = entry.subentries[meter.subentry_id].data.get(CONF_BACKFILL, True)
+                async_setup_backfill(hass, data, meter, wanted)
+            await data.writer.async_refresh()
+            return
     gone = {
         subentry_id: meter.config.meter_id
         for subentry_id, meter in entry.runtime_data.meters.items()
@@ -256,7 +261,13 @@ def _remove_meter_folder(root: Path, meter_id: str) -> None:
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> bool:
-    """Unload the dataset; the teardowns registered at setup save everything up to now."""
+    """Unload the dataset; the teardowns registered at setup save everything up to now.
+
+    A meter still joining finishes first, so that its teardowns run with the others.
+    """
+    data = entry.runtime_data
+    async with data.joining:
+        data.unloading = True
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,10 @@ class PowerStatsData:
     add_meter_entities: Callable[[PowerStatsMeter], None] | None = None
     # The settings the dataset runs with, to tell "a meter was added" from any other change.
     running_with: Mapping[str, Any] = field(default_factory=dict)
+    # Held while meters join the running dataset; the unload waits for it, so a meter that
+    # joins is stopped with the rest, never left running beside its successor.
+    joining: asyncio.Lock = field(default_factory=asyncio.Lock)
+    unloading: bool = False
 
     def meter_by_id(self, meter_id: str) -> PowerStatsMeter | None:
         """The loaded meter whose files are named `meter_id`."""

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
 from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
@@ -235,3 +236,30 @@ async def test_a_meter_changed_while_the_dataset_restarts_runs_with_the_change(
     await ha.async_block_till_done()
     assert meter_of(entry, "circuit_0").config.name == "Oven"
     assert b'"name": "Oven"' in served(ha, "manifest.json")
+
+
+async def test_a_restart_while_a_meter_joins_leaves_no_meter_running_twice(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, started_meters: list[PowerStatsMeter]
+) -> None:
+    entry = await two_circuits_one_meter(ha, freezer)
+    # A meter is added, and before it has read its store another meter's settings change (the
+    # dataset restarts): what a person pricing meters straight after adding them does.
+    added = meter_subentry("sensor.circuit_1", "Circuit 1", "circuit_1")
+    ha.config_entries.async_add_subentry(
+        entry,
+        ConfigSubentry(
+            data=MappingProxyType(dict(added["data"])),
+            subentry_id=added["subentry_id"],
+            subentry_type=added["subentry_type"],
+            title=added["title"],
+            unique_id=added["unique_id"],
+        ),
+    )
+    first = entry.subentries["subentry_circuit_0"]
+    ha.config_entries.async_update_subentry(entry, first, data={**first.data, "price": 0.3})
+    await ha.async_block_till_done()
+    running = set(entry.runtime_data.meters.values())
+    assert {m.config.meter_id for m in running} == {"circuit_0", "circuit_1"}
+    # Every other meter that started was stopped: none follows its sensor or writes its store
+    # beside the one running.
+    assert [m.config.meter_id for m in started_meters if m not in running and m._unsubs] == []
