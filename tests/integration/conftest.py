@@ -126,20 +126,22 @@ def make_entry(
     )
 
 
+def as_subentry(subentry: ConfigSubentryDataWithId) -> ConfigSubentry:
+    """The subentry HA holds for what a flow made (`meter_subentry`)."""
+    return ConfigSubentry(
+        data=MappingProxyType(dict(subentry["data"])),
+        subentry_id=subentry["subentry_id"],
+        subentry_type=subentry["subentry_type"],
+        title=subentry["title"],
+        unique_id=subentry["unique_id"],
+    )
+
+
 async def add_meter(
     hass: HomeAssistant, entry: MockConfigEntry, subentry: ConfigSubentryDataWithId
 ) -> PowerStatsMeter:
-    """Add a meter subentry to a loaded entry (it reloads) and return the new meter."""
-    hass.config_entries.async_add_subentry(
-        entry,
-        ConfigSubentry(
-            data=MappingProxyType(dict(subentry["data"])),
-            subentry_id=subentry["subentry_id"],
-            subentry_type=subentry["subentry_type"],
-            title=subentry["title"],
-            unique_id=subentry["unique_id"],
-        ),
-    )
+    """Add a meter subentry to a loaded entry (it joins) and return the new meter."""
+    hass.config_entries.async_add_subentry(entry, as_subentry(subentry))
     await hass.async_block_till_done()
     return meter_of(entry, subentry["data"][CONF_METER_ID])
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
@@ -23,7 +22,17 @@ from custom_components.powerstats.const import DOMAIN, meter_store_key
 from custom_components.powerstats.core import fileio
 from custom_components.powerstats.meter import PowerStatsMeter
 
-from .conftest import SOURCE, Clock, add_meter, at, make_entry, meter_of, meter_subentry, served
+from .conftest import (
+    SOURCE,
+    Clock,
+    add_meter,
+    as_subentry,
+    at,
+    make_entry,
+    meter_of,
+    meter_subentry,
+    served,
+)
 
 W = {"unit_of_measurement": "W"}
 TWO_METERS = [meter_subentry(), meter_subentry("sensor.solar", "Solar", "solar")]
@@ -245,16 +254,7 @@ async def test_a_restart_while_a_meter_joins_leaves_no_meter_running_twice(
     # A meter is added, and before it has read its store another meter's settings change (the
     # dataset restarts): what a person pricing meters straight after adding them does.
     added = meter_subentry("sensor.circuit_1", "Circuit 1", "circuit_1")
-    ha.config_entries.async_add_subentry(
-        entry,
-        ConfigSubentry(
-            data=MappingProxyType(dict(added["data"])),
-            subentry_id=added["subentry_id"],
-            subentry_type=added["subentry_type"],
-            title=added["title"],
-            unique_id=added["unique_id"],
-        ),
-    )
+    ha.config_entries.async_add_subentry(entry, as_subentry(added))
     first = entry.subentries["subentry_circuit_0"]
     ha.config_entries.async_update_subentry(entry, first, data={**first.data, "price": 0.3})
     await ha.async_block_till_done()
