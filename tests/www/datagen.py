@@ -31,7 +31,8 @@ type Row = list[float | int | None]
 @dataclass(frozen=True)
 class MeterSpec:
     """One meter to generate; `gaps` maps a level to row indices with no coverage at all,
-    `backfilled` to row indices rebuilt from the recorder (a `backfill` column of 1)."""
+    `backfilled` to row indices rebuilt from the recorder (a `backfill` column of 1),
+    `unpriced` to row indices with data but no known price (a null cost)."""
 
     id: str = "house"
     name: str = "House"
@@ -42,6 +43,7 @@ class MeterSpec:
     levels: tuple[str, ...] = LEVELS
     gaps: dict[str, Collection[int]] = field(default_factory=dict)
     backfilled: dict[str, Collection[int]] = field(default_factory=dict)
+    unpriced: dict[str, Collection[int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,8 @@ def level_document(spec: MeterSpec, level: str, now: int, generated: int) -> dic
     columns = ["start", "kwh", "mean_w", "min_w", "max_w", "coverage"]
     if spec.price_per_kwh:
         columns.append("cost")
+    for i in spec.unpriced.get(level, ()) if spec.price_per_kwh else ():
+        rows[i][-1] = None
     backfilled = spec.backfilled.get(level)
     if backfilled is not None:
         columns.append("backfill")

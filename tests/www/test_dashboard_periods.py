@@ -127,7 +127,37 @@ def test_each_card_names_the_period_it_counts(
     expect(opened.page.locator("[data-stat='mean'] .ps-card-label")).to_have_text(
         f"Mean power{suffix}"
     )
-    expect(opened.page.locator("[data-stat='cost'] .ps-card-label")).to_have_text(f"Cost{suffix}")
+    cost = opened.page.locator("[data-stat='cost']")
+    expect(cost.locator(".ps-card-label")).to_have_text(f"Cost{suffix}")
+    expect(cost.locator(".ps-card-sub")).to_have_text(sub)  # every bucket has a known price
+
+
+def test_the_cost_card_says_how_much_of_the_time_had_a_known_price(
+    data_root: Path, open_dashboard: OpenDashboard
+) -> None:
+    # The first 300 days were rebuilt from the recorder, which keeps no price: no cost.
+    dataset = write_dataset(data_root, [MeterSpec(unpriced={"yearly": range(300)})], NOW)
+    rows = dataset.rows("house", "yearly")
+    ends = [row[0] for row in rows[1:]] + [rows[-1][0] + 86400]  # days of 23 and 25 hours too
+    covered = [row[5] * (end - row[0]) for row, end in zip(rows, ends, strict=True)]
+    priced_share = math.fsum(covered[300:]) / math.fsum(covered)
+    opened = open_dashboard(url="#meter=house&level=yearly")
+    cost = opened.page.locator("[data-stat='cost']")
+    expect(cost.locator(".ps-card-sub")).to_have_text(
+        f"365 days up to today; price known for {round(priced_share * 100)}% of the covered time"
+    )
+    shown = float(cost.locator(".ps-card-value").get_attribute("data-value") or "nan")
+    assert math.isclose(shown, math.fsum(row[6] for row in rows[300:]), rel_tol=1e-9)
+
+
+def test_the_cost_card_of_a_period_without_any_price_says_so(
+    data_root: Path, open_dashboard: OpenDashboard
+) -> None:
+    write_dataset(data_root, [MeterSpec(unpriced={"monthly": range(30)})], NOW)
+    opened = open_dashboard(url="#meter=house&level=monthly")
+    cost = opened.page.locator("[data-stat='cost']")
+    expect(cost.locator(".ps-card-value")).to_have_text("—")
+    expect(cost.locator(".ps-card-sub")).to_have_text("30 days up to today; no price known for it")
 
 
 def test_a_day_the_clocks_go_back_has_all_its_150_ten_minute_buckets(

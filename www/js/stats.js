@@ -19,6 +19,7 @@ export function summarize(file) {
   let cost = null;
   let latest = null;
   let backfilled = 0;
+  let priced = 0;
   rows.forEach((row, i) => {
     if (row[col.kwh] !== null) {
       const seconds = row[col.coverage] * bucketSeconds(file, i);
@@ -26,6 +27,8 @@ export function summarize(file) {
       covered += seconds;
       // `backfill` is the share of a bucket's covered time rebuilt from HA's recorder.
       if ('backfill' in col && row[col.backfill] !== null) backfilled += row[col.backfill] * seconds;
+      // A bucket without a known price (history rebuilt from the recorder, say) has no cost.
+      if ('cost' in col && row[col.cost] !== null) priced += seconds;
     }
     if (row[col.min_w] !== null) minW = minW === null ? row[col.min_w] : Math.min(minW, row[col.min_w]);
     if (row[col.max_w] !== null) maxW = maxW === null ? row[col.max_w] : Math.max(maxW, row[col.max_w]);
@@ -42,6 +45,7 @@ export function summarize(file) {
     hasCost: 'cost' in col,
     coveredSeconds: covered,
     backfillShare: covered > 0 ? backfilled / covered : 0,
+    pricedShare: covered > 0 ? priced / covered : 0,
     gaps: rows.filter((row) => row[col.mean_w] === null).length,
   };
 }

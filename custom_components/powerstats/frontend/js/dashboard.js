@@ -50,6 +50,14 @@ async function settled(promise) {
   return done;
 }
 
+/** The cost card's note: its period, and how much of the covered time had a known price. */
+function costNote(summary, view) {
+  if (summary.coveredSeconds === 0 || summary.pricedShare >= 0.995) return view.since;
+  if (summary.cost === null) return `${view.since}; no price known for it`;
+  const share = Math.round(summary.pricedShare * 100);
+  return `${view.since}; price known for ${share < 1 ? 'less than 1' : share}% of the covered time`;
+}
+
 /** A DOM element from a tag, attributes and children; text always goes in as text, never as HTML. */
 function el(tag, attrs = {}, children = []) {
   const node = document.createElement(tag);
@@ -434,7 +442,7 @@ class Dashboard {
     this.ui.backfill.textContent = `${share < 1 ? 'Less than 1' : share}% of the covered time in this view was rebuilt `
       + "from Home Assistant's recorder (its recorded states where it still keeps them, its hourly statistics "
       + 'before that) rather than tracked live.';
-    if (s.hasCost) cards.push(['cost', `Cost${view.of}`, s.cost, formatCost(s.cost, this.meter.currency, locale), view.since]);
+    if (s.hasCost) cards.push(['cost', `Cost${view.of}`, s.cost, formatCost(s.cost, this.meter.currency, locale), costNote(s, view)]);
     this.ui.cards.replaceChildren(...cards.map(([stat, label, raw, text, sub]) => el('div', { class: 'ps-card', 'data-stat': stat }, [
       el('div', { class: 'ps-card-label', text: label }),
       el('div', { class: 'ps-card-value', 'data-value': raw === null ? '' : String(raw), text }),
