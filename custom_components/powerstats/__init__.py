@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -82,8 +83,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: PowerStatsConfigEntry) -
 
 
 async def _async_start(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> None:
-    # What this start reads; a change made while it runs is caught up with at its end.
+    # What this start runs with, read in one go before anything awaits: a change made while
+    # it runs is caught up with at its end.
     running_with = _settings(entry)
+    meter_subentries = [s for s in entry.subentries.values() if s.subentry_type == SUBENTRY_METER]
     tz = dt_util.get_default_time_zone()
     meters: dict[str, PowerStatsMeter] = {}
     writer = ViewsWriter(hass, tz, Path(hass.config.path(DATA_DIR)), lambda: meters)
@@ -110,9 +113,7 @@ async def _async_start(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> Non
     entry.runtime_data = data
 
     # Side by side: each start waits mostly on the executor (reading its store).
-    await _async_start_meters(
-        hass, entry, [s for s in entry.subentries.values() if s.subentry_type == SUBENTRY_METER]
-    )
+    await _async_start_meters(hass, entry, meter_subentries)
 
     entry.async_on_unload(publisher.async_stop)
     await publisher.async_load()
@@ -130,9 +131,7 @@ async def _async_start(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> Non
     async_register_view(hass)
     entry.async_on_unload(partial(panel.async_unregister_panel, hass))
     await panel.async_register_panel(hass)
-    for meter in meters.values():
-        wanted = entry.subentries[meter.subentry_id].data.get(CONF_BACKFILL, True)
-        async_setup_backfill(hass, data, meter, wanted)
+    _async_setup_backfills(hass, entry, meters.values())
     data.running_with = running_with
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -175,6 +174,18 @@ async def _async_start_meters(
     for meter in started:
         data.meters[meter.subentry_id] = meter
     return started
+
+
+def _async_setup_backfills(
+    hass: HomeAssistant, entry: PowerStatsConfigEntry, meters: Iterable[PowerStatsMeter]
+) -> None:
+    for meter in meters:
+        subentry = entry.subentries.get(meter.subentry_id)
+        # A meter removed while it started is forgotten once the start is done: no backfill.
+        if subentry is not None:
+            async_setup_backfill(
+                hass, entry.runtime_data, meter, subentry.data.get(CONF_BACKFILL, True)
+            )
 
 
 def _settings(entry: PowerStatsConfigEntry) -> dict[str, Any]:
@@ -224,10 +235,10 @@ async def _async_entry_updated(hass: HomeAssistant, entry: PowerStatsConfigEntry
         ):
             data.running_with = now
             subentries = [entry.subentries[subentry_id] for subentry_id in sorted(added)]
-            for meter in await _async_start_meters(hass, entry, subentries):
+            joined = await _async_start_meters(hass, entry, subentries)
+            for meter in joined:
                 data.add_meter_entities(meter)
-                wanted = entry.subentries[meter.subentry_id].data.get(CONF_BACKFILL, True)
-                async_setup_backfill(hass, data, meter, wanted)
+            _async_setup_backfills(hass, entry, joined)
             await data.writer.async_refresh()
             return
     gone = {

@@ -112,6 +112,8 @@ class PowerStatsMeter:
         self.subentry_id = subentry.subentry_id
         self.tz = tz
         self.config = MeterConfig.from_data(subentry.data)
+        # Whether the meter's store was written before (a missing one is then a loss).
+        self._stored = bool(subentry.data.get(CONF_STORED))
         self.store = MeterStore(hass, subentry.subentry_id)
         self.history = History(tz)
         self.accumulator = MeterAccumulator(self.config.kind, tz, self._now())
@@ -169,7 +171,7 @@ class PowerStatsMeter:
             self.config.kind,
             self.tz,
             self.config.name,
-            expected=bool(self._subentry.data.get(CONF_STORED)),
+            expected=self._stored,
         )
         self.history, self.recovered = loaded.history, loaded.recovered
         self._epoch, self._journal_lines = loaded.epoch, loaded.journal_lines
@@ -208,8 +210,8 @@ class PowerStatsMeter:
             self._arm_stop_save()
         else:
             await self.async_save()
-        subentry = self._subentry
-        if not subentry.data.get(CONF_STORED):
+        subentry = self.entry.subentries.get(self.subentry_id)  # gone if removed meanwhile
+        if subentry is not None and not subentry.data.get(CONF_STORED):
             # Before the entry's update listener is attached, so this does not reload it.
             self.hass.config_entries.async_update_subentry(
                 self.entry, subentry, data={**subentry.data, CONF_STORED: True}

@@ -21,6 +21,7 @@ from custom_components.powerstats import panel, views_writer
 from custom_components.powerstats.const import DOMAIN, meter_store_key
 from custom_components.powerstats.core import fileio
 from custom_components.powerstats.meter import PowerStatsMeter
+from custom_components.powerstats.runtime import PowerStatsData
 
 from .conftest import (
     SOURCE,
@@ -195,23 +196,29 @@ async def test_a_setup_that_fails_after_its_first_meter_started_leaves_nothing_r
     assert data_files(ha) == written
 
 
-async def restart_until_its_meters_run(ha: HomeAssistant, entry: MockConfigEntry) -> None:
-    """Change the first meter's settings, so the dataset restarts, and return while the
-    restart has started its meters but is not done: where a person adding or changing
-    another meter straight after may catch it."""
+def _beginning(entry: MockConfigEntry, before: PowerStatsData) -> bool:
+    return entry.state is ConfigEntryState.SETUP_IN_PROGRESS and not hasattr(entry, "runtime_data")
+
+
+def _meters_running(entry: MockConfigEntry, before: PowerStatsData) -> bool:
+    data: PowerStatsData = getattr(entry, "runtime_data", before)
+    return data is not before and bool(data.meters) and not data.running_with
+
+
+# Moments of a restart where a person adding or changing a meter straight after may catch it.
+RESTART_MOMENTS = {"as it begins": _beginning, "with its meters running": _meters_running}
+
+
+async def restart_until(ha: HomeAssistant, entry: MockConfigEntry, moment: str) -> None:
+    """Change the first meter's settings, so the dataset restarts, and return at `moment`."""
     before = entry.runtime_data
     first = entry.subentries["subentry_circuit_0"]
     ha.config_entries.async_update_subentry(entry, first, data={**first.data, "price": 0.3})
-
-    def meters_started_setup_not_done() -> bool:
-        data = getattr(entry, "runtime_data", before)
-        return data is not before and bool(data.meters) and not data.running_with
-
     for _ in range(100_000):
-        if meters_started_setup_not_done():
+        if RESTART_MOMENTS[moment](entry, before):
             return
         await asyncio.sleep(0)  # the restart runs on this loop and its executor
-    raise AssertionError("the restart never had its meters running before it was done")
+    raise AssertionError(f"the restart was never caught {moment}")
 
 
 async def two_circuits_one_meter(ha: HomeAssistant, freezer: FrozenDateTimeFactory) -> Any:
@@ -225,21 +232,28 @@ async def two_circuits_one_meter(ha: HomeAssistant, freezer: FrozenDateTimeFacto
     return entry
 
 
-async def test_a_meter_added_while_the_dataset_restarts_joins_it(
-    ha: HomeAssistant, freezer: FrozenDateTimeFactory
+@pytest.mark.parametrize("moment", RESTART_MOMENTS)
+async def test_a_meter_added_while_the_dataset_restarts_joins_it_once(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    started_meters: list[PowerStatsMeter],
+    moment: str,
 ) -> None:
     entry = await two_circuits_one_meter(ha, freezer)
-    await restart_until_its_meters_run(ha, entry)
+    await restart_until(ha, entry, moment)
     await add_meter(ha, entry, meter_subentry("sensor.circuit_1", "Circuit 1", "circuit_1"))
     assert ha.states.get("sensor.circuit_1_energy_today") is not None
     assert b'"id": "circuit_1"' in served(ha, "manifest.json")
+    running = set(entry.runtime_data.meters.values())
+    assert [m.config.meter_id for m in started_meters if m not in running and m._unsubs] == []
 
 
+@pytest.mark.parametrize("moment", RESTART_MOMENTS)
 async def test_a_meter_changed_while_the_dataset_restarts_runs_with_the_change(
-    ha: HomeAssistant, freezer: FrozenDateTimeFactory
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, moment: str
 ) -> None:
     entry = await two_circuits_one_meter(ha, freezer)
-    await restart_until_its_meters_run(ha, entry)
+    await restart_until(ha, entry, moment)
     first = entry.subentries["subentry_circuit_0"]
     ha.config_entries.async_update_subentry(entry, first, data={**first.data, "name": "Oven"})
     await ha.async_block_till_done()
@@ -263,3 +277,19 @@ async def test_a_restart_while_a_meter_joins_leaves_no_meter_running_twice(
     # Every other meter that started was stopped: none follows its sensor or writes its store
     # beside the one running.
     assert [m.config.meter_id for m in started_meters if m not in running and m._unsubs] == []
+
+
+@pytest.mark.parametrize("moment", RESTART_MOMENTS)
+async def test_a_meter_removed_while_the_dataset_restarts_is_forgotten(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, moment: str
+) -> None:
+    entry = await two_circuits_one_meter(ha, freezer)
+    await add_meter(ha, entry, meter_subentry("sensor.circuit_1", "Circuit 1", "circuit_1"))
+    await restart_until(ha, entry, moment)
+    ha.config_entries.async_remove_subentry(entry, "subentry_circuit_1")
+    await ha.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert set(entry.runtime_data.meters) == {"subentry_circuit_0"}
+    assert b'"id": "circuit_1"' not in served(ha, "manifest.json")
+    folder = Path(ha.config.path("powerstats", "circuit_1"))
+    assert not [path for path in data_files(ha) if path.is_relative_to(folder)]
