@@ -4,6 +4,9 @@ a change made while the dataset starts is not lost."""
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +20,8 @@ from pytest_homeassistant_custom_component.common import (  # type: ignore[impor
     MockConfigEntry,
 )
 
-from custom_components.powerstats import panel, views_writer
+import custom_components.powerstats as powerstats
+from custom_components.powerstats import panel, publisher, views_writer
 from custom_components.powerstats.const import DOMAIN, meter_store_key
 from custom_components.powerstats.core import fileio
 from custom_components.powerstats.meter import PowerStatsMeter
@@ -196,29 +200,64 @@ async def test_a_setup_that_fails_after_its_first_meter_started_leaves_nothing_r
     assert data_files(ha) == written
 
 
-def _beginning(entry: MockConfigEntry, before: PowerStatsData) -> bool:
-    return entry.state is ConfigEntryState.SETUP_IN_PROGRESS and not hasattr(entry, "runtime_data")
+def _at_its_beginning(
+    ha: HomeAssistant, entry: MockConfigEntry, change: Callable[[], object], mp: pytest.MonkeyPatch
+) -> None:
+    # The restart's first wait is for the dashboard's folder (in the executor): the change is
+    # made on the event loop while it waits there, once.
+    real = publisher.dashboard_dir
+    made = threading.Event()
+
+    def make() -> None:
+        change()
+        made.set()
+
+    def gated() -> Path | None:
+        if not made.is_set():
+            ha.loop.call_soon_threadsafe(make)
+            assert made.wait(30), "the change was never made"
+        return real()
+
+    mp.setattr(powerstats, "dashboard_dir", gated)
 
 
-def _meters_running(entry: MockConfigEntry, before: PowerStatsData) -> bool:
-    data: PowerStatsData = getattr(entry, "runtime_data", before)
-    return data is not before and bool(data.meters) and not data.running_with
-
-
-# Moments of a restart where a person adding or changing a meter straight after may catch it.
-RESTART_MOMENTS = {"as it begins": _beginning, "with its meters running": _meters_running}
-
-
-async def restart_until(ha: HomeAssistant, entry: MockConfigEntry, moment: str) -> None:
-    """Change the first meter's settings, so the dataset restarts, and return at `moment`."""
+async def change_while_restarting(
+    ha: HomeAssistant,
+    entry: MockConfigEntry,
+    moment: str,
+    change: Callable[[], object],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Change the first meter's price, so the dataset restarts; make `change` at `moment` of
+    that restart (where a person adding or changing a meter straight after may catch it)."""
     before = entry.runtime_data
+    if moment == "as it begins":
+        _at_its_beginning(ha, entry, change, monkeypatch)
     first = entry.subentries["subentry_circuit_0"]
     ha.config_entries.async_update_subentry(entry, first, data={**first.data, "price": 0.3})
-    for _ in range(100_000):
-        if RESTART_MOMENTS[moment](entry, before):
-            return
-        await asyncio.sleep(0)  # the restart runs on this loop and its executor
-    raise AssertionError(f"the restart was never caught {moment}")
+    if moment == "with its meters running":
+
+        def meters_running() -> bool:
+            data: PowerStatsData = getattr(entry, "runtime_data", before)
+            return data is not before and bool(data.meters) and not data.running_with
+
+        for _ in range(100_000):  # not timed: the test's clock is frozen
+            if meters_running():
+                break
+            await asyncio.sleep(0)  # the restart runs on this loop and its executor
+        assert meters_running(), "the restart was never caught with its meters running"
+        change()
+    await ha.async_block_till_done()
+
+
+RESTART_MOMENTS = ["as it begins", "with its meters running"]
+
+
+def meters_running_twice(entry: MockConfigEntry, started: list[PowerStatsMeter]) -> list[str]:
+    """Meters that started and were never stopped though another runs in their place: they
+    follow their sensor and write their store beside the one running."""
+    running = set(entry.runtime_data.meters.values())
+    return [m.config.meter_id for m in started if m not in running and m._unsubs]
 
 
 async def two_circuits_one_meter(ha: HomeAssistant, freezer: FrozenDateTimeFactory) -> Any:
@@ -237,26 +276,29 @@ async def test_a_meter_added_while_the_dataset_restarts_joins_it_once(
     ha: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     started_meters: list[PowerStatsMeter],
+    monkeypatch: pytest.MonkeyPatch,
     moment: str,
 ) -> None:
     entry = await two_circuits_one_meter(ha, freezer)
-    await restart_until(ha, entry, moment)
-    await add_meter(ha, entry, meter_subentry("sensor.circuit_1", "Circuit 1", "circuit_1"))
+    added = as_subentry(meter_subentry("sensor.circuit_1", "Circuit 1", "circuit_1"))
+    add = partial(ha.config_entries.async_add_subentry, entry, added)
+    await change_while_restarting(ha, entry, moment, add, monkeypatch)
     assert ha.states.get("sensor.circuit_1_energy_today") is not None
     assert b'"id": "circuit_1"' in served(ha, "manifest.json")
-    running = set(entry.runtime_data.meters.values())
-    assert [m.config.meter_id for m in started_meters if m not in running and m._unsubs] == []
+    assert meters_running_twice(entry, started_meters) == []
 
 
 @pytest.mark.parametrize("moment", RESTART_MOMENTS)
 async def test_a_meter_changed_while_the_dataset_restarts_runs_with_the_change(
-    ha: HomeAssistant, freezer: FrozenDateTimeFactory, moment: str
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, monkeypatch: pytest.MonkeyPatch, moment: str
 ) -> None:
     entry = await two_circuits_one_meter(ha, freezer)
-    await restart_until(ha, entry, moment)
-    first = entry.subentries["subentry_circuit_0"]
-    ha.config_entries.async_update_subentry(entry, first, data={**first.data, "name": "Oven"})
-    await ha.async_block_till_done()
+
+    def rename() -> None:
+        first = entry.subentries["subentry_circuit_0"]
+        ha.config_entries.async_update_subentry(entry, first, data={**first.data, "name": "Oven"})
+
+    await change_while_restarting(ha, entry, moment, rename, monkeypatch)
     assert meter_of(entry, "circuit_0").config.name == "Oven"
     assert b'"name": "Oven"' in served(ha, "manifest.json")
 
@@ -272,22 +314,21 @@ async def test_a_restart_while_a_meter_joins_leaves_no_meter_running_twice(
     first = entry.subentries["subentry_circuit_0"]
     ha.config_entries.async_update_subentry(entry, first, data={**first.data, "price": 0.3})
     await ha.async_block_till_done()
-    running = set(entry.runtime_data.meters.values())
-    assert {m.config.meter_id for m in running} == {"circuit_0", "circuit_1"}
-    # Every other meter that started was stopped: none follows its sensor or writes its store
-    # beside the one running.
-    assert [m.config.meter_id for m in started_meters if m not in running and m._unsubs] == []
+    assert {m.config.meter_id for m in entry.runtime_data.meters.values()} == {
+        "circuit_0",
+        "circuit_1",
+    }
+    assert meters_running_twice(entry, started_meters) == []
 
 
 @pytest.mark.parametrize("moment", RESTART_MOMENTS)
 async def test_a_meter_removed_while_the_dataset_restarts_is_forgotten(
-    ha: HomeAssistant, freezer: FrozenDateTimeFactory, moment: str
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, monkeypatch: pytest.MonkeyPatch, moment: str
 ) -> None:
     entry = await two_circuits_one_meter(ha, freezer)
     await add_meter(ha, entry, meter_subentry("sensor.circuit_1", "Circuit 1", "circuit_1"))
-    await restart_until(ha, entry, moment)
-    ha.config_entries.async_remove_subentry(entry, "subentry_circuit_1")
-    await ha.async_block_till_done()
+    remove = partial(ha.config_entries.async_remove_subentry, entry, "subentry_circuit_1")
+    await change_while_restarting(ha, entry, moment, remove, monkeypatch)
     assert entry.state is ConfigEntryState.LOADED
     assert set(entry.runtime_data.meters) == {"subentry_circuit_0"}
     assert b'"id": "circuit_1"' not in served(ha, "manifest.json")
