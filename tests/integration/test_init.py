@@ -201,7 +201,7 @@ async def test_a_setup_that_fails_after_its_first_meter_started_leaves_nothing_r
 
 
 def _at_its_beginning(
-    ha: HomeAssistant, entry: MockConfigEntry, change: Callable[[], object], mp: pytest.MonkeyPatch
+    ha: HomeAssistant, change: Callable[[], object], mp: pytest.MonkeyPatch
 ) -> None:
     # The restart's first wait is for the dashboard's folder (in the executor): the change is
     # made on the event loop while it waits there, once.
@@ -232,7 +232,7 @@ async def change_while_restarting(
     that restart (where a person adding or changing a meter straight after may catch it)."""
     before = entry.runtime_data
     if moment == "as it begins":
-        _at_its_beginning(ha, entry, change, monkeypatch)
+        _at_its_beginning(ha, change, monkeypatch)
     first = entry.subentries["subentry_circuit_0"]
     ha.config_entries.async_update_subentry(entry, first, data={**first.data, "price": 0.3})
     if moment == "with its meters running":
@@ -251,6 +251,7 @@ async def change_while_restarting(
 
 
 RESTART_MOMENTS = ["as it begins", "with its meters running"]
+CIRCUIT_1 = meter_subentry("sensor.circuit_1", "Circuit 1", "circuit_1")
 
 
 def meters_running_twice(entry: MockConfigEntry, started: list[PowerStatsMeter]) -> list[str]:
@@ -280,7 +281,7 @@ async def test_a_meter_added_while_the_dataset_restarts_joins_it_once(
     moment: str,
 ) -> None:
     entry = await two_circuits_one_meter(ha, freezer)
-    added = as_subentry(meter_subentry("sensor.circuit_1", "Circuit 1", "circuit_1"))
+    added = as_subentry(CIRCUIT_1)
     add = partial(ha.config_entries.async_add_subentry, entry, added)
     await change_while_restarting(ha, entry, moment, add, monkeypatch)
     assert ha.states.get("sensor.circuit_1_energy_today") is not None
@@ -309,8 +310,7 @@ async def test_a_restart_while_a_meter_joins_leaves_no_meter_running_twice(
     entry = await two_circuits_one_meter(ha, freezer)
     # A meter is added, and before it has read its store another meter's settings change (the
     # dataset restarts): what a person pricing meters straight after adding them does.
-    added = meter_subentry("sensor.circuit_1", "Circuit 1", "circuit_1")
-    ha.config_entries.async_add_subentry(entry, as_subentry(added))
+    ha.config_entries.async_add_subentry(entry, as_subentry(CIRCUIT_1))
     first = entry.subentries["subentry_circuit_0"]
     ha.config_entries.async_update_subentry(entry, first, data={**first.data, "price": 0.3})
     await ha.async_block_till_done()
@@ -326,7 +326,7 @@ async def test_a_meter_removed_while_the_dataset_restarts_is_forgotten(
     ha: HomeAssistant, freezer: FrozenDateTimeFactory, monkeypatch: pytest.MonkeyPatch, moment: str
 ) -> None:
     entry = await two_circuits_one_meter(ha, freezer)
-    await add_meter(ha, entry, meter_subentry("sensor.circuit_1", "Circuit 1", "circuit_1"))
+    await add_meter(ha, entry, CIRCUIT_1)
     remove = partial(ha.config_entries.async_remove_subentry, entry, "subentry_circuit_1")
     await change_while_restarting(ha, entry, moment, remove, monkeypatch)
     assert entry.state is ConfigEntryState.LOADED
