@@ -32,6 +32,9 @@ from benchmarks.bench_agent import installed_dashboard
 from tests.www.server import DashboardServer
 
 ROOT = Path(__file__).resolve().parents[1]
+# The dashboard as it ships (scripts/package), which is also what is published to GitHub Pages:
+# www/ with its own modules' comment lines left out.
+SHIPPED = ROOT / "custom_components" / "powerstats" / "frontend"
 TOKEN = "bench-token"  # noqa: S105 (a loopback stand-in, no secret)
 # The integration's data view (custom_components/powerstats/http.py) compresses what it sends.
 PANEL_DATA_COMPRESSED = True
@@ -137,9 +140,10 @@ def panel_host(data: Path) -> Iterator[str]:
 
 @contextmanager
 def pages_host(data: Path) -> Iterator[str]:
-    """A Pages-like server: www/ and data side by side, gzip per response; yields the page URL."""
+    """A Pages-like server: the published dashboard and data side by side, gzip per response;
+    yields the page URL."""
     app = web.Application()
-    data_route, file_route = _data_route(data, None), _file_route(ROOT / "www", compress=True)
+    data_route, file_route = _data_route(data, None), _file_route(SHIPPED, compress=True)
 
     async def route(request: web.Request) -> web.StreamResponse:
         relative = request.match_info["path"]
@@ -154,8 +158,9 @@ def pages_host(data: Path) -> Iterator[str]:
 
 @contextmanager
 def plain_host(data: Path) -> Iterator[str]:
-    """The loopback server the dashboard tests use: nothing compressed."""
-    with DashboardServer(ROOT / "www", data) as server:
+    """The loopback server the dashboard tests use, serving the shipped dashboard: nothing
+    compressed."""
+    with DashboardServer(SHIPPED, data) as server:
         yield server.url
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import filecmp
 import gzip
 import re
 import subprocess
@@ -15,6 +14,7 @@ import brotli
 import pytest
 from playwright.sync_api import Browser, expect
 
+from scripts.js_comments import strip_comment_lines
 from tests.www.conftest import REPO, WWW
 from tests.www.datagen import LEVELS, MeterSpec, fixed_now, write_dataset
 from tests.www.server import DashboardServer
@@ -42,6 +42,14 @@ def package(out: Path) -> Path:
     return out / "hacs" / "custom_components" / "powerstats"
 
 
+def shipped(path: str) -> bytes:
+    """A file of www/ as the dashboard ships it: its own modules without their comment lines."""
+    data = (WWW / path).read_bytes()
+    if path.endswith(".js") and not path.startswith("vendor/"):
+        return strip_comment_lines(data.decode(), path).encode()
+    return data
+
+
 def test_the_dashboard_copy_inside_the_integration_matches_www() -> None:
     copy = INTEGRATION / "frontend"
     copied = {path for path in files_under(copy) if Path(path).suffix not in SIBLINGS}
@@ -50,11 +58,36 @@ def test_the_dashboard_copy_inside_the_integration_matches_www() -> None:
         for path in files_under(WWW) | copied
         if not (WWW / path).is_file()
         or not (copy / path).is_file()
-        or not filecmp.cmp(WWW / path, copy / path, shallow=False)
+        or (copy / path).read_bytes() != shipped(path)
     )
     assert stale == [], (
         f"custom_components/powerstats/frontend/ is stale: run scripts/package ({stale})"
     )
+
+
+def test_the_shipped_modules_are_the_sources_less_their_comment_lines_only() -> None:
+    copy = INTEGRATION / "frontend"
+    modules = sorted(p for p in files_under(WWW) if p.endswith(".js") and "vendor/" not in p)
+    assert "js/dashboard.js" in modules
+    assert "ha-panel.js" in modules
+    for path in modules:
+        source = (WWW / path).read_text().splitlines()
+        kept = (copy / path).read_text().splitlines()
+        # Every shipped line is a source line, in order; every line left out is a comment's.
+        lines = iter(enumerate(source))
+        for line in kept:
+            dropped = []
+            for number, candidate in lines:
+                if candidate == line:
+                    break
+                dropped.append((number, candidate))
+            else:
+                raise AssertionError(f"{path}: {line!r} is not in the source, or out of order")
+            for number, candidate in dropped:
+                bare = candidate.strip()
+                assert bare.startswith(("//", "/*", "*")), f"{path}:{number + 1}: {candidate!r}"
+        assert len(kept) < len(source), f"{path} ships its comments"
+        assert not any(line.strip().startswith("//") for line in kept), path
 
 
 def test_every_text_file_of_the_panel_has_current_brotli_and_gzip_siblings() -> None:
@@ -86,7 +119,7 @@ def test_the_package_holds_exactly_the_integration_folder(tmp_path: Path) -> Non
     assert files_under(folder) == files_under(INTEGRATION)
     with zipfile.ZipFile(tmp_path / "powerstats.zip") as zipped:
         assert set(zipped.namelist()) == files_under(INTEGRATION)
-        assert zipped.read("frontend/ha-panel.js") == (WWW / "ha-panel.js").read_bytes()
+        assert zipped.read("frontend/ha-panel.js") == shipped("ha-panel.js")
 
 
 @pytest.mark.browser

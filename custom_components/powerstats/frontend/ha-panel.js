@@ -1,4 +1,3 @@
-/** HA panel room: the dashboard as Home Assistant's sidebar panel, reading data through HA's own auth. */
 
 import { DataSource, readAhead } from './js/data.js';
 import { readPlace, wishedMeter } from './js/place.js';
@@ -6,12 +5,6 @@ import { readPlace, wishedMeter } from './js/place.js';
 const STYLESHEET = new URL('./styles.css', import.meta.url).href;
 const DEFAULT_DATA_URL = '/api/powerstats/data/';
 
-/**
- * <powerstats-panel>: HA sets `hass`, `narrow` and `panel` on it. The data comes through
- * hass.fetchWithAuth, so the page holds no token of its own. The element is defined before the
- * dashboard's modules are in: mounting starts reading the data and loading the dashboard (and
- * Chart.js with it) at the same time, rather than one after the other.
- */
 class PowerStatsPanel extends HTMLElement {
   constructor() {
     super();
@@ -48,7 +41,6 @@ class PowerStatsPanel extends HTMLElement {
   }
 
   disconnectedCallback() {
-    // HA detaches a panel when another one is shown: stop polling until it comes back.
     this.dashboard?.destroy();
     this.dashboard = null;
     this.mounting = null;
@@ -59,7 +51,6 @@ class PowerStatsPanel extends HTMLElement {
     const link = document.createElement('link');
     link.rel = 'stylesheet';
     link.href = STYLESHEET;
-    // HA's own menu button opens the sidebar on a phone, where the sidebar is hidden.
     this.menuButton = document.createElement('ha-menu-button');
     this.menuButton.hass = this._hass;
     this.menuButton.narrow = Boolean(this._narrow);
@@ -74,7 +65,6 @@ class PowerStatsPanel extends HTMLElement {
     const source = new DataSource((path, init) => this._hass.fetchWithAuth(dataUrl + path, init));
     const firstManifest = readAhead(source, wishedMeter('query'), readPlace('query').level);
     const mounting = import('./js/dashboard.js');
-    // Chart.js, the largest file, fetched along with the dashboard rather than after it.
     import('./vendor/chart.min.js').catch(() => {});
     this.mounting = mounting;
     mounting.then(({ mountDashboard }) => {
@@ -94,7 +84,6 @@ class PowerStatsPanel extends HTMLElement {
     });
   }
 
-  /** Follow HA's light/dark choice (its theme colours arrive through CSS variables). */
   syncScheme() {
     const scheme = this._hass.themes?.darkMode ? 'dark' : 'light';
     const page = this.dashboard.page;

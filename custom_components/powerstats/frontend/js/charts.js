@@ -1,19 +1,15 @@
-/** Chart room: Chart.js configurations for the main chart and the averages chart, coloured from the page's CSS. */
 
 import { Chart } from '../vendor/chart.min.js';
 import { formatBucket, formatBucketLong, formatEnergy, formatPower } from './format.js';
 
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif';
 
-/** "rgb(r, g, b)" → "rgba(r, g, b, alpha)"; Chart.js and canvas want plain colours. */
 function withAlpha(rgb, alpha) {
   const channels = rgb.match(/[\d.]+/g) ?? ['0', '0', '0'];
   return `rgba(${channels.slice(0, 3).join(', ')}, ${alpha})`;
 }
 
-/** The theme's colours as the CSS resolved them (HA's theme inside HA, the system's elsewhere). */
 export function themeColors(element) {
-  // A probe resolves var() chains and any CSS colour syntax to rgb() the canvas understands.
   const probe = document.createElement('span');
   probe.hidden = true;
   element.append(probe);
@@ -36,7 +32,6 @@ export function themeColors(element) {
 
 function baseOptions(colors) {
   return {
-    // No animation, pre-sorted data and a sample of labels to size ticks: a year of bars draws at once.
     animation: false,
     normalized: true,
     responsive: true,
@@ -46,7 +41,6 @@ function baseOptions(colors) {
     plugins: {
       legend: {
         display: false,
-        // The current period first, whatever order the datasets are drawn in.
         labels: { color: colors.text, font: { family: FONT }, boxHeight: 2, sort: (a, b) => a.datasetIndex - b.datasetIndex },
       },
       tooltip: { titleFont: { family: FONT }, bodyFont: { family: FONT } },
@@ -63,19 +57,11 @@ function axis(colors, extra) {
   };
 }
 
-/**
- * Point radii for a line with gaps: a value between two gaps has no line to draw, so it gets a
- * dot of its own instead of vanishing.
- */
 export function isolatedPointRadii(data, radius = 2.5) {
   return data.map((value, i) => (value !== null && (data[i - 1] ?? null) === null
     && (data[i + 1] ?? null) === null ? radius : 0));
 }
 
-/**
- * The main chart: power as a line for 10-minute and hourly buckets, energy per day as bars.
- * `names` may name the two series in the legend (e.g. Today and Yesterday).
- */
 export function mainChartConfig(file, previous, { colors, timeZone, locale, names = {} }) {
   const { rows, col, bucket } = file;
   const daily = bucket === 'day';
@@ -127,7 +113,6 @@ export function mainChartConfig(file, previous, { colors, timeZone, locale, name
   return { type: daily ? 'bar' : 'line', data: { labels, datasets }, options };
 }
 
-/** The averages chart: energy per day in each published period, the current one highlighted. */
 export function averagesChartConfig(averages, currentLevel, { colors, locale }) {
   const options = baseOptions(colors);
   options.indexAxis = 'y';
@@ -153,12 +138,6 @@ export function averagesChartConfig(averages, currentLevel, { colors, locale }) 
   };
 }
 
-/**
- * Run Chart.js once on a small chart of the kind `bucket` gets, drawn on a canvas no one sees:
- * most of a page's first chart's cost is Chart.js's code running for the first time (the
- * browser compiling each function it calls). Done while the data is still on its way, that
- * work is off the path to the real chart.
- */
 export function warmUp(bucket, { colors, timeZone, locale }) {
   const day = bucket === 'day';
   const rows = [0, 1, 2].map((i) => [i * 86400, day ? 1 + i : 0.1, 100 + i, 50, 200, 1]);
@@ -169,7 +148,6 @@ export function warmUp(bucket, { colors, timeZone, locale }) {
   new Chart(canvas, mainChartConfig(file, null, { colors, timeZone, locale })).destroy();
 }
 
-/** Draw a configuration on a canvas, replacing what was drawn there before. */
 export function drawChart(canvas, config) {
   Chart.getChart(canvas)?.destroy();
   return new Chart(canvas, config);

@@ -1,4 +1,3 @@
-/** Dashboard room: builds the page inside a root element and keeps it in step with the data. */
 
 import {
   averagesChartConfig, destroyChart, drawChart, mainChartConfig, themeColors, warmUp,
@@ -12,12 +11,6 @@ import {
   bucketSeconds, calendarPeriod, dailyAverageKwh, previousPeriod, summarize, toCsv, withRows,
 } from './stats.js';
 
-/**
- * What each level's tab shows, named for the period it covers. Today and This week are the
- * calendar periods Home Assistant's sensors "Energy today" and "Energy this week" count (from
- * local midnight, from Monday 00:00), so the same words give the same numbers; the day levels
- * are rolling windows of local days and say so.
- */
 const VIEWS = {
   daily: {
     tab: 'Today', unit: 'day', period: 'today', of: ' today', since: 'since 00:00', previous: 'Yesterday',
@@ -37,12 +30,9 @@ const VIEWS = {
   },
 };
 const BUCKET_NAMES = { '10min': '10-minute mean', hour: 'hourly mean', day: 'daily mean' };
-// How old data may get before the page warns, when the manifest does not say how often it is
-// refreshed: a 10-minute view is refreshed as each bucket closes, day views at least nightly.
 const DEFAULT_MAX_AGE = { daily: 30 * 60, weekly: 2 * 3600, monthly: 26 * 3600, yearly: 26 * 3600 };
 const DEFAULT_REFRESH_SECONDS = 300;
 
-/** Whether a promise has settled already: true when it had, false while it is pending. */
 async function settled(promise) {
   let done = false;
   promise.then(() => { done = true; }, () => { done = true; });
@@ -50,7 +40,6 @@ async function settled(promise) {
   return done;
 }
 
-/** The cost card's note: its period, and how much of the covered time had a known price. */
 function costNote(summary, view) {
   if (summary.coveredSeconds === 0 || summary.pricedShare >= 0.995) return view.since;
   if (summary.cost === null) return `${view.since}; no price known for it`;
@@ -58,7 +47,6 @@ function costNote(summary, view) {
   return `${view.since}; price known for ${share < 1 ? 'less than 1' : share}% of the covered time`;
 }
 
-/** A DOM element from a tag, attributes and children; text always goes in as text, never as HTML. */
 function el(tag, attrs = {}, children = []) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {
@@ -171,7 +159,6 @@ class Dashboard {
     destroyChart(this.ui.avgCanvas);
   }
 
-  /** Re-read the manifest, then show the current view; again after the writer's refresh interval. */
   async refresh() {
     clearTimeout(this.timer);
     try {
@@ -182,12 +169,10 @@ class Dashboard {
       this.setNote('manifest', null);
     } catch (error) {
       if (!(error instanceof DataError)) throw error;
-      // Once something good is on screen, a failed re-read leaves it there, with the reason.
       if (this.file) this.setNote('manifest', `Could not refresh: ${error.message}`);
       else this.showError(error.message);
     }
     if (this.manifest && this.ui.error.hidden) await this.showView();
-    // How many reads of the manifest are done and shown: something to wait on, for tests and tools.
     this.page.dataset.reads = String(++this.reads);
     if (this.destroyed) return; // detached while reading (HA switched panels): stop polling
     const every = Math.min(Math.max(this.manifest?.refreshSeconds ?? DEFAULT_REFRESH_SECONDS, 30), 900);
@@ -196,7 +181,6 @@ class Dashboard {
 
   showError(message) {
     const { ui } = this;
-    // Keep the contract's wording, with a capital letter as a sentence.
     ui.error.textContent = message.charAt(0).toUpperCase() + message.slice(1);
     ui.error.hidden = false;
     ui.status.hidden = true;
@@ -217,7 +201,6 @@ class Dashboard {
     if (this.meterId && this.level) writePlace(this.place, this.meterId, this.level);
   }
 
-  /** A meter picked by hand: kept in the address (a link opens it) and remembered. */
   chooseMeter(meterId) {
     this.meterId = meterId;
     this.level = chooseView(this.manifest, meterId, this.level).level;
@@ -230,7 +213,6 @@ class Dashboard {
     return this.manifest.meters.find((m) => m.id === this.meterId);
   }
 
-  /** Meter picker and tabs for what the manifest publishes; keeps the choice when it still exists. */
   syncChoices() {
     const { ui, manifest } = this;
     const { meter, levels, level } = chooseView(manifest, this.meterId, this.level);
@@ -258,10 +240,6 @@ class Dashboard {
     return levels.length > 0;
   }
 
-  /**
-   * The meter picker, for two meters or more: loaded on first need, so a one-meter page never
-   * fetches it. It shows whatever manifest and meter are current once it is in.
-   */
   async syncPicker() {
     this.pickerLoad ??= import('./picker.js').then(({ MeterPicker }) => {
       this.picker = new MeterPicker({ locale: this.locale, onChoose: (id) => this.chooseMeter(id) });
@@ -279,7 +257,6 @@ class Dashboard {
     this.picker.setChosen(meters.find((m) => m.id === this.meterId) ?? null);
   }
 
-  /** Levels the meter does not publish get no tab; one line says which and why. */
   showMissingLevels(meter) {
     const missing = meter ? LEVELS.filter((level) => !(level in meter.files)) : [];
     const { levelsNote } = this.ui;
@@ -315,7 +292,6 @@ class Dashboard {
     this.ui.notes.replaceChildren(...[...this.notes.values()].map((t) => el('li', { text: t })));
   }
 
-  /** Show the chosen meter and level: cards and main chart first, then what needs the other files. */
   async showView() {
     const token = ++this.token;
     const { ui, manifest } = this;
@@ -330,18 +306,12 @@ class Dashboard {
     const meter = this.meter;
     const entry = meter.files[this.level];
     const reading = this.source.level(meter, this.level);
-    // While the file is on its way: the first date formatter for the meter's zone (it loads the
-    // zone's data) and the page's colours (read afresh for each view; the first read is the
-    // first style pass over the new page) take tens of milliseconds; paid now, they are not on
-    // the path to the drawn chart.
     const timeZone = knownTimeZone(meter.timezone);
     this.colors = themeColors(this.page);
     if (!this.drawnKey && !(await settled(reading))) {
-      // The first chart, and its file not in yet: run Chart.js once meanwhile (see warmUp).
       try {
         warmUp(BUCKET_OF_LEVEL[this.level], { colors: this.colors, timeZone, locale: this.locale });
       } catch {
-        // Only ever a head start: the real chart is drawn (or its error shown) either way.
       }
     }
     const { file, note } = await reading;
@@ -372,7 +342,6 @@ class Dashboard {
       ui.mainTable.open = false;
       ui.compare.disabled = true; // until the other levels are in
       ui.compareNote.textContent = '';
-      // Today and This week always show the period before, dashed; the box is for the others.
       ui.compareLabel.hidden = this.view.calendar;
       ui.compareNote.hidden = this.view.calendar;
     }
@@ -382,10 +351,6 @@ class Dashboard {
     await this.loadOthers(token);
   }
 
-  /**
-   * The rows a level's tab is about. Today and This week: the calendar period, drawn whole with
-   * the period before dashed; the day levels: the whole file.
-   */
   periodOf(file) {
     const unit = VIEWS[file.level].unit;
     if (!unit) return { calendar: false, file, chart: file, previous: null };
@@ -408,7 +373,6 @@ class Dashboard {
     this.page.dataset.level = this.level ?? '';
   }
 
-  /** "Data as of …" from the manifest, and a warning when it is older than the writer promised. */
   showAge() {
     const { ui, manifest } = this;
     const generated = manifest.generated;
@@ -480,7 +444,6 @@ class Dashboard {
     if (ui.mainTable.open) this.fillTable();
   }
 
-  /** The text alternative of the main chart, built only when someone opens it. */
   fillTable() {
     const { ui, locale } = this;
     ui.mainTable.querySelector('table')?.remove();
@@ -504,7 +467,6 @@ class Dashboard {
     ])]));
   }
 
-  /** The other levels of this meter feed the averages chart and the previous-period overlay. */
   async loadOthers(token) {
     const meter = this.meter;
     const files = [];
@@ -515,9 +477,7 @@ class Dashboard {
       this.setNote(meter.files[level].path, note);
       if (file) files.push(file);
     }
-    // Which view has all its files in: something to wait on, for tests and tools.
     this.page.dataset.loaded = `${meter.id}/${this.level}`;
-    // A re-read that changed none of them leaves the charts as they are.
     const same = this.others?.length === files.length && files.every((f, i) => f === this.others[i]);
     if (same) return;
     this.others = files;
@@ -561,15 +521,10 @@ class Dashboard {
     this.page.append(link);
     link.click();
     link.remove();
-    // The browser reads the blob after this handler returns; let it go a while later.
     setTimeout(() => URL.revokeObjectURL(url), 60000);
   }
 }
 
-/**
- * Mount the dashboard in `root`. `fetchFile(path)` reads a data file by its relative path; or
- * pass a `source` (DataSource) and the `firstManifest` read it already started.
- */
 export function mountDashboard(root, options) {
   const dashboard = new Dashboard(root, options);
   dashboard.ready = dashboard.start();

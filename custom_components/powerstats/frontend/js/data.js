@@ -1,4 +1,3 @@
-/** Data room: fetch manifest.json and the level files it lists, and check them against powerstats/1. */
 
 export const FORMAT_MAJOR = 1;
 export const LEVELS = ['daily', 'weekly', 'monthly', 'yearly'];
@@ -11,7 +10,6 @@ const FILE_PATH = /^[a-z0-9_-]{1,32}\/(daily|weekly|monthly|yearly)\.json$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z)$/;
 
-/** A problem with the data, worded for the person looking at the dashboard. */
 export class DataError extends Error {}
 
 function fail(where, what) {
@@ -22,7 +20,6 @@ function isObject(value) {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Refuse anything that is not powerstats/<the major this dashboard knows>. */
 export function checkFormat(value, where) {
   const match = typeof value === 'string' ? /^powerstats\/(\d+)$/.exec(value) : null;
   if (!match) {
@@ -34,7 +31,6 @@ export function checkFormat(value, where) {
   }
 }
 
-/** Unix seconds of a contract timestamp ("2026-11-27T00:05:03+01:00"). */
 export function parseTimestamp(value, where) {
   if (typeof value !== 'string' || !TIMESTAMP.test(value) || Number.isNaN(Date.parse(value))) {
     fail(where, `${JSON.stringify(value)} is not a timestamp`);
@@ -45,7 +41,6 @@ export function parseTimestamp(value, where) {
 function parseFileEntry(entry, level, meterId) {
   const where = `manifest.json, meter ${meterId}, ${level}`;
   if (!isObject(entry)) fail(where, 'the file entry is not an object');
-  // Only contract paths: a hostile manifest must not steer the dashboard to other URLs.
   if (typeof entry.path !== 'string' || !FILE_PATH.test(entry.path)) {
     fail(where, `the path ${JSON.stringify(entry.path)} is not a PowerStats file path`);
   }
@@ -77,7 +72,6 @@ function parseMeter(meter, index) {
   };
 }
 
-/** The manifest as the dashboard uses it; throws DataError naming the first thing that is wrong. */
 export function parseManifest(doc) {
   if (!isObject(doc)) fail('manifest.json', 'it is not a JSON object');
   checkFormat(doc.format, 'manifest.json');
@@ -94,7 +88,6 @@ export function parseManifest(doc) {
   };
 }
 
-/** A level file as the dashboard uses it: columns looked up by name, rows checked cell by cell. */
 export function parseLevelFile(doc, level, meterId, path) {
   if (!isObject(doc)) fail(path, 'it is not a JSON object');
   checkFormat(doc.format, path);
@@ -133,21 +126,12 @@ export function parseLevelFile(doc, level, meterId, path) {
   };
 }
 
-/**
- * Which meter and level to show: the wished ones when the manifest has them, else the first
- * meter and its first published level. `levels` are that meter's published levels, in order.
- */
 export function chooseView(manifest, meterId, level) {
   const meter = manifest.meters.find((m) => m.id === meterId) ?? manifest.meters[0] ?? null;
   const levels = meter ? LEVELS.filter((l) => l in meter.files) : [];
   return { meter, levels, level: levels.includes(level) ? level : (levels[0] ?? null) };
 }
 
-/**
- * Start reading manifest.json, then the file of the view that would be shown (the wished meter
- * and level, as chooseView settles them), before the rest of the page is loaded; returns the
- * manifest read. The dashboard's own reads of the same things join these requests.
- */
 export function readAhead(source, meterId, level) {
   const firstManifest = source.manifest();
   firstManifest
@@ -155,24 +139,20 @@ export function readAhead(source, meterId, level) {
       const view = chooseView(manifest, meterId, level);
       return view.level ? source.level(view.meter, view.level) : null;
     })
-    // Failures are reported when the dashboard reads the same things, not as stray rejections.
     .catch(() => {});
   return firstManifest;
 }
 
-/** Hex sha256 of some bytes, or null where the browser keeps crypto.subtle to secure pages. */
 export async function sha256Hex(buffer) {
   if (!globalThis.crypto?.subtle) return null;
   const digest = await globalThis.crypto.subtle.digest('SHA-256', buffer);
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** The page's own fetch: data lives beside the dashboard, by relative path. */
 export function relativeFetch(path, init = {}) {
   return fetch(path, { cache: 'no-cache', credentials: 'same-origin', ...init });
 }
 
-/** The response to a read of `path`; a 304 counts as an answer only to a conditional read. */
 async function fetchResponse(fetchFile, path, init) {
   let response;
   try {
@@ -190,11 +170,6 @@ async function fetchBytes(fetchFile, path) {
   return (await fetchResponse(fetchFile, path)).arrayBuffer();
 }
 
-/**
- * The request options that ask the server for the manifest only if it changed since `read`
- * (none when the server gave no validator). They bypass the browser's cache, so a 304 reaches
- * the page as it is, and the page need not even parse the manifest again.
- */
 function conditionalInit(read) {
   const headers = {};
   if (read.etag) headers['If-None-Match'] = read.etag;
@@ -211,14 +186,8 @@ function decodeJson(buffer, path) {
   }
 }
 
-// Parsed files kept for going back to a meter without fetching: those of the last few meters
-// shown, not of every one of 200 someone looked through.
 const KEPT_FILES = 32;
 
-/**
- * Reads the data through one fetch function (the page's own, or one the host injects) and keeps
- * the last good copy of each file, so a file that fails its checksum never replaces good data.
- */
 export class DataSource {
   constructor(fetchFile = relativeFetch) {
     this.fetchFile = fetchFile;
@@ -228,7 +197,6 @@ export class DataSource {
     this.lastManifest = null; // {manifest, etag, lastModified} of the last good read
   }
 
-  /** The manifest; a re-read the server answers 304 returns the same object as the last one. */
   async manifest() {
     const last = this.lastManifest;
     const init = last ? conditionalInit(last) : undefined;
@@ -240,10 +208,6 @@ export class DataSource {
     return manifest;
   }
 
-  /**
-   * {file, note}: file is null when nothing good is available; note explains what went wrong.
-   * Callers asking for the same file version at once share one request.
-   */
   level(meter, level) {
     const entry = meter.files[level];
     const key = `${entry.path}@${entry.sha256}`;

@@ -1,22 +1,10 @@
-/**
- * Meter picker room: a search box over the manifest's meters, an ARIA combobox with a listbox
- * (type part of a name or id, arrow keys, Enter, Escape), usable with 2 meters or 200.
- */
 
-// Past this, a longer list helps less than a few more letters: the rest is counted, not listed.
 export const MAX_SHOWN = 50;
 
-/** Lower case without accents, so "Küche" is found by "kuche". */
 function fold(text) {
   return text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
 }
 
-/**
- * The meters whose name or id holds every word of `query`, best first: a name or id starting
- * with the query, then names with a word starting with each word of it ("hall wash" finds
- * "Hallway washer" before "Hallway dishwasher"), then the rest; each group in name order
- * ("Circuit 2" before "Circuit 10").
- */
 export function matchMeters(meters, query, collator) {
   const words = fold(query).split(/\s+/).filter(Boolean);
   const phrase = words.join(' ');
@@ -42,10 +30,6 @@ function node(tag, attrs, text) {
   return element;
 }
 
-/**
- * `picker.element` holds the label, the input and its list. `onChoose(meterId)` runs when a
- * meter is chosen; `setMeters` and `setChosen` keep it in step with the manifest.
- */
 export class MeterPicker {
   constructor({ locale, onChoose }) {
     this.onChoose = onChoose;
@@ -71,13 +55,11 @@ export class MeterPicker {
     this.element = node('div', { class: 'ps-meter' });
     this.element.append(node('label', { for: 'ps-meter' }, 'Meter'), box);
 
-    // Focused, the box's text is selected, so typing replaces the name shown with a search.
     this.input.addEventListener('focus', () => this.input.select());
     this.input.addEventListener('click', () => this.isOpen || this.open(''));
     this.input.addEventListener('input', () => this.open(this.input.value));
     this.input.addEventListener('keydown', (event) => this.key(event));
     this.input.addEventListener('blur', () => this.close());
-    // Keep the focus in the input, so choosing with the pointer does not blur (and close) first.
     this.list.addEventListener('mousedown', (event) => event.preventDefault());
     this.list.addEventListener('click', (event) => {
       const option = event.target.closest('[role="option"]');
@@ -89,7 +71,6 @@ export class MeterPicker {
     return !this.popup.hidden;
   }
 
-  /** The manifest's meters ({id, name}); the list is rebuilt only when they changed. */
   setMeters(meters) {
     const signature = JSON.stringify(meters.map((m) => [m.id, m.name]));
     if (signature === this.signature) return;
@@ -98,7 +79,6 @@ export class MeterPicker {
     if (this.isOpen) this.open(this.query);
   }
 
-  /** The meter on screen; the box shows its name unless someone is typing in it. */
   setChosen(meter) {
     this.chosen = meter;
     if (!this.isOpen) this.input.value = meter?.name ?? '';
@@ -110,7 +90,6 @@ export class MeterPicker {
     const matches = matchMeters(this.meters, query, this.collator);
     this.shown = matches.slice(0, MAX_SHOWN);
     const current = this.shown.findIndex((m) => m.id === this.chosen?.id);
-    // Typing puts the best match under Enter; opening the whole list starts at the meter shown.
     this.active = query === '' ? current : (this.shown.length > 0 ? 0 : -1);
     this.list.replaceChildren(...this.shown.map((meter, index) => {
       const option = node('li', {

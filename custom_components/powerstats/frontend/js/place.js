@@ -1,8 +1,3 @@
-/**
- * Place room: the meter and level the page's address names, and the meter this browser showed
- * last. The stand-alone page keeps them in the hash (#meter=house&level=yearly); the HA panel in
- * the query (/powerstats?meter=house&level=yearly), beside whatever else HA keeps there.
- */
 
 const REMEMBERED = 'powerstats.meter';
 
@@ -12,13 +7,11 @@ function params(mode) {
   return new URLSearchParams();
 }
 
-/** {meter, level} from the address (each null when absent). */
 export function readPlace(mode) {
   const found = params(mode);
   return { meter: found.get('meter'), level: found.get('level') };
 }
 
-/** Put the meter and level in the address without adding a history entry. */
 export function writePlace(mode, meter, level) {
   const { location, history } = globalThis;
   let url;
@@ -34,11 +27,9 @@ export function writePlace(mode, meter, level) {
   } else {
     return;
   }
-  // Keep the host's own history state (HA keeps its dialogs there).
   history.replaceState(history.state, '', url);
 }
 
-/** The meter this browser showed last, or null (also where storage is blocked). */
 export function rememberedMeter() {
   try {
     return globalThis.localStorage?.getItem(REMEMBERED) ?? null;
@@ -51,11 +42,9 @@ export function rememberMeter(meterId) {
   try {
     globalThis.localStorage?.setItem(REMEMBERED, meterId);
   } catch {
-    // Storage blocked or full: the address still names the meter.
   }
 }
 
-/** The meter to open: the one the address names, else the one shown last. */
 export function wishedMeter(mode) {
   return readPlace(mode).meter ?? rememberedMeter();
 }

@@ -1,15 +1,12 @@
-/** Summary room: what the stat cards, the averages chart, the previous-period overlay and the CSV say about one view. */
 
 import { NOMINAL_SECONDS } from './data.js';
 import { localClock, localIso } from './format.js';
 
-/** Length of bucket i: up to the next row's start, the nominal length for the last (open) one. */
 export function bucketSeconds(file, i) {
   const { rows, col } = file;
   return i + 1 < rows.length ? rows[i + 1][col.start] - rows[i][col.start] : NOMINAL_SECONDS[file.bucket];
 }
 
-/** The stat cards of one view. Covered time weighs the mean, so partial buckets count only for what they cover. */
 export function summarize(file) {
   const { rows, col } = file;
   let kwh = null;
@@ -25,9 +22,7 @@ export function summarize(file) {
       const seconds = row[col.coverage] * bucketSeconds(file, i);
       kwh = (kwh ?? 0) + row[col.kwh];
       covered += seconds;
-      // `backfill` is the share of a bucket's covered time rebuilt from HA's recorder.
       if ('backfill' in col && row[col.backfill] !== null) backfilled += row[col.backfill] * seconds;
-      // A bucket without a known price (history rebuilt from the recorder, say) has no cost.
       if ('cost' in col && row[col.cost] !== null) priced += seconds;
     }
     if (row[col.min_w] !== null) minW = minW === null ? row[col.min_w] : Math.min(minW, row[col.min_w]);
@@ -50,7 +45,6 @@ export function summarize(file) {
   };
 }
 
-/** Energy per day over the covered part of a view (kWh/day); null when nothing is covered. */
 export function dailyAverageKwh(file) {
   const { kwh, coveredSeconds } = summarize(file);
   return kwh !== null && coveredSeconds > 0 ? (kwh / coveredSeconds) * 86400 : null;
@@ -69,11 +63,6 @@ function rowContaining(file, t) {
   return rows[hi];
 }
 
-/**
- * The previous period under each bucket of the view: the value of the bucket one period earlier,
- * taken from the finest file that holds it. Mean power compares across bucket sizes; energy only
- * between equal buckets. Bucket midpoints make a 23- or 25-hour day land on the right day.
- */
 export function previousPeriod(file, sources, metric) {
   const { rows, col } = file;
   if (rows.length === 0) return null;
@@ -97,28 +86,16 @@ export function previousPeriod(file, sources, metric) {
   return found > 0 ? values : null;
 }
 
-/** The same rows with only `rows` kept: what the cards, averages and CSV of a period read. */
 export function withRows(file, rows) {
   return { ...file, rows };
 }
 
-/**
- * The calendar period a Today or This week view shows, counted as Home Assistant's sensors
- * "Energy today" and "Energy this week" count: the local day, or the local week from Monday
- * 00:00, holding the file's newest row (the bucket being measured when the file was written).
- *
- * Returns `rows`, the file's rows in that period; `chart`, the file with one row per bucket of
- * the whole period (buckets still to come, or not in the file, are empty rows, so a chart shows
- * the whole day or week); and `previous`, the `metric` of the period before at the same local
- * clock time (and weekday), wherever the file holds it — null when it holds none of it.
- */
 export function calendarPeriod(file, unit, timeZone, metric) {
   const { rows, col } = file;
   if (rows.length === 0) return { rows, chart: file, previous: null };
   const size = NOMINAL_SECONDS[file.bucket];
   const days = unit === 'week' ? 7 : 1;
   const newest = localClock(rows.at(-1)[col.start], timeZone).day;
-  // 1970-01-01 was a Thursday: (day + 3) % 7 counts days since Monday.
   const first = unit === 'week' ? newest - ((newest + 3) % 7) : newest;
   const key = (clock, periodStart) => `${clock.day - periodStart}|${clock.minute}`;
   const current = [];
@@ -128,8 +105,6 @@ export function calendarPeriod(file, unit, timeZone, metric) {
     if (clock.day >= first) current.push(row);
     else if (clock.day >= first - days) earlier.set(key(clock, first - days), row[col[metric]]);
   }
-  // Every bucket of the period, found by stepping out from the rows in real seconds, so a day
-  // of 23 or 25 hours has 138 or 150 ten-minute buckets.
   const inPeriod = (t) => {
     const day = localClock(t, timeZone).day;
     return day >= first && day < first + days;
@@ -158,7 +133,6 @@ function csvCell(value) {
   return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-/** The view as CSV: the file's columns as they are, plus the bucket start in the meter's time zone. */
 export function toCsv(file, timeZone) {
   const { rows, columns, col } = file;
   const lines = [['local_time', ...columns].map(csvCell).join(',')];
