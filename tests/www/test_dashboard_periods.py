@@ -7,6 +7,7 @@ are computed here from the fixture rows, without the dashboard's code.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from datetime import UTC, datetime
@@ -173,6 +174,121 @@ def test_a_day_the_clocks_go_back_has_all_its_150_ten_minute_buckets(
     assert today["data"][: len(rows)] == [row[2] for row in rows]
     show_tab(opened.page, "weekly")
     assert len(chart_labels(opened.page)) == 169  # the week holding that day
+
+
+def axis_labels(page: Any) -> list[str]:
+    """The labels the main chart's x axis shows, left to right."""
+    labels: list[str] = page.evaluate(
+        """async () => {
+             const { Chart } = await import(new URL('vendor/chart.min.js', document.baseURI));
+             return Chart.getChart(document.querySelector('#ps-main canvas')).scales.x.ticks
+               .map((tick) => tick.label); }"""
+    )
+    return labels
+
+
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+WEEKDAY = "(" + "|".join(WEEKDAYS) + ")"
+
+
+def week_hour(label: str) -> int:
+    """Hours since Monday 00:00 of the fixture's week (23 November 2026) of an axis label of
+    This week: a whole hour ("Wed 12:00") or a day named at its midnight ("Wed 25 Nov")."""
+    if hour := re.fullmatch(WEEKDAY + r" (\d\d):00", label):
+        return WEEKDAYS.index(hour[1]) * 24 + int(hour[2])
+    day = re.fullmatch(WEEKDAY + r" (\d+) Nov", label)
+    assert day, f"{label!r} is neither a whole hour nor a day"
+    assert WEEKDAYS.index(day[1]) == int(day[2]) - 23, f"{label!r}: the wrong weekday"
+    return (int(day[2]) - 23) * 24
+
+
+def test_the_time_axes_are_labelled_on_round_local_times_at_even_steps(
+    data_root: Path, open_dashboard: OpenDashboard
+) -> None:
+    write_dataset(data_root, [MeterSpec()], NOW)
+    opened = open_dashboard()
+    # Today: whole hours from midnight, an even number of hours apart.
+    hours = [int(label[:2]) for label in axis_labels(opened.page)]
+    assert all(re.fullmatch(r"\d\d:00", label) for label in axis_labels(opened.page))
+    steps = {b - a for a, b in itertools.pairwise(hours)}
+    assert hours[0] == 0
+    assert len(steps) == 1
+    assert 24 % steps.pop() == 0
+    assert len(hours) >= 6
+    # This week: from Monday midnight, whole hours an even number apart, or the days by name.
+    show_tab(opened.page, "weekly")
+    week = [week_hour(label) for label in axis_labels(opened.page)]
+    steps = {b - a for a, b in itertools.pairwise(week)}
+    assert week[0] == 0
+    assert len(steps) == 1
+    assert 24 % steps.pop() == 0 or steps == {24}
+    assert len(week) >= 7
+    # Last 30 days: every day, every other date or every Monday, never a stray one.
+    show_tab(opened.page, "monthly")
+    days = [datetime.strptime(f"{label} 2026", "%d %b %Y") for label in axis_labels(opened.page)]
+    assert len(days) >= 4
+    assert (
+        all(day.day % 2 == 1 for day in days)
+        or all(day.weekday() == 0 for day in days)
+        or {(b - a).days for a, b in itertools.pairwise(days)} == {1}
+    )
+    # Last 365 days: the first of the months.
+    show_tab(opened.page, "yearly")
+    months = axis_labels(opened.page)
+    assert len(months) >= 6
+    assert all(re.fullmatch(r"1 [A-Z][a-z]{2,3}", label) for label in months)
+
+
+def test_a_narrow_screen_labels_fewer_round_times_not_odd_ones(
+    data_root: Path, open_dashboard: OpenDashboard
+) -> None:
+    write_dataset(data_root, [MeterSpec()], NOW)
+    opened = open_dashboard(width=360)
+    today = axis_labels(opened.page)
+    assert 2 <= len(today) < 6
+    assert all(label.endswith(":00") for label in today)
+    show_tab(opened.page, "weekly")
+    week = [week_hour(label) for label in axis_labels(opened.page)]
+    assert 2 <= len(week) < 7
+    assert all(hour % 24 == 0 for hour in week)
+    show_tab(opened.page, "yearly")
+    months = axis_labels(opened.page)
+    assert 2 <= len(months) < 6
+    assert all(label.startswith("1 ") for label in months)
+
+
+@pytest.mark.parametrize("width", [800, 1280])
+def test_the_day_the_clocks_go_back_is_labelled_on_whole_hours_none_crowding_the_next(
+    data_root: Path, open_dashboard: OpenDashboard, width: int
+) -> None:
+    write_dataset(data_root, [MeterSpec()], FALL_BACK_NOW)
+    opened = open_dashboard(now=FALL_BACK_NOW, width=width)
+    labels = axis_labels(opened.page)
+    assert labels[0] == "00:00"
+    assert all(label.endswith(":00") for label in labels)
+    # Where the labels are, in 10-minute buckets from midnight: the repeated hour from 02:00
+    # may be labelled once or twice, but never closer to its neighbours than the others are.
+    buckets: list[int] = opened.page.evaluate(
+        """async () => {
+             const { Chart } = await import(new URL('vendor/chart.min.js', document.baseURI));
+             return Chart.getChart(document.querySelector('#ps-main canvas')).scales.x.ticks
+               .map((tick) => tick.value); }"""
+    )
+    gaps = [b - a for a, b in itertools.pairwise(buckets)]
+    usual = max(set(gaps), key=gaps.count)
+    assert min(gaps) >= 0.75 * usual, labels
+
+
+def test_a_zone_three_quarters_of_an_hour_off_utc_is_labelled_on_its_own_whole_hours(
+    data_root: Path, open_dashboard: OpenDashboard
+) -> None:
+    # Nepal is 5:45 ahead of UTC: its whole hours are at :15 past the hour in UTC.
+    write_dataset(data_root, [MeterSpec(timezone="Asia/Kathmandu")], NOW)
+    opened = open_dashboard()
+    labels = axis_labels(opened.page)
+    assert labels[0] == "00:00"
+    assert len(labels) >= 6
+    assert all(label.endswith(":00") for label in labels), labels
 
 
 def test_levels_the_source_does_not_publish_get_no_tab_and_a_note_says_why(

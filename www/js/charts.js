@@ -1,7 +1,13 @@
 /** Chart room: Chart.js configurations for the main chart and the averages chart, coloured from the page's CSS. */
 
 import { Chart } from '../vendor/chart.min.js';
-import { formatBucket, formatBucketLong, formatEnergy, formatPower } from './format.js';
+import {
+  formatBucket, formatBucketLong, formatEnergy, formatPower, formatWeekday, localClock,
+} from './format.js';
+import { NOMINAL_SECONDS } from './data.js';
+
+// Pixels kept clear between two labels of the x axis.
+const X_LABEL_PADDING = 12;
 
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif';
 
@@ -73,6 +79,75 @@ export function isolatedPointRadii(data, radius = 2.5) {
 }
 
 /**
+ * Steps between the x axis's labels, finest first: each step's length in seconds, and the local
+ * clocks it labels (every half hour, whole hours, midnights, odd dates, Mondays, the first of
+ * every month or every few months).
+ */
+const TICK_STEPS = [
+  ...[30, 60, 120, 180, 360, 720].map((minutes) => [minutes * 60, (c) => c.minute % minutes === 0]),
+  [86400, (c) => c.minute === 0],
+  [2 * 86400, (c) => c.minute === 0 && c.date % 2 === 1],
+  [7 * 86400, (c) => c.minute === 0 && c.weekday === 1],
+  ...[1, 2, 3, 6, 12].map((months) => [
+    months * 28 * 86400, (c) => c.minute === 0 && c.date === 1 && c.month % months === 0,
+  ]),
+];
+
+/** A Unix second's local minute of the day, date, month (0-11) and weekday (0 = Sunday). */
+function calendarClock(unix, timeZone) {
+  const { day, minute } = localClock(unix, timeZone);
+  const date = new Date(day * 86400000);
+  return { minute, date: date.getUTCDate(), month: date.getUTCMonth(), weekday: date.getUTCDay() };
+}
+
+/**
+ * An x axis labelled on round local times (whole hours, midnights, Mondays, the first of the
+ * month) at the finest step whose labels fit: Chart.js alone labels every n-th bucket wherever
+ * that falls (01:50, 03:40, …). Rows that never start on a round time keep Chart.js's choice.
+ */
+function roundTimeTicks(rows, col, labels, { bucket, timeZone, locale, padding }) {
+  const starts = rows.map((row) => row[col.start]);
+  let clocks = null;
+  let days = false;
+  // Hours labelled only at midnights name the days, not "Mon 00:00" seven times.
+  const label = (i) => (days && bucket === 'hour' ? formatWeekday(starts[i], timeZone, locale) : labels[i]);
+
+  function afterBuildTicks(scale) {
+    clocks ??= starts.map((unix) => calendarClock(unix, timeZone));
+    // As many labels as Chart.js's own thinning lets stand, so that it has none to remove.
+    const room = (width) => Math.floor(scale.width / (width + padding) + (scale.options.offset ? 0 : 1));
+    const { ctx } = scale;
+    ctx.save();
+    ctx.font = `${Chart.defaults.font.size}px ${FONT}`;
+    let chosen = null;
+    for (const [seconds, labelled] of TICK_STEPS) {
+      if (seconds < NOMINAL_SECONDS[bucket]) continue;
+      const kept = [];
+      for (const tick of scale.ticks) {
+        if (!labelled(clocks[tick.value])) continue;
+        // When the clocks go back, the repeated hour comes one hour after the first: a label
+        // comes at least three quarters of a step after the one before it.
+        const previous = kept.at(-1);
+        if (previous && starts[tick.value] - starts[previous.value] < 0.75 * seconds) continue;
+        kept.push(tick);
+      }
+      if (kept.length === 0) continue;
+      chosen = kept;
+      days = seconds >= 86400;
+      // Measuring labels is the slow part: no label is narrower than 12 px.
+      if (kept.length > room(12)) continue;
+      const widest = Math.max(...kept.map((tick) => ctx.measureText(label(tick.value)).width));
+      if (kept.length <= room(widest)) break;
+    }
+    ctx.restore();
+    if (chosen) scale.ticks = chosen;
+    else days = false;
+  }
+
+  return { afterBuildTicks, callback: label };
+}
+
+/**
  * The main chart: power as a line for 10-minute and hourly buckets, energy per day as bars.
  * `names` may name the two series in the legend (e.g. Today and Yesterday).
  */
@@ -120,8 +195,18 @@ export function mainChartConfig(file, previous, { colors, timeZone, locale, name
     title: (items) => formatBucketLong(rows[items[0].dataIndex][col.start], bucket, timeZone, locale),
     label: (item) => `${item.dataset.label}: ${item.raw === null ? 'no data' : show(item.raw)}`,
   };
+  const { afterBuildTicks, callback } = roundTimeTicks(rows, col, labels, {
+    bucket, timeZone, locale, padding: X_LABEL_PADDING,
+  });
   options.scales = {
-    x: axis(colors, { ticks: { color: colors.muted, font: { family: FONT }, autoSkip: true, maxRotation: 0, autoSkipPadding: 12, sampleSize: 32 } }),
+    x: axis(colors, {
+      // Bars: a labelled day's line runs through its bar, not halfway to the next.
+      grid: { color: colors.grid, offset: false },
+      afterBuildTicks,
+      ticks: {
+        color: colors.muted, font: { family: FONT }, callback, autoSkip: true, maxRotation: 0, autoSkipPadding: X_LABEL_PADDING, sampleSize: 32,
+      },
+    }),
     y: axis(colors, { beginAtZero: true, ticks: { color: colors.muted, font: { family: FONT }, callback: show, maxTicksLimit: 6 } }),
   };
   return { type: daily ? 'bar' : 'line', data: { labels, datasets }, options };

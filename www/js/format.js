@@ -81,6 +81,11 @@ export function formatBucket(unix, bucket, timeZone, locale) {
   return dateFormat(locale, options).format(unix * 1000);
 }
 
+/** A day on an axis of hours: weekday and date, e.g. "Mon, Nov 30". */
+export function formatWeekday(unix, timeZone, locale) {
+  return dateFormat(locale, { timeZone, weekday: 'short', month: 'short', day: 'numeric' }).format(unix * 1000);
+}
+
 /** A bucket's full name for tooltips and tables. */
 export function formatBucketLong(unix, bucket, timeZone, locale) {
   const options = bucket === 'day'

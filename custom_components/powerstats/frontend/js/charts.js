@@ -1,6 +1,11 @@
 
 import { Chart } from '../vendor/chart.min.js';
-import { formatBucket, formatBucketLong, formatEnergy, formatPower } from './format.js';
+import {
+  formatBucket, formatBucketLong, formatEnergy, formatPower, formatWeekday, localClock,
+} from './format.js';
+import { NOMINAL_SECONDS } from './data.js';
+
+const X_LABEL_PADDING = 12;
 
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif';
 
@@ -62,6 +67,59 @@ export function isolatedPointRadii(data, radius = 2.5) {
     && (data[i + 1] ?? null) === null ? radius : 0));
 }
 
+const TICK_STEPS = [
+  ...[30, 60, 120, 180, 360, 720].map((minutes) => [minutes * 60, (c) => c.minute % minutes === 0]),
+  [86400, (c) => c.minute === 0],
+  [2 * 86400, (c) => c.minute === 0 && c.date % 2 === 1],
+  [7 * 86400, (c) => c.minute === 0 && c.weekday === 1],
+  ...[1, 2, 3, 6, 12].map((months) => [
+    months * 28 * 86400, (c) => c.minute === 0 && c.date === 1 && c.month % months === 0,
+  ]),
+];
+
+function calendarClock(unix, timeZone) {
+  const { day, minute } = localClock(unix, timeZone);
+  const date = new Date(day * 86400000);
+  return { minute, date: date.getUTCDate(), month: date.getUTCMonth(), weekday: date.getUTCDay() };
+}
+
+function roundTimeTicks(rows, col, labels, { bucket, timeZone, locale, padding }) {
+  const starts = rows.map((row) => row[col.start]);
+  let clocks = null;
+  let days = false;
+  const label = (i) => (days && bucket === 'hour' ? formatWeekday(starts[i], timeZone, locale) : labels[i]);
+
+  function afterBuildTicks(scale) {
+    clocks ??= starts.map((unix) => calendarClock(unix, timeZone));
+    const room = (width) => Math.floor(scale.width / (width + padding) + (scale.options.offset ? 0 : 1));
+    const { ctx } = scale;
+    ctx.save();
+    ctx.font = `${Chart.defaults.font.size}px ${FONT}`;
+    let chosen = null;
+    for (const [seconds, labelled] of TICK_STEPS) {
+      if (seconds < NOMINAL_SECONDS[bucket]) continue;
+      const kept = [];
+      for (const tick of scale.ticks) {
+        if (!labelled(clocks[tick.value])) continue;
+        const previous = kept.at(-1);
+        if (previous && starts[tick.value] - starts[previous.value] < 0.75 * seconds) continue;
+        kept.push(tick);
+      }
+      if (kept.length === 0) continue;
+      chosen = kept;
+      days = seconds >= 86400;
+      if (kept.length > room(12)) continue;
+      const widest = Math.max(...kept.map((tick) => ctx.measureText(label(tick.value)).width));
+      if (kept.length <= room(widest)) break;
+    }
+    ctx.restore();
+    if (chosen) scale.ticks = chosen;
+    else days = false;
+  }
+
+  return { afterBuildTicks, callback: label };
+}
+
 export function mainChartConfig(file, previous, { colors, timeZone, locale, names = {} }) {
   const { rows, col, bucket } = file;
   const daily = bucket === 'day';
@@ -106,8 +164,17 @@ export function mainChartConfig(file, previous, { colors, timeZone, locale, name
     title: (items) => formatBucketLong(rows[items[0].dataIndex][col.start], bucket, timeZone, locale),
     label: (item) => `${item.dataset.label}: ${item.raw === null ? 'no data' : show(item.raw)}`,
   };
+  const { afterBuildTicks, callback } = roundTimeTicks(rows, col, labels, {
+    bucket, timeZone, locale, padding: X_LABEL_PADDING,
+  });
   options.scales = {
-    x: axis(colors, { ticks: { color: colors.muted, font: { family: FONT }, autoSkip: true, maxRotation: 0, autoSkipPadding: 12, sampleSize: 32 } }),
+    x: axis(colors, {
+      grid: { color: colors.grid, offset: false },
+      afterBuildTicks,
+      ticks: {
+        color: colors.muted, font: { family: FONT }, callback, autoSkip: true, maxRotation: 0, autoSkipPadding: X_LABEL_PADDING, sampleSize: 32,
+      },
+    }),
     y: axis(colors, { beginAtZero: true, ticks: { color: colors.muted, font: { family: FONT }, callback: show, maxTicksLimit: 6 } }),
   };
   return { type: daily ? 'bar' : 'line', data: { labels, datasets }, options };

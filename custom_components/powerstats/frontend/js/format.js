@@ -72,6 +72,10 @@ export function formatBucket(unix, bucket, timeZone, locale) {
   return dateFormat(locale, options).format(unix * 1000);
 }
 
+export function formatWeekday(unix, timeZone, locale) {
+  return dateFormat(locale, { timeZone, weekday: 'short', month: 'short', day: 'numeric' }).format(unix * 1000);
+}
+
 export function formatBucketLong(unix, bucket, timeZone, locale) {
   const options = bucket === 'day'
     ? { timeZone, weekday: 'short', year: 'numeric', month: 'short', day: 'numeric' }
