@@ -3,7 +3,6 @@ a change made while the dataset starts is not lost."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Callable
 from functools import partial
@@ -221,6 +220,27 @@ def _at_its_beginning(
     mp.setattr(powerstats, "dashboard_dir", gated)
 
 
+def _with_its_meters_running(
+    entry: MockConfigEntry, change: Callable[[], object], mp: pytest.MonkeyPatch
+) -> None:
+    # The restart's meters are running, and it has not finished, when it loads what the
+    # publisher keeps: the change is made then, once.
+    real = publisher.Publisher.async_load
+    made = False
+
+    async def gated(self: publisher.Publisher) -> None:
+        nonlocal made
+        if not made:
+            made = True
+            data: PowerStatsData = entry.runtime_data
+            assert data.meters, "the restart's meters were not running yet"
+            assert not data.running_with, "the restart had finished"
+            change()
+        await real(self)
+
+    mp.setattr(publisher.Publisher, "async_load", gated)
+
+
 async def change_while_restarting(
     ha: HomeAssistant,
     entry: MockConfigEntry,
@@ -230,23 +250,12 @@ async def change_while_restarting(
 ) -> None:
     """Change the first meter's price, so the dataset restarts; make `change` at `moment` of
     that restart (where a person adding or changing a meter straight after may catch it)."""
-    before = entry.runtime_data
     if moment == "as it begins":
         _at_its_beginning(ha, change, monkeypatch)
+    else:
+        _with_its_meters_running(entry, change, monkeypatch)
     first = entry.subentries["subentry_circuit_0"]
     ha.config_entries.async_update_subentry(entry, first, data={**first.data, "price": 0.3})
-    if moment == "with its meters running":
-
-        def meters_running() -> bool:
-            data: PowerStatsData = getattr(entry, "runtime_data", before)
-            return data is not before and bool(data.meters) and not data.running_with
-
-        for _ in range(100_000):  # not timed: the test's clock is frozen
-            if meters_running():
-                break
-            await asyncio.sleep(0)  # the restart runs on this loop and its executor
-        assert meters_running(), "the restart was never caught with its meters running"
-        change()
     await ha.async_block_till_done()
 
 
