@@ -465,27 +465,38 @@ class Drill:
                 time.sleep(1.0)  # polling GitHub for the publish, not waiting for time to pass
         self.say("publish settled" if settled else "publish did not settle in 150 s")
 
+        # HA's clock runs on meanwhile (fast, under faketime): each copy of the agent's is
+        # compared with HA's files as they were when the agent took it, not with `local`.
         assert self.agent is not None
         agent = self.agent
         live: dict[str, bytes] = {}
+        live_of: dict[str, bytes] = {}
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            latest = read_local(self.ha.url, self.token)
-            live = {p: fetch(f"{agent.url}/{p}")[1] for p in latest}
-            if live == latest:
+            live_of = read_local(self.ha.url, self.token)
+            live = {p: fetch(f"{agent.url}/{p}")[1] for p in live_of}
+            if live == live_of:
                 break
             time.sleep(0.5)  # polling the agent's next mirror
         agent.stop()
         mirrored: dict[str, bytes] = {}
+        mirrored_of: dict[str, bytes] = {}
         for _ in range(3):  # again if a boundary passed while it mirrored
-            before = read_local(self.ha.url, self.token)
+            mirrored_of = read_local(self.ha.url, self.token)
             result = agent.run("mirror-once")
-            mirrored = {p: _read(agent.webroot / p) for p in before}
-            if read_local(self.ha.url, self.token) == before:
+            mirrored = {p: _read(agent.webroot / p) for p in mirrored_of}
+            if read_local(self.ha.url, self.token) == mirrored_of:
                 break
         if result.returncode != 0:
             self.invalid.append(f"agent mirror-once exited {result.returncode}")
-        return {"published": published, "local": local, "live": live, "mirrored": mirrored}
+        return {
+            "published": published,
+            "local": local,
+            "live": live,
+            "live_of": live_of,
+            "mirrored": mirrored,
+            "mirrored_of": mirrored_of,
+        }
 
     def _published(self, local: dict[str, bytes]) -> dict[str, bytes]:
         files = {}
@@ -529,13 +540,13 @@ class Drill:
             checks.check_published(local, copies["published"]),
             checks.check_same(
                 "the agent's live mirror equals HA's files",
-                local,
+                copies["live_of"],
                 copies["live"],
                 "served by the agent",
             ),
             checks.check_same(
                 "agent mirror-once equals HA's files",
-                local,
+                copies["mirrored_of"],
                 copies["mirrored"],
                 "in the agent's web root",
             ),
