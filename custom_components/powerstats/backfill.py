@@ -395,7 +395,7 @@ async def async_run_backfill(
         )
     else:
         LOGGER.info(
-            "Backfill of %s: %s days, %.3f kWh found in the recorder, %s buckets added",
+            "Backfill of %s: %s days, %.3f kWh found in the recorder, %s buckets filled",
             meter.config.name,
             result.days,
             result.kwh,

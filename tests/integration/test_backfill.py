@@ -268,6 +268,13 @@ async def test_yearly_and_monthly_views_after_a_backfill_match_the_recorded_ener
     result = (await backfill(hass))["meters"]["house"]
     assert result["found_days"] == 61
     assert result["landed_buckets"] > 0
+    notifications = persistent_notification._async_get_or_create_notifications(hass)
+    message = notifications[f"{DOMAIN}_backfill_house"]["message"]
+    assert ": 61 days, " in message
+    assert message.endswith(
+        f", {result['landed_buckets']} days, hours and 10-minute buckets filled where "
+        "PowerStats had no data (what it measured itself was kept)."
+    )
 
     yearly_file, monthly_file = level_file(hass, "yearly"), level_file(hass, "monthly")
     yearly, monthly = rows_by_day(yearly_file), rows_by_day(monthly_file)
