@@ -201,44 +201,46 @@ async def test_a_setup_that_fails_after_its_first_meter_started_leaves_nothing_r
 
 def _at_its_beginning(
     ha: HomeAssistant, change: Callable[[], object], mp: pytest.MonkeyPatch
-) -> None:
+) -> list[str]:
     # The restart's first wait is for the dashboard's folder (in the executor): the change is
-    # made on the event loop while it waits there, once.
+    # made on the event loop while it waits there, once. Returns when it was made.
     real = publisher.dashboard_dir
     made = threading.Event()
+    seen: list[str] = []
 
     def make() -> None:
         change()
+        seen.append("as it begins")
         made.set()
 
     def gated() -> Path | None:
         if not made.is_set():
             ha.loop.call_soon_threadsafe(make)
-            assert made.wait(30), "the change was never made"
+            made.wait(30)
         return real()
 
     mp.setattr(powerstats, "dashboard_dir", gated)
+    return seen
 
 
 def _with_its_meters_running(
     entry: MockConfigEntry, change: Callable[[], object], mp: pytest.MonkeyPatch
-) -> None:
+) -> list[str]:
     # The restart's meters are running, and it has not finished, when it loads what the
-    # publisher keeps: the change is made then, once.
+    # publisher keeps: the change is made then, once. Returns when it was made.
     real = publisher.Publisher.async_load
-    made = False
+    seen: list[str] = []
 
     async def gated(self: publisher.Publisher) -> None:
-        nonlocal made
-        if not made:
-            made = True
+        if not seen:
             data: PowerStatsData = entry.runtime_data
-            assert data.meters, "the restart's meters were not running yet"
-            assert not data.running_with, "the restart had finished"
+            running = bool(data.meters) and not data.running_with
+            seen.append("with its meters running" if running else "at another moment")
             change()
         await real(self)
 
     mp.setattr(publisher.Publisher, "async_load", gated)
+    return seen
 
 
 async def change_while_restarting(
@@ -251,12 +253,14 @@ async def change_while_restarting(
     """Change the first meter's price, so the dataset restarts; make `change` at `moment` of
     that restart (where a person adding or changing a meter straight after may catch it)."""
     if moment == "as it begins":
-        _at_its_beginning(ha, change, monkeypatch)
+        seen = _at_its_beginning(ha, change, monkeypatch)
     else:
-        _with_its_meters_running(entry, change, monkeypatch)
+        seen = _with_its_meters_running(entry, change, monkeypatch)
     first = entry.subentries["subentry_circuit_0"]
     ha.config_entries.async_update_subentry(entry, first, data={**first.data, "price": 0.3})
     await ha.async_block_till_done()
+    # Checked here, not in the gates: an assertion inside the restart would only fail its setup.
+    assert seen == [moment], f"the change was made {seen or 'never'}, not {moment}"
 
 
 RESTART_MOMENTS = ["as it begins", "with its meters running"]
