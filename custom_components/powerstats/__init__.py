@@ -243,7 +243,7 @@ async def _async_entry_updated(hass: HomeAssistant, entry: PowerStatsConfigEntry
             return
     gone = {
         subentry_id: meter.config.meter_id
-        for subentry_id, meter in entry.runtime_data.meters.items()
+        for subentry_id, meter in data.meters.items()
         if subentry_id not in entry.subentries
     }
     await hass.config_entries.async_reload(entry.entry_id)
