@@ -272,7 +272,7 @@ async def test_yearly_and_monthly_views_after_a_backfill_match_the_recorded_ener
     message = notifications[f"{DOMAIN}_backfill_house"]["message"]
     assert ": 61 days, " in message
     assert message.endswith(
-        f", {result['landed_buckets']} days, hours and 10-minute buckets filled where "
+        f", {result['landed_buckets']} buckets (days, hours and 10-minute buckets) filled where "
         "PowerStats had no data (what it measured itself was kept)."
     )
 
