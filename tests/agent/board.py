@@ -262,7 +262,9 @@ class Board:
             except OSError:
                 continue
             # The interpreter itself, not the supervising loop that carries its arguments.
-            if root == str(self.root) and cmdline[1].endswith(b"/luckfox_agent/init/launch.py"):
+            # A killed process not yet reaped has an empty command line: it is gone.
+            script = cmdline[1] if len(cmdline) > 1 else b""
+            if root == str(self.root) and script.endswith(b"/luckfox_agent/init/launch.py"):
                 parents[int(entry.name)] = int(stat.rpartition(")")[2].split()[1])
         # A child the agent is spawning (gzip) shows the agent's command line until its exec.
         return [pid for pid, parent in parents.items() if parent not in parents]
