@@ -113,7 +113,8 @@ class AgentProcess:
         config["server"] = {"host": "127.0.0.1", "port": str(self.port)}
         config["paths"] = {
             "webroot": str(self.webroot),
-            "dashboard": str(ROOT / "www"),
+            # The shipped form, as the board's tarball and the HA panel have it (scripts/package).
+            "dashboard": str(ROOT / "custom_components" / "powerstats" / "frontend"),
             "state": str(self.home / "state.json"),
         }
         config["admin"] = {"password_hash": password_hash}
