@@ -60,11 +60,12 @@ function baseOptions(colors) {
   };
 }
 
-function axis(colors, extra) {
+/** An axis in the page's colours; `grid` and `ticks` add to the common ones. */
+function axis(colors, { grid, ticks, ...extra }) {
   return {
-    grid: { color: colors.grid },
+    grid: { color: colors.grid, ...grid },
     border: { color: colors.grid },
-    ticks: { color: colors.muted, font: { family: FONT } },
+    ticks: { color: colors.muted, font: { family: FONT }, ...ticks },
     ...extra,
   };
 }
@@ -201,13 +202,13 @@ export function mainChartConfig(file, previous, { colors, timeZone, locale, name
   options.scales = {
     x: axis(colors, {
       // Bars: a labelled day's line runs through its bar, not halfway to the next.
-      grid: { color: colors.grid, offset: false },
+      grid: { offset: false },
       afterBuildTicks,
       ticks: {
-        color: colors.muted, font: { family: FONT }, callback, autoSkip: true, maxRotation: 0, autoSkipPadding: X_LABEL_PADDING, sampleSize: 32,
+        callback, autoSkip: true, maxRotation: 0, autoSkipPadding: X_LABEL_PADDING, sampleSize: 32,
       },
     }),
-    y: axis(colors, { beginAtZero: true, ticks: { color: colors.muted, font: { family: FONT }, callback: show, maxTicksLimit: 6 } }),
+    y: axis(colors, { beginAtZero: true, ticks: { callback: show, maxTicksLimit: 6 } }),
   };
   return { type: daily ? 'bar' : 'line', data: { labels, datasets }, options };
 }
@@ -219,7 +220,7 @@ export function averagesChartConfig(averages, currentLevel, { colors, locale }) 
   options.interaction = { mode: 'nearest', intersect: true };
   options.plugins.tooltip.callbacks = { label: (item) => `${formatEnergy(item.raw, locale)} per day` };
   options.scales = {
-    x: axis(colors, { beginAtZero: true, ticks: { color: colors.muted, font: { family: FONT }, callback: (v) => formatEnergy(v, locale), maxTicksLimit: 5 } }),
+    x: axis(colors, { beginAtZero: true, ticks: { callback: (v) => formatEnergy(v, locale), maxTicksLimit: 5 } }),
     y: axis(colors, { grid: { display: false } }),
   };
   return {
