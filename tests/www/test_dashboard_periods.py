@@ -176,15 +176,22 @@ def test_a_day_the_clocks_go_back_has_all_its_150_ten_minute_buckets(
     assert len(chart_labels(opened.page)) == 169  # the week holding that day
 
 
-def axis_labels(page: Any) -> list[str]:
-    """The labels the main chart's x axis shows, left to right."""
-    labels: list[str] = page.evaluate(
-        """async () => {
+def axis_ticks(page: Any, field: str = "label") -> list[Any]:
+    """One field of each tick of the main chart's x axis, left to right: its `label`, or its
+    `value` (the index of its bucket)."""
+    ticks: list[Any] = page.evaluate(
+        """async (field) => {
              const { Chart } = await import(new URL('vendor/chart.min.js', document.baseURI));
              return Chart.getChart(document.querySelector('#ps-main canvas')).scales.x.ticks
-               .map((tick) => tick.label); }"""
+               .map((tick) => tick[field]); }""",
+        field,
     )
-    return labels
+    return ticks
+
+
+def axis_labels(page: Any) -> list[str]:
+    """The labels the main chart's x axis shows, left to right."""
+    return axis_ticks(page)
 
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
@@ -208,8 +215,9 @@ def test_the_time_axes_are_labelled_on_round_local_times_at_even_steps(
     write_dataset(data_root, [MeterSpec()], NOW)
     opened = open_dashboard()
     # Today: whole hours from midnight, an even number of hours apart.
-    hours = [int(label[:2]) for label in axis_labels(opened.page)]
-    assert all(re.fullmatch(r"\d\d:00", label) for label in axis_labels(opened.page))
+    today = axis_labels(opened.page)
+    assert all(re.fullmatch(r"\d\d:00", label) for label in today), today
+    hours = [int(label[:2]) for label in today]
     steps = {b - a for a, b in itertools.pairwise(hours)}
     assert hours[0] == 0
     assert len(steps) == 1
@@ -268,12 +276,7 @@ def test_the_day_the_clocks_go_back_is_labelled_on_whole_hours_none_crowding_the
     assert all(label.endswith(":00") for label in labels)
     # Where the labels are, in 10-minute buckets from midnight: the repeated hour from 02:00
     # may be labelled once or twice, but never closer to its neighbours than the others are.
-    buckets: list[int] = opened.page.evaluate(
-        """async () => {
-             const { Chart } = await import(new URL('vendor/chart.min.js', document.baseURI));
-             return Chart.getChart(document.querySelector('#ps-main canvas')).scales.x.ticks
-               .map((tick) => tick.value); }"""
-    )
+    buckets: list[int] = axis_ticks(opened.page, "value")
     gaps = [b - a for a, b in itertools.pairwise(buckets)]
     usual = max(set(gaps), key=gaps.count)
     assert min(gaps) >= 0.75 * usual, labels

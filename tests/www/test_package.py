@@ -75,17 +75,18 @@ def test_the_shipped_modules_are_the_sources_less_their_comment_lines_only() -> 
         kept = (copy / path).read_text().splitlines()
         # Every shipped line is a source line, in order; every line left out is a comment's.
         lines = iter(enumerate(source))
+        dropped = []
         for line in kept:
-            dropped = []
             for number, candidate in lines:
                 if candidate == line:
                     break
                 dropped.append((number, candidate))
             else:
                 raise AssertionError(f"{path}: {line!r} is not in the source, or out of order")
-            for number, candidate in dropped:
-                bare = candidate.strip()
-                assert bare.startswith(("//", "/*", "*")), f"{path}:{number + 1}: {candidate!r}"
+        dropped += lines  # the lines after the last one shipped
+        for number, candidate in dropped:
+            bare = candidate.strip()
+            assert bare.startswith(("//", "/*", "*")), f"{path}:{number + 1}: {candidate!r}"
         assert len(kept) < len(source), f"{path} ships its comments"
         assert not any(line.strip().startswith("//") for line in kept), path
 
