@@ -46,7 +46,8 @@ BUCKET_OF_LEVEL: Final[dict[Level, str]] = {
     "yearly": "day",
 }
 # Rows per level: 7 days of hours; 30 / 365 days. Daily holds 10-minute buckets from yesterday's
-# local midnight through the open one (145 to 300 rows, see `window`).
+# local midnight through the open one (139 to 294 rows, 145 to 288 when the clocks do not change;
+# see `window`).
 WINDOW: Final[dict[Level, int]] = {"weekly": 168, "monthly": 30, "yearly": 365}
 BASE_COLUMNS: Final = ("start", "kwh", "mean_w", "min_w", "max_w", "coverage")
 
