@@ -46,7 +46,7 @@ from .const import (
     SUBENTRY_METER,
     TITLE,
 )
-from .core.accounting import Kind, kind_of_unit, parse_price, parse_reading
+from .core.accounting import MAX_PRICE, Kind, kind_of_unit, parse_price, parse_reading
 from .core.views import LEVELS
 from .publish_settings import (
     CONF_GITHUB_TOKEN,
@@ -164,7 +164,7 @@ def _settings_schema(current: Mapping[str, Any]) -> vol.Schema:
                 CONF_PRICE, description={"suggested_value": current.get(CONF_PRICE)}
             ): selector.NumberSelector(
                 selector.NumberSelectorConfig(
-                    min=0, max=100, step="any", mode=selector.NumberSelectorMode.BOX
+                    min=0, max=MAX_PRICE, step="any", mode=selector.NumberSelectorMode.BOX
                 )
             ),
             vol.Optional(

@@ -136,6 +136,28 @@ async def test_unavailable_periods_are_gaps_in_coverage(
     assert daily["rows"][-2][1:6] == [None, None, None, None, 0]
 
 
+async def test_a_reading_beyond_any_meter_is_a_gap_and_the_files_go_on_updating(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> None:
+    # Counted, 1e306 kW would make the bucket's energy infinite, which no file can hold.
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    ha.states.async_set(SOURCE, "600", W)
+    meter = await start_meter(ha)
+    freezer.move_to(at(2026, 11, 26, 12, 2))
+    ha.states.async_set(SOURCE, "1e306", {"unit_of_measurement": "kW"})
+    freezer.move_to(at(2026, 11, 26, 12, 6))
+    ha.states.async_set(SOURCE, "600", W)
+    await move_to(at(2026, 11, 26, 12, 30))
+    first = meter.history.ten_minutes[int(at(2026, 11, 26, 12, 0).timestamp())]
+    assert (first.covered, first.max_w) == (360, 600)
+    rows = json.loads(served(ha, "house/daily.json"))["rows"]
+    assert [row[1:6] for row in rows[-4:-1]] == [
+        [0.06, 600, 600, 600, 0.6],
+        [0.1, 600, 600, 600, 1],
+        [0.1, 600, 600, 600, 1],
+    ]
+
+
 async def test_an_outage_is_logged_once_when_it_starts_and_once_when_it_ends(
     ha: HomeAssistant, freezer: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture
 ) -> None:

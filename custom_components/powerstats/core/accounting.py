@@ -23,6 +23,12 @@ from .timegrid import TEN_MINUTES, ten_minute_start
 WS_PER_KWH: Final = 3_600_000.0
 # HA's statistics call a total_increasing drop below this fraction of the last reading a reset.
 RESET_FRACTION: Final = 0.9
+# The largest numbers PowerStats counts. A reading beyond them is a glitch, not a measurement
+# (no meter PowerStats follows draws 100 MW, no counter reads a billion MWh, no tariff is a
+# million per kWh), and counting it would overflow the sums to infinity, which no file can hold.
+MAX_POWER_W: Final = 1e8
+MAX_COUNTER_KWH: Final = 1e12
+MAX_PRICE: Final = 1e6
 
 
 class Kind(StrEnum):
@@ -55,31 +61,39 @@ def _finite(state: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def plausible_reading(value: float, kind: Kind) -> bool:
+    """Whether a reading in W (power) or kWh (energy) is one a meter can give."""
+    return abs(value) <= (MAX_POWER_W if kind is Kind.POWER else MAX_COUNTER_KWH)
+
+
 def parse_reading(state: str, unit: str | None, kind: Kind) -> float | None:
     """A state as W (power) or kWh (energy); None when it cannot be counted.
 
-    `unavailable`, `unknown`, anything non-numeric or non-finite, and a unit of the other kind
-    all mean "no valid value" and stop coverage.
+    `unavailable`, `unknown`, anything non-numeric, non-finite or beyond what a meter can read,
+    and a unit of the other kind all mean "no valid value" and stop coverage.
     """
     factor = (POWER_UNITS if kind is Kind.POWER else ENERGY_UNITS).get(unit or "")
     value = _finite(state)
-    return None if factor is None or value is None else value * factor
+    if factor is None or value is None:
+        return None
+    value *= factor
+    return value if plausible_reading(value, kind) else None
 
 
 def parse_price(state: str, unit: str | None = None) -> float | None:
     """A price entity's state as a price per kWh, or None.
 
     A unit ending in /MWh or /Wh (e.g. "EUR/MWh", a day-ahead market price) is converted; any
-    other unit is taken as per kWh.
+    other unit is taken as per kWh. A price beyond `MAX_PRICE` is None, as unknown.
     """
     value = _finite(state)
     if value is None:
         return None
     if unit and unit.endswith("/MWh"):
-        return value / 1000
-    if unit and unit.endswith("/Wh"):
-        return value * 1000
-    return value
+        value /= 1000
+    elif unit and unit.endswith("/Wh"):
+        value *= 1000
+    return value if abs(value) <= MAX_PRICE else None
 
 
 def energy_increase(previous: float, current: float) -> float:

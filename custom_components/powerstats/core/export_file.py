@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any, Final, Literal
 
-from .accounting import Bucket
+from .accounting import Bucket, mean_power
 from .rollup import History
 from .timegrid import bucket_slot
 
@@ -51,6 +51,9 @@ _OTHER_UNITS: Final = frozenset(
 )
 # Floats are compared with this slack where a sum of float seconds meets a whole bucket.
 _SLACK: Final = 1e-6
+# No number in a row may be larger: far beyond any bucket a meter measures, and far below where
+# adding a year of rows or converting them to W would overflow to infinity.
+_LARGEST: Final = 1e15
 MAX_IMPORT_BYTES: Final = 64 * 1024 * 1024
 
 
@@ -343,6 +346,8 @@ def _number(number: int, name: str, value: Any, *, optional: bool = False) -> fl
         raise _bad_row(number, f"{name} is not a number")
     if not math.isfinite(result):
         raise _bad_row(number, f"{name} is not finite")
+    if abs(result) > _LARGEST:
+        raise _bad_row(number, f"{name} is larger than {_LARGEST:g}")
     return result
 
 
@@ -374,7 +379,10 @@ def _read_row(number: int, raw: Sequence[Any], tz: tzinfo) -> tuple[BucketLevel,
     max_w = _number(number, "max_w", raw[6], optional=True)
     cost = _number(number, "cost", raw[7], optional=True)
     backfill = _required(number, "backfill_s", raw[8])
-    expected_start, expected_seconds = bucket_slot(level, start, tz)
+    try:
+        expected_start, expected_seconds = bucket_slot(level, start, tz)
+    except (OverflowError, ValueError, OSError):
+        raise _bad_row(number, f"start {start} is no time on the calendar") from None
     if start != expected_start:
         raise _bad_row(number, f"start {start} is not the start of a local {level} bucket")
     if seconds != expected_seconds:
@@ -383,6 +391,8 @@ def _read_row(number: int, raw: Sequence[Any], tz: tzinfo) -> tuple[BucketLevel,
         raise _bad_row(number, "covered_s must be between 0 and the bucket's length")
     if not 0 <= backfill <= covered + _SLACK:
         raise _bad_row(number, "backfill_s must be between 0 and covered_s")
+    if covered > 0 and not math.isfinite(mean_power(kwh, covered)):
+        raise _bad_row(number, "kwh over covered_s is no finite power")
     if (min_w is None) != (max_w is None) or (
         min_w is not None and max_w is not None and min_w > max_w
     ):

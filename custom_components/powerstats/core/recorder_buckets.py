@@ -22,7 +22,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, tzinfo
 
-from .accounting import ENERGY_UNITS, POWER_UNITS, WS_PER_KWH, Bucket, Kind, MeterAccumulator
+from .accounting import (
+    ENERGY_UNITS,
+    POWER_UNITS,
+    WS_PER_KWH,
+    Bucket,
+    Kind,
+    MeterAccumulator,
+    plausible_reading,
+)
 from .rollup import combine
 from .timegrid import HOUR, day_bounds, hour_seconds, hour_start, local_date
 
@@ -143,11 +151,14 @@ def hours_from_power_statistics(
         return []
     parts: dict[int, list[Bucket]] = defaultdict(list)
     for stat in stats:
-        if stat.mean is None or not math.isfinite(stat.mean):
+        mean_w = _watts(stat.mean, factor)
+        if mean_w is None:
             continue
-        mean_w = stat.mean * factor
-        low = _finite_or(stat.min, stat.mean) * factor
-        high = _finite_or(stat.max, stat.mean) * factor
+        low, high = _watts(stat.min, factor), _watts(stat.max, factor)
+        power_range = (
+            mean_w if low is None else min(low, mean_w),
+            mean_w if high is None else max(high, mean_w),
+        )
         for local, seconds in _hour_pieces(stat.start, tz):
             parts[local].append(
                 _piece(
@@ -155,7 +166,7 @@ def hours_from_power_statistics(
                     local,
                     seconds,
                     mean_w * seconds / WS_PER_KWH,
-                    (min(low, mean_w), max(high, mean_w)),
+                    power_range,
                     price,
                 )
             )
@@ -175,7 +186,7 @@ def hours_from_energy_statistics(
     parts: dict[int, list[Bucket]] = defaultdict(list)
     previous: HourStatistic | None = None
     for stat in sorted(stats, key=lambda s: s.start):
-        if stat.sum is None or not math.isfinite(stat.sum):
+        if stat.sum is None or not _plausible(stat.sum * factor, Kind.ENERGY):
             previous = None
             continue
         consecutive = previous is not None and stat.start - previous.start == HOUR
@@ -212,8 +223,15 @@ def _piece(
     )
 
 
-def _finite_or(value: float | None, fallback: float) -> float:
-    return value if value is not None and math.isfinite(value) else fallback
+def _plausible(value: float, kind: Kind) -> bool:
+    return math.isfinite(value) and plausible_reading(value, kind)
+
+
+def _watts(value: float | None, factor: float) -> float | None:
+    """A statistic's power in W; None when missing, infinite or beyond any meter."""
+    if value is None or not _plausible(value * factor, Kind.POWER):
+        return None
+    return value * factor
 
 
 def _combine_hours(tz: tzinfo, parts: dict[int, list[Bucket]]) -> list[Bucket]:

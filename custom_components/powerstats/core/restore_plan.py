@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, Final
 
-from .accounting import WS_PER_KWH, Bucket
+from .accounting import MAX_POWER_W, WS_PER_KWH, Bucket
 from .rollup import History
 from .timegrid import bucket_slot
 from .views import BUCKET_OF_LEVEL, FORMAT, LEVELS, Level, level_path
@@ -39,9 +39,9 @@ MAX_METERS: Final = 256
 # About twice each level's window (docs/data-format.md), so a writer with somewhat longer windows
 # still restores, while a file of a million rows does not.
 MAX_ROWS: Final[dict[Level, int]] = {"daily": 600, "weekly": 400, "monthly": 62, "yearly": 800}
-# No PowerStats bucket starts before 2000; a larger power than 100 MW is no household meter.
+# No PowerStats bucket starts before 2000; no meter draws more than MAX_POWER_W, nor costs more
+# than a billion a row.
 EARLIEST_START: Final = 946_684_800
-MAX_POWER_W: Final = 1e8
 MAX_COST: Final = 1e9
 
 _FORMAT_RE: Final = re.compile(r"powerstats/(\d{1,9})")

@@ -76,6 +76,37 @@ def test_an_invalid_state_stops_coverage_until_a_valid_value_returns(bad: str) -
     assert bucket.mean_w == pytest.approx(600)
 
 
+@pytest.mark.parametrize(
+    ("state", "unit"),
+    [("1e306", "W"), ("1e306", "kW"), ("-2e8", "W"), ("1e306", "kWh"), ("2e15", "Wh")],
+)
+def test_a_reading_beyond_any_meter_is_no_valid_value(state: str, unit: str) -> None:
+    # Counted, 1e306 W for a second overflows the bucket's energy to infinity.
+    kind = kind_of_unit(unit)
+    assert kind is not None
+    assert parse_reading(state, unit, kind) is None
+
+
+def test_a_glitching_power_sensor_leaves_finite_buckets_covered_around_the_glitch() -> None:
+    acc = MeterAccumulator(Kind.POWER, AMS, T0)
+    (bucket,) = feed_all(
+        acc, [(T0, "600", "W"), (T0 + 100, "1e306", "kW"), (T0 + 400, "600", "W")], T0 + 600
+    )
+    assert bucket.covered == 300
+    assert bucket.kwh == pytest.approx(600 * 300 / 3.6e6)
+    assert bucket.max_w == 600
+
+
+def test_an_energy_counter_glitching_to_a_huge_reading_counts_only_real_increases() -> None:
+    acc = MeterAccumulator(Kind.ENERGY, AMS, T0)
+    events = [(T0, "100", "kWh"), (T0 + 100, "1e306", "kWh"), (T0 + 200, "100.5", "kWh")]
+    events.append((T0 + 300, "101", "kWh"))
+    (bucket,) = feed_all(acc, events, T0 + 600)
+    # The glitch is a gap: 100.5 is a new baseline, so only the last 0.5 kWh is counted.
+    assert bucket.kwh == pytest.approx(0.5)
+    assert all(math.isfinite(v) for v in (bucket.kwh, bucket.covered, bucket.max_w or 0))
+
+
 def test_a_whole_unavailable_bucket_is_not_emitted_so_it_shows_as_a_gap() -> None:
     acc = MeterAccumulator(Kind.POWER, AMS, T0)
     closed = feed_all(acc, [(T0, "100", "W"), (T0 + 600, "unavailable", "W")], T0 + 86400)
@@ -246,3 +277,10 @@ def test_a_price_per_mwh_or_per_wh_is_converted_to_per_kwh() -> None:
     assert parse_price("0.27", "EUR/kWh") == 0.27
     assert parse_price("unknown", "EUR/kWh") is None
     assert parse_price("inf") is None
+
+
+def test_a_price_beyond_any_tariff_is_unknown() -> None:
+    assert parse_price("1e306") is None
+    assert parse_price("2e9", "EUR/MWh") is None
+    assert parse_price("-2e6") is None
+    assert parse_price("1500", "IDR/kWh") == 1500

@@ -89,7 +89,9 @@ floats = st.floats(allow_nan=False, allow_infinity=False, min_value=-1e6, max_va
         st.tuples(
             st.integers(min_value=0, max_value=500),
             floats,
-            st.floats(min_value=0, max_value=600),
+            # Covered time is none or at least a microsecond: a meter's clock reads no finer,
+            # and a row whose energy over its covered time is an infinite power is refused.
+            st.one_of(st.just(0.0), st.floats(min_value=1e-6, max_value=600)),
             st.one_of(st.none(), floats),
             st.floats(min_value=0, max_value=1),
             st.floats(min_value=0, max_value=5000),
@@ -216,6 +218,13 @@ def json_with_row(row: str) -> str:
         (f'["10min",{START}.5,600,0.1,600,1,2,null,0]', "whole number"),
         (f'["week",{START},600,0.1,600,1,2,null,0]', "unknown level"),
         (f'["10min",{START},600,0.1,600,1,2,null]', "cells"),
+        # Numbers a meter never measures would overflow the year's sums to infinity.
+        (f'["10min",{START},600,1e306,600,1,2,null,0]', "kwh is larger than 1e+15"),
+        (f'["10min",{START},600,0.1,600,1,2e300,null,0]', "max_w is larger than 1e+15"),
+        (f'["10min",{START},600,0.1,600,1,2,-1e300,0]', "cost is larger than 1e+15"),
+        (f'["10min",{START},600,1e12,1e-300,1,2,null,0]', "no finite power"),
+        ('["10min",100000000000000,600,0.1,600,1,2,null,0]', "no time on the calendar"),
+        ('["day",-1000000000000,86400,0.1,600,1,2,null,0]', "no time on the calendar"),
         (
             f'["10min",{START + 600},600,0.1,600,1,2,null,0],\n'
             f'["10min",{START},600,0.1,600,1,2,null,0]',

@@ -105,6 +105,17 @@ def test_hours_without_a_power_statistic_are_gaps() -> None:
     assert [h.start for h in hours] == [DAY_START, DAY_START + 7200]
 
 
+def test_a_power_statistic_beyond_any_meter_is_a_gap_and_a_glitching_extreme_is_the_mean() -> None:
+    stats = [
+        HourStatistic(DAY_START, 1e306),
+        HourStatistic(DAY_START + 3600, 420.0, -1e306, 1e306),
+    ]
+    (hour,) = hours_from_power_statistics(AMS, stats, "kW")
+    assert hour.start == DAY_START + 3600
+    assert hour.kwh == pytest.approx(420.0)
+    assert hour.min_w == hour.max_w == pytest.approx(420_000.0)
+
+
 def test_power_statistics_in_kilowatts_are_converted_to_watts() -> None:
     (hour,) = hours_from_power_statistics(AMS, [HourStatistic(DAY_START, 1.5, 1.0, 2.0)], "kW")
     assert hour.kwh == pytest.approx(1.5)
@@ -184,7 +195,7 @@ def test_a_replay_with_a_price_prices_each_bucket_as_live_tracking_does() -> Non
     assert [b.cost for b in priced] == pytest.approx([b.kwh * 0.3 for b in priced])
 
 
-@pytest.mark.parametrize("missing", [None, math.nan])
+@pytest.mark.parametrize("missing", [None, math.nan, 1e306])
 def test_an_energy_statistic_without_a_sum_is_a_gap_and_so_is_the_hour_after(
     missing: float | None,
 ) -> None:
