@@ -19,9 +19,22 @@ from pytest_homeassistant_custom_component.common import (  # type: ignore[impor
     MockUser,
 )
 
-from custom_components.powerstats.const import DOMAIN
+from custom_components.powerstats.const import DOMAIN, REFRESH_SECONDS
+from custom_components.powerstats.core.timegrid import iso_local
+from custom_components.powerstats.core.views import (
+    MANIFEST,
+    FileEntry,
+    ManifestMeter,
+    level_path,
+    refresh_period,
+    render_level,
+    render_manifest,
+    sha256_hex,
+)
+from custom_components.powerstats.meter import PowerStatsMeter
+from custom_components.powerstats.runtime import loaded_entry
 
-from .conftest import SOURCE, Clock, at, make_entry, meter_device, read_file
+from .conftest import SOURCE, Clock, at, make_entry, meter_device, meter_of, read_file
 
 W = {"unit_of_measurement": "W"}
 
@@ -156,14 +169,43 @@ async def test_export_before_powerstats_is_set_up_raises_a_translated_validation
     assert err.value.translation_key == "not_set_up"
 
 
+def rendered_from_the_history(meter: PowerStatsMeter, as_of: int) -> dict[str, bytes]:
+    """manifest.json and the meter's level files as the views render them from its history
+    with data up to `as_of`, every file updated then (as a rebuild marks them)."""
+    tz, info = meter.tz, meter.info
+    files = {
+        level_path(info.id, level): render_level(
+            info, level, meter.history, refresh_period(level, as_of, tz)
+        )
+        for level in meter.config.levels
+    }
+    generated = iso_local(as_of, tz)
+    entries = tuple(
+        FileEntry(level, path, sha256_hex(data), len(data), generated)
+        for level, (path, data) in zip(meter.config.levels, files.items(), strict=True)
+    )
+    manifest = render_manifest(
+        [ManifestMeter(info, entries)], generated, refresh_seconds=REFRESH_SECONDS
+    )
+    return {MANIFEST: manifest, **files}
+
+
 @pytest.mark.usefixtures("two_hours")
 async def test_rebuild_views_rewrites_every_file_from_the_store(ha: HomeAssistant) -> None:
-    daily = Path(ha.config.path("powerstats/house/daily.json"))
-    await ha.async_add_executor_job(daily.unlink)
+    entry = loaded_entry(ha)
+    assert entry is not None
+    expected = rendered_from_the_history(meter_of(entry), int(at(2026, 11, 26, 2, 0).timestamp()))
+    assert len(expected) == 5  # the manifest and the meter's four level files
+    root = Path(ha.config.path("powerstats"))
+    # Every file on disk replaced behind the writer's back by other bytes of the same size.
+    for path in expected:
+        size = len(await read_file(ha, f"powerstats/{path}"))
+        await ha.async_add_executor_job((root / path).write_bytes, b"x" * size)
+
     await ha.services.async_call(DOMAIN, "rebuild_views", {}, blocking=True)
-    assert await ha.async_add_executor_job(daily.exists)
-    manifest = await read_file(ha, "powerstats/manifest.json")
-    assert b'"house/daily.json"' in manifest
+
+    for path, data in expected.items():
+        assert await read_file(ha, f"powerstats/{path}") == data, path
 
 
 @pytest.mark.usefixtures("two_hours")
