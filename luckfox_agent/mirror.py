@@ -49,6 +49,8 @@ MAX_ERROR = 300
 # The state file's last-success time is refreshed at most this often (seconds): everything
 # else in it changes only when the data or the error changes, so idle polls write nothing.
 STATE_REFRESH = 3600.0
+# The longest ETag or Last-Modified kept to send back; real ones are well under 100 characters.
+MAX_VALIDATOR = 256
 
 
 class MirrorError(Exception):
@@ -126,6 +128,20 @@ class MirrorStatus:
         }
 
 
+def sendable_validator(value: object) -> Optional[str]:
+    """`value` when it can go back to the source as If-None-Match/If-Modified-Since, else None.
+
+    A source may answer with a validator holding a bare CR or LF, another control character or
+    a non-ASCII one, which the request refuses to send: remembered, it would fail every later
+    poll. Without it the poll is unconditional, and an unchanged manifest is still not written.
+    """
+    if not isinstance(value, str) or not value or len(value) > MAX_VALIDATOR:
+        return None
+    if not all(" " <= char <= "~" for char in value):
+        return None
+    return value
+
+
 def load_state(path: str) -> MirrorStatus:
     """Read the state file; a missing or damaged one means a fresh start."""
     status = MirrorStatus()
@@ -136,9 +152,11 @@ def load_state(path: str) -> MirrorStatus:
         return status
     if not isinstance(data, dict):
         return status
-    for key in ("etag", "last_modified", "last_error"):
-        if isinstance(data.get(key), str):
-            setattr(status, key, data[key][:MAX_ERROR])
+    if isinstance(data.get("last_error"), str):
+        status.last_error = data["last_error"][:MAX_ERROR]
+    # A validator saved by a version that kept any would make every poll fail: dropped here.
+    status.etag = sendable_validator(data.get("etag"))
+    status.last_modified = sendable_validator(data.get("last_modified"))
     for key in ("last_success", "last_change", "last_error_at"):
         if isinstance(data.get(key), (int, float)):
             setattr(status, key, float(data[key]))
@@ -301,8 +319,15 @@ class Mirror:
         return True
 
     def _remember_validators(self, headers: Dict[str, str]) -> None:
-        self.status.etag = headers.get("etag") or None
-        self.status.last_modified = headers.get("last-modified") or None
+        self.status.etag = self._validator(headers, "etag")
+        self.status.last_modified = self._validator(headers, "last-modified")
+
+    @staticmethod
+    def _validator(headers: Dict[str, str], name: str) -> Optional[str]:
+        value = sendable_validator(headers.get(name))
+        if value is None and headers.get(name):
+            log.debug("the source's %s cannot be sent back; polls go unconditional", name)
+        return value
 
     def _stage_changed(self, entries: Tuple[FileEntry, ...]) -> List[Staged]:
         """Fetch, verify and stage every listed file whose local copy differs."""

@@ -133,7 +133,8 @@ class Source:
 
     `faults` maps a relative path to a misbehaviour: "500", "truncate", "timeout" (answer
     after the agent's deadline), "garbage" (bytes that do not match the manifest).
-    `down` answers 503 to everything.
+    `down` answers 503 to everything. `next_manifest_etag` is the ETag the next manifest answer
+    carries instead of the real one (once).
 
     POST /api/services/<domain>/<action> is HA's REST API as HA's api component answers it
     (homeassistant/components/api, APIDomainServicesView): 401 without the token, 400 for an
@@ -153,6 +154,7 @@ class Source:
         self.data = Dataset.sample()
         self.faults: dict[str, str] = {}
         self.down = False
+        self.next_manifest_etag: str | None = None
         self.hits: list[Hit] = []
         self.services: list[tuple[str, dict[str, Any]]] = []
         self.maintenance_fault: str | None = None
@@ -287,6 +289,8 @@ class Source:
                 if fault == "garbage":
                     body = bytes(reversed(body))
                 etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+                if relative == "manifest.json" and source.next_manifest_etag is not None:
+                    etag, source.next_manifest_etag = source.next_manifest_etag, None
                 if self.headers.get("If-None-Match") == etag:
                     self._send(304, headers={"ETag": etag})
                     return

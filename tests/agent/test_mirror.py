@@ -178,6 +178,43 @@ def test_a_full_disk_keeps_the_old_copy(tmp_path: Path, source: Source, agent_py
     assert not list((tmp_path / "webroot").rglob(".*")), "a temporary file was left behind"
 
 
+def assert_changes_still_arrive(tmp_path: Path, source: Source, agent_python: str) -> None:
+    """Two changes at the source, each mirrored by a new run; then an idle run is a 304."""
+    config = tmp_path / "agent.conf"
+    for rows in (20, 30):
+        new_daily = level_file("house", "daily", rows=rows, seed=float(rows))
+        source.data.files["house/daily.json"] = new_daily
+        result = run_agent(agent_python, config, "mirror-once")
+        assert result.returncode == 0, result.stderr
+        assert "mirror: updated" in result.stdout
+        assert (tmp_path / "webroot" / "house" / "daily.json").read_bytes() == new_daily
+    source.clear()
+    result = run_agent(agent_python, config, "mirror-once")
+    assert "mirror: unchanged" in result.stdout
+    assert [hit.status for hit in source.gets()] == [304], "conditional polls came back"
+
+
+@pytest.mark.parametrize("line_break", ["\n", "\r"], ids=["lf", "cr"])
+def test_an_etag_with_a_line_break_is_not_kept_and_later_changes_still_arrive(
+    tmp_path: Path, source: Source, agent_python: str, line_break: str
+) -> None:
+    source.next_manifest_etag = f'"v1{line_break}X"'
+    mirrored(tmp_path, source, agent_python)
+    assert json.loads((tmp_path / "state" / "state.json").read_text())["etag"] is None
+    assert_changes_still_arrive(tmp_path, source, agent_python)
+
+
+def test_an_etag_with_a_line_break_saved_by_an_older_agent_is_dropped_at_start(
+    tmp_path: Path, source: Source, agent_python: str
+) -> None:
+    mirrored(tmp_path, source, agent_python)
+    state_file = tmp_path / "state" / "state.json"
+    state = json.loads(state_file.read_text())
+    state["etag"] = '"v1\nX"'  # what an agent before the fix kept, failing every poll since
+    state_file.write_text(json.dumps(state))
+    assert_changes_still_arrive(tmp_path, source, agent_python)
+
+
 def test_a_file_lost_from_the_flash_is_fetched_again_at_start(
     tmp_path: Path, source: Source, agent_python: str
 ) -> None:
