@@ -2,15 +2,16 @@
 
 Each test boots the root (syslogd, then the service's start), kills the agent with SIGKILL and
 polls until the service answers again: the supervisor (BusyBox: our loop; OpenRC: Debian's
-supervise-daemon) must bring it back within 10 s. The agent binds a port below 1024 there as
-root and must then run as the service user; it logs to syslog, which `logs` reads back.
+supervise-daemon) must bring it back after the delay its installed files set (how long that
+takes on a busy machine is not timed here). The agent binds a port below 1024 there as root and
+must then run as the service user; it logs to syslog, which `logs` reads back.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +20,13 @@ import pytest
 from .board import Board, free_privileged_port, status_ids
 from .conftest import TOKEN, Source, wait_until
 
-RESPAWN_DEADLINE = 10.0
+# Where install.sh puts each supervisor's respawn delay: the installed file, and the setting.
+RESPAWN_DELAY_SETTING = {
+    "busybox": ("usr/lib/powerstats-agent/luckfox_agent/init/powerstats-agent-supervise", "delay"),
+    "openrc": ("etc/init.d/powerstats-agent", "respawn_delay"),
+}
+# Only bounds a hang: the respawn's speed is not measured here.
+RESPAWN_DEADLINE = 60.0
 
 
 @pytest.fixture(params=["busybox", "openrc"])
@@ -45,22 +52,32 @@ def configure(board: Board, source: Source, port: int) -> None:
     board.give(board.root / "var/lib/powerstats-agent")
 
 
-def test_a_killed_agent_is_started_again_within_ten_seconds_as_the_service_user(
+def respawn_delays(board: Board) -> list[int]:
+    """Every value the board's installed supervisor sets its respawn delay (seconds) to."""
+    path, setting = RESPAWN_DELAY_SETTING[board.init]
+    text = (board.root / path).read_text()
+    return [int(value) for value in re.findall(rf"^\s*{setting}=(\d+)\s*$", text, re.MULTILINE)]
+
+
+def test_a_killed_agent_is_started_again_after_its_configured_delay_as_the_service_user(
     board: Board, source: Source
 ) -> None:
+    # 2 s, as systemd's RestartSec: soon, without spinning (the BusyBox loop also sets it back
+    # to 2 s after a run that lasted, doubling it only while the agent keeps failing at once).
+    delays = respawn_delays(board)
+    assert delays, "no respawn delay in the installed supervisor"
+    assert set(delays) == {2}
     boot(board, source)
     [pid] = wait_until(board.agent_pids, what="one agent process")
     assert status_ids(pid) == board.user_ids(), "serves as powerstats after binding as root"
 
     os.kill(pid, signal.SIGKILL)
-    killed = time.monotonic()
     wait_until(lambda: pid not in board.agent_pids(), what="the killed agent to be gone")
     wait_until(
         lambda: board.agent_pids() and board.answers(),
         RESPAWN_DEADLINE,
         "the supervisor to serve again",
     )
-    assert time.monotonic() - killed < RESPAWN_DEADLINE
     [again] = board.agent_pids()
     assert again != pid
     assert status_ids(again) == board.user_ids()
