@@ -464,7 +464,8 @@ def async_start_backfill(
 
 def setup_marker(hass: HomeAssistant, subentry_id: str) -> Store[dict[str, Any]]:
     """Remembers that a meter's setup backfill completed, so it runs once per meter."""
-    return Store(hass, BACKFILL_STORAGE_VERSION, backfill_store_key(subentry_id))
+    key = backfill_store_key(subentry_id)
+    return Store(hass, BACKFILL_STORAGE_VERSION, key, atomic_writes=True)
 
 
 @callback

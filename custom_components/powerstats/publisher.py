@@ -56,6 +56,7 @@ from .core.github import (
     PublishResult,
 )
 from .core.publish_plan import (
+    LONGEST_WAIT,
     USER_FIX_RETRY,
     PublishedMeter,
     backoff_delay,
@@ -135,6 +136,9 @@ class PublishState:
             }
         if state.problem not in PROBLEMS:
             state.problem = None
+        # The nights are compared as dates: one that is no date would stop nightly publishing.
+        state.pending_night = _iso_date(state.pending_night)
+        state.last_night = _iso_date(state.last_night)
         return state
 
 
@@ -197,6 +201,9 @@ class Publisher:
             if self.state.problem == PROBLEM_AUTH:
                 # Set up again (e.g. after reauth with a new token): try again right away.
                 self.state.problem, self.state.retry_at = None, None
+        latest = dt_util.utcnow().timestamp() + LONGEST_WAIT
+        if self.state.retry_at is not None and self.state.retry_at > latest:
+            self.state.retry_at = latest  # saved by a version that obeyed any wait
 
     @callback
     def async_start(self) -> None:
@@ -512,16 +519,35 @@ class Publisher:
 
 
 def read_dashboard(folder: Path | None, skip: frozenset[str] = frozenset()) -> dict[str, bytes]:
-    """The dashboard's files by relative path (executor only). Hidden files are skipped."""
+    """The dashboard's files by relative path (executor only).
+
+    Hidden files are left out, and so are the files in `skip` with their .gz/.br siblings.
+    """
     if folder is None or not folder.is_dir():
         return {}
     files: dict[str, bytes] = {}
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder).as_posix()
         hidden = any(part.startswith(".") for part in relative.split("/"))
-        if path.is_file() and not hidden and relative not in skip:
+        if path.is_file() and not hidden and _compressed_from(relative) not in skip:
             files[relative] = path.read_bytes()
     return files
+
+
+def _compressed_from(relative: str) -> str:
+    """The file a precompressed sibling was made from; any other file is its own."""
+    for suffix in (".gz", ".br"):
+        if relative.endswith(suffix):
+            return relative.removesuffix(suffix)
+    return relative
+
+
+def _iso_date(value: str | None) -> str | None:
+    """`value` if it is an ISO date, else None."""
+    try:
+        return None if value is None else date.fromisoformat(value).isoformat()
+    except ValueError:
+        return None
 
 
 def _generated(files: Mapping[str, bytes]) -> str | None:

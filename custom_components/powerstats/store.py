@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path
-from typing import Any, Final
+from typing import IO, Any, Final
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
@@ -275,14 +275,25 @@ def _append(path: Path, line: bytes) -> None:
     # Appending one line is the smallest write that keeps a closed bucket; synced like an
     # atomic write, so a power cut loses at most the line being written.
     try:
-        handle = path.open("ab")
+        handle = path.open("a+b")
     except FileNotFoundError:
         path.parent.mkdir(parents=True, exist_ok=True)  # only the first line, not every one
-        handle = path.open("ab")
+        handle = path.open("a+b")
     with handle:
+        if _ends_torn(handle):
+            line = b"\n" + line  # not glued to the torn end of the line a power cut left
         handle.write(line)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def _ends_torn(handle: IO[bytes]) -> bool:
+    """Whether the file's last line has no end (a write cut short)."""
+    size = handle.seek(0, os.SEEK_END)
+    if size == 0:
+        return False
+    handle.seek(size - 1)
+    return handle.read(1) != b"\n"
 
 
 def _read_journal(path: Path) -> list[dict[str, Any]]:

@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 
 # A fault's status when the server should hang instead of answering (a client timeout).
 HANG = 0
+# A fault's status when the server should answer 200 with a body no real answer comes near (a
+# broken server or proxy), streamed without announcing its length.
+ENDLESS = 1
 
 
 @dataclass

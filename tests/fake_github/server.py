@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from .faults import HANG, Fault, Hook
+from .faults import ENDLESS, HANG, Fault, Hook
 from .objects import BLOB_MODE
 from .repository import Repository
 
@@ -214,6 +214,12 @@ class FakeGitHub:
         """Do not answer the next matching requests until the client gives up (a timeout)."""
         self.fail(HANG, times=times, method=method, path=path)
 
+    def endless_answer(
+        self, times: int = 1, *, method: str | None = None, path: str | None = None
+    ) -> None:
+        """Answer the next matching requests with a 200 whose body goes on for 64 MB."""
+        self.fail(ENDLESS, times=times, method=method, path=path)
+
     def primary_rate_limit(
         self,
         reset_at: int,
@@ -294,6 +300,9 @@ class FakeGitHub:
                 self.requests.append(LoggedRequest(method, path, query, HANG, body, headers))
                 await self._hang()
                 return self._error(504, "Timed out")
+            if fault is not None and fault.status == ENDLESS:
+                self.requests.append(LoggedRequest(method, path, query, 200, body, headers))
+                return await self._endless(request)
             if fault is not None:
                 raise _Answer(fault.status, fault.message or "Injected failure", fault.headers)
             grant = self.grants.get(token or "")
@@ -306,6 +315,16 @@ class FakeGitHub:
             response = self._error(answer.status, answer.message, answer.headers)
         self._rate_headers(response, token or "", response.headers.get("x-ratelimit-remaining"))
         self.requests.append(LoggedRequest(method, path, query, response.status, body, headers))
+        return response
+
+    async def _endless(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        chunk = b" " * 65536
+        with contextlib.suppress(ConnectionError):  # the client stopped reading: that is all
+            for _ in range(1024):
+                await response.write(chunk)
+            await response.write_eof()
         return response
 
     async def _hang(self) -> None:

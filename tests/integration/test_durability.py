@@ -360,6 +360,33 @@ async def test_a_torn_last_journal_line_is_skipped_and_the_lines_before_it_kept(
     assert ts(2026, 11, 26, 12, 0) not in meter.history.ten_minutes
 
 
+async def test_the_first_line_after_a_torn_one_survives_the_next_power_cut(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    move_to: Clock,
+    hass_storage: dict[str, Any],
+) -> None:
+    entry = await started_at(ha, freezer, at(2026, 11, 26, 11, 55))
+    await move_to(at(2026, 11, 26, 12, 0))
+    await move_to(at(2026, 11, 26, 12, 10))
+    journal = journal_path(ha)
+    snapshot = copy.deepcopy(hass_storage[meter_store_key(HOUSE)])
+    whole = await ha.async_add_executor_job(journal.read_bytes)
+    assert await ha.config_entries.async_unload(entry.entry_id)
+    hass_storage[meter_store_key(HOUSE)] = snapshot
+    await ha.async_add_executor_job(journal.write_bytes, whole[:-20])
+    meter = await setup(ha, entry)
+    await move_to(at(2026, 11, 26, 12, 20))  # its line is appended after the torn end
+    on_disk = await ha.async_add_executor_job(journal.read_bytes)
+    assert await ha.config_entries.async_unload(entry.entry_id)
+    # A second cut, before any snapshot: the journal is all there is of 12:10 to 12:20.
+    hass_storage[meter_store_key(HOUSE)] = snapshot
+    await ha.async_add_executor_job(journal.write_bytes, on_disk)
+    meter = await setup(ha, entry)
+    assert not meter.recovered
+    assert meter.history.ten_minutes[ts(2026, 11, 26, 12, 10)].covered == 600
+
+
 async def test_downtime_spanning_a_whole_bucket_is_never_filled_in(
     ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
 ) -> None:

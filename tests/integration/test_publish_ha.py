@@ -15,6 +15,7 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped]
 
 from custom_components.powerstats.const import DOMAIN
+from custom_components.powerstats.core.publish_plan import LONGEST_WAIT
 from tests.fake_github import FakeGitHub
 
 from .conftest import SOURCE, Clock, at, make_entry
@@ -98,6 +99,8 @@ async def test_the_first_publish_fills_an_empty_repository_with_chosen_levels_an
 
     files = fake.repo.files()
     assert {"manifest.json", "house/monthly.json", "house/yearly.json", "index.html"} <= set(files)
+    assert {"index.html.gz", "index.html.br", "js/dashboard.js.gz"} <= set(files)
+    assert not [path for path in files if path.startswith("ha-panel.js")]  # HA's own panel
     assert "house/daily.json" not in files
     assert "house/weekly.json" not in files
     manifest = manifest_of(files)
@@ -248,6 +251,51 @@ async def test_a_rate_limit_waits_until_github_resets_it(
 
     assert len(fake.repo.history()) == 2
     assert state_of(ha, PROBLEM).state == "off"
+
+
+async def test_a_rate_limit_naming_years_is_waited_out_within_the_hour(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock, fake: FakeGitHub
+) -> None:
+    seed(fake)
+    start = at(2026, 11, 26, 12, 0)
+    fake.secondary_rate_limit(retry_after=99_999_999_999)  # about 3,000 years
+    freezer.move_to(start)
+    entry = await start_publishing_meter(ha, fake)
+    retry_at = publisher(ha, entry).state.retry_at
+    assert retry_at is not None
+    assert retry_at <= start.timestamp() + LONGEST_WAIT
+
+    await just_after(ha, move_to, retry_at)
+
+    assert len(fake.repo.history()) == 2
+    assert state_of(ha, PROBLEM).state == "off"
+
+
+async def test_a_saved_state_with_a_broken_night_and_an_endless_wait_still_publishes(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    move_to: Clock,
+    fake: FakeGitHub,
+    hass_storage: dict[str, object],
+) -> None:
+    seed(fake)
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    entry = await start_publishing_meter(ha, fake)
+    assert await ha.config_entries.async_unload(entry.entry_id)
+    saved = hass_storage[f"{DOMAIN}.publish.{entry.entry_id}"]
+    assert isinstance(saved, dict)
+    saved["data"].update(last_night="last night", retry_at=1e12, pending=True)
+    commits = len(fake.repo.history())
+    ha.states.async_set(SOURCE, "1500", W)
+
+    restart = at(2026, 11, 27, 9, 0)
+    freezer.move_to(restart)
+    assert await ha.config_entries.async_setup(entry.entry_id)
+    await settle(ha)
+    await just_after(ha, move_to, restart.timestamp() + LONGEST_WAIT)
+
+    assert len(fake.repo.history()) == commits + 1
+    assert publisher(ha, entry).state.last_night == "2026-11-27"
 
 
 async def test_no_permission_raises_a_repair_issue_and_retries_hourly_not_in_a_loop(

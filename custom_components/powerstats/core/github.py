@@ -13,6 +13,7 @@ import asyncio
 import base64
 import hashlib
 import ipaddress
+import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
@@ -35,6 +36,9 @@ REQUEST_TIMEOUT: Final = 20.0
 WRITE_INTERVAL: Final = 1.0
 # How often a publish is rebuilt on a branch that keeps moving under it before giving up.
 MAX_REBUILDS: Final = 3
+# No answer PowerStats asks for comes near this (GitHub cuts a tree listing at 7 MB); a larger
+# one is a broken server or proxy, and is not read into memory.
+MAX_ANSWER_BYTES: Final = 8 * 1024 * 1024
 # Added to the message of the Contents PUT that gives an empty repository its first commit.
 FIRST_FILE_MESSAGE: Final = "Start the PowerStats energy history"
 
@@ -436,7 +440,7 @@ class GitHubClient:
                 status = response.status
                 answer_headers = {k.lower(): v for k, v in response.headers.items()}
                 try:
-                    data: Any = await response.json(content_type=None)
+                    data: Any = json.loads(await _read_capped(response))
                 except ValueError:
                     data = None
         except TimeoutError as err:
@@ -457,6 +461,19 @@ class GitHubClient:
             if wait > 0:
                 await asyncio.sleep(wait)
         self._last_write = loop.time()
+
+
+async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
+    """The answer's body, refused once it grows past `MAX_ANSWER_BYTES`."""
+    too_large = GitHubTransientError(f"GitHub's answer is larger than {MAX_ANSWER_BYTES} bytes")
+    if (response.content_length or 0) > MAX_ANSWER_BYTES:
+        raise too_large
+    body = bytearray()
+    async for chunk in response.content.iter_any():
+        body += chunk
+        if len(body) > MAX_ANSWER_BYTES:
+            raise too_large
+    return bytes(body)
 
 
 def _error_for(

@@ -22,6 +22,9 @@ BACKOFF_MAX: Final = 3600.0
 # After a problem only the user can fix (permission, missing repository) try again hourly,
 # so a fix made on GitHub alone is picked up without a restart.
 USER_FIX_RETRY: Final = 3600.0
+# No wait is longer: GitHub's rate-limit windows last an hour, so a server naming a longer one
+# is broken, and obeying it could stop publishing for years.
+LONGEST_WAIT: Final = 3700.0
 
 
 def nightly_moment(day: date, at: time, tz: tzinfo) -> datetime:
@@ -64,12 +67,14 @@ def backoff_delay(failures: int, rng: random.Random, wait_at_least: float | None
     Exponential with "equal jitter" (half fixed, half random) so several HA instances that
     failed together do not retry together; never shorter than what GitHub asked for.
     """
-    ceiling = min(BACKOFF_MAX, BACKOFF_FIRST * 2.0 ** max(0, failures - 1))
+    # Bounded before it is raised: 2.0 ** 1024 overflows, a month of failures in a row.
+    doublings = min(max(0, failures - 1), 16)
+    ceiling = min(BACKOFF_MAX, BACKOFF_FIRST * 2.0**doublings)
     delay = ceiling / 2 + rng.uniform(0, ceiling / 2)
     if wait_at_least is not None:
         # GitHub named the time (retry-after / x-ratelimit-reset): wait that, plus a little.
         delay = max(delay, wait_at_least + rng.uniform(0, 5))
-    return delay
+    return min(delay, LONGEST_WAIT)
 
 
 @dataclass(frozen=True)

@@ -352,6 +352,15 @@ async def test_a_request_github_does_not_answer_in_time_is_transient(
         await client.publish(FILES, "Publish")
 
 
+async def test_an_answer_larger_than_any_github_sends_is_refused_unread(
+    fake: FakeGitHub, session: aiohttp.ClientSession
+) -> None:
+    fake.endless_answer(path="/repos/alice/energy$")
+
+    with pytest.raises(GitHubTransientError, match="larger than"):
+        await client_for(fake, session).check_access()
+
+
 async def test_an_unreachable_server_is_transient(session: aiohttp.ClientSession) -> None:
     async with FakeGitHub(token=TOKEN) as gone:
         url = gone.api_url

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from custom_components.powerstats.core.publish_plan import (
     BACKOFF_MAX,
+    LONGEST_WAIT,
     PublishedMeter,
     backoff_delay,
     due_night,
@@ -107,6 +108,16 @@ def test_backoff_grows_exponentially_with_jitter_up_to_an_hour() -> None:
 
 def test_backoff_is_never_shorter_than_what_github_asked_for() -> None:
     assert backoff_delay(1, random.Random(1), wait_at_least=900) >= 900
+
+
+def test_no_wait_is_longer_than_githubs_hour_whatever_a_server_names() -> None:
+    assert backoff_delay(1, random.Random(1), wait_at_least=99_999_999_999) <= LONGEST_WAIT
+
+
+def test_a_month_of_failures_in_a_row_still_waits_at_most_an_hour() -> None:
+    # 2.0 ** 1024 overflows: the 1,025th failure in a row used to raise instead of waiting.
+    delays = [backoff_delay(n, random.Random(n)) for n in (1025, 5000, 10**9)]
+    assert all(BACKOFF_MAX / 2 <= d <= BACKOFF_MAX for d in delays)
 
 
 RENDERED = {
