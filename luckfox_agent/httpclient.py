@@ -106,29 +106,49 @@ class _Reader:
         return self.buffer
 
 
-def _connect(url: SourceUrl, timeout: float, cafile: str) -> Any:
+def _connect(url: SourceUrl, deadline: float, cafile: str) -> Any:
     # An ASCII host goes to getaddrinfo as bytes: a str would be IDNA-encoded, which imports
     # `encodings.idna`, `stringprep` and `unicodedata` (about 0.4 MB resident) for nothing.
     host: "str | bytes" = url.host
     if url.host.isascii():
         host = url.host.encode("ascii")
     try:
-        sock = netio.connect(host, url.port, timeout)
+        sock = netio.connect(host, url.port, _remaining(deadline))
     except netio.Timeout:
         raise HttpError(f"connecting to {url.host}:{url.port} timed out") from None
     except OSError as err:
         raise HttpError(f"cannot connect to {url.host}:{url.port}: {err.strerror or err}") from None
     if url.scheme == "https":
-        import ssl
-
-        # Certificates are always verified; a self-signed HA is trusted through `cafile`.
-        context = ssl.create_default_context(cafile=cafile or None)
-        try:
-            return context.wrap_socket(netio.for_tls(sock), server_hostname=url.host)
-        except (OSError, ssl.SSLError) as err:
-            sock.close()
-            raise HttpError(f"TLS handshake with {url.host} failed: {err}") from None
+        return _handshake(sock, url.host, deadline, cafile)
     return sock
+
+
+def _remaining(deadline: float) -> float:
+    # Never 0: a socket timeout of 0 means non-blocking, not "no time left".
+    return max(deadline - time.monotonic(), 0.001)
+
+
+def _handshake(sock: Any, host: str, deadline: float, cafile: str) -> Any:
+    """The TLS connection over `sock`, its handshake done by `deadline`."""
+    import ssl
+
+    # Certificates are always verified; a self-signed HA is trusted through `cafile`.
+    context = ssl.create_default_context(cafile=cafile or None)
+    tls = netio.for_tls(sock)
+    try:
+        tls = context.wrap_socket(tls, server_hostname=host, do_handshake_on_connect=False)
+        # The socket `for_tls` hands over has no timeout: the handshake would wait for ever.
+        # A timeout bounds the whole handshake (ssl, since Python 3.5), not each read, so a
+        # source dripping its certificate a byte at a time is cut off at the deadline too.
+        tls.settimeout(_remaining(deadline))
+        tls.do_handshake()
+    except netio.Timeout:
+        tls.close()
+        raise HttpError(f"TLS handshake with {host} timed out") from None
+    except (OSError, ssl.SSLError) as err:
+        tls.close()
+        raise HttpError(f"TLS handshake with {host} failed: {err}") from None
+    return tls
 
 
 def _decode_chunked(reader: _Reader, limit: int) -> bytes:
@@ -178,10 +198,10 @@ def request(
     if body or method == "POST":
         lines.append(f"Content-Length: {len(body)}")
     raw = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
-    sock = _connect(url, timeout, cafile)
+    sock = _connect(url, deadline, cafile)
     try:
         try:
-            sock.settimeout(max(deadline - time.monotonic(), 0.001))
+            sock.settimeout(_remaining(deadline))
             sock.sendall(raw)
         except netio.Timeout:
             raise HttpError("timed out while sending the request") from None

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import json
 import resource
+import socket
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -279,6 +283,46 @@ def test_an_https_source_is_verified_and_a_self_signed_one_trusted_through_ca_fi
     result = run_agent(agent_python, trusted, "mirror-once")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "webroot" / "house" / "daily.json").exists()
+
+
+@pytest.fixture
+def dripping_tls_peer() -> Iterator[str]:
+    """An https URL whose peer takes the ClientHello, then answers a byte every 0.25 s for an
+    hour: every read gets something, so only a deadline on the whole handshake ends it."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def drip() -> None:
+        try:
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(65536)
+                server_hello = b"\x16\x03\x03\x40\x00\x02" + bytes(16000)  # a 16 KiB record
+                for byte in server_hello:
+                    if stop.wait(0.25):
+                        return
+                    conn.sendall(bytes([byte]))
+        except OSError:  # the agent hung up, or the test ended before it connected
+            return
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{listener.getsockname()[1]}/powerstats/"
+    stop.set()
+    with contextlib.suppress(OSError):
+        listener.shutdown(socket.SHUT_RDWR)  # wakes an accept still waiting
+    listener.close()
+    thread.join(5)
+
+
+def test_a_tls_handshake_dripped_a_byte_at_a_time_fails_at_the_source_timeout(
+    tmp_path: Path, static_source: Source, agent_python: str, dripping_tls_peer: str
+) -> None:
+    config = write_config(tmp_path, static_source, **{"source.url": dripping_tls_peer})
+    # [source] timeout is 2 s; the generous bound only keeps a hang from stalling the suite.
+    result = run_agent(agent_python, config, "mirror-once", timeout=30)
+    assert result.returncode == 1
+    assert "TLS handshake with 127.0.0.1 timed out" in result.stderr
 
 
 def test_the_token_is_never_sent_to_a_source_that_is_not_the_ha_data_view(
