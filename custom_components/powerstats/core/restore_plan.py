@@ -194,6 +194,16 @@ def _file_entry(meter_id: str, level: str, raw: Any) -> PublishedFile:
     return PublishedFile(meter_id, level, path, sha, size)
 
 
+def _optional_kind(where: str, holder: Mapping[str, Any]) -> None:
+    if "kind" in holder and holder["kind"] not in ("power", "energy"):
+        raise _unreadable(where, "kind is neither power nor energy")
+
+
+def _optional_currency(where: str, holder: Mapping[str, Any]) -> None:
+    if "currency" in holder:
+        _string(where, holder["currency"], "currency", longest=8)
+
+
 def _meter_entry(index: int, raw: Any) -> PublishedMeter:
     where = f"manifest.json (meter #{index + 1})"
     meter = _object(where, raw, "the meter entry")
@@ -201,10 +211,8 @@ def _meter_entry(index: int, raw: Any) -> PublishedMeter:
     name = _string(where, meter.get("name"), "name", longest=100)
     _string(where, meter.get("entity_id"), "entity_id", pattern=_ENTITY_ID_RE)
     timezone = _string(where, meter.get("timezone"), "timezone", longest=64)
-    if "kind" in meter and meter["kind"] not in ("power", "energy"):
-        raise _unreadable(where, "kind is neither power nor energy")
-    if "currency" in meter:
-        _string(where, meter["currency"], "currency", longest=8)
+    _optional_kind(where, meter)
+    _optional_currency(where, meter)
     files = _object(where, meter.get("files"), "files")
     return PublishedMeter(
         id=meter_id,
@@ -407,6 +415,8 @@ def read_level(file: PublishedFile, data: bytes, meter: PublishedMeter, tz: tzin
     _string(path, head.get("name"), "meter name", longest=100)
     if not isinstance(head.get("entity_id"), str):
         raise _unreadable(path, "meter entity_id is not a string")
+    _optional_kind(path, head)
+    _optional_currency(path, doc)
     if doc.get("timezone") != meter.timezone:
         raise _unreadable(path, f"its time zone {doc.get('timezone')!r} is not the manifest's")
     generated = _timestamp(path, doc.get("generated"), "generated")
