@@ -35,6 +35,7 @@ from tests.e2e.test_system import (
     _next_boundary,
     energy_card,
     level_rows,
+    move_past,
     wait_for,
 )
 
@@ -232,6 +233,7 @@ def test_after_the_config_folder_is_lost_a_restore_gives_back_what_was_published
         boundary = _next_boundary(ha.now() + timedelta(seconds=60))
         ha.move_clock(boundary - timedelta(seconds=20), token)
         set_power(ha, token, 0)
+        move_past(ha, token, boundary)
         closed = int((boundary - timedelta(minutes=10)).timestamp())
         wait_for(
             lambda: closed in with_data(level_rows(local_files(ha, token), "daily")),

@@ -33,6 +33,7 @@ from tests.e2e.test_system import (
     POWER_ATTRIBUTES,
     _next_boundary,
     energy_card,
+    move_past,
     wait_for,
 )
 
@@ -280,6 +281,7 @@ def test_a_person_logs_in_adds_a_meter_in_the_dialogs_and_the_panel_shows_todays
         boundary = _next_boundary(ha.now() + timedelta(seconds=60))
         ha.move_clock(boundary - timedelta(seconds=20), token)
         set_power(ha, token, 0)
+        move_past(ha, token, boundary)
         closed = int((boundary - timedelta(minutes=10)).timestamp())
         wait_for(
             lambda: closed_with_energy(ha, token, closed), "the first bucket to close", timeout=120
