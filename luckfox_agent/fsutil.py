@@ -11,7 +11,7 @@ import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
-    from typing import Any, Callable, Iterable, Optional
+    from typing import Any, Callable, Iterable, Optional, Tuple
 
 _counter = 0
 
@@ -87,17 +87,77 @@ def random_token(nbytes: int = 32) -> str:
     return os.urandom(nbytes).hex()
 
 
-def stage_write(path: str, chunks: Iterable[bytes], mode: int = 0o644, fsync: bool = True) -> str:
-    """Write `chunks` to a temporary file beside `path`; returns the temporary file's name.
+def staging_path(path: str) -> str:
+    """A new temporary name beside `path`: `.<name>.<pid>.<n>.tmp`.
 
-    The temporary file sits on the same file system as the target (so the later rename is
-    atomic) and starts with a dot, which the server's allow-list never serves. On any error
-    it is removed again and the error raised.
+    It sits on the same file system as the target (so the later rename is atomic) and starts
+    with a dot, which the server's allow-list never serves. The pid tells at the next start
+    whether the process that wrote it is gone (see `remove_interrupted_writes`).
     """
     global _counter
     _counter += 1
     directory, name = os.path.split(path)
-    tmp = os.path.join(directory or ".", f".{name}.{os.getpid()}.{_counter}.tmp")
+    return os.path.join(directory or ".", f".{name}.{os.getpid()}.{_counter}.tmp")
+
+
+def staged_for(name: str) -> Optional[Tuple[str, int]]:
+    """(target name, writer's pid) when file `name` is one `staging_path` makes, else None."""
+    if not (name.startswith(".") and name.endswith(".tmp")):
+        return None
+    parts = name[1:-4].rsplit(".", 2)
+    if len(parts) != 3 or not parts[0]:
+        return None
+    target, pid, count = parts
+    if not all(part.isascii() and part.isdigit() for part in (pid, count)) or int(pid) < 1:
+        return None
+    return target, int(pid)
+
+
+def _writer_gone(pid: int) -> bool:
+    # At start this process has staged nothing yet: a file with its pid is from an earlier
+    # process that had the same pid (boards start their services in the same order each boot).
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return True
+    except OSError:  # EPERM: a process of another user runs under that pid
+        return False
+    return False
+
+
+def remove_interrupted_writes(directory: str, targets: Callable[[str], bool]) -> int:
+    """Remove the temporary files that writes cut short (a power cut, kill -9) left in
+    `directory`, for the target names `targets` accepts; how many were removed.
+
+    Only names `staging_path` makes, and only those whose writer is gone: a `mirror-once`
+    run beside the daemon may be writing its own right now (after a reboot an unrelated
+    process may hold a dead writer's pid; that file goes at a later start). Call it before
+    this process stages anything.
+    """
+    removed = 0
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return 0
+    for entry in entries:
+        staged = staged_for(entry.name)
+        if staged is None or not targets(staged[0]) or not _writer_gone(staged[1]):
+            continue
+        with suppress(OSError):
+            if entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+                removed += 1
+    return removed
+
+
+def stage_write(path: str, chunks: Iterable[bytes], mode: int = 0o644, fsync: bool = True) -> str:
+    """Write `chunks` to a temporary file beside `path` (`staging_path`); returns its name.
+
+    On any error the temporary file is removed again and the error raised.
+    """
+    tmp = staging_path(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), mode)
     try:
         try:

@@ -21,6 +21,7 @@ from .config import Config
 from .contract import ContractError, FileEntry, parse_level_file, parse_manifest
 from .fsutil import (
     atomic_write,
+    remove_interrupted_writes,
     remove_quietly,
     sha256_file,
     sha256_hex,
@@ -174,6 +175,19 @@ def read_local_manifest(webroot: str) -> Tuple[Optional[bytes], Tuple[FileEntry,
         return None, (), None
 
 
+def _is_mirrored_name(name: str) -> bool:
+    """Whether the mirror writes files called `name`: the manifest, level files, their gzip."""
+    return name.endswith((".json", ".json.gz"))
+
+
+def _subfolders(folder: str) -> List[str]:
+    """The folders in `folder` (one per meter in the web root), symbolic links left out."""
+    try:
+        return [e.path for e in os.scandir(folder) if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return []
+
+
 class Mirror:
     """Polls the source and keeps the web root current; thread-safe status for the server."""
 
@@ -181,6 +195,7 @@ class Mirror:
         self.config = config
         self.clock = clock
         self.lock = threading.Lock()
+        self._remove_interrupted_writes()
         self.status = load_state(config.state_file)
         self._state_written = self._state_bytes()
         raw, entries, doc = read_local_manifest(config.webroot)
@@ -203,6 +218,19 @@ class Mirror:
         self.packed: Dict[str, Packed] = found_siblings(config.webroot, contents)
         if self._repair:
             log.warning("some mirrored files are missing or damaged; the first poll repairs them")
+
+    def _remove_interrupted_writes(self) -> None:
+        """Remove what updates cut short by a power cut or kill -9 staged: never served, these
+        files would otherwise fill the flash over the years, one crash at a time."""
+        webroot = self.config.webroot
+        removed = sum(
+            remove_interrupted_writes(folder, _is_mirrored_name)
+            for folder in [webroot, *_subfolders(webroot)]
+        )
+        state_folder, state_name = os.path.split(self.config.state_file)
+        removed += remove_interrupted_writes(state_folder, lambda name: name == state_name)
+        if removed:
+            log.info("removed %d temporary file(s) left by an interrupted update", removed)
 
     @staticmethod
     def _allowed(raw: Optional[bytes], entries: Tuple[FileEntry, ...]) -> FrozenSet[str]:

@@ -19,7 +19,7 @@ import stat
 import time
 
 from . import log
-from .fsutil import remove_quietly, suppress
+from .fsutil import remove_quietly, staging_path, suppress
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
@@ -33,7 +33,6 @@ GZIP = ["gzip", "-c"]  # the options BusyBox's gzip shares with GNU gzip
 # A compression of a data file (tens of kB) takes milliseconds even on the board's core.
 DEADLINE = 30.0
 NOT_RUN = 127  # the exit status of a spawned child whose program could not be executed
-_counter = 0
 
 
 def sibling_name(path: str, sha256: str) -> str:
@@ -77,10 +76,8 @@ class Packer:
         """
         if not self.available:
             return None
-        global _counter
-        _counter += 1
-        directory, name = os.path.split(beside)
-        tmp = os.path.join(directory or ".", f".{name}.gz.{os.getpid()}.{_counter}.tmp")
+        name = os.path.basename(beside)
+        tmp = staging_path(beside + ".gz")  # `.<name>.gz.<pid>.<n>.tmp`
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         try:
             pid = os.posix_spawnp(

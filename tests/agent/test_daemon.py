@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
 import signal
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -130,6 +132,37 @@ def test_a_running_agent_fetches_again_a_file_changed_behind_its_back_and_only_t
     wait_until(lambda: (webroot / "house" / "daily.json").read_bytes() == new_daily, what="daily")
     fetched = sorted(h.path[len(source.prefix) :] for h in source.gets())
     assert fetched == ["house/daily.json", "house/weekly.json", "manifest.json"]
+
+
+def test_temporary_files_a_killed_agent_left_are_removed_at_start_and_nothing_else(
+    tmp_path: Path, source: Source, agent_python: str, start_agent: Callable[..., Agent]
+) -> None:
+    config = write_config(tmp_path, source)
+    assert run_agent(agent_python, config, "mirror-once").returncode == 0
+    gone = subprocess.Popen(["true"])  # a process that has ended, as a killed agent has
+    gone.wait()
+    webroot, state = tmp_path / "webroot", tmp_path / "state"
+    leftovers = [
+        webroot / f".manifest.json.{gone.pid}.7.tmp",
+        webroot / f".manifest.json.gz.{gone.pid}.8.tmp",
+        webroot / "house" / f".daily.json.{gone.pid}.3.tmp",
+        webroot / "house" / f".daily.json.gz.{gone.pid}.4.tmp",
+        state / f".state.json.{gone.pid}.9.tmp",
+    ]
+    kept = [
+        webroot / ".keep",
+        webroot / "house" / ".daily.json.tmp",
+        webroot / "house" / f"daily.json.{gone.pid}.3.tmp",  # no leading dot
+        webroot / "house" / f".notes.txt.{gone.pid}.1.tmp",  # not a file the mirror writes
+        webroot / "house" / f".daily.json.{os.getpid()}.5.tmp",  # its writer still runs
+        state / f".other.json.{gone.pid}.2.tmp",  # beside the state file, not the state file's
+    ]
+    for path in leftovers + kept:
+        path.write_bytes(b"half written")
+    agent = start_agent(config)  # returns once it serves
+    assert [path.name for path in leftovers if path.exists()] == []
+    assert [path.name for path in kept if not path.exists()] == []
+    agent.wait_for_log("removed 5 temporary file")
 
 
 def kb(pid: int, field: str) -> int:

@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from luckfox_agent.config import parse_url
-from luckfox_agent.fsutil import atomic_write, http_date, parse_form, percent_decode
+from luckfox_agent.fsutil import (
+    atomic_write,
+    http_date,
+    parse_form,
+    percent_decode,
+    stage_write,
+    staged_for,
+)
+from luckfox_agent.packing import Packer
 
 
 @pytest.mark.parametrize(
@@ -46,6 +54,25 @@ def test_an_atomic_write_replaces_the_file_and_leaves_no_temporary(tmp_path: Pat
     assert target.read_bytes() == b"new bytes"
     assert target.stat().st_ino != inode
     assert os.listdir(tmp_path) == ["f.json"]
+
+
+def test_the_agent_knows_every_temporary_name_it_writes_for_the_cleanup_at_start(
+    tmp_path: Path,
+) -> None:
+    target = str(tmp_path / "daily.json")
+    staged = stage_write(target, [b'{"rows": []}'])
+    packed = Packer().compress(staged, target)
+    if packed is None:
+        pytest.skip("needs a gzip program")
+    assert staged_for(os.path.basename(staged)) == ("daily.json", os.getpid())
+    assert staged_for(os.path.basename(packed)) == ("daily.json.gz", os.getpid())
+
+
+@pytest.mark.parametrize(
+    "name", [".daily.json.tmp", "daily.json.12.3.tmp", ".12.3.tmp", ".a.0.1.tmp", ".a.1.x.tmp"]
+)
+def test_a_name_the_agent_does_not_write_is_no_temporary_of_its_own(name: str) -> None:
+    assert staged_for(name) is None
 
 
 @pytest.mark.parametrize(
