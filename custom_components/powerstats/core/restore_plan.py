@@ -28,7 +28,7 @@ from typing import Any, Final
 from .accounting import MAX_POWER_W, WS_PER_KWH, Bucket
 from .rollup import History
 from .timegrid import bucket_slot
-from .views import BUCKET_OF_LEVEL, FORMAT, LEVELS, Level, level_path
+from .views import BUCKET_OF_LEVEL, FORMAT, LEVELS, Level, coverage_cell, level_path
 
 # Bounds on what a published folder may hold. The writer's files are far smaller (a yearly file
 # of one meter is about 30 kB, the manifest about 1 kB a meter); the bounds keep a hostile or
@@ -379,14 +379,15 @@ def _covered(kwh: float, mean_w: float | None, coverage: float, seconds: int) ->
     joules = abs(kwh) * WS_PER_KWH
     watts = abs(mean_w)
     exact = joules / watts
-    if low <= exact <= high:
-        return exact
     lowest = joules / (watts + _HALF_WATT)
     highest = joules / (watts - _HALF_WATT) if watts > _HALF_WATT else math.inf
     begin, end = max(low, lowest), min(high, highest)
-    if begin > end:
-        return nominal
-    return min(max(nominal, begin), end)
+    # A time on the edge of the coverage's range may round either way: each is checked as
+    # the files would write it.
+    for covered in (exact, min(max(nominal, begin), end)):
+        if begin <= covered <= end and coverage_cell(covered, seconds) == coverage:
+            return covered
+    return nominal
 
 
 @dataclass(frozen=True, slots=True)

@@ -131,7 +131,8 @@ def _opt(value: float, digits: int) -> float | int | None:
     return None if value != value else _num(value, digits)
 
 
-def _coverage(covered: float, seconds: int) -> float | int:
+def coverage_cell(covered: float, seconds: int) -> float | int:
+    """A bucket's `coverage` as the files write it."""
     # A few covered seconds in a day round to 0.000, which readers take for "no data" (null
     # measurements); a bucket with measurements says at least 0.001.
     fraction = min(1.0, covered / seconds) if seconds > 0 else 0.0
@@ -164,7 +165,7 @@ def numbers_row(
         _num(mean_power(kwh, covered), 1),
         _opt(min_w, 1),
         _opt(max_w, 1),
-        _coverage(covered, seconds),
+        coverage_cell(covered, seconds),
     ]
     if priced:
         row.append(_opt(cost, 4))
