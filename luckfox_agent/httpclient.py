@@ -133,7 +133,12 @@ def _handshake(sock: Any, host: str, deadline: float, cafile: str) -> Any:
     import ssl
 
     # Certificates are always verified; a self-signed HA is trusted through `cafile`.
-    context = ssl.create_default_context(cafile=cafile or None)
+    try:
+        context = ssl.create_default_context(cafile=cafile or None)
+    except (OSError, ssl.SSLError) as err:
+        sock.close()
+        # A poll failed like any other (counted, backed off), not an error of the agent's own.
+        raise HttpError(f"cannot use the CA file {cafile}: {err.strerror or err}") from None
     tls = netio.for_tls(sock)
     try:
         tls = context.wrap_socket(tls, server_hostname=host, do_handshake_on_connect=False)

@@ -325,6 +325,19 @@ def test_a_tls_handshake_dripped_a_byte_at_a_time_fails_at_the_source_timeout(
     assert "TLS handshake with 127.0.0.1 timed out" in result.stderr
 
 
+def test_a_ca_file_that_is_not_there_fails_the_poll_saying_so(
+    tmp_path: Path, static_source: Source, agent_python: str, dripping_tls_peer: str
+) -> None:
+    missing = tmp_path / "ha-ca.pem"
+    config = write_config(
+        tmp_path, static_source, **{"source.url": dripping_tls_peer, "source.ca_file": str(missing)}
+    )
+    result = run_agent(agent_python, config, "mirror-once", timeout=30)
+    assert result.returncode == 1
+    assert f"cannot use the CA file {missing}: No such file or directory" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_the_token_is_never_sent_to_a_source_that_is_not_the_ha_data_view(
     tmp_path: Path, static_source: Source, agent_python: str
 ) -> None:
