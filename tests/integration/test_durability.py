@@ -337,23 +337,44 @@ async def test_meters_set_up_together_fold_their_journals_at_different_boundarie
     assert folds["house"] != folds["solar"]
 
 
+async def restarted_after_a_cut(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    snapshot: Any,
+    journal: bytes,
+) -> PowerStatsMeter:
+    """The House meter started again after a power cut left `snapshot` and `journal`."""
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    hass_storage[meter_store_key(HOUSE)] = snapshot
+    await hass.async_add_executor_job(journal_path(hass).write_bytes, journal)
+    return await setup(hass, entry)
+
+
+async def torn_at_ten_past_noon(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    move_to: Clock,
+    hass_storage: dict[str, Any],
+) -> tuple[MockConfigEntry, Any, PowerStatsMeter]:
+    """Power was cut at 12:10 in the middle of writing that boundary's journal line; returns
+    the entry, the snapshot the cut left and the meter started again."""
+    entry = await started_at(hass, freezer, at(2026, 11, 26, 11, 55))
+    await move_to(at(2026, 11, 26, 12, 0))
+    await move_to(at(2026, 11, 26, 12, 10))
+    snapshot = copy.deepcopy(hass_storage[meter_store_key(HOUSE)])
+    whole = await hass.async_add_executor_job(journal_path(hass).read_bytes)
+    meter = await restarted_after_a_cut(hass, entry, hass_storage, snapshot, whole[:-20])
+    return entry, snapshot, meter
+
+
 async def test_a_torn_last_journal_line_is_skipped_and_the_lines_before_it_kept(
     ha: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     move_to: Clock,
     hass_storage: dict[str, Any],
 ) -> None:
-    entry = await started_at(ha, freezer, at(2026, 11, 26, 11, 55))
-    await move_to(at(2026, 11, 26, 12, 0))
-    await move_to(at(2026, 11, 26, 12, 10))
-    journal = journal_path(ha)
-    snapshot = copy.deepcopy(hass_storage[meter_store_key(HOUSE)])
-    whole = await ha.async_add_executor_job(journal.read_bytes)
-    assert await ha.config_entries.async_unload(entry.entry_id)
-    # Power was cut at 12:10 in the middle of writing that boundary's line.
-    hass_storage[meter_store_key(HOUSE)] = snapshot
-    await ha.async_add_executor_job(journal.write_bytes, whole[:-20])
-    meter = await setup(ha, entry)
+    _, _, meter = await torn_at_ten_past_noon(ha, freezer, move_to, hass_storage)
     assert not meter.recovered
     assert meter.history.ten_minutes[ts(2026, 11, 26, 11, 50)].covered == 300
     # The bucket that line held closed at the cut: it is lost, like the open bucket.
@@ -366,23 +387,11 @@ async def test_the_first_line_after_a_torn_one_survives_the_next_power_cut(
     move_to: Clock,
     hass_storage: dict[str, Any],
 ) -> None:
-    entry = await started_at(ha, freezer, at(2026, 11, 26, 11, 55))
-    await move_to(at(2026, 11, 26, 12, 0))
-    await move_to(at(2026, 11, 26, 12, 10))
-    journal = journal_path(ha)
-    snapshot = copy.deepcopy(hass_storage[meter_store_key(HOUSE)])
-    whole = await ha.async_add_executor_job(journal.read_bytes)
-    assert await ha.config_entries.async_unload(entry.entry_id)
-    hass_storage[meter_store_key(HOUSE)] = snapshot
-    await ha.async_add_executor_job(journal.write_bytes, whole[:-20])
-    meter = await setup(ha, entry)
+    entry, snapshot, _ = await torn_at_ten_past_noon(ha, freezer, move_to, hass_storage)
     await move_to(at(2026, 11, 26, 12, 20))  # its line is appended after the torn end
-    on_disk = await ha.async_add_executor_job(journal.read_bytes)
-    assert await ha.config_entries.async_unload(entry.entry_id)
+    on_disk = await ha.async_add_executor_job(journal_path(ha).read_bytes)
     # A second cut, before any snapshot: the journal is all there is of 12:10 to 12:20.
-    hass_storage[meter_store_key(HOUSE)] = snapshot
-    await ha.async_add_executor_job(journal.write_bytes, on_disk)
-    meter = await setup(ha, entry)
+    meter = await restarted_after_a_cut(ha, entry, hass_storage, snapshot, on_disk)
     assert not meter.recovered
     assert meter.history.ten_minutes[ts(2026, 11, 26, 12, 10)].covered == 600
 

@@ -80,6 +80,19 @@ async def new_data(hass: HomeAssistant, move_to: Clock, now: datetime, watts: st
     return later
 
 
+async def stopped_after_a_publish(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, fake: FakeGitHub
+) -> tuple[MockConfigEntry, int]:
+    """PowerStats set up at noon published, then HA stopped and the load changed; returns the
+    entry and the number of commits then."""
+    seed(fake)
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    entry = await start_publishing_meter(hass, fake)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    hass.states.async_set(SOURCE, "1500", W)
+    return entry, len(fake.repo.history())
+
+
 def published_matches_local(hass: HomeAssistant, fake: FakeGitHub) -> None:
     remote, local = fake.repo.files(), local_files(hass)
     for path in ("house/monthly.json", "house/yearly.json"):
@@ -278,15 +291,10 @@ async def test_a_saved_state_with_a_broken_night_and_an_endless_wait_still_publi
     fake: FakeGitHub,
     hass_storage: dict[str, object],
 ) -> None:
-    seed(fake)
-    freezer.move_to(at(2026, 11, 26, 12, 0))
-    entry = await start_publishing_meter(ha, fake)
-    assert await ha.config_entries.async_unload(entry.entry_id)
+    entry, commits = await stopped_after_a_publish(ha, freezer, fake)
     saved = hass_storage[f"{DOMAIN}.publish.{entry.entry_id}"]
     assert isinstance(saved, dict)
     saved["data"].update(last_night="last night", retry_at=1e12, pending=True)
-    commits = len(fake.repo.history())
-    ha.states.async_set(SOURCE, "1500", W)
 
     restart = at(2026, 11, 27, 9, 0)
     freezer.move_to(restart)
@@ -421,12 +429,7 @@ async def test_nights_missed_while_home_assistant_was_off_are_caught_up_at_start
     fake: FakeGitHub,
     hass_storage: dict[str, object],
 ) -> None:
-    seed(fake)
-    freezer.move_to(at(2026, 11, 26, 12, 0))
-    entry = await start_publishing_meter(ha, fake)
-    assert await ha.config_entries.async_unload(entry.entry_id)
-    commits = len(fake.repo.history())
-    ha.states.async_set(SOURCE, "1500", W)
+    entry, commits = await stopped_after_a_publish(ha, freezer, fake)
 
     freezer.move_to(at(2026, 11, 29, 9, 30))  # off for three nights
     assert await ha.config_entries.async_setup(entry.entry_id)
