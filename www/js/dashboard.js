@@ -175,23 +175,28 @@ class Dashboard {
   async refresh() {
     clearTimeout(this.timer);
     try {
-      const reading = this.firstManifest ?? this.source.manifest();
-      this.firstManifest = null;
-      this.manifest = await reading;
-      this.ui.error.hidden = true;
-      this.setNote('manifest', null);
-    } catch (error) {
-      if (!(error instanceof DataError)) throw error;
-      // Once something good is on screen, a failed re-read leaves it there, with the reason.
-      if (this.file) this.setNote('manifest', `Could not refresh: ${error.message}`);
-      else this.showError(error.message);
+      try {
+        const reading = this.firstManifest ?? this.source.manifest();
+        this.firstManifest = null;
+        this.manifest = await reading;
+        this.ui.error.hidden = true;
+        this.setNote('manifest', null);
+      } catch (error) {
+        if (!(error instanceof DataError)) throw error;
+        // Once something good is on screen, a failed re-read leaves it there, with the reason.
+        if (this.file) this.setNote('manifest', `Could not refresh: ${error.message}`);
+        else this.showError(error.message);
+      }
+      if (this.manifest && this.ui.error.hidden) await this.showView();
+    } finally {
+      // Whatever went wrong, the page reads again later: the next version may be good.
+      // How many reads of the manifest are done and shown: something to wait on, for tests and tools.
+      this.page.dataset.reads = String(++this.reads);
+      if (!this.destroyed) { // detached while reading (HA switched panels): stop polling
+        const every = Math.min(Math.max(this.manifest?.refreshSeconds ?? DEFAULT_REFRESH_SECONDS, 30), 900);
+        this.timer = setTimeout(() => this.refresh(), every * 1000);
+      }
     }
-    if (this.manifest && this.ui.error.hidden) await this.showView();
-    // How many reads of the manifest are done and shown: something to wait on, for tests and tools.
-    this.page.dataset.reads = String(++this.reads);
-    if (this.destroyed) return; // detached while reading (HA switched panels): stop polling
-    const every = Math.min(Math.max(this.manifest?.refreshSeconds ?? DEFAULT_REFRESH_SECONDS, 30), 900);
-    this.timer = setTimeout(() => this.refresh(), every * 1000);
   }
 
   showError(message) {

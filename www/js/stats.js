@@ -155,7 +155,7 @@ export function calendarPeriod(file, unit, timeZone, metric) {
 function csvCell(value) {
   if (value === null || value === undefined) return '';
   const text = String(value);
-  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 /** The view as CSV: the file's columns as they are, plus the bucket start in the meter's time zone. */

@@ -9,6 +9,8 @@ const METER_ID = /^[a-z0-9_-]{1,32}$/;
 const FILE_PATH = /^[a-z0-9_-]{1,32}\/(daily|weekly|monthly|yearly)\.json$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z)$/;
+const COLUMN = /^[a-z][a-z0-9_]*$/;
+const LATEST_START = 253402300799;
 
 export class DataError extends Error {}
 
@@ -96,7 +98,9 @@ export function parseLevelFile(doc, level, meterId, path) {
   if (!isObject(doc.meter) || doc.meter.id !== meterId) fail(path, `it belongs to another meter than ${meterId}`);
   if (typeof doc.timezone !== 'string' || doc.timezone.length === 0) fail(path, 'the time zone is missing');
   const columns = doc.columns;
-  if (!Array.isArray(columns) || !columns.every((c) => typeof c === 'string')) fail(path, '"columns" is not a list of names');
+  if (!Array.isArray(columns) || !columns.every((c) => typeof c === 'string' && COLUMN.test(c))) {
+    fail(path, '"columns" is not a list of names');
+  }
   const col = {};
   columns.forEach((name, i) => { col[name] = i; });
   for (const name of REQUIRED_COLUMNS) if (!(name in col)) fail(path, `the column ${name} is missing`);
@@ -105,7 +109,8 @@ export function parseLevelFile(doc, level, meterId, path) {
   doc.rows.forEach((row, r) => {
     if (!Array.isArray(row) || row.length !== columns.length) fail(path, `row ${r + 1} does not have one cell per column`);
     const start = row[col.start];
-    if (!Number.isInteger(start) || start <= previous) fail(path, `row ${r + 1} is not in increasing order of start`);
+    if (!Number.isInteger(start) || start < 0 || start > LATEST_START) fail(path, `row ${r + 1} starts at no time a date can show`);
+    if (start <= previous) fail(path, `row ${r + 1} is not in increasing order of start`);
     previous = start;
     row.forEach((cell, c) => {
       if (c !== col.start && cell !== null && !(typeof cell === 'number' && Number.isFinite(cell))) {
@@ -166,8 +171,16 @@ async function fetchResponse(fetchFile, path, init) {
   return response;
 }
 
+async function bodyOf(response, path) {
+  try {
+    return await response.arrayBuffer();
+  } catch (error) {
+    throw new DataError(`${path} was cut off while it was fetched (${error.message}); check that the data source is reachable.`);
+  }
+}
+
 async function fetchBytes(fetchFile, path) {
-  return (await fetchResponse(fetchFile, path)).arrayBuffer();
+  return bodyOf(await fetchResponse(fetchFile, path), path);
 }
 
 function conditionalInit(read) {
@@ -202,7 +215,7 @@ export class DataSource {
     const init = last ? conditionalInit(last) : undefined;
     const response = await fetchResponse(this.fetchFile, 'manifest.json', init);
     if (response.status === 304) return last.manifest;
-    const manifest = parseManifest(decodeJson(await response.arrayBuffer(), 'manifest.json'));
+    const manifest = parseManifest(decodeJson(await bodyOf(response, 'manifest.json'), 'manifest.json'));
     const { headers } = response;
     this.lastManifest = { manifest, etag: headers.get('ETag'), lastModified: headers.get('Last-Modified') };
     return manifest;
@@ -234,8 +247,8 @@ export class DataSource {
       const bytes = await fetchBytes(this.fetchFile, entry.path);
       const digest = await sha256Hex(bytes);
       this.verified = digest !== null;
-      if (digest !== null && digest !== entry.sha256) {
-        note = `${entry.path} does not match its checksum in the manifest, so it was ignored; it is probably being rewritten — reload in a minute.`;
+      if (bytes.byteLength !== entry.bytes || (digest !== null && digest !== entry.sha256)) {
+        note = `${entry.path} does not match its size or checksum in the manifest, so it was ignored; it is probably being rewritten — reload in a minute.`;
       } else {
         const file = parseLevelFile(decodeJson(bytes, entry.path), level, meter.id, entry.path);
         this.keep(entry.path, { sha256: entry.sha256, file });

@@ -130,7 +130,7 @@ export function calendarPeriod(file, unit, timeZone, metric) {
 function csvCell(value) {
   if (value === null || value === undefined) return '';
   const text = String(value);
-  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 export function toCsv(file, timeZone) {
