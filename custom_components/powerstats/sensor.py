@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -159,7 +160,9 @@ class MeterSensor(MeterEntity, SensorEntity):
     def native_value(self) -> float | None:
         """The figure, from the meter's latest totals."""
         value = self.entity_description.value_fn(self.meter.totals)
-        return None if value is None else round(value, self.entity_description.digits) + 0.0
+        if value is None or not math.isfinite(value):
+            return None  # HA refuses an infinite state, and the boundary's work with it
+        return round(value, self.entity_description.digits) + 0.0
 
     @property
     def last_reset(self) -> datetime | None:

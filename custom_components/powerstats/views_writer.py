@@ -242,7 +242,15 @@ class ViewsWriter:
                     if previous is not None and not force and last_stamp is stamp:
                         served = previous
                     else:
-                        data = await self._render(views.plan(info, level, history, period))
+                        try:
+                            data = await self._render(views.plan(info, level, history, period))
+                        except (ValueError, OverflowError):
+                            # A number no file can hold (stored before readings were bounded):
+                            # this file keeps its last version, every other file goes on.
+                            LOGGER.exception("Could not render %s; its last version stays", path)
+                            if previous is None:
+                                continue
+                            data = previous.data
                         served = (
                             previous
                             if previous is not None and previous.data is data

@@ -15,6 +15,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 
+from custom_components.powerstats.core.accounting import Bucket
 from custom_components.powerstats.core.views import LEVELS
 from custom_components.powerstats.meter import PowerStatsMeter
 
@@ -298,6 +299,34 @@ async def test_several_meters_share_one_manifest(
     await ha.async_block_till_done()
     manifest = json.loads(served(ha, "manifest.json"))
     assert [m["id"] for m in manifest["meters"]] == ["house"]
+
+
+async def test_a_stored_number_no_file_can_hold_leaves_its_file_as_it_was_and_the_rest_going_on(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    move_to: Clock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    ha.states.async_set(SOURCE, "100", W)
+    ha.states.async_set("sensor.solar", "-800", W)
+    house = await start_meter(
+        ha, meters=[meter_subentry(), meter_subentry("sensor.solar", "Solar", "solar")]
+    )
+    await move_to(at(2026, 11, 26, 12, 10))
+    kept = served(ha, "house/daily.json")
+    # As an older version could store it: an energy whose mean power overflows to infinity.
+    start = int(at(2026, 11, 26, 11, 50).timestamp())
+    house.history.add(Bucket(start, 600, 1e306, 600, 100.0, 100.0))
+    await move_to(at(2026, 11, 26, 12, 20))
+    assert served(ha, "house/daily.json") == kept
+    assert "Could not render house/daily.json; its last version stays" in caplog.text
+    mean_today = ha.states.get("sensor.house_mean_power_today")
+    assert mean_today is not None
+    assert mean_today.state == "unknown"
+    solar = json.loads(served(ha, "solar/daily.json"))["rows"]
+    assert solar[-2][0] == int(at(2026, 11, 26, 12, 10).timestamp())
+    assert solar[-2][1] == pytest.approx(-800 / 6000, abs=1e-4)
 
 
 async def test_a_renamed_source_entity_is_followed(
