@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -138,6 +139,8 @@ class ViewsWriter:
         self._copied: dict[str, tuple[ManifestMeter, int]] = {}
         # Meters whose last copy failed (a full disk, say): copied again at the next boundary.
         self._copy_failed: frozenset[str] = frozenset()
+        # Level files that could not be rendered: logged once, not at every boundary.
+        self._unrenderable: set[str] = set()
         self._lock = asyncio.Lock()
         self._unsub_tick: CALLBACK_TYPE | None = None
         self.last_as_of: int | None = None
@@ -242,15 +245,10 @@ class ViewsWriter:
                     if previous is not None and not force and last_stamp is stamp:
                         served = previous
                     else:
-                        try:
-                            data = await self._render(views.plan(info, level, history, period))
-                        except (ValueError, OverflowError):
-                            # A number no file can hold (stored before readings were bounded):
-                            # this file keeps its last version, every other file goes on.
-                            LOGGER.exception("Could not render %s; its last version stays", path)
-                            if previous is None:
-                                continue
-                            data = previous.data
+                        plan = partial(views.plan, info, level, history, period)
+                        data = await self._render_or_keep(path, plan, previous)
+                        if data is None:
+                            continue
                         served = (
                             previous
                             if previous is not None and previous.data is data
@@ -376,6 +374,22 @@ class ViewsWriter:
             await self.hass.async_add_executor_job(
                 _write_changed, self.root, {MANIFEST: due[MANIFEST]}, compare
             )
+
+    async def _render_or_keep(
+        self, path: str, plan: Callable[[], bytes | LevelRender], previous: ServedFile | None
+    ) -> bytes | None:
+        """The file as `plan` renders it; its last version (None before a first one) when it
+        holds a number no file can hold (stored before readings were bounded), so that every
+        other file goes on."""
+        try:
+            data = await self._render(plan())
+        except (ValueError, OverflowError):
+            if path not in self._unrenderable:  # logged once, not at every boundary
+                self._unrenderable.add(path)
+                LOGGER.exception("Could not render %s; its last version stays", path)
+            return None if previous is None else previous.data
+        self._unrenderable.discard(path)
+        return data
 
     async def _render(self, planned: bytes | LevelRender) -> bytes:
         if isinstance(planned, bytes):

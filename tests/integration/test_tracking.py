@@ -327,6 +327,8 @@ async def test_a_stored_number_no_file_can_hold_leaves_its_file_as_it_was_and_th
     solar = json.loads(served(ha, "solar/daily.json"))["rows"]
     assert solar[-2][0] == int(at(2026, 11, 26, 12, 10).timestamp())
     assert solar[-2][1] == pytest.approx(-800 / 6000, abs=1e-4)
+    await move_to(at(2026, 11, 26, 12, 30))
+    assert caplog.text.count("Could not render house/daily.json") == 1  # not every boundary
 
 
 async def test_a_renamed_source_entity_is_followed(
