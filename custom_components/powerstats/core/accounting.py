@@ -62,7 +62,8 @@ def _finite(state: str) -> float | None:
 
 
 def plausible_reading(value: float, kind: Kind) -> bool:
-    """Whether a reading in W (power) or kWh (energy) is one a meter can give."""
+    """Whether a reading in W (power) or kWh (energy) is one a meter can give (never NaN or
+    infinite: no comparison with them holds)."""
     return abs(value) <= (MAX_POWER_W if kind is Kind.POWER else MAX_COUNTER_KWH)
 
 

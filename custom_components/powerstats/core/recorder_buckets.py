@@ -186,7 +186,7 @@ def hours_from_energy_statistics(
     parts: dict[int, list[Bucket]] = defaultdict(list)
     previous: HourStatistic | None = None
     for stat in sorted(stats, key=lambda s: s.start):
-        if stat.sum is None or not _plausible(stat.sum * factor, Kind.ENERGY):
+        if stat.sum is None or not plausible_reading(stat.sum * factor, Kind.ENERGY):
             previous = None
             continue
         consecutive = previous is not None and stat.start - previous.start == HOUR
@@ -223,15 +223,12 @@ def _piece(
     )
 
 
-def _plausible(value: float, kind: Kind) -> bool:
-    return math.isfinite(value) and plausible_reading(value, kind)
-
-
 def _watts(value: float | None, factor: float) -> float | None:
-    """A statistic's power in W; None when missing, infinite or beyond any meter."""
-    if value is None or not _plausible(value * factor, Kind.POWER):
+    """A statistic's power in W; None when missing, NaN, infinite or beyond any meter."""
+    if value is None:
         return None
-    return value * factor
+    watts = value * factor
+    return watts if plausible_reading(watts, Kind.POWER) else None
 
 
 def _combine_hours(tz: tzinfo, parts: dict[int, list[Bucket]]) -> list[Bucket]:
