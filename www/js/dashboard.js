@@ -175,18 +175,7 @@ class Dashboard {
   async refresh() {
     clearTimeout(this.timer);
     try {
-      try {
-        const reading = this.firstManifest ?? this.source.manifest();
-        this.firstManifest = null;
-        this.manifest = await reading;
-        this.ui.error.hidden = true;
-        this.setNote('manifest', null);
-      } catch (error) {
-        if (!(error instanceof DataError)) throw error;
-        // Once something good is on screen, a failed re-read leaves it there, with the reason.
-        if (this.file) this.setNote('manifest', `Could not refresh: ${error.message}`);
-        else this.showError(error.message);
-      }
+      await this.readManifest();
       if (this.manifest && this.ui.error.hidden) await this.showView();
     } finally {
       // Whatever went wrong, the page reads again later: the next version may be good.
@@ -196,6 +185,21 @@ class Dashboard {
         const every = Math.min(Math.max(this.manifest?.refreshSeconds ?? DEFAULT_REFRESH_SECONDS, 30), 900);
         this.timer = setTimeout(() => this.refresh(), every * 1000);
       }
+    }
+  }
+
+  async readManifest() {
+    try {
+      const reading = this.firstManifest ?? this.source.manifest();
+      this.firstManifest = null;
+      this.manifest = await reading;
+      this.ui.error.hidden = true;
+      this.setNote('manifest', null);
+    } catch (error) {
+      if (!(error instanceof DataError)) throw error;
+      // Once something good is on screen, a failed re-read leaves it there, with the reason.
+      if (this.file) this.setNote('manifest', `Could not refresh: ${error.message}`);
+      else this.showError(error.message);
     }
   }
 

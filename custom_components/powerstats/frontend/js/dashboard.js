@@ -162,17 +162,7 @@ class Dashboard {
   async refresh() {
     clearTimeout(this.timer);
     try {
-      try {
-        const reading = this.firstManifest ?? this.source.manifest();
-        this.firstManifest = null;
-        this.manifest = await reading;
-        this.ui.error.hidden = true;
-        this.setNote('manifest', null);
-      } catch (error) {
-        if (!(error instanceof DataError)) throw error;
-        if (this.file) this.setNote('manifest', `Could not refresh: ${error.message}`);
-        else this.showError(error.message);
-      }
+      await this.readManifest();
       if (this.manifest && this.ui.error.hidden) await this.showView();
     } finally {
       this.page.dataset.reads = String(++this.reads);
@@ -180,6 +170,20 @@ class Dashboard {
         const every = Math.min(Math.max(this.manifest?.refreshSeconds ?? DEFAULT_REFRESH_SECONDS, 30), 900);
         this.timer = setTimeout(() => this.refresh(), every * 1000);
       }
+    }
+  }
+
+  async readManifest() {
+    try {
+      const reading = this.firstManifest ?? this.source.manifest();
+      this.firstManifest = null;
+      this.manifest = await reading;
+      this.ui.error.hidden = true;
+      this.setNote('manifest', null);
+    } catch (error) {
+      if (!(error instanceof DataError)) throw error;
+      if (this.file) this.setNote('manifest', `Could not refresh: ${error.message}`);
+      else this.showError(error.message);
     }
   }
 
