@@ -122,6 +122,7 @@ class PowerStatsMeter:
         self.recovered = False
         self.totals: Totals = self.history.totals(self._now(), None)
         self._listeners: list[CALLBACK_TYPE] = []
+        self._failing_listeners: set[CALLBACK_TYPE] = set()
         self._unsubs: list[CALLBACK_TYPE] = []
         self._source_valid = True
         # Set once the stored history was read: only then may stopping write the store.
@@ -380,10 +381,24 @@ class PowerStatsMeter:
     def _refresh_totals(self, now: float) -> None:
         self.totals = self.history.totals(now, self.accumulator.open_bucket())
         for listener in list(self._listeners):
-            listener()
+            try:
+                listener()
+            except Exception:
+                # An entity HA refuses to write must not stop the saving, the files or the
+                # other meters: it is tried again at the next change, and logged once.
+                if listener not in self._failing_listeners:
+                    self._failing_listeners.add(listener)
+                    LOGGER.exception("Could not update an entity of meter %s", self.config.meter_id)
+            else:
+                self._failing_listeners.discard(listener)
 
     @callback
     def async_add_listener(self, listener: CALLBACK_TYPE) -> Callable[[], None]:
         """Call `listener` whenever the totals change; returns the remover."""
         self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+
+        def remove() -> None:
+            self._listeners.remove(listener)
+            self._failing_listeners.discard(listener)
+
+        return remove

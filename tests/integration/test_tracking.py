@@ -331,6 +331,42 @@ async def test_a_stored_number_no_file_can_hold_leaves_its_file_as_it_was_and_th
     assert caplog.text.count("Could not render house/daily.json") == 1  # not every boundary
 
 
+async def test_an_entity_ha_refuses_to_write_stops_neither_its_meter_nor_the_others(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    move_to: Clock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    ha.states.async_set(SOURCE, "600", W)
+    ha.states.async_set("sensor.solar", "-800", W)
+    house = await start_meter(
+        ha, meters=[meter_subentry(), meter_subentry("sensor.solar", "Solar", "solar")]
+    )
+    energy_today = ha.data["sensor"].get_entity("sensor.house_energy_today")
+
+    def refused() -> None:
+        raise ValueError("state refused")
+
+    energy_today.async_write_ha_state = refused
+    await move_to(at(2026, 11, 26, 12, 10))
+    await move_to(at(2026, 11, 26, 12, 20))
+    # The meter that owns the entity keeps and saves its buckets and files ...
+    house_rows = json.loads(served(ha, "house/daily.json"))["rows"]
+    assert house_rows[-2][0] == int(at(2026, 11, 26, 12, 10).timestamp())
+    assert house_rows[-2][1] == pytest.approx(0.1)
+    saved = [row[0] for line in await house.store.async_read_journal() for row in line["b"]]
+    assert int(at(2026, 11, 26, 12, 10).timestamp()) in saved
+    # ... its other entities and the other meter go on ...
+    mean_today = ha.states.get("sensor.house_mean_power_today")
+    assert mean_today is not None
+    assert float(mean_today.state) == pytest.approx(600)
+    solar_rows = json.loads(served(ha, "solar/daily.json"))["rows"]
+    assert solar_rows[-2][0] == int(at(2026, 11, 26, 12, 10).timestamp())
+    # ... and the refusal is logged once, not at every boundary.
+    assert caplog.text.count("Could not update an entity of meter house") == 1
+
+
 async def test_a_renamed_source_entity_is_followed(
     ha: HomeAssistant,
     freezer: FrozenDateTimeFactory,
