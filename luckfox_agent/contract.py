@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does
 FORMAT = "powerstats/1"
 LEVELS = {"daily": "10min", "weekly": "hour", "monthly": "day", "yearly": "day"}
 FIRST_COLUMNS = ("start", "kwh", "mean_w", "min_w", "max_w", "coverage")
+KINDS = ("power", "energy")
 
 # Checked by hand rather than with `re`, which (with enum, functools and collections) costs
 # about 0.4 MB resident on the board for these five shapes; ASCII digits and letters only.
@@ -54,6 +55,10 @@ def _is_meter_id(text: str) -> bool:
 
 def _is_sha256(text: str) -> bool:
     return len(text) == 64 and all(c in _HEX for c in text)
+
+
+def _is_currency(value: Any) -> bool:
+    return isinstance(value, str) and 1 <= len(value) <= 8
 
 
 def _is_column(text: str) -> bool:
@@ -256,7 +261,9 @@ def check_manifest(doc: Any) -> Tuple[FileEntry, ...]:
             f"{where}: timezone must be 1-64 characters",
         )
         if "kind" in meter:
-            _require(meter["kind"] in ("power", "energy"), f"{where}: kind must be power or energy")
+            _require(meter["kind"] in KINDS, f"{where}: kind must be power or energy")
+        if "currency" in meter:
+            _require(_is_currency(meter["currency"]), f"{where}: currency must be 1-8 characters")
         files = meter["files"]
         _require(isinstance(files, dict), f"{where}: files is not an object")
         for level, entry in files.items():
@@ -302,6 +309,12 @@ def check_level_file(doc: Any, entry: FileEntry) -> None:
         isinstance(meter.get("name"), str) and isinstance(meter.get("entity_id"), str),
         f"{what}: meter needs a name and an entity_id",
     )
+    # As the integration's restore checks them (core/restore_plan.py), each on its own and
+    # not against the manifest's meter: the board's copy is a folder HA may restore from.
+    if "kind" in meter:
+        _require(meter["kind"] in KINDS, f"{what}: meter.kind must be power or energy")
+    if "currency" in doc:
+        _require(_is_currency(doc["currency"]), f"{what}: currency must be 1-8 characters")
     _require(
         isinstance(doc["timezone"], str) and 1 <= len(doc["timezone"]) <= 64,
         f"{what}: timezone must be 1-64 characters",

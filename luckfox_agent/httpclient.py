@@ -14,7 +14,7 @@ from .config import SourceUrl
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
-    from typing import Any, Dict, Optional
+    from typing import Any, Dict, List, Optional
 
 MAX_HEAD = 65536
 
@@ -90,6 +90,35 @@ class _Reader:
         head, _, self.buffer = self.buffer.partition(marker)
         return head
 
+    def read_head(self, limit: int) -> List[str]:
+        """The lines of the response head, up to the empty line that ends it.
+
+        A line ends at LF, with or without a CR before it: RFC 9112 section 2.2 lets a
+        recipient take a bare LF as a line end. A CR anywhere else is refused, as that section
+        asks, so the agent never reads a header one way where a proxy read it another.
+        """
+        while True:
+            # The empty line comes right after a line's LF: a bare LF, or a CR LF.
+            ends = [(self.buffer.find(mark), len(mark)) for mark in (b"\n\n", b"\n\r\n")]
+            found = [end for end in ends if end[0] != -1]
+            if found:
+                break
+            if len(self.buffer) > limit:
+                raise HttpError("response header too large")
+            if self.closed:
+                raise HttpError("connection closed before the response header ended")
+            self._fill()
+        at, size = min(found)
+        head, self.buffer = self.buffer[:at], self.buffer[at + size :]
+        lines = []
+        for line in head.split(b"\n"):
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            if b"\r" in line:
+                raise HttpError("malformed response header: a CR not followed by LF")
+            lines.append(line.decode("latin-1"))
+        return lines
+
     def read_exact(self, size: int) -> bytes:
         while len(self.buffer) < size:
             if self.closed:
@@ -159,7 +188,9 @@ def _handshake(sock: Any, host: str, deadline: float, cafile: str) -> Any:
 def _decode_chunked(reader: _Reader, limit: int) -> bytes:
     body = bytearray()
     while True:
-        size_line = reader.read_until(b"\r\n", 1024).split(b";", 1)[0].strip()
+        # strip() drops the CR of a CR LF: a chunk's lines may end at a bare LF too, as the
+        # head's may (see `read_head`).
+        size_line = reader.read_until(b"\n", 1024).split(b";", 1)[0].strip()
         try:
             size = int(size_line, 16)
         except ValueError:
@@ -169,7 +200,11 @@ def _decode_chunked(reader: _Reader, limit: int) -> bytes:
         if len(body) + size > limit:
             raise HttpError(f"response larger than {limit} bytes")
         body += reader.read_exact(size)
-        reader.read_exact(2)
+        end = reader.read_exact(1)
+        if end == b"\r":
+            end = reader.read_exact(1)
+        if end != b"\n":
+            raise HttpError("malformed chunked encoding")
     return bytes(body)
 
 
@@ -213,13 +248,12 @@ def request(
         except OSError as err:
             raise HttpError(f"connection failed while sending: {err.strerror or err}") from None
         reader = _Reader(sock, deadline)
-        head = reader.read_until(b"\r\n\r\n", MAX_HEAD).decode("latin-1")
-        status_line, _, header_block = head.partition("\r\n")
-        parts = status_line.split(" ", 2)
+        head = reader.read_head(MAX_HEAD)
+        parts = head[0].split(" ", 2)
         if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
             raise HttpError("the source did not answer with HTTP")
         response = Response(status=int(parts[1]))
-        for line in header_block.split("\r\n"):
+        for line in head[1:]:
             name, sep, value = line.partition(":")
             if sep:
                 response.headers[name.strip().lower()] = value.strip()

@@ -132,9 +132,10 @@ class MirrorStatus:
 def sendable_validator(value: object) -> Optional[str]:
     """`value` when it can go back to the source as If-None-Match/If-Modified-Since, else None.
 
-    A source may answer with a validator holding a bare CR or LF, another control character or
-    a non-ASCII one, which the request refuses to send: remembered, it would fail every later
-    poll. Without it the poll is unconditional, and an unchanged manifest is still not written.
+    A source may answer with a validator holding a control character or a non-ASCII one, which
+    the request refuses to send: remembered, it would fail every later poll. (A bare CR or LF
+    no longer gets into one, see `httpclient`; an older agent's state file may hold one.)
+    Without it the poll is unconditional, and an unchanged manifest is still not written.
     """
     if not isinstance(value, str) or not value or len(value) > MAX_VALIDATOR:
         return None

@@ -13,7 +13,7 @@ import contextlib
 import os
 import stat
 
-from .fsutil import remove_quietly, stage_write
+from .fsutil import remove_interrupted_writes, remove_quietly, stage_write
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
@@ -49,6 +49,11 @@ def write_config(path: str, data: bytes, user: str) -> str:
     except FileNotFoundError:
         group = _group_id(user)
         mode, uid, gid = (0o600, -1, -1) if group is None else (0o640, -1, group)
+    # A setup killed between writing its temporary copy and renaming it left that copy, token
+    # and all, beside the config for good. The service cannot remove it (it may not write to
+    # the config's folder), so each rewrite removes those of earlier ones before staging its own.
+    folder, name = os.path.split(os.path.abspath(path))
+    remove_interrupted_writes(folder, lambda target: target == name)
     tmp = stage_write(path, [data], mode=0o600)
     try:
         # Owner and mode are set on the temporary file, so the config is never visible with

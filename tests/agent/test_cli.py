@@ -112,6 +112,31 @@ def test_setup_writes_a_private_config_without_the_password(
     assert load(str(config)).source_is_ha
 
 
+def test_setup_removes_the_copies_an_interrupted_setup_left_beside_the_config_and_nothing_else(
+    agent_python: str, tmp_path: Path, source: Source
+) -> None:
+    config = write_config(tmp_path, source)
+    gone = subprocess.Popen(["true"])  # a process that has ended, as a killed setup has
+    gone.wait()
+    leftovers = [
+        tmp_path / f".agent.conf.{gone.pid}.1.tmp",
+        tmp_path / f".agent.conf.{gone.pid}.2.tmp",
+    ]
+    kept = [
+        tmp_path / ".agent.conf.tmp",
+        tmp_path / f"agent.conf.{gone.pid}.3.tmp",  # no leading dot
+        tmp_path / f".other.conf.{gone.pid}.4.tmp",  # beside the config, not the config's
+        tmp_path / f".agent.conf.{os.getpid()}.5.tmp",  # its writer still runs
+    ]
+    for path in leftovers + kept:
+        path.write_text(f"[source]\ntoken = {TOKEN}\n")
+    result = run_agent(agent_python, config, "setup", stdin=f"\n\n\n{PASSWORD}\n")
+    assert result.returncode == EXIT_OK, result.stderr
+    assert [path.name for path in leftovers if path.exists()] == []
+    assert [path.name for path in kept if not path.exists()] == []
+    assert "password_hash = scrypt$" in config.read_text()
+
+
 def test_status_reports_the_last_mirror_and_exits_0_when_healthy(
     agent_python: str, tmp_path: Path, source: Source
 ) -> None:

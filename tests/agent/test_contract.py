@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import itertools
 import json
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jsonschema
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from custom_components.powerstats.core import restore_plan
 from luckfox_agent.contract import (
     ContractError,
     FileEntry,
@@ -135,3 +138,68 @@ def test_nesting_after_an_escaped_backslash_at_a_string_end_still_counts() -> No
     raw = b'{"a": "ends with a backslash \\\\", "b": [[[[[[[[[[1]]]]]]]]]]}'
     with pytest.raises(ContractError, match="nested deeper than"):
         parse_manifest(raw)
+
+
+ABSENT = object()
+# (value, whether a reader keeps the file): the example's meter is a power meter priced in EUR,
+# so "energy" and "USD" differ from the other file, which neither restore nor the agent asks.
+KINDS = [(ABSENT, True), ("power", True), ("energy", True), ("gas", False), ("", False)]
+KINDS += [(None, False), (["power"], False)]
+CURRENCIES = [(ABSENT, True), ("EUR", True), ("USD", True), ("€", True), ("ABCDEFGH", True)]
+CURRENCIES += [("ABCDEFGHI", False), ("", False), (42, False), (None, False)]
+# Where a kind or currency goes: the manifest or the level file, and the key's path there.
+PLACES = {
+    "manifest meters[].kind": ("manifest", ("meters", 0, "kind"), KINDS),
+    "manifest meters[].currency": ("manifest", ("meters", 0, "currency"), CURRENCIES),
+    "level file meter.kind": ("daily", ("meter", "kind"), KINDS),
+    "level file currency": ("daily", ("currency",), CURRENCIES),
+}
+VARIANTS = [
+    pytest.param(
+        doc, keys, value, kept, id=f"{name}={'absent' if value is ABSENT else repr(value)}"
+    )
+    for name, (doc, keys, values) in PLACES.items()
+    for value, kept in values
+]
+
+
+def restore_accepts(manifest: bytes, daily: bytes) -> bool:
+    """The integration's restore, reading the folder back: the judge of what a reader keeps."""
+    try:
+        published = restore_plan.read_manifest(manifest)
+        meter = published.meters[0]
+        listed = next(f for f in meter.files if f.level == "daily")
+        restore_plan.read_level(listed, daily, meter, ZoneInfo(meter.timezone))
+    except restore_plan.RestoreError:
+        return False
+    return True
+
+
+def agent_accepts_folder(manifest: bytes, daily: bytes) -> bool:
+    try:
+        _, entries = parse_manifest(manifest)
+        parse_level_file(daily, next(e for e in entries if e.path == "house/daily.json"))
+    except ContractError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(("doc", "keys", "value", "kept"), VARIANTS)
+def test_the_agent_refuses_a_kind_or_currency_exactly_when_restore_does(
+    doc: str, keys: tuple[str | int, ...], value: object, kept: bool
+) -> None:
+    manifest = json.loads((EXAMPLES / "published-manifest.json").read_text())
+    daily = json.loads((EXAMPLES / "house" / "daily.json").read_text())
+    holder: Any = manifest if doc == "manifest" else daily
+    for key in keys[:-1]:
+        holder = holder[key]
+    if value is ABSENT:
+        holder.pop(keys[-1], None)
+    else:
+        holder[keys[-1]] = value
+    daily_raw = json.dumps(daily).encode()
+    listed = manifest["meters"][0]["files"]["daily"]
+    listed["sha256"], listed["bytes"] = hashlib.sha256(daily_raw).hexdigest(), len(daily_raw)
+    manifest_raw = json.dumps(manifest).encode()
+    assert restore_accepts(manifest_raw, daily_raw) == kept
+    assert agent_accepts_folder(manifest_raw, daily_raw) == kept

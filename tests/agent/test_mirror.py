@@ -198,13 +198,25 @@ def assert_changes_still_arrive(tmp_path: Path, source: Source, agent_python: st
     assert [hit.status for hit in source.gets()] == [304], "conditional polls came back"
 
 
-@pytest.mark.parametrize("line_break", ["\n", "\r"], ids=["lf", "cr"])
-def test_an_etag_with_a_line_break_is_not_kept_and_later_changes_still_arrive(
-    tmp_path: Path, source: Source, agent_python: str, line_break: str
+def test_a_bare_lf_in_an_etag_ends_its_line_and_later_changes_still_arrive(
+    tmp_path: Path, source: Source, agent_python: str
 ) -> None:
-    source.next_manifest_etag = f'"v1{line_break}X"'
+    source.next_manifest_etag = '"v1\nX"'
     mirrored(tmp_path, source, agent_python)
-    assert json.loads((tmp_path / "state" / "state.json").read_text())["etag"] is None
+    # RFC 9112 section 2.2: the LF ends the ETag's line; `X"` after it is no header field.
+    assert json.loads((tmp_path / "state" / "state.json").read_text())["etag"] == '"v1'
+    assert_changes_still_arrive(tmp_path, source, agent_python)
+
+
+def test_a_bare_cr_in_an_etag_fails_the_poll_and_later_changes_still_arrive(
+    tmp_path: Path, source: Source, agent_python: str
+) -> None:
+    source.next_manifest_etag = '"v1\rX"'
+    config = write_config(tmp_path, source)
+    result = run_agent(agent_python, config, "mirror-once")
+    assert result.returncode == 1
+    assert "malformed response header: a CR not followed by LF" in result.stderr
+    assert not (tmp_path / "webroot" / "manifest.json").exists()
     assert_changes_still_arrive(tmp_path, source, agent_python)
 
 

@@ -1,0 +1,138 @@
+"""The HTTP client, through the real agent's `mirror-once` against a loopback source that writes
+its responses byte for byte: line ends, a stray CR, chunked or Content-Length framing."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import Dataset, Source, run_agent, write_config
+
+PREFIX = "/powerstats/"
+
+
+class RawSource:
+    """A static site on a bare loopback socket, so a test decides every byte of each answer.
+
+    Each response's head lines end in turn with the strings of `line_ends`; `status_line` and
+    `header` go in as they are (a test puts a stray CR there); `chunked` sends the body in
+    chunks whose lines end as the head's do, else with Content-Length.
+    """
+
+    def __init__(self) -> None:
+        self.data = Dataset.sample()
+        self.line_ends: tuple[str, ...] = ("\r\n",)
+        self.status_line = "HTTP/1.1 200 OK"
+        self.header = "Content-Type: application/json"
+        self.chunked = False
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}{PREFIX}"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:  # closed: the test is over
+                return
+            with conn:
+                conn.settimeout(10)
+                request = b""
+                with contextlib.suppress(OSError):
+                    while b"\r\n\r\n" not in request:
+                        chunk = conn.recv(65536)
+                        if not chunk:
+                            break
+                        request += chunk
+                    conn.sendall(self.answer(request.split(b" ")[1].decode()))
+
+    def answer(self, path: str) -> bytes:
+        relative = path[len(PREFIX) :]
+        body = self.data.manifest() if relative == "manifest.json" else self.data.files[relative]
+        ends = itertools.cycle(self.line_ends)
+        framing = "Transfer-Encoding: chunked" if self.chunked else f"Content-Length: {len(body)}"
+        lines = [self.status_line, self.header, framing, "Connection: close", ""]
+        head = "".join(line + next(ends) for line in lines).encode("latin-1")
+        if not self.chunked:
+            return head + body
+        pieces = [body[i : i + 1000] for i in range(0, len(body), 1000)] + [b""]
+        chunked = b"".join(
+            f"{len(piece):x}{next(ends)}".encode() + piece + (next(ends).encode() if piece else b"")
+            for piece in pieces
+        )
+        return head + chunked + next(ends).encode()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes an accept still waiting
+        self.listener.close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def raw_source() -> Iterator[RawSource]:
+    server = RawSource()
+    yield server
+    server.close()
+
+
+def mirror_from(
+    tmp_path: Path, static_source: Source, raw_source: RawSource, agent_python: str
+) -> tuple[int, str]:
+    config = write_config(tmp_path, static_source, **{"source.url": raw_source.url})
+    result = run_agent(agent_python, config, "mirror-once")
+    return result.returncode, result.stderr
+
+
+LINE_ENDS = {"CR LF": ("\r\n",), "bare LF": ("\n",), "both, in turn": ("\n", "\r\n")}
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+@pytest.mark.parametrize("line_ends", LINE_ENDS.values(), ids=LINE_ENDS.keys())
+def test_lines_ending_with_a_bare_lf_or_cr_lf_are_read_and_the_body_is_exact(
+    tmp_path: Path,
+    static_source: Source,
+    raw_source: RawSource,
+    agent_python: str,
+    line_ends: tuple[str, ...],
+    chunked: bool,
+) -> None:
+    raw_source.line_ends, raw_source.chunked = line_ends, chunked
+    returncode, stderr = mirror_from(tmp_path, static_source, raw_source, agent_python)
+    assert returncode == 0, stderr
+    webroot = tmp_path / "webroot"
+    assert (webroot / "manifest.json").read_bytes() == raw_source.data.manifest()
+    for path, body in raw_source.data.files.items():
+        assert (webroot / path).read_bytes() == body
+
+
+STRAY_CR = {
+    "in the status line": ("status_line", "HTTP/1.1 200 OK\rX-Smuggled: 1"),
+    "in a header line": ("header", "Content-Type: application/json\rX-Smuggled: 1"),
+}
+
+
+@pytest.mark.parametrize("line_ends", [("\r\n",), ("\n",)], ids=["CR LF", "bare LF"])
+@pytest.mark.parametrize("where", STRAY_CR.values(), ids=STRAY_CR.keys())
+def test_a_response_with_a_cr_not_followed_by_lf_in_its_head_is_refused(
+    tmp_path: Path,
+    static_source: Source,
+    raw_source: RawSource,
+    agent_python: str,
+    where: tuple[str, str],
+    line_ends: tuple[str, ...],
+) -> None:
+    field, text = where
+    setattr(raw_source, field, text)
+    raw_source.line_ends = line_ends
+    returncode, stderr = mirror_from(tmp_path, static_source, raw_source, agent_python)
+    assert returncode == 1
+    assert "malformed response header: a CR not followed by LF" in stderr
+    assert not (tmp_path / "webroot" / "manifest.json").exists()
