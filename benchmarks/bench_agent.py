@@ -134,7 +134,6 @@ class Source:
                     "name": "House",
                     "entity_id": "sensor.house_power",
                     "timezone": "Europe/Amsterdam",
-                    "currency": "EUR",
                     "files": {
                         n[6:-5]: {
                             "path": n,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
-    from typing import Any, List, Tuple
+    from typing import Any, List, Optional, Tuple
 
 FORMAT = "powerstats/1"
 LEVELS = {"daily": "10min", "weekly": "hour", "monthly": "day", "yearly": "day"}
@@ -86,14 +86,16 @@ class ContractError(ValueError):
 
 
 class FileEntry:
-    """One data file the manifest lists."""
+    """One data file the manifest lists, with what its meter there says the file must say."""
 
     __slots__ = (
+        "currency",
         "level",
         "meter_id",
         "path",
         "sha256",
         "size",
+        "timezone",
     )
 
     meter_id: str
@@ -101,6 +103,10 @@ class FileEntry:
     path: str
     sha256: str
     size: int
+    # The meter's, as the level file must say them: the parsed manifest's own strings, shared
+    # by the meter's files rather than copied (a manifest lists up to 1,024 files).
+    timezone: str
+    currency: Optional[str]
 
     def __init__(
         self,
@@ -109,12 +115,16 @@ class FileEntry:
         path: str,
         sha256: str,
         size: int,
+        timezone: str,
+        currency: Optional[str],
     ) -> None:
         self.meter_id = meter_id
         self.level = level
         self.path = path
         self.sha256 = sha256
         self.size = size
+        self.timezone = timezone
+        self.currency = currency
 
 
 def _shape(raw: bytes, what: str, max_containers: int, max_strings: int, max_values: int) -> None:
@@ -196,6 +206,11 @@ def parse_level_file(raw: bytes, entry: FileEntry) -> None:
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise ContractError(message)
+
+
+def _claimed(value: Optional[str]) -> str:
+    """A currency as an error message shows it; an absent one is named so."""
+    return "(none)" if value is None else repr(value)
 
 
 def _is_int(value: Any) -> bool:
@@ -285,7 +300,17 @@ def check_manifest(doc: Any) -> Tuple[FileEntry, ...]:
                 isinstance(updated, str) and _is_timestamp(updated),
                 f"{fwhere}: updated is not a timestamp",
             )
-            entries.append(FileEntry(meter_id, level, str(path), str(digest), int(size)))
+            entries.append(
+                FileEntry(
+                    meter_id,
+                    level,
+                    str(path),
+                    str(digest),
+                    int(size),
+                    meter["timezone"],
+                    meter.get("currency"),
+                )
+            )
     return tuple(entries)
 
 
@@ -309,15 +334,25 @@ def check_level_file(doc: Any, entry: FileEntry) -> None:
         isinstance(meter.get("name"), str) and isinstance(meter.get("entity_id"), str),
         f"{what}: meter needs a name and an entity_id",
     )
-    # As the integration's restore checks them (core/restore_plan.py), each on its own and
-    # not against the manifest's meter: the board's copy is a folder HA may restore from.
+    # As the integration's restore checks them (core/restore_plan.py), since the board's copy
+    # is a folder HA may restore from: the kind on its own, the currency and time zone also
+    # against the manifest's meter (absent in both counts as the same currency).
     if "kind" in meter:
         _require(meter["kind"] in KINDS, f"{what}: meter.kind must be power or energy")
     if "currency" in doc:
         _require(_is_currency(doc["currency"]), f"{what}: currency must be 1-8 characters")
     _require(
+        doc.get("currency") == entry.currency,
+        f"{what}: currency {_claimed(doc.get('currency'))} is not the manifest's "
+        f"{_claimed(entry.currency)}",
+    )
+    _require(
         isinstance(doc["timezone"], str) and 1 <= len(doc["timezone"]) <= 64,
         f"{what}: timezone must be 1-64 characters",
+    )
+    _require(
+        doc["timezone"] == entry.timezone,
+        f"{what}: timezone {doc['timezone']!r} is not the manifest's {entry.timezone!r}",
     )
     _require(
         isinstance(doc["generated"], str) and _is_timestamp(doc["generated"]),

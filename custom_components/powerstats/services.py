@@ -248,6 +248,7 @@ async def _async_write_export(
         meter_id=meter.config.meter_id,
         kind=meter.config.kind.value,
         timezone=str(tz),
+        currency=hass.config.currency,
         levels=(bucket,),
         begin=day_bounds(first, tz)[0],
         end=day_bounds(last, tz)[1],
@@ -311,7 +312,7 @@ async def _async_import(call: ServiceCall) -> ServiceResponse:
     tz = meter.tz
     live_from = ten_minute_start(meter.accumulator.accounted_until, tz)
     try:
-        imported = parse(data, tz, str(tz), not_after=live_from)
+        imported = parse(data, tz, str(tz), currency=hass.config.currency, not_after=live_from)
     except ExportFileError as err:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
@@ -386,7 +387,11 @@ async def _async_restore(call: ServiceCall) -> ServiceResponse:
     raw: str = call.data[ATTR_SOURCE]
     local = {
         meter_id: LocalMeter(
-            meter_id, m.tz, str(m.tz), ten_minute_start(m.accumulator.accounted_until, m.tz)
+            meter_id,
+            m.tz,
+            str(m.tz),
+            ten_minute_start(m.accumulator.accounted_until, m.tz),
+            hass.config.currency,
         )
         for meter_id, m in meters.items()
     }

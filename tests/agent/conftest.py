@@ -55,6 +55,8 @@ def level_file(meter: str, level: str, rows: int = 12, seed: float = 1.0) -> byt
         "bucket": bucket,
         "generated": "2026-11-27T00:05:01+01:00",
         "columns": ["start", "kwh", "mean_w", "min_w", "max_w", "coverage"],
+        # The manifest's meter is priced in EUR, and a level file must say the same.
+        "currency": "EUR",
         "rows": [
             [start + i * step, round(seed * 0.1 + i * 0.01, 4), 400.0 + i, 95.0, 3120.0, 1.0]
             for i in range(rows)

@@ -43,7 +43,15 @@ def entry_for(doc: Any) -> FileEntry:
         if doc.get("level") in ("daily", "weekly", "monthly", "yearly")
         else "daily"
     )
-    return FileEntry(str(meter), str(level), f"{meter}/{level}.json", "0" * 64, 0)
+    return FileEntry(
+        str(meter),
+        str(level),
+        f"{meter}/{level}.json",
+        "0" * 64,
+        0,
+        doc.get("timezone"),
+        doc.get("currency"),
+    )
 
 
 def agent_accepts(doc: Any) -> bool:
@@ -141,24 +149,33 @@ def test_nesting_after_an_escaped_backslash_at_a_string_end_still_counts() -> No
 
 
 ABSENT = object()
-# (value, whether a reader keeps the file): the example's meter is a power meter priced in EUR,
-# so "energy" and "USD" differ from the other file, which neither restore nor the agent asks.
+# (value, whether a reader keeps the folder). The example's meter is a power meter priced in EUR
+# in both files. A kind is checked in each file on its own, so "energy" in one of them is kept;
+# a currency must be the same in both (absent in both counts as the same), so one that differs
+# from the other file's, or is set in one file only, is refused.
 KINDS = [(ABSENT, True), ("power", True), ("energy", True), ("gas", False), ("", False)]
 KINDS += [(None, False), (["power"], False)]
-CURRENCIES = [(ABSENT, True), ("EUR", True), ("USD", True), ("€", True), ("ABCDEFGH", True)]
-CURRENCIES += [("ABCDEFGHI", False), ("", False), (42, False), (None, False)]
-# Where a kind or currency goes: the manifest or the level file, and the key's path there.
-PLACES = {
-    "manifest meters[].kind": ("manifest", ("meters", 0, "kind"), KINDS),
-    "manifest meters[].currency": ("manifest", ("meters", 0, "currency"), CURRENCIES),
-    "level file meter.kind": ("daily", ("meter", "kind"), KINDS),
-    "level file currency": ("daily", ("currency",), CURRENCIES),
+MALFORMED_CURRENCIES = [("ABCDEFGHI", False), ("", False), (42, False), (None, False)]
+CURRENCY_IN_ONE_FILE = [(ABSENT, False), ("EUR", True), ("USD", False), ("ABCDEFGH", False)]
+CURRENCY_IN_ONE_FILE += MALFORMED_CURRENCIES
+CURRENCY_IN_BOTH = [(ABSENT, True), ("EUR", True), ("USD", True), ("€", True), ("ABCDEFGH", True)]
+CURRENCY_IN_BOTH += MALFORMED_CURRENCIES
+# Where a value goes: the manifest ("manifest") or the level file ("daily"), and the key's path.
+Place = tuple[str, tuple[str | int, ...]]
+MANIFEST_KIND: Place = ("manifest", ("meters", 0, "kind"))
+MANIFEST_CURRENCY: Place = ("manifest", ("meters", 0, "currency"))
+LEVEL_KIND: Place = ("daily", ("meter", "kind"))
+LEVEL_CURRENCY: Place = ("daily", ("currency",))
+PLACES: dict[str, tuple[tuple[Place, ...], list[tuple[object, bool]]]] = {
+    "manifest meters[].kind": ((MANIFEST_KIND,), KINDS),
+    "level file meter.kind": ((LEVEL_KIND,), KINDS),
+    "manifest meters[].currency": ((MANIFEST_CURRENCY,), CURRENCY_IN_ONE_FILE),
+    "level file currency": ((LEVEL_CURRENCY,), CURRENCY_IN_ONE_FILE),
+    "currency in both files": ((MANIFEST_CURRENCY, LEVEL_CURRENCY), CURRENCY_IN_BOTH),
 }
 VARIANTS = [
-    pytest.param(
-        doc, keys, value, kept, id=f"{name}={'absent' if value is ABSENT else repr(value)}"
-    )
-    for name, (doc, keys, values) in PLACES.items()
+    pytest.param(places, value, kept, id=f"{name}={'absent' if value is ABSENT else repr(value)}")
+    for name, (places, values) in PLACES.items()
     for value, kept in values
 ]
 
@@ -184,22 +201,64 @@ def agent_accepts_folder(manifest: bytes, daily: bytes) -> bool:
     return True
 
 
-@pytest.mark.parametrize(("doc", "keys", "value", "kept"), VARIANTS)
-def test_the_agent_refuses_a_kind_or_currency_exactly_when_restore_does(
-    doc: str, keys: tuple[str | int, ...], value: object, kept: bool
-) -> None:
-    manifest = json.loads((EXAMPLES / "published-manifest.json").read_text())
-    daily = json.loads((EXAMPLES / "house" / "daily.json").read_text())
-    holder: Any = manifest if doc == "manifest" else daily
-    for key in keys[:-1]:
-        holder = holder[key]
-    if value is ABSENT:
-        holder.pop(keys[-1], None)
-    else:
-        holder[keys[-1]] = value
-    daily_raw = json.dumps(daily).encode()
-    listed = manifest["meters"][0]["files"]["daily"]
+def example_folder_with(places: tuple[Place, ...], value: object) -> tuple[bytes, bytes]:
+    """The example's manifest.json and house/daily.json with `value` at each place (ABSENT
+    removes the key), the manifest listing the changed daily file's size and sha256."""
+    docs = {
+        "manifest": json.loads((EXAMPLES / "published-manifest.json").read_text()),
+        "daily": json.loads((EXAMPLES / "house" / "daily.json").read_text()),
+    }
+    for doc, keys in places:
+        holder: Any = docs[doc]
+        for key in keys[:-1]:
+            holder = holder[key]
+        if value is ABSENT:
+            holder.pop(keys[-1], None)
+        else:
+            holder[keys[-1]] = value
+    daily_raw = json.dumps(docs["daily"]).encode()
+    listed = docs["manifest"]["meters"][0]["files"]["daily"]
     listed["sha256"], listed["bytes"] = hashlib.sha256(daily_raw).hexdigest(), len(daily_raw)
-    manifest_raw = json.dumps(manifest).encode()
-    assert restore_accepts(manifest_raw, daily_raw) == kept
-    assert agent_accepts_folder(manifest_raw, daily_raw) == kept
+    return json.dumps(docs["manifest"]).encode(), daily_raw
+
+
+@pytest.mark.parametrize(("places", "value", "kept"), VARIANTS)
+def test_the_agent_refuses_a_kind_or_currency_exactly_when_restore_does(
+    places: tuple[Place, ...], value: object, kept: bool
+) -> None:
+    manifest, daily = example_folder_with(places, value)
+    assert restore_accepts(manifest, daily) == kept
+    assert agent_accepts_folder(manifest, daily) == kept
+
+
+MANIFEST_TIMEZONE: Place = ("manifest", ("meters", 0, "timezone"))
+LEVEL_TIMEZONE: Place = ("daily", ("timezone",))
+
+
+# The example's meter follows Europe/Amsterdam in both files; UTC keeps its rows on the
+# 10-minute grid, so only the comparison of the two files can refuse it.
+@pytest.mark.parametrize(
+    ("places", "value", "kept"),
+    [
+        pytest.param((MANIFEST_TIMEZONE,), "UTC", False, id="manifest differs"),
+        pytest.param((LEVEL_TIMEZONE,), "UTC", False, id="level file differs"),
+        pytest.param((LEVEL_TIMEZONE,), ABSENT, False, id="level file has none"),
+        pytest.param((MANIFEST_TIMEZONE, LEVEL_TIMEZONE), "UTC", True, id="both the same"),
+        pytest.param((LEVEL_TIMEZONE,), "Europe/Amsterdam", True, id="as published"),
+    ],
+)
+def test_the_agent_refuses_a_time_zone_exactly_when_restore_does(
+    places: tuple[Place, ...], value: object, kept: bool
+) -> None:
+    manifest, daily = example_folder_with(places, value)
+    assert restore_accepts(manifest, daily) == kept
+    assert agent_accepts_folder(manifest, daily) == kept
+
+
+def test_a_currency_not_the_manifests_is_refused_naming_both() -> None:
+    manifest, daily = example_folder_with((LEVEL_CURRENCY,), "USD")
+    _, entries = parse_manifest(manifest)
+    with pytest.raises(
+        ContractError, match=r"^house/daily\.json: currency 'USD' is not the manifest's 'EUR'$"
+    ):
+        parse_level_file(daily, next(e for e in entries if e.path == "house/daily.json"))

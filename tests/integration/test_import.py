@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from homeassistant.exceptions import ServiceValidationError
 
 from custom_components.powerstats.const import DOMAIN
 from custom_components.powerstats.core.accounting import Bucket, Kind, MeterAccumulator
+from custom_components.powerstats.core.export_file import ExportedBuckets, to_json
 from custom_components.powerstats.core.rollup import History
 from custom_components.powerstats.meter import PowerStatsMeter
 
@@ -219,6 +222,24 @@ async def test_a_file_in_the_wrong_unit_is_refused_with_a_translated_error_and_n
     error = await refused(ha, house, path, hass_storage)
     assert error.translation_key == "import_wrong_unit"
     assert "energy in kWh" in str(error)
+
+
+async def test_an_export_names_its_currency_and_costs_in_another_are_refused(
+    ha: HomeAssistant, house: PowerStatsMeter, hass_storage: dict[str, Any]
+) -> None:
+    (daily, _, _) = await export_all(ha, "json")
+    assert json.loads(read(ha, daily))["currency"] == "EUR"
+    ha.states.async_set(OTHER, "0", W)
+    fresh = await add_meter(
+        ha, house.entry, meter_subentry(OTHER, "New house", "new_house", backfill=False)
+    )
+    day = replace(next(iter(house.history.days.values())), cost=1.25)
+    dollars = ExportedBuckets("house", "power", "Europe/Amsterdam", "USD", days=(day,))
+    path = write(ha, "dollars.json", to_json(dollars, "2026-11-26T12:00:00+01:00"))
+    error = await refused(ha, fresh, path, hass_storage)
+    assert error.translation_key == "import_wrong_currency"
+    assert "holds costs in USD; this Home Assistant counts in EUR" in str(error)
+    assert fresh.history.days == {}
 
 
 async def test_a_file_with_one_bad_row_imports_none_of_its_rows(

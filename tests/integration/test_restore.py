@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterable
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -341,6 +342,14 @@ async def test_a_folder_of_another_time_zone_is_refused(
     london = MeterInfo("house", "House", SOURCE, "power", "Europe/London", "EUR", True)
     folder = publish(OLD, PUBLISHED_AT, london, PAGES)
     assert await refused(ha, house, source=in_config(ha, folder)) == "restore_wrong_timezone"
+
+
+async def test_a_folder_priced_in_another_currency_is_refused(
+    ha: HomeAssistant, house: PowerStatsMeter
+) -> None:
+    dollars = replace(INFO, currency="USD")
+    folder = publish(OLD, PUBLISHED_AT, dollars, PAGES)
+    assert await refused(ha, house, source=in_config(ha, folder)) == "restore_wrong_currency"
 
 
 async def test_only_an_administrator_may_restore(

@@ -45,6 +45,11 @@ class MeterSpec:
     backfilled: dict[str, Collection[int]] = field(default_factory=dict)
     unpriced: dict[str, Collection[int]] = field(default_factory=dict)
 
+    @property
+    def priced_in(self) -> str | None:
+        """The currency the files name: as the integration writes them, only when priced."""
+        return self.currency if self.currency and self.price_per_kwh else None
+
 
 @dataclass(frozen=True)
 class Dataset:
@@ -149,7 +154,7 @@ def level_document(spec: MeterSpec, level: str, now: int, generated: int) -> dic
         columns.append("backfill")
         for i, row in enumerate(rows):
             row.append(None if row[1] is None else float(i in backfilled))
-    return {
+    document: dict[str, Any] = {
         "format": "powerstats/1",
         "level": level,
         "meter": {"id": spec.id, "name": spec.name, "entity_id": f"sensor.{spec.id}_power"},
@@ -159,6 +164,9 @@ def level_document(spec: MeterSpec, level: str, now: int, generated: int) -> dic
         "columns": columns,
         "rows": rows,
     }
+    if spec.priced_in is not None:
+        document["currency"] = spec.priced_in
+    return document
 
 
 def _encode(document: dict[str, Any]) -> bytes:
@@ -212,8 +220,8 @@ def write_dataset(
             "kind": "power",
             "files": files,
         }
-        if spec.currency:
-            entry["currency"] = spec.currency
+        if spec.priced_in is not None:
+            entry["currency"] = spec.priced_in
         manifest_meters.append(entry)
     manifest: dict[str, Any] = {
         "format": data_format,

@@ -6,7 +6,8 @@ importing into a fresh meter reproduces the same buckets bit for bit. An import 
 outside: `parse` checks all of it (format, units, time zone, every row) before anything is
 returned, so a bad file is refused whole and nothing is half-imported.
 
-Both formats carry the same header (format, meter, kind, time zone) and the same columns:
+Both formats carry the same header (format, meter, kind, time zone, the cost's currency) and
+the same columns:
 
     level,start,seconds,kwh,covered_s,min_w,max_w,cost,backfill_s
 
@@ -55,6 +56,8 @@ _SLACK: Final = 1e-6
 # adding a year of rows or converting them to W would overflow to infinity.
 _LARGEST: Final = 1e15
 MAX_IMPORT_BYTES: Final = 64 * 1024 * 1024
+# ISO 4217 codes have three letters; HA takes no longer ones, the published files allow eight.
+_LONGEST_CURRENCY: Final = 8
 
 
 class ExportFileError(ValueError):
@@ -73,6 +76,8 @@ class ExportedBuckets:
     meter_id: str
     kind: str
     timezone: str
+    # What the cost column is counted in (Home Assistant's currency); None in older exports.
+    currency: str | None = None
     ten_minutes: tuple[Bucket, ...] = ()
     hours: tuple[Bucket, ...] = ()
     days: tuple[Bucket, ...] = ()
@@ -98,6 +103,7 @@ def select(
     meter_id: str,
     kind: str,
     timezone: str,
+    currency: str,
     levels: Iterable[BucketLevel],
     begin: float,
     end: float,
@@ -114,6 +120,7 @@ def select(
         meter_id=meter_id,
         kind=kind,
         timezone=timezone,
+        currency=currency,
         ten_minutes=pick("10min", history.ten_minutes),
         hours=pick("hour", history.hours),
         days=pick("day", history.days),
@@ -134,6 +141,7 @@ def to_json(buckets: ExportedBuckets, exported: str) -> bytes:
         "meter": buckets.meter_id,
         "kind": buckets.kind,
         "timezone": buckets.timezone,
+        "currency": buckets.currency,
         "exported": exported,
         "columns": list(COLUMNS),
     }
@@ -158,6 +166,8 @@ def to_csv(buckets: ExportedBuckets, exported: str) -> bytes:
     out.write(f"# meter: {buckets.meter_id}\n")
     out.write(f"# kind: {buckets.kind}\n")
     out.write(f"# timezone: {buckets.timezone}\n")
+    if buckets.currency is not None:
+        out.write(f"# currency: {buckets.currency}\n")
     out.write(f"# exported: {exported}\n")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
@@ -171,13 +181,20 @@ def to_csv(buckets: ExportedBuckets, exported: str) -> bytes:
 
 
 def parse(
-    data: bytes, tz: tzinfo, timezone: str, *, not_after: float | None = None
+    data: bytes,
+    tz: tzinfo,
+    timezone: str,
+    *,
+    currency: str,
+    not_after: float | None = None,
 ) -> ExportedBuckets:
     """Read and check a whole export file; raises `ExportFileError` on anything wrong.
 
     `tz`/`timezone` are the importing meter's time zone: buckets are aligned to its local
-    clock, so a file from another zone is refused rather than misplaced. A bucket starting at
-    or after `not_after` (the bucket being measured now) is refused too.
+    clock, so a file from another zone is refused rather than misplaced. Costs counted in
+    another `currency` than the importing Home Assistant's are refused too (a file that names
+    none, as older exports, is taken as it is). A bucket starting at or after `not_after` (the
+    bucket being measured now) is refused too.
     """
     if len(data) > MAX_IMPORT_BYTES:
         raise ExportFileError(
@@ -207,6 +224,11 @@ def parse(
             file_timezone=str(file_zone),
             timezone=timezone,
         )
+    file_currency = header.get("currency")
+    if file_currency is not None and not (
+        isinstance(file_currency, str) and 1 <= len(file_currency) <= _LONGEST_CURRENCY
+    ):
+        raise _malformed("its currency is not a short text")
     levels: dict[BucketLevel, list[Bucket]] = {level: [] for level in BUCKET_LEVELS}
     for number, raw in enumerate(raw_rows, start=1):
         level, bucket = _read_row(number, raw, tz)
@@ -216,10 +238,20 @@ def parse(
         if done and bucket.start <= done[-1].start:
             raise _bad_row(number, "rows of a level must be in strictly increasing start order")
         done.append(bucket)
+        if bucket.cost is not None and file_currency not in (None, currency):
+            # Costs in another currency would be summed with these as if they were one.
+            raise ExportFileError(
+                "import_wrong_currency",
+                f"The file's costs are in {file_currency}, this Home Assistant counts in "
+                f"{currency}",
+                file_currency=str(file_currency),
+                currency=currency,
+            )
     return ExportedBuckets(
         meter_id=str(header.get("meter", "")),
         kind=str(header.get("kind", "")),
         timezone=timezone,
+        currency=file_currency,
         ten_minutes=tuple(levels["10min"]),
         hours=tuple(levels["hour"]),
         days=tuple(levels["day"]),

@@ -98,6 +98,8 @@ class PublishedMeter:
     id: str
     name: str
     timezone: str
+    # The currency of its cost column; None when it was not priced.
+    currency: str | None
     files: tuple[PublishedFile, ...]
 
 
@@ -199,9 +201,10 @@ def _optional_kind(where: str, holder: Mapping[str, Any]) -> None:
         raise _unreadable(where, "kind is neither power nor energy")
 
 
-def _optional_currency(where: str, holder: Mapping[str, Any]) -> None:
-    if "currency" in holder:
-        _string(where, holder["currency"], "currency", longest=8)
+def _optional_currency(where: str, holder: Mapping[str, Any]) -> str | None:
+    if "currency" not in holder:
+        return None
+    return _string(where, holder["currency"], "currency", longest=8)
 
 
 def _meter_entry(index: int, raw: Any) -> PublishedMeter:
@@ -212,12 +215,13 @@ def _meter_entry(index: int, raw: Any) -> PublishedMeter:
     _string(where, meter.get("entity_id"), "entity_id", pattern=_ENTITY_ID_RE)
     timezone = _string(where, meter.get("timezone"), "timezone", longest=64)
     _optional_kind(where, meter)
-    _optional_currency(where, meter)
+    currency = _optional_currency(where, meter)
     files = _object(where, meter.get("files"), "files")
     return PublishedMeter(
         id=meter_id,
         name=name,
         timezone=timezone,
+        currency=currency,
         files=tuple(_file_entry(meter_id, level, entry) for level, entry in files.items()),
     )
 
@@ -272,6 +276,8 @@ class LocalMeter:
     timezone: str
     # Start of the 10-minute bucket being measured now: live tracking owns it and all after.
     live_from: int
+    # Home Assistant's currency: what the costs of this meter are counted in.
+    currency: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,7 +423,8 @@ def read_level(file: PublishedFile, data: bytes, meter: PublishedMeter, tz: tzin
     if not isinstance(head.get("entity_id"), str):
         raise _unreadable(path, "meter entity_id is not a string")
     _optional_kind(path, head)
-    _optional_currency(path, doc)
+    if _optional_currency(path, doc) != meter.currency:
+        raise _unreadable(path, f"its currency {doc.get('currency')!r} is not the manifest's")
     if doc.get("timezone") != meter.timezone:
         raise _unreadable(path, f"its time zone {doc.get('timezone')!r} is not the manifest's")
     generated = _timestamp(path, doc.get("generated"), "generated")
@@ -583,6 +590,16 @@ def plan(
                 meter=published.id,
                 file_timezone=published.timezone,
                 timezone=target.timezone,
+            )
+        if published.currency is not None and published.currency != target.currency:
+            # Costs counted in another currency would be summed with these as if they were one.
+            raise RestoreError(
+                "restore_wrong_currency",
+                f"The published meter {published.id} counts its cost in {published.currency}, "
+                f"this Home Assistant in {target.currency}; set the same currency first",
+                meter=published.id,
+                file_currency=published.currency,
+                currency=target.currency,
             )
         levels: list[LevelRestore] = []
         for file in sorted(published.files, key=lambda f: LEVELS.index(f.level)):

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from custom_components.powerstats.core.accounting import Bucket, Kind, MeterAccumulator
 from custom_components.powerstats.core.export_file import (
+    COLUMNS,
     MAX_IMPORT_BYTES,
     ExportedBuckets,
     ExportFileError,
@@ -25,6 +26,7 @@ AMS = ZoneInfo("Europe/Amsterdam")
 ZONE = "Europe/Amsterdam"
 START = int(datetime(2026, 10, 24, tzinfo=AMS).timestamp())  # the next day is 25 hours long
 EXPORTED = "2026-11-27T12:00:00+01:00"
+CURRENCY = "EUR"
 
 
 def recorded_history(days: int = 3) -> History:
@@ -49,6 +51,7 @@ def export(history: History, levels: tuple[str, ...] = ("10min", "hour", "day"))
         meter_id="house",
         kind="power",
         timezone=ZONE,
+        currency=CURRENCY,
         levels=levels,  # type: ignore[arg-type]
         begin=0,
         end=2**40,
@@ -59,7 +62,7 @@ def export(history: History, levels: tuple[str, ...] = ("10min", "hour", "day"))
 def test_exporting_and_importing_reproduces_every_bucket_exactly(write: object) -> None:
     transfer = export(recorded_history())
     data = write(transfer, EXPORTED)  # type: ignore[operator]
-    back = parse(data, AMS, ZONE)
+    back = parse(data, AMS, ZONE, currency=CURRENCY)
     assert back == transfer
     # 72 hours from START; the 25-hour day makes the third day one hour short.
     assert back.count == 72 * 6 + 72 + 3
@@ -72,6 +75,7 @@ def test_an_export_of_a_range_holds_only_buckets_starting_in_it() -> None:
         meter_id="house",
         kind="power",
         timezone=ZONE,
+        currency=CURRENCY,
         levels=("hour",),
         begin=START + 3600,
         end=START + 3 * 3600,
@@ -118,14 +122,14 @@ def test_any_ten_minute_buckets_round_trip_bit_for_bit(
         for i, kwh, covered, cost, share, spread in sorted(raw)
         for low in [kwh / 7]
     )
-    transfer = ExportedBuckets("house", "power", ZONE, ten_minutes=buckets)
-    assert parse(write(transfer, EXPORTED), AMS, ZONE) == transfer  # type: ignore[operator]
+    transfer = ExportedBuckets("house", "power", ZONE, CURRENCY, ten_minutes=buckets)
+    assert parse(write(transfer, EXPORTED), AMS, ZONE, currency=CURRENCY) == transfer  # type: ignore[operator]
 
 
 def refused(data: bytes | str) -> ExportFileError:
     raw = data.encode() if isinstance(data, str) else data
     with pytest.raises(ExportFileError) as caught:
-        parse(raw, AMS, ZONE)
+        parse(raw, AMS, ZONE, currency=CURRENCY)
     return caught.value
 
 
@@ -197,6 +201,38 @@ def test_a_file_from_another_time_zone_is_refused() -> None:
     assert error.placeholders == {"file_timezone": "Europe/London", "timezone": ZONE}
 
 
+def priced(currency: str | None, cost: float | None = 0.03) -> ExportedBuckets:
+    bucket = Bucket(START, 600, 0.1, 600, 600.0, 600.0, cost=cost)
+    return ExportedBuckets("house", "power", ZONE, currency, ten_minutes=(bucket,))
+
+
+@pytest.mark.parametrize("write", [to_json, to_csv])
+def test_costs_in_another_currency_are_refused(write: object) -> None:
+    data = write(priced("USD"), EXPORTED)  # type: ignore[operator]
+    with pytest.raises(ExportFileError) as caught:
+        parse(data, AMS, ZONE, currency="EUR")
+    assert caught.value.key == "import_wrong_currency"
+    assert caught.value.placeholders == {"file_currency": "USD", "currency": "EUR"}
+
+
+@pytest.mark.parametrize("write", [to_json, to_csv])
+def test_a_file_without_costs_or_naming_no_currency_imports_in_any_currency(
+    write: object,
+) -> None:
+    no_costs = priced("USD", cost=None)
+    assert parse(write(no_costs, EXPORTED), AMS, ZONE, currency="EUR") == no_costs  # type: ignore[operator]
+    # Exports made before the currency was written down.
+    older = priced(None)
+    assert parse(write(older, EXPORTED), AMS, ZONE, currency="EUR") == older  # type: ignore[operator]
+
+
+def test_a_currency_that_is_no_short_text_is_refused() -> None:
+    text = good_json().replace('"currency":"EUR"', '"currency":42', 1)
+    error = refused(text)
+    assert error.key == "import_malformed"
+    assert "currency" in str(error)
+
+
 def json_with_row(row: str) -> str:
     head = good_json().split('"rows":[', 1)[0]
     return head + '"rows":[\n' + row + "\n]}\n"
@@ -240,18 +276,19 @@ def test_an_invalid_row_is_refused_with_its_number_and_reason(row: str, reason: 
 
 def test_a_csv_row_with_a_word_for_a_number_is_refused() -> None:
     lines = good_csv().splitlines(keepends=True)
-    cells = lines[6].split(",")
+    first_row = lines.index(",".join(COLUMNS) + "\n") + 1
+    cells = lines[first_row].split(",")
     cells[3] = "lots"
-    lines[6] = ",".join(cells)
+    lines[first_row] = ",".join(cells)
     error = refused("".join(lines))
     assert error.key == "import_invalid_row"
     assert error.placeholders["row"] == "1"
 
 
 def test_an_empty_export_round_trips() -> None:
-    empty = ExportedBuckets("house", "power", ZONE)
-    assert parse(to_csv(empty, EXPORTED), AMS, ZONE) == empty
-    assert parse(to_json(empty, EXPORTED), AMS, ZONE) == empty
+    empty = ExportedBuckets("house", "power", ZONE, CURRENCY)
+    assert parse(to_csv(empty, EXPORTED), AMS, ZONE, currency=CURRENCY) == empty
+    assert parse(to_json(empty, EXPORTED), AMS, ZONE, currency=CURRENCY) == empty
 
 
 def test_a_file_larger_than_the_import_limit_is_refused_before_it_is_read() -> None:
@@ -263,10 +300,15 @@ def test_a_file_larger_than_the_import_limit_is_refused_before_it_is_read() -> N
 def test_a_bucket_starting_in_the_bucket_being_measured_is_refused() -> None:
     text = json_with_row(f'["10min",{START},600,0.1,600,1,2,null,0]')
     with pytest.raises(ExportFileError) as caught:
-        parse(text.encode(), AMS, ZONE, not_after=START)
+        parse(text.encode(), AMS, ZONE, currency=CURRENCY, not_after=START)
     assert caught.value.key == "import_invalid_row"
     assert "measured now" in str(caught.value)
-    assert parse(text.encode(), AMS, ZONE, not_after=START + 600).ten_minutes[0].start == START
+    assert (
+        parse(text.encode(), AMS, ZONE, currency=CURRENCY, not_after=START + 600)
+        .ten_minutes[0]
+        .start
+        == START
+    )
 
 
 @pytest.mark.parametrize(

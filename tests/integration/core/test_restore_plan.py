@@ -82,7 +82,7 @@ def publish(
 
 
 def local(live_from: int = LIVE_FROM, meter_id: str = "house") -> dict[str, LocalMeter]:
-    return {meter_id: LocalMeter(meter_id, AMS, ZONE, live_from)}
+    return {meter_id: LocalMeter(meter_id, AMS, ZONE, live_from, "EUR")}
 
 
 def restore_plan(folder: Folder, targets: dict[str, LocalMeter] | None = None) -> RestorePlan:
@@ -264,7 +264,7 @@ def test_a_week_across_a_half_hour_clock_change_is_restored_hour_for_hour() -> N
     info = replace(INFO, timezone="Australia/Lord_Howe")
     source = published_folder.tracked(as_of - 8 * 86400, as_of, lord_howe)
     folder = publish(source, as_of, ("weekly",), info)
-    targets = {"house": LocalMeter("house", lord_howe, "Australia/Lord_Howe", as_of + 3600)}
+    targets = {"house": LocalMeter("house", lord_howe, "Australia/Lord_Howe", as_of + 3600, "EUR")}
     selection = select(read_manifest(folder.manifest), targets)
     files = {f.path: folder.files[f.path] for f in selection.files}
     (meter,) = plan(selection, targets, files).meters
@@ -337,7 +337,7 @@ def test_every_level_file_the_contract_calls_bad_is_refused(example: Path) -> No
     data = example.read_bytes()
     doc = json.loads(data)
     level: Level = doc["level"] if doc.get("level") in LEVELS else "daily"
-    meter = PublishedMeter("house", "House", ZONE, ())
+    meter = PublishedMeter("house", "House", ZONE, None, ())
     entry = PublishedFile("house", level, f"house/{level}.json", sha256_hex(data), len(data))
     with pytest.raises(RestoreError):
         read_level(entry, data, meter, AMS)
@@ -399,6 +399,28 @@ def test_a_meter_in_another_time_zone_is_refused() -> None:
     error = refused(folder)
     assert error.key == "restore_wrong_timezone"
     assert error.placeholders["file_timezone"] == "Europe/London"
+
+
+def test_a_meter_priced_in_another_currency_is_refused() -> None:
+    folder = publish(SOURCE, info=replace(INFO, currency="USD"))
+    error = refused(folder)
+    assert error.key == "restore_wrong_currency"
+    assert error.placeholders == {"meter": "house", "file_currency": "USD", "currency": "EUR"}
+
+
+def test_a_meter_published_without_a_price_restores_whatever_the_currency() -> None:
+    folder = publish(SOURCE, info=replace(INFO, currency=None, priced=False))
+    targets = {"house": LocalMeter("house", AMS, ZONE, LIVE_FROM, "JPY")}
+    (meter,) = restore_plan(folder, targets).meters
+    assert meter.days
+
+
+def test_a_level_file_in_another_currency_than_its_manifest_is_refused() -> None:
+    folder = publish(SOURCE)
+    folder.edit_level("house/monthly.json", lambda d: d.update(currency="USD"))
+    error = refused(folder)
+    assert error.key == "restore_unreadable"
+    assert "its currency 'USD' is not the manifest's" in str(error)
 
 
 def test_a_row_off_the_local_grid_is_refused() -> None:
@@ -466,7 +488,7 @@ def test_a_manifest_that_is_not_sound_json_is_refused(text: bytes, reason: str) 
 def test_a_level_file_larger_than_any_powerstats_writes_is_refused_unparsed() -> None:
     huge = b" " * (MAX_FILE_BYTES + 1)
     entry = PublishedFile("house", "daily", "house/daily.json", sha256_hex(huge), len(huge))
-    meter = PublishedMeter("house", "House", ZONE, (entry,))
+    meter = PublishedMeter("house", "House", ZONE, None, (entry,))
     with pytest.raises(RestoreError) as caught:
         read_level(entry, huge, meter, AMS)
     assert caught.value.key == "restore_too_large"
@@ -574,7 +596,7 @@ def mutated(data: st.DataObject, document: bytes) -> bytes:
 @given(data=st.data())
 def test_a_level_file_restore_accepts_is_one_the_contract_accepts(data: st.DataObject) -> None:
     raw = mutated(data, SMALL_FOLDER.files["house/monthly.json"])
-    meter = PublishedMeter("house", "House", ZONE, ())
+    meter = PublishedMeter("house", "House", ZONE, None, ())
     entry = PublishedFile("house", "monthly", "house/monthly.json", sha256_hex(raw), len(raw))
     with contextlib.suppress(RestoreError):
         read_level(entry, raw, meter, AMS)
