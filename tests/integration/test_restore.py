@@ -349,7 +349,11 @@ async def test_a_folder_priced_in_another_currency_is_refused(
 ) -> None:
     dollars = replace(INFO, currency="USD")
     folder = publish(OLD, PUBLISHED_AT, dollars, PAGES)
-    assert await refused(ha, house, source=in_config(ha, folder)) == "restore_wrong_currency"
+    source = in_config(ha, folder)
+    assert await refused(ha, house, source=source) == "restore_wrong_currency"
+    with pytest.raises(ServiceValidationError) as caught:
+        await restore(ha, source=source)
+    assert "counts its cost in USD; this Home Assistant counts in EUR" in str(caught.value)
 
 
 async def test_only_an_administrator_may_restore(
