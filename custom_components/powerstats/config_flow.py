@@ -58,6 +58,7 @@ from .publish_settings import (
     publish_target,
     reauth_schema,
 )
+from .runtime import loaded_entry
 
 MAX_METER_ID = 32
 # A meter's settings besides its sensor and name (the `settings` step).
@@ -284,9 +285,8 @@ class PowerStatsConfigFlow(ConfigFlow, domain=DOMAIN):
                 if error is not None:
                     errors["base"] = error
             if not errors:
-                # The update listener reloads the entry with the new token.
-                self.hass.config_entries.async_update_entry(
-                    entry, data={**entry.data, CONF_GITHUB_TOKEN: token}
+                await _async_save_checked(
+                    self.hass, entry, data={**entry.data, CONF_GITHUB_TOKEN: token}
                 )
                 return self.async_abort(reason="reauth_successful")
         return self.async_show_form(
@@ -297,6 +297,25 @@ class PowerStatsConfigFlow(ConfigFlow, domain=DOMAIN):
                 "repository": target.full_name if target else "",
             },
         )
+
+
+async def _async_save_checked(hass: HomeAssistant, entry: ConfigEntry, **changes: Any) -> None:
+    """Save publishing settings GitHub just accepted; what stopped publishing is fixed.
+
+    A change reloads the entry (its update listener), and the publisher starts afresh from the
+    state saved here; unchanged settings (the same token pasted again) reload nothing, so what
+    waits is tried at once.
+    """
+    loaded = loaded_entry(hass)
+    publisher = (
+        loaded.runtime_data.publisher
+        if loaded is not None and loaded.entry_id == entry.entry_id
+        else None
+    )
+    if publisher is not None:
+        await publisher.async_settings_checked()
+    if not hass.config_entries.async_update_entry(entry, **changes) and publisher is not None:
+        publisher.async_try_now()
 
 
 class PublishingOptionsFlow(OptionsFlow):
@@ -317,9 +336,7 @@ class PublishingOptionsFlow(OptionsFlow):
                     data[CONF_GITHUB_TOKEN] = checked.token
                 # Token and options change in one update, so the entry reloads once; the
                 # options stored again below are then unchanged and reload nothing.
-                self.hass.config_entries.async_update_entry(
-                    entry, data=data, options=checked.options
-                )
+                await _async_save_checked(self.hass, entry, data=data, options=checked.options)
                 return self.async_create_entry(data=checked.options)
         defaults = {k: entry.options[k] for k in PUBLISH_OPTION_KEYS if k in entry.options}
         return self.async_show_form(

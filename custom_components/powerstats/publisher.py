@@ -198,9 +198,6 @@ class Publisher:
             if self.state.target != key:
                 # Another repository (or folder): what we published before says nothing there.
                 self.state.target, self.state.published = key, {}
-            if self.state.problem == PROBLEM_AUTH:
-                # Set up again (e.g. after reauth with a new token): try again right away.
-                self.state.problem, self.state.retry_at = None, None
         latest = dt_util.utcnow().timestamp() + LONGEST_WAIT
         if self.state.retry_at is not None and self.state.retry_at > latest:
             self.state.retry_at = latest  # saved by a version that obeyed any wait
@@ -208,6 +205,10 @@ class Publisher:
     @callback
     def async_start(self) -> None:
         """Arm the schedule once the files are rendered; the first check runs once HA started."""
+        if self.settings is not None and self.state.problem == PROBLEM_AUTH:
+            # The token GitHub refused is not sent again (that gets the account refused): ask
+            # for a new one again, as the request before the restart did.
+            self.entry.async_start_reauth(self.hass)
         if self.settings is not None:
             self._schedule_nightly()
             if self.settings.interval_minutes:
@@ -242,6 +243,28 @@ class Publisher:
         return lambda: self._listeners.remove(listener)
 
     # ---- triggers ------------------------------------------------------------------------
+
+    async def async_settings_checked(self) -> None:
+        """GitHub just accepted the publishing settings (a flow checked them): a problem only
+        the user could fix (the token, the repository, the permission, GitHub out of reach) is
+        taken as fixed, so the next try does not wait for it. A rate limit stands: GitHub named
+        that wait."""
+        state = self.state
+        if state.problem is None or state.problem == PROBLEM_RATE_LIMITED:
+            return
+        state.problem, state.retry_at, state.failures = None, None, 0
+        if self._unsub_retry is not None:
+            self._unsub_retry()
+            self._unsub_retry = None
+        for issue in PUBLISH_ISSUES:
+            ir.async_delete_issue(self.hass, DOMAIN, publish_issue_id(issue, self.entry.entry_id))
+        await self._async_save()
+        self._notify()
+
+    @callback
+    def async_try_now(self) -> None:
+        """Publish what waits now, unless maintenance or a wait still holds it."""
+        self._kick()
 
     @callback
     def async_request(self) -> None:

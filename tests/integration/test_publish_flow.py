@@ -9,6 +9,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import issue_registry as ir
 
 from custom_components.powerstats.const import DOMAIN
 from custom_components.powerstats.diagnostics import async_get_config_entry_diagnostics
@@ -258,6 +259,88 @@ async def test_a_refused_token_starts_reauth_and_the_new_token_publishes_what_wa
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
     assert entry.data[CONF_GITHUB_TOKEN] == NEW_TOKEN
+    assert "manifest.json" in fake.repo.files()
+    assert publisher(ha, entry).state.problem is None
+
+
+async def test_the_same_token_pasted_again_after_a_refusal_publishes_at_once(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, fake: FakeGitHub
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    fake.revoke(TOKEN)
+    entry = await start_publishing_meter(ha, fake)
+    (flow,) = ha.config_entries.flow.async_progress_by_handler(DOMAIN)
+    fake.grant(TOKEN)  # GitHub's refusal was a passing one
+
+    result = await ha.config_entries.flow.async_configure(
+        flow["flow_id"], {CONF_GITHUB_TOKEN: TOKEN}
+    )
+    await settle(ha)
+
+    assert result["reason"] == "reauth_successful"
+    assert "manifest.json" in fake.repo.files()
+    assert publisher(ha, entry).state.problem is None
+
+
+async def test_a_refused_token_is_not_sent_again_when_the_entry_reloads(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, fake: FakeGitHub
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    fake.revoke(TOKEN)
+    entry = await start_publishing_meter(ha, fake)
+    assert len(fake.requests) == 1
+
+    for _ in range(3):
+        assert await ha.config_entries.async_reload(entry.entry_id)
+        await settle(ha)
+
+    assert len(fake.requests) == 1  # GitHub refuses an account that retries bad credentials
+    assert publisher(ha, entry).state.problem == "invalid_auth"
+    flows = ha.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [f["context"]["source"] for f in flows] == [SOURCE_REAUTH]
+
+
+async def test_a_repository_fixed_in_the_options_publishes_at_once_and_drops_the_repair(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, fake: FakeGitHub
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    fake.grant(TOKEN, "none")  # the token cannot see the repository named
+    entry = await start_publishing_meter(ha, fake)
+    issue_id = f"publish_repository_not_found_{entry.entry_id}"
+    assert ir.async_get(ha).async_get_issue(DOMAIN, issue_id) is not None
+    fake.grant(TOKEN, "write")  # ... until the user gives it access, and says so below
+
+    init = await ha.config_entries.options.async_init(entry.entry_id)
+    done = await ha.config_entries.options.async_configure(
+        init["flow_id"], publishing_form(fake, **{CONF_GITHUB_TOKEN: ""})
+    )
+    await settle(ha)
+
+    assert done["type"] is FlowResultType.CREATE_ENTRY
+    assert ir.async_get(ha).async_get_issue(DOMAIN, issue_id) is None
+    assert "manifest.json" in fake.repo.files()
+    assert publisher(ha, entry).state.problem is None
+
+
+@pytest.mark.parametrize("levels", [None, ["daily", "yearly"]])
+async def test_settings_fixed_in_the_options_publish_at_once_with_or_without_a_reload(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, fake: FakeGitHub, levels: list[str] | None
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    fake.grant(TOKEN, "read")  # no permission to push
+    entry = await start_publishing_meter(ha, fake)
+    assert publisher(ha, entry).state.problem == "no_push_permission"
+    fake.grant(TOKEN, "write")
+    changes = {} if levels is None else {CONF_PUBLISH_LEVELS: levels}
+
+    running = entry.runtime_data
+    init = await ha.config_entries.options.async_init(entry.entry_id)
+    await ha.config_entries.options.async_configure(
+        init["flow_id"], publishing_form(fake, **{CONF_GITHUB_TOKEN: "", **changes})
+    )
+    await settle(ha)
+
+    assert (entry.runtime_data is running) == (levels is None)  # reloaded for new settings
     assert "manifest.json" in fake.repo.files()
     assert publisher(ha, entry).state.problem is None
 
