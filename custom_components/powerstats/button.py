@@ -28,4 +28,4 @@ class PublishNowButton(DatasetEntity, ButtonEntity):
     """Publishes now, or as soon as maintenance or a backoff period ends."""
 
     async def async_press(self) -> None:
-        self.publisher.async_request()
+        self.publisher.async_publish_now()

@@ -51,7 +51,12 @@ ISSUE_STORE_RECOVERED: Final = "store_recovered"
 ISSUE_STORE_MISSING: Final = "store_missing"
 ISSUE_PUBLISH_NO_PERMISSION: Final = "publish_no_permission"
 ISSUE_PUBLISH_NOT_FOUND: Final = "publish_repository_not_found"
-PUBLISH_ISSUES: Final = (ISSUE_PUBLISH_NO_PERMISSION, ISSUE_PUBLISH_NOT_FOUND)
+ISSUE_PUBLISH_EXISTING_DATA: Final = "publish_existing_data"
+PUBLISH_ISSUES: Final = (
+    ISSUE_PUBLISH_NO_PERMISSION,
+    ISSUE_PUBLISH_NOT_FOUND,
+    ISSUE_PUBLISH_EXISTING_DATA,
+)
 
 # Dispatcher signal sent after the views were rendered and written; payload: `ViewsWritten`.
 SIGNAL_VIEWS_WRITTEN: Final = f"{DOMAIN}_views_written"

@@ -35,6 +35,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import (
     DOMAIN,
+    ISSUE_PUBLISH_EXISTING_DATA,
     ISSUE_PUBLISH_NO_PERMISSION,
     ISSUE_PUBLISH_NOT_FOUND,
     LOGGER,
@@ -49,6 +50,7 @@ from .core.github import (
     GitHubAuthError,
     GitHubClient,
     GitHubError,
+    GitHubExistingDataError,
     GitHubNotFoundError,
     GitHubPermissionError,
     GitHubRateLimitError,
@@ -76,17 +78,22 @@ PROBLEM_PERMISSION: Final = "no_push_permission"
 PROBLEM_NOT_FOUND: Final = "repository_not_found"
 PROBLEM_RATE_LIMITED: Final = "rate_limited"
 PROBLEM_UNREACHABLE: Final = "cannot_connect"
+PROBLEM_EXISTING_DATA: Final = "existing_data"
 PROBLEMS: Final = (
     PROBLEM_AUTH,
     PROBLEM_PERMISSION,
     PROBLEM_NOT_FOUND,
     PROBLEM_RATE_LIMITED,
     PROBLEM_UNREACHABLE,
+    PROBLEM_EXISTING_DATA,
 )
+# Problems nothing but the user ends: no publish is tried on its own while one stands.
+HELD_BY: Final = (PROBLEM_AUTH, PROBLEM_EXISTING_DATA)
 # Repair issues for the problems only the user can fix on GitHub (translation keys).
 ISSUE_OF_PROBLEM: Final = {
     PROBLEM_PERMISSION: ISSUE_PUBLISH_NO_PERMISSION,
     PROBLEM_NOT_FOUND: ISSUE_PUBLISH_NOT_FOUND,
+    PROBLEM_EXISTING_DATA: ISSUE_PUBLISH_EXISTING_DATA,
 }
 
 
@@ -182,6 +189,8 @@ class Publisher:
         self._unsub_retry: CALLBACK_TYPE | None = None
         self._unsub_nightly: CALLBACK_TYPE | None = None
         self._running = False
+        # The user said to replace a dataset this installation did not publish (Publish now).
+        self._replace_existing = False
         self._generation = 0  # bumped by every trigger, to tell one arriving mid-publish
         self._stopped = False
         # Set once the saved state was read: only then may stopping write it back.
@@ -198,6 +207,10 @@ class Publisher:
             if self.state.target != key:
                 # Another repository (or folder): what we published before says nothing there.
                 self.state.target, self.state.published = key, {}
+            if self.state.problem == PROBLEM_EXISTING_DATA:
+                # Looked at again (its repair issue does not outlive a restart): the data may
+                # have been moved away meanwhile.
+                self.state.problem = None
         latest = dt_util.utcnow().timestamp() + LONGEST_WAIT
         if self.state.retry_at is not None and self.state.retry_at > latest:
             self.state.retry_at = latest  # saved by a version that obeyed any wait
@@ -256,8 +269,7 @@ class Publisher:
         if self._unsub_retry is not None:
             self._unsub_retry()
             self._unsub_retry = None
-        for issue in PUBLISH_ISSUES:
-            ir.async_delete_issue(self.hass, DOMAIN, publish_issue_id(issue, self.entry.entry_id))
+        self._drop_issues()
         await self._async_save()
         self._notify()
 
@@ -268,9 +280,21 @@ class Publisher:
 
     @callback
     def async_request(self) -> None:
-        """Publish now (button, action). Waits for maintenance or a backoff period to end."""
+        """Publish now (new history merged in, say). Waits for maintenance or a backoff."""
         self._mark_pending()
         self._kick()
+
+    @callback
+    def async_publish_now(self) -> None:
+        """The user asks to publish now (button, action): as `async_request`, and it is also
+        the user's go-ahead to replace a dataset in the folder that was not published from
+        here, which PowerStats otherwise leaves alone (see `GitHubExistingDataError`)."""
+        if self.state.problem == PROBLEM_EXISTING_DATA:
+            self._replace_existing = True
+            self.state.problem = None
+            self._drop_issues()
+            self._notify()
+        self.async_request()
 
     async def async_set_maintenance(self, on: bool) -> None:
         """Hold publishing (changes wait) or release it (what waited is published)."""
@@ -357,7 +381,7 @@ class Publisher:
             or not self.state.pending
             or self._running
             or self.state.maintenance
-            or self.state.problem == PROBLEM_AUTH
+            or self.state.problem in HELD_BY
         ):
             return
         retry_at = self.state.retry_at
@@ -406,7 +430,11 @@ class Publisher:
         generated = _generated(files)
         message = f"Energy history as of {generated}" if generated else "Energy history"
         return await client.publish(
-            files, message, previous=self.state.published or None, remove=remove
+            files,
+            message,
+            previous=self.state.published or None,
+            remove=remove,
+            replace_existing=self._replace_existing,
         )
 
     async def _async_succeeded(self, result: PublishResult, generation: int) -> None:
@@ -420,10 +448,10 @@ class Publisher:
             state.last_night = max(state.pending_night, state.last_night or "")
             state.pending_night = None
         state.failures, state.retry_at, state.problem = 0, None, None
+        self._replace_existing = False
         if generation == self._generation:
             state.pending = False
-        for issue in PUBLISH_ISSUES:
-            ir.async_delete_issue(self.hass, DOMAIN, publish_issue_id(issue, self.entry.entry_id))
+        self._drop_issues()
         if had_problem:
             LOGGER.info("Publishing to %s works again", self._where)
         LOGGER.debug(
@@ -444,6 +472,11 @@ class Publisher:
             state.problem, state.retry_at = PROBLEM_AUTH, None
             LOGGER.warning("GitHub refused the token for %s; asking for a new one", self._where)
             self.entry.async_start_reauth(self.hass)
+        elif isinstance(err, GitHubExistingDataError):
+            # Held until the user restores from it or says to replace it (Publish now).
+            state.problem, state.retry_at = PROBLEM_EXISTING_DATA, None
+            LOGGER.warning("Not publishing to %s: %s; see Repairs", self._where, err)
+            self._raise_issue(state.problem, err)
         elif isinstance(err, GitHubPermissionError | GitHubNotFoundError):
             state.problem = (
                 PROBLEM_PERMISSION if isinstance(err, GitHubPermissionError) else PROBLEM_NOT_FOUND
@@ -454,7 +487,7 @@ class Publisher:
             wait = err.wait_seconds(now) if isinstance(err, GitHubRateLimitError) else None
             state.problem = PROBLEM_RATE_LIMITED if wait is not None else PROBLEM_UNREACHABLE
             state.retry_at = now + backoff_delay(state.failures, self._rng, wait)
-        if state.problem != PROBLEM_AUTH:
+        if state.problem not in HELD_BY:
             # Warn once when publishing starts failing; the retries after that are debug only.
             LOGGER.log(
                 logging.WARNING if state.failures == 1 else logging.DEBUG,
@@ -485,6 +518,10 @@ class Publisher:
                 "missing": missing or "contents=write",
             },
         )
+
+    def _drop_issues(self) -> None:
+        for issue in PUBLISH_ISSUES:
+            ir.async_delete_issue(self.hass, DOMAIN, publish_issue_id(issue, self.entry.entry_id))
 
     def _arm_retry(self, retry_at: float) -> None:
         if self._unsub_retry is not None:

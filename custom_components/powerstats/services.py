@@ -451,7 +451,7 @@ async def _async_publish(call: ServiceCall) -> ServiceResponse:
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="nothing_to_publish"
         )
-    publisher.async_request()
+    publisher.async_publish_now()
     return None
 
 

@@ -73,6 +73,12 @@ def on_github(github: FakeGitHubProcess, path: str) -> bytes | None:
         return None
 
 
+def publish_problem(ha: HomeAssistantProcess, token: str) -> str | None:
+    """Why publishing waits, as the Publish problem sensor says; None while it does not."""
+    state = http(f"{ha.url}/api/states/binary_sensor.powerstats_publish_problem", token=token)
+    return None if state["state"] == "off" else str(state["attributes"].get("reason"))
+
+
 def restore(ha: HomeAssistantProcess, token: str, source: str) -> dict[str, Any]:
     answer = http(
         f"{ha.url}/api/services/powerstats/restore?return_response",
@@ -164,6 +170,9 @@ def test_after_the_config_folder_is_lost_a_restore_gives_back_what_was_published
         "GitHub to hold the day and a half",
     )
     pages = f"{fake_github.api_url}/_pages/{fake_github.repository}/"
+    published_before = {
+        level: on_github(fake_github, f"house/{level}.json") for level in ("monthly", "yearly")
+    }
     on_pages = {
         level: with_data(json.loads(fake_github.file(f"house/{level}.json"))["rows"])
         for level in ("monthly", "yearly")
@@ -193,8 +202,13 @@ def test_after_the_config_folder_is_lost_a_restore_gives_back_what_was_published
             ha, datetime.combine(first_day + timedelta(days=2), time(0, 5), ZONE)
         )
         set_power(ha, token, 500)
-        add_meter(ha.url, token, SENSOR, "House")
+        add_meter(ha.url, token, SENSOR, "House", publishing)
         local_files(ha, token)
+        # The same repository: the fresh HA does not publish over the history it holds.
+        wait_for(lambda: publish_problem(ha, token) == "existing_data", "publishing to wait")
+        assert {level: on_github(fake_github, f"house/{level}.json") for level in on_pages} == (
+            published_before
+        )
 
         # From Pages: the days come back, equal row for row to what was published.
         answer = restore(ha, token, pages)
@@ -226,6 +240,19 @@ def test_after_the_config_folder_is_lost_a_restore_gives_back_what_was_published
         # Restoring again adds nothing.
         again = restore(ha, token, agent.url + "/")
         assert all(part["added"] == 0 for part in again["meters"]["house"].values())
+
+        # Publish now: the restored history goes to GitHub, the old copy's days included.
+        http(f"{ha.url}/api/services/powerstats/publish", {}, token=token)
+        wait_for(
+            lambda: (
+                on_github(fake_github, "house/yearly.json")
+                == local_files(ha, token)["house/yearly.json"]
+            ),
+            "the restored history on GitHub",
+        )
+        yearly = with_data(json.loads(fake_github.file("house/yearly.json"))["rows"])
+        assert on_pages["yearly"].keys() <= yearly.keys()
+        assert publish_problem(ha, token) is None
 
         # One word, one number: the panel's Energy today is the sensor Energy today. 1.5 kW until
         # 20 s before a boundary, then 0 W: once that bucket closed, nothing more is counted.

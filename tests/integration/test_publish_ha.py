@@ -355,6 +355,35 @@ async def test_a_repository_the_token_cannot_see_raises_a_repair_issue(
     assert state_of(ha, PROBLEM).attributes["reason"] == "repository_not_found"
 
 
+async def test_a_repository_holding_history_not_published_from_here_waits_for_the_user(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock, fake: FakeGitHub
+) -> None:
+    # What Home Assistant published before it was set up again: the history a restore reads.
+    earlier = {"manifest.json": b'{"format": "powerstats/1"}\n', "house/yearly.json": b"{}\n"}
+    fake.repo.commit_files(earlier, "Energy history as of last year", 1)
+    start = at(2026, 11, 26, 12, 0)
+    freezer.move_to(start)
+    entry = await start_publishing_meter(ha, fake)
+    issue_id = f"publish_existing_data_{entry.entry_id}"
+    assert ir.async_get(ha).async_get_issue(DOMAIN, issue_id) is not None
+    assert state_of(ha, PROBLEM).attributes["reason"] == "existing_data"
+
+    await step_to(ha, move_to, start, start + timedelta(days=1, hours=1))  # a night, intervals
+    looked = len(fake.requests)
+    assert await ha.config_entries.async_reload(entry.entry_id)
+    await settle(ha)
+    assert len(fake.requests) > looked  # set up again, it looks again: the data may be gone
+    assert fake.writes == []
+    assert fake.repo.files() == earlier
+    assert ir.async_get(ha).async_get_issue(DOMAIN, issue_id) is not None
+
+    await press(ha)  # the user's go-ahead, as the repair issue says
+
+    published_matches_local(ha, fake)
+    assert ir.async_get(ha).async_get_issue(DOMAIN, issue_id) is None
+    assert state_of(ha, PROBLEM).state == "off"
+
+
 # ---- maintenance and restarts ------------------------------------------------------------
 
 

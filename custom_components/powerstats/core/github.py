@@ -98,6 +98,11 @@ class GitHubRateLimitError(GitHubError):
         return 60.0  # GitHub's advice when it names no time
 
 
+class GitHubExistingDataError(GitHubError):
+    """The target folder holds a manifest.json this installation never published: another
+    installation's dataset, or the published history a fresh one should restore from first."""
+
+
 class GitHubTransientError(GitHubError):
     """A timeout, an unreachable server, a 5xx or an answer we did not expect: retry later."""
 
@@ -250,12 +255,15 @@ class GitHubClient:
         *,
         previous: Mapping[str, str] | None = None,
         remove: Iterable[str] = (),
+        replace_existing: bool = False,
     ) -> PublishResult:
         """Commit every file that differs from the branch, in one commit.
 
         `files` maps relative paths (below the target folder) to their bytes; `previous` is
         the `published` map of the last successful publish, which lets an unchanged set skip
         GitHub entirely; `remove` names relative paths published before and no longer wanted.
+        Without a `previous`, a manifest.json already in the folder raises
+        `GitHubExistingDataError` unless `replace_existing` says the user chose to replace it.
         """
         for relative in (*files, *remove):
             if not _valid_relative_path(relative):
@@ -279,7 +287,12 @@ class GitHubClient:
                 head = None
             try:
                 commit_sha, commit_url, changed = await self._commit_on(
-                    head, files, blob_ids, removals, message
+                    head,
+                    files,
+                    blob_ids,
+                    removals,
+                    message,
+                    keep_existing=previous is None and not replace_existing,
                 )
             except _NotFastForwardError:
                 rebuilds += 1
@@ -314,6 +327,8 @@ class GitHubClient:
         blob_ids: Mapping[str, str],
         removals: list[str],
         message: str,
+        *,
+        keep_existing: bool,
     ) -> tuple[str | None, str | None, list[str]]:
         """Build one commit on top of `head` (None: start the branch) and move the branch."""
         base_tree: str | None = None
@@ -326,6 +341,12 @@ class GitHubClient:
             base_tree = _sha(_mapping(commit.get("tree")).get("sha"))
             current, complete = await self._tree_blobs(base_tree)
         path_of = self.target.repo_path
+        found = current.get(path_of(MANIFEST))
+        if keep_existing and found is not None and found != blob_ids.get(MANIFEST):
+            # Replacing it would hide that history from Pages, the board and a restore.
+            raise GitHubExistingDataError(
+                f"{path_of(MANIFEST)} on {self.target.branch} was not published from here"
+            )
         changed = [r for r in sorted(files) if current.get(path_of(r)) != blob_ids[r]]
         removed = [r for r in removals if path_of(r) in current]
         if not changed and not removed and complete:

@@ -12,6 +12,7 @@ from custom_components.powerstats.core.github import (
     API_VERSION,
     GitHubAuthError,
     GitHubClient,
+    GitHubExistingDataError,
     GitHubNotFoundError,
     GitHubPermissionError,
     GitHubRateLimitError,
@@ -127,6 +128,53 @@ async def test_nothing_changed_since_the_last_publish_sends_no_request_at_all(
     assert fake.requests == []
     assert again.requests == 0
     assert again.commit_sha is None
+
+
+OTHERS = {**FILES, "manifest.json": b'{"format": "powerstats/1", "meters": ["theirs"]}\n'}
+
+
+async def test_a_first_publish_leaves_a_dataset_it_did_not_publish_alone(
+    fake: FakeGitHub, session: aiohttp.ClientSession
+) -> None:
+    fake.repo.commit_files(OTHERS, "Published by another installation", 1)
+
+    with pytest.raises(GitHubExistingDataError, match=r"manifest\.json on main"):
+        await client_for(fake, session).publish(FILES, "Publish energy history")
+
+    assert fake.writes == []
+    assert fake.repo.files("main") == OTHERS
+
+
+async def test_a_dataset_not_published_from_here_is_replaced_when_the_user_says_so(
+    fake: FakeGitHub, session: aiohttp.ClientSession
+) -> None:
+    fake.repo.commit_files(OTHERS, "Published by another installation", 1)
+
+    await client_for(fake, session).publish(FILES, "Publish", replace_existing=True)
+
+    assert fake.repo.files("main") == FILES
+
+
+async def test_a_dataset_published_from_here_before_is_updated_without_asking(
+    fake: FakeGitHub, session: aiohttp.ClientSession
+) -> None:
+    client = client_for(fake, session)
+    first = await client.publish(OTHERS, "Publish energy history")
+
+    await client.publish(FILES, "Publish energy history", previous=first.published)
+
+    assert fake.repo.files("main") == FILES
+
+
+async def test_a_dataset_in_another_folder_of_the_repository_is_no_reason_to_wait(
+    fake: FakeGitHub, session: aiohttp.ClientSession
+) -> None:
+    fake.repo.commit_files(OTHERS, "Published by another installation", 1)
+
+    await client_for(fake, session, folder="energy").publish(FILES, "Publish")
+
+    assert fake.repo.files("main")["energy/manifest.json"] == FILES["manifest.json"]
+    assert fake.repo.files("main")["manifest.json"] == OTHERS["manifest.json"]
 
 
 async def test_a_branch_moved_by_someone_else_mid_publish_is_rebuilt_on_top_losing_nothing(
