@@ -25,7 +25,13 @@ from homeassistant.config_entries import (
     OptionsFlow,
     SubentryFlowResult,
 )
-from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, CONF_ENTITY_ID, CONF_NAME
+from homeassistant.const import (
+    ATTR_UNIT_OF_MEASUREMENT,
+    CONF_ENTITY_ID,
+    CONF_NAME,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
+)
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import selector
 from homeassistant.util import slugify
@@ -76,7 +82,12 @@ def _validate_source(hass: HomeAssistant, entity_id: str) -> tuple[Kind | None, 
     kind = kind_of_unit(state.attributes.get(ATTR_UNIT_OF_MEASUREMENT))
     if kind is None:
         return None, "unsupported_unit"
-    if parse_reading(state.state, state.attributes.get(ATTR_UNIT_OF_MEASUREMENT), kind) is None:
+    # An offline sensor (solar at night) is a meter all the same: covered once it reports.
+    offline = state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN)
+    if (
+        not offline
+        and parse_reading(state.state, state.attributes.get(ATTR_UNIT_OF_MEASUREMENT), kind) is None
+    ):
         return None, "not_numeric"
     return kind, None
 

@@ -28,6 +28,7 @@ def sensors(ha: HomeAssistant) -> None:
     ha.states.async_set("sensor.solar", "-300", W)
     ha.states.async_set("sensor.temperature", "21.5", {"unit_of_measurement": "°C"})
     ha.states.async_set("sensor.offline_power", "unavailable", W)
+    ha.states.async_set("sensor.garbled_power", "n/a", W)
     ha.states.async_set("sensor.price", "0.27", {"unit_of_measurement": "EUR/kWh"})
     ha.states.async_set("sensor.price_offline", "unknown", {})
 
@@ -118,12 +119,23 @@ async def test_an_energy_sensor_becomes_an_energy_meter(ha: HomeAssistant) -> No
     assert await ha.config_entries.async_unload(entry.entry_id)
 
 
+async def test_a_sensor_offline_right_now_can_become_a_meter(
+    ha: HomeAssistant,
+) -> None:
+    await first_flow(ha, "sensor.offline_power", "Solar")
+    (entry,) = ha.config_entries.async_entries(DOMAIN)
+    (subentry,) = entry.subentries.values()
+    assert subentry.data["kind"] == "power"
+    assert entry.state is ConfigEntryState.LOADED
+    assert await ha.config_entries.async_unload(entry.entry_id)
+
+
 @pytest.mark.parametrize(
     ("entity_id", "error"),
     [
         ("sensor.does_not_exist", "entity_not_found"),
         ("sensor.temperature", "unsupported_unit"),
-        ("sensor.offline_power", "not_numeric"),
+        ("sensor.garbled_power", "not_numeric"),
     ],
 )
 async def test_an_unusable_sensor_is_refused_in_the_form(
@@ -301,7 +313,7 @@ async def test_a_reconfigure_that_changes_nothing_does_not_reload(
     [
         ("sensor.temperature", "House", {"entity_id": "unsupported_unit"}),
         ("sensor.nope", "House", {"entity_id": "entity_not_found"}),
-        ("sensor.offline_power", "House", {"entity_id": "not_numeric"}),
+        ("sensor.garbled_power", "House", {"entity_id": "not_numeric"}),
         (SOURCE, "", {"name": "name_required"}),
     ],
 )

@@ -568,7 +568,9 @@ def valid_api_url(api_url: str) -> bool:
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError:
         return False
-    if not host:
+    if not host or "@" in parts.netloc:
+        # A user name or password in the address would go out beside the token (and aiohttp
+        # refuses to send both).
         return False
     return parts.scheme == "https" or _is_loopback(host)
 

@@ -477,6 +477,8 @@ def test_blob_ids_are_the_ones_git_computes() -> None:
         ("ftp://127.0.0.1", False),
         ("https://", False),
         ("http://127.0.0.1:notaport", False),
+        ("https://alice:secret@ghe.example.com/api/v3", False),
+        ("https://alice@api.github.com", False),
     ],
 )
 def test_an_api_url_is_https_or_http_on_this_machine_only(api_url: str, valid: bool) -> None:
