@@ -52,7 +52,15 @@ from .const import (
     SUBENTRY_METER,
     TITLE,
 )
-from .core.accounting import MAX_PRICE, Kind, kind_of_unit, parse_price, parse_reading
+from .core.accounting import (
+    MAX_PRICE,
+    Kind,
+    kind_of_unit,
+    other_currency,
+    parse_price,
+    parse_reading,
+    price_unit,
+)
 from .core.views import LEVELS
 from .publish_settings import (
     CONF_GITHUB_TOKEN,
@@ -120,6 +128,10 @@ def _validate_settings(hass: HomeAssistant, user_input: Mapping[str, Any]) -> di
             errors[CONF_PRICE_ENTITY] = "price_entity_required"
         elif state is None:
             errors[CONF_PRICE_ENTITY] = "entity_not_found"
+        elif (read := price_unit(state.attributes.get(ATTR_UNIT_OF_MEASUREMENT))) is None:
+            errors[CONF_PRICE_ENTITY] = "price_unit"
+        elif other_currency(read[1], hass.config.currency):
+            errors[CONF_PRICE_ENTITY] = "price_currency"
         elif parse_price(state.state) is None:
             errors[CONF_PRICE_ENTITY] = "price_not_numeric"
     if not user_input.get(CONF_LEVELS):

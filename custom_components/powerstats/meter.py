@@ -280,7 +280,11 @@ class PowerStatsMeter:
 
     def _feed_price(self, t: float, state: State | None) -> None:
         price = (
-            parse_price(state.state, state.attributes.get(ATTR_UNIT_OF_MEASUREMENT))
+            parse_price(
+                state.state,
+                state.attributes.get(ATTR_UNIT_OF_MEASUREMENT),
+                self.hass.config.currency,
+            )
             if state is not None
             else None
         )

@@ -31,6 +31,8 @@ def sensors(ha: HomeAssistant) -> None:
     ha.states.async_set("sensor.garbled_power", "n/a", W)
     ha.states.async_set("sensor.price", "0.27", {"unit_of_measurement": "EUR/kWh"})
     ha.states.async_set("sensor.price_offline", "unknown", {})
+    ha.states.async_set("sensor.price_cents", "27.5", {"unit_of_measurement": "ct/kWh"})
+    ha.states.async_set("sensor.price_dollars", "0.31", {"unit_of_measurement": "USD/kWh"})
 
 
 async def first_flow(hass: HomeAssistant, entity_id: str, name: str = "House") -> dict[str, Any]:
@@ -225,6 +227,14 @@ async def test_a_sensor_that_already_has_a_meter_is_refused(
             {"price_mode": "entity", "price_entity": "sensor.price_offline", "levels": ALL_LEVELS},
             {"price_entity": "price_not_numeric"},
         ),
+        (
+            {"price_mode": "entity", "price_entity": "sensor.temperature", "levels": ALL_LEVELS},
+            {"price_entity": "price_unit"},
+        ),
+        (
+            {"price_mode": "entity", "price_entity": "sensor.price_dollars", "levels": ALL_LEVELS},
+            {"price_entity": "price_currency"},
+        ),
         ({"price_mode": "none", "levels": []}, {"levels": "levels_required"}),
     ],
 )
@@ -237,13 +247,16 @@ async def test_the_price_and_files_form_shows_every_error(
     assert result["errors"] == errors
 
 
-async def test_a_price_sensor_is_accepted(ha: HomeAssistant, loaded: MockConfigEntry) -> None:
+@pytest.mark.parametrize("price_entity", ["sensor.price", "sensor.price_cents"])
+async def test_a_price_sensor_is_accepted(
+    ha: HomeAssistant, loaded: MockConfigEntry, price_entity: str
+) -> None:
     result = await add_meter_flow(
         ha,
         loaded,
         "sensor.solar",
         "Solar",
-        {"price_mode": "entity", "price_entity": "sensor.price", "levels": ALL_LEVELS},
+        {"price_mode": "entity", "price_entity": price_entity, "levels": ALL_LEVELS},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
 

@@ -230,6 +230,23 @@ async def test_a_price_sensor_gives_the_exact_cost(
     assert cost_today.attributes["unit_of_measurement"] == "EUR"
 
 
+async def test_a_price_in_cents_counts_in_whole_currency_and_one_in_another_is_unknown(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    ha.states.async_set(SOURCE, "3000", W)
+    ha.states.async_set("sensor.price", "40", {"unit_of_measurement": "ct/kWh"})
+    meter = await start_meter(ha, options={"price_mode": "entity", "price_entity": "sensor.price"})
+    freezer.move_to(at(2026, 11, 26, 12, 5))
+    ha.states.async_set("sensor.price", "0.40", {"unit_of_measurement": "USD/kWh"})
+    await move_to(at(2026, 11, 26, 12, 10))
+    bucket = meter.history.ten_minutes[int(at(2026, 11, 26, 12, 0).timestamp())]
+    # 0.25 kWh in five minutes at 0.40 EUR per kWh (not 40); then a price in dollars, which
+    # Home Assistant (in euros) cannot add up: that time counts no cost, as time without a price.
+    assert bucket.cost == pytest.approx(0.25 * 0.40)
+    assert bucket.kwh == pytest.approx(0.5)
+
+
 async def test_every_file_validates_against_the_schema(
     ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
 ) -> None:

@@ -41,6 +41,12 @@ class Kind(StrEnum):
 # Factor to W (power) or to kWh (energy).
 POWER_UNITS: Final[dict[str, float]] = {"W": 1.0, "kW": 1000.0}
 ENERGY_UNITS: Final[dict[str, float]] = {"Wh": 0.001, "kWh": 1.0}
+# kWh in the energy a price is quoted per ("EUR/MWh" is a day-ahead market's unit).
+PRICE_ENERGY_KWH: Final[dict[str, float]] = {"wh": 0.001, "kwh": 1.0, "mwh": 1000.0}
+# The hundredths of a currency that price sensors quote in: "ct/kWh", "c/kWh", "öre/kWh", "p/kWh".
+HUNDREDTHS: Final = frozenset({"ct", "c", "cent", "cents", "öre", "øre", "p", "pence"})
+# Units of what a price is not, picked by mistake (a power, an energy, a temperature, a share).
+NOT_MONEY: Final = frozenset({"W", "kW", "MW", "Wh", "kWh", "MWh", "°C", "°F", "K", "%", "V", "A"})
 
 
 def kind_of_unit(unit: str | None) -> Kind | None:
@@ -81,19 +87,44 @@ def parse_reading(state: str, unit: str | None, kind: Kind) -> float | None:
     return value if plausible_reading(value, kind) else None
 
 
-def parse_price(state: str, unit: str | None = None) -> float | None:
-    """A price entity's state as a price per kWh, or None.
+def price_unit(unit: str | None) -> tuple[float, str | None] | None:
+    """What a price sensor's unit says: (factor to a price per kWh in whole currency, the
+    money part as written), or None when it is no price per energy.
 
-    A unit ending in /MWh or /Wh (e.g. "EUR/MWh", a day-ahead market price) is converted; any
-    other unit is taken as per kWh. A price beyond `MAX_PRICE` is None, as unknown.
+    No unit, or a money one without "/" ("EUR", "€"), is taken as per kWh, as template sensors
+    often are; "<money>/<Wh|kWh|MWh>" is converted, a hundredth ("ct/kWh") to whole currency.
+    """
+    text = (unit or "").strip()
+    if text in NOT_MONEY:
+        return None
+    if "/" not in text:
+        return 1.0, text or None
+    money, _, energy = (part.strip() for part in text.rpartition("/"))
+    per_kwh = PRICE_ENERGY_KWH.get(energy.lower())
+    if per_kwh is None or not money:
+        return None
+    hundredth = 0.01 if money.lower() in HUNDREDTHS else 1.0
+    return hundredth / per_kwh, money
+
+
+def other_currency(money: str | None, currency: str | None) -> bool:
+    """Whether a price's money part names an ISO 4217 code other than `currency`."""
+    if money is None or currency is None or money.lower() in HUNDREDTHS:
+        return False
+    return len(money) == 3 and money.isascii() and money.isalpha() and money.upper() != currency
+
+
+def parse_price(state: str, unit: str | None = None, currency: str | None = None) -> float | None:
+    """A price entity's state as a price per kWh in `currency` (Home Assistant's), or None.
+
+    Converted as `price_unit` says; None (unknown) for a unit that is no price per energy, for
+    a price in another currency than `currency` and for one beyond `MAX_PRICE`.
     """
     value = _finite(state)
-    if value is None:
+    read = price_unit(unit)
+    if value is None or read is None or other_currency(read[1], currency):
         return None
-    if unit and unit.endswith("/MWh"):
-        value /= 1000
-    elif unit and unit.endswith("/Wh"):
-        value *= 1000
+    value *= read[0]
     return value if abs(value) <= MAX_PRICE else None
 
 

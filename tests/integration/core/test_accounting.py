@@ -284,3 +284,34 @@ def test_a_price_beyond_any_tariff_is_unknown() -> None:
     assert parse_price("2e9", "EUR/MWh") is None
     assert parse_price("-2e6") is None
     assert parse_price("1500", "IDR/kWh") == 1500
+
+
+@pytest.mark.parametrize(
+    ("state", "unit", "per_kwh"),
+    [
+        ("12.5", "ct/kWh", 0.125),
+        ("9.55", "c/kWh", 0.0955),
+        ("87", "öre/kWh", 0.87),
+        ("24.1", "p/kWh", 0.241),
+        ("9550", "ct/MWh", 0.0955),
+        ("0.27", "EUR / kWh", 0.27),
+        ("0.27", "EUR/kwh", 0.27),
+        ("0.27", "€", 0.27),
+        ("0.27", None, 0.27),
+        ("0.27", "EUR/kWh", 0.27),
+        ("0.27", "€/kWh", 0.27),
+        ("1.4", "kr/kWh", 1.4),
+    ],
+)
+def test_a_price_is_read_per_kwh_in_whole_currency(
+    state: str, unit: str | None, per_kwh: float
+) -> None:
+    assert parse_price(state, unit, "EUR") == pytest.approx(per_kwh)
+
+
+@pytest.mark.parametrize(
+    "unit",
+    ["USD/kWh", "sek/kWh", "°C", "kWh", "W", "%", "EUR/h", "EUR/m³", "/kWh"],
+)
+def test_a_price_in_another_currency_or_no_price_per_energy_is_unknown(unit: str) -> None:
+    assert parse_price("0.27", unit, "EUR") is None
