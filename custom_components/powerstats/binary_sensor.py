@@ -9,12 +9,12 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
     BinarySensorEntityDescription,
 )
-from homeassistant.const import EntityCategory
+from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from .entity import DatasetEntity
+from .entity import DatasetEntity, async_remove_unprovided
 from .runtime import PowerStatsConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -33,8 +33,15 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the Publish problem sensor when publishing is set up."""
-    if entry.runtime_data.publisher.enabled:
-        async_add_entities([PublishProblemSensor(entry, PUBLISH_PROBLEM)])
+    added = (
+        [PublishProblemSensor(entry, PUBLISH_PROBLEM)]
+        if entry.runtime_data.publisher.enabled
+        else []
+    )
+    async_add_entities(added)
+    async_remove_unprovided(
+        hass, entry, Platform.BINARY_SENSOR, {None: [e.unique_id for e in added if e.unique_id]}
+    )
 
 
 class PublishProblemSensor(DatasetEntity, BinarySensorEntity):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import DatasetEntity
+from .entity import DatasetEntity, async_remove_unprovided
 from .runtime import PowerStatsConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -20,8 +21,11 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the Publish now button when publishing is set up."""
-    if entry.runtime_data.publisher.enabled:
-        async_add_entities([PublishNowButton(entry, PUBLISH_NOW)])
+    added = [PublishNowButton(entry, PUBLISH_NOW)] if entry.runtime_data.publisher.enabled else []
+    async_add_entities(added)
+    async_remove_unprovided(
+        hass, entry, Platform.BUTTON, {None: [e.unique_id for e in added if e.unique_id]}
+    )
 
 
 class PublishNowButton(DatasetEntity, ButtonEntity):

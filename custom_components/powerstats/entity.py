@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from homeassistant.core import callback
+from collections.abc import Collection, Mapping
+
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 
@@ -63,3 +66,23 @@ class DatasetEntity(PowerStatsEntity):
         """Follow the publisher's state."""
         await super().async_added_to_hass()
         self.async_on_remove(self.publisher.async_add_listener(self.async_write_ha_state))
+
+
+@callback
+def async_remove_unprovided(
+    hass: HomeAssistant,
+    entry: PowerStatsConfigEntry,
+    domain: str,
+    provided: Mapping[str | None, Collection[str]],
+) -> None:
+    """Remove the entry's `domain` entities that are no longer provided (a price or publishing
+    turned off), so none lingers as "no longer provided".
+
+    `provided` maps a meter's subentry id (None: the dataset) to the unique ids it provides;
+    owners it does not name are left alone.
+    """
+    registry = er.async_get(hass)
+    for listed in er.async_entries_for_config_entry(registry, entry.entry_id):
+        kept = provided.get(listed.config_subentry_id)
+        if listed.domain == domain and kept is not None and listed.unique_id not in kept:
+            registry.async_remove(listed.entity_id)

@@ -14,13 +14,13 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfEnergy, UnitOfPower
+from homeassistant.const import PERCENTAGE, EntityCategory, Platform, UnitOfEnergy, UnitOfPower
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .core.rollup import Totals
-from .entity import DatasetEntity, MeterEntity
+from .entity import DatasetEntity, MeterEntity, async_remove_unprovided
 from .meter import PowerStatsMeter
 from .runtime import PowerStatsConfigEntry
 
@@ -116,23 +116,32 @@ async def async_setup_entry(
 ) -> None:
     """Add every meter's sensors (each to its subentry) and, when publishing, Last publish."""
 
-    def add_meter(meter: PowerStatsMeter) -> None:
-        async_add_entities(
-            (
-                MeterSensor(meter, description)
-                for description in SENSORS
-                if meter.config.priced or not description.priced_only
-            ),
-            config_subentry_id=meter.subentry_id,
-        )
+    def add_meter(meter: PowerStatsMeter) -> list[str]:
+        """Add a meter's sensors; returns their unique ids."""
+        sensors = [
+            MeterSensor(meter, description)
+            for description in SENSORS
+            if meter.config.priced or not description.priced_only
+        ]
+        async_add_entities(sensors, config_subentry_id=meter.subentry_id)
+        return [sensor.unique_id for sensor in sensors if sensor.unique_id]
 
+    @callback
+    def join(meter: PowerStatsMeter) -> None:
+        async_remove_unprovided(hass, entry, Platform.SENSOR, {meter.subentry_id: add_meter(meter)})
+
+    provided: dict[str | None, list[str]] = {}
     for meter in list(entry.runtime_data.meters.values()):
-        add_meter(meter)
+        provided[meter.subentry_id] = add_meter(meter)
         # Adding entities runs eagerly to the end: with many meters, let other work in between.
         await asyncio.sleep(0)
-    entry.runtime_data.add_meter_entities = add_meter
-    if entry.runtime_data.publisher.enabled:
-        async_add_entities([LastPublishSensor(entry, LAST_PUBLISH)])
+    entry.runtime_data.add_meter_entities = join
+    dataset = (
+        [LastPublishSensor(entry, LAST_PUBLISH)] if entry.runtime_data.publisher.enabled else []
+    )
+    async_add_entities(dataset)
+    provided[None] = [sensor.unique_id for sensor in dataset if sensor.unique_id]
+    async_remove_unprovided(hass, entry, Platform.SENSOR, provided)
 
 
 class MeterSensor(MeterEntity, SensorEntity):

@@ -9,6 +9,7 @@ from homeassistant import config_entries
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped]
 
 from custom_components.powerstats.const import DOMAIN
@@ -282,6 +283,27 @@ async def reconfigure(
             result["flow_id"], settings or NO_PRICE
         )
     return dict(result)
+
+
+async def test_a_price_turned_off_leaves_no_cost_sensor_behind(
+    ha: HomeAssistant, loaded: MockConfigEntry, entity_registry: er.EntityRegistry
+) -> None:
+    priced = {"price_mode": "fixed", "price": 0.25, "levels": ALL_LEVELS}
+    await reconfigure(ha, loaded, {"entity_id": SOURCE, "name": "House"}, priced)
+    await ha.async_block_till_done()
+
+    def cost_sensors() -> list[str]:
+        listed = er.async_entries_for_config_entry(entity_registry, loaded.entry_id)
+        return sorted(e.unique_id for e in listed if "cost" in e.unique_id)
+
+    assert cost_sensors() == [f"{HOUSE}_cost_month", f"{HOUSE}_cost_today"]
+
+    await reconfigure(ha, loaded, {"entity_id": SOURCE, "name": "House"}, NO_PRICE)
+    await ha.async_block_till_done()
+
+    assert cost_sensors() == []
+    assert ha.states.get("sensor.house_cost_today") is None
+    assert ha.states.get("sensor.house_energy_today") is not None
 
 
 async def test_reconfigure_points_the_meter_at_another_sensor_keeping_its_id_and_history(

@@ -9,6 +9,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 
 from custom_components.powerstats.const import DOMAIN
@@ -343,6 +344,28 @@ async def test_settings_fixed_in_the_options_publish_at_once_with_or_without_a_r
     assert (entry.runtime_data is running) == (levels is None)  # reloaded for new settings
     assert "manifest.json" in fake.repo.files()
     assert publisher(ha, entry).state.problem is None
+
+
+async def test_publishing_turned_off_leaves_only_the_maintenance_switch(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, fake: FakeGitHub
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    entry = await start_publishing_meter(ha, fake)
+    registry = er.async_get(ha)
+
+    def dataset_entities() -> list[str]:
+        listed = er.async_entries_for_config_entry(registry, entry.entry_id)
+        return sorted(e.entity_id for e in listed if e.config_subentry_id is None)
+
+    assert len(dataset_entities()) == 4
+
+    init = await ha.config_entries.options.async_init(entry.entry_id)
+    await ha.config_entries.options.async_configure(
+        init["flow_id"], publishing_form(fake, **{CONF_GITHUB_REPOSITORY: ""})
+    )
+    await settle(ha)
+
+    assert dataset_entities() == ["switch.powerstats_maintenance"]
 
 
 async def test_diagnostics_show_the_last_commit_and_never_the_token(
