@@ -441,7 +441,16 @@ class MeterSubentryFlow(ConfigSubentryFlow):
                 settings = {k: user_input[k] for k in SETTING_KEYS if k in user_input}
                 meter = {**{k: v for k, v in self._meter.items() if k not in SETTING_KEYS}}
                 meter.update(settings)
-                if self.source == SOURCE_RECONFIGURE:
+                # Another dialog may have added a meter since the first step.
+                reconfiguring = self.source == SOURCE_RECONFIGURE
+                sources, ids = self._taken(
+                    but=self._get_reconfigure_subentry().subentry_id if reconfiguring else None
+                )
+                if meter[CONF_ENTITY_ID] in sources:
+                    return self.async_abort(reason="already_metered")
+                if not reconfiguring and meter[CONF_METER_ID] in ids:
+                    meter[CONF_METER_ID] = meter_id_for(meter[CONF_NAME], ids)
+                if reconfiguring:
                     # Unchanged values update nothing, so nothing reloads.
                     return self.async_update_and_abort(
                         self._get_entry(),

@@ -207,6 +207,42 @@ async def test_a_meter_with_the_same_name_gets_a_unique_id(
     assert result["data"]["meter_id"] == "house_2"
 
 
+async def meter_flow_at_settings(
+    hass: HomeAssistant, entry: MockConfigEntry, entity_id: str, name: str
+) -> str:
+    """An Add meter dialog left open at its price and files step; returns its flow id."""
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "meter"), context={"source": config_entries.SOURCE_USER}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"entity_id": entity_id, "name": name, "backfill": False}
+    )
+    assert result["step_id"] == "settings"
+    return str(result["flow_id"])
+
+
+async def test_two_add_meter_dialogs_at_once_never_make_two_meters_of_one_sensor_or_id(
+    ha: HomeAssistant, loaded: MockConfigEntry
+) -> None:
+    first = await meter_flow_at_settings(ha, loaded, "sensor.solar", "Solar")
+    same_sensor = await meter_flow_at_settings(ha, loaded, "sensor.solar", "Roof")
+    same_name = await meter_flow_at_settings(ha, loaded, "sensor.grid_energy", "Solar")
+    configure = ha.config_entries.subentries.async_configure
+
+    created = await configure(first, NO_PRICE)
+    refused = await configure(same_sensor, NO_PRICE)
+    renamed = await configure(same_name, NO_PRICE)
+    await ha.async_block_till_done()
+
+    assert created["type"] is FlowResultType.CREATE_ENTRY
+    assert refused["type"] is FlowResultType.ABORT
+    assert refused["reason"] == "already_metered"
+    assert renamed["type"] is FlowResultType.CREATE_ENTRY
+    assert renamed["unique_id"] == "solar_2"
+    sources = sorted(s.data["entity_id"] for s in loaded.subentries.values())
+    assert sources == sorted([SOURCE, "sensor.solar", "sensor.grid_energy"])
+
+
 async def test_a_sensor_that_already_has_a_meter_is_refused(
     ha: HomeAssistant, loaded: MockConfigEntry
 ) -> None:
