@@ -195,6 +195,11 @@ class PowerStatsMeter:
                     self.hass, self.config.price_entity, self._on_price_change
                 )
             )
+            self._unsubs.append(
+                async_track_entity_registry_updated_event(
+                    self.hass, self.config.price_entity, self._on_price_renamed
+                )
+            )
         self._feed_source(now, self.hass.states.get(self.config.entity_id))
         self._unsubs.append(
             async_track_state_change_event(self.hass, self.config.entity_id, self._on_source_change)
@@ -246,12 +251,20 @@ class PowerStatsMeter:
     @callback
     def _on_source_renamed(self, event: Event[EventEntityRegistryUpdatedData]) -> None:
         # The user renamed the source's entity id: follow it (the entry reloads, history stays).
+        self._follow_rename(event, CONF_ENTITY_ID)
+
+    @callback
+    def _on_price_renamed(self, event: Event[EventEntityRegistryUpdatedData]) -> None:
+        # The same for the price sensor: under its old id it would price nothing from now on.
+        self._follow_rename(event, CONF_PRICE_ENTITY)
+
+    def _follow_rename(self, event: Event[EventEntityRegistryUpdatedData], key: str) -> None:
         data = event.data
         if data["action"] != "update" or "old_entity_id" not in data:
             return
         subentry = self._subentry
         self.hass.config_entries.async_update_subentry(
-            self.entry, subentry, data={**subentry.data, CONF_ENTITY_ID: data["entity_id"]}
+            self.entry, subentry, data={**subentry.data, key: data["entity_id"]}
         )
 
     @callback

@@ -384,6 +384,27 @@ async def test_an_entity_ha_refuses_to_write_stops_neither_its_meter_nor_the_oth
     assert caplog.text.count("Could not update an entity of meter house") == 1
 
 
+async def test_a_renamed_price_entity_is_followed(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    move_to: Clock,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    entity_registry.async_get_or_create("sensor", "demo", "tariff-1", suggested_object_id="price")
+    ha.states.async_set(SOURCE, "3000", W)
+    ha.states.async_set("sensor.price", "0.40", {"unit_of_measurement": "EUR/kWh"})
+    meter = await start_meter(ha, options={"price_mode": "entity", "price_entity": "sensor.price"})
+    entity_registry.async_update_entity("sensor.price", new_entity_id="sensor.tariff")
+    await ha.async_block_till_done()
+    ha.states.async_set("sensor.tariff", "0.40", {"unit_of_measurement": "EUR/kWh"})
+    await move_to(at(2026, 11, 26, 12, 10))
+    assert meter.entry.subentries[meter.subentry_id].data["price_entity"] == "sensor.tariff"
+    reloaded = meter_of(meter.entry, meter.config.meter_id)
+    bucket = reloaded.history.ten_minutes[int(at(2026, 11, 26, 12, 0).timestamp())]
+    assert bucket.cost == pytest.approx(0.5 * 0.40)
+
+
 async def test_a_renamed_source_entity_is_followed(
     ha: HomeAssistant,
     freezer: FrozenDateTimeFactory,
