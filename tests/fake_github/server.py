@@ -94,6 +94,8 @@ class FakeGitHub:
     hang_seconds: float = 30.0
     repos: dict[str, Repository] = field(default_factory=dict)
     grants: dict[str, Grant] = field(default_factory=dict)
+    # Old full name (lower case) -> new one, for repositories renamed or transferred.
+    moved: dict[str, str] = field(default_factory=dict)
     requests: list[LoggedRequest] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     hooks: list[Hook] = field(default_factory=list)
@@ -173,6 +175,17 @@ class FakeGitHub:
 
     def grant(self, token: str, access: Access = "write", reports_push: bool | None = None) -> None:
         self.grants[token] = Grant(access, reports_push)
+
+    def rename(self, full_name: str, new_full_name: str) -> None:
+        """Rename (or transfer) a repository. Requests to the old name are redirected, as
+        GitHub's REST docs say ("HTTP redirects": 301 Moved Permanently for a GET, 307 for other
+        methods, with the new address in Location)."""
+        repo = self.repos.pop(full_name.lower())
+        repo.owner, _, repo.name = new_full_name.partition("/")
+        self.repos[new_full_name.lower()] = repo
+        self.moved[full_name.lower()] = new_full_name
+        if self.repository.lower() == full_name.lower():
+            self.repository = new_full_name
 
     def revoke(self, token: str) -> None:
         """Make a token bad credentials (401), as when a user deletes it on GitHub."""
@@ -369,7 +382,12 @@ class FakeGitHub:
         match = re.fullmatch(r"/repos/([^/]+)/([^/]+)(/.*)?", path)
         if match is None:
             raise _Answer(404, "Not Found")
-        repo = self.repos.get(f"{match[1]}/{match[2]}".lower())
+        old_name = f"{match[1]}/{match[2]}".lower()
+        repo = self.repos.get(old_name)
+        if repo is None and old_name in self.moved:
+            location = f"{self.api_url}/repos/{self.moved[old_name]}{match[3] or ''}"
+            status = 301 if method == "GET" else 307
+            raise _Answer(status, "Moved Permanently", {"Location": location})
         if repo is None or (repo.private and grant.access == "none"):
             raise _Answer(404, "Not Found")  # GitHub hides private repositories it cannot show
         rest = match[3] or ""

@@ -518,6 +518,10 @@ def _error_for(
         return GitHubPermissionError(described, _clean(missing) if missing else None)
     if status == 404:
         return GitHubNotFoundError(described)
+    if status in (301, 302, 307, 308):
+        # A renamed or transferred repository. Not followed: the token goes to the address
+        # the user gave, nowhere else; the repair issue asks for the new name.
+        return GitHubNotFoundError(f"GitHub answered {status} to {method}: the repository moved")
     if status == 409 and "/git/" in url and "empty" in message.lower():
         return _EmptyRepositoryError(described)
     if status == 422 and method == "PATCH" and "fast forward" in message.lower():

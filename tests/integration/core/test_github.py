@@ -337,6 +337,22 @@ async def test_a_private_repository_the_token_cannot_see_raises_not_found(
         await client_for(fake, session).publish(FILES, "Publish")
 
 
+@pytest.mark.parametrize("publish", [True, False])
+async def test_a_renamed_repository_is_not_found_and_its_new_address_never_asked(
+    fake: FakeGitHub, session: aiohttp.ClientSession, publish: bool
+) -> None:
+    await seeded(fake)
+    fake.rename("alice/energy", "alice/power")
+    client = client_for(fake, session)
+    ask = client.publish(FILES, "Publish energy history") if publish else client.check_access()
+
+    with pytest.raises(GitHubNotFoundError, match="moved"):
+        await ask
+
+    assert {r.status for r in fake.requests} == {301}  # the token went nowhere else
+    assert all("/alice/energy" in r.path for r in fake.requests)
+
+
 async def test_a_primary_rate_limit_says_to_wait_until_the_reset_time(
     fake: FakeGitHub, session: aiohttp.ClientSession
 ) -> None:
