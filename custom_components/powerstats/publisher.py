@@ -205,8 +205,10 @@ class Publisher:
         if self.settings is not None:
             key = self._target_key(self.settings)
             if self.state.target != key:
-                # Another repository (or folder): what we published before says nothing there.
+                # Another repository (or folder): what we published before says nothing there,
+                # and it gets the dataset at once rather than tonight.
                 self.state.target, self.state.published = key, {}
+                self.state.pending = True
             if self.state.problem == PROBLEM_EXISTING_DATA:
                 # Looked at again (its repair issue does not outlive a restart): the data may
                 # have been moved away meanwhile.

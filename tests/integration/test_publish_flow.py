@@ -16,6 +16,7 @@ from custom_components.powerstats.const import DOMAIN
 from custom_components.powerstats.diagnostics import async_get_config_entry_diagnostics
 from custom_components.powerstats.publish_settings import (
     CONF_GITHUB_API_URL,
+    CONF_GITHUB_PATH,
     CONF_GITHUB_REPOSITORY,
     CONF_GITHUB_TOKEN,
     CONF_PUBLISH_INTERVAL,
@@ -23,7 +24,7 @@ from custom_components.powerstats.publish_settings import (
 )
 from tests.fake_github import FakeGitHub
 
-from .conftest import SOURCE, at
+from .conftest import SOURCE, Clock, at
 from .publish_support import (
     REPOSITORY,
     TOKEN,
@@ -344,6 +345,28 @@ async def test_settings_fixed_in_the_options_publish_at_once_with_or_without_a_r
     assert (entry.runtime_data is running) == (levels is None)  # reloaded for new settings
     assert "manifest.json" in fake.repo.files()
     assert publisher(ha, entry).state.problem is None
+
+
+async def test_another_folder_gets_the_dataset_at_once_unless_it_holds_one_from_elsewhere(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock, fake: FakeGitHub
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    entry = await start_publishing_meter(ha, fake)
+
+    async def publish_to(folder: str) -> None:
+        init = await ha.config_entries.options.async_init(entry.entry_id)
+        await ha.config_entries.options.async_configure(
+            init["flow_id"],
+            publishing_form(fake, **{CONF_GITHUB_TOKEN: "", CONF_GITHUB_PATH: folder}),
+        )
+        await settle(ha)
+
+    await publish_to("energy")
+    assert "energy/manifest.json" in fake.repo.files()  # not only tonight
+
+    await move_to(at(2026, 11, 26, 12, 10))  # new data: the root's manifest is now an old one
+    await publish_to("")
+    assert publisher(ha, entry).state.problem == "existing_data"
 
 
 async def test_publishing_turned_off_leaves_only_the_maintenance_switch(
