@@ -25,11 +25,13 @@ from .const import (
     CONF_STORED,
     DATA_DIR,
     DOMAIN,
+    LOGGER,
     PUBLISH_ISSUES,
     SUBENTRY_METER,
     publish_issue_id,
     store_issue_id,
 )
+from .core.fileio import set_aside
 from .core.publish_plan import PublishedMeter
 from .http import async_register_view
 from .meter import PowerStatsMeter
@@ -88,8 +90,21 @@ async def _async_start(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> Non
     running_with = _settings(entry)
     meter_subentries = [s for s in entry.subentries.values() if s.subentry_type == SUBENTRY_METER]
     tz = dt_util.get_default_time_zone()
+    root = Path(hass.config.path(DATA_DIR))
+    if not any(s.data.get(CONF_STORED) for s in meter_subentries):
+        # A dataset that never saved a meter (PowerStats added, perhaps again) did not write
+        # what the folder holds: kept aside, not written over.
+        stamp = dt_util.now().strftime("%Y%m%d-%H%M%S")
+        aside = await hass.async_add_executor_job(set_aside, root, stamp)
+        if aside is not None:
+            LOGGER.warning(
+                "%s held PowerStats files this set-up did not write; they were moved to %s, "
+                "from where powerstats.restore can read them back",
+                root,
+                aside,
+            )
     meters: dict[str, PowerStatsMeter] = {}
-    writer = ViewsWriter(hass, tz, Path(hass.config.path(DATA_DIR)), lambda: meters)
+    writer = ViewsWriter(hass, tz, root, lambda: meters)
     settings = PublishSettings.from_entry(entry.data, entry.options)
 
     def published_meters() -> list[PublishedMeter]:

@@ -472,3 +472,37 @@ async def test_removing_powerstats_drops_every_store_and_repair_issue(
     await ha.async_block_till_done()
     assert key not in hass_storage
     assert ir.async_get(ha).async_get_issue(DOMAIN, store_issue_id(HOUSE)) is None
+
+
+async def test_powerstats_added_again_sets_the_files_it_left_aside_instead_of_over_them(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> None:
+    entry = await started_at(ha, freezer, at(2026, 11, 26, 12, 0))
+    await move_to(at(2026, 11, 26, 12, 10))
+    folder = Path(ha.config.path("powerstats"))
+    assert await ha.config_entries.async_reload(entry.entry_id)  # its own files: written over
+    assert await ha.async_add_executor_job(asides, folder) == []
+    await ha.config_entries.async_remove(entry.entry_id)  # the copy is brought up to date
+    await ha.async_block_till_done()
+    left = await ha.async_add_executor_job(files_below, folder)
+    assert "house/yearly.json" in left
+
+    await setup(ha, make_entry(entry_id="01JPOWERSTATSAGAIN0000000000"))
+
+    (aside,) = await ha.async_add_executor_job(asides, folder)
+    assert await ha.async_add_executor_job(files_below, aside) == left
+    now = await ha.async_add_executor_job(files_below, folder)
+    assert now["manifest.json"] != left["manifest.json"]
+
+
+def asides(folder: Path) -> list[Path]:
+    return sorted(folder.parent.glob(f"{folder.name}.before-*"))
+
+
+def files_below(folder: Path) -> dict[str, bytes]:
+    """Every file below `folder`, by relative path."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }

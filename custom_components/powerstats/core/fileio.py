@@ -25,3 +25,21 @@ def write_atomically(target: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def set_aside(folder: Path, stamp: str) -> Path | None:
+    """Move `folder` to `<folder>.before-<stamp>` (a number added while that name is taken)
+    when it holds a manifest.json; returns where it went, None when there was nothing to move.
+
+    A fresh dataset would otherwise write over files it did not write: the history a removed
+    PowerStats left in the config folder, which a restore can read back from where it goes.
+    """
+    if not (folder / "manifest.json").is_file():
+        return None
+    aside = folder.with_name(f"{folder.name}.before-{stamp}")
+    n = 2
+    while aside.exists():
+        aside = folder.with_name(f"{folder.name}.before-{stamp}-{n}")
+        n += 1
+    folder.rename(aside)
+    return aside
