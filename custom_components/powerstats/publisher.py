@@ -56,6 +56,7 @@ from .core.github import (
     GitHubRateLimitError,
     GitHubTransientError,
     PublishResult,
+    git_blob_sha,
 )
 from .core.publish_plan import (
     LONGEST_WAIT,
@@ -109,6 +110,9 @@ class PublishState:
     last_commit_url: str | None = None
     target: str | None = None  # which repository `published` describes
     published: dict[str, str] = field(default_factory=dict)  # relative path -> blob id
+    # The blob id of the manifest a first publish to `target` is sending: a crash between its
+    # commit and this state's save leaves that manifest there, known as ours at the next try.
+    sending: str | None = None
     maintenance: bool = False
     failures: int = 0
     retry_at: float | None = None
@@ -129,6 +133,7 @@ class PublishState:
             ("last_commit_sha", str),
             ("last_commit_url", str),
             ("target", str),
+            ("sending", str),
             ("problem", str),
         ):
             if isinstance(data.get(name), kind):
@@ -207,7 +212,7 @@ class Publisher:
             if self.state.target != key:
                 # Another repository (or folder): what we published before says nothing there,
                 # and it gets the dataset at once rather than tonight.
-                self.state.target, self.state.published = key, {}
+                self.state.target, self.state.published, self.state.sending = key, {}, None
                 self.state.pending = True
             if self.state.problem == PROBLEM_EXISTING_DATA:
                 # Looked at again (its repair issue does not outlive a restart): the data may
@@ -431,18 +436,23 @@ class Publisher:
         )
         generated = _generated(files)
         message = f"Energy history as of {generated}" if generated else "Energy history"
+        ours = self.state.sending
+        if not self.state.published and MANIFEST in files:
+            self.state.sending = git_blob_sha(files[MANIFEST])
+            await self._async_save()
         return await client.publish(
             files,
             message,
             previous=self.state.published or None,
             remove=remove,
             replace_existing=self._replace_existing,
+            ours=ours,
         )
 
     async def _async_succeeded(self, result: PublishResult, generation: int) -> None:
         state = self.state
         had_problem = state.problem
-        state.published = dict(result.published)
+        state.published, state.sending = dict(result.published), None
         state.last_publish = dt_util.utcnow().timestamp()
         if result.commit_sha is not None:
             state.last_commit_sha, state.last_commit_url = result.commit_sha, result.commit_url

@@ -15,6 +15,7 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped]
 
 from custom_components.powerstats.const import DOMAIN
+from custom_components.powerstats.core.github import git_blob_sha
 from custom_components.powerstats.core.publish_plan import LONGEST_WAIT
 from tests.fake_github import FakeGitHub
 
@@ -382,6 +383,34 @@ async def test_a_repository_holding_history_not_published_from_here_waits_for_th
     published_matches_local(ha, fake)
     assert ir.async_get(ha).async_get_issue(DOMAIN, issue_id) is None
     assert state_of(ha, PROBLEM).state == "off"
+
+
+@pytest.mark.parametrize("sending_saved", [True, False])
+async def test_a_crash_right_after_a_first_commit_does_not_hold_the_next_publish(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    move_to: Clock,
+    fake: FakeGitHub,
+    hass_storage: dict[str, object],
+    sending_saved: bool,
+) -> None:
+    entry, commits = await stopped_after_a_publish(ha, freezer, fake)
+    saved = hass_storage[f"{DOMAIN}.publish.{entry.entry_id}"]
+    assert isinstance(saved, dict)
+    # As the state was saved just before that first commit: what it was sending, no record yet.
+    sending = git_blob_sha(fake.repo.files()["manifest.json"]) if sending_saved else None
+    saved["data"].update(published={}, sending=sending, pending=True)
+
+    freezer.move_to(at(2026, 11, 26, 12, 30))
+    assert await ha.config_entries.async_setup(entry.entry_id)
+    await settle(ha)
+
+    if sending_saved:
+        assert len(fake.repo.history()) == commits + 1
+        assert publisher(ha, entry).state.problem is None
+    else:  # a manifest it has no record of: left alone, the user asked (as before a restore)
+        assert len(fake.repo.history()) == commits
+        assert publisher(ha, entry).state.problem == "existing_data"
 
 
 # ---- maintenance and restarts ------------------------------------------------------------

@@ -256,6 +256,7 @@ class GitHubClient:
         previous: Mapping[str, str] | None = None,
         remove: Iterable[str] = (),
         replace_existing: bool = False,
+        ours: str | None = None,
     ) -> PublishResult:
         """Commit every file that differs from the branch, in one commit.
 
@@ -263,7 +264,8 @@ class GitHubClient:
         the `published` map of the last successful publish, which lets an unchanged set skip
         GitHub entirely; `remove` names relative paths published before and no longer wanted.
         Without a `previous`, a manifest.json already in the folder raises
-        `GitHubExistingDataError` unless `replace_existing` says the user chose to replace it.
+        `GitHubExistingDataError` unless `replace_existing` says the user chose to replace it
+        or it is `ours` (the blob id of one an earlier attempt sent).
         """
         for relative in (*files, *remove):
             if not _valid_relative_path(relative):
@@ -293,6 +295,7 @@ class GitHubClient:
                     removals,
                     message,
                     keep_existing=previous is None and not replace_existing,
+                    ours=ours,
                 )
             except _NotFastForwardError:
                 rebuilds += 1
@@ -329,6 +332,7 @@ class GitHubClient:
         message: str,
         *,
         keep_existing: bool,
+        ours: str | None,
     ) -> tuple[str | None, str | None, list[str]]:
         """Build one commit on top of `head` (None: start the branch) and move the branch."""
         base_tree: str | None = None
@@ -342,7 +346,7 @@ class GitHubClient:
             current, complete = await self._tree_blobs(base_tree)
         path_of = self.target.repo_path
         found = current.get(path_of(MANIFEST))
-        if keep_existing and found is not None and found != blob_ids.get(MANIFEST):
+        if keep_existing and found is not None and found not in (blob_ids.get(MANIFEST), ours):
             # Replacing it would hide that history from Pages, the board and a restore.
             raise GitHubExistingDataError(
                 f"{path_of(MANIFEST)} on {self.target.branch} was not published from here"
