@@ -46,7 +46,7 @@ PRICE_ENERGY_KWH: Final[dict[str, float]] = {"wh": 0.001, "kwh": 1.0, "mwh": 100
 # The hundredths of a currency that price sensors quote in: "ct/kWh", "c/kWh", "öre/kWh", "p/kWh".
 HUNDREDTHS: Final = frozenset({"ct", "c", "cent", "cents", "öre", "øre", "p", "pence"})
 # Units of what a price is not, picked by mistake (a power, an energy, a temperature, a share).
-NOT_MONEY: Final = frozenset({"W", "kW", "MW", "Wh", "kWh", "MWh", "°C", "°F", "K", "%", "V", "A"})
+NOT_MONEY: Final = frozenset({"W", "kW", "MW", "Wh", "kWh", "MWh", "°C", "°F", "%", "V", "A"})
 
 
 def kind_of_unit(unit: str | None) -> Kind | None:
