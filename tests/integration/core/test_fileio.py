@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from custom_components.powerstats.core.fileio import write_atomically
+from custom_components.powerstats.core.fileio import set_aside, write_atomically
 
 
 def test_a_write_replaces_the_file_whole_and_leaves_it_readable_by_all(tmp_path: Path) -> None:
@@ -27,3 +27,24 @@ def test_a_write_that_fails_leaves_the_old_content_and_no_temporary_file(tmp_pat
         write_atomically(target, b"new")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["daily.json"]
     assert (target / "kept").read_bytes() == b"old"
+
+
+def test_a_folder_with_a_manifest_is_set_aside_under_a_free_name(tmp_path: Path) -> None:
+    folder = tmp_path / "powerstats"
+    (tmp_path / "powerstats.before-20261203-1700").mkdir()  # an earlier one, kept
+    (folder / "house").mkdir(parents=True)
+    (folder / "manifest.json").write_bytes(b"{}")
+    (folder / "house" / "yearly.json").write_bytes(b"[]")
+
+    aside = set_aside(folder, "20261203-1700")
+
+    assert aside == tmp_path / "powerstats.before-20261203-1700-2"
+    assert (aside / "house" / "yearly.json").read_bytes() == b"[]"
+    assert not folder.exists()
+
+
+def test_a_folder_without_a_manifest_stays(tmp_path: Path) -> None:
+    (tmp_path / "powerstats").mkdir()
+    assert set_aside(tmp_path / "powerstats", "20261203-1700") is None
+    assert set_aside(tmp_path / "missing", "20261203-1700") is None
+    assert (tmp_path / "powerstats").is_dir()
