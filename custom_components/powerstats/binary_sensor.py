@@ -39,9 +39,7 @@ async def async_setup_entry(
         else []
     )
     async_add_entities(added)
-    async_remove_unprovided(
-        hass, entry, Platform.BINARY_SENSOR, {None: [e.unique_id for e in added if e.unique_id]}
-    )
+    async_remove_unprovided(hass, entry, Platform.BINARY_SENSOR, {None: added})
 
 
 class PublishProblemSensor(DatasetEntity, BinarySensorEntity):

@@ -23,9 +23,7 @@ async def async_setup_entry(
     """Add the Publish now button when publishing is set up."""
     added = [PublishNowButton(entry, PUBLISH_NOW)] if entry.runtime_data.publisher.enabled else []
     async_add_entities(added)
-    async_remove_unprovided(
-        hass, entry, Platform.BUTTON, {None: [e.unique_id for e in added if e.unique_id]}
-    )
+    async_remove_unprovided(hass, entry, Platform.BUTTON, {None: added})
 
 
 class PublishNowButton(DatasetEntity, ButtonEntity):

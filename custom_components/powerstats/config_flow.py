@@ -19,6 +19,7 @@ from homeassistant.components.sensor import DOMAIN as SENSOR_DOMAIN
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     ConfigEntry,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryFlow,
@@ -72,7 +73,6 @@ from .publish_settings import (
     publish_target,
     reauth_schema,
 )
-from .runtime import loaded_entry
 
 MAX_METER_ID = 32
 # A meter's settings besides its sensor and name (the `settings` step).
@@ -329,12 +329,7 @@ async def _async_save_checked(hass: HomeAssistant, entry: ConfigEntry, **changes
     state saved here; unchanged settings (the same token pasted again) reload nothing, so what
     waits is tried at once.
     """
-    loaded = loaded_entry(hass)
-    publisher = (
-        loaded.runtime_data.publisher
-        if loaded is not None and loaded.entry_id == entry.entry_id
-        else None
-    )
+    publisher = entry.runtime_data.publisher if entry.state is ConfigEntryState.LOADED else None
     if publisher is not None:
         await publisher.async_settings_checked()
     if not hass.config_entries.async_update_entry(entry, **changes) and publisher is not None:

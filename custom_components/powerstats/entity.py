@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Iterable, Mapping
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
@@ -73,16 +73,17 @@ def async_remove_unprovided(
     hass: HomeAssistant,
     entry: PowerStatsConfigEntry,
     domain: str,
-    provided: Mapping[str | None, Collection[str]],
+    provided: Mapping[str | None, Iterable[Entity]],
 ) -> None:
     """Remove the entry's `domain` entities that are no longer provided (a price or publishing
     turned off), so none lingers as "no longer provided".
 
-    `provided` maps a meter's subentry id (None: the dataset) to the unique ids it provides;
+    `provided` maps a meter's subentry id (None: the dataset) to the entities it provides;
     owners it does not name are left alone.
     """
     registry = er.async_get(hass)
+    unique_ids = {owner: {e.unique_id for e in entities} for owner, entities in provided.items()}
     for listed in er.async_entries_for_config_entry(registry, entry.entry_id):
-        kept = provided.get(listed.config_subentry_id)
+        kept = unique_ids.get(listed.config_subentry_id)
         if listed.domain == domain and kept is not None and listed.unique_id not in kept:
             registry.async_remove(listed.entity_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,6 +16,7 @@ from homeassistant.components.sensor import (
 )
 from homeassistant.const import PERCENTAGE, EntityCategory, Platform, UnitOfEnergy, UnitOfPower
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
@@ -116,21 +117,21 @@ async def async_setup_entry(
 ) -> None:
     """Add every meter's sensors (each to its subentry) and, when publishing, Last publish."""
 
-    def add_meter(meter: PowerStatsMeter) -> list[str]:
-        """Add a meter's sensors; returns their unique ids."""
+    def add_meter(meter: PowerStatsMeter) -> list[MeterSensor]:
+        """Add a meter's sensors; returns them."""
         sensors = [
             MeterSensor(meter, description)
             for description in SENSORS
             if meter.config.priced or not description.priced_only
         ]
         async_add_entities(sensors, config_subentry_id=meter.subentry_id)
-        return [sensor.unique_id for sensor in sensors if sensor.unique_id]
+        return sensors
 
     @callback
     def join(meter: PowerStatsMeter) -> None:
         async_remove_unprovided(hass, entry, Platform.SENSOR, {meter.subentry_id: add_meter(meter)})
 
-    provided: dict[str | None, list[str]] = {}
+    provided: dict[str | None, Sequence[Entity]] = {}
     for meter in list(entry.runtime_data.meters.values()):
         provided[meter.subentry_id] = add_meter(meter)
         # Adding entities runs eagerly to the end: with many meters, let other work in between.
@@ -140,7 +141,7 @@ async def async_setup_entry(
         [LastPublishSensor(entry, LAST_PUBLISH)] if entry.runtime_data.publisher.enabled else []
     )
     async_add_entities(dataset)
-    provided[None] = [sensor.unique_id for sensor in dataset if sensor.unique_id]
+    provided[None] = dataset
     async_remove_unprovided(hass, entry, Platform.SENSOR, provided)
 
 
