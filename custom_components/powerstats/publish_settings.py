@@ -135,7 +135,11 @@ def _target(values: Mapping[str, Any]) -> Target:
 
 
 def github_schema(defaults: Mapping[str, Any]) -> vol.Schema:
-    """The publishing form. The token is never shown back: leaving it empty keeps the old one."""
+    """The publishing form. The token is never shown back: leaving it empty keeps the old one.
+
+    Current values are suggested, not defaults: a field the user clears arrives missing, and a
+    default would put the old value back where the user sees an empty field.
+    """
 
     def suggested(key: str, fallback: Any) -> dict[str, Any]:
         return {"suggested_value": defaults.get(key, fallback)}
@@ -149,13 +153,13 @@ def github_schema(defaults: Mapping[str, Any]) -> vol.Schema:
                 CONF_GITHUB_REPOSITORY, description=suggested(CONF_GITHUB_REPOSITORY, "")
             ): TextSelector(),
             vol.Optional(
-                CONF_GITHUB_BRANCH, default=defaults.get(CONF_GITHUB_BRANCH, "main")
+                CONF_GITHUB_BRANCH, description=suggested(CONF_GITHUB_BRANCH, "main")
             ): TextSelector(),
             vol.Optional(
                 CONF_GITHUB_PATH, description=suggested(CONF_GITHUB_PATH, "")
             ): TextSelector(),
             vol.Optional(
-                CONF_GITHUB_API_URL, default=defaults.get(CONF_GITHUB_API_URL, DEFAULT_API_URL)
+                CONF_GITHUB_API_URL, description=suggested(CONF_GITHUB_API_URL, DEFAULT_API_URL)
             ): TextSelector(TextSelectorConfig(type=TextSelectorType.URL)),
             vol.Optional(
                 CONF_PUBLISH_LEVELS,
@@ -171,7 +175,7 @@ def github_schema(defaults: Mapping[str, Any]) -> vol.Schema:
                 CONF_PUBLISH_TIME, default=defaults.get(CONF_PUBLISH_TIME, DEFAULT_TIME)
             ): TimeSelector(),
             vol.Optional(
-                CONF_PUBLISH_INTERVAL, default=defaults.get(CONF_PUBLISH_INTERVAL, 0)
+                CONF_PUBLISH_INTERVAL, description=suggested(CONF_PUBLISH_INTERVAL, 0)
             ): NumberSelector(
                 NumberSelectorConfig(
                     min=0,

@@ -183,6 +183,22 @@ async def test_leaving_the_token_empty_in_the_options_keeps_the_current_one(
     assert entry.data[CONF_GITHUB_TOKEN] == TOKEN
 
 
+async def test_a_field_cleared_in_the_options_is_stored_empty_not_as_it_was(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, fake: FakeGitHub
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    entry = await start_publishing_meter(ha, fake, **{CONF_PUBLISH_INTERVAL: 60})
+
+    init = await ha.config_entries.options.async_init(entry.entry_id)
+    shown = {str(key): key.description for key in init["data_schema"].schema}
+    assert shown[CONF_PUBLISH_INTERVAL] == {"suggested_value": 60}
+    # HA's form leaves a cleared field out of what it sends.
+    await ha.config_entries.options.async_configure(init["flow_id"], publishing_form(fake))
+    await settle(ha)
+
+    assert entry.options[CONF_PUBLISH_INTERVAL] == 0
+
+
 async def test_a_new_api_url_with_the_token_left_empty_asks_for_a_token_and_sends_none(
     ha: HomeAssistant, freezer: FrozenDateTimeFactory, fake: FakeGitHub, socket_enabled: None
 ) -> None:
