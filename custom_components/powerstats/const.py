@@ -52,8 +52,12 @@ ISSUE_STORE_MISSING: Final = "store_missing"
 ISSUE_PUBLISH_NO_PERMISSION: Final = "publish_no_permission"
 ISSUE_PUBLISH_NOT_FOUND: Final = "publish_repository_not_found"
 ISSUE_PUBLISH_EXISTING_DATA: Final = "publish_existing_data"
+ISSUE_PUBLISH_SSO_REQUIRED: Final = "publish_sso_required"
+ISSUE_PUBLISH_BRANCH_PROTECTED: Final = "publish_branch_protected"
 PUBLISH_ISSUES: Final = (
     ISSUE_PUBLISH_NO_PERMISSION,
+    ISSUE_PUBLISH_SSO_REQUIRED,
+    ISSUE_PUBLISH_BRANCH_PROTECTED,
     ISSUE_PUBLISH_NOT_FOUND,
     ISSUE_PUBLISH_EXISTING_DATA,
 )

@@ -35,6 +35,7 @@ from .core.github import (
     GitHubError,
     GitHubNotFoundError,
     GitHubPermissionError,
+    GitHubSSOError,
     InvalidTargetError,
     Target,
 )
@@ -69,6 +70,7 @@ MAX_INTERVAL: Final = 1440
 ERR_INVALID_AUTH: Final = "invalid_auth"
 ERR_NOT_FOUND: Final = "repository_not_found"
 ERR_NO_PUSH: Final = "no_push_permission"
+ERR_SSO_REQUIRED: Final = "sso_required"
 ERR_CANNOT_CONNECT: Final = "cannot_connect"
 ERR_TOKEN_REQUIRED: Final = "token_required"  # noqa: S105 - an error key
 ERR_INTERVAL: Final = "interval_too_short"
@@ -271,6 +273,8 @@ async def async_check_access(hass: HomeAssistant, token: str, target: Target) ->
         return ERR_INVALID_AUTH
     except GitHubNotFoundError:
         return ERR_NOT_FOUND
+    except GitHubSSOError:
+        return ERR_SSO_REQUIRED
     except GitHubPermissionError:
         return ERR_NO_PUSH
     except GitHubError:

@@ -35,9 +35,11 @@ from homeassistant.util import dt as dt_util
 
 from .const import (
     DOMAIN,
+    ISSUE_PUBLISH_BRANCH_PROTECTED,
     ISSUE_PUBLISH_EXISTING_DATA,
     ISSUE_PUBLISH_NO_PERMISSION,
     ISSUE_PUBLISH_NOT_FOUND,
+    ISSUE_PUBLISH_SSO_REQUIRED,
     LOGGER,
     PUBLISH_ISSUES,
     PUBLISH_STORAGE_VERSION,
@@ -48,12 +50,14 @@ from .const import (
 from .core.github import (
     WRITE_INTERVAL,
     GitHubAuthError,
+    GitHubBranchProtectedError,
     GitHubClient,
     GitHubError,
     GitHubExistingDataError,
     GitHubNotFoundError,
     GitHubPermissionError,
     GitHubRateLimitError,
+    GitHubSSOError,
     GitHubTransientError,
     PublishResult,
     git_blob_sha,
@@ -80,9 +84,13 @@ PROBLEM_NOT_FOUND: Final = "repository_not_found"
 PROBLEM_RATE_LIMITED: Final = "rate_limited"
 PROBLEM_UNREACHABLE: Final = "cannot_connect"
 PROBLEM_EXISTING_DATA: Final = "existing_data"
+PROBLEM_SSO_REQUIRED: Final = "sso_required"
+PROBLEM_BRANCH_PROTECTED: Final = "branch_protected"
 PROBLEMS: Final = (
     PROBLEM_AUTH,
     PROBLEM_PERMISSION,
+    PROBLEM_SSO_REQUIRED,
+    PROBLEM_BRANCH_PROTECTED,
     PROBLEM_NOT_FOUND,
     PROBLEM_RATE_LIMITED,
     PROBLEM_UNREACHABLE,
@@ -93,8 +101,17 @@ HELD_BY: Final = (PROBLEM_AUTH, PROBLEM_EXISTING_DATA)
 # Repair issues for the problems only the user can fix on GitHub (translation keys).
 ISSUE_OF_PROBLEM: Final = {
     PROBLEM_PERMISSION: ISSUE_PUBLISH_NO_PERMISSION,
+    PROBLEM_SSO_REQUIRED: ISSUE_PUBLISH_SSO_REQUIRED,
+    PROBLEM_BRANCH_PROTECTED: ISSUE_PUBLISH_BRANCH_PROTECTED,
     PROBLEM_NOT_FOUND: ISSUE_PUBLISH_NOT_FOUND,
     PROBLEM_EXISTING_DATA: ISSUE_PUBLISH_EXISTING_DATA,
+}
+# What only the user can fix on GitHub: asked for by a repair issue, tried again hourly.
+_USER_FIXES: Final[dict[type[GitHubError], str]] = {
+    GitHubPermissionError: PROBLEM_PERMISSION,
+    GitHubSSOError: PROBLEM_SSO_REQUIRED,
+    GitHubBranchProtectedError: PROBLEM_BRANCH_PROTECTED,
+    GitHubNotFoundError: PROBLEM_NOT_FOUND,
 }
 
 
@@ -489,10 +506,8 @@ class Publisher:
             state.problem, state.retry_at = PROBLEM_EXISTING_DATA, None
             LOGGER.warning("Not publishing to %s: %s; see Repairs", self._where, err)
             self._raise_issue(state.problem, err)
-        elif isinstance(err, GitHubPermissionError | GitHubNotFoundError):
-            state.problem = (
-                PROBLEM_PERMISSION if isinstance(err, GitHubPermissionError) else PROBLEM_NOT_FOUND
-            )
+        elif (problem := _USER_FIXES.get(type(err))) is not None:
+            state.problem = problem
             state.retry_at = now + USER_FIX_RETRY
             self._raise_issue(state.problem, err)
         else:

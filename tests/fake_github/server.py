@@ -46,6 +46,8 @@ class Grant:
 
     access: Access = "write"
     reports_push: bool | None = None
+    # Not yet authorized for the owner's single sign-on: every repository request is refused.
+    sso_pending: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ class FakeGitHub:
     grants: dict[str, Grant] = field(default_factory=dict)
     # Old full name (lower case) -> new one, for repositories renamed or transferred.
     moved: dict[str, str] = field(default_factory=dict)
+    protected: set[str] = field(default_factory=set)  # branches no ref update may move
     requests: list[LoggedRequest] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     hooks: list[Hook] = field(default_factory=list)
@@ -173,8 +176,20 @@ class FakeGitHub:
         """The default repository (the one named at construction)."""
         return self.repos[self.repository.lower()]
 
-    def grant(self, token: str, access: Access = "write", reports_push: bool | None = None) -> None:
-        self.grants[token] = Grant(access, reports_push)
+    def grant(
+        self,
+        token: str,
+        access: Access = "write",
+        reports_push: bool | None = None,
+        *,
+        sso_pending: bool = False,
+    ) -> None:
+        self.grants[token] = Grant(access, reports_push, sso_pending)
+
+    def protect(self, branch: str) -> None:
+        """Refuse ref updates of a branch, as a branch protection rule asking for pull
+        requests does."""
+        self.protected.add(branch)
 
     def rename(self, full_name: str, new_full_name: str) -> None:
         """Rename (or transfer) a repository. Requests to the old name are redirected, as
@@ -390,6 +405,15 @@ class FakeGitHub:
             raise _Answer(status, "Moved Permanently", {"Location": location})
         if repo is None or (repo.private and grant.access == "none"):
             raise _Answer(404, "Not Found")  # GitHub hides private repositories it cannot show
+        if grant.sso_pending:
+            # GitHub's REST docs ("Authenticating for SAML SSO"): 403, the message, and the
+            # address where the token's owner authorizes it.
+            raise _Answer(
+                403,
+                "Resource protected by organization SAML enforcement. You must grant your "
+                "Personal Access token access to this organization.",
+                {"X-GitHub-SSO": f"required; url={self.root_url}/orgs/{repo.owner}/sso"},
+            )
         rest = match[3] or ""
         if method in WRITE_METHODS and grant.access != "write":
             raise _Answer(
@@ -504,6 +528,8 @@ class FakeGitHub:
             raise _Answer(422, "Object does not exist")
         if not data.get("force", False) and not repo.objects.is_ancestor(repo.refs[branch], sha):
             raise _Answer(422, NOT_FAST_FORWARD)
+        if branch in self.protected:
+            raise _Answer(422, f"Protected branch update failed for refs/heads/{branch}.")
         repo.refs[branch] = sha
         return 200, self._ref_json(repo, branch)
 

@@ -100,6 +100,7 @@ async def test_the_publishing_step_checks_the_token_and_stores_the_settings(
         ("wrong token", "invalid_auth"),
         ("missing repository", "repository_not_found"),
         ("read-only token", "no_push_permission"),
+        ("token not authorized for single sign-on", "sso_required"),
         ("nothing listening", "cannot_connect"),
     ],
 )
@@ -113,6 +114,8 @@ async def test_the_publishing_step_names_what_is_wrong(
         form[CONF_GITHUB_REPOSITORY] = "alice/missing"
     elif case == "read-only token":
         fake.grant(TOKEN, "read")
+    elif case == "token not authorized for single sign-on":
+        fake.grant(TOKEN, "write", sso_pending=True)
     else:
         form[CONF_GITHUB_API_URL] = "http://127.0.0.1:9"
     step = await meter_form_done(ha)
@@ -187,9 +190,10 @@ async def test_a_field_cleared_in_the_options_is_stored_empty_not_as_it_was(
     ha: HomeAssistant, freezer: FrozenDateTimeFactory, fake: FakeGitHub
 ) -> None:
     freezer.move_to(at(2026, 11, 26, 12, 0))
-    entry = await start_publishing_meter(ha, fake, **{CONF_PUBLISH_INTERVAL: 60})
+    entry = await start_publishing_meter(ha, fake, publish_interval=60)
 
     init = await ha.config_entries.options.async_init(entry.entry_id)
+    assert init["data_schema"] is not None
     shown = {str(key): key.description for key in init["data_schema"].schema}
     assert shown[CONF_PUBLISH_INTERVAL] == {"suggested_value": 60}
     # HA's form leaves a cleared field out of what it sends.

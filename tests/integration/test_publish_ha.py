@@ -338,6 +338,54 @@ async def test_no_permission_raises_a_repair_issue_and_retries_hourly_not_in_a_l
     assert state_of(ha, PROBLEM).state == "off"
 
 
+@pytest.mark.parametrize(
+    ("case", "issue_key", "reason"),
+    [
+        ("single sign-on", "publish_sso_required", "sso_required"),
+        ("protected branch", "publish_branch_protected", "branch_protected"),
+    ],
+)
+async def test_what_github_refuses_until_the_user_acts_has_its_own_repair_retried_hourly(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    move_to: Clock,
+    fake: FakeGitHub,
+    case: str,
+    issue_key: str,
+    reason: str,
+) -> None:
+    seed(fake)
+    if case == "single sign-on":
+        fake.grant(TOKEN, "write", sso_pending=True)
+    else:
+        fake.protect("main")
+    start = at(2026, 11, 26, 12, 0)
+    freezer.move_to(start)
+    entry = await start_publishing_meter(ha, fake)
+
+    issues = ir.async_get(ha)
+    issue = issues.async_get_issue(DOMAIN, f"{issue_key}_{entry.entry_id}")
+    assert issue is not None
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["branch"] == "main"
+    assert issues.async_get_issue(DOMAIN, f"publish_no_permission_{entry.entry_id}") is None
+    assert state_of(ha, PROBLEM).attributes["reason"] == reason
+    failed = len(fake.requests)
+    await move_to(start + timedelta(minutes=30))
+    await settle(ha)
+    assert len(fake.requests) == failed
+
+    fake.grant(TOKEN, "write")  # the user authorized the token, or let it past the rule
+    fake.protected.clear()
+    commits = len(fake.repo.history())
+    await move_to(start + timedelta(minutes=61))
+    await settle(ha)
+
+    assert issues.async_get_issue(DOMAIN, f"{issue_key}_{entry.entry_id}") is None
+    assert len(fake.repo.history()) == commits + 1
+    assert state_of(ha, PROBLEM).state == "off"
+
+
 async def test_a_repository_the_token_cannot_see_raises_a_repair_issue(
     ha: HomeAssistant, freezer: FrozenDateTimeFactory, fake: FakeGitHub
 ) -> None:

@@ -47,6 +47,9 @@ _OWNER: Final = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
 _REPO_NAME: Final = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 _BRANCH_FORBIDDEN: Final = re.compile(r"[\x00-\x20~^:?*\[\\\x7f]|\.\.|@\{|//")
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
+# How GitHub words a ref update a rule refuses: "Protected branch update failed for
+# refs/heads/main." (branch protection), "Repository rule violations found" (rulesets).
+_PROTECTED: Final = re.compile(r"protected branch|rule violation", re.IGNORECASE)
 
 
 def git_blob_sha(content: bytes) -> str:
@@ -72,6 +75,16 @@ class GitHubPermissionError(GitHubError):
     def __init__(self, message: str, missing: str | None = None) -> None:
         super().__init__(message)
         self.missing = missing  # GitHub's X-Accepted-GitHub-Permissions, e.g. "contents=write"
+
+
+class GitHubSSOError(GitHubPermissionError):
+    """403 with `X-GitHub-SSO: required`: the repository's organization enforces single
+    sign-on and the token is not authorized for it (GitHub's REST docs, "SAML SSO")."""
+
+
+class GitHubBranchProtectedError(GitHubError):
+    """422 on the ref update from a branch protection rule or a ruleset: the branch takes
+    changes only the way the rule asks (a pull request, a review, a signed commit)."""
 
 
 class GitHubNotFoundError(GitHubError):
@@ -518,6 +531,8 @@ def _error_for(
             return GitHubRateLimitError(described, reset_at=reset_at)
         if status == 429 or "rate limit" in message.lower():
             return GitHubRateLimitError(described)
+        if headers.get("x-github-sso", "").lower().startswith("required"):
+            return GitHubSSOError(described)
         missing = headers.get("x-accepted-github-permissions")
         return GitHubPermissionError(described, _clean(missing) if missing else None)
     if status == 404:
@@ -530,6 +545,8 @@ def _error_for(
         return _EmptyRepositoryError(described)
     if status == 422 and method == "PATCH" and "fast forward" in message.lower():
         return _NotFastForwardError(described)
+    if status == 422 and method == "PATCH" and _PROTECTED.search(message):
+        return GitHubBranchProtectedError(described)
     return GitHubTransientError(described)
 
 

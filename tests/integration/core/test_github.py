@@ -11,11 +11,13 @@ import pytest
 from custom_components.powerstats.core.github import (
     API_VERSION,
     GitHubAuthError,
+    GitHubBranchProtectedError,
     GitHubClient,
     GitHubExistingDataError,
     GitHubNotFoundError,
     GitHubPermissionError,
     GitHubRateLimitError,
+    GitHubSSOError,
     GitHubTransientError,
     InvalidTargetError,
     Target,
@@ -325,6 +327,34 @@ async def test_a_token_without_contents_write_raises_a_permission_error_naming_w
         await client_for(fake, session).publish(FILES, "Publish")
 
     assert failure.value.missing == "contents=write"
+
+
+async def test_a_token_not_authorized_for_single_sign_on_raises_an_sso_error(
+    fake: FakeGitHub, session: aiohttp.ClientSession
+) -> None:
+    await seeded(fake)
+    fake.grant(TOKEN, "write", sso_pending=True)
+
+    with pytest.raises(GitHubSSOError) as failure:
+        await client_for(fake, session).publish(FILES, "Publish")
+    with pytest.raises(GitHubSSOError):
+        await client_for(fake, session).check_access()
+
+    assert failure.value.missing is None  # nothing the token lacks: it needs authorizing
+
+
+async def test_a_protected_branch_raises_a_branch_protected_error_and_moves_nothing(
+    fake: FakeGitHub, session: aiohttp.ClientSession
+) -> None:
+    await seeded(fake)
+    head = fake.repo.head()
+    fake.protect("main")
+
+    with pytest.raises(GitHubBranchProtectedError):
+        await client_for(fake, session).publish(FILES, "Publish")
+
+    assert fake.repo.head() == head
+    assert sum(r.method == "PATCH" for r in fake.requests) == 1  # not retried as a race
 
 
 async def test_a_private_repository_the_token_cannot_see_raises_not_found(
