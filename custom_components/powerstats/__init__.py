@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 from collections.abc import Iterable
 from functools import partial
@@ -15,6 +16,7 @@ from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.storage import STORAGE_DIR
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util import dt as dt_util
 
@@ -22,6 +24,7 @@ from . import panel
 from .backfill import async_setup_backfill, setup_marker
 from .const import (
     CONF_BACKFILL,
+    CONF_METER_ID,
     CONF_STORED,
     DATA_DIR,
     DOMAIN,
@@ -52,6 +55,10 @@ PLATFORMS: list[Platform] = [
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 METERS_STARTING_TOGETHER = 8
+# The files in .storage a meter leaves (meter_store_key, backfill_store_key, the journal);
+# group 1 is its subentry id. The publisher's store has a dot more and never matches.
+_METER_STORE = re.compile(rf"{DOMAIN}\.(?:backfill\.)?([^.]+)(?:\.journal)?")
+_METER_FOLDER = re.compile(r"[a-z0-9_]+")  # a meter id, as config_flow makes them
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -103,6 +110,7 @@ async def _async_start(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> Non
                 root,
                 aside,
             )
+    await _async_forget_removed_meanwhile(hass, entry, root)
     meters: dict[str, PowerStatsMeter] = {}
     writer = ViewsWriter(hass, tz, root, lambda: meters)
     settings = PublishSettings.from_entry(entry.data, entry.options)
@@ -279,6 +287,66 @@ async def _async_forget_meter(hass: HomeAssistant, subentry_id: str, meter_id: s
     )
 
 
+async def _async_forget_removed_meanwhile(
+    hass: HomeAssistant, entry: PowerStatsConfigEntry, root: Path | None
+) -> None:
+    """Forget the meters removed while the dataset was not running (disabled, or failed to
+    start), when nothing heard it; `root` None leaves the files' folder alone."""
+    meter_ids = {s.data.get(CONF_METER_ID) for s in entry.subentries.values()}
+    stores, folders = await hass.async_add_executor_job(
+        _left_behind, Path(hass.config.path(STORAGE_DIR)), root, set(entry.subentries), meter_ids
+    )
+    for subentry_id in sorted(stores):
+        LOGGER.info("Dropping the saved history of a meter removed meanwhile (%s)", subentry_id)
+        await MeterStore(hass, subentry_id).async_remove()
+        await setup_marker(hass, subentry_id).async_remove()
+        ir.async_delete_issue(hass, DOMAIN, store_issue_id(subentry_id))
+    for meter_id in folders:
+        assert root is not None
+        LOGGER.info("Removing the files of a meter removed meanwhile: %s", root / meter_id)
+        await hass.async_add_executor_job(_remove_meter_folder, root, meter_id)
+
+
+def _left_behind(
+    storage: Path, root: Path | None, subentry_ids: set[str], meter_ids: set[Any]
+) -> tuple[set[str], list[str]]:
+    """Subentry ids with stores, and meter folders in `root`, of meters the dataset no longer
+    has. Executor only."""
+    try:
+        names = [path.name for path in storage.iterdir()]
+    except OSError:
+        names = []
+    stores = {
+        match[1]
+        for name in names
+        if (match := _METER_STORE.fullmatch(name)) and match[1] not in subentry_ids
+    }
+    try:
+        found = [] if root is None else list(root.iterdir())
+    except OSError:
+        found = []
+    folders = [
+        path.name
+        for path in found
+        if _METER_FOLDER.fullmatch(path.name)
+        and path.name not in meter_ids
+        and _holds_files_only(path)
+    ]
+    return stores, sorted(folders)
+
+
+def _holds_files_only(folder: Path) -> bool:
+    """Whether `folder` is a real folder with files in it and nothing else, as a meter's is."""
+    try:
+        return (
+            folder.is_dir()
+            and not folder.is_symlink()
+            and all(child.is_file() and not child.is_symlink() for child in folder.iterdir())
+        )
+    except OSError:
+        return False
+
+
 def _remove_meter_folder(root: Path, meter_id: str) -> None:
     """Delete `<root>/<meter_id>/` (never anything outside root). Executor only."""
     folder = (root / meter_id).resolve()
@@ -299,6 +367,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: PowerStatsConfigEntry) 
 
 async def async_remove_entry(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> None:
     """PowerStats was deleted: drop every store and repair issue (its files stay on disk)."""
+    await _async_forget_removed_meanwhile(hass, entry, None)
     for subentry_id in entry.subentries:
         await MeterStore(hass, subentry_id).async_remove()
         await setup_marker(hass, subentry_id).async_remove()

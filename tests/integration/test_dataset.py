@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from custom_components.powerstats.publish_settings import (
 )
 from tests.fake_github import FakeGitHub
 
-from .conftest import SOURCE, Clock, at, device_named, read_file
+from .conftest import SOURCE, Clock, at, device_named, make_entry, meter_subentry, read_file
 from .publish_support import (
     REPOSITORY,
     TOKEN,
@@ -193,3 +194,47 @@ async def test_set_maintenance_before_powerstats_is_set_up_names_the_problem(
             DOMAIN, "set_maintenance", {"enabled": True}, blocking=True, return_response=True
         )
     assert err.value.translation_key == "not_set_up"
+
+
+async def test_a_meter_removed_while_powerstats_was_not_running_is_forgotten_at_the_next_start(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    move_to: Clock,
+    hass_storage: dict[str, Any],
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    ha.states.async_set(SOURCE, "500", W)
+    ha.states.async_set("sensor.solar_power", "-800", W)
+    entry = make_entry(
+        meters=[meter_subentry(), meter_subentry("sensor.solar_power", "Solar", "solar")]
+    )
+    entry.add_to_hass(ha)
+    assert await ha.config_entries.async_setup(entry.entry_id)
+    await move_to(at(2026, 11, 26, 12, 10))
+    assert await ha.config_entries.async_unload(entry.entry_id)
+    storage = Path(ha.config.path(".storage"))
+    left = [storage / "powerstats.subentry_solar.journal", Path(ha.config.path("powerstats/solar"))]
+    assert all([await ha.async_add_executor_job(path.exists) for path in left])
+    assert meter_store_key("subentry_solar") in hass_storage
+
+    # Not a meter's: a folder holding a folder, a store set aside as unreadable.
+    others = [Path(ha.config.path("powerstats/mine/notes")), storage / "powerstats.x.corrupt"]
+    await ha.async_add_executor_job(partial(others[0].mkdir, parents=True))
+    await ha.async_add_executor_job(others[1].write_text, "{}")
+
+    # Removed while PowerStats is disabled (or failed to start): nothing runs to hear it.
+    assert ha.config_entries.async_remove_subentry(entry, "subentry_solar")
+    await settle(ha)
+    assert await ha.async_add_executor_job(left[1].exists)
+    assert await ha.config_entries.async_setup(entry.entry_id)
+    await settle(ha)
+
+    assert meter_store_key("subentry_solar") not in hass_storage
+    assert not any([await ha.async_add_executor_job(path.exists) for path in left])
+    assert all([await ha.async_add_executor_job(path.exists) for path in others])
+    # The meter that stays keeps everything.
+    assert meter_store_key("subentry_house") in hass_storage
+    assert await ha.async_add_executor_job(Path(ha.config.path("powerstats/house")).is_dir)
+    manifest = json.loads(await read_file(ha, "powerstats/manifest.json"))
+    assert [m["id"] for m in manifest["meters"]] == ["house"]
+    assert await ha.config_entries.async_unload(entry.entry_id)
