@@ -131,6 +131,7 @@ class PowerStatsMeter:
         self._epoch = 0
         self._unsaved: list[Bucket] = []
         self._journal_lines = 0
+        self._save_failing = False
         # The boundary of the day (its count since the epoch, modulo a day's) at which this
         # meter folds its journal into the snapshot: spread by id, so that meters set up
         # together do not all rewrite their snapshots at the same boundary.
@@ -326,33 +327,64 @@ class PowerStatsMeter:
         """
         async with self._save_lock:
             turn = (boundary // TEN_MINUTES) % JOURNAL_LINES_PER_SNAPSHOT == self._fold_turn
-            if (turn and self._journal_lines) or (
-                self._journal_lines + 1 >= JOURNAL_LINES_PER_SNAPSHOT
-            ):
-                await self._async_save_snapshot()
+            if (
+                (turn and self._journal_lines)
+                or self._journal_lines + 1 >= JOURNAL_LINES_PER_SNAPSHOT
+            ) and await self._async_save_snapshot():
                 return
             if not self._unsaved and self.accumulator.open_bucket() is None:
                 return
             line = journal_line(self._epoch, self._unsaved, self.accumulator)
-            self._unsaved.clear()
-            await self.store.async_append(line)
+            in_line = len(self._unsaved)
+            try:
+                await self.store.async_append(line)
+            except OSError as err:
+                # Kept for the next line (and in the history for the next snapshot).
+                self._save_failed(err)
+                return
+            del self._unsaved[:in_line]
             self._journal_lines += 1
+            self._save_failing = False
 
     async def async_save(self) -> None:
         """Save the whole history and the open bucket now (a snapshot)."""
         async with self._save_lock:
             await self._async_save_snapshot()
 
-    async def _async_save_snapshot(self) -> None:
+    async def _async_save_snapshot(self) -> bool:
+        """Write the whole history; whether it reached the disk.
+
+        The journal is dropped only once the snapshot is on disk. The epoch moves on either
+        way, so the lines written next are read on top of whichever snapshot the disk holds
+        (one that failed may still land at HA's final write); the buckets closed since the
+        last line stay unsaved until a line or a snapshot holds them.
+        """
         # The history is copied here (arrays: quick); turning a year of it into JSON lists is
         # not, so that runs in the executor, on the copy.
-        epoch = self._new_epoch()
+        self._epoch += 1
+        epoch, in_snapshot = self._epoch, len(self._unsaved)
         data = await self.hass.async_add_executor_job(
             encode, self.history.copy(), self.accumulator.to_json(), epoch
         )
-        await self.store.async_save(data)
+        if not await self.store.async_save_snapshot(data):
+            self._save_failed(None)
+            return False
+        del self._unsaved[:in_snapshot]
         self._journal_lines = await self.store.async_drop_journal_before(epoch)
+        self._save_failing = False
         self._arm_stop_save()
+        return True
+
+    def _save_failed(self, err: OSError | None) -> None:
+        # Once per run of failures (a full or failing disk): each boundary tries again.
+        if not self._save_failing:
+            LOGGER.warning(
+                "Could not save the history of %s%s; kept in memory, tried again at every "
+                "10-minute boundary",
+                self.config.name,
+                f" ({err})" if err is not None else " (see the error above)",
+            )
+        self._save_failing = True
 
     async def async_merge_backfill(
         self,

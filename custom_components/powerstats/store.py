@@ -79,6 +79,23 @@ class MeterStore(Store[StoreData]):
             atomic_writes=True,
         )
         self.journal = Path(f"{self.path}.journal")
+        self._written = False  # whether the last write of the snapshot reached the disk
+
+    async def async_save_snapshot(self, data: StoreData) -> bool:
+        """Save `data` now; whether it reached the disk.
+
+        HA's Store logs a failed write and returns as if it had written: dropping the journal
+        after a snapshot that is not on disk would lose what only the journal holds.
+        """
+        self._written = False
+        await self.async_save(data)
+        return self._written
+
+    async def _async_write_data(self, *args: Any) -> None:
+        # The one step of HA's Store that raises when the write fails (its arguments differ
+        # between HA versions: passed on as they come).
+        await super()._async_write_data(*args)
+        self._written = True
 
     async def async_append(self, line: bytes) -> None:
         """Append one journal line and sync it to disk."""

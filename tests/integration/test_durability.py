@@ -7,12 +7,15 @@ import json
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.storage import Store
+from homeassistant.util.file import WriteError
 from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped]
     MockConfigEntry,
 )
@@ -261,6 +264,72 @@ async def test_a_boundary_appends_one_line_to_the_journal_and_leaves_the_snapsho
         [ts(2026, 11, 26, 11, 50)],
         [ts(2026, 11, 26, 12, 0)],
     ]
+
+
+async def crash_and_start_again(
+    hass: HomeAssistant, entry: MockConfigEntry, hass_storage: dict[str, Any]
+) -> PowerStatsMeter:
+    """The power is cut now: HA starts again from the snapshot and journal on disk."""
+    on_disk = copy.deepcopy(hass_storage[meter_store_key(HOUSE)])
+    journal = journal_path(hass)
+    lines = await hass.async_add_executor_job(journal.read_bytes)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    hass_storage[meter_store_key(HOUSE)] = on_disk  # not the save the unload made
+    await hass.async_add_executor_job(journal.write_bytes, lines)
+    return await setup(hass, entry)
+
+
+async def test_a_journal_line_that_could_not_be_written_is_carried_by_the_next_one(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    move_to: Clock,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    entry = await started_at(ha, freezer, at(2026, 11, 26, 11, 55))
+    await move_to(at(2026, 11, 26, 12, 0))
+    journal = journal_path(ha)
+    kept = journal.with_name("kept")
+    await ha.async_add_executor_job(journal.rename, kept)
+    await ha.async_add_executor_job(journal.mkdir)  # the 12:10 line cannot be appended
+    await move_to(at(2026, 11, 26, 12, 10))
+    await move_to(at(2026, 11, 26, 12, 20))
+    assert caplog.text.count("Could not save the history of House") == 1
+    await ha.async_add_executor_job(journal.rmdir)
+    await ha.async_add_executor_job(kept.rename, journal)
+    await move_to(at(2026, 11, 26, 12, 30))
+
+    meter = await crash_and_start_again(ha, entry, hass_storage)
+
+    for minute in (0, 10, 20):
+        assert meter.history.ten_minutes[ts(2026, 11, 26, 12, minute)].covered == 600
+
+
+async def test_a_snapshot_that_could_not_be_written_keeps_the_journal_it_was_to_replace(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    move_to: Clock,
+    hass_storage: dict[str, Any],
+) -> None:
+    entry = await started_at(ha, freezer, at(2026, 11, 26, 11, 55))
+    for minute in (0, 10, 20):
+        await move_to(at(2026, 11, 26, 12, minute))
+    write = Store._async_write_data
+
+    async def disk_full(store: Store[Any], *args: Any) -> None:
+        if store.key == meter_store_key(HOUSE):
+            raise WriteError("No space left on device")
+        await write(store, *args)
+
+    with patch.object(Store, "_async_write_data", disk_full):
+        await meter_of(entry).async_save()  # as a backfill or an import saves
+        await move_to(at(2026, 11, 26, 12, 30))
+    assert await journal_lines(ha) == 4
+
+    meter = await crash_and_start_again(ha, entry, hass_storage)
+
+    for minute in (0, 10, 20):
+        assert meter.history.ten_minutes[ts(2026, 11, 26, 12, minute)].covered == 600
 
 
 async def test_a_boundary_with_nothing_measured_writes_nothing(
