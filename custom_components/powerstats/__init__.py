@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from homeassistant.config_entries import ConfigSubentry
-from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.const import EVENT_CORE_CONFIG_UPDATE, EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import issue_registry as ir
@@ -151,6 +151,16 @@ async def _async_start(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> Non
         await writer.async_copy_to_disk()
 
     entry.async_on_unload(hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, copy_at_stop))
+
+    @callback
+    def zone_changed(_: Event) -> None:
+        # Days, the files and the nightly publish all follow the zone: start again in the new
+        # one (each meter's days move to it as they load).
+        if dt_util.get_default_time_zone() != tz:
+            LOGGER.info("Home Assistant's time zone changed; PowerStats starts again in it")
+            hass.config_entries.async_schedule_reload(entry.entry_id)
+
+    entry.async_on_unload(hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, zone_changed))
     async_register_view(hass)
     entry.async_on_unload(partial(panel.async_unregister_panel, hass))
     await panel.async_register_panel(hass)

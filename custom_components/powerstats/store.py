@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path
 from typing import IO, Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
@@ -195,7 +196,10 @@ def encode(history: History, accumulator: dict[str, Any], epoch: int) -> StoreDa
 
     Reads nothing but `history`: it may run in another thread on a copy of the history.
     """
-    return {"history": history.to_json(), "accumulator": accumulator, "epoch": epoch}
+    data: StoreData = {"history": history.to_json(), "accumulator": accumulator, "epoch": epoch}
+    if (zone := getattr(history.tz, "key", None)) is not None:
+        data["zone"] = zone  # the zone its days were cut in (HA's may change)
+    return data
 
 
 def journal_line(epoch: int, closed: Iterable[Bucket], accumulator: MeterAccumulator) -> bytes:
@@ -208,7 +212,20 @@ def _rebuild(
     data: StoreData, lines: list[dict[str, Any]], epoch: int, kind: Kind, tz: tzinfo
 ) -> tuple[History, MeterAccumulator | None]:
     history, accumulator = decode(data, kind, tz)
+    zone = data.get("zone")
+    if zone != getattr(tz, "key", None) and (was := _zone(zone)) is not None:
+        history.move_from_zone(was)
     return history, _replay(lines, epoch, history, kind, tz) or accumulator
+
+
+def _zone(name: Any) -> tzinfo | None:
+    """The zone a snapshot names; None for none, or one this system does not know."""
+    if not isinstance(name, str):
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 def _replay(

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
+from zoneinfo import ZoneInfo
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
@@ -40,6 +41,7 @@ from .conftest import (
     meter_of,
     meter_subentry,
     read_file,
+    served,
 )
 
 W = {"unit_of_measurement": "W"}
@@ -575,3 +577,52 @@ def files_below(folder: Path) -> dict[str, bytes]:
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
+
+
+async def test_a_new_time_zone_restarts_the_dataset_in_it_with_every_hour_in_one_day(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> None:
+    start = at(2026, 11, 25, 0, 0)
+    entry = await started_at(ha, freezer, start, "1000")
+    for hours in range(1, 37):
+        await move_to(start + timedelta(hours=hours))  # to 11-26 12:00 in Amsterdam
+
+    await ha.config.async_update(time_zone="America/New_York")
+    await ha.async_block_till_done()
+    for minutes in range(10, 121, 10):
+        await move_to(start + timedelta(hours=36, minutes=minutes))
+
+    new_york = ZoneInfo("America/New_York")
+    assert meter_of(entry).tz == new_york  # started again in the new zone
+    yearly = json.loads(served(ha, "house/yearly.json"))
+    assert yearly["timezone"] == "America/New_York"
+    kwh = {
+        datetime.fromtimestamp(row[0], new_york).date(): row[1]
+        for row in yearly["rows"]
+        if row[1] is not None
+    }
+    # 38 hours of a kilowatt, each in the New York day it fell in (the file's row of today
+    # follows by the hour: the sensors have it now).
+    assert kwh[date(2026, 11, 24)] == pytest.approx(6.0)
+    assert kwh[date(2026, 11, 25)] == pytest.approx(24.0)
+    assert set(kwh) == {date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 26)}
+    totals = meter_of(entry).totals
+    assert totals.energy_today == pytest.approx(8.0)
+    assert totals.energy_month == pytest.approx(38.0)
+
+
+async def test_days_older_than_the_kept_hours_keep_their_dates_in_a_new_zone(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> None:
+    entry = await started_at(ha, freezer, at(2026, 11, 26, 12, 0), "1000")
+    old_day = Bucket(ts(2026, 11, 2, 0, 0), 86400, 7.5, 86400, 100, 900, None, 86400)
+    await meter_of(entry).async_merge_backfill(days=[old_day])
+
+    await ha.config.async_update(time_zone="Asia/Kathmandu")
+    await ha.async_block_till_done()
+
+    kathmandu = ZoneInfo("Asia/Kathmandu")
+    days = meter_of(entry).history.days
+    moved = days[int(datetime(2026, 11, 2, tzinfo=kathmandu).timestamp())]
+    assert (moved.kwh, moved.covered) == (7.5, 86400)
+    assert ts(2026, 11, 2, 0, 0) not in days

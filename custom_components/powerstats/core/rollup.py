@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta, tzinfo
 from typing import Any, Final
 
@@ -225,6 +225,32 @@ class History:
         # clock moves by half an hour (Lord Howe Island), the later hours are off that stride.
         hours = self.hours
         return combine_span(hours, hours.bisect(start), hours.bisect(end), start, end - start)
+
+    def move_from_zone(self, was: tzinfo) -> None:
+        """The history was kept in the zone `was`, and the meter now counts in `self.tz`.
+
+        Hours and 10-minute buckets are instants and stay. The days the kept hours cover are
+        rolled up again from them on this zone's midnights; an older day keeps its date, moved
+        from `was`'s midnight to this zone's midnight of the same date (so the day where the
+        two meet may count the hours between the two midnights twice or not at all). Hours
+        kept at instants off this zone's hours (zones whose offsets differ by a part of an
+        hour) stay as they are and fall out of the views.
+        """
+        moved = BucketTable()
+        for day in self.days.buckets():
+            start, end = day_bounds(local_date(day.start, was), self.tz)
+            moved[start] = replace(day, start=start, seconds=end - start)
+        self.days = moved
+        hours = list(self.hours)
+        for date_ in sorted({local_date(hour, self.tz) for hour in hours}):
+            start, end = day_bounds(date_, self.tz)
+            rolled = self._day_of_children(start, end)
+            if start >= hours[0] and rolled is not None:
+                self.days[start] = rolled
+            else:  # the hours cover the day only in part: the more complete of the two
+                self._settle(self.days, start, rolled, None)
+        self.version += 1
+        self.merges += 1  # past buckets changed, not only the newest
 
     def prune(self, now: float) -> None:
         """Drop 10-minute and hourly buckets past retention; daily buckets are kept forever."""
