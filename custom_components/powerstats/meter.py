@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
 
+from homeassistant.components.sensor import ATTR_LAST_RESET, ATTR_STATE_CLASS
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, CONF_ENTITY_ID, CONF_NAME
 from homeassistant.core import (
@@ -46,7 +47,14 @@ from .const import (
     PRICE_NONE,
     STOP_SAVE_DELAY,
 )
-from .core.accounting import Bucket, Kind, MeterAccumulator, parse_price, parse_reading
+from .core.accounting import (
+    Bucket,
+    Kind,
+    MeterAccumulator,
+    parse_last_reset,
+    parse_price,
+    parse_reading,
+)
 from .core.rollup import History, Totals
 from .core.timegrid import TEN_MINUTES
 from .core.views import LEVELS, Level, MeterInfo
@@ -275,10 +283,13 @@ class PowerStatsMeter:
         self._feed_price(t, new_state)
 
     def _feed_source(self, t: float, state: State | None) -> None:
-        value = None
+        value = state_class = last_reset = None
         if state is not None:
             unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
             value = parse_reading(state.state, unit, self.config.kind)
+            # Read at every state: how an energy sensor counts is in its attributes.
+            state_class = state.attributes.get(ATTR_STATE_CLASS)
+            last_reset = parse_last_reset(state.attributes.get(ATTR_LAST_RESET), self.tz)
         # Logged once when an outage starts and once when it ends, not per state.
         if value is None and self._source_valid:
             LOGGER.info(
@@ -290,7 +301,7 @@ class PowerStatsMeter:
         elif value is not None and not self._source_valid:
             LOGGER.info("%s has a valid value again; covered from now on", self.config.entity_id)
         self._source_valid = value is not None
-        self._add(self.accumulator.feed_value(t, value))
+        self._add(self.accumulator.feed_value(t, value, state_class, last_reset))
 
     def _feed_price(self, t: float, state: State | None) -> None:
         price = (

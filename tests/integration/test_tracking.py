@@ -212,6 +212,46 @@ async def test_an_energy_sensor_with_a_meter_reset_counts_every_increase(
     assert bucket.covered == 600
 
 
+async def test_a_net_energy_counter_below_zero_counts_its_export_as_negative_energy(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> None:
+    net = {"unit_of_measurement": "kWh", "device_class": "energy", "state_class": "total"}
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    ha.states.async_set("sensor.grid_net", "-100.0", net)
+    meter = await start_meter(ha, entity_id="sensor.grid_net", kind="energy")
+    # One state without its state class: the meter goes on counting it as a net counter.
+    steps = [(2, "-100.4", net), (4, "-100.5", {"unit_of_measurement": "kWh"})]
+    for minute, state, attributes in [*steps, (6, "-100.3", net), (8, "-101.0", net)]:
+        freezer.move_to(at(2026, 11, 26, 12, minute))
+        ha.states.async_set("sensor.grid_net", state, attributes)
+    await move_to(at(2026, 11, 26, 12, 10))
+    bucket = meter.history.ten_minutes[int(at(2026, 11, 26, 12, 0).timestamp())]
+    assert bucket.kwh == pytest.approx(-1.0)
+    assert bucket.covered == 600
+
+
+async def test_a_net_energy_counter_starts_a_new_cycle_at_its_last_reset(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> None:
+    def net(last_reset: datetime) -> dict[str, str]:
+        return {
+            "unit_of_measurement": "kWh",
+            "state_class": "total",
+            "last_reset": last_reset.isoformat(),
+        }
+
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    ha.states.async_set("sensor.grid_net", "7.0", net(at(2026, 11, 26, 0, 0)))
+    meter = await start_meter(ha, entity_id="sensor.grid_net", kind="energy")
+    for minute, state, cycle in [(2, "7.5", 0), (4, "0.2", 12), (6, "0.1", 12)]:
+        freezer.move_to(at(2026, 11, 26, 12, minute))
+        ha.states.async_set("sensor.grid_net", state, net(at(2026, 11, 26, cycle, 0)))
+    await move_to(at(2026, 11, 26, 12, 10))
+    bucket = meter.history.ten_minutes[int(at(2026, 11, 26, 12, 0).timestamp())]
+    # +0.5, then a new cycle from 0 (+0.2), then 0.1 kWh the other way
+    assert bucket.kwh == pytest.approx(0.5 + 0.2 - 0.1)
+
+
 async def test_a_price_sensor_gives_the_exact_cost(
     ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
 ) -> None:

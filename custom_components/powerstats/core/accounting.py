@@ -6,15 +6,17 @@ source sensor (and of the price, when one is configured) in time order and moves
 
 Power sensors: each reported value holds until the next change (a step function) and the bucket
 energy is its exact integral. Energy sensors: the sum of increases between valid readings, with
-meter resets treated as HA's long-term statistics treat them (a drop below 90 % of the previous
-reading is a reset; the new reading is the increase since the reset).
+meter resets treated as HA's long-term statistics treat them: a counter that only counts up
+(state class `total_increasing`, or none) was reset when it drops below 90 % of a positive
+reading; a net counter (`total`) was reset when its `last_reset` changes, and any other decrease
+is energy going the other way.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from enum import StrEnum
 from typing import Any, Final
 
@@ -23,6 +25,9 @@ from .timegrid import TEN_MINUTES, ten_minute_start
 WS_PER_KWH: Final = 3_600_000.0
 # HA's statistics call a total_increasing drop below this fraction of the last reading a reset.
 RESET_FRACTION: Final = 0.9
+# The state class (HA's SensorStateClass.TOTAL) of a net energy counter: one that may go down,
+# and below zero, as energy flows the other way (grid import minus export).
+NET_COUNTER: Final = "total"
 # The largest numbers PowerStats counts. A reading beyond them is a glitch, not a measurement
 # (no meter PowerStats follows draws 100 MW, no counter reads a billion MWh, no tariff is a
 # million per kWh), and counting it would overflow the sums to infinity, which no file can hold.
@@ -128,11 +133,28 @@ def parse_price(state: str, unit: str | None = None, currency: str | None = None
     return value if abs(value) <= MAX_PRICE else None
 
 
-def energy_increase(previous: float, current: float) -> float:
-    """Increase of an energy counter between two readings, as HA's statistics count it."""
-    if current < RESET_FRACTION * previous:
+def energy_increase(previous: float, current: float, counts_up: bool = True) -> float:
+    """Increase of an energy counter between two readings, as HA's statistics count it.
+
+    A counter that only counts up (`counts_up`) was reset when it drops below 90 % of a
+    positive reading: the new reading is the increase since the reset. Any other decrease (of a
+    net counter, or from zero or below) is energy going the other way.
+    """
+    if counts_up and previous > 0 and current < RESET_FRACTION * previous:
         return current
     return current - previous
+
+
+def parse_last_reset(value: object, tz: tzinfo) -> float | None:
+    """A net counter's `last_reset` attribute (ISO 8601; without an offset, local time) as Unix
+    seconds; None when missing or unreadable, which HA's statistics ignore as well."""
+    try:
+        when = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    if when is None:
+        return None
+    return (when if when.tzinfo is not None else when.replace(tzinfo=tz)).timestamp()
 
 
 def mean_power(kwh: float, covered: float) -> float:
@@ -178,11 +200,13 @@ class MeterAccumulator:
     __slots__ = (
         "_cost",
         "_covered",
+        "_cycle",
         "_max",
         "_min",
         "_open_start",
         "_price",
         "_since",
+        "_state_class",
         "_t",
         "_value",
         "_ws",
@@ -197,6 +221,10 @@ class MeterAccumulator:
         self._open_start = ten_minute_start(now, tz)
         self._value: float | None = None  # W (power) or counter kWh (energy); None = gap
         self._since = float(now)  # energy: time of the reading `_value` came from
+        # Energy: the source's state class as last reported (not every state carries it), and
+        # the `last_reset` of the cycle a net counter is in.
+        self._state_class: str | None = None
+        self._cycle: float | None = None
         self._price: float | None = None
         self._reset_open()
 
@@ -217,25 +245,51 @@ class MeterAccumulator:
         """Whether the source currently has a valid value (time is being covered)."""
         return self._value is not None
 
-    def feed(self, t: float, state: str, unit: str | None) -> list[Bucket]:
-        """The source reported `state` in `unit` at `t`; returns buckets closed on the way."""
-        return self.feed_value(t, parse_reading(state, unit, self.kind))
+    def feed(
+        self,
+        t: float,
+        state: str,
+        unit: str | None,
+        state_class: str | None = None,
+        last_reset: float | None = None,
+    ) -> list[Bucket]:
+        """The source reported `state` in `unit` at `t`; returns buckets closed on the way.
 
-    def feed_value(self, t: float, value: float | None) -> list[Bucket]:
+        An energy sensor's `state_class` says how it counts (None: as last reported, or only
+        up when never reported); `last_reset` (Unix s) is when a net counter's cycle began.
+        """
+        value = parse_reading(state, unit, self.kind)
+        return self.feed_value(t, value, state_class, last_reset)
+
+    def feed_value(
+        self,
+        t: float,
+        value: float | None,
+        state_class: str | None = None,
+        last_reset: float | None = None,
+    ) -> list[Bucket]:
         """Like `feed`, with the value already converted to W / kWh (None = no valid value)."""
         closed = self.advance(t)
         if self.kind is Kind.POWER:
             self._value = value
             return closed
-        previous = self._value
+        self._state_class = state_class or self._state_class
+        net = self._state_class == NET_COUNTER
+        previous, cycle = self._value, self._cycle
+        if net and last_reset is not None:
+            self._cycle = last_reset
         if value is None or previous is None:
             # After a gap the first valid reading is a new baseline: what the counter gained
             # while it was not covered is not spread over time nobody measured.
             self._value, self._since = value, self._t
             return closed
+        if net and last_reset is not None and last_reset != cycle:
+            # A new cycle: the net counter started again from zero at `last_reset`.
+            previous = 0.0
         if value == previous:
+            self._value = value  # unchanged, or a new cycle that has counted nothing yet
             return closed
-        increase = energy_increase(previous, value)
+        increase = energy_increase(previous, value, counts_up=not net)
         ws = increase * WS_PER_KWH
         self._ws += ws
         if self._price is not None:

@@ -37,19 +37,33 @@ def ten_minute_start(t: float, tz: tzinfo) -> int:
 
 
 def hour_start(t: float, tz: tzinfo) -> int:
-    """Start of the local clock hour holding `t`.
+    """Start of the local clock hour holding `t` (never after `t`).
 
-    Where the clock moves by half an hour (Lord Howe Island), the hour it moves in is cut at the
-    change, so hours still tile time: each lies within one hour of the local clock, and the
-    one after the change lasts 30 minutes. A whole hour's change falls between two hours.
+    Hours start where the local clock reads a whole hour. A change by whole hours keeps those
+    instants, wherever on the clock it falls (02:45 on the Chatham Islands): the hour it falls
+    in lasts 60 minutes. A change by half an hour (Lord Howe Island) moves them: the hour it
+    falls in is cut at the change, so hours still tile time, each within one hour of the local
+    clock, and the one after the change lasts 30 minutes.
     """
     whole = math.floor(t)
     offset = utc_offset(whole, tz)
     start = whole - (whole + offset) % HOUR
-    # Changes fall on the 10-minute grid (02:00 local on Lord Howe Island), where buckets start.
-    while start < whole and utc_offset(start, tz) != offset:
-        start += TEN_MINUTES
-    return start
+    if (utc_offset(start, tz) - offset) % HOUR == 0:
+        return start
+    return _change_in(start, whole, tz)
+
+
+def _change_in(before: int, after: int, tz: tzinfo) -> int:
+    """The instant in (`before`, `after`] the UTC offset changed: the first second with the
+    offset in effect at `after` (clock changes are months apart, so there is one)."""
+    offset = utc_offset(after, tz)
+    while after - before > 1:
+        middle = (before + after) // 2
+        if utc_offset(middle, tz) == offset:
+            after = middle
+        else:
+            before = middle
+    return after
 
 
 @functools.lru_cache(maxsize=2048)

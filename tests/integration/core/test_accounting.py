@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -16,6 +17,7 @@ from custom_components.powerstats.core.accounting import (
     MeterAccumulator,
     energy_increase,
     kind_of_unit,
+    parse_last_reset,
     parse_price,
     parse_reading,
 )
@@ -144,6 +146,109 @@ def test_energy_sensor_counts_increases_and_handles_a_meter_reset() -> None:
 def test_energy_sensor_small_dip_counts_as_a_decrease_like_ha_statistics() -> None:
     assert energy_increase(100.0, 99.0) == pytest.approx(-1.0)
     assert energy_increase(100.0, 89.0) == 89.0
+
+
+def test_a_counter_that_counts_up_is_never_reset_from_zero_or_below() -> None:
+    # 90 % of a negative reading is above it: every reading after -100 kWh looked like a reset.
+    assert energy_increase(-100.0, -95.0) == pytest.approx(5.0)
+    assert energy_increase(-100.0, -101.0) == pytest.approx(-1.0)
+    assert energy_increase(0.0, -0.1) == pytest.approx(-0.1)
+
+
+def test_a_net_counter_is_never_reset_by_a_drop() -> None:
+    assert energy_increase(100.0, 89.0, counts_up=False) == pytest.approx(-11.0)
+    assert energy_increase(0.5, 0.4, counts_up=False) == pytest.approx(-0.1)
+
+
+NET = "total"
+
+
+def feed_net(
+    acc: MeterAccumulator,
+    events: Sequence[tuple[float, str, str | None, float | None]],
+    end: float,
+) -> list[Bucket]:
+    closed: list[Bucket] = []
+    for t, state, state_class, last_reset in events:
+        closed += acc.feed(t, state, "kWh", state_class, last_reset)
+    closed += acc.advance(end)
+    return closed
+
+
+@pytest.mark.parametrize(("first", "step"), [(-100.0, -0.1), (0.5, -0.1), (-0.5, 0.1)])
+def test_a_net_counter_counts_every_decrease_as_energy_going_the_other_way(
+    first: float, step: float
+) -> None:
+    acc = MeterAccumulator(Kind.ENERGY, AMS, T0)
+    events = [(T0 + 50 * i, f"{first + step * i:.1f}", NET, None) for i in range(11)]
+    (bucket,) = feed_net(acc, events, T0 + 600)
+    assert bucket.kwh == pytest.approx(10 * step)
+    assert (bucket.min_w, bucket.max_w) == pytest.approx((step * 72000, step * 72000))
+
+
+def test_a_net_counter_starts_again_from_zero_when_its_last_reset_changes() -> None:
+    acc = MeterAccumulator(Kind.ENERGY, AMS, T0)
+    events = [
+        (T0, "5.0", NET, T0 - 86400),
+        (T0 + 100, "4.0", NET, T0 - 86400),  # exported 1 kWh
+        (T0 + 200, "0.0", NET, T0 + 200),  # a new cycle, nothing counted in it yet
+        (T0 + 300, "0.4", NET, T0 + 200),
+        (T0 + 400, "0.3", NET, None),  # no last_reset: still the same cycle
+        (T0 + 500, "0.2", NET, T0 + 500),  # a new cycle that counted 0.2 kWh already
+    ]
+    (bucket,) = feed_net(acc, events, T0 + 600)
+    assert bucket.kwh == pytest.approx(-1.0 + 0.4 - 0.1 + 0.2)
+
+
+def test_a_counter_that_counts_up_ignores_last_reset() -> None:
+    acc = MeterAccumulator(Kind.ENERGY, AMS, T0)
+    events = [
+        (T0, "5.0", "total_increasing", T0 - 86400),
+        (T0 + 100, "5.5", "total_increasing", T0 + 100),
+    ]
+    (bucket,) = feed_net(acc, events, T0 + 600)
+    assert bucket.kwh == pytest.approx(0.5)
+
+
+def test_a_state_without_a_state_class_is_counted_as_the_last_one_reported() -> None:
+    acc = MeterAccumulator(Kind.ENERGY, AMS, T0)
+    events = [
+        (T0, "1.0", NET, None),
+        (T0 + 100, "unavailable", None, None),
+        (T0 + 200, "1.0", None, None),
+        (T0 + 300, "0.5", None, None),  # no reset: the sensor said it is a net counter
+    ]
+    (bucket,) = feed_net(acc, events, T0 + 600)
+    assert bucket.kwh == pytest.approx(-0.5)
+
+
+def test_an_energy_sensor_that_never_reported_a_state_class_counts_up() -> None:
+    acc = MeterAccumulator(Kind.ENERGY, AMS, T0)
+    (bucket,) = feed_net(acc, [(T0, "1.0", None, None), (T0 + 100, "0.5", None, None)], T0 + 600)
+    assert bucket.kwh == pytest.approx(0.5)  # a reset: restarted from 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.floats(min_value=-1e6, max_value=1e6), min_size=1, max_size=30))
+def test_a_net_counter_counts_its_last_reading_minus_its_first(values: list[float]) -> None:
+    acc = MeterAccumulator(Kind.ENERGY, AMS, T0)
+    events = [(T0 + 10 * i, repr(v), NET, None) for i, v in enumerate(values)]
+    closed = feed_net(acc, events, T0 + 600)
+    assert math.fsum(b.kwh for b in closed) == pytest.approx(values[-1] - values[0], abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-11-26T00:00:00+00:00", datetime(2026, 11, 26, tzinfo=UTC).timestamp()),
+        ("2026-11-26T00:00:00", datetime(2026, 11, 26, tzinfo=AMS).timestamp()),
+        ("yesterday", None),
+        (None, None),
+        (1234, None),
+    ],
+)
+def test_last_reset_is_read_as_an_instant(value: object, expected: float | None) -> None:
+    assert parse_last_reset(value, AMS) == expected
 
 
 def test_energy_sensor_unit_change_from_wh_to_kwh_is_converted() -> None:
