@@ -94,12 +94,17 @@ class PowerStatsPanel extends HTMLElement {
     });
   }
 
-  /** Follow HA's light/dark choice (its theme colours arrive through CSS variables). */
+  /**
+   * Follow HA's theme: its light/dark choice, and its colours, which arrive through CSS
+   * variables. HA hands panels a new `themes` object whenever either changes (another theme
+   * of the same lightness included), so the charts read their colours again then.
+   */
   syncScheme() {
-    const scheme = this._hass.themes?.darkMode ? 'dark' : 'light';
-    const page = this.dashboard.page;
-    if (page.dataset.scheme === scheme) return;
-    page.dataset.scheme = scheme;
+    const { themes } = this._hass;
+    const { page } = this.dashboard;
+    if (themes === this.themes && page.dataset.scheme) return;
+    this.themes = themes;
+    page.dataset.scheme = themes?.darkMode ? 'dark' : 'light';
     this.dashboard.themeChanged();
   }
 }

@@ -352,3 +352,65 @@ def test_the_averages_chart_names_each_bar_as_its_tab(
                .datasets[0].data; }"""
     )
     assert math.isclose(bars[0], per_day, rel_tol=1e-9)
+
+
+def test_the_bucket_being_measured_is_neither_missing_time_nor_a_gap(
+    data_root: Path, open_dashboard: OpenDashboard
+) -> None:
+    # 02:00, as the writer renders at a boundary: twelve buckets closed today, the one from
+    # 01:00 without data, and the one from 02:00 open (coverage 0, still being measured).
+    now = int(datetime(2026, 11, 25, 2, 0, tzinfo=AMSTERDAM).timestamp())
+    dataset = write_dataset(data_root, [MeterSpec(gaps={"daily": [150]})], now)
+    assert clock(dataset.rows("house", "daily")[150][0]) == (1, 0)
+    opened = open_dashboard(now=now + 100)
+    expect(opened.page.locator("[data-stat='mean'] .ps-card-sub")).to_have_text(
+        f"over the covered {round(100 * 11 / 12)}% of the time"
+    )
+    expect(opened.page.locator("#ps-main canvas")).to_have_attribute(
+        "aria-label", re.compile(r"; 1 bucket without data\.")
+    )
+
+
+# Sunday 29 March 2026, 23:50 in Amsterdam: the clocks went forward from 02:00 to 03:00.
+SPRING_FORWARD_NOW = int(datetime(2026, 3, 29, 21, 50, tzinfo=UTC).timestamp())
+
+
+@pytest.mark.parametrize("width", [390, 500, 800, 1280])
+def test_the_day_the_clocks_go_forward_is_labelled_at_every_step_of_the_clock_from_midnight(
+    data_root: Path, open_dashboard: OpenDashboard, width: int
+) -> None:
+    write_dataset(data_root, [MeterSpec()], SPRING_FORWARD_NOW)
+    opened = open_dashboard(now=SPRING_FORWARD_NOW, width=width)
+    labels = axis_labels(opened.page)
+    assert all(re.fullmatch(r"\d\d:00", label) for label in labels), labels
+    hours = [int(label[:2]) for label in labels]
+    step = min(b - a for a, b in itertools.pairwise(hours))
+    # Every hour the step names, but the one that did not happen: 03:00 comes after 00:00.
+    assert hours == [hour for hour in range(0, 24, step) if hour != 2]
+    # Nor does a label crowd the one before it (03:00 is two real hours after 00:00).
+    buckets: list[int] = axis_ticks(opened.page, "value")
+    gaps = [b - a for a, b in itertools.pairwise(buckets)]
+    usual = max(set(gaps), key=gaps.count)
+    assert min(gaps) >= 0.75 * usual, labels
+
+
+@pytest.mark.parametrize(
+    ("zone", "day"),
+    [
+        ("America/Santiago", (2026, 9, 6)),
+        ("Africa/Cairo", (2026, 4, 24)),
+        ("America/Havana", (2026, 3, 8)),
+        ("Asia/Beirut", (2026, 3, 29)),
+    ],
+)
+def test_a_day_starting_at_one_because_the_clocks_skip_midnight_still_gets_its_label(
+    data_root: Path, open_dashboard: OpenDashboard, zone: str, day: tuple[int, int, int]
+) -> None:
+    tz = ZoneInfo(zone)
+    now = int(datetime(*day, 12, 0, tzinfo=tz).timestamp())
+    first = datetime.fromtimestamp(datetime(*day, tzinfo=tz).timestamp(), tz)
+    assert (first.hour, first.minute) == (1, 0)  # that day has no 00:00
+    write_dataset(data_root, [MeterSpec(timezone=zone)], now)
+    # This week at 700 px names the days.
+    opened = open_dashboard(now=now, width=700, url="#meter=house&level=weekly")
+    assert [label.split()[0] for label in axis_labels(opened.page)] == WEEKDAYS

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Response, expect
 
 from custom_components.powerstats.core.views import render_level
-from tests.www.conftest import WWW
+from tests.www.conftest import PAST_THE_INTERVAL_MS, WWW
 from tests.www.datagen import fixed_now
 from tests.www.rendered import Rendered, longest_manifest, year_of_history
 from tests.www.server import DashboardServer
@@ -49,7 +49,7 @@ class Watched:
     def data_answers_after(self, reads: int) -> list[tuple[str, int]]:
         """The answers the page got while it did its re-reads after the first `reads`."""
         before = len(self.answers)
-        self.page.clock.run_for(11 * 60 * 1000)
+        self.page.clock.run_for(PAST_THE_INTERVAL_MS)
         expect(self.page.locator(".ps")).to_have_attribute("data-reads", str(reads + 1))
         return self.answers[before:]
 

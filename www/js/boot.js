@@ -8,11 +8,21 @@
 import { DataSource, readAhead } from './data.js';
 import { readPlace, wishedMeter } from './place.js';
 
+/** The page's root element, once the body is parsed: an async module may run before it is. */
+async function appRoot() {
+  if (document.readyState === 'loading') {
+    await new Promise((resolve) => { document.addEventListener('DOMContentLoaded', resolve, { once: true }); });
+  }
+  return document.getElementById('app');
+}
+
 const source = new DataSource();
 const firstManifest = readAhead(source, wishedMeter('hash'), readPlace('hash').level);
-const { mountDashboard } = await import('./dashboard.js');
-if (document.readyState === 'loading') {
-  // An async module may run before the body is parsed; the dashboard needs its root element.
-  await new Promise((resolve) => { document.addEventListener('DOMContentLoaded', resolve, { once: true }); });
+try {
+  const { mountDashboard } = await import('./dashboard.js');
+  mountDashboard(await appRoot(), { source, firstManifest });
+} catch (error) {
+  // A module that did not load (a dropped connection, an update half installed): say so rather
+  // than leave a blank page.
+  (await appRoot()).textContent = `The PowerStats dashboard could not be loaded (${error.message}); reload the page.`;
 }
-mountDashboard(document.getElementById('app'), { source, firstManifest });

@@ -81,24 +81,31 @@ export function isolatedPointRadii(data, radius = 2.5) {
 
 /**
  * Steps between the x axis's labels, finest first: each step's length in seconds, and the local
- * clocks it labels (every half hour, whole hours, midnights, odd dates, Mondays, the first of
- * every month or every few months).
+ * clocks it labels (every half hour, whole hours, the starts of days, odd dates, Mondays, the
+ * first of every month or every few months).
  */
 const TICK_STEPS = [
   ...[30, 60, 120, 180, 360, 720].map((minutes) => [minutes * 60, (c) => c.minute % minutes === 0]),
-  [86400, (c) => c.minute === 0],
-  [2 * 86400, (c) => c.minute === 0 && c.date % 2 === 1],
-  [7 * 86400, (c) => c.minute === 0 && c.weekday === 1],
+  [86400, (c) => c.dayStart],
+  [2 * 86400, (c) => c.dayStart && c.date % 2 === 1],
+  [7 * 86400, (c) => c.dayStart && c.weekday === 1],
   ...[1, 2, 3, 6, 12].map((months) => [
-    months * 28 * 86400, (c) => c.minute === 0 && c.date === 1 && c.month % months === 0,
+    months * 28 * 86400, (c) => c.dayStart && c.date === 1 && c.month % months === 0,
   ]),
 ];
 
-/** A Unix second's local minute of the day, date, month (0-11) and weekday (0 = Sunday). */
-function calendarClock(unix, timeZone) {
+/**
+ * A Unix second's local day and minute, date, month (0-11) and weekday (0 = Sunday), and whether
+ * its bucket starts the local day: at midnight, or where the clocks skip midnight (Santiago,
+ * Cairo) at the day's first minute. `before` is the clock of the bucket before, if known.
+ */
+function calendarClock(unix, timeZone, before = localClock(unix - 1, timeZone)) {
   const { day, minute } = localClock(unix, timeZone);
   const date = new Date(day * 86400000);
-  return { minute, date: date.getUTCDate(), month: date.getUTCMonth(), weekday: date.getUTCDay() };
+  return {
+    day, minute, dayStart: before.day !== day,
+    date: date.getUTCDate(), month: date.getUTCMonth(), weekday: date.getUTCDay(),
+  };
 }
 
 /**
@@ -114,7 +121,10 @@ function roundTimeTicks(rows, col, labels, { bucket, timeZone, locale, padding }
   const label = (i) => (days && bucket === 'hour' ? formatWeekday(starts[i], timeZone, locale) : labels[i]);
 
   function afterBuildTicks(scale) {
-    clocks ??= starts.map((unix) => calendarClock(unix, timeZone));
+    if (!clocks) {
+      clocks = [];
+      starts.forEach((unix, i) => clocks.push(calendarClock(unix, timeZone, clocks[i - 1])));
+    }
     // As many labels as Chart.js's own thinning lets stand, so that it has none to remove.
     const room = (width) => Math.floor(scale.width / (width + padding) + (scale.options.offset ? 0 : 1));
     const { ctx } = scale;
@@ -126,15 +136,27 @@ function roundTimeTicks(rows, col, labels, { bucket, timeZone, locale, padding }
       const kept = [];
       for (const tick of scale.ticks) {
         if (!labelled(clocks[tick.value])) continue;
-        // When the clocks go back, the repeated hour comes one hour after the first: a label
-        // comes at least three quarters of a step after the one before it.
+        // A label comes at least three quarters of a step after the one before it, by the clock
+        // or in real time: the hour repeated when the clocks go back (the same clock time, an
+        // hour later) is labelled only at steps of an hour or less, and 03:00 after a skipped
+        // hour (three hours after 00:00 by the clock, two in real time) at three-hour steps.
         const previous = kept.at(-1);
-        if (previous && starts[tick.value] - starts[previous.value] < 0.75 * seconds) continue;
+        if (previous) {
+          const clock = clocks[tick.value];
+          const before = clocks[previous.value];
+          const wall = ((clock.day - before.day) * 1440 + clock.minute - before.minute) * 60;
+          if (Math.max(wall, starts[tick.value] - starts[previous.value]) < 0.75 * seconds) continue;
+        }
         kept.push(tick);
       }
       if (kept.length === 0) continue;
       chosen = kept;
       days = seconds >= 86400;
+      // On the axis labels stand at their buckets: a step putting two of them closer than three
+      // quarters of it (03:00 two hours after 00:00 the day the clocks go forward) would crowd
+      // them, and a coarser one serves.
+      const size = NOMINAL_SECONDS[bucket];
+      if (kept.some((tick, k) => k > 0 && (tick.value - kept[k - 1].value) * size < 0.75 * seconds)) continue;
       // Measuring labels is the slow part: no label is narrower than 12 px.
       if (kept.length > room(12)) continue;
       const widest = Math.max(...kept.map((tick) => ctx.measureText(label(tick.value)).width));

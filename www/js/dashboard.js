@@ -9,7 +9,7 @@ import {
 } from './format.js';
 import { readPlace, rememberMeter, wishedMeter, writePlace } from './place.js';
 import {
-  bucketSeconds, calendarPeriod, dailyAverageKwh, previousPeriod, summarize, toCsv, withRows,
+  calendarPeriod, dailyAverageKwh, previousPeriod, summarize, toCsv, withRows,
 } from './stats.js';
 
 /**
@@ -83,10 +83,12 @@ class Dashboard {
     this.compare = false;
     this.file = null;
     this.others = null; // every loaded file of the current meter, for averages and the overlay
-    this.notes = new Map(); // path or topic → note shown under the charts
+    this.notes = new Map(); // path or topic → its line under the charts
     this.drawnKey = null;
+    this.shown = null; // "meter|level" the table and the Compare box were last set up for
     this.token = 0;
     this.timer = null;
+    this.ageTimer = null;
     this.reads = 0;
     this.destroyed = false;
     this.colors = null; // the theme's colours as the page's CSS resolves them, once read
@@ -164,6 +166,7 @@ class Dashboard {
   destroy() {
     this.destroyed = true;
     clearTimeout(this.timer);
+    clearTimeout(this.ageTimer);
     this.token += 1;
     globalThis.removeEventListener('hashchange', this.onHash);
     this.darkQuery?.removeEventListener('change', this.onScheme);
@@ -175,17 +178,20 @@ class Dashboard {
   async refresh() {
     clearTimeout(this.timer);
     try {
-      await this.readManifest();
+      // Armed once the manifest is read, not once the view is shown: whatever fails or takes
+      // long after it, the page reads again later, and the next version may be good.
+      await this.readManifest().finally(() => this.schedule());
       if (this.manifest && this.ui.error.hidden) await this.showView();
     } finally {
-      // Whatever went wrong, the page reads again later: the next version may be good.
       // How many reads of the manifest are done and shown: something to wait on, for tests and tools.
       this.page.dataset.reads = String(++this.reads);
-      if (!this.destroyed) { // detached while reading (HA switched panels): stop polling
-        const every = Math.min(Math.max(this.manifest?.refreshSeconds ?? DEFAULT_REFRESH_SECONDS, 30), 900);
-        this.timer = setTimeout(() => this.refresh(), every * 1000);
-      }
     }
+  }
+
+  schedule() {
+    if (this.destroyed) return; // detached while reading (HA switched panels): stop polling
+    const every = Math.min(Math.max(this.manifest?.refreshSeconds ?? DEFAULT_REFRESH_SECONDS, 30), 900);
+    this.timer = setTimeout(() => this.refresh(), every * 1000);
   }
 
   async readManifest() {
@@ -208,7 +214,7 @@ class Dashboard {
     // Keep the contract's wording, with a capital letter as a sentence.
     ui.error.textContent = message.charAt(0).toUpperCase() + message.slice(1);
     ui.error.hidden = false;
-    ui.status.hidden = true;
+    this.setBusy(false);
     ui.panel.hidden = true;
     ui.tabs.replaceChildren();
     this.page.dataset.state = 'error';
@@ -252,19 +258,33 @@ class Dashboard {
         () => this.setNote('picker', 'The meter picker could not be loaded; reload the page to choose another meter.'),
       );
     }
-    ui.tabs.replaceChildren(...levels.map((level) => {
-      const selected = level === this.level;
-      const tab = el('button', {
-        type: 'button', role: 'tab', id: `ps-tab-${level}`, class: 'ps-tab', 'data-level': level,
-        'aria-selected': String(selected), 'aria-controls': 'ps-panel', tabindex: selected ? '0' : '-1',
-        text: VIEWS[level].tab,
-      });
-      tab.addEventListener('click', () => this.selectLevel(level));
-      return tab;
-    }));
+    this.syncTabs(levels);
     this.showMissingLevels(meter);
     if (this.level) ui.panel.setAttribute('aria-labelledby', `ps-tab-${this.level}`);
     return levels.length > 0;
+  }
+
+  /** One tab per level, changed in place: a tab that has the keyboard's focus keeps it. */
+  syncTabs(levels) {
+    const { tabs } = this.ui;
+    const wanted = levels.map((level) => tabs.querySelector(`[data-level="${level}"]`) ?? this.tab(level));
+    if (wanted.length !== tabs.children.length || wanted.some((tab, i) => tabs.children[i] !== tab)) {
+      tabs.replaceChildren(...wanted);
+    }
+    for (const tab of wanted) {
+      const selected = tab.dataset.level === this.level;
+      tab.setAttribute('aria-selected', String(selected));
+      tab.tabIndex = selected ? 0 : -1;
+    }
+  }
+
+  tab(level) {
+    const tab = el('button', {
+      type: 'button', role: 'tab', id: `ps-tab-${level}`, class: 'ps-tab', 'data-level': level,
+      'aria-controls': 'ps-panel', text: VIEWS[level].tab,
+    });
+    tab.addEventListener('click', () => this.selectLevel(level));
+    return tab;
   }
 
   /**
@@ -302,10 +322,10 @@ class Dashboard {
     levelsNote.textContent = `${list} ${names.length > 1 ? 'are' : 'is'} not shown because this source does not publish ${names.length > 1 ? 'them' : 'it'}${private_}.`;
   }
 
-  selectLevel(level, focus = false) {
+  selectLevel(level) {
     this.level = level;
     this.writePlace();
-    this.showView().then(() => focus && this.ui.tabs.querySelector(`[data-level="${level}"]`)?.focus());
+    this.showView();
   }
 
   tabKey(event) {
@@ -315,20 +335,40 @@ class Dashboard {
     if (!(event.key in moves) || tabs.length === 0) return;
     event.preventDefault();
     const next = tabs[(moves[event.key] + tabs.length) % tabs.length];
-    this.selectLevel(next.dataset.level, true);
+    next.focus(); // at once, not once its file is in
+    this.selectLevel(next.dataset.level);
   }
 
+  /**
+   * The note on a topic, or none. The list is a live region: only a note that changes is
+   * touched, so a screen reader does not read out the same notes again at each re-read.
+   */
   setNote(topic, text) {
-    if (text) this.notes.set(topic, text);
-    else this.notes.delete(topic);
-    this.ui.notes.replaceChildren(...[...this.notes.values()].map((t) => el('li', { text: t })));
+    const line = this.notes.get(topic);
+    if (!text) {
+      line?.remove();
+      this.notes.delete(topic);
+    } else if (!line) {
+      this.notes.set(topic, this.ui.notes.appendChild(el('li', { text })));
+    } else if (line.textContent !== text) {
+      line.textContent = text;
+    }
+  }
+
+  /**
+   * While another view's file is on its way, what is on screen is still the view before:
+   * "Loading…" says so, and aria-busy tells assistive technology to wait for the new one.
+   */
+  setBusy(busy) {
+    this.ui.status.hidden = !busy;
+    this.ui.panel.setAttribute('aria-busy', String(busy));
   }
 
   /** Show the chosen meter and level: cards and main chart first, then what needs the other files. */
   async showView() {
+    if (this.destroyed) return; // a read that ended after the panel was detached
     const token = ++this.token;
     const { ui, manifest } = this;
-    ui.status.hidden = true;
     ui.maintenance.hidden = !manifest.maintenance;
     if (!this.syncChoices()) {
       this.showEmpty(manifest.meters.length === 0
@@ -338,7 +378,9 @@ class Dashboard {
     }
     const meter = this.meter;
     const entry = meter.files[this.level];
+    const shown = `${meter.id}|${this.level}`;
     const reading = this.source.level(meter, this.level);
+    this.setBusy(shown !== this.shown);
     // While the file is on its way: the first date formatter for the meter's zone (it loads the
     // zone's data) and the page's colours (read afresh for each view; the first read is the
     // first style pass over the new page) take tens of milliseconds; paid now, they are not on
@@ -370,7 +412,7 @@ class Dashboard {
     ui.empty.hidden = true;
     ui.main.hidden = false;
     ui.panel.hidden = false;
-    const key = `${meter.id}|${this.level}|${entry.sha256}`;
+    const key = `${shown}|${entry.sha256}`;
     if (key !== this.drawnKey || this.file !== file) {
       this.file = file;
       this.view = this.periodOf(file);
@@ -378,17 +420,24 @@ class Dashboard {
       this.drawnKey = key;
       this.renderCards();
       this.drawMain();
-      ui.mainTable.open = false;
-      ui.compare.disabled = true; // until the other levels are in
-      ui.compareNote.textContent = '';
+      if (shown !== this.shown) {
+        // Another meter or level: new data for the same view leaves the table and the box as
+        // they are (and the focus where it is).
+        ui.mainTable.open = false;
+        ui.compare.disabled = true; // until the other levels are in
+        ui.compareNote.textContent = '';
+      }
       // Today and This week always show the period before, dashed; the box is for the others.
       ui.compareLabel.hidden = this.view.calendar;
       ui.compareNote.hidden = this.view.calendar;
     }
+    this.shown = shown;
+    this.setBusy(false);
     this.page.dataset.state = 'ready';
     this.page.dataset.level = this.level;
     performance.mark(`powerstats:ready:${this.level}`);
-    await this.loadOthers(token);
+    // Not awaited: a slow or stuck file of another level must not hold this view's refresh.
+    this.loadOthers(token);
   }
 
   /**
@@ -413,6 +462,8 @@ class Dashboard {
     ui.cards.replaceChildren();
     this.file = null;
     this.drawnKey = null;
+    this.shown = null;
+    this.setBusy(false);
     this.page.dataset.state = 'ready';
     this.page.dataset.level = this.level ?? '';
   }
@@ -427,6 +478,10 @@ class Dashboard {
     ui.stale.hidden = age <= maxAge;
     ui.stale.textContent = `The data is older than expected: it was last updated ${formatAge(age)} ago. `
       + 'The source may be offline or not publishing; the charts show what was last received.';
+    // Judged again when the data would turn stale, not only after a read: reads that fail or
+    // hang must not keep the warning away. (At most an hour ahead: a longer timeout overflows.)
+    clearTimeout(this.ageTimer);
+    if (ui.stale.hidden) this.ageTimer = setTimeout(() => this.showAge(), Math.min(maxAge - age + 1, 3600) * 1000);
   }
 
   renderCards() {
@@ -436,8 +491,7 @@ class Dashboard {
     const tz = file.timezone === this.meter.timezone ? this.timeZone : knownTimeZone(file.timezone);
     const s = summarize(file);
     this.summary = s;
-    const total = file.rows.reduce((sum, _row, i) => sum + bucketSeconds(file, i), 0);
-    const covered = total > 0 ? Math.round((100 * s.coveredSeconds) / total) : 0;
+    const covered = s.closedSeconds > 0 ? Math.round((100 * s.coveredSeconds) / s.closedSeconds) : 0;
     const cards = [
       ['latest', 'Latest power', s.latest?.watts ?? null, formatPower(s.latest?.watts, locale),
         s.latest ? `${BUCKET_NAMES[file.bucket]}, ${formatBucketLong(s.latest.start, file.bucket, tz, locale)}` : 'no data'],
@@ -485,7 +539,7 @@ class Dashboard {
     const first = file.rows[0];
     const last = file.rows.at(-1);
     const span = first ? `, from ${formatBucketLong(first[file.col.start], file.bucket, tz, this.locale)} to ${formatBucketLong(last[file.col.start], file.bucket, tz, this.locale)}` : '';
-    ui.mainCanvas.setAttribute('aria-label', `${what}${span}; ${s.gaps} buckets without data. The table below lists every value.`);
+    ui.mainCanvas.setAttribute('aria-label', `${what}${span}; ${s.gaps} ${s.gaps === 1 ? 'bucket' : 'buckets'} without data. The table below lists every value.`);
     if (ui.mainTable.open) this.fillTable();
   }
 

@@ -13,6 +13,11 @@ const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|
 const COLUMN = /^[a-z][a-z0-9_]*$/;
 // The last second of 9999: later times have no date to show (Intl throws on them).
 const LATEST_START = 253402300799;
+// What a bucket measures (and costs): null where its coverage is 0, so charts show a gap.
+const MEASUREMENTS = ['kwh', 'mean_w', 'min_w', 'max_w', 'cost'];
+// No measurement may be larger, as in the integration's import: far beyond any meter, and far
+// below where a chart's scale or a year of sums overflows (a scale to 1.7e308 never finishes).
+const LARGEST = 1e15;
 
 /** A problem with the data, worded for the person looking at the dashboard. */
 export class DataError extends Error {}
@@ -111,9 +116,14 @@ export function parseLevelFile(doc, level, meterId, path) {
     fail(path, '"columns" is not a list of names');
   }
   const col = {};
-  columns.forEach((name, i) => { col[name] = i; });
+  columns.forEach((name, i) => {
+    // Cells are looked up by name: of two columns with one name, one would be ignored unseen.
+    if (Object.hasOwn(col, name)) fail(path, `the column ${name} appears twice`);
+    col[name] = i;
+  });
   for (const name of REQUIRED_COLUMNS) if (!(name in col)) fail(path, `the column ${name} is missing`);
   if (!Array.isArray(doc.rows)) fail(path, '"rows" is not a list');
+  const measured = MEASUREMENTS.filter((name) => name in col).map((name) => col[name]);
   let previous = -Infinity;
   doc.rows.forEach((row, r) => {
     if (!Array.isArray(row) || row.length !== columns.length) fail(path, `row ${r + 1} does not have one cell per column`);
@@ -126,8 +136,12 @@ export function parseLevelFile(doc, level, meterId, path) {
         fail(path, `row ${r + 1}, column ${columns[c]} is not a number`);
       }
     });
+    for (const c of measured) {
+      if (Math.abs(row[c]) > LARGEST) fail(path, `row ${r + 1}, column ${columns[c]} holds a number too large to be real`);
+    }
     const coverage = row[col.coverage];
     if (typeof coverage !== 'number' || coverage < 0 || coverage > 1) fail(path, `row ${r + 1} has a coverage outside 0..1`);
+    if (coverage === 0 && measured.some((c) => row[c] !== null)) fail(path, `row ${r + 1} has no coverage but has measurements`);
   });
   return {
     level,
@@ -179,11 +193,18 @@ export function relativeFetch(path, init = {}) {
   return fetch(path, { cache: 'no-cache', credentials: 'same-origin', ...init });
 }
 
+// How long a read (its answer and its body) may take before it is abandoned: less than the
+// shortest interval between re-reads (30 s), so a source that never answers cannot stop them.
+const READ_TIMEOUT_SECONDS = 20;
+
 /** The response to a read of `path`; a 304 counts as an answer only to a conditional read. */
 async function fetchResponse(fetchFile, path, init) {
+  const abort = new AbortController();
+  // Left running once answered: aborting a finished read does nothing, and it also bounds the body.
+  setTimeout(() => abort.abort(new Error(`it took longer than ${READ_TIMEOUT_SECONDS} s`)), READ_TIMEOUT_SECONDS * 1000);
   let response;
   try {
-    response = await fetchFile(path, init);
+    response = await fetchFile(path, { ...init, signal: abort.signal });
   } catch (error) {
     throw new DataError(`${path} could not be fetched (${error.message}); check that the data source is reachable.`);
   }

@@ -9,11 +9,15 @@ export function bucketSeconds(file, i) {
   return i + 1 < rows.length ? rows[i + 1][col.start] - rows[i][col.start] : NOMINAL_SECONDS[file.bucket];
 }
 
-/** The stat cards of one view. Covered time weighs the mean, so partial buckets count only for what they cover. */
+/**
+ * The stat cards of one view. Covered time weighs the mean, so partial buckets count only for what they cover.
+ * The bucket being measured when the file was written (from `generated` on) is no missing time and no gap.
+ */
 export function summarize(file) {
   const { rows, col } = file;
   let kwh = null;
   let covered = 0;
+  let closed = 0;
   let minW = null;
   let maxW = null;
   let cost = null;
@@ -21,6 +25,7 @@ export function summarize(file) {
   let backfilled = 0;
   let priced = 0;
   rows.forEach((row, i) => {
+    closed += Math.max(0, Math.min(bucketSeconds(file, i), file.generated - row[col.start]));
     if (row[col.kwh] !== null) {
       const seconds = row[col.coverage] * bucketSeconds(file, i);
       kwh = (kwh ?? 0) + row[col.kwh];
@@ -44,9 +49,10 @@ export function summarize(file) {
     cost,
     hasCost: 'cost' in col,
     coveredSeconds: covered,
+    closedSeconds: closed,
     backfillShare: covered > 0 ? backfilled / covered : 0,
     pricedShare: covered > 0 ? priced / covered : 0,
-    gaps: rows.filter((row) => row[col.mean_w] === null).length,
+    gaps: rows.filter((row) => row[col.mean_w] === null && row[col.start] < file.generated).length,
   };
 }
 

@@ -85,10 +85,11 @@ class PowerStatsPanel extends HTMLElement {
   }
 
   syncScheme() {
-    const scheme = this._hass.themes?.darkMode ? 'dark' : 'light';
-    const page = this.dashboard.page;
-    if (page.dataset.scheme === scheme) return;
-    page.dataset.scheme = scheme;
+    const { themes } = this._hass;
+    const { page } = this.dashboard;
+    if (themes === this.themes && page.dataset.scheme) return;
+    this.themes = themes;
+    page.dataset.scheme = themes?.darkMode ? 'dark' : 'light';
     this.dashboard.themeChanged();
   }
 }

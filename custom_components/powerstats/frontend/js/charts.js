@@ -69,18 +69,21 @@ export function isolatedPointRadii(data, radius = 2.5) {
 
 const TICK_STEPS = [
   ...[30, 60, 120, 180, 360, 720].map((minutes) => [minutes * 60, (c) => c.minute % minutes === 0]),
-  [86400, (c) => c.minute === 0],
-  [2 * 86400, (c) => c.minute === 0 && c.date % 2 === 1],
-  [7 * 86400, (c) => c.minute === 0 && c.weekday === 1],
+  [86400, (c) => c.dayStart],
+  [2 * 86400, (c) => c.dayStart && c.date % 2 === 1],
+  [7 * 86400, (c) => c.dayStart && c.weekday === 1],
   ...[1, 2, 3, 6, 12].map((months) => [
-    months * 28 * 86400, (c) => c.minute === 0 && c.date === 1 && c.month % months === 0,
+    months * 28 * 86400, (c) => c.dayStart && c.date === 1 && c.month % months === 0,
   ]),
 ];
 
-function calendarClock(unix, timeZone) {
+function calendarClock(unix, timeZone, before = localClock(unix - 1, timeZone)) {
   const { day, minute } = localClock(unix, timeZone);
   const date = new Date(day * 86400000);
-  return { minute, date: date.getUTCDate(), month: date.getUTCMonth(), weekday: date.getUTCDay() };
+  return {
+    day, minute, dayStart: before.day !== day,
+    date: date.getUTCDate(), month: date.getUTCMonth(), weekday: date.getUTCDay(),
+  };
 }
 
 function roundTimeTicks(rows, col, labels, { bucket, timeZone, locale, padding }) {
@@ -90,7 +93,10 @@ function roundTimeTicks(rows, col, labels, { bucket, timeZone, locale, padding }
   const label = (i) => (days && bucket === 'hour' ? formatWeekday(starts[i], timeZone, locale) : labels[i]);
 
   function afterBuildTicks(scale) {
-    clocks ??= starts.map((unix) => calendarClock(unix, timeZone));
+    if (!clocks) {
+      clocks = [];
+      starts.forEach((unix, i) => clocks.push(calendarClock(unix, timeZone, clocks[i - 1])));
+    }
     const room = (width) => Math.floor(scale.width / (width + padding) + (scale.options.offset ? 0 : 1));
     const { ctx } = scale;
     ctx.save();
@@ -102,12 +108,19 @@ function roundTimeTicks(rows, col, labels, { bucket, timeZone, locale, padding }
       for (const tick of scale.ticks) {
         if (!labelled(clocks[tick.value])) continue;
         const previous = kept.at(-1);
-        if (previous && starts[tick.value] - starts[previous.value] < 0.75 * seconds) continue;
+        if (previous) {
+          const clock = clocks[tick.value];
+          const before = clocks[previous.value];
+          const wall = ((clock.day - before.day) * 1440 + clock.minute - before.minute) * 60;
+          if (Math.max(wall, starts[tick.value] - starts[previous.value]) < 0.75 * seconds) continue;
+        }
         kept.push(tick);
       }
       if (kept.length === 0) continue;
       chosen = kept;
       days = seconds >= 86400;
+      const size = NOMINAL_SECONDS[bucket];
+      if (kept.some((tick, k) => k > 0 && (tick.value - kept[k - 1].value) * size < 0.75 * seconds)) continue;
       if (kept.length > room(12)) continue;
       const widest = Math.max(...kept.map((tick) => ctx.measureText(label(tick.value)).width));
       if (kept.length <= room(widest)) break;

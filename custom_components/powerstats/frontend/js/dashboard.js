@@ -8,7 +8,7 @@ import {
 } from './format.js';
 import { readPlace, rememberMeter, wishedMeter, writePlace } from './place.js';
 import {
-  bucketSeconds, calendarPeriod, dailyAverageKwh, previousPeriod, summarize, toCsv, withRows,
+  calendarPeriod, dailyAverageKwh, previousPeriod, summarize, toCsv, withRows,
 } from './stats.js';
 
 const VIEWS = {
@@ -71,10 +71,12 @@ class Dashboard {
     this.compare = false;
     this.file = null;
     this.others = null; // every loaded file of the current meter, for averages and the overlay
-    this.notes = new Map(); // path or topic → note shown under the charts
+    this.notes = new Map(); // path or topic → its line under the charts
     this.drawnKey = null;
+    this.shown = null; // "meter|level" the table and the Compare box were last set up for
     this.token = 0;
     this.timer = null;
+    this.ageTimer = null;
     this.reads = 0;
     this.destroyed = false;
     this.colors = null; // the theme's colours as the page's CSS resolves them, once read
@@ -152,6 +154,7 @@ class Dashboard {
   destroy() {
     this.destroyed = true;
     clearTimeout(this.timer);
+    clearTimeout(this.ageTimer);
     this.token += 1;
     globalThis.removeEventListener('hashchange', this.onHash);
     this.darkQuery?.removeEventListener('change', this.onScheme);
@@ -162,15 +165,17 @@ class Dashboard {
   async refresh() {
     clearTimeout(this.timer);
     try {
-      await this.readManifest();
+      await this.readManifest().finally(() => this.schedule());
       if (this.manifest && this.ui.error.hidden) await this.showView();
     } finally {
       this.page.dataset.reads = String(++this.reads);
-      if (!this.destroyed) { // detached while reading (HA switched panels): stop polling
-        const every = Math.min(Math.max(this.manifest?.refreshSeconds ?? DEFAULT_REFRESH_SECONDS, 30), 900);
-        this.timer = setTimeout(() => this.refresh(), every * 1000);
-      }
     }
+  }
+
+  schedule() {
+    if (this.destroyed) return; // detached while reading (HA switched panels): stop polling
+    const every = Math.min(Math.max(this.manifest?.refreshSeconds ?? DEFAULT_REFRESH_SECONDS, 30), 900);
+    this.timer = setTimeout(() => this.refresh(), every * 1000);
   }
 
   async readManifest() {
@@ -191,7 +196,7 @@ class Dashboard {
     const { ui } = this;
     ui.error.textContent = message.charAt(0).toUpperCase() + message.slice(1);
     ui.error.hidden = false;
-    ui.status.hidden = true;
+    this.setBusy(false);
     ui.panel.hidden = true;
     ui.tabs.replaceChildren();
     this.page.dataset.state = 'error';
@@ -233,19 +238,32 @@ class Dashboard {
         () => this.setNote('picker', 'The meter picker could not be loaded; reload the page to choose another meter.'),
       );
     }
-    ui.tabs.replaceChildren(...levels.map((level) => {
-      const selected = level === this.level;
-      const tab = el('button', {
-        type: 'button', role: 'tab', id: `ps-tab-${level}`, class: 'ps-tab', 'data-level': level,
-        'aria-selected': String(selected), 'aria-controls': 'ps-panel', tabindex: selected ? '0' : '-1',
-        text: VIEWS[level].tab,
-      });
-      tab.addEventListener('click', () => this.selectLevel(level));
-      return tab;
-    }));
+    this.syncTabs(levels);
     this.showMissingLevels(meter);
     if (this.level) ui.panel.setAttribute('aria-labelledby', `ps-tab-${this.level}`);
     return levels.length > 0;
+  }
+
+  syncTabs(levels) {
+    const { tabs } = this.ui;
+    const wanted = levels.map((level) => tabs.querySelector(`[data-level="${level}"]`) ?? this.tab(level));
+    if (wanted.length !== tabs.children.length || wanted.some((tab, i) => tabs.children[i] !== tab)) {
+      tabs.replaceChildren(...wanted);
+    }
+    for (const tab of wanted) {
+      const selected = tab.dataset.level === this.level;
+      tab.setAttribute('aria-selected', String(selected));
+      tab.tabIndex = selected ? 0 : -1;
+    }
+  }
+
+  tab(level) {
+    const tab = el('button', {
+      type: 'button', role: 'tab', id: `ps-tab-${level}`, class: 'ps-tab', 'data-level': level,
+      'aria-controls': 'ps-panel', text: VIEWS[level].tab,
+    });
+    tab.addEventListener('click', () => this.selectLevel(level));
+    return tab;
   }
 
   async syncPicker() {
@@ -278,10 +296,10 @@ class Dashboard {
     levelsNote.textContent = `${list} ${names.length > 1 ? 'are' : 'is'} not shown because this source does not publish ${names.length > 1 ? 'them' : 'it'}${private_}.`;
   }
 
-  selectLevel(level, focus = false) {
+  selectLevel(level) {
     this.level = level;
     this.writePlace();
-    this.showView().then(() => focus && this.ui.tabs.querySelector(`[data-level="${level}"]`)?.focus());
+    this.showView();
   }
 
   tabKey(event) {
@@ -291,19 +309,31 @@ class Dashboard {
     if (!(event.key in moves) || tabs.length === 0) return;
     event.preventDefault();
     const next = tabs[(moves[event.key] + tabs.length) % tabs.length];
-    this.selectLevel(next.dataset.level, true);
+    next.focus(); // at once, not once its file is in
+    this.selectLevel(next.dataset.level);
   }
 
   setNote(topic, text) {
-    if (text) this.notes.set(topic, text);
-    else this.notes.delete(topic);
-    this.ui.notes.replaceChildren(...[...this.notes.values()].map((t) => el('li', { text: t })));
+    const line = this.notes.get(topic);
+    if (!text) {
+      line?.remove();
+      this.notes.delete(topic);
+    } else if (!line) {
+      this.notes.set(topic, this.ui.notes.appendChild(el('li', { text })));
+    } else if (line.textContent !== text) {
+      line.textContent = text;
+    }
+  }
+
+  setBusy(busy) {
+    this.ui.status.hidden = !busy;
+    this.ui.panel.setAttribute('aria-busy', String(busy));
   }
 
   async showView() {
+    if (this.destroyed) return; // a read that ended after the panel was detached
     const token = ++this.token;
     const { ui, manifest } = this;
-    ui.status.hidden = true;
     ui.maintenance.hidden = !manifest.maintenance;
     if (!this.syncChoices()) {
       this.showEmpty(manifest.meters.length === 0
@@ -313,7 +343,9 @@ class Dashboard {
     }
     const meter = this.meter;
     const entry = meter.files[this.level];
+    const shown = `${meter.id}|${this.level}`;
     const reading = this.source.level(meter, this.level);
+    this.setBusy(shown !== this.shown);
     const timeZone = knownTimeZone(meter.timezone);
     this.colors = themeColors(this.page);
     if (!this.drawnKey && !(await settled(reading))) {
@@ -339,7 +371,7 @@ class Dashboard {
     ui.empty.hidden = true;
     ui.main.hidden = false;
     ui.panel.hidden = false;
-    const key = `${meter.id}|${this.level}|${entry.sha256}`;
+    const key = `${shown}|${entry.sha256}`;
     if (key !== this.drawnKey || this.file !== file) {
       this.file = file;
       this.view = this.periodOf(file);
@@ -347,16 +379,20 @@ class Dashboard {
       this.drawnKey = key;
       this.renderCards();
       this.drawMain();
-      ui.mainTable.open = false;
-      ui.compare.disabled = true; // until the other levels are in
-      ui.compareNote.textContent = '';
+      if (shown !== this.shown) {
+        ui.mainTable.open = false;
+        ui.compare.disabled = true; // until the other levels are in
+        ui.compareNote.textContent = '';
+      }
       ui.compareLabel.hidden = this.view.calendar;
       ui.compareNote.hidden = this.view.calendar;
     }
+    this.shown = shown;
+    this.setBusy(false);
     this.page.dataset.state = 'ready';
     this.page.dataset.level = this.level;
     performance.mark(`powerstats:ready:${this.level}`);
-    await this.loadOthers(token);
+    this.loadOthers(token);
   }
 
   periodOf(file) {
@@ -377,6 +413,8 @@ class Dashboard {
     ui.cards.replaceChildren();
     this.file = null;
     this.drawnKey = null;
+    this.shown = null;
+    this.setBusy(false);
     this.page.dataset.state = 'ready';
     this.page.dataset.level = this.level ?? '';
   }
@@ -390,6 +428,8 @@ class Dashboard {
     ui.stale.hidden = age <= maxAge;
     ui.stale.textContent = `The data is older than expected: it was last updated ${formatAge(age)} ago. `
       + 'The source may be offline or not publishing; the charts show what was last received.';
+    clearTimeout(this.ageTimer);
+    if (ui.stale.hidden) this.ageTimer = setTimeout(() => this.showAge(), Math.min(maxAge - age + 1, 3600) * 1000);
   }
 
   renderCards() {
@@ -399,8 +439,7 @@ class Dashboard {
     const tz = file.timezone === this.meter.timezone ? this.timeZone : knownTimeZone(file.timezone);
     const s = summarize(file);
     this.summary = s;
-    const total = file.rows.reduce((sum, _row, i) => sum + bucketSeconds(file, i), 0);
-    const covered = total > 0 ? Math.round((100 * s.coveredSeconds) / total) : 0;
+    const covered = s.closedSeconds > 0 ? Math.round((100 * s.coveredSeconds) / s.closedSeconds) : 0;
     const cards = [
       ['latest', 'Latest power', s.latest?.watts ?? null, formatPower(s.latest?.watts, locale),
         s.latest ? `${BUCKET_NAMES[file.bucket]}, ${formatBucketLong(s.latest.start, file.bucket, tz, locale)}` : 'no data'],
@@ -448,7 +487,7 @@ class Dashboard {
     const first = file.rows[0];
     const last = file.rows.at(-1);
     const span = first ? `, from ${formatBucketLong(first[file.col.start], file.bucket, tz, this.locale)} to ${formatBucketLong(last[file.col.start], file.bucket, tz, this.locale)}` : '';
-    ui.mainCanvas.setAttribute('aria-label', `${what}${span}; ${s.gaps} buckets without data. The table below lists every value.`);
+    ui.mainCanvas.setAttribute('aria-label', `${what}${span}; ${s.gaps} ${s.gaps === 1 ? 'bucket' : 'buckets'} without data. The table below lists every value.`);
     if (ui.mainTable.open) this.fillTable();
   }
 

@@ -11,6 +11,8 @@ const SHA256 = /^[0-9a-f]{64}$/;
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z)$/;
 const COLUMN = /^[a-z][a-z0-9_]*$/;
 const LATEST_START = 253402300799;
+const MEASUREMENTS = ['kwh', 'mean_w', 'min_w', 'max_w', 'cost'];
+const LARGEST = 1e15;
 
 export class DataError extends Error {}
 
@@ -102,9 +104,13 @@ export function parseLevelFile(doc, level, meterId, path) {
     fail(path, '"columns" is not a list of names');
   }
   const col = {};
-  columns.forEach((name, i) => { col[name] = i; });
+  columns.forEach((name, i) => {
+    if (Object.hasOwn(col, name)) fail(path, `the column ${name} appears twice`);
+    col[name] = i;
+  });
   for (const name of REQUIRED_COLUMNS) if (!(name in col)) fail(path, `the column ${name} is missing`);
   if (!Array.isArray(doc.rows)) fail(path, '"rows" is not a list');
+  const measured = MEASUREMENTS.filter((name) => name in col).map((name) => col[name]);
   let previous = -Infinity;
   doc.rows.forEach((row, r) => {
     if (!Array.isArray(row) || row.length !== columns.length) fail(path, `row ${r + 1} does not have one cell per column`);
@@ -117,8 +123,12 @@ export function parseLevelFile(doc, level, meterId, path) {
         fail(path, `row ${r + 1}, column ${columns[c]} is not a number`);
       }
     });
+    for (const c of measured) {
+      if (Math.abs(row[c]) > LARGEST) fail(path, `row ${r + 1}, column ${columns[c]} holds a number too large to be real`);
+    }
     const coverage = row[col.coverage];
     if (typeof coverage !== 'number' || coverage < 0 || coverage > 1) fail(path, `row ${r + 1} has a coverage outside 0..1`);
+    if (coverage === 0 && measured.some((c) => row[c] !== null)) fail(path, `row ${r + 1} has no coverage but has measurements`);
   });
   return {
     level,
@@ -158,10 +168,14 @@ export function relativeFetch(path, init = {}) {
   return fetch(path, { cache: 'no-cache', credentials: 'same-origin', ...init });
 }
 
+const READ_TIMEOUT_SECONDS = 20;
+
 async function fetchResponse(fetchFile, path, init) {
+  const abort = new AbortController();
+  setTimeout(() => abort.abort(new Error(`it took longer than ${READ_TIMEOUT_SECONDS} s`)), READ_TIMEOUT_SECONDS * 1000);
   let response;
   try {
-    response = await fetchFile(path, init);
+    response = await fetchFile(path, { ...init, signal: abort.signal });
   } catch (error) {
     throw new DataError(`${path} could not be fetched (${error.message}); check that the data source is reachable.`);
   }

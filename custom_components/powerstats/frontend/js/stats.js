@@ -11,6 +11,7 @@ export function summarize(file) {
   const { rows, col } = file;
   let kwh = null;
   let covered = 0;
+  let closed = 0;
   let minW = null;
   let maxW = null;
   let cost = null;
@@ -18,6 +19,7 @@ export function summarize(file) {
   let backfilled = 0;
   let priced = 0;
   rows.forEach((row, i) => {
+    closed += Math.max(0, Math.min(bucketSeconds(file, i), file.generated - row[col.start]));
     if (row[col.kwh] !== null) {
       const seconds = row[col.coverage] * bucketSeconds(file, i);
       kwh = (kwh ?? 0) + row[col.kwh];
@@ -39,9 +41,10 @@ export function summarize(file) {
     cost,
     hasCost: 'cost' in col,
     coveredSeconds: covered,
+    closedSeconds: closed,
     backfillShare: covered > 0 ? backfilled / covered : 0,
     pricedShare: covered > 0 ? priced / covered : 0,
-    gaps: rows.filter((row) => row[col.mean_w] === null).length,
+    gaps: rows.filter((row) => row[col.mean_w] === null && row[col.start] < file.generated).length,
   };
 }
 
