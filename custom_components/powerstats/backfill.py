@@ -31,7 +31,7 @@ from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 
 from .const import BACKFILL_STORAGE_VERSION, DOMAIN, LOGGER, backfill_store_key
-from .core.accounting import Bucket, Kind
+from .core.accounting import Bucket, Kind, parse_last_reset
 from .core.recorder_buckets import (
     HourStatistic,
     Imported,
@@ -125,8 +125,15 @@ def _read_states(
         no_attributes=False,
         include_start_time_state=with_start_state,
     )
+    tz = dt_util.get_default_time_zone()
     return [
-        RecordedState(s.last_changed_timestamp, s.state, s.attributes.get("unit_of_measurement"))
+        RecordedState(
+            s.last_changed_timestamp,
+            s.state,
+            s.attributes.get("unit_of_measurement"),
+            s.attributes.get("state_class"),
+            parse_last_reset(s.attributes.get("last_reset"), tz),
+        )
         for s in found.get(entity_id, [])
     ]
 

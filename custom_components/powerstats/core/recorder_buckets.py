@@ -42,6 +42,9 @@ class RecordedState:
     t: float
     state: str
     unit: str | None
+    # How an energy sensor counts (its attributes, as live tracking reads them).
+    state_class: str | None = None
+    last_reset: float | None = None  # Unix seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +103,7 @@ class StateReplay:
         """Feed states in time order; returns the buckets that closed on the way."""
         closed: list[Bucket] = []
         for s in states:
-            closed += self._acc.feed(s.t, s.state, s.unit)
+            closed += self._acc.feed(s.t, s.state, s.unit, s.state_class, s.last_reset)
         return [as_backfill(b) for b in closed]
 
     def finish(self, end: float) -> list[Bucket]:

@@ -224,3 +224,17 @@ def test_hours_rolled_up_from_ten_minute_buckets_keep_their_exact_sums() -> None
         children = ten_minutes[i * 6 : i * 6 + 6]
         assert hour.kwh == pytest.approx(math.fsum(b.kwh for b in children), abs=1e-12)
         assert hour.covered == sum(b.covered for b in children)
+
+
+@pytest.mark.parametrize(("state_class", "kwh"), [("total", -0.1), ("total_increasing", 0.4)])
+def test_a_replayed_energy_counter_counts_as_its_state_class_says(
+    state_class: str, kwh: float
+) -> None:
+    states = [
+        RecordedState(DAY_START, "0.5", "kWh", state_class),
+        RecordedState(DAY_START + 60, "0.4", "kWh", state_class),
+    ]
+
+    (bucket,) = buckets_from_states(Kind.ENERGY, AMS, DAY_START, DAY_START + 600, states)
+
+    assert bucket.kwh == pytest.approx(kwh)  # a net counter's decrease, or a reset
