@@ -281,6 +281,12 @@ async def crash_and_start_again(
     return await setup(hass, entry)
 
 
+def assert_whole_from_noon(meter: PowerStatsMeter, buckets: int) -> None:
+    """The meter holds every 10-minute bucket from 12:00 on 2026-11-26, measured whole."""
+    for minute in range(0, 10 * buckets, 10):
+        assert meter.history.ten_minutes[ts(2026, 11, 26, 12, minute)].covered == 600
+
+
 async def test_a_journal_line_that_could_not_be_written_is_carried_by_the_next_one(
     ha: HomeAssistant,
     freezer: FrozenDateTimeFactory,
@@ -303,8 +309,7 @@ async def test_a_journal_line_that_could_not_be_written_is_carried_by_the_next_o
 
     meter = await crash_and_start_again(ha, entry, hass_storage)
 
-    for minute in (0, 10, 20):
-        assert meter.history.ten_minutes[ts(2026, 11, 26, 12, minute)].covered == 600
+    assert_whole_from_noon(meter, buckets=3)
 
 
 async def test_a_snapshot_that_could_not_be_written_keeps_the_journal_it_was_to_replace(
@@ -330,8 +335,7 @@ async def test_a_snapshot_that_could_not_be_written_keeps_the_journal_it_was_to_
 
     meter = await crash_and_start_again(ha, entry, hass_storage)
 
-    for minute in (0, 10, 20):
-        assert meter.history.ten_minutes[ts(2026, 11, 26, 12, minute)].covered == 600
+    assert_whole_from_noon(meter, buckets=3)
 
 
 async def test_a_boundary_with_nothing_measured_writes_nothing(
