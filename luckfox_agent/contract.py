@@ -373,6 +373,9 @@ def check_level_file(doc: Any, entry: FileEntry) -> None:
     _require(isinstance(rows, list), f"{what}: rows is not a list")
     _require(len(rows) <= MAX_ROWS, f"{what} has more than {MAX_ROWS} rows")
     width = len(columns)
+    # Cells a bucket without coverage leaves null (kwh, mean_w, min_w, max_w and any cost), so
+    # that charts show a gap, never a zero: as the reference check, the dashboard and restore.
+    measured = (1, 2, 3, 4, columns.index("cost")) if "cost" in columns else (1, 2, 3, 4)
     previous = None
     for index, row in enumerate(rows):
         _require(
@@ -394,4 +397,8 @@ def check_level_file(doc: Any, entry: FileEntry) -> None:
         _require(
             all(cell is None or _is_number(cell) for cell in row[1:]),
             f"{what}: row {index} has a cell that is neither a number nor null",
+        )
+        _require(
+            coverage != 0 or all(row[i] is None for i in measured),
+            f"{what}: row {index} has no coverage but has measurements",
         )

@@ -50,7 +50,8 @@ def _check_rows(document: dict[str, Any]) -> None:
     columns: list[str] = document["columns"]
     previous = None
     coverage_at = columns.index("coverage")
-    measured_at = [columns.index(name) for name in MEASUREMENTS]
+    # A bucket with coverage 0 has null measurements and, when priced, a null cost.
+    measured_at = [columns.index(name) for name in (*MEASUREMENTS, "cost") if name in columns]
     for number, row in enumerate(document["rows"]):
         if len(row) != len(columns):
             raise ContractError(f"row {number} has {len(row)} cells for {len(columns)} columns")

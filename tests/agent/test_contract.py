@@ -25,6 +25,7 @@ from luckfox_agent.contract import (
     parse_manifest,
 )
 from luckfox_agent.mirror import MAX_MANIFEST_BYTES
+from tests import contract as reference
 from tests.www.rendered import longest_manifest
 
 from .conftest import ROOT, Dataset
@@ -79,14 +80,21 @@ def test_every_bad_example_is_refused(path: Path) -> None:
     assert not agent_accepts(json.loads(path.read_text()))
 
 
+MEASURED = ("kwh", "mean_w", "min_w", "max_w", "cost")
+
+
 def schema_and_rules_accept(doc: dict[str, Any]) -> bool:
-    """The project's definition: the schema plus the two rules it cannot express."""
+    """The project's definition: the schema plus the three rules it cannot express."""
     if not SCHEMA.is_valid(doc):
         return False
     rows = doc["rows"]
     if any(len(row) != len(doc["columns"]) for row in rows):
         return False
-    return all(a[0] < b[0] for a, b in itertools.pairwise(rows))
+    if not all(a[0] < b[0] for a, b in itertools.pairwise(rows)):
+        return False
+    # A bucket with coverage 0 has null measurements, and a null cost where it is priced.
+    measured = [i for i, name in enumerate(doc["columns"]) if name in MEASURED]
+    return all(row[5] != 0 or all(row[i] is None for i in measured) for row in rows)
 
 
 CELLS = st.one_of(
@@ -97,6 +105,23 @@ CELLS = st.one_of(
     st.text(max_size=2),
 )
 BASE = json.loads((EXAMPLES / "house" / "daily.json").read_text())
+
+
+@pytest.mark.parametrize("column", MEASURED)
+def test_a_bucket_without_coverage_but_with_a_measurement_is_refused(column: str) -> None:
+    doc = json.loads((EXAMPLES / "house" / "daily.json").read_text())
+    at = doc["columns"].index(column)
+    empty = next(i for i, row in enumerate(doc["rows"]) if row[5] == 0)
+    assert all(doc["rows"][empty][doc["columns"].index(name)] is None for name in MEASURED)
+    parse_level_file(json.dumps(doc).encode(), entry_for(doc))  # as published: all null
+    doc["rows"][empty][at] = 0.0  # a zero is a measurement too: charts would draw it
+    with pytest.raises(reference.ContractError, match="no coverage but has measurements"):
+        reference.validate(doc)
+    with pytest.raises(
+        ContractError,
+        match=rf"^house/daily\.json: row {empty} has no coverage but has measurements$",
+    ):
+        parse_level_file(json.dumps(doc).encode(), entry_for(doc))
 
 
 @settings(max_examples=300, deadline=None)
