@@ -287,9 +287,11 @@ class PowerStatsMeter:
         if state is not None:
             unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
             value = parse_reading(state.state, unit, self.config.kind)
-            # Read at every state: how an energy sensor counts is in its attributes.
-            state_class = state.attributes.get(ATTR_STATE_CLASS)
-            last_reset = parse_last_reset(state.attributes.get(ATTR_LAST_RESET), self.tz)
+            if self.config.kind is Kind.ENERGY:
+                # Read at every state: how an energy sensor counts is in its attributes (a
+                # power sensor's states, the frequent ones, need neither).
+                state_class = state.attributes.get(ATTR_STATE_CLASS)
+                last_reset = parse_last_reset(state.attributes.get(ATTR_LAST_RESET), self.tz)
         # Logged once when an outage starts and once when it ends, not per state.
         if value is None and self._source_valid:
             LOGGER.info(
