@@ -19,9 +19,11 @@ from tests.www.server import DashboardServer
 REPO = Path(__file__).resolve().parents[2]
 WWW = REPO / "www"
 ARTIFACTS = REPO / "test-artifacts"
-# How far to move the page's clock for the re-read after the writer's 600 s: just past it. The
-# page gives up on a read after 20 s of its clock, and a read takes real time while the moved
-# clock does not wait for it: a longer move would give up on the re-read it started.
+# How far to move the page's clock for the re-read after the writer's 600 s: just past it.
+# Moved with `clock.fast_forward` (a page left alone that long), not `run_for`: the page gives up
+# on a read after 20 s of its clock, and run_for fires every timer in its range one after another
+# without waiting for the network, so when the test reached the move more than 19 s after the
+# page armed its re-read (a busy machine), the same move also gave up on the read it had started.
 PAST_THE_INTERVAL_MS = 601 * 1000
 
 

@@ -451,7 +451,7 @@ def test_the_page_rereads_the_manifest_after_the_writers_refresh_interval(
     dashboard = page.locator(".ps")
     expect(dashboard).to_have_attribute("data-reads", "1")
     expect(dashboard).to_have_attribute("data-others", "ready")
-    page.clock.run_for(PAST_THE_INTERVAL_MS)
+    page.clock.fast_forward(PAST_THE_INTERVAL_MS)
     # Read once the page says its re-read is done and shown: every fetch it started is listed.
     expect(dashboard).to_have_attribute("data-reads", "2")
     fetched: list[tuple[str, int]] = page.evaluate("window.psFetched")
@@ -478,7 +478,7 @@ def test_a_row_starting_at_no_time_a_date_can_show_is_refused_and_the_page_reads
     dashboard = page.locator(".ps")
     expect(page.get_by_text("starts at no time a date can show")).to_be_visible()
     expect(dashboard).to_have_attribute("data-reads", "1")
-    page.clock.run_for(PAST_THE_INTERVAL_MS)
+    page.clock.fast_forward(PAST_THE_INTERVAL_MS)
     expect(dashboard).to_have_attribute("data-reads", "2")
     context.close()
 
@@ -587,7 +587,7 @@ def test_a_failed_reread_keeps_the_last_good_data_on_screen_with_the_reason(
     energy = card.inner_text()
     (data_root / "manifest.json").unlink()  # the source is gone (HA restarting, say)
     with page.expect_response(lambda response: response.url.endswith("/manifest.json")):
-        page.clock.run_for(PAST_THE_INTERVAL_MS)
+        page.clock.fast_forward(PAST_THE_INTERVAL_MS)
     note = page.get_by_text("Could not refresh: manifest.json could not be fetched (HTTP 404)")
     expect(note).to_be_visible()
     expect(card).to_have_text(energy)

@@ -89,14 +89,14 @@ def test_a_manifest_read_that_never_answers_is_abandoned_and_the_page_reads_agai
     dashboard = page.locator(".ps")
     expect(dashboard).to_have_attribute("data-reads", "1")
     page.route("**/manifest.json", never_answer)
-    page.clock.run_for(PAST_THE_INTERVAL_MS)
+    page.clock.fast_forward(PAST_THE_INTERVAL_MS)
     page.clock.run_for(READ_TIMEOUT_MS)
     expect(dashboard).to_have_attribute("data-reads", "2")
     expect(
         page.get_by_text("Could not refresh: manifest.json could not be fetched (it took longer")
     ).to_be_visible()
     page.unroute("**/manifest.json")
-    page.clock.run_for(PAST_THE_INTERVAL_MS)
+    page.clock.fast_forward(PAST_THE_INTERVAL_MS)
     expect(dashboard).to_have_attribute("data-reads", "3")
     expect(page.get_by_text("Could not refresh")).to_be_hidden()
 
@@ -109,7 +109,7 @@ def test_another_levels_file_that_never_answers_does_not_hold_the_views_refresh(
     dashboard = page.locator(".ps")
     # Today is drawn and its read counted while the 365-day file is still on its way.
     expect(dashboard).to_have_attribute("data-reads", "1")
-    page.clock.run_for(PAST_THE_INTERVAL_MS)
+    page.clock.fast_forward(PAST_THE_INTERVAL_MS)
     expect(dashboard).to_have_attribute("data-reads", "2")
     expect(
         page.get_by_text("house/yearly.json could not be fetched (it took longer")
@@ -127,7 +127,7 @@ def test_the_staleness_warning_shows_when_the_data_turns_stale_between_reads(
     expect(dashboard).to_have_attribute("data-reads", "1")
     warning = page.get_by_text("The data is older than expected")
     for reads in ("2", "3"):
-        page.clock.run_for(PAST_THE_INTERVAL_MS)
+        page.clock.fast_forward(PAST_THE_INTERVAL_MS)
         expect(dashboard).to_have_attribute("data-reads", reads)
         expect(warning).to_be_hidden()
     page.clock.run_for(300 * 1000)
@@ -142,7 +142,7 @@ def test_a_focused_tab_keeps_the_focus_through_a_reread(
     page.keyboard.press("Tab")
     today = page.get_by_role("tab", name="Today")
     expect(today).to_be_focused()
-    page.clock.run_for(PAST_THE_INTERVAL_MS)
+    page.clock.fast_forward(PAST_THE_INTERVAL_MS)
     expect(page.locator(".ps")).to_have_attribute("data-reads", "2")
     expect(today).to_be_focused()
 
@@ -187,7 +187,7 @@ def test_new_data_leaves_the_table_open_and_the_compare_box_on_and_focused(
     rows = dataset.rows("house", "monthly")
     rows[-1][dataset.columns("house", "monthly").index("kwh")] += 1.5
     dataset.rewrite("house/monthly.json")
-    page.clock.run_for(PAST_THE_INTERVAL_MS)
+    page.clock.fast_forward(PAST_THE_INTERVAL_MS)
     expect(page.locator(".ps")).to_have_attribute("data-reads", "2")
     expect(energy).not_to_have_attribute("data-value", drawn or "")
     expect(page.locator("#ps-main details")).to_have_attribute("open", "")
@@ -248,7 +248,7 @@ def test_a_panel_detached_while_reading_draws_and_reads_nothing_more(
     page = open_page(panel_server.url + PANEL_PAGE)
     expect(page.locator(".ps")).to_have_attribute("data-others", "ready")
     page.evaluate("window.psHold.add('manifest.json')")
-    page.clock.run_for(PAST_THE_INTERVAL_MS)
+    page.clock.fast_forward(PAST_THE_INTERVAL_MS)
     # HA shows another panel while the re-read is on its way; new data is published meanwhile.
     # Its count of finished reads is mirrored in the document, where the test can wait on it.
     page.locator("powerstats-panel .ps").evaluate(

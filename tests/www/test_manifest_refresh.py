@@ -49,7 +49,7 @@ class Watched:
     def data_answers_after(self, reads: int) -> list[tuple[str, int]]:
         """The answers the page got while it did its re-reads after the first `reads`."""
         before = len(self.answers)
-        self.page.clock.run_for(PAST_THE_INTERVAL_MS)
+        self.page.clock.fast_forward(PAST_THE_INTERVAL_MS)
         expect(self.page.locator(".ps")).to_have_attribute("data-reads", str(reads + 1))
         return self.answers[before:]
 
