@@ -241,8 +241,9 @@ async def _async_entry_updated(hass: HomeAssistant, entry: PowerStatsConfigEntry
 
     The one place PowerStats reloads: every flow finishes by updating the entry or a subentry.
     A meter that was only added joins the running dataset instead: restarting every other meter
-    for it would make adding meters one by one cost the square of their number. A meter whose
-    subentry is gone is forgotten once the dataset runs without it.
+    for it would make adding meters one by one cost the square of their number; one that cannot
+    start reloads the dataset. A meter whose subentry is gone is forgotten once the dataset runs
+    without it.
     """
     data: PowerStatsData | None = getattr(entry, "runtime_data", None)
     if data is None or not data.running_with:
@@ -268,12 +269,22 @@ async def _async_entry_updated(hass: HomeAssistant, entry: PowerStatsConfigEntry
         ):
             data.running_with = now
             subentries = [entry.subentries[subentry_id] for subentry_id in sorted(added)]
-            joined = await _async_start_meters(hass, entry, subentries)
-            for meter in joined:
-                data.add_meter_entities(meter)
-            _async_setup_backfills(hass, entry, joined)
-            await data.writer.async_refresh()
-            return
+            try:
+                joined = await _async_start_meters(hass, entry, subentries)
+            except Exception:
+                # Logged only, the failure would show nowhere in HA until the next start, which
+                # fails on it. Reloading now fails the same way, so HA shows the setup error
+                # (and stops every meter of the failed start) where it shows any other.
+                LOGGER.exception(
+                    "Could not start the meter(s) %s; PowerStats is reloaded to show why",
+                    ", ".join(s.title for s in subentries),
+                )
+            else:
+                for meter in joined:
+                    data.add_meter_entities(meter)
+                _async_setup_backfills(hass, entry, joined)
+                await data.writer.async_refresh()
+                return
     gone = {
         subentry_id: meter.config.meter_id
         for subentry_id, meter in data.meters.items()
@@ -372,7 +383,15 @@ async def async_unload_entry(hass: HomeAssistant, entry: PowerStatsConfigEntry) 
     data = entry.runtime_data
     async with data.joining:
         data.unloading = True
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    unloaded = False
+    try:
+        unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    finally:
+        # Unloaded, the teardowns run next: no meter may join meanwhile. A platform that failed
+        # to unload (returned False or raised) leaves the whole dataset running, as HA marks it
+        # failed to unload: changes to it are heard again, not ignored until HA restarts.
+        data.unloading = unloaded
+    return unloaded
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> None:

@@ -499,10 +499,14 @@ def async_setup_backfill(
         if not await get_instance(hass).async_db_ready:
             return  # no database: nothing to import (tried again at the next start)
         try:
-            await async_start_backfill(hass, data, meter, None, None)
+            task = async_start_backfill(hass, data, meter, None, None)
         except HomeAssistantError:
             return  # one is already running
+        try:
+            await task
         except Exception:
+            # Also when its buckets landed but could not be saved: only recorded as done once
+            # they are on disk, so a crash before that runs it again at the next start.
             LOGGER.exception(
                 "Backfill of %s from the recorder failed; it is tried again at the next start "
                 "or with the powerstats.backfill action",

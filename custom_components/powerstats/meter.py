@@ -26,6 +26,7 @@ from homeassistant.core import (
     State,
     callback,
 )
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_registry import EventEntityRegistryUpdatedData
 from homeassistant.helpers.event import (
     async_track_entity_registry_updated_event,
@@ -41,6 +42,7 @@ from .const import (
     CONF_PRICE_ENTITY,
     CONF_PRICE_MODE,
     CONF_STORED,
+    DOMAIN,
     LOGGER,
     PRICE_ENTITY,
     PRICE_FIXED,
@@ -104,6 +106,15 @@ class MeterConfig:
         )
 
 
+def history_not_saved(meter_names: Iterable[str]) -> HomeAssistantError:
+    """The error of buckets merged into meters whose history could not be saved."""
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key="history_not_saved",
+        translation_placeholders={"meter": ", ".join(meter_names)},
+    )
+
+
 class PowerStatsMeter:
     """One meter's live accounting, canonical history and store."""
 
@@ -140,6 +151,10 @@ class PowerStatsMeter:
         self._unsaved: list[Bucket] = []
         self._journal_lines = 0
         self._save_failing = False
+        # Buckets were merged in (backfill, import, restore) and no snapshot holding them has
+        # reached the disk: journal lines carry only what live tracking closed, so every
+        # boundary tries a snapshot until one lands.
+        self._merged_unsaved = False
         # The boundary of the day (its count since the epoch, modulo a day's) at which this
         # meter folds its journal into the snapshot: spread by id, so that meters set up
         # together do not all rewrite their snapshots at the same boundary.
@@ -343,6 +358,7 @@ class PowerStatsMeter:
             if (
                 (turn and self._journal_lines)
                 or self._journal_lines + 1 >= JOURNAL_LINES_PER_SNAPSHOT
+                or self._merged_unsaved
             ) and await self._async_save_snapshot():
                 return
             if not self._unsaved and self.accumulator.open_bucket() is None:
@@ -381,8 +397,12 @@ class PowerStatsMeter:
         )
         if not await self.store.async_save_snapshot(data):
             self._save_failed(None)
+            # HA's Store drops the pending final write when a write fails: armed again, so a
+            # clean stop still writes the whole history.
+            self._arm_stop_save()
             return False
         del self._unsaved[:in_snapshot]
+        self._merged_unsaved = False
         self._journal_lines = await self.store.async_drop_journal_before(epoch)
         self._save_failing = False
         self._arm_stop_save()
@@ -409,19 +429,30 @@ class PowerStatsMeter:
         """Merge buckets computed elsewhere (HA's recorder); returns how many landed.
 
         Never overwrites a bucket PowerStats recorded itself (see `History.merge_external`).
-        Saves and refreshes the files when anything landed.
+        Saves and refreshes the files when anything landed; raises `history_not_saved` when
+        the save did not reach the disk.
         """
         now = self._now()
         landed = self.history.merge_external(now, ten_minutes=ten_minutes, hours=hours, days=days)
-        if landed:
-            await self.async_history_merged(now)
+        if landed and not await self.async_history_merged(now):
+            raise history_not_saved([self.config.name])
         return landed
 
-    async def async_history_merged(self, now: float) -> None:
-        """Buckets were merged into the history at `now`: save, refresh totals and files."""
-        await self.async_save()
+    async def async_history_merged(self, now: float) -> bool:
+        """Buckets were merged into the history at `now`: save, refresh totals and files.
+
+        Returns whether the save reached the disk. Only a snapshot keeps merged buckets (they
+        are not journalled: a backfill brings years of them, the journal holds one small line
+        per boundary), and a crash before one lands loses them: the caller must not count them
+        as kept (a setup backfill is not recorded as done, an action says so). They stay in
+        memory meanwhile, and every boundary and HA's final write try the snapshot again.
+        """
+        async with self._save_lock:
+            saved = await self._async_save_snapshot()
+            self._merged_unsaved = not saved
         self._refresh_totals(now)
         await self._on_history_changed()
+        return saved
 
     def _arm_stop_save(self) -> None:
         # Keeps a delayed save pending; HA runs it at its final write on shutdown.

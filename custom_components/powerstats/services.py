@@ -53,7 +53,7 @@ from .core.restore_plan import LocalMeter, RestoreError, apply, plan, preview, r
 from .core.restore_plan import select as select_meters
 from .core.timegrid import day_bounds, iso_local, ten_minute_start
 from .core.views import BUCKET_OF_LEVEL, LEVELS, Level, rows_between
-from .meter import PowerStatsMeter
+from .meter import PowerStatsMeter, history_not_saved
 from .restore_source import FolderSource, SourceError, UrlSource, is_url, resolve_folder, shown
 from .runtime import PowerStatsConfigEntry, loaded_entry
 
@@ -420,11 +420,15 @@ async def _async_restore(call: ServiceCall) -> ServiceResponse:
         report[part.meter_id] = {o.level: {"rows": o.rows, "added": o.added} for o in outcomes}
         if not dry_run and any(o.added for o in outcomes):
             changed.append(meter)
+    not_saved: list[str] = []
     for meter in changed:
         try:
-            await meter.async_history_merged(now)
+            if not await meter.async_history_merged(now):
+                not_saved.append(meter.config.name)
         except OSError as err:
             raise _file_error(err, hass.config.path(DATA_DIR)) from err
+    if not_saved:
+        raise history_not_saved(not_saved)
     return {
         "source": shown(raw),
         "dry_run": dry_run,

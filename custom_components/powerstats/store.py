@@ -4,7 +4,8 @@ The snapshot holds the history (10-minute, hourly and daily buckets) and the ope
 writes it atomically. Rewriting it whole at every 10-minute boundary would write a year of days
 144 times a day, so a boundary only appends one line to the meter's journal (the buckets closed
 since the last line and the open bucket); the snapshot is rewritten when the journal holds a
-day of lines, when buckets were merged in (backfill, import) and at every stop. Each snapshot
+day of lines, when buckets were merged in (backfill, import, restore: only a snapshot holds
+those, so one that fails is tried again at every boundary) and at every stop. Each snapshot
 starts a new epoch; journal lines carry the epoch they were written in, and loading replays the
 lines of the snapshot's epoch and later (replaying a bucket twice is harmless). A torn last
 line (a crash while appending) is skipped: it held at most what closed at that boundary.

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from unittest.mock import patch
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,6 +17,8 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigSubentry, ConfigSubentryDataWithId
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.storage import Store
+from homeassistant.util.file import WriteError
 from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped]
     MockConfigEntry,
     async_fire_time_changed,
@@ -26,6 +30,7 @@ from custom_components.powerstats.const import (
     DOMAIN,
     SUBENTRY_METER,
     TITLE,
+    meter_store_key,
 )
 from custom_components.powerstats.meter import PowerStatsMeter
 from custom_components.powerstats.publish_settings import CONF_GITHUB_TOKEN, PUBLISH_OPTION_KEYS
@@ -211,3 +216,17 @@ def served(hass: HomeAssistant, path: str) -> bytes:
     data = entry.runtime_data.writer.file_bytes(path)
     assert data is not None, f"{path} is not listed"
     return data
+
+
+@contextmanager
+def snapshots_fail(subentry_id: str = HOUSE) -> Iterator[None]:
+    """A meter's snapshot cannot be written (a full disk) while this lasts."""
+    write = Store._async_write_data
+
+    async def disk_full(store: Store[Any], *args: Any) -> None:
+        if store.key == meter_store_key(subentry_id):
+            raise WriteError("No space left on device")
+        await write(store, *args)
+
+    with patch.object(Store, "_async_write_data", disk_full):
+        yield

@@ -8,6 +8,7 @@ from what was put into the recorder.
 
 from __future__ import annotations
 
+import copy
 import math
 import random
 from collections import defaultdict
@@ -43,14 +44,23 @@ from custom_components.powerstats.backfill import (
     async_start_backfill,
     backfill_of,
 )
-from custom_components.powerstats.const import DOMAIN
+from custom_components.powerstats.const import DOMAIN, meter_store_key
 from custom_components.powerstats.core.recorder_buckets import RecordedState
 from custom_components.powerstats.core.timegrid import local_date
 from custom_components.powerstats.meter import PowerStatsMeter
 from tests.fake_github import FakeGitHub
 
 from ..contract import validate_bytes
-from .conftest import AMSTERDAM, HOUSE, SOURCE, at, make_entry, meter_device, meter_of
+from .conftest import (
+    AMSTERDAM,
+    HOUSE,
+    SOURCE,
+    at,
+    make_entry,
+    meter_device,
+    meter_of,
+    snapshots_fail,
+)
 from .publish_support import fake, local_files, no_write_pause, start_publishing_meter
 
 __all__ = ["fake", "no_write_pause"]  # fixtures of the publishing test
@@ -417,6 +427,33 @@ async def test_a_setup_backfill_that_ends_before_the_setup_does_still_lands(
     )
     assert await hass.config_entries.async_setup(entry.entry_id)
     assert_setup_backfill_landed(entry, recorded)
+
+
+async def test_a_setup_backfill_whose_buckets_could_not_be_saved_runs_again_after_a_crash(
+    ha_recorder: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    hass = ha_recorder
+    entry, recorded = await new_entry_over_a_recorded_year(hass, freezer)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    on_disk = copy.deepcopy(hass_storage[meter_store_key(HOUSE)])  # the meter's first snapshot
+    assert not any(row[-1] for row in on_disk["data"]["history"]["days"])  # nothing backfilled
+    with snapshots_fail():  # the disk fills before the backfill's snapshot
+        await hass.async_block_till_done(wait_background_tasks=True)
+        assert any(b.backfill for b in meter_of(entry).history.days.values())
+        assert "Backfill of House from the recorder failed; it is tried again" in caplog.text
+        # The power is cut: the first snapshot is all there is.
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    hass_storage[meter_store_key(HOUSE)] = on_disk
+
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert_setup_backfill_landed(entry, recorded)
+    assert meter_store_key(HOUSE) in hass_storage
 
 
 async def test_unloading_the_meter_cancels_a_running_backfill_and_stores_nothing(

@@ -7,16 +7,14 @@ import json
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from unittest.mock import patch
 from zoneinfo import ZoneInfo
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.storage import Store
-from homeassistant.util.file import WriteError
 from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped]
     MockConfigEntry,
 )
@@ -42,6 +40,7 @@ from .conftest import (
     meter_subentry,
     read_file,
     served,
+    snapshots_fail,
 )
 
 W = {"unit_of_measurement": "W"}
@@ -274,11 +273,16 @@ async def crash_and_start_again(
     """The power is cut now: HA starts again from the snapshot and journal on disk."""
     on_disk = copy.deepcopy(hass_storage[meter_store_key(HOUSE)])
     journal = journal_path(hass)
-    lines = await hass.async_add_executor_job(journal.read_bytes)
+    lines = await hass.async_add_executor_job(_read_if_there, journal)
     assert await hass.config_entries.async_unload(entry.entry_id)
     hass_storage[meter_store_key(HOUSE)] = on_disk  # not the save the unload made
-    await hass.async_add_executor_job(journal.write_bytes, lines)
+    if lines is not None:
+        await hass.async_add_executor_job(journal.write_bytes, lines)
     return await setup(hass, entry)
+
+
+def _read_if_there(path: Path) -> bytes | None:
+    return path.read_bytes() if path.exists() else None
 
 
 def assert_whole_from_noon(meter: PowerStatsMeter, buckets: int) -> None:
@@ -321,14 +325,7 @@ async def test_a_snapshot_that_could_not_be_written_keeps_the_journal_it_was_to_
     entry = await started_at(ha, freezer, at(2026, 11, 26, 11, 55))
     for minute in (0, 10, 20):
         await move_to(at(2026, 11, 26, 12, minute))
-    write = Store._async_write_data
-
-    async def disk_full(store: Store[Any], *args: Any) -> None:
-        if store.key == meter_store_key(HOUSE):
-            raise WriteError("No space left on device")
-        await write(store, *args)
-
-    with patch.object(Store, "_async_write_data", disk_full):
+    with snapshots_fail():
         await meter_of(entry).async_save()  # as a backfill or an import saves
         await move_to(at(2026, 11, 26, 12, 30))
     assert await journal_lines(ha) == 4
@@ -336,6 +333,51 @@ async def test_a_snapshot_that_could_not_be_written_keeps_the_journal_it_was_to_
     meter = await crash_and_start_again(ha, entry, hass_storage)
 
     assert_whole_from_noon(meter, buckets=3)
+
+
+async def merge_while_snapshots_fail(meter: PowerStatsMeter, start: int) -> None:
+    """Merge a backfilled bucket at `start` while the snapshot cannot be written."""
+    with snapshots_fail(), pytest.raises(HomeAssistantError) as caught:
+        await meter.async_merge_backfill(
+            ten_minutes=[Bucket(start, 600, 0.05, 600, 300.0, 300.0, None, 600)]
+        )
+    assert caught.value.translation_key == "history_not_saved"
+    assert meter.history.ten_minutes[start].backfill == 600  # kept in memory meanwhile
+
+
+async def test_buckets_merged_while_the_snapshot_failed_are_saved_at_the_next_boundary(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    move_to: Clock,
+    hass_storage: dict[str, Any],
+) -> None:
+    entry = await started_at(ha, freezer, at(2026, 11, 26, 12, 0))
+    await move_to(at(2026, 11, 26, 12, 10))
+    gap = ts(2026, 11, 26, 11, 50)
+    await merge_while_snapshots_fail(meter_of(entry), gap)
+    await move_to(at(2026, 11, 26, 12, 20))  # not the meter's boundary of the day to fold
+
+    meter = await crash_and_start_again(ha, entry, hass_storage)
+
+    assert meter.history.ten_minutes[gap].backfill == 600
+    assert_whole_from_noon(meter, buckets=2)
+
+
+async def test_buckets_merged_while_the_snapshot_failed_are_in_the_final_write_at_shutdown(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    move_to: Clock,
+    hass_storage: dict[str, Any],
+) -> None:
+    entry = await started_at(ha, freezer, at(2026, 11, 26, 12, 0))
+    await move_to(at(2026, 11, 26, 12, 5))
+    gap = ts(2026, 11, 26, 11, 50)
+    await merge_while_snapshots_fail(meter_of(entry), gap)
+    ha.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
+    await ha.async_block_till_done()
+    saved = hass_storage[meter_store_key(HOUSE)]["data"]
+    assert [row[0] for row in saved["history"]["ten_minutes"]] == [gap]
+    assert saved["accumulator"]["covered"] == 300
 
 
 async def test_a_boundary_with_nothing_measured_writes_nothing(

@@ -14,7 +14,7 @@ import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from custom_components.powerstats.const import DOMAIN
 from custom_components.powerstats.core.accounting import Bucket, Kind, MeterAccumulator
@@ -32,6 +32,7 @@ from .conftest import (
     meter_device,
     meter_of,
     meter_subentry,
+    snapshots_fail,
 )
 
 NOW = at(2026, 11, 26, 12, 0)
@@ -156,6 +157,21 @@ async def test_an_import_never_overwrites_buckets_the_meter_recorded_itself(
     changed = write(ha, "changed.csv", "\n".join(lines))
     await call(ha, "import", meter=meter_device(ha), path=changed)
     assert house.history.ten_minutes[int(NOW.timestamp())] == live
+
+
+async def test_an_import_that_could_not_be_saved_says_so_and_keeps_its_buckets_in_memory(
+    ha: HomeAssistant, house: PowerStatsMeter
+) -> None:
+    (daily, *_) = await export_all(ha, "json")
+    ha.states.async_set(OTHER, "0", W)
+    fresh = await add_meter(
+        ha, house.entry, meter_subentry(OTHER, "New house", "new_house", backfill=False)
+    )
+    with snapshots_fail(fresh.subentry_id), pytest.raises(HomeAssistantError) as caught:
+        await call(ha, "import", meter=meter_device(ha, "new_house"), path=daily)
+    assert caught.value.translation_key == "history_not_saved"
+    assert caught.value.translation_placeholders == {"meter": "New house"}
+    assert any(day.backfill for day in fresh.history.days.values())
 
 
 def read(hass: HomeAssistant, path: str) -> str:

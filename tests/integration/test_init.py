@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
+from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped]
@@ -332,6 +332,59 @@ async def test_a_restart_while_a_meter_joins_leaves_no_meter_running_twice(
         "circuit_1",
     }
     assert meters_running_twice(entry, started_meters) == []
+
+
+# HA cannot unload the dataset after that: its timers are still there when the test ends.
+@pytest.mark.parametrize("expected_lingering_timers", [True])
+@pytest.mark.parametrize("failure", ["returns_false", "raises"])
+async def test_a_meter_added_after_a_platform_failed_to_unload_joins_the_dataset_still_running(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    failure: str,
+) -> None:
+    entry = await two_circuits_one_meter(ha, freezer)
+    unload = ha.config_entries.async_forward_entry_unload
+
+    async def sensors_stay(unloading: MockConfigEntry, platform: Platform | str) -> bool:
+        if platform != Platform.SENSOR:
+            return await unload(unloading, platform)
+        if failure == "raises":
+            raise RuntimeError("the sensor platform could not unload")
+        return False
+
+    monkeypatch.setattr(ha.config_entries, "async_forward_entry_unload", sensors_stay)
+    assert not await ha.config_entries.async_unload(entry.entry_id)
+    assert entry.state is ConfigEntryState.FAILED_UNLOAD
+
+    await add_meter(ha, entry, CIRCUIT_1)
+
+    assert ha.states.get("sensor.circuit_1_energy_today") is not None
+    assert b'"id": "circuit_1"' in entry.runtime_data.writer.file_bytes("manifest.json")
+
+
+async def test_a_meter_that_cannot_join_the_running_dataset_shows_as_its_setup_error(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    started_meters: list[PowerStatsMeter],
+) -> None:
+    entry = await two_circuits_one_meter(ha, freezer)
+    start = PowerStatsMeter.async_start
+
+    async def circuit_1_fails(meter: PowerStatsMeter) -> None:
+        if meter.config.meter_id == "circuit_1":
+            raise RuntimeError("circuit 1 cannot start")
+        await start(meter)
+
+    monkeypatch.setattr(PowerStatsMeter, "async_start", circuit_1_fails)
+    ha.config_entries.async_add_subentry(entry, as_subentry(CIRCUIT_1))
+    await ha.async_block_till_done()
+
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert entry.error_reason_translation_key == "setup_failed"
+    assert "circuit 1 cannot start" in entry.error_reason_translation_placeholders["error"]
+    assert [m.config.meter_id for m in started_meters if m._unsubs] == []
 
 
 @pytest.mark.parametrize("moment", RESTART_MOMENTS)

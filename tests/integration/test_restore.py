@@ -19,7 +19,7 @@ from aiohttp import web
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Context, HomeAssistant
-from homeassistant.exceptions import ServiceValidationError, Unauthorized
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError, Unauthorized
 
 from custom_components.powerstats.const import DOMAIN
 from custom_components.powerstats.core.views import Level, MeterInfo
@@ -27,7 +27,16 @@ from custom_components.powerstats.meter import PowerStatsMeter
 from tests.fake_github import FakeGitHub
 from tests.integration.published_folder import Folder, publish, tracked, write_folder
 
-from .conftest import AMSTERDAM, SOURCE, Clock, at, make_entry, meter_device, meter_of
+from .conftest import (
+    AMSTERDAM,
+    SOURCE,
+    Clock,
+    at,
+    make_entry,
+    meter_device,
+    meter_of,
+    snapshots_fail,
+)
 
 NOW = at(2026, 11, 26, 12, 0)
 # The old Home Assistant published its last files an hour before the new one started.
@@ -232,6 +241,17 @@ async def test_a_folder_in_the_config_folder_restores_every_level(
     added = {level: part["added"] for level, part in response["meters"]["house"].items()}
     assert set(added) == set(LEVELS_ALL)
     assert all(count > 0 for count in added.values())
+    assert min(house.history.days) == min(OLD.days)
+
+
+async def test_a_restore_that_could_not_be_saved_says_so_and_keeps_its_buckets_in_memory(
+    ha: HomeAssistant, house: PowerStatsMeter
+) -> None:
+    source = in_config(ha, published())
+    with snapshots_fail(), pytest.raises(HomeAssistantError) as caught:
+        await restore(ha, source=source)
+    assert caught.value.translation_key == "history_not_saved"
+    assert caught.value.translation_placeholders == {"meter": "House"}
     assert min(house.history.days) == min(OLD.days)
 
 
