@@ -62,7 +62,7 @@ from .core.accounting import (
     parse_reading,
     price_unit,
 )
-from .core.views import LEVELS
+from .core.views import LEVELS, MAX_NAME_LENGTH
 from .publish_settings import (
     CONF_GITHUB_TOKEN,
     ERR_TOKEN_REQUIRED,
@@ -110,6 +110,8 @@ def _validate_meter(
     kind, error = _validate_source(hass, user_input[CONF_ENTITY_ID])
     if not name:
         return name, kind, {CONF_NAME: "name_required"}
+    if len(name) > MAX_NAME_LENGTH:
+        return name, kind, {CONF_NAME: "name_too_long"}
     if error is not None or kind is None:
         return name, kind, {CONF_ENTITY_ID: error or "unsupported_unit"}
     return name, kind, {}

@@ -59,7 +59,7 @@ from .core.accounting import (
 )
 from .core.rollup import History, Totals
 from .core.timegrid import TEN_MINUTES
-from .core.views import LEVELS, Level, MeterInfo
+from .core.views import LEVELS, MAX_NAME_LENGTH, Level, MeterInfo
 from .store import (
     JOURNAL_LINES_PER_SNAPSHOT,
     MeterStore,
@@ -168,7 +168,9 @@ class PowerStatsMeter:
         """The meter as the files name it."""
         info = MeterInfo(
             id=self.config.meter_id,
-            name=self.config.name,
+            # The forms refuse longer names; one saved before they did is cut, not left to
+            # make files the board and other readers refuse.
+            name=self.config.name[:MAX_NAME_LENGTH],
             entity_id=self.config.entity_id,
             kind=self.config.kind.value,
             timezone=str(self.tz),

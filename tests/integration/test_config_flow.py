@@ -154,6 +154,16 @@ async def test_an_empty_name_is_refused_in_the_form(ha: HomeAssistant) -> None:
     assert result["errors"] == {"name": "name_required"}
 
 
+async def test_a_name_longer_than_the_files_may_carry_is_refused_in_the_form(
+    ha: HomeAssistant,
+) -> None:
+    # The data contract allows 100 characters: a longer name made a manifest the board refuses.
+    result = await first_flow(ha, SOURCE, "Ä" * 101)
+    assert result["errors"] == {"name": "name_too_long"}
+    result = await first_flow(ha, SOURCE, " " + "Ä" * 100 + " ")
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
 async def test_a_second_powerstats_flow_aborts(ha: HomeAssistant) -> None:
     make_entry().add_to_hass(ha)
     result = await first_flow(ha, "sensor.grid_energy", "Grid")
@@ -386,6 +396,7 @@ async def test_a_reconfigure_that_changes_nothing_does_not_reload(
         ("sensor.nope", "House", {"entity_id": "entity_not_found"}),
         ("sensor.garbled_power", "House", {"entity_id": "not_numeric"}),
         (SOURCE, "", {"name": "name_required"}),
+        (SOURCE, "x" * 101, {"name": "name_too_long"}),
     ],
 )
 async def test_reconfigure_shows_every_error(

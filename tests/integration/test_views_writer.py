@@ -99,6 +99,22 @@ async def test_a_meter_added_to_a_running_dataset_is_in_the_manifest_and_has_fil
     assert meter_of(entry, "circuit_1").history.ten_minutes
 
 
+async def test_a_name_saved_longer_than_the_files_may_carry_is_cut_to_the_contracts_limit(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    # Names were not limited before: such a meter's files must still be ones readers accept.
+    freezer.move_to(at(2026, 11, 26, 12, 3))
+    ha.states.async_set(sensor(0), "100", W)
+    long_name = "Circuit " + "ä" * 120
+    entry = make_entry(meters=[meter_subentry(sensor(0), long_name, "circuit_0")])
+    entry.add_to_hass(ha)
+    assert await ha.config_entries.async_setup(entry.entry_id)
+    await ha.async_block_till_done()
+    manifest = json.loads(served(ha, "manifest.json"))
+    daily = json.loads(served(ha, "circuit_0/daily.json"))
+    assert manifest["meters"][0]["name"] == daily["meter"]["name"] == long_name[:100]
+
+
 async def test_adding_a_meter_copies_its_files_and_leaves_the_others_to_their_turns(
     ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
 ) -> None:

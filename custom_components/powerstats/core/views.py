@@ -50,6 +50,9 @@ BUCKET_OF_LEVEL: Final[dict[Level, str]] = {
 # see `window`).
 WINDOW: Final[dict[Level, int]] = {"weekly": 168, "monthly": 30, "yearly": 365}
 BASE_COLUMNS: Final = ("start", "kwh", "mean_w", "min_w", "max_w", "coverage")
+# The longest meter name the files may carry (the data contract's limit: readers such as the
+# board refuse a manifest with a longer one).
+MAX_NAME_LENGTH: Final = 100
 
 
 @dataclass(frozen=True, slots=True)
