@@ -6,6 +6,7 @@ Time is the browser's own clock, moved by the test; a read held back is either n
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,12 +26,15 @@ PANEL_PAGE = "host/index.html?module=/static/ha-panel.js&token=t0k"
 # The page gives up on a read after 20 s of its clock.
 READ_TIMEOUT_MS = 20 * 1000
 
-# The page's reads of a path added to window.psHold wait until window.psRelease(path).
+# The page's reads of a path added to window.psHold wait until window.psRelease(path). Every
+# read the page starts is listed in the document's data-started, where a test can wait on it.
 HOLD_READS = """(() => {
   window.psHold = new Set();
   const held = new Map();
   const pageFetch = window.fetch;
   window.fetch = (resource, init) => {
+    const root = document.documentElement;
+    root.dataset.started = `${root.dataset.started ?? ''} ${new URL(resource, location).pathname}`;
     const path = [...window.psHold].find((p) => String(resource).endsWith(p));
     if (!path) return pageFetch(resource, init);
     return new Promise((resolve) => { held.set(path, () => resolve(pageFetch(resource, init))); });
@@ -109,6 +113,9 @@ def test_another_levels_file_that_never_answers_does_not_hold_the_views_refresh(
     dashboard = page.locator(".ps")
     # Today is drawn and its read counted while the 365-day file is still on its way.
     expect(dashboard).to_have_attribute("data-reads", "1")
+    # Asked for (it is read after the other levels' files): its 20 s count from now.
+    started = re.compile(r"/house/yearly\.json\b")
+    expect(page.locator("html")).to_have_attribute("data-started", started)
     page.clock.fast_forward(PAST_THE_INTERVAL_MS)
     expect(dashboard).to_have_attribute("data-reads", "2")
     expect(
