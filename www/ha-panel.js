@@ -6,6 +6,50 @@ import { readPlace, wishedMeter } from './js/place.js';
 const STYLESHEET = new URL('./styles.css', import.meta.url).href;
 const DEFAULT_DATA_URL = '/api/powerstats/data/';
 
+// The user's number format in HA (hass.locale.number_format) as the locales HA's own frontend
+// writes numbers in (src/common/number/format_number.ts); 'language' is the user's language.
+const NUMBER_LOCALES = {
+  comma_decimal: ['en-US', 'en'],
+  decimal_comma: ['de', 'es', 'it'],
+  space_comma: ['fr', 'sv', 'cs'],
+  quote_decimal: ['de-CH'],
+  none: 'en-US', // and no grouping: 1234567.89
+  system: undefined, // the browser's
+};
+// The user's time format in HA (hass.locale.time_format) as an hour cycle; 'language' leaves
+// the language's own.
+const HOUR_CYCLES = { 12: 'h12', 24: 'h23' };
+
+/** A language tag Intl accepts, or undefined (the browser's language) for anything else. */
+function knownLocale(tag) {
+  try {
+    return Intl.getCanonicalLocales(tag)[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The hour cycle the browser's own locale writes times in: HA's "use system settings". */
+function browserHourCycle() {
+  return new Intl.DateTimeFormat(undefined, { hour: 'numeric' }).resolvedOptions().hourCycle;
+}
+
+/**
+ * How the dashboard writes dates and numbers for this user (see js/format.js): HA's language,
+ * with the number format and the 12/24-hour clock chosen in the user's profile.
+ */
+function localeOf(hass) {
+  const settings = hass.locale ?? {};
+  const language = knownLocale(settings.language ?? hass.language);
+  const hourCycle = settings.time_format === 'system' ? browserHourCycle() : HOUR_CYCLES[settings.time_format];
+  const dates = hourCycle
+    ? new Intl.Locale(language ?? new Intl.DateTimeFormat().resolvedOptions().locale, { hourCycle }).toString()
+    : language;
+  const format = settings.number_format;
+  const numbers = Object.hasOwn(NUMBER_LOCALES, format) ? NUMBER_LOCALES[format] : language;
+  return { dates, numbers, grouping: format !== 'none' };
+}
+
 /**
  * <powerstats-panel>: HA sets `hass`, `narrow` and `panel` on it. The data comes through
  * hass.fetchWithAuth, so the page holds no token of its own. The element is defined before the
@@ -18,13 +62,24 @@ class PowerStatsPanel extends HTMLElement {
     this.attachShadow({ mode: 'open' });
     this.dashboard = null;
     this.mounting = null; // the dashboard's modules on their way, for the mount under way
+    // HA's navigation within the panel changes the query without telling the panel (its `route`
+    // is the path alone): clicking the panel's sidebar entry drops meter and level, Back and
+    // Forward bring others. HA fires location-changed on the window for the first, the browser
+    // popstate for the others. Navigation to another panel is that panel's business.
+    this.onLocation = () => {
+      if (globalThis.location.pathname === this.pathname) this.dashboard?.placeChanged();
+    };
   }
 
   set hass(hass) {
     this._hass = hass;
     if (this.menuButton) this.menuButton.hass = hass;
-    if (this.dashboard) this.syncScheme();
-    else if (!this.mounting) this.mount();
+    if (this.dashboard) {
+      this.syncScheme();
+      this.syncLocale();
+    } else if (!this.mounting) {
+      this.mount();
+    }
   }
 
   get hass() {
@@ -49,6 +104,8 @@ class PowerStatsPanel extends HTMLElement {
 
   disconnectedCallback() {
     // HA detaches a panel when another one is shown: stop polling until it comes back.
+    globalThis.removeEventListener('location-changed', this.onLocation);
+    globalThis.removeEventListener('popstate', this.onLocation);
     this.dashboard?.destroy();
     this.dashboard = null;
     this.mounting = null;
@@ -70,6 +127,9 @@ class PowerStatsPanel extends HTMLElement {
     const root = document.createElement('div');
     root.className = 'ps-ha-root';
     this.shadowRoot.replaceChildren(link, this.toolbar, root);
+    this.pathname = globalThis.location.pathname;
+    globalThis.addEventListener('location-changed', this.onLocation);
+    globalThis.addEventListener('popstate', this.onLocation);
     const dataUrl = this._panel?.config?.data_url ?? DEFAULT_DATA_URL;
     const source = new DataSource((path, init) => this._hass.fetchWithAuth(dataUrl + path, init));
     const firstManifest = readAhead(source, wishedMeter('query'), readPlace('query').level);
@@ -84,14 +144,26 @@ class PowerStatsPanel extends HTMLElement {
         source,
         firstManifest,
         place: 'query',
-        locale: this._hass.locale?.language ?? this._hass.language,
+        locale: localeOf(this._hass),
       });
+      this.hassLocale = this._hass.locale;
       this.syncScheme();
     }, (error) => {
       if (this.mounting !== mounting) return;
       this.mounting = null; // the next update from HA tries again
       root.textContent = `The PowerStats dashboard could not be loaded (${error.message}); reload the page.`;
     });
+  }
+
+  /**
+   * Follow the user's language, number and time format: HA hands panels a new `locale` object
+   * when the user changes one (a new `hass` comes with every state change, the same `locale`).
+   */
+  syncLocale() {
+    const { locale } = this._hass;
+    if (locale === this.hassLocale) return;
+    this.hassLocale = locale;
+    this.dashboard.setLocale(localeOf(this._hass));
   }
 
   /**

@@ -324,6 +324,17 @@ def test_the_page_icon_is_www_icon_svg_inline() -> None:
     assert unquote(icon[1]) == (WWW / "icon.svg").read_text().strip().replace('"', "'")
 
 
+def test_an_address_emptied_in_place_shows_the_view_a_fresh_open_would(
+    data_root: Path, open_dashboard: OpenDashboard
+) -> None:
+    write_dataset(data_root, [MeterSpec()], NOW)
+    opened = open_dashboard(url="#meter=house&level=yearly")
+    dashboard = opened.page.locator(".ps")
+    expect(dashboard).to_have_attribute("data-level", "yearly")
+    opened.page.evaluate("location.hash = ''")
+    expect(dashboard).to_have_attribute("data-level", "daily")
+
+
 def test_the_arrow_keys_move_between_tabs(data_root: Path, open_dashboard: OpenDashboard) -> None:
     write_dataset(data_root, [MeterSpec()], NOW)
     opened = open_dashboard()

@@ -161,6 +161,29 @@ def test_the_cost_card_of_a_period_without_any_price_says_so(
     expect(cost.locator(".ps-card-sub")).to_have_text("30 days up to today; no price known for it")
 
 
+def test_costs_are_shown_in_the_currency_their_file_names(
+    data_root: Path, open_dashboard: OpenDashboard
+) -> None:
+    # Home Assistant's currency changed: the manifest names the new one, the monthly file (written
+    # hourly) still the one its costs were summed in.
+    dataset = write_dataset(data_root, [MeterSpec(currency="EUR")], NOW)
+    dataset.documents["house/monthly.json"]["currency"] = "USD"
+    dataset.rewrite("house/monthly.json")
+    opened = open_dashboard(url="#meter=house&level=monthly")
+    expect(opened.page.locator("[data-stat='cost'] .ps-card-value")).to_have_text(
+        re.compile(r"^US\$\d+\.\d\d$")
+    )
+    opened.page.get_by_text("Show the data as a table").click()
+    costs = opened.page.locator("#ps-main tbody tr td:last-child")
+    expect(costs).to_have_count(30)
+    assert all(text.startswith("US$") for text in costs.all_text_contents())
+    # Today's file names the manifest's currency.
+    show_tab(opened.page, "daily")
+    expect(opened.page.locator("[data-stat='cost'] .ps-card-value")).to_have_text(
+        re.compile(r"^€\d+\.\d\d$")
+    )
+
+
 def test_a_day_the_clocks_go_back_has_all_its_150_ten_minute_buckets(
     data_root: Path, open_dashboard: OpenDashboard
 ) -> None:
@@ -174,6 +197,37 @@ def test_a_day_the_clocks_go_back_has_all_its_150_ten_minute_buckets(
     assert today["data"][: len(rows)] == [row[2] for row in rows]
     show_tab(opened.page, "weekly")
     assert len(chart_labels(opened.page)) == 169  # the week holding that day
+
+
+def test_the_hour_repeated_when_the_clocks_go_back_is_told_apart_in_the_table_and_tooltips(
+    data_root: Path, open_dashboard: OpenDashboard
+) -> None:
+    dataset = write_dataset(data_root, [MeterSpec()], FALL_BACK_NOW)
+    opened = open_dashboard(now=FALL_BACK_NOW)
+    rows = view_rows(dataset, "house", "daily")
+    # The hour from 02:00 summer time (CEST), then again in winter time (CET).
+    repeated = {
+        i: "CEST" if datetime.fromtimestamp(row[0], AMSTERDAM).dst() else "CET"
+        for i, row in enumerate(rows)
+        if clock(row[0])[0] == 2
+    }
+    assert sorted(repeated.values()) == ["CEST"] * 6 + ["CET"] * 6
+    opened.page.get_by_text("Show the data as a table").click()
+    times = opened.page.locator("#ps-main tbody th").all_inner_texts()
+    assert len(times) == len(rows)
+    assert len(set(times)) == len(times), times
+    for i, time in enumerate(times):
+        zone = repeated.get(i)
+        assert time.endswith(f" {zone}") if zone else time[-1].isdigit(), time
+    titles: list[str] = opened.page.evaluate(
+        """async (indices) => {
+             const { Chart } = await import(new URL('vendor/chart.min.js', document.baseURI));
+             const chart = Chart.getChart(document.querySelector('#ps-main canvas'));
+             const { title } = chart.options.plugins.tooltip.callbacks;
+             return indices.map((i) => title([{ dataIndex: i }])); }""",
+        sorted(repeated),
+    )
+    assert titles == [times[i] for i in sorted(repeated)]
 
 
 def axis_ticks(page: Any, field: str = "label") -> list[Any]:

@@ -2,7 +2,7 @@
 
 import { Chart } from '../vendor/chart.min.js';
 import {
-  formatBucket, formatBucketLong, formatEnergy, formatPower, formatWeekday, localClock,
+  bucketNames, formatBucket, formatEnergy, formatPower, formatWeekday, localClock,
 } from './format.js';
 import { NOMINAL_SECONDS } from './data.js';
 
@@ -214,8 +214,12 @@ export function mainChartConfig(file, previous, { colors, timeZone, locale, name
   }
   const options = baseOptions(colors);
   options.plugins.legend.display = Boolean(previous);
+  let titles = null; // the buckets' full names, once a tooltip shows one
   options.plugins.tooltip.callbacks = {
-    title: (items) => formatBucketLong(rows[items[0].dataIndex][col.start], bucket, timeZone, locale),
+    title: (items) => {
+      titles ??= bucketNames(rows.map((row) => row[col.start]), bucket, timeZone, locale);
+      return titles[items[0].dataIndex];
+    },
     label: (item) => `${item.dataset.label}: ${item.raw === null ? 'no data' : show(item.raw)}`,
   };
   const { afterBuildTicks, callback } = roundTimeTicks(rows, col, labels, {

@@ -148,6 +148,8 @@ export function parseLevelFile(doc, level, meterId, path) {
     bucket: doc.bucket,
     timezone: doc.timezone,
     generated: parseTimestamp(doc.generated, `${path}, generated`),
+    // The currency of this file's cost column; the manifest's is the meter's as of its writing.
+    currency: typeof doc.currency === 'string' && doc.currency.length > 0 ? doc.currency : null,
     columns,
     col,
     rows: doc.rows,

@@ -1,13 +1,20 @@
-/** Formatting room: units, numbers and dates in the meter's time zone (Intl only, no libraries). */
+/**
+ * Formatting room: units, numbers and dates in the meter's time zone (Intl only, no libraries).
+ *
+ * `locale` is how the viewer writes them: {dates, numbers, grouping}. `dates` and `numbers` are
+ * Intl locales (undefined: the browser's own); `dates` may carry an hour cycle
+ * (`en-GB-u-hc-h12`), and `grouping: false` writes 1234567 rather than 1,234,567. The page uses
+ * the browser's for all; the HA panel the user's settings in Home Assistant.
+ */
 
 const formatters = new Map();
 
-/** One cached Intl.DateTimeFormat per (locale, options): building them is the slow part. */
-function dateFormat(locale, options) {
-  const key = `${locale ?? ''}|${JSON.stringify(options)}`;
+/** One cached Intl.DateTimeFormat per (locale tag, options): building them is the slow part. */
+function dateFormat(tag, options) {
+  const key = `${tag ?? ''}|${JSON.stringify(options)}`;
   let fmt = formatters.get(key);
   if (!fmt) {
-    fmt = new Intl.DateTimeFormat(locale, options);
+    fmt = new Intl.DateTimeFormat(tag, options);
     formatters.set(key, fmt);
   }
   return fmt;
@@ -25,30 +32,50 @@ export function knownTimeZone(timeZone) {
 
 const numberFormats = new Map();
 
+/** Intl's number options for a locale: its own grouping unless the viewer wants none. */
+function numberOptions(locale, options) {
+  return locale?.grouping === false ? { ...options, useGrouping: false } : options;
+}
+
 /** toLocaleString builds a formatter on every call; these are kept, one per (locale, digits). */
 function number(value, digits, locale) {
-  const key = `${locale ?? ''}|${digits}`;
+  const key = `${JSON.stringify(locale?.numbers ?? '')}|${locale?.grouping !== false}|${digits}`;
   let fmt = numberFormats.get(key);
   if (!fmt) {
-    fmt = new Intl.NumberFormat(locale, { maximumFractionDigits: digits });
+    fmt = new Intl.NumberFormat(locale?.numbers, numberOptions(locale, { maximumFractionDigits: digits }));
     numberFormats.set(key, fmt);
   }
   return fmt.format(value);
 }
 
-/** Power in W below 10 kW, in kW above; '—' when there is no value. */
+/**
+ * A value in the first of `units` ([below, divisor, digits, unit], in increasing order) it stays
+ * below once rounded to that unit's digits: 999.6 W is "1 kW", not "1,000 W".
+ */
+function scaled(value, units, locale) {
+  for (const [below, divisor, digits, unit] of units) {
+    // toFixed rounds the exact value half away from zero, as Intl does when it writes it.
+    const shown = Number((Math.abs(value) / divisor).toFixed(digits)) * divisor;
+    if (shown < below) return `${number(value / divisor, digits, locale)} ${unit}`;
+  }
+  throw new RangeError('the last unit must take any value');
+}
+
+// Power in W below 1 kW (a decimal below 10 W), in kW above (two decimals below 10 kW).
+const POWER_UNITS = [[10, 1, 1, 'W'], [1000, 1, 0, 'W'], [10000, 1000, 2, 'kW'], [Infinity, 1000, 1, 'kW']];
+// Energy in kWh with fewer decimals as it grows.
+const ENERGY_UNITS = [[10, 1, 3, 'kWh'], [1000, 1, 1, 'kWh'], [Infinity, 1, 0, 'kWh']];
+
+/** Power in W below 1 kW, in kW above; '—' when there is no value. */
 export function formatPower(watts, locale) {
   if (watts === null || watts === undefined || !Number.isFinite(watts)) return '—';
-  if (Math.abs(watts) >= 10000) return `${number(watts / 1000, 1, locale)} kW`;
-  if (Math.abs(watts) >= 1000) return `${number(watts / 1000, 2, locale)} kW`;
-  return `${number(watts, Math.abs(watts) < 10 ? 1 : 0, locale)} W`;
+  return scaled(watts, POWER_UNITS, locale);
 }
 
 /** Energy in kWh with fewer decimals as it grows. */
 export function formatEnergy(kwh, locale) {
   if (kwh === null || kwh === undefined || !Number.isFinite(kwh)) return '—';
-  const digits = Math.abs(kwh) < 10 ? 3 : Math.abs(kwh) < 1000 ? 1 : 0;
-  return `${number(kwh, digits, locale)} kWh`;
+  return scaled(kwh, ENERGY_UNITS, locale);
 }
 
 /** A cost in the meter's currency; an unknown currency code is shown as plain text. */
@@ -56,7 +83,7 @@ export function formatCost(amount, currency, locale) {
   if (amount === null || amount === undefined || !Number.isFinite(amount)) return '—';
   if (currency) {
     try {
-      return amount.toLocaleString(locale, { style: 'currency', currency });
+      return amount.toLocaleString(locale?.numbers, numberOptions(locale, { style: 'currency', currency }));
     } catch {
       return `${number(amount, 2, locale)} ${currency}`;
     }
@@ -66,7 +93,7 @@ export function formatCost(amount, currency, locale) {
 
 /** Date and time of a Unix second in the meter's zone, e.g. "27 Nov 2026, 14:20". */
 export function formatDateTime(unix, timeZone, locale) {
-  return dateFormat(locale, {
+  return dateFormat(locale?.dates, {
     timeZone, year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit',
   }).format(unix * 1000);
 }
@@ -78,20 +105,47 @@ export function formatBucket(unix, bucket, timeZone, locale) {
     : bucket === 'hour'
       ? { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit' }
       : { timeZone, hour: '2-digit', minute: '2-digit' };
-  return dateFormat(locale, options).format(unix * 1000);
+  return dateFormat(locale?.dates, options).format(unix * 1000);
 }
 
 /** A day on an axis of hours: weekday and date, e.g. "Mon, Nov 30". */
 export function formatWeekday(unix, timeZone, locale) {
-  return dateFormat(locale, { timeZone, weekday: 'short', month: 'short', day: 'numeric' }).format(unix * 1000);
+  return dateFormat(locale?.dates, { timeZone, weekday: 'short', month: 'short', day: 'numeric' }).format(unix * 1000);
 }
 
-/** A bucket's full name for tooltips and tables. */
-export function formatBucketLong(unix, bucket, timeZone, locale) {
+/**
+ * A bucket's full name for tooltips and tables; `zone` ('short', 'shortOffset') adds the zone's
+ * name or offset, as Intl's timeZoneName writes it.
+ */
+export function formatBucketLong(unix, bucket, timeZone, locale, zone) {
   const options = bucket === 'day'
     ? { timeZone, weekday: 'short', year: 'numeric', month: 'short', day: 'numeric' }
     : { timeZone, weekday: 'short', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' };
-  return dateFormat(locale, options).format(unix * 1000);
+  if (zone) options.timeZoneName = zone;
+  return dateFormat(locale?.dates, options).format(unix * 1000);
+}
+
+/** The names that occur more than once in a list. */
+function repeated(names) {
+  const seen = new Set();
+  const twice = new Set();
+  for (const name of names) (seen.has(name) ? twice : seen).add(name);
+  return twice;
+}
+
+/**
+ * The full names of buckets (formatBucketLong), told apart where the clock repeats among them
+ * (the hour the clocks go back): those get the zone's short name ("CEST", "CET"), or its offset
+ * where the language writes both sides of the change alike.
+ */
+export function bucketNames(starts, bucket, timeZone, locale) {
+  let names = starts.map((unix) => formatBucketLong(unix, bucket, timeZone, locale));
+  for (const zone of ['short', 'shortOffset']) {
+    const twice = repeated(names);
+    if (twice.size === 0) break;
+    names = names.map((name, i) => (twice.has(name) ? formatBucketLong(starts[i], bucket, timeZone, locale, zone) : name));
+  }
+  return names;
 }
 
 /** ISO 8601 local time with offset in the meter's zone, e.g. "2026-11-27T14:20:00+01:00". */

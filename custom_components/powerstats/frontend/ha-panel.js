@@ -5,19 +5,60 @@ import { readPlace, wishedMeter } from './js/place.js';
 const STYLESHEET = new URL('./styles.css', import.meta.url).href;
 const DEFAULT_DATA_URL = '/api/powerstats/data/';
 
+const NUMBER_LOCALES = {
+  comma_decimal: ['en-US', 'en'],
+  decimal_comma: ['de', 'es', 'it'],
+  space_comma: ['fr', 'sv', 'cs'],
+  quote_decimal: ['de-CH'],
+  none: 'en-US', // and no grouping: 1234567.89
+  system: undefined, // the browser's
+};
+const HOUR_CYCLES = { 12: 'h12', 24: 'h23' };
+
+function knownLocale(tag) {
+  try {
+    return Intl.getCanonicalLocales(tag)[0];
+  } catch {
+    return undefined;
+  }
+}
+
+function browserHourCycle() {
+  return new Intl.DateTimeFormat(undefined, { hour: 'numeric' }).resolvedOptions().hourCycle;
+}
+
+function localeOf(hass) {
+  const settings = hass.locale ?? {};
+  const language = knownLocale(settings.language ?? hass.language);
+  const hourCycle = settings.time_format === 'system' ? browserHourCycle() : HOUR_CYCLES[settings.time_format];
+  const dates = hourCycle
+    ? new Intl.Locale(language ?? new Intl.DateTimeFormat().resolvedOptions().locale, { hourCycle }).toString()
+    : language;
+  const format = settings.number_format;
+  const numbers = Object.hasOwn(NUMBER_LOCALES, format) ? NUMBER_LOCALES[format] : language;
+  return { dates, numbers, grouping: format !== 'none' };
+}
+
 class PowerStatsPanel extends HTMLElement {
   constructor() {
     super();
     this.attachShadow({ mode: 'open' });
     this.dashboard = null;
     this.mounting = null; // the dashboard's modules on their way, for the mount under way
+    this.onLocation = () => {
+      if (globalThis.location.pathname === this.pathname) this.dashboard?.placeChanged();
+    };
   }
 
   set hass(hass) {
     this._hass = hass;
     if (this.menuButton) this.menuButton.hass = hass;
-    if (this.dashboard) this.syncScheme();
-    else if (!this.mounting) this.mount();
+    if (this.dashboard) {
+      this.syncScheme();
+      this.syncLocale();
+    } else if (!this.mounting) {
+      this.mount();
+    }
   }
 
   get hass() {
@@ -41,6 +82,8 @@ class PowerStatsPanel extends HTMLElement {
   }
 
   disconnectedCallback() {
+    globalThis.removeEventListener('location-changed', this.onLocation);
+    globalThis.removeEventListener('popstate', this.onLocation);
     this.dashboard?.destroy();
     this.dashboard = null;
     this.mounting = null;
@@ -61,6 +104,9 @@ class PowerStatsPanel extends HTMLElement {
     const root = document.createElement('div');
     root.className = 'ps-ha-root';
     this.shadowRoot.replaceChildren(link, this.toolbar, root);
+    this.pathname = globalThis.location.pathname;
+    globalThis.addEventListener('location-changed', this.onLocation);
+    globalThis.addEventListener('popstate', this.onLocation);
     const dataUrl = this._panel?.config?.data_url ?? DEFAULT_DATA_URL;
     const source = new DataSource((path, init) => this._hass.fetchWithAuth(dataUrl + path, init));
     const firstManifest = readAhead(source, wishedMeter('query'), readPlace('query').level);
@@ -74,14 +120,22 @@ class PowerStatsPanel extends HTMLElement {
         source,
         firstManifest,
         place: 'query',
-        locale: this._hass.locale?.language ?? this._hass.language,
+        locale: localeOf(this._hass),
       });
+      this.hassLocale = this._hass.locale;
       this.syncScheme();
     }, (error) => {
       if (this.mounting !== mounting) return;
       this.mounting = null; // the next update from HA tries again
       root.textContent = `The PowerStats dashboard could not be loaded (${error.message}); reload the page.`;
     });
+  }
+
+  syncLocale() {
+    const { locale } = this._hass;
+    if (locale === this.hassLocale) return;
+    this.hassLocale = locale;
+    this.dashboard.setLocale(localeOf(this._hass));
   }
 
   syncScheme() {

@@ -4,7 +4,8 @@ import {
 } from './charts.js';
 import { BUCKET_OF_LEVEL, DataError, DataSource, LEVELS, chooseView, relativeFetch } from './data.js';
 import {
-  formatAge, formatBucketLong, formatCost, formatDateTime, formatEnergy, formatPower, knownTimeZone,
+  bucketNames, formatAge, formatBucketLong, formatCost, formatDateTime, formatEnergy, formatPower,
+  knownTimeZone,
 } from './format.js';
 import { readPlace, rememberMeter, wishedMeter, writePlace } from './place.js';
 import {
@@ -64,7 +65,7 @@ class Dashboard {
     this.source = source ?? new DataSource(fetchFile);
     this.firstManifest = firstManifest ?? null; // a read of manifest.json already under way
     this.place = place; // where the address keeps meter and level: 'hash', 'query' or 'none'
-    this.locale = locale;
+    this.locale = locale; // how dates and numbers are written (see format.js); the browser's if unset
     this.manifest = null;
     this.meterId = null;
     this.level = null;
@@ -83,7 +84,7 @@ class Dashboard {
     this.picker = null; // the meter picker, once a manifest lists two meters (see syncPicker)
     this.pickerLoad = null;
     this.build();
-    this.onHash = () => this.readPlace() && this.showView();
+    this.onHash = () => this.placeChanged();
     this.darkQuery = globalThis.matchMedia?.('(prefers-color-scheme: dark)');
     this.onScheme = () => this.themeChanged();
   }
@@ -145,7 +146,6 @@ class Dashboard {
 
   async start() {
     this.readPlace();
-    this.meterId ??= wishedMeter(this.place);
     if (this.place === 'hash') globalThis.addEventListener('hashchange', this.onHash);
     this.darkQuery?.addEventListener('change', this.onScheme);
     await this.refresh();
@@ -160,6 +160,13 @@ class Dashboard {
     this.darkQuery?.removeEventListener('change', this.onScheme);
     destroyChart(this.ui.mainCanvas);
     destroyChart(this.ui.avgCanvas);
+  }
+
+  setLocale(locale) {
+    this.locale = locale;
+    if (!this.manifest || this.destroyed) return;
+    this.drawnKey = null;
+    this.showView();
   }
 
   async refresh() {
@@ -203,11 +210,16 @@ class Dashboard {
   }
 
   readPlace() {
-    const place = readPlace(this.place);
-    const changed = place.meter !== this.meterId || place.level !== this.level;
-    this.meterId = place.meter ?? this.meterId;
-    this.level = place.level ?? this.level;
+    const meterId = wishedMeter(this.place);
+    const { level } = readPlace(this.place);
+    const changed = meterId !== this.meterId || level !== this.level;
+    this.meterId = meterId;
+    this.level = level;
     return changed && this.manifest !== null;
+  }
+
+  placeChanged() {
+    if (this.readPlace()) this.showView();
   }
 
   writePlace() {
@@ -268,7 +280,7 @@ class Dashboard {
 
   async syncPicker() {
     this.pickerLoad ??= import('./picker.js').then(({ MeterPicker }) => {
-      this.picker = new MeterPicker({ locale: this.locale, onChoose: (id) => this.chooseMeter(id) });
+      this.picker = new MeterPicker({ locale: this.locale?.dates, onChoose: (id) => this.chooseMeter(id) });
       this.ui.header.append(this.picker.element);
     });
     try {
@@ -442,7 +454,7 @@ class Dashboard {
     const covered = s.closedSeconds > 0 ? Math.round((100 * s.coveredSeconds) / s.closedSeconds) : 0;
     const cards = [
       ['latest', 'Latest power', s.latest?.watts ?? null, formatPower(s.latest?.watts, locale),
-        s.latest ? `${BUCKET_NAMES[file.bucket]}, ${formatBucketLong(s.latest.start, file.bucket, tz, locale)}` : 'no data'],
+        s.latest ? `${BUCKET_NAMES[file.bucket]}, ${this.latestName(s.latest.start, tz)}` : 'no data'],
       ['mean', `Mean power${view.of}`, s.meanW, formatPower(s.meanW, locale), `over the covered ${covered}% of the time`],
       ['min', `Lowest power${view.of}`, s.minW, formatPower(s.minW, locale), view.since],
       ['max', `Highest power${view.of}`, s.maxW, formatPower(s.maxW, locale), view.since],
@@ -453,12 +465,22 @@ class Dashboard {
     this.ui.backfill.textContent = `${share < 1 ? 'Less than 1' : share}% of the covered time in this view was rebuilt `
       + "from Home Assistant's recorder (its recorded states where it still keeps them, its hourly statistics "
       + 'before that) rather than tracked live.';
-    if (s.hasCost) cards.push(['cost', `Cost${view.of}`, s.cost, formatCost(s.cost, this.meter.currency, locale), costNote(s, view)]);
+    if (s.hasCost) cards.push(['cost', `Cost${view.of}`, s.cost, formatCost(s.cost, this.currencyOf(file), locale), costNote(s, view)]);
     this.ui.cards.replaceChildren(...cards.map(([stat, label, raw, text, sub]) => el('div', { class: 'ps-card', 'data-stat': stat }, [
       el('div', { class: 'ps-card-label', text: label }),
       el('div', { class: 'ps-card-value', 'data-value': raw === null ? '' : String(raw), text }),
       el('div', { class: 'ps-card-sub', text: sub }),
     ])));
+  }
+
+  latestName(start, tz) {
+    const { file } = this.view;
+    const near = file.rows.map((row) => row[file.col.start]).filter((s) => Math.abs(s - start) <= 7200);
+    return bucketNames(near, file.bucket, tz, this.locale)[near.indexOf(start)];
+  }
+
+  currencyOf(file) {
+    return file.currency ?? this.meter.currency;
   }
 
   previous() {
@@ -498,15 +520,17 @@ class Dashboard {
     const { file } = this.view;
     const tz = knownTimeZone(file.timezone);
     const hasCost = 'cost' in file.col;
+    const currency = this.currencyOf(file);
     const head = ['Time', 'Energy', 'Mean power', 'Lowest', 'Highest', 'Coverage', ...(hasCost ? ['Cost'] : [])];
-    const rows = file.rows.map((row) => el('tr', {}, [
-      el('th', { scope: 'row', text: formatBucketLong(row[file.col.start], file.bucket, tz, locale) }),
+    const names = bucketNames(file.rows.map((row) => row[file.col.start]), file.bucket, tz, locale);
+    const rows = file.rows.map((row, i) => el('tr', {}, [
+      el('th', { scope: 'row', text: names[i] }),
       el('td', { text: formatEnergy(row[file.col.kwh], locale) }),
       el('td', { text: formatPower(row[file.col.mean_w], locale) }),
       el('td', { text: formatPower(row[file.col.min_w], locale) }),
       el('td', { text: formatPower(row[file.col.max_w], locale) }),
       el('td', { text: `${Math.round(row[file.col.coverage] * 100)}%` }),
-      ...(hasCost ? [el('td', { text: formatCost(row[file.col.cost], this.meter.currency, locale) })] : []),
+      ...(hasCost ? [el('td', { text: formatCost(row[file.col.cost], currency, locale) })] : []),
     ]));
     ui.mainTable.append(el('div', { class: 'ps-table-scroll' }, [el('table', {}, [
       el('thead', {}, [el('tr', {}, head.map((h) => el('th', { scope: 'col', text: h })))]),

@@ -135,6 +135,7 @@ export function parseLevelFile(doc, level, meterId, path) {
     bucket: doc.bucket,
     timezone: doc.timezone,
     generated: parseTimestamp(doc.generated, `${path}, generated`),
+    currency: typeof doc.currency === 'string' && doc.currency.length > 0 ? doc.currency : null,
     columns,
     col,
     rows: doc.rows,

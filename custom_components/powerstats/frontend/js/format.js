@@ -1,11 +1,11 @@
 
 const formatters = new Map();
 
-function dateFormat(locale, options) {
-  const key = `${locale ?? ''}|${JSON.stringify(options)}`;
+function dateFormat(tag, options) {
+  const key = `${tag ?? ''}|${JSON.stringify(options)}`;
   let fmt = formatters.get(key);
   if (!fmt) {
-    fmt = new Intl.DateTimeFormat(locale, options);
+    fmt = new Intl.DateTimeFormat(tag, options);
     formatters.set(key, fmt);
   }
   return fmt;
@@ -22,34 +22,46 @@ export function knownTimeZone(timeZone) {
 
 const numberFormats = new Map();
 
+function numberOptions(locale, options) {
+  return locale?.grouping === false ? { ...options, useGrouping: false } : options;
+}
+
 function number(value, digits, locale) {
-  const key = `${locale ?? ''}|${digits}`;
+  const key = `${JSON.stringify(locale?.numbers ?? '')}|${locale?.grouping !== false}|${digits}`;
   let fmt = numberFormats.get(key);
   if (!fmt) {
-    fmt = new Intl.NumberFormat(locale, { maximumFractionDigits: digits });
+    fmt = new Intl.NumberFormat(locale?.numbers, numberOptions(locale, { maximumFractionDigits: digits }));
     numberFormats.set(key, fmt);
   }
   return fmt.format(value);
 }
 
+function scaled(value, units, locale) {
+  for (const [below, divisor, digits, unit] of units) {
+    const shown = Number((Math.abs(value) / divisor).toFixed(digits)) * divisor;
+    if (shown < below) return `${number(value / divisor, digits, locale)} ${unit}`;
+  }
+  throw new RangeError('the last unit must take any value');
+}
+
+const POWER_UNITS = [[10, 1, 1, 'W'], [1000, 1, 0, 'W'], [10000, 1000, 2, 'kW'], [Infinity, 1000, 1, 'kW']];
+const ENERGY_UNITS = [[10, 1, 3, 'kWh'], [1000, 1, 1, 'kWh'], [Infinity, 1, 0, 'kWh']];
+
 export function formatPower(watts, locale) {
   if (watts === null || watts === undefined || !Number.isFinite(watts)) return '—';
-  if (Math.abs(watts) >= 10000) return `${number(watts / 1000, 1, locale)} kW`;
-  if (Math.abs(watts) >= 1000) return `${number(watts / 1000, 2, locale)} kW`;
-  return `${number(watts, Math.abs(watts) < 10 ? 1 : 0, locale)} W`;
+  return scaled(watts, POWER_UNITS, locale);
 }
 
 export function formatEnergy(kwh, locale) {
   if (kwh === null || kwh === undefined || !Number.isFinite(kwh)) return '—';
-  const digits = Math.abs(kwh) < 10 ? 3 : Math.abs(kwh) < 1000 ? 1 : 0;
-  return `${number(kwh, digits, locale)} kWh`;
+  return scaled(kwh, ENERGY_UNITS, locale);
 }
 
 export function formatCost(amount, currency, locale) {
   if (amount === null || amount === undefined || !Number.isFinite(amount)) return '—';
   if (currency) {
     try {
-      return amount.toLocaleString(locale, { style: 'currency', currency });
+      return amount.toLocaleString(locale?.numbers, numberOptions(locale, { style: 'currency', currency }));
     } catch {
       return `${number(amount, 2, locale)} ${currency}`;
     }
@@ -58,7 +70,7 @@ export function formatCost(amount, currency, locale) {
 }
 
 export function formatDateTime(unix, timeZone, locale) {
-  return dateFormat(locale, {
+  return dateFormat(locale?.dates, {
     timeZone, year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit',
   }).format(unix * 1000);
 }
@@ -69,18 +81,36 @@ export function formatBucket(unix, bucket, timeZone, locale) {
     : bucket === 'hour'
       ? { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit' }
       : { timeZone, hour: '2-digit', minute: '2-digit' };
-  return dateFormat(locale, options).format(unix * 1000);
+  return dateFormat(locale?.dates, options).format(unix * 1000);
 }
 
 export function formatWeekday(unix, timeZone, locale) {
-  return dateFormat(locale, { timeZone, weekday: 'short', month: 'short', day: 'numeric' }).format(unix * 1000);
+  return dateFormat(locale?.dates, { timeZone, weekday: 'short', month: 'short', day: 'numeric' }).format(unix * 1000);
 }
 
-export function formatBucketLong(unix, bucket, timeZone, locale) {
+export function formatBucketLong(unix, bucket, timeZone, locale, zone) {
   const options = bucket === 'day'
     ? { timeZone, weekday: 'short', year: 'numeric', month: 'short', day: 'numeric' }
     : { timeZone, weekday: 'short', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' };
-  return dateFormat(locale, options).format(unix * 1000);
+  if (zone) options.timeZoneName = zone;
+  return dateFormat(locale?.dates, options).format(unix * 1000);
+}
+
+function repeated(names) {
+  const seen = new Set();
+  const twice = new Set();
+  for (const name of names) (seen.has(name) ? twice : seen).add(name);
+  return twice;
+}
+
+export function bucketNames(starts, bucket, timeZone, locale) {
+  let names = starts.map((unix) => formatBucketLong(unix, bucket, timeZone, locale));
+  for (const zone of ['short', 'shortOffset']) {
+    const twice = repeated(names);
+    if (twice.size === 0) break;
+    names = names.map((name, i) => (twice.has(name) ? formatBucketLong(starts[i], bucket, timeZone, locale, zone) : name));
+  }
+  return names;
 }
 
 export function localIso(unix, timeZone) {

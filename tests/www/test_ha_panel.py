@@ -1,0 +1,195 @@
+"""The HA panel (www/ha-panel.js) in a stand-in for HA's frontend: what it takes from HA's `hass`
+(the user's number and time formats) and from HA's navigation within the panel."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.www.conftest import WWW
+from tests.www.datagen import MeterSpec, fixed_now, write_dataset
+from tests.www.server import DashboardServer
+
+pytestmark = pytest.mark.browser
+
+NOW = fixed_now()  # Wednesday 25 November 2026, 15:23 in Amsterdam; the manifest is of 15:20
+PANEL_HOST = Path(__file__).parent / "panel_host"
+TOKEN = "t0k"
+NARROW_NBSP = "\u202f"
+
+# The panel's own Chart.js module, and the main chart it draws in its shadow root.
+MAIN_CHART = """async () => {
+  const { Chart } = await import('/static/vendor/chart.min.js');
+  const { shadowRoot } = document.querySelector('powerstats-panel');
+  const canvas = shadowRoot.querySelector('#ps-main canvas');
+  return Object.values(Chart.instances).find((c) => c.canvas === canvas);
+}"""
+
+type OpenPanel = Callable[..., Page]
+
+
+@pytest.fixture
+def open_panel(browser: Browser, data_root: Path) -> Iterator[OpenPanel]:
+    """The panel in the stand-in host, in a browser whose own locale is en-GB; `query` adds to
+    the panel's address (the host's choice of the user's settings, the meter and level).
+    Returned once its view is drawn."""
+    mounts = {"static/": WWW, "host/": PANEL_HOST}
+    contexts = []
+    with DashboardServer(mounts, data_root, data_prefix="api/powerstats/data/", token=TOKEN) as s:
+
+        def open_panel(**query: str) -> Page:
+            context = browser.new_context(locale="en-GB", timezone_id="America/New_York")
+            contexts.append(context)
+            page = context.new_page()
+            page.clock.set_fixed_time(datetime.fromtimestamp(NOW, UTC))
+            address = urlencode({"module": "/static/ha-panel.js", "token": TOKEN, **query})
+            page.goto(f"{s.url}host/index.html?{address}")
+            expect(page.locator(".ps")).to_have_attribute("data-state", "ready")
+            return page
+
+        yield open_panel
+        for context in contexts:
+            context.close()
+
+
+def card(page: Page, stat: str) -> tuple[float, str]:
+    """A stat card's value, as computed and as written."""
+    value = page.locator(f"[data-stat='{stat}'] .ps-card-value")
+    expect(value).to_have_attribute("data-value", re.compile(r"."))
+    return float(value.get_attribute("data-value") or "nan"), value.inner_text()
+
+
+def written(value: float, digits: int, group: str, decimal: str) -> str:
+    """`value` with at most `digits` decimals (none trailing), in the given separators."""
+    text = f"{value:,.{digits}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text.replace(",", "G").replace(".", decimal).replace("G", group)
+
+
+@pytest.mark.parametrize(
+    ("language", "number_format", "group", "decimal"),
+    [
+        ("en-GB", "decimal_comma", ".", ","),
+        ("en-GB", "space_comma", NARROW_NBSP, ","),
+        ("de", "comma_decimal", ",", "."),
+        ("de", "none", "", "."),  # as HA writes it: en-US without grouping
+        ("de", "system", ",", "."),  # the browser's own: en-GB
+    ],
+    ids=["decimal_comma", "space_comma", "comma_decimal", "none", "system"],
+)
+def test_the_panel_writes_numbers_in_the_users_number_format(
+    data_root: Path,
+    open_panel: OpenPanel,
+    language: str,
+    number_format: str,
+    group: str,
+    decimal: str,
+) -> None:
+    write_dataset(data_root, [MeterSpec()], NOW)
+    page = open_panel(language=language, number_format=number_format, level="yearly")
+    # Cards: a year's energy in whole kWh (thousands), the highest power in kW with decimals.
+    energy, shown = card(page, "energy")
+    assert energy >= 1000
+    assert shown == f"{written(energy, 0, group, decimal)} kWh"
+    highest, shown = card(page, "max")
+    assert 1000 <= highest < 10000
+    assert shown == f"{written(highest / 1000, 2, group, decimal)} kW"
+    # The table, the chart's axis and its tooltip.
+    page.get_by_text("Show the data as a table").click()
+    first = page.locator("#ps-main tbody tr").first.locator("td").first
+    expect(first).to_have_text(re.compile(rf"^\d+{re.escape(decimal)}\d+ kWh$"))
+    chart = f"""async () => {{
+      const chart = await ({MAIN_CHART})();
+      return [
+        chart.options.scales.y.ticks.callback(2345.6),
+        chart.options.plugins.tooltip.callbacks.label(
+          {{ dataset: {{ label: 'Energy' }}, raw: 12.34 }}),
+      ];
+    }}"""
+    tick, tooltip = page.evaluate(chart)
+    assert tick == f"{written(2346, 0, group, decimal)} kWh"
+    assert tooltip == f"Energy: 12{decimal}3 kWh"
+
+
+TWELVE_HOURS = re.compile(r"\b\d\d:\d\d\s?[ap]m\b", re.IGNORECASE)
+TWENTY_FOUR_HOURS = re.compile(r"\b\d\d:\d\d\b(?!\s?[ap]m)", re.IGNORECASE)
+
+
+@pytest.mark.parametrize(
+    ("language", "time_format", "clock"),
+    [
+        ("en-GB", "12", TWELVE_HOURS),
+        ("en-US", "24", TWENTY_FOUR_HOURS),
+        ("en-US", "system", TWENTY_FOUR_HOURS),  # the browser's own: en-GB
+    ],
+    ids=["12", "24", "system"],
+)
+def test_the_panel_writes_times_in_the_users_time_format(
+    data_root: Path, open_panel: OpenPanel, language: str, time_format: str, clock: re.Pattern[str]
+) -> None:
+    write_dataset(data_root, [MeterSpec()], NOW)
+    page = open_panel(language=language, time_format=time_format, level="daily")
+    as_of = page.locator(".ps-asof").inner_text()
+    assert clock.search(as_of), as_of
+    latest = page.locator("[data-stat='latest'] .ps-card-sub").inner_text()
+    assert clock.search(latest), latest
+    page.get_by_text("Show the data as a table").click()
+    times = page.locator("#ps-main tbody th").all_inner_texts()
+    assert times
+    assert all(clock.search(time) for time in times), times
+    chart = f"""async () => {{
+      const chart = await ({MAIN_CHART})();
+      return [
+        chart.scales.x.ticks.map((tick) => tick.label),
+        chart.options.plugins.tooltip.callbacks.title([{{ dataIndex: 90 }}]),
+      ];
+    }}"""
+    ticks, tooltip = page.evaluate(chart)
+    assert ticks
+    assert all(clock.fullmatch(label) for label in ticks), ticks
+    assert clock.search(tooltip), tooltip
+
+
+def test_the_panel_follows_the_user_changing_their_number_format(
+    data_root: Path, open_panel: OpenPanel
+) -> None:
+    write_dataset(data_root, [MeterSpec()], NOW)
+    page = open_panel(level="yearly")
+    energy, shown = card(page, "energy")
+    assert shown == f"{written(energy, 0, ',', '.')} kWh"
+    # HA hands panels a new `hass` with a new `locale` when the user changes their profile.
+    page.evaluate(
+        """() => {
+          const panel = document.querySelector('powerstats-panel');
+          const locale = { ...panel.hass.locale, number_format: 'decimal_comma' };
+          panel.hass = { ...panel.hass, locale };
+        }"""
+    )
+    expect(page.locator("[data-stat='energy'] .ps-card-value")).to_have_text(
+        f"{written(energy, 0, '.', ',')} kWh"
+    )
+
+
+def test_the_panels_sidebar_entry_and_back_show_the_view_the_address_names(
+    data_root: Path, open_panel: OpenPanel
+) -> None:
+    write_dataset(data_root, [MeterSpec()], NOW)
+    page = open_panel(level="yearly")
+    dashboard = page.locator(".ps")
+    expect(dashboard).to_have_attribute("data-level", "yearly")
+    # The panel's sidebar entry: HA navigates to the panel's address, without meter and level
+    # (the stand-in's own parameters stay).
+    bare = "?" + urlencode({"module": "/static/ha-panel.js", "token": TOKEN})
+    page.evaluate("(address) => window.hassNavigate(address)", bare)
+    expect(dashboard).to_have_attribute("data-level", "daily")
+    expect(page.get_by_role("tab", name="Today")).to_have_attribute("aria-selected", "true")
+    page.go_back()
+    expect(dashboard).to_have_attribute("data-level", "yearly")
+    expect(page.get_by_role("tab", name="Last 365 days")).to_have_attribute("aria-selected", "true")
