@@ -103,7 +103,7 @@ def test_this_week_runs_from_monday_midnight_like_the_sensor_energy_this_week(
     assert last_week["data"][wednesday_16:] == [row[2] for row in rows[:MONDAY_ROW]]
     energy = opened.page.locator("[data-stat='energy']")
     expect(energy.locator(".ps-card-label")).to_have_text("Energy this week")
-    expect(energy.locator(".ps-card-sub")).to_have_text("since Monday 00:00")
+    expect(energy.locator(".ps-card-sub")).to_have_text("since midnight on Monday")
     shown = float(energy.locator(".ps-card-value").get_attribute("data-value") or "nan")
     assert math.isclose(shown, math.fsum(row[1] for row in rows[MONDAY_ROW:]), rel_tol=1e-9)
 
@@ -111,7 +111,7 @@ def test_this_week_runs_from_monday_midnight_like_the_sensor_energy_this_week(
 @pytest.mark.parametrize(
     ("level", "label", "sub"),
     [
-        ("daily", "Energy today", "since 00:00"),
+        ("daily", "Energy today", "since midnight"),
         ("monthly", "Energy, last 30 days", "30 days up to today"),
         ("yearly", "Energy, last 365 days", "365 days up to today"),
     ],

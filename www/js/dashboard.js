@@ -21,12 +21,12 @@ import {
  */
 const VIEWS = {
   daily: {
-    tab: 'Today', unit: 'day', period: 'today', of: ' today', since: 'since 00:00', previous: 'Yesterday',
+    tab: 'Today', unit: 'day', period: 'today', of: ' today', since: 'since midnight', previous: 'Yesterday',
     caption: 'Mean power per 10 minutes today, from midnight',
   },
   weekly: {
-    tab: 'This week', unit: 'week', period: 'this week', of: ' this week', since: 'since Monday 00:00', previous: 'Last week',
-    caption: 'Mean power per hour this week, from Monday 00:00',
+    tab: 'This week', unit: 'week', period: 'this week', of: ' this week', since: 'since midnight on Monday', previous: 'Last week',
+    caption: 'Mean power per hour this week, from midnight on Monday',
   },
   monthly: {
     tab: 'Last 30 days', period: 'the last 30 days', of: ', last 30 days', since: '30 days up to today',
