@@ -3,6 +3,19 @@
 It keeps real git objects (so blob, tree and commit ids are the ones GitHub would give), checks
 tokens and permissions, and can be told to misbehave: errors, rate limits, hangs, and someone
 else pushing to the branch in the middle of a publish. Every request is logged.
+
+Two of GitHub's protections it applies on its own, with its own figures (GitHub publishes the
+first not at all, the second as "80 a minute, 500 an hour"); each is a field, so a test can
+tighten it:
+- Bad credentials, again and again: `BAD_CREDENTIALS_ALLOWED` answers of 401 to one client
+  address within `BAD_CREDENTIALS_WINDOW` seconds, and every request from that address is
+  refused with 403 `LOGIN_ATTEMPTS_EXCEEDED` for `LOCKOUT_SECONDS`, good tokens included.
+- The secondary rate limit on content-creating requests (POST, PATCH, PUT, DELETE), per token:
+  `CONTENT_WRITES_PER_MINUTE` in any 60 seconds and `CONTENT_WRITES_PER_HOUR` in any hour. One
+  more is refused with 403 `SECONDARY_LIMIT` and a `retry-after` of the seconds until a write is
+  allowed again. Every write the token got past the limit counts, whatever its answer.
+Both read the time from `clock`. A hung request ends when the client gives up: aiohttp cancels
+the handler of a closed connection (`handler_cancellation`), and `stop()` ends any left.
 """
 
 from __future__ import annotations
@@ -13,9 +26,11 @@ import binascii
 import contextlib
 import hashlib
 import json
+import math
 import mimetypes
 import re
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -37,6 +52,12 @@ EMPTY_REPOSITORY = "Git Repository is empty."
 SECONDARY_LIMIT = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
 )
+LOGIN_ATTEMPTS_EXCEEDED = "Maximum number of login attempts exceeded. Please try again later."
+BAD_CREDENTIALS_ALLOWED = 5
+BAD_CREDENTIALS_WINDOW = 3600.0
+LOCKOUT_SECONDS = 3600.0
+CONTENT_WRITES_PER_MINUTE = 80
+CONTENT_WRITES_PER_HOUR = 500
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 
 
@@ -94,6 +115,11 @@ class FakeGitHub:
     prefix: str = ""  # "/api/v3" makes it look like GitHub Enterprise Server
     clock: Callable[[], float] = time.time
     hang_seconds: float = 30.0
+    bad_credentials_allowed: int = BAD_CREDENTIALS_ALLOWED
+    bad_credentials_window: float = BAD_CREDENTIALS_WINDOW
+    lockout_seconds: float = LOCKOUT_SECONDS
+    content_writes_per_minute: int = CONTENT_WRITES_PER_MINUTE
+    content_writes_per_hour: int = CONTENT_WRITES_PER_HOUR
     repos: dict[str, Repository] = field(default_factory=dict)
     grants: dict[str, Grant] = field(default_factory=dict)
     # Old full name (lower case) -> new one, for repositories renamed or transferred.
@@ -103,6 +129,9 @@ class FakeGitHub:
     faults: list[Fault] = field(default_factory=list)
     hooks: list[Hook] = field(default_factory=list)
     _budgets: dict[str, _Budget] = field(default_factory=dict)
+    _bad_credentials: dict[str, deque[float]] = field(default_factory=dict)  # by address
+    _locked_until: dict[str, float] = field(default_factory=dict)  # address -> epoch seconds
+    _content_writes: dict[str, deque[float]] = field(default_factory=dict)  # by token
     _runner: web.AppRunner | None = None
     _port: int = 0
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
@@ -205,6 +234,10 @@ class FakeGitHub:
     def revoke(self, token: str) -> None:
         """Make a token bad credentials (401), as when a user deletes it on GitHub."""
         self.grants.pop(token, None)
+
+    def is_locked_out(self, address: str = "127.0.0.1") -> bool:
+        """Whether requests from `address` are refused for too many bad credentials."""
+        return self._locked_until.get(address, 0.0) > self.clock()
 
     def clear_log(self) -> None:
         self.requests.clear()
@@ -333,9 +366,14 @@ class FakeGitHub:
                 return await self._endless(request)
             if fault is not None:
                 raise _Answer(fault.status, fault.message or "Injected failure", fault.headers)
+            address = request.remote or ""
+            self._refuse_locked_out(address)
             grant = self.grants.get(token or "")
             if grant is None:
+                self._count_bad_credentials(address)
                 raise _Answer(401, "Bad credentials")
+            if method in WRITE_METHODS:
+                self._count_content_write(token or "")
             result = self._route(method, path, query, body, grant)
             status, payload = result
             response = web.json_response(payload, status=status)
@@ -358,6 +396,35 @@ class FakeGitHub:
     async def _hang(self) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), self.hang_seconds)
+
+    def _refuse_locked_out(self, address: str) -> None:
+        if self.is_locked_out(address):
+            raise _Answer(403, LOGIN_ATTEMPTS_EXCEEDED)
+
+    def _count_bad_credentials(self, address: str) -> None:
+        now = self.clock()
+        recent = _within(
+            self._bad_credentials.setdefault(address, deque()), now, self.bad_credentials_window
+        )
+        recent.append(now)
+        if len(recent) >= self.bad_credentials_allowed:
+            recent.clear()
+            self._locked_until[address] = now + self.lockout_seconds
+
+    def _count_content_write(self, token: str) -> None:
+        """Count a content-creating request, or refuse it as GitHub's secondary limit does."""
+        now = self.clock()
+        writes = _within(self._content_writes.setdefault(token, deque()), now, 3600.0)
+        last_minute = [t for t in writes if t > now - 60.0]
+        waits = []
+        if len(last_minute) >= self.content_writes_per_minute:
+            waits.append(last_minute[-self.content_writes_per_minute] + 60.0 - now)
+        if len(writes) >= self.content_writes_per_hour:
+            waits.append(writes[-self.content_writes_per_hour] + 3600.0 - now)
+        if waits:
+            retry_after = max(1, math.ceil(max(waits)))
+            raise _Answer(403, SECONDARY_LIMIT, {"retry-after": str(retry_after)})
+        writes.append(now)
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
         for fault in self.faults:
@@ -705,6 +772,13 @@ class FakeGitHub:
             content_type=content_type,
             headers={"Cache-Control": "max-age=600", "Access-Control-Allow-Origin": "*"},
         )
+
+
+def _within(times: deque[float], now: float, seconds: float) -> deque[float]:
+    """Drop the times older than `seconds` before `now` (oldest first); return what is left."""
+    while times and times[0] <= now - seconds:
+        times.popleft()
+    return times
 
 
 def _bearer(header: str) -> str | None:

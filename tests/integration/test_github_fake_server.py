@@ -13,6 +13,15 @@ import aiohttp
 import pytest
 
 from tests.fake_github import EMPTY_REPOSITORY, NOT_FAST_FORWARD, FakeGitHub, git_sha
+from tests.fake_github.server import (
+    BAD_CREDENTIALS_ALLOWED,
+    BAD_CREDENTIALS_WINDOW,
+    CONTENT_WRITES_PER_HOUR,
+    CONTENT_WRITES_PER_MINUTE,
+    LOCKOUT_SECONDS,
+    LOGIN_ATTEMPTS_EXCEEDED,
+    SECONDARY_LIMIT,
+)
 
 TOKEN = "ghp_fake_server_test"
 REPO = "/repos/alice/energy"
@@ -41,6 +50,39 @@ async def call(
 
 def b64(content: bytes) -> str:
     return base64.b64encode(content).decode()
+
+
+class Clock:
+    """The fake's clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def timed(socket_enabled: None) -> AsyncIterator[tuple[FakeGitHub, Clock]]:
+    """A fake GitHub on a clock the test moves, its repository holding one commit."""
+    clock = Clock()
+    async with FakeGitHub(token=TOKEN, repository="alice/energy", clock=clock) as server:
+        server.repo.commit_files({"a.txt": b"a"}, "base", 1)
+        yield server, clock
+
+
+async def status_with(fake: FakeGitHub, token: str) -> tuple[int, Any]:
+    """GET the repository with `token`: the status and the message, if any."""
+    headers = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession(headers=headers) as session:
+        status, data, _ = await call(session, fake, "GET", REPO)
+    return status, data.get("message")
+
+
+async def write_blob(http: aiohttp.ClientSession, fake: FakeGitHub) -> tuple[int, Any, Any]:
+    """One content-creating request: POST a blob. The status, message and retry-after."""
+    status, data, headers = await call(http, fake, "POST", REPO + "/git/blobs", {"content": "x"})
+    return status, data.get("message"), headers.get("retry-after")
 
 
 async def test_git_endpoints_of_an_empty_repository_answer_409(
@@ -163,6 +205,75 @@ async def test_rate_limits_carry_the_headers_github_sends(
     assert (secondary, secondary_headers["retry-after"]) == (429, "30")
     assert fine == 200
     assert int(fine_headers["x-ratelimit-remaining"]) > 0
+
+
+async def test_bad_credentials_again_and_again_lock_the_address_out_even_for_a_good_token(
+    timed: tuple[FakeGitHub, Clock],
+) -> None:
+    fake, clock = timed
+    refused = [await status_with(fake, "ghp_wrong") for _ in range(BAD_CREDENTIALS_ALLOWED)]
+
+    good_token_then = await status_with(fake, TOKEN)
+    clock.now += LOCKOUT_SECONDS
+    good_token_later = await status_with(fake, TOKEN)
+
+    assert refused == [(401, "Bad credentials")] * BAD_CREDENTIALS_ALLOWED
+    assert good_token_then == (403, LOGIN_ATTEMPTS_EXCEEDED)
+    assert good_token_later == (200, None)
+
+
+async def test_bad_credentials_spread_wider_than_the_window_lock_nothing_out(
+    timed: tuple[FakeGitHub, Clock],
+) -> None:
+    fake, clock = timed
+    for _ in range(2 * BAD_CREDENTIALS_ALLOWED):
+        assert (await status_with(fake, "ghp_wrong"))[0] == 401
+        clock.now += BAD_CREDENTIALS_WINDOW / (BAD_CREDENTIALS_ALLOWED - 1)
+
+    assert not fake.is_locked_out()
+    assert (await status_with(fake, TOKEN))[0] == 200
+
+
+async def test_content_creating_requests_beyond_80_a_minute_wait_as_retry_after_says(
+    timed: tuple[FakeGitHub, Clock], http: aiohttp.ClientSession
+) -> None:
+    fake, clock = timed
+    allowed = [(await write_blob(http, fake))[0] for _ in range(CONTENT_WRITES_PER_MINUTE)]
+    clock.now += 20
+
+    refused = await write_blob(http, fake)
+    read = await call(http, fake, "GET", REPO)
+    fake.grant("ghp_another_token")
+    async with aiohttp.ClientSession(
+        headers={"Authorization": "Bearer ghp_another_token"}
+    ) as other:
+        other_token = await write_blob(other, fake)
+    clock.now += 40
+    after_the_wait = await write_blob(http, fake)
+
+    assert allowed == [201] * CONTENT_WRITES_PER_MINUTE
+    assert refused == (403, SECONDARY_LIMIT, "40")
+    assert read[0] == 200  # reading is not content-creating
+    assert other_token[0] == 201  # the limit is the token's
+    assert after_the_wait[0] == 201
+
+
+async def test_content_creating_requests_beyond_500_an_hour_wait_as_retry_after_says(
+    timed: tuple[FakeGitHub, Clock], http: aiohttp.ClientSession
+) -> None:
+    fake, clock = timed
+    allowed = []
+    for _ in range(CONTENT_WRITES_PER_HOUR):  # ten a minute: far below the minute's limit
+        allowed.append((await write_blob(http, fake))[0])
+        clock.now += 6
+
+    refused = await write_blob(http, fake)
+    clock.now += 600
+    after_the_wait = await write_blob(http, fake)
+
+    assert allowed == [201] * CONTENT_WRITES_PER_HOUR
+    assert refused == (403, SECONDARY_LIMIT, "600")
+    assert after_the_wait[0] == 201
 
 
 async def test_injected_server_errors_answer_then_stop(

@@ -5,22 +5,37 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 
+import aiohttp
 import pytest
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped]
 
 from custom_components.powerstats.const import DOMAIN
-from custom_components.powerstats.core.github import git_blob_sha
-from custom_components.powerstats.core.publish_plan import LONGEST_WAIT
+from custom_components.powerstats.core.github import GitHubClient, Target, git_blob_sha
+from custom_components.powerstats.core.publish_plan import (
+    LONGEST_WAIT,
+    PublishedMeter,
+    published_files,
+)
+from custom_components.powerstats.core.restore_plan import MAX_METERS
+from custom_components.powerstats.core.views import LEVELS
+from custom_components.powerstats.panel import PANEL_MODULE
+from custom_components.powerstats.publish_settings import CONF_GITHUB_TOKEN
+from custom_components.powerstats.publisher import dashboard_dir, read_dashboard
 from tests.fake_github import FakeGitHub
+from tests.fake_github.server import CONTENT_WRITES_PER_MINUTE
 
 from .conftest import SOURCE, Clock, at, make_entry
 from .publish_support import (
+    REPOSITORY,
     TOKEN,
     W,
     fake,
@@ -40,6 +55,16 @@ BUTTON = "button.powerstats_publish_now"
 PROBLEM = "binary_sensor.powerstats_publish_problem"
 MAINTENANCE = "switch.powerstats_maintenance"
 LAST_PUBLISH = "sensor.powerstats_last_publish"
+
+
+def on_has_clock(fake: FakeGitHub) -> None:
+    """Let the fake's rate limits and lockouts run on HA's test clock (frozen, moved by tests)."""
+    fake.clock = lambda: time.time()
+
+
+def sent_with(fake: FakeGitHub, token: str) -> list[int]:
+    """The statuses of the requests that carried `token`."""
+    return [r.status for r in fake.requests if r.headers.get("authorization") == f"Bearer {token}"]
 
 
 def seed(fake: FakeGitHub) -> None:
@@ -102,6 +127,33 @@ def published_matches_local(hass: HomeAssistant, fake: FakeGitHub) -> None:
 
 
 # ---- what is published ---------------------------------------------------------------------
+
+
+async def test_the_largest_dataset_is_published_within_githubs_limit_on_content_creating_requests(
+    fake: FakeGitHub,
+) -> None:
+    # The most meters a published dataset may list (a restore reads no more), every level, and
+    # the dashboard as the publisher sends it, into an empty repository: the publish with the
+    # most writes. No pause between writes, so they all fall into one of the fake's minutes.
+    ids = [f"meter{n:03d}" for n in range(MAX_METERS)]
+    manifest = {"format": "powerstats/1", "meters": [{"id": i, "files": {}} for i in ids]}
+    rendered = {"manifest.json": json.dumps(manifest).encode()}
+    for meter_id in ids:
+        for level in LEVELS:
+            rendered[f"{meter_id}/{level}.json"] = f'{{"level": "{level}", "rows": []}}\n'.encode()
+    dashboard = read_dashboard(dashboard_dir(), frozenset({PANEL_MODULE}))
+    files = published_files(
+        rendered, [PublishedMeter(i, frozenset(LEVELS)) for i in ids], dashboard
+    )
+    target = Target.parse(REPOSITORY, api_url=fake.api_url)
+
+    async with aiohttp.ClientSession() as session:
+        client = GitHubClient(session, TOKEN, target, write_interval=0)
+        await client.publish(files, "Energy history")
+
+    assert [r.status for r in fake.requests if r.status in (403, 429)] == []
+    assert len(fake.writes) <= CONTENT_WRITES_PER_MINUTE
+    assert fake.repo.files() == files
 
 
 async def test_the_first_publish_fills_an_empty_repository_with_chosen_levels_and_dashboard(
@@ -660,4 +712,81 @@ async def test_a_request_github_never_answers_times_out_and_is_retried_later(
     await just_after(ha, move_to, retry_at)
 
     assert len(fake.repo.history()) == 2
+    assert state_of(ha, PROBLEM).state == "off"
+
+
+async def test_a_refused_token_is_never_sent_again_by_timers_or_buttons_until_a_new_one_is_given(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock, fake: FakeGitHub
+) -> None:
+    # GitHub refuses every request from an address that keeps sending bad credentials, a good
+    # token's too: the fake does the same, so a retry loop would show as a 403 at the end.
+    seed(fake)
+    on_has_clock(fake)
+    fake.revoke(TOKEN)
+    start = at(2026, 11, 26, 12, 0)
+    freezer.move_to(start)
+    entry = await start_publishing_meter(ha, fake, publish_interval=10)
+    assert sent_with(fake, TOKEN) == [401]
+    assert state_of(ha, PROBLEM).attributes["reason"] == "invalid_auth"
+    (flow,) = ha.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert flow["context"]["source"] == SOURCE_REAUTH
+
+    ha.states.async_set(SOURCE, "900", W)  # the files change: every trigger has work to do
+    await step_to(ha, move_to, start, start + timedelta(minutes=40))  # interval publishes
+    await press(ha)
+    await move_to(at(2026, 11, 27, 0, 6))  # the nightly publish
+    await settle(ha)
+    await move_to(at(2026, 11, 27, 3, 0))  # past every backoff and the hourly retry
+    await settle(ha)
+    assert sent_with(fake, TOKEN) == [401]
+    assert publisher(ha, entry).state.pending
+
+    new_token = "ghp_the_new_token_after_reauth_0000000"
+    fake.grant(new_token)
+    result = await ha.config_entries.flow.async_configure(
+        flow["flow_id"], {CONF_GITHUB_TOKEN: new_token}
+    )
+    await settle(ha)
+
+    assert result["type"] is FlowResultType.ABORT
+    assert not fake.is_locked_out()
+    assert 403 not in sent_with(fake, new_token)
+    published_matches_local(ha, fake)
+    assert state_of(ha, PROBLEM).state == "off"
+
+
+async def test_a_secondary_rate_limit_met_mid_publish_is_waited_out_and_nothing_is_lost(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock, fake: FakeGitHub
+) -> None:
+    # Another program writing with the same token has spent all but one of this minute's
+    # content-creating requests: the first publish (dashboard blobs, tree, commit, ref) runs
+    # into GitHub's limit on its second write.
+    seed(fake)
+    on_has_clock(fake)
+    start = at(2026, 11, 26, 12, 0)
+    freezer.move_to(start)
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    blobs = f"{fake.api_url}/repos/alice/energy/git/blobs"
+    async with aiohttp.ClientSession(headers=headers) as other_program:
+        for _ in range(CONTENT_WRITES_PER_MINUTE - 1):
+            async with other_program.post(blobs, json={"content": "theirs"}) as answer:
+                assert answer.status == 201
+    fake.clear_log()
+
+    entry = await start_publishing_meter(ha, fake)
+    refused = [r for r in fake.requests if r.status == 403]
+    assert [r.method for r in refused] == ["POST"]
+    assert state_of(ha, PROBLEM).attributes["reason"] == "rate_limited"
+    retry_at = publisher(ha, entry).state.retry_at
+    assert retry_at is not None
+    assert retry_at >= start.timestamp() + 60  # the retry-after of a minute just begun
+    sent = len(fake.requests)
+
+    await move_to(start + timedelta(seconds=59))
+    await settle(ha)
+    assert len(fake.requests) == sent  # nothing sent while GitHub said wait
+    await just_after(ha, move_to, retry_at)
+
+    assert len(fake.repo.history()) == 2
+    published_matches_local(ha, fake)
     assert state_of(ha, PROBLEM).state == "off"

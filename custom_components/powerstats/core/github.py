@@ -50,6 +50,9 @@ _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
 # How GitHub words a ref update a rule refuses: "Protected branch update failed for
 # refs/heads/main." (branch protection), "Repository rule violations found" (rulesets).
 _PROTECTED: Final = re.compile(r"protected branch|rule violation", re.IGNORECASE)
+# How GitHub words its refusal of an account that sent bad credentials too often (by anything
+# using it): "Maximum number of login attempts exceeded. Please try again later." It passes.
+_LOCKED_OUT: Final = re.compile(r"login attempts", re.IGNORECASE)
 
 
 def git_blob_sha(content: bytes) -> str:
@@ -529,7 +532,7 @@ def _error_for(
         reset_at = _number(headers.get("x-ratelimit-reset"))
         if headers.get("x-ratelimit-remaining") == "0" and reset_at is not None:
             return GitHubRateLimitError(described, reset_at=reset_at)
-        if status == 429 or "rate limit" in message.lower():
+        if status == 429 or "rate limit" in message.lower() or _LOCKED_OUT.search(message):
             return GitHubRateLimitError(described)
         if headers.get("x-github-sso", "").lower().startswith("required"):
             return GitHubSSOError(described)

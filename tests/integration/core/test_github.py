@@ -417,6 +417,19 @@ async def test_a_secondary_rate_limit_without_retry_after_says_to_wait_a_minute(
     assert failure.value.wait_seconds(now=0) == 60
 
 
+async def test_an_account_refused_for_bad_credentials_waits_like_a_rate_limit_not_a_permission(
+    fake: FakeGitHub, session: aiohttp.ClientSession
+) -> None:
+    fake.bad_credentials_allowed = 1  # something else sent a bad token for this account
+    with pytest.raises(GitHubAuthError):
+        await client_for(fake, session, token="ghp_wrong").publish(FILES, "Publish")
+
+    with pytest.raises(GitHubRateLimitError, match="login attempts") as failure:
+        await client_for(fake, session).publish(FILES, "Publish")
+
+    assert failure.value.wait_seconds(now=0) == 60
+
+
 async def test_a_server_error_is_transient_and_stops_after_one_request(
     fake: FakeGitHub, session: aiohttp.ClientSession
 ) -> None:
