@@ -8,6 +8,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .entity import DatasetEntity, async_remove_unprovided
+from .permissions import async_is_admin
 from .runtime import PowerStatsConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -30,4 +31,6 @@ class PublishNowButton(DatasetEntity, ButtonEntity):
     """Publishes now, or as soon as maintenance or a backoff period ends."""
 
     async def async_press(self) -> None:
-        self.publisher.async_publish_now()
+        # HA sets the press's context (who pressed) on the entity before calling this.
+        may_replace = await async_is_admin(self.hass, self._context)
+        self.publisher.async_publish_now(may_replace=may_replace)

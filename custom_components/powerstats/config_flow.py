@@ -65,13 +65,13 @@ from .core.accounting import (
 from .core.views import LEVELS, MAX_NAME_LENGTH
 from .publish_settings import (
     CONF_GITHUB_TOKEN,
-    ERR_TOKEN_REQUIRED,
     PUBLISH_OPTION_KEYS,
     async_check_access,
     async_validate,
     github_schema,
     publish_target,
     reauth_schema,
+    token_error,
 )
 
 MAX_METER_ID = 32
@@ -303,8 +303,8 @@ class PowerStatsConfigFlow(ConfigFlow, domain=DOMAIN):
         target = publish_target(entry.options)
         if user_input is not None:
             token = str(user_input.get(CONF_GITHUB_TOKEN) or "").strip()
-            if not token:
-                errors[CONF_GITHUB_TOKEN] = ERR_TOKEN_REQUIRED
+            if (token_problem := token_error(token)) is not None:
+                errors[CONF_GITHUB_TOKEN] = token_problem
             elif target is not None:
                 error = await async_check_access(self.hass, token, target)
                 if error is not None:

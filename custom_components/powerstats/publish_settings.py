@@ -9,7 +9,7 @@ folder, API URL, levels and schedule in its options.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 from typing import Any, Final
 
@@ -38,6 +38,7 @@ from .core.github import (
     GitHubSSOError,
     InvalidTargetError,
     Target,
+    valid_token,
 )
 from .core.views import LEVELS
 
@@ -73,6 +74,7 @@ ERR_NO_PUSH: Final = "no_push_permission"
 ERR_SSO_REQUIRED: Final = "sso_required"
 ERR_CANNOT_CONNECT: Final = "cannot_connect"
 ERR_TOKEN_REQUIRED: Final = "token_required"  # noqa: S105 - an error key
+ERR_TOKEN_MALFORMED: Final = "token_malformed"  # noqa: S105 - an error key
 ERR_INTERVAL: Final = "interval_too_short"
 _TARGET_FIELDS: Final = {
     "repository": CONF_GITHUB_REPOSITORY,
@@ -86,7 +88,7 @@ _TARGET_FIELDS: Final = {
 class PublishSettings:
     """Parsed publishing settings of one config entry."""
 
-    token: str
+    token: str = field(repr=False)  # out of every repr, log line and traceback
     target: Target
     levels: frozenset[str]
     nightly: time
@@ -243,8 +245,8 @@ async def async_validate(
     if token is None and options[CONF_GITHUB_API_URL] == _api_url(current_options):
         token = current_token or None
     errors: dict[str, str] = {}
-    if not token:
-        errors[CONF_GITHUB_TOKEN] = ERR_TOKEN_REQUIRED
+    if (token_problem := token_error(token)) is not None:
+        errors[CONF_GITHUB_TOKEN] = token_problem
     if 0 < options[CONF_PUBLISH_INTERVAL] < MIN_INTERVAL:
         errors[CONF_PUBLISH_INTERVAL] = ERR_INTERVAL
     try:
@@ -258,6 +260,14 @@ async def async_validate(
     if error is not None:
         errors["base"] = error
     return Validated(options, token, errors)
+
+
+def token_error(token: str | None) -> str | None:
+    """The form error of a pasted token (already stripped), or None when it may be tried."""
+    if not token:
+        return ERR_TOKEN_REQUIRED
+    # A space or line break inside (a token copied with its neighbours) would break the header.
+    return None if valid_token(token) else ERR_TOKEN_MALFORMED
 
 
 def _api_url(values: Mapping[str, Any]) -> str:

@@ -22,6 +22,7 @@ from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
@@ -309,11 +310,20 @@ class Publisher:
         self._kick()
 
     @callback
-    def async_publish_now(self) -> None:
-        """The user asks to publish now (button, action): as `async_request`, and it is also
-        the user's go-ahead to replace a dataset in the folder that was not published from
-        here, which PowerStats otherwise leaves alone (see `GitHubExistingDataError`)."""
+    def async_publish_now(self, *, may_replace: bool) -> None:
+        """The user asks to publish now (button, action): as `async_request`, and, from an
+        administrator (`may_replace`), the go-ahead to replace a dataset in the folder that was
+        not published from here, which PowerStats otherwise leaves alone (see
+        `GitHubExistingDataError`). Any user may press the button: replacing history others
+        read (Pages, the board, a restore) is an administrator's decision."""
         if self.state.problem == PROBLEM_EXISTING_DATA:
+            if not may_replace:
+                assert self.settings is not None  # the problem is only ever of a target
+                raise HomeAssistantError(
+                    translation_domain=DOMAIN,
+                    translation_key="replace_needs_admin",
+                    translation_placeholders={"repository": self.settings.target.full_name},
+                )
             self._replace_existing = True
             self.state.problem = None
             self._drop_issues()

@@ -3,17 +3,20 @@
 The shell half of `powerstats.restore` (core/restore_plan.py checks what is read). Over HTTP the
 folder is GitHub Pages, a raw repository URL or the board's mirror, fetched with Home
 Assistant's shared client session, with time limits and never more bytes than the manifest
-promises; a local folder is read in the executor. Only the manifest and the level files it
-lists (`<meter>/<level>.json`, checked by the plan) are ever asked for.
+promises. Redirects are followed by hand and never from https to http: someone on the way
+could then change a file and the manifest's sha256 of it alike. A local folder is read in the
+executor. Only the manifest and the level files it lists (`<meter>/<level>.json`, checked by
+the plan) are ever asked for.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 import aiohttp
 from homeassistant.core import HomeAssistant
@@ -25,6 +28,13 @@ MANIFEST: Final = "manifest.json"
 # A published folder is a few hundred kilobytes: a slow board or Pages still answers in time.
 CONNECT_TIMEOUT: Final = 10
 READ_TIMEOUT: Final = 60
+# The whole read (the manifest and every level file, redirects included) ends by then, so a
+# source that answers each request just inside READ_TIMEOUT cannot hold the action for long.
+READ_DEADLINE: Final = 180
+# Pages redirects a folder given without its slash; a moved site adds one or two more.
+MAX_REDIRECTS: Final = 5
+_REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
+_SCHEMES: Final = ("http", "https")
 
 
 class SourceError(Exception):
@@ -45,8 +55,35 @@ class FolderBytes:
 
 
 def is_url(source: str) -> bool:
-    """Whether the source names an HTTP(S) location rather than a folder."""
-    return urlsplit(source).scheme.lower() in ("http", "https")
+    """Whether the source names an HTTP(S) location rather than a folder. Never raises."""
+    try:
+        return urlsplit(source).scheme.lower() in _SCHEMES
+    except ValueError:
+        # Only a malformed host part ("http://[bad/") fails to split: it was meant as an address.
+        return source.strip().lower().startswith(("http:", "https:"))
+
+
+def _url_problem(url: str) -> str | None:
+    """Why `url` is no address a restore can read from, or None when it is one."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises for a port that is no number up to 65535
+    except ValueError:
+        return "it cannot be read as an address (check the host and the port)"
+    if parts.scheme.lower() not in _SCHEMES:
+        return "it does not start with http:// or https://"
+    if not parts.hostname:
+        return "it names no host"
+    if port == 0:
+        return "its port is 0"
+    return None
+
+
+def checked_url(source: str) -> str:
+    """The source, once it is shown to be an http(s) address with a host and a valid port."""
+    if (problem := _url_problem(source)) is not None:
+        raise SourceError("restore_invalid_url", reason=problem)
+    return source
 
 
 def folder_url(source: str) -> str:
@@ -59,27 +96,73 @@ def folder_url(source: str) -> str:
 
 
 def shown(source: str) -> str:
-    """The source as it may be shown and logged: an address without user, password or query."""
+    """The source as it may be shown and logged: an address without user, password or query.
+
+    Never raises. Of an address without a readable host only the scheme is shown: where its
+    password ends cannot be told.
+    """
     if not is_url(source):
         return source
-    parts = urlsplit(source)
+    try:
+        parts = urlsplit(source)
+        netloc = _host_and_port(parts)
+    except ValueError:
+        netloc = None
+    if not netloc:
+        scheme = "https" if source.strip().lower().startswith("https") else "http"
+        return f"{scheme}://…"
+    return parts._replace(netloc=netloc, query="", fragment="").geturl()
+
+
+def _host_and_port(parts: SplitResult) -> str:
+    """The address's host and port, without its user and password ('' without a host)."""
     host = parts.hostname or ""
     netloc = f"[{host}]" if ":" in host else host
-    if parts.port is not None:
+    if host and parts.port is not None:
         netloc += f":{parts.port}"
-    return parts._replace(netloc=netloc, query="", fragment="").geturl()
+    return netloc
 
 
 def _url_error(url: str, reason: str) -> SourceError:
     return SourceError("restore_fetch_failed", url=shown(url), error=reason)
 
 
+def _client_error_text(err: aiohttp.ClientError) -> str:
+    """What went wrong, in fixed words: aiohttp's own texts may hold the address and password."""
+    if isinstance(err, aiohttp.InvalidURL):
+        return "the address is not valid"
+    if isinstance(err, aiohttp.ClientSSLError):
+        return "the secure connection failed (is the certificate valid?)"
+    if isinstance(err, aiohttp.ClientConnectorError):
+        return "could not connect to the host"
+    if isinstance(err, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
+        return "the connection closed before the whole answer came"
+    return type(err).__name__
+
+
+def _redirected(url: str, location: str) -> str:
+    """Where a redirect from `url` leads; refused when it leaves http(s) or https for http."""
+    try:
+        target = urljoin(url, location)
+    except ValueError:
+        target = location
+    if _url_problem(target) is not None:
+        raise _url_error(url, "it redirects to an address that is not valid")
+    if urlsplit(url).scheme.lower() == "https" and urlsplit(target).scheme.lower() == "http":
+        raise SourceError("restore_insecure_redirect", url=shown(url), target=shown(target))
+    return target
+
+
 class UrlSource:
-    """A published folder served over HTTP(S)."""
+    """A published folder served over HTTP(S), all of it read within READ_DEADLINE seconds.
+
+    Raises `SourceError` for a source that is no http(s) address with a host and a valid port.
+    """
 
     def __init__(self, hass: HomeAssistant, source: str) -> None:
         self._session = async_get_clientsession(hass)
-        self.base = folder_url(source)
+        self.base = folder_url(checked_url(source))
+        self._deadline = hass.loop.time() + READ_DEADLINE
 
     async def read_manifest(self) -> bytes:
         """The folder's manifest.json."""
@@ -90,10 +173,31 @@ class UrlSource:
         return {f.path: await self._get(f.path, min(f.size, MAX_FILE_BYTES)) for f in files}
 
     async def _get(self, path: str, limit: int) -> bytes:
-        url = self.base + path
+        """One file of the folder, within the deadline of the whole read."""
+        try:
+            async with asyncio.timeout_at(self._deadline):
+                return await self._follow(self.base + path, limit)
+        except TimeoutError:
+            # Each request turns its own time-out into a SourceError: this is the deadline.
+            raise SourceError("restore_too_slow", seconds=str(READ_DEADLINE)) from None
+
+    async def _follow(self, url: str, limit: int) -> bytes:
+        """The body at `url`, following at most MAX_REDIRECTS redirects."""
+        first = url
+        for _ in range(MAX_REDIRECTS + 1):
+            location = await self._fetch(url, limit)
+            if isinstance(location, bytes):
+                return location
+            url = _redirected(url, location)
+        raise SourceError("restore_too_many_redirects", url=shown(first), count=str(MAX_REDIRECTS))
+
+    async def _fetch(self, url: str, limit: int) -> bytes | str:
+        """The body at `url`, or where a redirect leads (the Location, as given)."""
         timeout = aiohttp.ClientTimeout(sock_connect=CONNECT_TIMEOUT, total=READ_TIMEOUT)
         try:
-            async with self._session.get(url, timeout=timeout, allow_redirects=True) as response:
+            async with self._session.get(url, timeout=timeout, allow_redirects=False) as response:
+                if response.status in _REDIRECTS and "Location" in response.headers:
+                    return response.headers["Location"]
                 if response.status != 200:
                     raise _url_error(url, f"HTTP {response.status}")
                 if (response.content_length or 0) > limit:
@@ -107,12 +211,12 @@ class UrlSource:
         except TimeoutError:
             raise _url_error(url, "no answer in time") from None
         except aiohttp.ClientError as err:
-            raise _url_error(url, str(err) or type(err).__name__) from None
+            raise _url_error(url, _client_error_text(err)) from None
 
 
 def _too_large(where: str, limit: int) -> SourceError:
     # One byte past what the manifest promised is as wrong as a megabyte: the sizes must match.
-    return SourceError("restore_file_too_large", path=where, limit=str(limit))
+    return SourceError("restore_file_too_large", path=shown(where), limit=str(limit))
 
 
 class FolderSource:
@@ -161,7 +265,10 @@ def resolve_folder(hass: HomeAssistant, raw: str) -> Path:
     path = Path(raw)
     if not path.is_absolute():
         path = Path(hass.config.path(raw))
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve()
+    except ValueError:  # a NUL character: no folder is named so
+        raise SourceError("restore_folder_missing", path=raw) from None
     if resolved.name == MANIFEST:
         resolved = resolved.parent
     config = Path(hass.config.config_dir).resolve()

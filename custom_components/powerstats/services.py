@@ -54,6 +54,7 @@ from .core.restore_plan import select as select_meters
 from .core.timegrid import day_bounds, iso_local, ten_minute_start
 from .core.views import BUCKET_OF_LEVEL, LEVELS, Level, rows_between
 from .meter import PowerStatsMeter, history_not_saved
+from .permissions import async_is_admin
 from .restore_source import FolderSource, SourceError, UrlSource, is_url, resolve_folder, shown
 from .runtime import PowerStatsConfigEntry, loaded_entry
 
@@ -455,7 +456,7 @@ async def _async_publish(call: ServiceCall) -> ServiceResponse:
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="nothing_to_publish"
         )
-    publisher.async_publish_now()
+    publisher.async_publish_now(may_replace=await async_is_admin(call.hass, call.context))
     return None
 
 

@@ -229,6 +229,23 @@ async def test_a_malformed_file_is_refused_with_a_translated_error_and_nothing_s
     assert "is not a PowerStats export file" in str(error)
 
 
+async def test_a_hostile_file_is_refused_as_malformed_with_its_values_cut_short(
+    ha: HomeAssistant, house: PowerStatsMeter, hass_storage: dict[str, Any]
+) -> None:
+    nested = write(ha, "nested.json", '{"rows": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    error = await refused(ha, house, nested, hass_storage)
+    assert error.translation_key == "import_malformed"
+    assert "nested too deeply" in str(error)
+    paths = await export_all(ha, "json")
+    zone = "Europe/" + "x" * 1_000_000
+    text = read(ha, paths[0]).replace('"timezone":"Europe/Amsterdam"', f'"timezone":"{zone}"')
+    error = await refused(ha, house, write(ha, "zone.json", text), hass_storage)
+    assert error.translation_key == "import_wrong_timezone"
+    assert error.translation_placeholders is not None
+    assert error.translation_placeholders["file_timezone"] == zone[:39] + "…"
+    assert len(str(error)) < 400
+
+
 async def test_a_file_in_the_wrong_unit_is_refused_with_a_translated_error_and_nothing_stored(
     ha: HomeAssistant, house: PowerStatsMeter, hass_storage: dict[str, Any]
 ) -> None:

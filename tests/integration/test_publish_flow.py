@@ -132,6 +132,9 @@ async def test_the_publishing_step_names_what_is_wrong(
         ({CONF_GITHUB_REPOSITORY: "no-slash"}, CONF_GITHUB_REPOSITORY, "invalid_repository"),
         ({CONF_PUBLISH_INTERVAL: 5}, CONF_PUBLISH_INTERVAL, "interval_too_short"),
         ({CONF_GITHUB_TOKEN: ""}, CONF_GITHUB_TOKEN, "token_required"),
+        # Copied with its neighbours: it would break (or add to) the request's headers.
+        ({CONF_GITHUB_TOKEN: "ghp_abc\nX-Injected: 1"}, CONF_GITHUB_TOKEN, "token_malformed"),
+        ({CONF_GITHUB_TOKEN: "Token: ghp_abc"}, CONF_GITHUB_TOKEN, "token_malformed"),
     ],
 )
 async def test_settings_github_would_refuse_are_named_without_asking_it(
@@ -273,6 +276,12 @@ async def test_a_refused_token_starts_reauth_and_the_new_token_publishes_what_wa
         flows[0]["flow_id"], {CONF_GITHUB_TOKEN: "ghp_still_wrong"}
     )
     assert wrong["errors"] == {"base": "invalid_auth"}
+    sent = len(fake.requests)
+    garbled = await ha.config_entries.flow.async_configure(
+        flows[0]["flow_id"], {CONF_GITHUB_TOKEN: "ghp_\u200b" + NEW_TOKEN[4:]}
+    )
+    assert garbled["errors"] == {CONF_GITHUB_TOKEN: "token_malformed"}
+    assert len(fake.requests) == sent
     result = await ha.config_entries.flow.async_configure(
         flows[0]["flow_id"], {CONF_GITHUB_TOKEN: NEW_TOKEN}
     )

@@ -12,11 +12,15 @@ import aiohttp
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Context, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped]
+from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped]
+    MockConfigEntry,
+    MockUser,
+)
 
 from custom_components.powerstats.const import DOMAIN
 from custom_components.powerstats.core.github import GitHubClient, Target, git_blob_sha
@@ -483,6 +487,42 @@ async def test_a_repository_holding_history_not_published_from_here_waits_for_th
     published_matches_local(ha, fake)
     assert ir.async_get(ha).async_get_issue(DOMAIN, issue_id) is None
     assert state_of(ha, PROBLEM).state == "off"
+
+
+async def test_only_an_administrator_can_replace_history_not_published_from_here(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    fake: FakeGitHub,
+    hass_admin_user: MockUser,
+) -> None:
+    # Anyone may press Publish now (a wall tablet's login): replacing what Pages, the board and
+    # a restore read is an administrator's decision.
+    earlier = {"manifest.json": b'{"format": "powerstats/1"}\n', "house/yearly.json": b"{}\n"}
+    fake.repo.commit_files(earlier, "Another installation's history", 1)
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    entry = await start_publishing_meter(ha, fake)
+    issue_id = f"publish_existing_data_{entry.entry_id}"
+    # A household member: may control entities and call actions, not administer.
+    tablet = await ha.auth.async_create_user("Wall tablet", group_ids=["system-users"])
+    user = Context(user_id=tablet.id)
+    for domain, service, data in (
+        ("button", "press", {"entity_id": BUTTON}),
+        (DOMAIN, "publish", {}),
+    ):
+        with pytest.raises(HomeAssistantError) as raised:
+            await ha.services.async_call(domain, service, data, blocking=True, context=user)
+        assert raised.value.translation_key == "replace_needs_admin"
+        await settle(ha)
+        assert fake.writes == []
+        assert fake.repo.files() == earlier
+        assert ir.async_get(ha).async_get_issue(DOMAIN, issue_id) is not None
+
+    admin = Context(user_id=hass_admin_user.id)
+    await ha.services.async_call(DOMAIN, "publish", {}, blocking=True, context=admin)
+    await settle(ha)
+
+    published_matches_local(ha, fake)
+    assert ir.async_get(ha).async_get_issue(DOMAIN, issue_id) is None
 
 
 @pytest.mark.parametrize("sending_saved", [True, False])

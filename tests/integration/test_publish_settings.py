@@ -31,3 +31,11 @@ def test_settings_with_a_nightly_time_that_is_no_time_are_not_set_up() -> None:
     settings = PublishSettings.from_entry(TOKEN, {**options, CONF_PUBLISH_TIME: "03:30:00"})
     assert settings is not None
     assert settings.nightly.hour == 3
+
+
+def test_the_token_is_kept_out_of_the_settings_repr() -> None:
+    # A debug line, an assertion or a traceback that prints the settings must not print it.
+    settings = PublishSettings.from_entry(TOKEN, {CONF_GITHUB_REPOSITORY: "me/energy"})
+    assert settings is not None
+    assert "github_pat_x" not in repr(settings)
+    assert "owner='me', name='energy'" in repr(settings)

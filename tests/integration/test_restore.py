@@ -8,6 +8,7 @@ real views from a history tracked the way live tracking tracks it.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import replace
 from datetime import timedelta
@@ -232,6 +233,27 @@ async def test_a_password_or_token_in_the_address_is_never_shown(
     with pytest.raises(ServiceValidationError) as caught:
         await restore(ha, source=secret_url.replace("/?", "/gone/?"))
     assert "s3cret" not in str(caught.value.translation_placeholders)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "http://alice:s3cret@/published/",
+        "http://alice:s3cret@board.local:99999/published/",
+        "http://alice:s3cret@[bad/published/",
+    ],
+)
+async def test_an_address_that_cannot_be_read_is_refused_clearly_and_its_password_kept_out(
+    ha: HomeAssistant, house: PowerStatsMeter, source: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    assert await refused(ha, house, source=source) == "restore_invalid_url"
+    with pytest.raises(ServiceValidationError) as caught:
+        await restore(ha, source=source)
+    assert "is not an address PowerStats can restore from" in str(caught.value)
+    assert "s3cret" not in str(caught.value)
+    assert "s3cret" not in str(caught.value.translation_placeholders)
+    assert "s3cret" not in caplog.text
 
 
 async def test_a_folder_in_the_config_folder_restores_every_level(

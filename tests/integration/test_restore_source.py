@@ -6,20 +6,35 @@ and shown to leave the reader with a `SourceError` that the action turns into a 
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+import ipaddress
+import socket
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from homeassistant.core import HomeAssistant
 
 from custom_components.powerstats.core.restore_plan import PublishedFile
 from custom_components.powerstats.restore_source import (
+    MAX_REDIRECTS,
+    READ_DEADLINE,
+    READ_TIMEOUT,
     FolderSource,
     SourceError,
     UrlSource,
     folder_url,
+    is_url,
     resolve_folder,
+    shown,
 )
 
 type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -136,4 +151,276 @@ async def test_a_folder_that_is_not_there_is_named(hass: HomeAssistant, tmp_path
     hass.config.config_dir = str(tmp_path)
     with pytest.raises(SourceError) as caught:
         await hass.async_add_executor_job(resolve_folder, hass, "no-such-folder")
+    assert caught.value.key == "restore_folder_missing"
+
+
+# -- addresses ----------------------------------------------------------------------------------
+
+SECRET = "secretpw"
+
+
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        (f"http://alice:{SECRET}@/published/", "names no host"),
+        (f"http://alice:{SECRET}@pages.example:99999/published/", "cannot be read"),
+        (f"http://alice:{SECRET}@[bad/published/", "cannot be read"),
+        (f"https://alice:{SECRET}@pages.example:0/", "port is 0"),
+        (f"http:alice:{SECRET}@published", "names no host"),
+    ],
+)
+async def test_an_address_that_cannot_be_read_is_refused_clearly_without_its_password(
+    hass: HomeAssistant, source: str, reason: str
+) -> None:
+    assert is_url(source)
+    assert SECRET not in shown(source)
+    with pytest.raises(SourceError) as caught:
+        UrlSource(hass, source)
+    assert caught.value.key == "restore_invalid_url"
+    assert reason in caught.value.placeholders["reason"]
+    assert SECRET not in str(caught.value)
+
+
+async def test_an_address_aiohttp_cannot_use_is_named_without_its_password(
+    hass: HomeAssistant,
+) -> None:
+    # A host name too long for IDNA passes the split, and aiohttp's error text is the address.
+    source = f"http://alice:{SECRET}@{'é' * 70}/published/"
+    with pytest.raises(SourceError) as caught:
+        await UrlSource(hass, source).read_manifest()
+    assert caught.value.key == "restore_fetch_failed"
+    assert caught.value.placeholders["error"] == "the address is not valid"
+    assert SECRET not in str(caught.value)
+
+
+async def test_a_file_too_large_is_named_without_the_password_of_its_address(
+    hass: HomeAssistant, serve: Callable[[Handler], Awaitable[str]]
+) -> None:
+    async def large(request: web.Request) -> web.StreamResponse:
+        return web.Response(body=b"[" * 2000)
+
+    url = (await serve(large)).replace("http://", f"http://alice:{SECRET}@")
+    with pytest.raises(SourceError) as caught:
+        await UrlSource(hass, url).read_files([listed("house/daily.json", 1500)])
+    assert caught.value.key == "restore_file_too_large"
+    assert SECRET not in str(caught.value)
+
+
+# -- redirects and the deadline -----------------------------------------------------------------
+
+
+async def test_a_redirect_within_the_site_is_followed(
+    hass: HomeAssistant, serve: Callable[[Handler], Awaitable[str]]
+) -> None:
+    async def moved(request: web.Request) -> web.StreamResponse:
+        if request.path.startswith("/published/"):
+            raise web.HTTPMovedPermanently(request.path.replace("/published/", "/energy/"))
+        return web.Response(body=request.path.encode())
+
+    assert await UrlSource(hass, await serve(moved)).read_manifest() == b"/energy/manifest.json"
+
+
+async def test_endless_redirects_are_refused_after_a_few(
+    hass: HomeAssistant, serve: Callable[[Handler], Awaitable[str]]
+) -> None:
+    hops: list[str] = []
+
+    async def loop(request: web.Request) -> web.StreamResponse:
+        hops.append(request.path)
+        raise web.HTTPFound(f"/hop{len(hops)}/manifest.json")
+
+    with pytest.raises(SourceError) as caught:
+        await UrlSource(hass, await serve(loop)).read_manifest()
+    assert caught.value.key == "restore_too_many_redirects"
+    assert len(hops) == MAX_REDIRECTS + 1
+
+
+def self_signed(folder: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A server context with a fresh certificate for 127.0.0.1, and a client one trusting it."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(cert_file, key_file)
+    return server, ssl.create_default_context(cafile=str(cert_file))
+
+
+@pytest.fixture
+async def serve_tls(
+    socket_enabled: None, tmp_path: Path
+) -> AsyncIterator[Callable[[Handler], Awaitable[tuple[str, ssl.SSLContext]]]]:
+    """Like `serve`, over https with a fresh certificate; yields the starter of such servers.
+
+    Each started server gives its address and a client TLS context that trusts it.
+    """
+    runners: list[web.AppRunner] = []
+    server_tls, client_tls = self_signed(tmp_path)
+
+    async def start(handler: Handler) -> tuple[str, ssl.SSLContext]:
+        app = web.Application()
+        app.router.add_get("/{tail:.*}", handler)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_tls).start()
+        runners.append(runner)
+        return f"https://127.0.0.1:{runner.addresses[0][1]}/published/", client_tls
+
+    yield start
+    for runner in runners:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def trusting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[Callable[[ssl.SSLContext], None]]:
+    """Makes the sources use a session that trusts the given TLS context."""
+    sessions: list[aiohttp.ClientSession] = []
+
+    def trust(client_tls: ssl.SSLContext) -> None:
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=client_tls))
+        sessions.append(session)
+        monkeypatch.setattr(
+            "custom_components.powerstats.restore_source.async_get_clientsession",
+            lambda hass: session,
+        )
+
+    yield trust
+    for session in sessions:
+        await session.close()
+
+
+async def test_a_redirect_from_https_to_plain_http_is_refused(
+    hass: HomeAssistant,
+    serve: Callable[[Handler], Awaitable[str]],
+    serve_tls: Callable[[Handler], Awaitable[tuple[str, ssl.SSLContext]]],
+    trusting: Callable[[ssl.SSLContext], None],
+) -> None:
+    asked: list[str] = []
+
+    async def plain(request: web.Request) -> web.StreamResponse:
+        asked.append(request.path)
+        return web.Response(body=b"{}")
+
+    downgraded = await serve(plain)
+
+    async def secure(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPFound(downgraded + "/manifest.json")
+
+    url, client_tls = await serve_tls(secure)
+    trusting(client_tls)
+    with pytest.raises(SourceError) as caught:
+        await UrlSource(hass, url).read_manifest()
+    assert caught.value.key == "restore_insecure_redirect"
+    assert caught.value.placeholders["target"] == downgraded + "/manifest.json"
+    assert asked == []
+
+
+@pytest.mark.parametrize("location", ["ftp://pages.example/manifest.json", "http://[bad/x"])
+async def test_a_redirect_to_an_address_that_is_not_valid_is_refused(
+    hass: HomeAssistant, serve: Callable[[Handler], Awaitable[str]], location: str
+) -> None:
+    async def away(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=302, headers={"Location": location})
+
+    with pytest.raises(SourceError) as caught:
+        await UrlSource(hass, await serve(away)).read_manifest()
+    assert caught.value.key == "restore_fetch_failed"
+    assert caught.value.placeholders["error"] == "it redirects to an address that is not valid"
+
+
+async def test_a_host_that_refuses_the_connection_is_named(
+    hass: HomeAssistant, socket_enabled: None
+) -> None:
+    with socket.socket() as closed:  # a loopback port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    with pytest.raises(SourceError) as caught:
+        await UrlSource(hass, f"http://127.0.0.1:{port}/published/").read_manifest()
+    assert caught.value.key == "restore_fetch_failed"
+    assert caught.value.placeholders["error"] == "could not connect to the host"
+
+
+async def test_a_request_that_gets_no_answer_ends_at_its_own_time_out(
+    hass: HomeAssistant,
+    serve: Callable[[Handler], Awaitable[str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_time = hass.loop.time
+    elapsed = [0.0]
+    monkeypatch.setattr(hass.loop, "time", lambda: real_time() + elapsed[0])
+    never = asyncio.Event()
+
+    async def silent(request: web.Request) -> web.StreamResponse:
+        elapsed[0] += READ_TIMEOUT + 10  # past the request's time-out, well before the deadline
+        await never.wait()
+        return web.Response(status=500)
+
+    try:
+        with pytest.raises(SourceError) as caught:
+            await UrlSource(hass, await serve(silent)).read_manifest()
+    finally:
+        never.set()  # so the server can stop
+    assert caught.value.key == "restore_fetch_failed"
+    assert caught.value.placeholders["error"] == "no answer in time"
+
+
+async def test_the_whole_read_ends_at_one_deadline_though_each_file_answers_in_time(
+    hass: HomeAssistant,
+    serve: Callable[[Handler], Awaitable[str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each answer takes 50 s of the loop's clock: within a request's time-out, but the fourth
+    # request ends past the deadline of the whole read.
+    real_time = hass.loop.time
+    elapsed = [0.0]
+    monkeypatch.setattr(hass.loop, "time", lambda: real_time() + elapsed[0])
+    answered: list[str] = []
+
+    async def slow(request: web.Request) -> web.StreamResponse:
+        elapsed[0] += 50
+        answered.append(request.path)
+        return web.Response(body=b"[]")
+
+    source = UrlSource(hass, await serve(slow))
+    await source.read_manifest()
+    files = [listed(f"house/{level}.json", 2) for level in ("daily", "weekly", "monthly")]
+    with pytest.raises(SourceError) as caught:
+        await source.read_files(files)
+    assert caught.value.key == "restore_too_slow"
+    # The manifest, daily and weekly came within 150 s; monthly's answer came at 200 s.
+    assert len(answered) == 4
+    assert caught.value.placeholders == {"seconds": str(READ_DEADLINE)}
+
+
+async def test_a_folder_name_holding_a_nul_character_is_named_as_missing(
+    hass: HomeAssistant, tmp_path: Path
+) -> None:
+    hass.config.config_dir = str(tmp_path)
+    with pytest.raises(SourceError) as caught:
+        await hass.async_add_executor_job(resolve_folder, hass, "published\x00")
     assert caught.value.key == "restore_folder_missing"

@@ -58,6 +58,9 @@ _LARGEST: Final = 1e15
 MAX_IMPORT_BYTES: Final = 64 * 1024 * 1024
 # ISO 4217 codes have three letters; HA takes no longer ones, the published files allow eight.
 _LONGEST_CURRENCY: Final = 8
+# A value quoted from the file in an error is cut to this many characters: the file may hold
+# megabytes where a time zone belongs, and the error is shown in the UI and logged.
+_QUOTED: Final = 40
 
 
 class ExportFileError(ValueError):
@@ -214,14 +217,17 @@ def parse(
     else:
         raise _malformed("it is neither a PowerStats JSON nor CSV export")
     if header.get("format") != EXPORT_FORMAT:
-        raise _malformed(f"its format is {header.get('format')!r}, expected {EXPORT_FORMAT!r}")
+        raise _malformed(
+            f"its format is {_quoted(header.get('format'))}, expected {EXPORT_FORMAT!r}"
+        )
     _check_columns(columns)
     file_zone = header.get("timezone")
     if file_zone != timezone:
+        shown_zone = _shown(file_zone)
         raise ExportFileError(
             "import_wrong_timezone",
-            f"The file's buckets follow time zone {file_zone}, this meter follows {timezone}",
-            file_timezone=str(file_zone),
+            f"The file's buckets follow time zone {shown_zone}, this meter follows {timezone}",
+            file_timezone=shown_zone,
             timezone=timezone,
         )
     file_currency = header.get("currency")
@@ -259,6 +265,25 @@ def parse(
     )
 
 
+def _shown(value: object) -> str:
+    """A value from the file as an error may show it: cut short, containers only named.
+
+    A list or object is never turned into text: it may be nested as deep as the JSON reader
+    allows, or be most of the file.
+    """
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    text = value if isinstance(value, str) else str(value)
+    return text if len(text) <= _QUOTED else text[: _QUOTED - 1] + "…"
+
+
+def _quoted(value: object) -> str:
+    """`_shown`, with a text in quotes so an empty or padded one can be seen as such."""
+    return repr(_shown(value)) if isinstance(value, str) else _shown(value)
+
+
 def _malformed(reason: str) -> ExportFileError:
     return ExportFileError(
         "import_malformed", f"The file is not a PowerStats export: {reason}", reason=reason
@@ -280,6 +305,9 @@ def _bad_row(number: int, reason: str) -> ExportFileError:
 def _read_json(text: str) -> tuple[dict[str, Any], list[Any], list[list[Any]]]:
     try:
         body = json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError as err:
+        # Brackets thousands deep exhaust the reader; an export nests no deeper than its rows.
+        raise _malformed("its JSON is nested too deeply") from err
     except json.JSONDecodeError as err:
         if not text.rstrip().endswith("}"):
             # Every export ends with its closing brace; a file cut short does not.
@@ -325,7 +353,7 @@ def _read_csv(text: str) -> tuple[dict[str, Any], list[Any], list[list[Any]]]:
     except ValueError as err:
         raise _malformed("the '# rows:' line does not hold a number") from err
     if expected != len(rows):
-        raise _truncated(f"it announces {expected} rows and holds {len(rows)}")
+        raise _truncated(f"it announces {_shown(expected)} rows and holds {len(rows)}")
     typed = [[_csv_cell(i, cell) for i, cell in enumerate(row)] for row in rows]
     return header, columns, typed
 
@@ -346,7 +374,7 @@ class _CsvNumber(str):
 
 
 def _check_columns(columns: Sequence[Any]) -> None:
-    names = [str(c).strip().lower() for c in columns]
+    names = [c.strip().lower() if isinstance(c, str) else _shown(c) for c in columns]
     if names == list(COLUMNS):
         return
     wrong = sorted(set(names) & _OTHER_UNITS)
@@ -357,7 +385,10 @@ def _check_columns(columns: Sequence[Any]) -> None:
             "in W and time in seconds",
             columns=", ".join(wrong),
         )
-    raise _malformed(f"its columns are {', '.join(names)}, expected {', '.join(COLUMNS)}")
+    shown = ", ".join(_shown(n) for n in names[: len(COLUMNS)])
+    if len(names) > len(COLUMNS):
+        shown += ", …"
+    raise _malformed(f"its columns are {shown}, expected {', '.join(COLUMNS)}")
 
 
 def _number(number: int, name: str, value: Any, *, optional: bool = False) -> float | None:
@@ -402,7 +433,7 @@ def _read_row(number: int, raw: Sequence[Any], tz: tzinfo) -> tuple[BucketLevel,
         raise _bad_row(number, f"it has {len(raw)} cells, expected {len(COLUMNS)}")
     level = raw[0]
     if level not in BUCKET_LEVELS:
-        raise _bad_row(number, f"unknown level {level!r}")
+        raise _bad_row(number, f"unknown level {_quoted(level)}")
     start = _integer(number, "start", raw[1])
     seconds = _integer(number, "seconds", raw[2])
     kwh = _required(number, "kwh", raw[3])

@@ -53,6 +53,10 @@ _PROTECTED: Final = re.compile(r"protected branch|rule violation", re.IGNORECASE
 # How GitHub words its refusal of an account that sent bad credentials too often (by anything
 # using it): "Maximum number of login attempts exceeded. Please try again later." It passes.
 _LOCKED_OUT: Final = re.compile(r"login attempts", re.IGNORECASE)
+# What X-Accepted-GitHub-Permissions holds: "contents=write" or "contents=write, metadata=read".
+_PERMISSIONS: Final = re.compile(r"[a-z_]+=(read|write|admin)(, ?[a-z_]+=(read|write|admin))*\Z")
+# A token as GitHub issues them (ghp_…, github_pat_…): printable ASCII without spaces.
+_TOKEN: Final = re.compile(r"[\x21-\x7e]{1,255}")
 
 
 def git_blob_sha(content: bytes) -> str:
@@ -458,6 +462,9 @@ class GitHubClient:
         body: Mapping[str, Any] | None = None,
         params: Mapping[str, str] | None = None,
     ) -> _Answer:
+        if not valid_token(self._token):
+            # It would break the request's header (or inject another): never sent.
+            raise GitHubAuthError("the token has characters a GitHub token never has")
         if method != "GET":
             await self._space_writes()
         headers = {
@@ -482,7 +489,7 @@ class GitHubClient:
                 answer_headers = {k.lower(): v for k, v in response.headers.items()}
                 try:
                     data: Any = json.loads(await _read_capped(response))
-                except ValueError:
+                except (ValueError, RecursionError):  # not JSON, or nested past Python's stack
                     data = None
         except TimeoutError as err:
             _LOGGER.debug("%s %s timed out", method, shown)
@@ -493,7 +500,7 @@ class GitHubClient:
         _LOGGER.debug("%s %s -> %s", method, shown, status)
         if status < 300:
             return _Answer(status, data, answer_headers)
-        raise _error_for(method, url, status, data, answer_headers)
+        raise _error_for(method, url, status, _without(data, self._token), answer_headers)
 
     async def _space_writes(self) -> None:
         loop = asyncio.get_running_loop()
@@ -517,6 +524,14 @@ async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
     return bytes(body)
 
 
+def _without(data: Any, token: str) -> Any:
+    """An error answer with the token taken out of its message: a server that echoes the
+    request (a proxy, another API host) must not put it in the log or a repair."""
+    if isinstance(data, dict) and isinstance(data.get("message"), str):
+        return {**data, "message": data["message"].replace(token, "[token]")}
+    return data
+
+
 def _error_for(
     method: str, url: str, status: int, data: Any, headers: Mapping[str, str]
 ) -> GitHubError:
@@ -536,8 +551,9 @@ def _error_for(
             return GitHubRateLimitError(described)
         if headers.get("x-github-sso", "").lower().startswith("required"):
             return GitHubSSOError(described)
-        missing = headers.get("x-accepted-github-permissions")
-        return GitHubPermissionError(described, _clean(missing) if missing else None)
+        missing = headers.get("x-accepted-github-permissions", "")
+        # Shown in a repair (markdown): only a list of permissions, never text of the server's.
+        return GitHubPermissionError(described, missing if _PERMISSIONS.match(missing) else None)
     if status == 404:
         return GitHubNotFoundError(described)
     if status in (301, 302, 307, 308):
@@ -585,6 +601,12 @@ def _sha(value: Any) -> str:
     return value
 
 
+def valid_token(token: str) -> bool:
+    """Whether a token can be what GitHub issued; a line break or a space pasted with it
+    cannot, and would break (or add to) the request's headers."""
+    return _TOKEN.fullmatch(token) is not None
+
+
 def valid_api_url(api_url: str) -> bool:
     """An https URL, or an http URL of this machine only: the token must not cross a network
     in clear text (a test server or an SSH tunnel on loopback is fine)."""
@@ -596,6 +618,8 @@ def valid_api_url(api_url: str) -> bool:
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError:
         return False
+    if parts.query or parts.fragment:
+        return False  # the API's base: paths are appended to it, a query or fragment breaks them
     if not host or "@" in parts.netloc:
         # A user name or password in the address would go out beside the token (and aiohttp
         # refuses to send both).

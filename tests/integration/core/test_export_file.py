@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -357,3 +358,62 @@ def test_a_row_without_a_required_finite_number_is_refused(row: str, reason: str
     error = refused(json_with_row(row))
     assert error.key == "import_invalid_row"
     assert error.placeholders["reason"] == reason
+
+
+def test_a_json_file_nested_thousands_deep_is_refused_as_malformed() -> None:
+    error = refused('{"rows": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    assert error.key == "import_malformed"
+    assert error.placeholders["reason"] == "its JSON is nested too deeply"
+
+
+# Below the CSV reader's limit of a field, so the column line reaches the check of columns.
+HUGE = "z" * 100_000
+
+
+def texts(error: ExportFileError) -> list[str]:
+    """Everything of an error that is shown or logged."""
+    return [str(error), *error.placeholders.values()]
+
+
+@pytest.mark.parametrize(
+    ("write", "old", "new", "key"),
+    [
+        (to_json, '"format":"powerstats-export/1"', f'"format":"{HUGE}"', "import_malformed"),
+        (to_json, '"timezone":"Europe/Amsterdam"', f'"timezone":"{HUGE}"', "import_wrong_timezone"),
+        (to_json, '"level","start"', f'"{HUGE}","start"', "import_malformed"),
+        (to_json, '["10min",', f'["{HUGE}",', "import_invalid_row"),
+        (to_csv, "# format: powerstats-export/1", f"# format: {HUGE}", "import_malformed"),
+        (to_csv, "# timezone: Europe/Amsterdam", f"# timezone: {HUGE}", "import_wrong_timezone"),
+        (to_csv, "level,start,", f"{HUGE},start,", "import_malformed"),
+        (to_csv, "# rows: ", "# rows: " + "9" * 4000, "import_truncated"),
+        (to_csv, "level,", "z," * 50_000 + "level,", "import_malformed"),
+    ],
+    ids=[
+        "format",
+        "timezone",
+        "column",
+        "level",
+        "csv-format",
+        "csv-timezone",
+        "csv-column",
+        "csv-rows",
+        "csv-columns",
+    ],
+)
+def test_a_huge_value_from_the_file_is_cut_short_in_the_error(
+    write: Callable[[ExportedBuckets, str], bytes], old: str, new: str, key: str
+) -> None:
+    good = write(export(recorded_history(1)), EXPORTED).decode()
+    assert old in good
+    error = refused(good.replace(old, new, 1))
+    assert error.key == key
+    assert all(len(text) < 400 for text in texts(error)), [len(t) for t in texts(error)]
+    assert any("…" in text for text in texts(error))
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [("[[[1]]]", "a list"), ('{"a": {"b": 1}}', "an object")]
+)
+def test_a_format_that_is_no_text_is_named_by_its_kind(value: str, shown: str) -> None:
+    error = refused(f'{{"format": {value}, "columns": [], "rows": []}}')
+    assert error.placeholders["reason"] == f"its format is {shown}, expected 'powerstats-export/1'"

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from custom_components.powerstats.core.github import (
     API_VERSION,
@@ -329,6 +330,67 @@ async def test_a_token_without_contents_write_raises_a_permission_error_naming_w
     assert failure.value.missing == "contents=write"
 
 
+async def test_a_permission_header_that_is_not_a_list_of_permissions_is_not_passed_on(
+    fake: FakeGitHub, session: aiohttp.ClientSession
+) -> None:
+    # It is shown in a repair, which renders markdown: a hostile host must not place a link.
+    await seeded(fake)
+    fake.fail(
+        403,
+        "Resource not accessible by personal access token",
+        headers={"X-Accepted-GitHub-Permissions": "[renew your token](https://evil.example)"},
+    )
+
+    with pytest.raises(GitHubPermissionError) as failure:
+        await client_for(fake, session).publish(FILES, "Publish")
+
+    assert failure.value.missing is None
+
+
+@pytest.mark.parametrize("token", ["ghp_abc\r\nX-Injected: 1", "ghp_abc def", "ghp_\u200babc"])
+async def test_a_token_with_characters_no_github_token_has_is_never_sent(
+    fake: FakeGitHub, session: aiohttp.ClientSession, token: str
+) -> None:
+    with pytest.raises(GitHubAuthError, match="characters a GitHub token never has"):
+        await client_for(fake, session, token=token).publish(FILES, "Publish")
+
+    assert fake.requests == []
+
+
+async def test_an_error_message_that_echoes_the_token_is_kept_without_it(
+    fake: FakeGitHub, session: aiohttp.ClientSession
+) -> None:
+    # A proxy or another API host that echoes the request must not put the token in the log.
+    fake.fail(500, f"upstream refused: Authorization: Bearer {TOKEN}", times=10)
+
+    with pytest.raises(GitHubTransientError) as failure:
+        await client_for(fake, session).publish(FILES, "Publish")
+
+    assert TOKEN not in str(failure.value)
+    assert "Bearer [token]" in str(failure.value)
+
+
+async def test_an_answer_nested_deeper_than_python_can_parse_is_an_answer_without_a_body(
+    session: aiohttp.ClientSession,
+) -> None:
+    async def nested(request: web.Request) -> web.Response:
+        return web.Response(status=502, text="[" * 200_000, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", nested)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    target = Target.parse(repository="alice/energy", api_url=f"http://127.0.0.1:{port}")
+    try:
+        with pytest.raises(GitHubTransientError, match="no message"):
+            await GitHubClient(session, TOKEN, target, timeout=5).check_access()
+    finally:
+        await runner.cleanup()
+
+
 async def test_a_token_not_authorized_for_single_sign_on_raises_an_sso_error(
     fake: FakeGitHub, session: aiohttp.ClientSession
 ) -> None:
@@ -538,6 +600,8 @@ def test_blob_ids_are_the_ones_git_computes() -> None:
         ("http://127.0.0.1:notaport", False),
         ("https://alice:secret@ghe.example.com/api/v3", False),
         ("https://alice@api.github.com", False),
+        ("https://api.github.com?access_token=x", False),
+        ("https://api.github.com/#x", False),
     ],
 )
 def test_an_api_url_is_https_or_http_on_this_machine_only(api_url: str, valid: bool) -> None:
