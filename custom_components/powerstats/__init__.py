@@ -385,13 +385,41 @@ async def async_unload_entry(hass: HomeAssistant, entry: PowerStatsConfigEntry) 
         data.unloading = True
     unloaded = False
     try:
-        unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+        unloaded = await _async_unload_platforms(hass, entry)
     finally:
         # Unloaded, the teardowns run next: no meter may join meanwhile. A platform that failed
         # to unload (returned False or raised) leaves the whole dataset running, as HA marks it
         # failed to unload: changes to it are heard again, not ignored until HA restarts.
         data.unloading = unloaded
     return unloaded
+
+
+async def _async_unload_platforms(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> bool:
+    """Unload every platform, as HA's `async_unload_platforms` does, each on its own.
+
+    When another platform fails to unload the dataset keeps running, and a meter may still
+    join it; once the sensor platform is down, its sensors have no platform to join (HA would
+    add them to the one taken down, where no unload ever removes them).
+    """
+    results = await asyncio.gather(
+        *(hass.config_entries.async_forward_entry_unload(entry, p) for p in PLATFORMS),
+        return_exceptions=True,
+    )
+    if results[PLATFORMS.index(Platform.SENSOR)] is True:
+        entry.runtime_data.add_meter_entities = _no_sensors
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return all(results)
+
+
+@callback
+def _no_sensors(meter: PowerStatsMeter) -> None:
+    LOGGER.warning(
+        "Meter %s joined PowerStats while its sensors are unloaded (the dataset failed to "
+        "unload); its sensors appear when Home Assistant restarts",
+        meter.config.name,
+    )
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> None:

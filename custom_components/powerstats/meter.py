@@ -133,6 +133,10 @@ class PowerStatsMeter:
         self.config = MeterConfig.from_data(subentry.data)
         # Whether the meter's store was written before (a missing one is then a loss).
         self._stored = bool(subentry.data.get(CONF_STORED))
+        # Whether a snapshot is known to be on disk (found at start, or one that landed since).
+        # Until one is, journal lines are of no use (a journal without its snapshot is set
+        # aside), so every boundary tries one.
+        self._on_disk = False
         self.store = MeterStore(hass, subentry.subentry_id)
         self.history = History(tz)
         self.accumulator = MeterAccumulator(self.config.kind, tz, self._now())
@@ -240,14 +244,9 @@ class PowerStatsMeter:
             # Nothing is written: what the downtime closed is closed the same way again from the
             # same store after a crash, and goes into the next boundary's journal line.
             self._arm_stop_save()
+            self._snapshot_on_disk()
         else:
             await self.async_save()
-        subentry = self.entry.subentries.get(self.subentry_id)  # gone if removed meanwhile
-        if subentry is not None and not subentry.data.get(CONF_STORED):
-            # Before the entry's update listener is attached, so this does not reload it.
-            self.hass.config_entries.async_update_subentry(
-                self.entry, subentry, data={**subentry.data, CONF_STORED: True}
-            )
 
     @property
     def _subentry(self) -> ConfigSubentry:
@@ -353,7 +352,8 @@ class PowerStatsMeter:
         Saved at every close, so a crash loses at most the open bucket. With nothing closed and
         nothing in the open bucket there is nothing a crash could lose, and nothing is written.
         The snapshot comes at the meter's own boundary of the day, or sooner when the journal
-        already holds a day of lines.
+        already holds a day of lines; at every boundary while merged buckets, or the meter's
+        first snapshot, have not reached the disk.
         """
         async with self._save_lock:
             turn = (boundary // TEN_MINUTES) % JOURNAL_LINES_PER_SNAPSHOT == self._fold_turn
@@ -361,6 +361,7 @@ class PowerStatsMeter:
                 (turn and self._journal_lines)
                 or self._journal_lines + 1 >= JOURNAL_LINES_PER_SNAPSHOT
                 or self._merged_unsaved
+                or not self._on_disk
             ) and await self._async_save_snapshot():
                 return
             if not self._unsaved and self.accumulator.open_bucket() is None:
@@ -408,7 +409,28 @@ class PowerStatsMeter:
         self._journal_lines = await self.store.async_drop_journal_before(epoch)
         self._save_failing = False
         self._arm_stop_save()
+        self._snapshot_on_disk()
         return True
+
+    def _snapshot_on_disk(self) -> None:
+        """A snapshot is on disk: from now on a missing store is a loss (`stored` mark).
+
+        Noted only once one landed: HA's Store returns as if it wrote when it did not, and a
+        meter whose first snapshot failed had no store to lose when it starts after a crash.
+        """
+        if self._on_disk:
+            return
+        self._on_disk = True
+        subentry = self.entry.subentries.get(self.subentry_id)  # gone if removed meanwhile
+        if (
+            subentry is not None
+            and not subentry.data.get(CONF_STORED)
+            and self.hass.config_entries.async_get_entry(self.entry.entry_id) is self.entry
+        ):
+            # The entry's update listener ignores this mark: it never reloads the dataset.
+            self.hass.config_entries.async_update_subentry(
+                self.entry, subentry, data={**subentry.data, CONF_STORED: True}
+            )
 
     def _save_failed(self, err: OSError | None) -> None:
         # Once per run of failures (a full or failing disk): each boundary tries again.

@@ -30,7 +30,8 @@ class PowerStatsData:
     # Keyed by meter subentry id.
     meters: dict[str, PowerStatsMeter] = field(default_factory=dict)
     backfills: dict[str, Backfill] = field(default_factory=dict)
-    # Add the entities of a meter that joined a running dataset (set by the sensor platform).
+    # Add the entities of a meter that joined a running dataset (set by the sensor platform;
+    # once that platform unloaded while the dataset runs on, a stand-in that adds none).
     add_meter_entities: Callable[[PowerStatsMeter], None] | None = None
     # The settings the dataset runs with, to tell "a meter was added" from any other change.
     running_with: Mapping[str, Any] = field(default_factory=dict)

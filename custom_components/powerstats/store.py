@@ -47,6 +47,7 @@ from .const import (
 from .core.accounting import Bucket, Kind, MeterAccumulator
 from .core.fileio import write_atomically
 from .core.rollup import History, bucket_from_list, bucket_to_list
+from .core.timegrid import ten_minute_start
 
 type StoreData = dict[str, Any]
 
@@ -214,9 +215,21 @@ def _rebuild(
 ) -> tuple[History, MeterAccumulator | None]:
     history, accumulator = decode(data, kind, tz)
     zone = data.get("zone")
-    if zone != getattr(tz, "key", None) and (was := _zone(zone)) is not None:
+    was = _zone(zone) if zone != getattr(tz, "key", None) else None
+    if was is not None:
         history.move_from_zone(was)
-    return history, _replay(lines, epoch, history, kind, tz) or accumulator
+    accumulator = _replay(lines, epoch, history, kind, tz) or accumulator
+    if accumulator is not None and not accumulator.on_grid:
+        # Opened in the old zone: every bucket after it would open where the last ended, off
+        # this zone's grid. What it measured is spread over the grid like the closed buckets,
+        # and the share of the slot now open is taken back into it.
+        if (measured := accumulator.measured_so_far()) is not None:
+            history.add(measured)
+        history.onto_grid()
+        accumulator.reopen(history.take(ten_minute_start(accumulator.accounted_until, tz)))
+    elif was is not None:
+        history.onto_grid()  # buckets of journal lines written in the old zone
+    return history, accumulator
 
 
 def _zone(name: Any) -> tzinfo | None:

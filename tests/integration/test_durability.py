@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -543,6 +543,53 @@ async def test_a_missing_store_of_a_meter_that_saved_before_is_reported(
     assert issue.translation_key == "store_missing"
 
 
+async def first_start_while_snapshots_fail(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any]
+) -> MockConfigEntry:
+    """The House meter's first start at 11:55, its first snapshot failing (a full disk)."""
+    with snapshots_fail():
+        entry = await started_at(hass, freezer, at(2026, 11, 26, 11, 55))
+    assert meter_store_key(HOUSE) not in hass_storage
+    return entry
+
+
+async def test_a_meter_whose_first_snapshot_failed_is_not_marked_stored(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any]
+) -> None:
+    entry = await first_start_while_snapshots_fail(ha, freezer, hass_storage)
+    assert not entry.subentries[HOUSE].data.get("stored")
+    # The power is cut: the disk holds no snapshot, as it never did.
+    assert await ha.config_entries.async_unload(entry.entry_id)
+    del hass_storage[meter_store_key(HOUSE)]  # the stop's save, which the cut prevented
+
+    meter = await setup(ha, entry)
+
+    assert not meter.recovered
+    assert ir.async_get(ha).async_get_issue(DOMAIN, store_issue_id(HOUSE)) is None
+
+
+async def test_a_meter_whose_first_snapshot_failed_writes_one_at_the_next_boundary(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    move_to: Clock,
+    hass_storage: dict[str, Any],
+) -> None:
+    entry = await first_start_while_snapshots_fail(ha, freezer, hass_storage)
+    running = meter_of(entry)
+    with snapshots_fail():
+        await move_to(at(2026, 11, 26, 12, 0))  # still failing: tried again at the next
+    assert meter_store_key(HOUSE) not in hass_storage
+    await move_to(at(2026, 11, 26, 12, 10))  # not the meter's boundary of the day to fold
+    assert entry.subentries[HOUSE].data["stored"] is True
+    assert meter_of(entry) is running  # noting the mark did not reload the dataset
+
+    meter = await crash_and_start_again(ha, entry, hass_storage)
+
+    assert not meter.recovered
+    assert meter.history.ten_minutes[ts(2026, 11, 26, 11, 50)].covered == 300
+    assert meter.history.ten_minutes[ts(2026, 11, 26, 12, 0)].covered == 600
+
+
 async def test_a_first_start_without_a_store_is_not_reported(
     ha: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:
@@ -672,3 +719,71 @@ async def test_days_older_than_the_kept_hours_keep_their_dates_in_a_new_zone(
     moved = days[int(datetime(2026, 11, 2, tzinfo=kathmandu).timestamp())]
     assert (moved.kwh, moved.covered) == (7.5, 86400)
     assert ts(2026, 11, 2, 0, 0) not in days
+
+
+async def started_in_kathmandu_and_moved_to_utc(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> tuple[MockConfigEntry, datetime]:
+    """A kilowatt measured from midnight on 2026-11-25 in Kathmandu (+05:45) for 36 hours and 3
+    minutes, when HA's time zone became UTC (06:18 there, in the middle of a bucket of either
+    zone); returns the entry and the moment of the change."""
+    await hass.config.async_set_time_zone("Asia/Kathmandu")
+    start = datetime(2026, 11, 25, 0, 0, tzinfo=ZoneInfo("Asia/Kathmandu"))
+    entry = await started_at(hass, freezer, start, "1000")
+    for minutes in [*range(10, 36 * 60 + 1, 10), 36 * 60 + 3]:
+        await move_to(start + timedelta(minutes=minutes))
+    await hass.config.async_update(time_zone="UTC")
+    await hass.async_block_till_done()
+    return entry, start + timedelta(hours=36, minutes=3)
+
+
+def rows_with_data(path: str, hass: HomeAssistant) -> list[list[Any]]:
+    return [row for row in json.loads(served(hass, path))["rows"] if row[1] is not None]
+
+
+async def test_after_a_move_by_part_of_an_hour_the_views_show_every_kept_bucket(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> None:
+    entry, changed = await started_in_kathmandu_and_moved_to_utc(ha, freezer, move_to)
+    for minutes in range(10, 121, 10):
+        await move_to(changed + timedelta(minutes=minutes))  # to 08:18 on 11-26 in UTC
+
+    daily = json.loads(served(ha, "house/daily.json"))["rows"]
+    # From midnight yesterday (UTC) to the open bucket, every 10 minutes whole: the buckets of
+    # either side of the change alike (those from Kathmandu spread over the UTC grid).
+    assert daily[0][0] == int(datetime(2026, 11, 25, tzinfo=UTC).timestamp())
+    assert [(row[1], row[5]) for row in daily[:-1]] == [(0.1667, 1)] * (len(daily) - 1)
+    assert daily[-1][1] is None  # the open one
+    weekly = rows_with_data("house/weekly.json", ha)
+    # Kathmandu's midnight was 18:15 UTC: the first UTC hour holds its last 45 minutes.
+    assert weekly[0][0] == int(datetime(2026, 11, 24, 18, tzinfo=UTC).timestamp())
+    assert [(row[1], row[5]) for row in weekly] == [(0.75, 0.75)] + [(1, 1)] * 37
+    yearly = {row[0]: row[1] for row in rows_with_data("house/yearly.json", ha)}
+    assert yearly == {
+        int(datetime(2026, 11, 24, tzinfo=UTC).timestamp()): 5.75,
+        int(datetime(2026, 11, 25, tzinfo=UTC).timestamp()): 24,
+        int(datetime(2026, 11, 26, tzinfo=UTC).timestamp()): 7,  # closed hours only
+    }
+    assert meter_of(entry).totals.energy_today == pytest.approx(8 + 1 / 6)
+
+
+async def test_a_crash_after_a_move_by_part_of_an_hour_keeps_every_bucket_on_the_new_grid(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    move_to: Clock,
+    hass_storage: dict[str, Any],
+) -> None:
+    entry, changed = await started_in_kathmandu_and_moved_to_utc(ha, freezer, move_to)
+    for minutes in range(10, 31, 10):
+        await move_to(changed + timedelta(minutes=minutes))  # to 06:48 on 11-26 in UTC
+
+    meter = await crash_and_start_again(ha, entry, hass_storage)
+
+    ten = meter.history.ten_minutes
+    first = int(datetime(2026, 11, 24, 18, 10, tzinfo=UTC).timestamp())
+    last = int(datetime(2026, 11, 26, 6, 30, tzinfo=UTC).timestamp())
+    assert list(ten) == list(range(first, last + 1, 600))
+    assert ten[first].covered == pytest.approx(300)  # Kathmandu's midnight was 18:15 UTC
+    assert [ten[start].covered for start in range(first + 600, last + 1, 600)] == pytest.approx(
+        [600] * ((last - first) // 600)
+    )

@@ -14,6 +14,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE, Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped]
     MockConfigEntry,
@@ -360,6 +361,40 @@ async def test_a_meter_added_after_a_platform_failed_to_unload_joins_the_dataset
     await add_meter(ha, entry, CIRCUIT_1)
 
     assert ha.states.get("sensor.circuit_1_energy_today") is not None
+    assert b'"id": "circuit_1"' in entry.runtime_data.writer.file_bytes("manifest.json")
+
+
+# HA cannot unload the dataset after that: its timers are still there when the test ends.
+@pytest.mark.parametrize("expected_lingering_timers", [True])
+@pytest.mark.parametrize("failure", ["returns_false", "raises"])
+async def test_a_meter_joining_after_only_the_sensors_unloaded_adds_no_sensors_to_that_platform(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    failure: str,
+) -> None:
+    entry = await two_circuits_one_meter(ha, freezer)
+    unload = ha.config_entries.async_forward_entry_unload
+
+    async def switches_stay(unloading: MockConfigEntry, platform: Platform | str) -> bool:
+        if platform != Platform.SWITCH:
+            return await unload(unloading, platform)
+        if failure == "raises":
+            raise RuntimeError("the switch platform could not unload")
+        return False
+
+    monkeypatch.setattr(ha.config_entries, "async_forward_entry_unload", switches_stay)
+    assert not await ha.config_entries.async_unload(entry.entry_id)
+    assert entry.state is ConfigEntryState.FAILED_UNLOAD
+
+    await add_meter(ha, entry, CIRCUIT_1)
+
+    assert ha.states.get("sensor.circuit_1_energy_today") is None
+    registered = er.async_entries_for_config_entry(er.async_get(ha), entry.entry_id)
+    assert [e.entity_id for e in registered if e.config_subentry_id == "subentry_circuit_1"] == []
+    assert "Circuit 1 joined PowerStats while its sensors are unloaded" in caplog.text
+    # The meter still joins the dataset that runs on: it is counted and in the files.
     assert b'"id": "circuit_1"' in entry.runtime_data.writer.file_bytes("manifest.json")
 
 

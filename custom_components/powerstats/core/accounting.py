@@ -372,6 +372,32 @@ class MeterAccumulator:
             return None
         return self._snapshot(self._open_start + TEN_MINUTES)
 
+    @property
+    def on_grid(self) -> bool:
+        """Whether the open bucket starts on this zone's 10-minute grid.
+
+        One opened in another zone whose offset is apart by a part of 10 minutes (+05:45 and
+        UTC) does not, and neither would every bucket after it: each opens where the last ended.
+        """
+        return ten_minute_start(self._open_start, self.tz) == self._open_start
+
+    def measured_so_far(self) -> Bucket | None:
+        """What the open bucket measured, as a bucket from its start to `accounted_until` (the
+        time it holds, not its slot); None when it measured nothing."""
+        if self._is_empty():
+            return None
+        return self._snapshot(max(self._open_start + 1, math.ceil(self._t)))
+
+    def reopen(self, measured: Bucket | None) -> None:
+        """Open the bucket holding `accounted_until` on this zone's grid, holding `measured`
+        (what was measured in that slot so far, or None)."""
+        self._open_start = ten_minute_start(self._t, self.tz)
+        self._reset_open()
+        if measured is not None:
+            self._ws = measured.kwh * WS_PER_KWH
+            self._covered = measured.covered
+            self._min, self._max, self._cost = measured.min_w, measured.max_w, measured.cost
+
     def to_json(self) -> dict[str, Any]:
         """What must survive a clean restart: the open bucket and where accounting stopped."""
         return {

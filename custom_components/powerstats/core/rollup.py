@@ -11,11 +11,11 @@ import math
 from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta, tzinfo
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from .accounting import Bucket, mean_power
 from .bucket_table import BucketTable, Field
-from .timegrid import day_bounds, day_start, hour_seconds, hour_start, local_date
+from .timegrid import bucket_slot, day_bounds, day_start, hour_seconds, hour_start, local_date
 
 # Retention: the contract asks for >= 48 h of 10-minute and >= 8 days of hourly buckets; one
 # extra hour / day of slack keeps the oldest row of a rolling window complete.
@@ -45,6 +45,24 @@ def combine(buckets: Iterable[Bucket], start: int, seconds: int) -> Bucket | Non
         max_w=max(maxs) if maxs else None,
         cost=math.fsum(costs) if costs else None,
         backfill=math.fsum(b.backfill for b in parts),
+    )
+
+
+def share_of(bucket: Bucket, part: float, start: int, seconds: int) -> Bucket:
+    """The share `part` (0 to 1) of `bucket`, as a bucket at `start` lasting `seconds`.
+
+    Energy, covered time, cost and backfill in proportion, as if spread evenly over the bucket
+    (an estimate); its lowest and highest power as they are (the share's lie between them).
+    """
+    return Bucket(
+        start=start,
+        seconds=seconds,
+        kwh=bucket.kwh * part,
+        covered=bucket.covered * part,
+        min_w=bucket.min_w,
+        max_w=bucket.max_w,
+        cost=None if bucket.cost is None else bucket.cost * part,
+        backfill=bucket.backfill * part,
     )
 
 
@@ -229,28 +247,143 @@ class History:
     def move_from_zone(self, was: tzinfo) -> None:
         """The history was kept in the zone `was`, and the meter now counts in `self.tz`.
 
-        Hours and 10-minute buckets are instants and stay. The days the kept hours cover are
-        rolled up again from them on this zone's midnights; an older day keeps its date, moved
-        from `was`'s midnight to this zone's midnight of the same date (so the day where the
-        two meet may count the hours between the two midnights twice or not at all). Hours
-        kept at instants off this zone's hours (zones whose offsets differ by a part of an
-        hour) stay as they are and fall out of the views.
+        Hours and 10-minute buckets are instants and stay where they are on this zone's grid;
+        those off it (offsets apart by a part of an hour) are spread over it (`onto_grid`).
+        The days the kept hours cover are rolled up again from them on this zone's midnights;
+        an older day keeps its date, moved from `was`'s midnight to this zone's midnight of the
+        same date (so the day where the two meet may count the hours between the two midnights
+        twice or not at all).
         """
         moved = BucketTable()
         for day in self.days.buckets():
             start, end = day_bounds(local_date(day.start, was), self.tz)
             moved[start] = replace(day, start=start, seconds=end - start)
         self.days = moved
-        hours = list(self.hours)
+        self._spread_onto_grid()
+        self._roll_days_over(self.hours)
+        self.version += 1
+        self.merges += 1  # past buckets changed, not only the newest
+
+    def onto_grid(self) -> None:
+        """Spread the 10-minute and hourly buckets kept off this zone's grid over it.
+
+        Offsets apart by a part of an hour (+05:45 and UTC) start one zone's hours between the
+        other's, and by a part of 10 minutes its 10-minute buckets too: no row of a view is
+        theirs. Each such 10-minute bucket goes into the slots it overlaps, in proportion to
+        the overlap (`share_of`: an estimate), added to what a slot holds; the new hours are
+        rolled up from them (exact where the grids of 10 minutes agree, as with +05:30 and
+        UTC), and the days of the hours that changed are rolled up again.
+        """
+        hours = self._spread_onto_grid()
+        if hours:
+            self._roll_days_over(hours)
+            self.version += 1
+            self.merges += 1
+
+    def _spread_onto_grid(self) -> set[int]:
+        """`onto_grid` but for the days; returns the starts of the hours that changed.
+
+        An hour off the grid is dropped: its 10-minute buckets go onto the grid on their own,
+        and only what it holds beyond them (merged without them, or theirs dropped by
+        retention) is spread over the new hours, so nothing is counted twice.
+        """
+        hours, tz = self.hours, self.tz
+        rests: dict[int, list[Bucket]] = {}
+        changed: set[int] = set()
+        for hour in hours.buckets():
+            start, seconds = bucket_slot("hour", hour.start, tz)
+            if (start, seconds) == (hour.start, hour.seconds):
+                continue
+            del hours[hour.start]
+            end = hour.start + hour.seconds
+            ten = self.ten_minutes
+            first, stop = ten.bisect(hour.start), ten.bisect(end)
+            rest = _less(hour, combine_span(ten, first, stop, hour.start, 0))
+            children = [
+                (b.start, b.start + b.seconds) for b in map(ten.bucket_at, range(first, stop))
+            ]
+            spread: dict[int, list[Bucket]] = {}
+            # The rest was measured where the hour has no 10-minute buckets.
+            self._shares(rest, "hour", spread, _gaps(hour.start, end, children))
+            changed.update(spread)
+            if rest.covered > COVERAGE_SLACK * hour.seconds:
+                for slot, parts in spread.items():
+                    rests.setdefault(slot, []).extend(parts)
+        changed.update(hour_start(start, tz) for start in self._spread(self.ten_minutes, "10min"))
+        for hour_begin in changed:
+            parts = [
+                *filter(None, [self._hour_of_children(hour_begin)]),
+                *rests.get(hour_begin, []),
+            ]
+            _set_or_drop(
+                hours, hour_begin, combine(parts, hour_begin, hour_seconds(hour_begin, tz))
+            )
+        return changed
+
+    def _spread(self, level: BucketTable, bucket: Literal["10min", "hour"]) -> set[int]:
+        """Spread the buckets of `level` off this zone's `bucket` grid over the slots they
+        overlap, added to what a slot holds; returns the starts of the slots that took a share."""
+        shares: dict[int, list[Bucket]] = {}
+        for b in level.buckets():
+            if bucket_slot(bucket, b.start, self.tz) != (b.start, b.seconds):
+                del level[b.start]
+                self._shares(b, bucket, shares)
+        for start, parts in shares.items():
+            stored = level.get(start)
+            combined = combine([*parts, *filter(None, [stored])], start, parts[0].seconds)
+            if combined is not None:  # never None: there are parts
+                level[start] = combined
+        return set(shares)
+
+    def _shares(
+        self,
+        b: Bucket,
+        bucket: Literal["10min", "hour"],
+        into: dict[int, list[Bucket]],
+        spans: list[tuple[int, int]] | None = None,
+    ) -> None:
+        """Add the shares of `b` in the slots of this zone's `bucket` grid to `into`, in
+        proportion to their overlap with `b` (or with `spans` of it, where it was measured)."""
+        spans = spans or [(b.start, b.start + b.seconds)]
+        total = sum(end - begin for begin, end in spans)
+        for begin, end in spans:
+            start, seconds = bucket_slot(bucket, begin, self.tz)
+            while start < end:
+                overlap = min(end, start + seconds) - max(begin, start)
+                into.setdefault(start, []).append(share_of(b, overlap / total, start, seconds))
+                start, seconds = bucket_slot(bucket, start + seconds, self.tz)
+
+    def _roll_days_over(self, hours: Iterable[int]) -> None:
+        """Roll the days the hours at `hours` are in up again from the kept hours.
+
+        A day older than the first kept hour is covered only in part by them: it keeps what it
+        holds unless their rollup covers more.
+        """
+        first = next(iter(self.hours), None)
         for date_ in sorted({local_date(hour, self.tz) for hour in hours}):
             start, end = day_bounds(date_, self.tz)
             rolled = self._day_of_children(start, end)
-            if start >= hours[0] and rolled is not None:
+            if first is not None and start >= first and rolled is not None:
                 self.days[start] = rolled
             else:  # the hours cover the day only in part: the more complete of the two
                 self._settle(self.days, start, rolled, None)
+
+    def take(self, start: int) -> Bucket | None:
+        """Remove the 10-minute bucket at `start` and roll its hour and day up without it.
+
+        For the open bucket: a slot that took shares of buckets spread onto the grid is open
+        again, and what it holds goes back into the open bucket.
+        """
+        bucket = self.ten_minutes.get(start)
+        if bucket is None:
+            return None
+        del self.ten_minutes[start]
+        hour = hour_start(start, self.tz)
+        _set_or_drop(self.hours, hour, self._hour_of_children(hour))
+        day_begin, day_end = day_bounds(local_date(hour, self.tz), self.tz)
+        _set_or_drop(self.days, day_begin, self._day_of_children(day_begin, day_end))
         self.version += 1
-        self.merges += 1  # past buckets changed, not only the newest
+        return bucket
 
     def prune(self, now: float) -> None:
         """Drop 10-minute and hourly buckets past retention; daily buckets are kept forever."""
@@ -349,6 +482,43 @@ class History:
         history.hours = self.hours.copy()
         history.days = self.days.copy()
         return history
+
+
+def _less(bucket: Bucket, part: Bucket | None) -> Bucket:
+    """What `bucket` holds beyond `part` (its 10-minute buckets rolled up, say)."""
+    if part is None:
+        return bucket
+    cost = bucket.cost
+    if cost is not None and part.cost is not None:
+        cost -= part.cost
+    return replace(
+        bucket,
+        kwh=bucket.kwh - part.kwh,
+        covered=bucket.covered - part.covered,
+        cost=cost,
+        backfill=bucket.backfill - part.backfill,
+    )
+
+
+def _gaps(begin: int, end: int, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The parts of `begin` to `end` outside `spans` (in start order)."""
+    gaps: list[tuple[int, int]] = []
+    at = begin
+    for start, stop in spans:
+        if start > at:
+            gaps.append((at, min(start, end)))
+        at = max(at, stop)
+    if at < end:
+        gaps.append((at, end))
+    return gaps
+
+
+def _set_or_drop(level: BucketTable, start: int, rolled: Bucket | None) -> None:
+    """Store the rollup `rolled` at `start`, or drop the bucket there when there is none."""
+    if rolled is not None:
+        level[start] = rolled
+    elif start in level:
+        del level[start]
 
 
 def bucket_to_list(b: Bucket) -> list[Any]:

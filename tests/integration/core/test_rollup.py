@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from custom_components.powerstats.core.accounting import Bucket, Kind, MeterAccumulator
 from custom_components.powerstats.core.rollup import History
-from custom_components.powerstats.core.timegrid import day_bounds
+from custom_components.powerstats.core.timegrid import bucket_slot, day_bounds
 
 AMS = ZoneInfo("Europe/Amsterdam")
 
@@ -225,3 +225,43 @@ def test_a_whole_day_is_not_replaced_by_the_sum_of_hours_merged_after_it() -> No
     hours = [Bucket(s, 3600, 0.60004, 3600, 500.0, 700.0) for s in range(day_start, day_end, 3600)]
     assert history.merge_external(now, hours=hours) == 24
     assert history.days[day_start] == whole_day
+
+
+KATHMANDU = ZoneInfo("Asia/Kathmandu")  # +05:45: its hours and 10 minutes start off UTC's
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 2 * 86400), st.floats(0, 5000)), max_size=40),
+    st.sampled_from(["UTC", "Asia/Kolkata", "Pacific/Chatham", "Australia/Lord_Howe"]),
+    st.integers(0, 47 * 3600),
+)
+def test_a_move_by_part_of_an_hour_puts_every_bucket_on_the_new_grid_with_its_energy(
+    readings: list[tuple[int, float]], zone: str, later: int
+) -> None:
+    start = int(datetime(2026, 11, 24, tzinfo=KATHMANDU).timestamp())
+    acc = MeterAccumulator(Kind.POWER, KATHMANDU, start)
+    kept = History(KATHMANDU)
+    for t, watts in sorted(readings):
+        for bucket in acc.feed(start + t, str(watts), "W"):
+            kept.add(bucket)
+    for bucket in acc.advance(start + 2 * 86400):
+        kept.add(bucket)
+    kept.prune(start + 2 * 86400 + later)  # the oldest hours may have lost their 10 minutes
+    tz = ZoneInfo(zone)
+    moved = History.from_json(tz, kept.to_json())
+
+    moved.move_from_zone(KATHMANDU)
+
+    for level, slot in ((moved.ten_minutes, "10min"), (moved.hours, "hour")):
+        assert [(b.start, b.seconds) for b in level.values()] == [
+            bucket_slot(slot, b.start, tz) for b in level.values()
+        ]
+        assert all(b.covered <= b.seconds + 1e-6 for b in level.values())
+    for before, after in ((kept.ten_minutes, moved.ten_minutes), (kept.hours, moved.hours)):
+        assert sum(b.kwh for b in after.values()) == pytest.approx(
+            sum(b.kwh for b in before.values()), abs=1e-9
+        )
+        assert sum(b.covered for b in after.values()) == pytest.approx(
+            sum(b.covered for b in before.values()), abs=1e-6
+        )
