@@ -13,6 +13,7 @@ from .config import (
     HA_DATA_PATH,
     Config,
     ConfigError,
+    check_sendable,
     is_ha_data_url,
     parse_url,
     read_ini,
@@ -170,6 +171,21 @@ def hash_password(config_path: str, verbose: bool, options: List[str]) -> int:
     return OK
 
 
+def _ask_token() -> str:
+    """The HA token typed or pasted, or "" to keep the current one; asked again while it holds
+    a character no request can send (a script's input is refused: ValueError)."""
+    while True:
+        token = _ask("HA long-lived access token (Enter keeps the current one): ", secret=True)
+        try:
+            check_sendable(token.strip(), "an HTTP header")
+            return token.strip()
+        except ValueError as err:
+            # Named by its code point only: the token itself stays off the screen.
+            if not sys.stdin.isatty():
+                raise ValueError(f"the token {err}") from None
+            sys.stderr.write(f"The token {err}; paste it again without it.\n")
+
+
 def setup(config_path: str, verbose: bool, options: List[str]) -> int:
     """Interactive configuration; keeps the file's owner, group and mode (new: 0640)."""
     from .auth import hash_password as make_hash
@@ -198,9 +214,9 @@ def setup(config_path: str, verbose: bool, options: List[str]) -> int:
                     return FAILED
         values["source"]["url"] = url
         if is_ha_data_url(url):
-            token = _ask("HA long-lived access token (Enter keeps the current one): ", secret=True)
-            if token.strip():
-                values["source"]["token"] = token.strip()
+            token = _ask_token()
+            if token:
+                values["source"]["token"] = token
         else:
             if values["source"]["token"]:
                 # The token is only ever sent to HA's data view: a token kept for another

@@ -88,8 +88,25 @@ class SourceUrl:
         return f"{self.scheme}://{self.host}:{self.port}"
 
 
+def check_sendable(value: str, what: str) -> None:
+    """Refuse a value bound for a request's head that holds more than printable ASCII.
+
+    Such a character is mostly one pasted along unseen (a zero-width or non-breaking space):
+    HTTP cannot carry it, or carries bytes the other end reads as another value. Refused when
+    the config is read, it is named once instead of failing every request. The ValueError names
+    the character, never the value: that may be a token.
+    """
+    for char in value:
+        if not "!" <= char <= "~":
+            raise ValueError(f"holds the character U+{ord(char):04X}, which cannot go into {what}")
+
+
 def parse_url(url: str) -> SourceUrl:
     """Split an http(s) URL; raises ValueError with a readable reason."""
+    try:
+        check_sendable(url, "an HTTP request")
+    except ValueError as err:
+        raise ValueError(f"{err}; percent-encode it (a host name: its xn-- form)") from None
     scheme, sep, rest = url.partition("://")
     scheme = scheme.lower()
     if not sep or scheme not in ("http", "https"):
@@ -369,6 +386,12 @@ def load(path: str) -> Config:
         parse_url(src["url"])
     except ValueError as err:
         raise ConfigError(f"[source] url {err}") from None
+    try:
+        check_sendable(src["token"], "an HTTP header")
+    except ValueError as err:
+        raise ConfigError(
+            f"[source] token {err}; paste the token again, without what was copied along with it"
+        ) from None
     if src["kind"] not in ("auto", "ha", "static"):
         raise ConfigError("[source] kind must be auto, ha or static")
     if src["kind"] == "ha" and not is_ha_data_url(src["url"]):

@@ -188,13 +188,13 @@ def _handshake(sock: Any, host: str, deadline: float, cafile: str) -> Any:
 def _decode_chunked(reader: _Reader, limit: int) -> bytes:
     body = bytearray()
     while True:
-        # strip() drops the CR of a CR LF: a chunk's lines may end at a bare LF too, as the
-        # head's may (see `read_head`).
-        size_line = reader.read_until(b"\n", 1024).split(b";", 1)[0].strip()
-        try:
-            size = int(size_line, 16)
-        except ValueError:
-            raise HttpError("malformed chunked encoding") from None
+        # A chunk's lines may end at a bare LF too, as the head's may (see `read_head`).
+        line = reader.read_until(b"\n", 1024).decode("latin-1")
+        if line.endswith("\r"):
+            line = line[:-1]
+        # RFC 9112 section 7.1.1: extensions after ";" (with optional blanks before it) are
+        # ignored.
+        size = _size(line.split(";", 1)[0].rstrip(" \t"), True, "chunked encoding")
         if size == 0:
             break
         if len(body) + size > limit:
@@ -206,6 +206,41 @@ def _decode_chunked(reader: _Reader, limit: int) -> bytes:
         if end != b"\n":
             raise HttpError("malformed chunked encoding")
     return bytes(body)
+
+
+def _encode_head(lines: List[str]) -> bytes:
+    """The request head as bytes; HttpError when a line holds a character HTTP cannot carry.
+
+    The config refuses such values when it is read; this keeps one that came another way a
+    failed request (counted, backed off, shown) rather than an error nobody handles. The
+    message names the header and the character, never the value: that may be a token.
+    """
+    text = "\r\n".join(lines) + "\r\n\r\n"
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError as err:
+        line = text.count("\r\n", 0, err.start)
+        where = f"header {lines[line].partition(':')[0]}" if line else "the request line"
+        raise HttpError(
+            f"cannot send {where}: it holds the character U+{ord(text[err.start]):04X}"
+        ) from None
+
+
+_DIGITS = frozenset("0123456789")
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+def _size(text: str, hexadecimal: bool, what: str) -> int:
+    """A Content-Length (decimal) or chunk size (hex): digits only, else HttpError.
+
+    int() would also take a sign, spaces, underscores and 0x: "-1" would read odd slices, and
+    a proxy on the way could frame the body otherwise than the agent does. More than 16 digits
+    is over any size cap anyway (and over int()'s limit on long decimal strings in 3.11+).
+    """
+    digits = _HEX_DIGITS if hexadecimal else _DIGITS
+    if not 0 < len(text) <= 16 or not all(char in digits for char in text):
+        raise HttpError(f"malformed {what}")
+    return int(text, 16 if hexadecimal else 10)
 
 
 def request(
@@ -237,7 +272,7 @@ def request(
         lines.append(f"{name}: {value}")
     if body or method == "POST":
         lines.append(f"Content-Length: {len(body)}")
-    raw = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+    raw = _encode_head(lines) + body
     sock = _connect(url, deadline, cafile)
     try:
         try:
@@ -263,10 +298,7 @@ def request(
         elif "chunked" in response.headers.get("transfer-encoding", "").lower():
             response.body = _decode_chunked(reader, max_body)
         elif "content-length" in response.headers:
-            try:
-                length = int(response.headers["content-length"])
-            except ValueError:
-                raise HttpError("malformed Content-Length") from None
+            length = _size(response.headers["content-length"], False, "Content-Length")
             if length > max_body:
                 raise HttpError(f"response of {length} bytes is over the {max_body} byte limit")
             response.body = reader.read_exact(length)

@@ -144,6 +144,16 @@ def sendable_validator(value: object) -> Optional[str]:
     return value
 
 
+def bounded_error(message: str) -> str:
+    """A failure message as the state file keeps it and /admin shows it: secrets scrubbed
+    first, then cut to MAX_ERROR characters; cut first, a secret split by the cut would no
+    longer match and its first part would be kept."""
+    message = log.scrub(message)
+    if len(message) > MAX_ERROR:
+        message = message[: MAX_ERROR - 3] + "..."
+    return message
+
+
 def load_state(path: str) -> MirrorStatus:
     """Read the state file; a missing or damaged one means a fresh start."""
     status = MirrorStatus()
@@ -155,7 +165,8 @@ def load_state(path: str) -> MirrorStatus:
     if not isinstance(data, dict):
         return status
     if isinstance(data.get("last_error"), str):
-        status.last_error = data["last_error"][:MAX_ERROR]
+        # Scrubbed as read too: an older agent kept its errors unscrubbed.
+        status.last_error = bounded_error(data["last_error"])
     # A validator saved by a version that kept any would make every poll fail: dropped here.
     status.etag = sendable_validator(data.get("etag"))
     status.last_modified = sendable_validator(data.get("last_modified"))
@@ -272,8 +283,7 @@ class Mirror:
 
     def _record_failure(self, message: str, now: float) -> None:
         status = self.status
-        if len(message) > MAX_ERROR:
-            message = message[: MAX_ERROR - 3] + "..."
+        message = bounded_error(message)
         status.failures += 1
         if message != status.last_error:
             # Logged when the situation changes, not on every retry: bounded logs.

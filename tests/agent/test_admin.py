@@ -177,6 +177,19 @@ def test_a_post_without_or_with_a_wrong_csrf_token_gets_403(agent: Agent) -> Non
     assert browser.get("/admin").status == 200, "the session survives refused posts"
 
 
+@pytest.mark.parametrize("origin", ["http://evil.example", "null"])
+def test_a_login_with_the_right_token_and_password_from_another_origin_gets_403(
+    agent: Agent, origin: str
+) -> None:
+    browser = Browser(agent)
+    form = {"csrf": browser.csrf(), "password": PASSWORD.replace(" ", "+")}
+    response = browser.post("/admin/login", form, {"Origin": origin})
+    assert response.status == 403
+    assert browser.cookie is None
+    assert browser.post("/admin/login", form).status == 303, "the same form from no origin"
+    assert browser.cookie is not None
+
+
 def test_brute_force_from_one_client_is_throttled(agent: Agent) -> None:
     attacker = Browser(agent, ip="127.0.0.2")
     statuses = [attacker.login(f"guess-{i}").status for i in range(6)]
@@ -296,6 +309,34 @@ def test_mirror_now_polls_the_source_at_once(agent: Agent, source: Source, tmp_p
     assert response.status == 303
     daily = tmp_path / "webroot" / "house" / "daily.json"
     wait_until(lambda: daily.read_bytes() == new_daily, 15, "the mirror to fetch the new file")
+
+
+def test_an_error_holding_the_token_across_the_cut_is_shown_without_any_of_it(
+    agent: Agent, source: Source, tmp_path: Path
+) -> None:
+    doc = json.loads(source.data.manifest())
+    quoted_from = len("manifest.json has format '")
+    # Across the 300th character of the message, where the kept error is cut.
+    doc["format"] = "x" * (285 - quoted_from) + TOKEN + "x" * 200
+    source.data.manifest_override = json.dumps(doc).encode()
+    browser = Browser(agent)
+    browser.login()
+    assert browser.post("/admin/mirror", {"csrf": browser.csrf("/admin")}).status == 303
+    status = wait_until(
+        lambda: json.loads(browser.get("/admin/status.json").body)["last_error"],
+        15,
+        "the poll to fail",
+    )
+    assert status.startswith("manifest.json has format 'xxx")
+    shown = [
+        status,
+        browser.get("/admin").body.decode(),
+        agent.log,
+        (tmp_path / "state" / "state.json").read_text(),
+    ]
+    for text in shown:
+        assert TOKEN[:8] not in text
+        assert TOKEN[-8:] not in text
 
 
 def test_publish_now_calls_the_integrations_action_with_the_token(

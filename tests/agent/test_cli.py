@@ -112,6 +112,18 @@ def test_setup_writes_a_private_config_without_the_password(
     assert load(str(config)).source_is_ha
 
 
+def test_setup_refuses_a_token_holding_a_character_http_cannot_carry(
+    agent_python: str, tmp_path: Path, source: Source
+) -> None:
+    config = tmp_path / "etc" / "powerstats-agent.conf"
+    answers = f"{source.url}\n{TOKEN}\N{ZERO WIDTH SPACE}\n8099\n{PASSWORD}\n"
+    result = run_agent(agent_python, config, "setup", stdin=answers)
+    assert result.returncode == EXIT_FAILED
+    assert "the token holds the character U+200B" in result.stderr
+    assert TOKEN not in result.stdout + result.stderr
+    assert not config.exists()
+
+
 def test_setup_removes_the_copies_an_interrupted_setup_left_beside_the_config_and_nothing_else(
     agent_python: str, tmp_path: Path, source: Source
 ) -> None:

@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Dataset, Source, run_agent, write_config
+from luckfox_agent.config import parse_url
+from luckfox_agent.httpclient import HttpError, request
+
+from .conftest import TOKEN, Dataset, Source, run_agent, write_config
 
 PREFIX = "/powerstats/"
 
@@ -22,7 +25,8 @@ class RawSource:
 
     Each response's head lines end in turn with the strings of `line_ends`; `status_line` and
     `header` go in as they are (a test puts a stray CR there); `chunked` sends the body in
-    chunks whose lines end as the head's do, else with Content-Length.
+    chunks whose lines end as the head's do, else with Content-Length. `length` and
+    `chunk_size` format the Content-Length and each chunk's size line from the true size.
     """
 
     def __init__(self) -> None:
@@ -31,6 +35,8 @@ class RawSource:
         self.status_line = "HTTP/1.1 200 OK"
         self.header = "Content-Type: application/json"
         self.chunked = False
+        self.length = "{}"
+        self.chunk_size = "{:x}"
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}{PREFIX}"
         self.thread = threading.Thread(target=self._serve, daemon=True)
@@ -57,14 +63,20 @@ class RawSource:
         relative = path[len(PREFIX) :]
         body = self.data.manifest() if relative == "manifest.json" else self.data.files[relative]
         ends = itertools.cycle(self.line_ends)
-        framing = "Transfer-Encoding: chunked" if self.chunked else f"Content-Length: {len(body)}"
+        framing = (
+            "Transfer-Encoding: chunked"
+            if self.chunked
+            else f"Content-Length: {self.length.format(len(body))}"
+        )
         lines = [self.status_line, self.header, framing, "Connection: close", ""]
         head = "".join(line + next(ends) for line in lines).encode("latin-1")
         if not self.chunked:
             return head + body
         pieces = [body[i : i + 1000] for i in range(0, len(body), 1000)] + [b""]
         chunked = b"".join(
-            f"{len(piece):x}{next(ends)}".encode() + piece + (next(ends).encode() if piece else b"")
+            f"{self.chunk_size.format(len(piece))}{next(ends)}".encode()
+            + piece
+            + (next(ends).encode() if piece else b"")
             for piece in pieces
         )
         return head + chunked + next(ends).encode()
@@ -136,3 +148,81 @@ def test_a_response_with_a_cr_not_followed_by_lf_in_its_head_is_refused(
     assert returncode == 1
     assert "malformed response header: a CR not followed by LF" in stderr
     assert not (tmp_path / "webroot" / "manifest.json").exists()
+
+
+# int() reads each of these as a number; HTTP allows none of them.
+BAD_LENGTHS = {"negative": "-1", "signed": "+{}", "underscored": "1_{}"}
+
+
+@pytest.mark.parametrize("length", BAD_LENGTHS.values(), ids=BAD_LENGTHS.keys())
+def test_a_content_length_that_is_not_plain_digits_is_refused(
+    tmp_path: Path,
+    static_source: Source,
+    raw_source: RawSource,
+    agent_python: str,
+    length: str,
+) -> None:
+    raw_source.length = length
+    returncode, stderr = mirror_from(tmp_path, static_source, raw_source, agent_python)
+    assert returncode == 1
+    assert "manifest.json: malformed Content-Length" in stderr
+    assert not (tmp_path / "webroot" / "manifest.json").exists()
+
+
+BAD_CHUNK_SIZES = {
+    "negative": "-1",
+    "signed": "+{:x}",
+    "underscored": "{:x}_0",
+    "with 0x": "0x{:x}",
+    "blank first": " {:x}",
+}
+
+
+@pytest.mark.parametrize("chunk_size", BAD_CHUNK_SIZES.values(), ids=BAD_CHUNK_SIZES.keys())
+def test_a_chunk_size_that_is_not_plain_hex_digits_is_refused(
+    tmp_path: Path,
+    static_source: Source,
+    raw_source: RawSource,
+    agent_python: str,
+    chunk_size: str,
+) -> None:
+    raw_source.chunked, raw_source.chunk_size = True, chunk_size
+    returncode, stderr = mirror_from(tmp_path, static_source, raw_source, agent_python)
+    assert returncode == 1
+    assert "manifest.json: malformed chunked encoding" in stderr
+    assert not (tmp_path / "webroot" / "manifest.json").exists()
+
+
+EXTENSIONS = {"one": "{:x};name=value", "two, with blanks": "{:X} ; a=1;b", "none": "{:X}"}
+
+
+@pytest.mark.parametrize("chunk_size", EXTENSIONS.values(), ids=EXTENSIONS.keys())
+def test_chunk_extensions_are_ignored_and_the_body_is_exact(
+    tmp_path: Path,
+    static_source: Source,
+    raw_source: RawSource,
+    agent_python: str,
+    chunk_size: str,
+) -> None:
+    raw_source.chunked, raw_source.chunk_size = True, chunk_size
+    returncode, stderr = mirror_from(tmp_path, static_source, raw_source, agent_python)
+    assert returncode == 0, stderr
+    assert (tmp_path / "webroot" / "manifest.json").read_bytes() == raw_source.data.manifest()
+    for path, body in raw_source.data.files.items():
+        assert (tmp_path / "webroot" / path).read_bytes() == body
+
+
+def test_a_header_value_http_cannot_carry_fails_the_request_naming_the_header_not_the_value(
+    source: Source,
+) -> None:
+    # The config refuses such a token; a value that comes another way must still end as a
+    # failed request (counted, backed off, shown), not as an error nobody handles.
+    with pytest.raises(HttpError) as failure:
+        request(
+            parse_url(source.url),
+            source.prefix + "manifest.json",
+            headers={"Authorization": f"Bearer {TOKEN}\N{ZERO WIDTH SPACE}"},
+            timeout=5,
+        )
+    assert str(failure.value) == "cannot send header Authorization: it holds the character U+200B"
+    assert source.hits == [], "nothing was sent"

@@ -14,7 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Source, level_file, run_agent, write_config
+from luckfox_agent.config import load
+from luckfox_agent.mirror import Mirror
+
+from .conftest import TOKEN, Source, level_file, run_agent, write_config
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, int, bytes]]:
@@ -270,6 +273,22 @@ def test_a_wrong_token_is_reported_without_showing_it(
     assert "wrong-token-value-123" not in result.stderr + result.stdout
 
 
+def test_a_token_http_cannot_carry_fails_the_poll_like_any_failure_without_showing_it(
+    tmp_path: Path, source: Source
+) -> None:
+    # The config refuses such a token when it is read; one that comes another way must still
+    # fail the poll as a counted, backed-off, shown failure, not an error nobody handles.
+    config = load(str(write_config(tmp_path, source)))
+    config.source_token = f"{TOKEN}\N{ZERO WIDTH SPACE}"
+    mirror = Mirror(config)
+    assert mirror.poll() == "failed"
+    assert mirror.status.failures == 1
+    assert mirror.status.last_error == (
+        "manifest.json: cannot send header Authorization: it holds the character U+200B"
+    )
+    assert source.hits == []
+
+
 def test_the_manifest_is_swapped_in_only_after_its_files(
     tmp_path: Path, source: Source, agent_python: str
 ) -> None:
@@ -410,6 +429,49 @@ def test_a_huge_error_text_is_stored_cut_to_a_few_hundred_characters(
     assert state["last_error"].startswith("manifest.json has format 'xxx")
     assert len(state["last_error"]) <= 300
     assert (tmp_path / "state" / "state.json").stat().st_size < 2000
+
+
+def format_echoing_the_token(source: Source) -> bytes:
+    """A manifest whose format (which the refusal quotes) holds the token across the 300th
+    character of the message, where the stored error is cut."""
+    doc = json.loads(source.data.manifest())
+    quoted_from = len("manifest.json has format '")
+    doc["format"] = "x" * (285 - quoted_from) + TOKEN + "x" * 200
+    return json.dumps(doc).encode()
+
+
+def assert_no_part_of_the_token_in(text: str) -> None:
+    assert TOKEN[:8] not in text
+    assert TOKEN[-8:] not in text
+
+
+def test_an_error_holding_the_token_across_the_cut_never_shows_any_of_it(
+    tmp_path: Path, source: Source, agent_python: str
+) -> None:
+    config = mirrored(tmp_path, source, agent_python)
+    source.data.manifest_override = format_echoing_the_token(source)
+    stderr = refuses_and_keeps_the_last_good_copy(
+        tmp_path, source, agent_python, config, "manifest.json has format 'xxx"
+    )
+    assert_no_part_of_the_token_in(stderr)
+    state = (tmp_path / "state" / "state.json").read_text()
+    assert_no_part_of_the_token_in(state)
+    assert "[redacted]" in json.loads(state)["last_error"]
+    assert len(json.loads(state)["last_error"]) <= 300
+    shown = run_agent(agent_python, config, "status")
+    assert "last error:     manifest.json has format 'xxx" in shown.stdout
+    assert_no_part_of_the_token_in(shown.stdout + shown.stderr)
+
+
+def test_a_token_in_an_error_an_older_agent_saved_is_never_shown(
+    tmp_path: Path, source: Source, agent_python: str
+) -> None:
+    config = mirrored(tmp_path, source, agent_python)
+    older = {"last_error": f"manifest.json: the source answered {TOKEN}", "last_error_at": 1.0}
+    (tmp_path / "state" / "state.json").write_text(json.dumps(older))
+    shown = run_agent(agent_python, config, "status", "--json")
+    assert json.loads(shown.stdout)["last_error"] == "manifest.json: the source answered [redacted]"
+    assert_no_part_of_the_token_in(shown.stdout + shown.stderr)
 
 
 def nested(depth: int) -> bytes:
