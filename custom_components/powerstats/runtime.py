@@ -34,7 +34,8 @@ class PowerStatsData:
     # once that platform unloaded while the dataset runs on, a stand-in that adds none).
     add_meter_entities: Callable[[PowerStatsMeter], None] | None = None
     # The settings the dataset runs with, to tell "a meter was added" from any other change.
-    running_with: Mapping[str, Any] = field(default_factory=dict)
+    # They hold the token: out of the repr (a debug line, a failed assertion, a traceback).
+    running_with: Mapping[str, Any] = field(default_factory=dict, repr=False)
     # Held while meters join the running dataset; the unload waits for it, so a meter that
     # joins is stopped with the rest, never left running beside its successor.
     joining: asyncio.Lock = field(default_factory=asyncio.Lock)

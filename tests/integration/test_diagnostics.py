@@ -57,3 +57,12 @@ async def test_diagnostics_never_show_a_token(
     assert await ha.config_entries.async_setup(entry.entry_id)
     diagnostics = await async_get_config_entry_diagnostics(ha, entry)
     assert "ghp_secret" not in repr(diagnostics)
+
+
+async def test_the_running_dataset_keeps_its_token_out_of_its_repr(ha: HomeAssistant) -> None:
+    # A debug line, a failed assertion or a traceback that prints the dataset must not show it.
+    ha.states.async_set(SOURCE, "250", {"unit_of_measurement": "W"})
+    entry = make_entry(options={"github_token": "ghp_secret_in_data"})
+    entry.add_to_hass(ha)
+    assert await ha.config_entries.async_setup(entry.entry_id)
+    assert "ghp_secret_in_data" not in repr(entry.runtime_data)
