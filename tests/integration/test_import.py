@@ -112,15 +112,20 @@ async def export_all(hass: HomeAssistant, file_format: str) -> list[str]:
     return paths
 
 
+async def new_house(hass: HomeAssistant, house: PowerStatsMeter) -> PowerStatsMeter:
+    """A second meter, New house, with no history: where the House's exports are imported."""
+    hass.states.async_set(OTHER, "0", W)
+    return await add_meter(
+        hass, house.entry, meter_subentry(OTHER, "New house", "new_house", backfill=False)
+    )
+
+
 @pytest.mark.parametrize("file_format", ["json", "csv"])
 async def test_exporting_every_level_and_importing_into_a_fresh_meter_gives_the_same_buckets(
     ha: HomeAssistant, house: PowerStatsMeter, file_format: str
 ) -> None:
     paths = await export_all(ha, file_format)
-    ha.states.async_set(OTHER, "0", W)
-    fresh = await add_meter(
-        ha, house.entry, meter_subentry(OTHER, "New house", "new_house", backfill=False)
-    )
+    fresh = await new_house(ha, house)
     for path in paths:
         await call(ha, "import", meter=meter_device(ha, "new_house"), path=path)
     assert fresh.history.ten_minutes == house.history.ten_minutes
@@ -132,10 +137,7 @@ async def test_importing_the_same_file_twice_changes_nothing(
     ha: HomeAssistant, house: PowerStatsMeter
 ) -> None:
     (daily, *_) = await export_all(ha, "json")
-    ha.states.async_set(OTHER, "0", W)
-    fresh = await add_meter(
-        ha, house.entry, meter_subentry(OTHER, "New house", "new_house", backfill=False)
-    )
+    fresh = await new_house(ha, house)
     first = await call(ha, "import", meter=meter_device(ha, "new_house"), path=daily)
     before = fresh.history.to_json()
     second = await call(ha, "import", meter=meter_device(ha, "new_house"), path=daily)
@@ -163,10 +165,7 @@ async def test_an_import_that_could_not_be_saved_says_so_and_keeps_its_buckets_i
     ha: HomeAssistant, house: PowerStatsMeter
 ) -> None:
     (daily, *_) = await export_all(ha, "json")
-    ha.states.async_set(OTHER, "0", W)
-    fresh = await add_meter(
-        ha, house.entry, meter_subentry(OTHER, "New house", "new_house", backfill=False)
-    )
+    fresh = await new_house(ha, house)
     with snapshots_fail(fresh.subentry_id), pytest.raises(HomeAssistantError) as caught:
         await call(ha, "import", meter=meter_device(ha, "new_house"), path=daily)
     assert caught.value.translation_key == "history_not_saved"
@@ -262,10 +261,7 @@ async def test_an_export_names_its_currency_and_costs_in_another_are_refused(
 ) -> None:
     (daily, _, _) = await export_all(ha, "json")
     assert json.loads(read(ha, daily))["currency"] == "EUR"
-    ha.states.async_set(OTHER, "0", W)
-    fresh = await add_meter(
-        ha, house.entry, meter_subentry(OTHER, "New house", "new_house", backfill=False)
-    )
+    fresh = await new_house(ha, house)
     day = replace(next(iter(house.history.days.values())), cost=1.25)
     dollars = ExportedBuckets("house", "power", "Europe/Amsterdam", "USD", days=(day,))
     path = write(ha, "dollars.json", to_json(dollars, "2026-11-26T12:00:00+01:00"))
@@ -283,10 +279,7 @@ async def test_a_file_with_one_bad_row_imports_none_of_its_rows(
     cells = lines[-2].split(",")
     cells[4] = "999999"  # covered seconds longer than the day
     lines[-2] = ",".join(cells)
-    ha.states.async_set(OTHER, "0", W)
-    fresh = await add_meter(
-        ha, house.entry, meter_subentry(OTHER, "New house", "new_house", backfill=False)
-    )
+    fresh = await new_house(ha, house)
     error = await refused(ha, fresh, write(ha, "bad.csv", "".join(lines)), hass_storage)
     assert error.translation_key == "import_invalid_row"
     assert fresh.history.days == {}

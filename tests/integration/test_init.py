@@ -335,6 +335,28 @@ async def test_a_restart_while_a_meter_joins_leaves_no_meter_running_twice(
     assert meters_running_twice(entry, started_meters) == []
 
 
+async def fail_to_unload(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+    stays: Platform,
+    failure: str,
+) -> None:
+    """Unload the dataset while the platform `stays` fails to (returns False, or raises)."""
+    unload = hass.config_entries.async_forward_entry_unload
+
+    async def one_stays(unloading: MockConfigEntry, platform: Platform | str) -> bool:
+        if platform != stays:
+            return await unload(unloading, platform)
+        if failure == "raises":
+            raise RuntimeError(f"the {stays} platform could not unload")
+        return False
+
+    monkeypatch.setattr(hass.config_entries, "async_forward_entry_unload", one_stays)
+    assert not await hass.config_entries.async_unload(entry.entry_id)
+    assert entry.state is ConfigEntryState.FAILED_UNLOAD
+
+
 # HA cannot unload the dataset after that: its timers are still there when the test ends.
 @pytest.mark.parametrize("expected_lingering_timers", [True])
 @pytest.mark.parametrize("failure", ["returns_false", "raises"])
@@ -345,18 +367,7 @@ async def test_a_meter_added_after_a_platform_failed_to_unload_joins_the_dataset
     failure: str,
 ) -> None:
     entry = await two_circuits_one_meter(ha, freezer)
-    unload = ha.config_entries.async_forward_entry_unload
-
-    async def sensors_stay(unloading: MockConfigEntry, platform: Platform | str) -> bool:
-        if platform != Platform.SENSOR:
-            return await unload(unloading, platform)
-        if failure == "raises":
-            raise RuntimeError("the sensor platform could not unload")
-        return False
-
-    monkeypatch.setattr(ha.config_entries, "async_forward_entry_unload", sensors_stay)
-    assert not await ha.config_entries.async_unload(entry.entry_id)
-    assert entry.state is ConfigEntryState.FAILED_UNLOAD
+    await fail_to_unload(ha, entry, monkeypatch, Platform.SENSOR, failure)
 
     await add_meter(ha, entry, CIRCUIT_1)
 
@@ -375,18 +386,7 @@ async def test_a_meter_joining_after_only_the_sensors_unloaded_adds_no_sensors_t
     failure: str,
 ) -> None:
     entry = await two_circuits_one_meter(ha, freezer)
-    unload = ha.config_entries.async_forward_entry_unload
-
-    async def switches_stay(unloading: MockConfigEntry, platform: Platform | str) -> bool:
-        if platform != Platform.SWITCH:
-            return await unload(unloading, platform)
-        if failure == "raises":
-            raise RuntimeError("the switch platform could not unload")
-        return False
-
-    monkeypatch.setattr(ha.config_entries, "async_forward_entry_unload", switches_stay)
-    assert not await ha.config_entries.async_unload(entry.entry_id)
-    assert entry.state is ConfigEntryState.FAILED_UNLOAD
+    await fail_to_unload(ha, entry, monkeypatch, Platform.SWITCH, failure)
 
     await add_meter(ha, entry, CIRCUIT_1)
 

@@ -365,18 +365,28 @@ async def test_a_host_that_refuses_the_connection_is_named(
     assert caught.value.placeholders["error"] == "could not connect to the host"
 
 
-async def test_a_request_that_gets_no_answer_ends_at_its_own_time_out(
-    hass: HomeAssistant,
-    serve: Callable[[Handler], Awaitable[str]],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def advance(hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
+    """Moves the event loop's clock (the one aiohttp's time-outs and the deadline read)."""
     real_time = hass.loop.time
     elapsed = [0.0]
     monkeypatch.setattr(hass.loop, "time", lambda: real_time() + elapsed[0])
+
+    def by(seconds: float) -> None:
+        elapsed[0] += seconds
+
+    return by
+
+
+async def test_a_request_that_gets_no_answer_ends_at_its_own_time_out(
+    hass: HomeAssistant,
+    serve: Callable[[Handler], Awaitable[str]],
+    advance: Callable[[float], None],
+) -> None:
     never = asyncio.Event()
 
     async def silent(request: web.Request) -> web.StreamResponse:
-        elapsed[0] += READ_TIMEOUT + 10  # past the request's time-out, well before the deadline
+        advance(READ_TIMEOUT + 10)  # past the request's time-out, well before the deadline
         await never.wait()
         return web.Response(status=500)
 
@@ -392,17 +402,14 @@ async def test_a_request_that_gets_no_answer_ends_at_its_own_time_out(
 async def test_the_whole_read_ends_at_one_deadline_though_each_file_answers_in_time(
     hass: HomeAssistant,
     serve: Callable[[Handler], Awaitable[str]],
-    monkeypatch: pytest.MonkeyPatch,
+    advance: Callable[[float], None],
 ) -> None:
     # Each answer takes 50 s of the loop's clock: within a request's time-out, but the fourth
     # request ends past the deadline of the whole read.
-    real_time = hass.loop.time
-    elapsed = [0.0]
-    monkeypatch.setattr(hass.loop, "time", lambda: real_time() + elapsed[0])
     answered: list[str] = []
 
     async def slow(request: web.Request) -> web.StreamResponse:
-        elapsed[0] += 50
+        advance(50)
         answered.append(request.path)
         return web.Response(body=b"[]")
 
