@@ -268,6 +268,13 @@ class Mirror:
                 # retried with backoff like any other, never a crash of the loop.
                 self._record_failure(f"the source's data is too large to handle ({err!r})", now)
                 return "failed"
+            except Exception as err:
+                # A bug: counted, backed off and shown on /admin like any failure, not only
+                # logged at every poll.
+                self._record_failure(
+                    f"unexpected error, please report it: {type(err).__name__}: {err}", now
+                )
+                return "failed"
             was_failing = self.status.failures > 0
             self.status.failures = 0
             self.status.last_success = now

@@ -593,3 +593,25 @@ def test_files_mirrored_without_gzip_get_their_siblings_once_it_is_there(
     assert result.returncode == 0, result.stderr
     expected = {"manifest.json": source.data.manifest(), **source.data.files}
     assert sorted(siblings(tmp_path / "webroot").values()) == sorted(expected.values())
+
+
+def test_an_unexpected_error_in_a_poll_is_counted_and_shown_like_any_failure(
+    tmp_path: Path, source: Source, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A bug must back off and show on /admin, not only log at every poll.
+    mirror = Mirror(load(str(write_config(tmp_path, source))))
+    polled = mirror._poll
+
+    def buggy() -> bool:
+        raise KeyError("meters")
+
+    monkeypatch.setattr(mirror, "_poll", buggy)
+    assert mirror.poll() == "failed"
+    assert mirror.poll() == "failed"
+    assert mirror.status.failures == 2
+    assert mirror.status.last_error == "unexpected error, please report it: KeyError: 'meters'"
+
+    monkeypatch.setattr(mirror, "_poll", polled)
+    assert mirror.poll() == "updated"
+    assert mirror.status.failures == 0
+    assert not mirror.status.last_error
