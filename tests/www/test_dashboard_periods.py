@@ -213,8 +213,9 @@ def test_the_hour_repeated_when_the_clocks_go_back_is_told_apart_in_the_table_an
     }
     assert sorted(repeated.values()) == ["CEST"] * 6 + ["CET"] * 6
     opened.page.get_by_text("Show the data as a table").click()
-    times = opened.page.locator("#ps-main tbody th").all_inner_texts()
-    assert len(times) == len(rows)
+    names = opened.page.locator("#ps-main tbody th")
+    expect(names).to_have_count(len(rows))  # the table is filled once it is opened
+    times = names.all_inner_texts()
     assert len(set(times)) == len(times), times
     for i, time in enumerate(times):
         zone = repeated.get(i)

@@ -141,8 +141,9 @@ def test_the_panel_writes_times_in_the_users_time_format(
     latest = page.locator("[data-stat='latest'] .ps-card-sub").inner_text()
     assert clock.search(latest), latest
     page.get_by_text("Show the data as a table").click()
-    times = page.locator("#ps-main tbody th").all_inner_texts()
-    assert times
+    names = page.locator("#ps-main tbody th")
+    expect(names.first).to_be_visible()  # the table is filled once it is opened
+    times = names.all_inner_texts()
     assert all(clock.search(time) for time in times), times
     chart = f"""async () => {{
       const chart = await ({MAIN_CHART})();
