@@ -225,8 +225,8 @@ async function bodyOf(response, path) {
   }
 }
 
-async function fetchBytes(fetchFile, path) {
-  return bodyOf(await fetchResponse(fetchFile, path), path);
+async function fetchBytes(fetchFile, path, init) {
+  return bodyOf(await fetchResponse(fetchFile, path, init), path);
 }
 
 /**
@@ -306,7 +306,10 @@ export class DataSource {
     if (kept && kept.sha256 === entry.sha256) return { file: kept.file, note: null };
     let note = null;
     try {
-      const bytes = await fetchBytes(this.fetchFile, entry.path);
+      // A copy is kept and the manifest names another version: no cached copy may answer,
+      // not even one a server revalidates by a Last-Modified to the second (a file rewritten
+      // within the second it was last written would get a 304).
+      const bytes = await fetchBytes(this.fetchFile, entry.path, kept ? { cache: 'reload' } : undefined);
       const digest = await sha256Hex(bytes);
       this.verified = digest !== null;
       // The size is checked everywhere, the hash where the browser can compute it.

@@ -194,8 +194,8 @@ async function bodyOf(response, path) {
   }
 }
 
-async function fetchBytes(fetchFile, path) {
-  return bodyOf(await fetchResponse(fetchFile, path), path);
+async function fetchBytes(fetchFile, path, init) {
+  return bodyOf(await fetchResponse(fetchFile, path, init), path);
 }
 
 function conditionalInit(read) {
@@ -259,7 +259,7 @@ export class DataSource {
     if (kept && kept.sha256 === entry.sha256) return { file: kept.file, note: null };
     let note = null;
     try {
-      const bytes = await fetchBytes(this.fetchFile, entry.path);
+      const bytes = await fetchBytes(this.fetchFile, entry.path, kept ? { cache: 'reload' } : undefined);
       const digest = await sha256Hex(bytes);
       this.verified = digest !== null;
       if (bytes.byteLength !== entry.bytes || (digest !== null && digest !== entry.sha256)) {
