@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from custom_components.powerstats.core.timegrid import hour_start, hours_ending
+
 LEVELS = ("daily", "weekly", "monthly", "yearly")
 BUCKET_OF_LEVEL = {"daily": "10min", "weekly": "hour", "monthly": "day", "yearly": "day"}
 # Rows of the fixed windows; daily runs from yesterday's local midnight to the open bucket.
@@ -97,11 +99,10 @@ def _bucket_bounds(level: str, now: int, tz: ZoneInfo) -> list[tuple[int, int]]:
         return [(start, start + 600) for start in range(first, now // 600 * 600 + 600, 600)]
     count = ROWS_OF_LEVEL[level]
     if level == "weekly":
-        open_start = now // 3600 * 3600
-        return [
-            (open_start - (count - 1 - i) * 3600, open_start - (count - 2 - i) * 3600)
-            for i in range(count)
-        ]
+        # The integration's own local hours: across a change of half an hour (Lord Howe
+        # Island) they are not a fixed stride of 3,600 s.
+        starts, seconds = hours_ending(hour_start(now, tz), count, tz)
+        return [(start, start + length) for start, length in zip(starts, seconds, strict=True)]
     today = datetime.fromtimestamp(now, tz).date()
     days = [today - timedelta(days=count - 1 - i) for i in range(count + 1)]
     starts = [_local_midnight(d, tz) for d in days]

@@ -349,6 +349,34 @@ def test_a_zone_three_quarters_of_an_hour_off_utc_is_labelled_on_its_own_whole_h
     assert all(label.endswith(":00") for label in labels), labels
 
 
+@pytest.mark.parametrize(
+    ("friday", "hours", "cut"),
+    [
+        # On Sunday at 02:00 the clock goes to 02:30 (+10:30 to +11:00).
+        ((2026, 10, 2), 168, "Sun 02:30"),
+        # On Sunday at 02:00 the clock goes back to 01:30 (+11:00 to +10:30).
+        ((2027, 4, 2), 169, "Sun 01:30"),
+    ],
+)
+def test_a_week_with_a_change_of_half_an_hour_keeps_its_hours_to_come_on_whole_hours(
+    data_root: Path,
+    open_dashboard: OpenDashboard,
+    friday: tuple[int, int, int],
+    hours: int,
+    cut: str,
+) -> None:
+    # A Friday on Lord Howe Island, the clock changing by half an hour that Sunday: the hour
+    # from the change lasts 30 minutes, as the integration cuts it, and every hour still to
+    # come after it starts on the hour.
+    zone = ZoneInfo("Australia/Lord_Howe")
+    now = int(datetime(*friday, 15, 23, tzinfo=zone).timestamp())
+    write_dataset(data_root, [MeterSpec(timezone=zone.key)], now)
+    opened = open_dashboard(url="#meter=house&level=weekly", now=now)
+    labels = chart_labels(opened.page)
+    assert (len(labels), labels[0], labels[-1]) == (hours, "Mon 00:00", "Sun 23:00")
+    assert [label for label in labels if not label.endswith(":00")] == [cut]
+
+
 def test_levels_the_source_does_not_publish_get_no_tab_and_a_note_says_why(
     data_root: Path, open_dashboard: OpenDashboard
 ) -> None:

@@ -174,6 +174,30 @@ export function localClock(unix, timeZone) {
   return { day: Date.UTC(parts.year, parts.month - 1, parts.day) / 86400000, minute: parts.hour * 60 + parts.minute };
 }
 
+/** Seconds the meter's clock is ahead of UTC at a Unix second (offsets are whole minutes). */
+function utcOffset(unix, timeZone) {
+  const { day, minute } = localClock(unix, timeZone);
+  return day * 86400 + minute * 60 - (unix - (((unix % 60) + 60) % 60));
+}
+
+/**
+ * Where the local hour holding a Unix second starts, as the integration cuts hours: where the
+ * clock reads a whole hour, or at a change of half an hour (Lord Howe Island) inside that hour.
+ */
+export function hourStart(unix, timeZone) {
+  const offset = utcOffset(unix, timeZone);
+  let before = unix - ((((unix + offset) % 3600) + 3600) % 3600);
+  if ((utcOffset(before, timeZone) - offset) % 3600 === 0) return before;
+  // The first second with the later offset (clock changes are months apart: there is one).
+  let after = unix;
+  while (after - before > 1) {
+    const middle = Math.floor((before + after) / 2);
+    if (utcOffset(middle, timeZone) === offset) after = middle;
+    else before = middle;
+  }
+  return after;
+}
+
 /** A duration in words, rounded down to its largest unit: "5 minutes", "3 hours", "2 days". */
 export function formatAge(seconds) {
   const units = [['day', 86400], ['hour', 3600], ['minute', 60]];

@@ -1,7 +1,7 @@
 /** Summary room: what the stat cards, the averages chart, the previous-period overlay and the CSV say about one view. */
 
 import { NOMINAL_SECONDS } from './data.js';
-import { localClock, localIso } from './format.js';
+import { hourStart, localClock, localIso } from './format.js';
 
 /** Length of bucket i: up to the next row's start, the nominal length for the last (open) one. */
 export function bucketSeconds(file, i) {
@@ -135,14 +135,18 @@ export function calendarPeriod(file, unit, timeZone, metric) {
     else if (clock.day >= first - days) earlier.set(key(clock, first - days), row[col[metric]]);
   }
   // Every bucket of the period, found by stepping out from the rows in real seconds, so a day
-  // of 23 or 25 hours has 138 or 150 ten-minute buckets.
+  // of 23 or 25 hours has 138 or 150 ten-minute buckets. Hours step on the local clock: after a
+  // change of half an hour, a fixed stride of 3,600 s would land at half past.
   const inPeriod = (t) => {
     const day = localClock(t, timeZone).day;
     return day >= first && day < first + days;
   };
+  const hourly = file.bucket === 'hour';
+  const before = (t) => (hourly ? hourStart(t - 1, timeZone) : t - size);
+  const after = (t) => (hourly ? hourStart(t + size, timeZone) : t + size);
   const slots = current.map((row) => row[col.start]);
-  for (let t = slots[0] - size; inPeriod(t); t -= size) slots.unshift(t);
-  for (let t = slots.at(-1) + size; inPeriod(t); t += size) slots.push(t);
+  for (let t = before(slots[0]); inPeriod(t); t = before(t)) slots.unshift(t);
+  for (let t = after(slots.at(-1)); inPeriod(t); t = after(t)) slots.push(t);
   const byStart = new Map(current.map((row) => [row[col.start], row]));
   const empty = (t) => file.columns.map((name) => (name === 'start' ? t : name === 'coverage' ? 0 : null));
   let found = 0;

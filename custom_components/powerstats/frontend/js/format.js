@@ -133,6 +133,24 @@ export function localClock(unix, timeZone) {
   return { day: Date.UTC(parts.year, parts.month - 1, parts.day) / 86400000, minute: parts.hour * 60 + parts.minute };
 }
 
+function utcOffset(unix, timeZone) {
+  const { day, minute } = localClock(unix, timeZone);
+  return day * 86400 + minute * 60 - (unix - (((unix % 60) + 60) % 60));
+}
+
+export function hourStart(unix, timeZone) {
+  const offset = utcOffset(unix, timeZone);
+  let before = unix - ((((unix + offset) % 3600) + 3600) % 3600);
+  if ((utcOffset(before, timeZone) - offset) % 3600 === 0) return before;
+  let after = unix;
+  while (after - before > 1) {
+    const middle = Math.floor((before + after) / 2);
+    if (utcOffset(middle, timeZone) === offset) after = middle;
+    else before = middle;
+  }
+  return after;
+}
+
 export function formatAge(seconds) {
   const units = [['day', 86400], ['hour', 3600], ['minute', 60]];
   for (const [name, size] of units) {

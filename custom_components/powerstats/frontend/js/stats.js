@@ -1,6 +1,6 @@
 
 import { NOMINAL_SECONDS } from './data.js';
-import { localClock, localIso } from './format.js';
+import { hourStart, localClock, localIso } from './format.js';
 
 export function bucketSeconds(file, i) {
   const { rows, col } = file;
@@ -112,9 +112,12 @@ export function calendarPeriod(file, unit, timeZone, metric) {
     const day = localClock(t, timeZone).day;
     return day >= first && day < first + days;
   };
+  const hourly = file.bucket === 'hour';
+  const before = (t) => (hourly ? hourStart(t - 1, timeZone) : t - size);
+  const after = (t) => (hourly ? hourStart(t + size, timeZone) : t + size);
   const slots = current.map((row) => row[col.start]);
-  for (let t = slots[0] - size; inPeriod(t); t -= size) slots.unshift(t);
-  for (let t = slots.at(-1) + size; inPeriod(t); t += size) slots.push(t);
+  for (let t = before(slots[0]); inPeriod(t); t = before(t)) slots.unshift(t);
+  for (let t = after(slots.at(-1)); inPeriod(t); t = after(t)) slots.push(t);
   const byStart = new Map(current.map((row) => [row[col.start], row]));
   const empty = (t) => file.columns.map((name) => (name === 'start' ? t : name === 'coverage' ? 0 : null));
   let found = 0;
