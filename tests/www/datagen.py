@@ -101,8 +101,8 @@ def _bucket_bounds(level: str, now: int, tz: ZoneInfo) -> list[tuple[int, int]]:
     if level == "weekly":
         # The integration's own local hours: across a change of half an hour (Lord Howe
         # Island) they are not a fixed stride of 3,600 s.
-        starts, seconds = hours_ending(hour_start(now, tz), count, tz)
-        return [(start, start + length) for start, length in zip(starts, seconds, strict=True)]
+        hours, seconds = hours_ending(hour_start(now, tz), count, tz)
+        return [(start, start + length) for start, length in zip(hours, seconds, strict=True)]
     today = datetime.fromtimestamp(now, tz).date()
     days = [today - timedelta(days=count - 1 - i) for i in range(count + 1)]
     starts = [_local_midnight(d, tz) for d in days]
