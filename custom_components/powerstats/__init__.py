@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -98,19 +98,6 @@ async def _async_start(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> Non
     meter_subentries = [s for s in entry.subentries.values() if s.subentry_type == SUBENTRY_METER]
     tz = dt_util.get_default_time_zone()
     root = Path(hass.config.path(DATA_DIR))
-    if not any(s.data.get(CONF_STORED) for s in meter_subentries):
-        # A dataset that never saved a meter (PowerStats added, perhaps again) did not write
-        # what the folder holds: kept aside, not written over.
-        stamp = dt_util.now().strftime("%Y%m%d-%H%M%S")
-        aside = await hass.async_add_executor_job(set_aside, root, stamp)
-        if aside is not None:
-            LOGGER.warning(
-                "%s held PowerStats files this set-up did not write; they were moved to %s, "
-                "from where powerstats.restore can read them back",
-                root,
-                aside,
-            )
-    await _async_forget_removed_meanwhile(hass, entry, root)
     meters: dict[str, PowerStatsMeter] = {}
     writer = ViewsWriter(hass, tz, root, lambda: meters)
     settings = PublishSettings.from_entry(entry.data, entry.options)
@@ -135,8 +122,15 @@ async def _async_start(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> Non
     data = PowerStatsData(writer=writer, publisher=publisher, meters=meters)
     entry.runtime_data = data
 
-    # Side by side: each start waits mostly on the executor (reading its store).
-    await _async_start_meters(hass, entry, meter_subentries)
+    # Every store is read before anything is written: whether the folder's files are this
+    # dataset's own is told by its meters' stores.
+    starting = _new_meters(hass, entry, meter_subentries)
+    await _async_each(starting, PowerStatsMeter.async_load)
+    if not any(meter.saved_before for meter in starting):
+        await _async_set_aside_files_of_another(hass, root)
+    await _async_forget_removed_meanwhile(hass, entry, root)
+    await _async_each(starting, PowerStatsMeter.async_start)
+    meters.update((meter.subentry_id, meter) for meter in starting)
 
     entry.async_on_unload(publisher.async_stop)
     await publisher.async_load()
@@ -175,37 +169,72 @@ async def _async_start(hass: HomeAssistant, entry: PowerStatsConfigEntry) -> Non
         hass.async_create_task(_async_entry_updated(hass, entry), "PowerStats caught up")
 
 
-async def _async_start_meters(
+async def _async_set_aside_files_of_another(hass: HomeAssistant, root: Path) -> None:
+    """Move aside what `root` holds: a dataset none of whose meters saved yet (PowerStats
+    added, perhaps again) did not write it, and keeps it rather than writing over it.
+
+    A meter's store is named by its subentry id, so only this dataset can have written it: one
+    found at start, even one not marked `stored` yet (first saved at a stop), shows that the
+    folder's files are this dataset's own.
+    """
+    stamp = dt_util.now().strftime("%Y%m%d-%H%M%S")
+    aside = await hass.async_add_executor_job(set_aside, root, stamp)
+    if aside is not None:
+        LOGGER.warning(
+            "%s held PowerStats files this set-up did not write; they were moved to %s, "
+            "from where powerstats.restore can read them back",
+            root,
+            aside,
+        )
+
+
+def _new_meters(
     hass: HomeAssistant, entry: PowerStatsConfigEntry, subentries: list[ConfigSubentry]
 ) -> list[PowerStatsMeter]:
+    """A meter for each subentry, each registered for teardown (one not started writes nothing)."""
     data = entry.runtime_data
-    started: list[PowerStatsMeter] = []
+    meters = [
+        PowerStatsMeter(
+            hass,
+            entry,
+            subentry,
+            data.writer.tz,
+            partial(data.writer.async_refresh, history_changed=True),
+        )
+        for subentry in subentries
+    ]
+    for meter in meters:
+        entry.async_on_unload(meter.async_stop)
+    return meters
+
+
+async def _async_each(
+    meters: list[PowerStatsMeter], step: Callable[[PowerStatsMeter], Awaitable[None]]
+) -> None:
+    """`step` of every meter; raises the first failure once every one has run to its end.
+
+    A few side by side (each waits mostly on the executor, reading its store), not all at
+    once: the ones whose reads finish together resume in one go. None is left half done.
+    """
     results: list[BaseException | None] = []
-    # A few side by side (each waits mostly on the executor), not all at once: the ones whose
-    # reads finish together resume in one go. Every start runs to its end before a failure is
-    # raised, so none is left half started.
-    for i in range(0, len(subentries), METERS_STARTING_TOGETHER):
-        together = [
-            PowerStatsMeter(
-                hass,
-                entry,
-                subentry,
-                data.writer.tz,
-                partial(data.writer.async_refresh, history_changed=True),
-            )
-            for subentry in subentries[i : i + METERS_STARTING_TOGETHER]
-        ]
-        for meter in together:
-            entry.async_on_unload(meter.async_stop)
-        started += together
+    for i in range(0, len(meters), METERS_STARTING_TOGETHER):
         results += await asyncio.gather(
-            *(meter.async_start() for meter in together), return_exceptions=True
+            *(step(meter) for meter in meters[i : i + METERS_STARTING_TOGETHER]),
+            return_exceptions=True,
         )
     for result in results:
         if isinstance(result, BaseException):
             raise result
+
+
+async def _async_start_meters(
+    hass: HomeAssistant, entry: PowerStatsConfigEntry, subentries: list[ConfigSubentry]
+) -> list[PowerStatsMeter]:
+    """Start meters that join the running dataset; they are its meters once all started."""
+    started = _new_meters(hass, entry, subentries)
+    await _async_each(started, PowerStatsMeter.async_start)
     for meter in started:
-        data.meters[meter.subentry_id] = meter
+        entry.runtime_data.meters[meter.subentry_id] = meter
     return started
 
 

@@ -62,6 +62,7 @@ from .core.timegrid import TEN_MINUTES
 from .core.views import LEVELS, MAX_NAME_LENGTH, Level, MeterInfo
 from .store import (
     JOURNAL_LINES_PER_SNAPSHOT,
+    Loaded,
     MeterStore,
     StoreData,
     async_load,
@@ -133,6 +134,12 @@ class PowerStatsMeter:
         self.config = MeterConfig.from_data(subentry.data)
         # Whether the meter's store was written before (a missing one is then a loss).
         self._stored = bool(subentry.data.get(CONF_STORED))
+        # What `async_load` read, until `async_start` takes it.
+        self._read: Loaded | None = None
+        # Whether this meter saved before this start: marked `stored`, or its store was found
+        # when read (one first saved at a stop is marked only at the next start). Only this
+        # entry writes its meters' stores: a fresh dataset has none.
+        self.saved_before = self._stored
         # Whether a snapshot is known to be on disk (found at start, or one that landed since).
         # Until one is, journal lines are of no use (a journal without its snapshot is set
         # aside), so every boundary tries one.
@@ -194,8 +201,12 @@ class PowerStatsMeter:
 
     # -- life cycle ------------------------------------------------------------------------
 
-    async def async_start(self) -> None:
-        """Load the store, account for the downtime, and start following the source."""
+    async def async_load(self) -> None:
+        """Read the store, writing nothing (a stop before `async_start` writes nothing either);
+        `saved_before` is known from here. Optional: `async_start` reads the store otherwise."""
+        self._read = await self._async_read()
+
+    async def _async_read(self) -> Loaded:
         loaded = await async_load(
             self.hass,
             self.store,
@@ -204,6 +215,14 @@ class PowerStatsMeter:
             self.config.name,
             expected=self._stored,
         )
+        # Recovered: a store was there (unreadable), or a marked one is missing.
+        self.saved_before = self._stored or loaded.found or loaded.recovered
+        return loaded
+
+    async def async_start(self) -> None:
+        """Load the store, account for the downtime, and start following the source."""
+        loaded = self._read or await self._async_read()
+        self._read = None  # its history is the meter's from here
         self.history, self.recovered = loaded.history, loaded.recovered
         self._epoch, self._journal_lines = loaded.epoch, loaded.journal_lines
         self._loaded = True

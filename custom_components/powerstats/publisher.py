@@ -22,7 +22,7 @@ from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
@@ -319,7 +319,8 @@ class Publisher:
         if self.state.problem == PROBLEM_EXISTING_DATA:
             if not may_replace:
                 assert self.settings is not None  # the problem is only ever of a target
-                raise HomeAssistantError(
+                # The caller's refusal, not PowerStats' failure: HA answers it as a bad request.
+                raise ServiceValidationError(
                     translation_domain=DOMAIN,
                     translation_key="replace_needs_admin",
                     translation_placeholders={"repository": self.settings.target.full_name},

@@ -5,13 +5,16 @@ folder is GitHub Pages, a raw repository URL or the board's mirror, fetched with
 Assistant's shared client session, with time limits and never more bytes than the manifest
 promises. Redirects are followed by hand and never from https to http: someone on the way
 could then change a file and the manifest's sha256 of it alike. A local folder is read in the
-executor. Only the manifest and the level files it lists (`<meter>/<level>.json`, checked by
-the plan) are ever asked for.
+executor, within the same deadline, and only its regular files are opened. Only the manifest
+and the level files it lists (`<meter>/<level>.json`, checked by the plan) are ever asked for.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import stat
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +38,14 @@ READ_DEADLINE: Final = 180
 MAX_REDIRECTS: Final = 5
 _REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
 _SCHEMES: Final = ("http", "https")
+# A local file is opened for reading bytes without ever waiting (a pipe waits for a writer)
+# or becoming a terminal's; the flags a platform lacks are left out.
+_OPEN_FLAGS: Final = (
+    os.O_RDONLY
+    | getattr(os, "O_BINARY", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOCTTY", 0)
+)
 
 
 class SourceError(Exception):
@@ -79,10 +90,25 @@ def _url_problem(url: str) -> str | None:
     return None
 
 
+def _at_after_host(parts: SplitResult) -> bool:
+    """Whether an '@' follows the host part: a '/', '?' or '#' left unencoded in a user or
+    password ends the host part early, so what reads as host, port and path holds some of it."""
+    return "@" in parts.path or "@" in parts.query or "@" in parts.fragment
+
+
 def checked_url(source: str) -> str:
     """The source, once it is shown to be an http(s) address with a host and a valid port."""
     if (problem := _url_problem(source)) is not None:
         raise SourceError("restore_invalid_url", reason=problem)
+    if _at_after_host(urlsplit(source)):
+        # Read as given, the request would go to a host named by part of the password.
+        raise SourceError(
+            "restore_invalid_url",
+            reason=(
+                "it holds an '@' after the host; write a '/', '?' or '#' in the user or password "
+                "as %2F, %3F or %23, and an '@' in the path as %40"
+            ),
+        )
     return source
 
 
@@ -98,14 +124,14 @@ def folder_url(source: str) -> str:
 def shown(source: str) -> str:
     """The source as it may be shown and logged: an address without user, password or query.
 
-    Never raises. Of an address without a readable host only the scheme is shown: where its
-    password ends cannot be told.
+    Never raises. Of an address without a readable host, or with an '@' after it, only the
+    scheme is shown: where its password ends cannot be told.
     """
     if not is_url(source):
         return source
     try:
         parts = urlsplit(source)
-        netloc = _host_and_port(parts)
+        netloc = None if _at_after_host(parts) else _host_and_port(parts)
     except ValueError:
         netloc = None
     if not netloc:
@@ -220,31 +246,59 @@ def _too_large(where: str, limit: int) -> SourceError:
 
 
 class FolderSource:
-    """A published folder on this machine (a copy of the repository, or of the board's web root)."""
+    """A published folder on this machine (a copy of the repository, or of the board's web root),
+    all of it read within READ_DEADLINE seconds, as an address is."""
 
     def __init__(self, hass: HomeAssistant, folder: Path) -> None:
         self._hass = hass
         self.folder = folder
+        self._deadline = hass.loop.time() + READ_DEADLINE
+        # Set when the deadline passed: the read left running reads no further file.
+        self._abandoned = threading.Event()
 
     async def read_manifest(self) -> bytes:
         """The folder's manifest.json."""
-        return await self._hass.async_add_executor_job(self._read, MANIFEST, MAX_MANIFEST_BYTES)
+        return (await self._read_in_time([(MANIFEST, MAX_MANIFEST_BYTES)]))[MANIFEST]
 
     async def read_files(self, files: Iterable[PublishedFile]) -> dict[str, bytes]:
         """Each listed file, at most the size the manifest gives it."""
-        wanted = [(f.path, min(f.size, MAX_FILE_BYTES)) for f in files]
-        return await self._hass.async_add_executor_job(self._read_all, wanted)
+        return await self._read_in_time([(f.path, min(f.size, MAX_FILE_BYTES)) for f in files])
+
+    async def _read_in_time(self, wanted: list[tuple[str, int]]) -> dict[str, bytes]:
+        """The files, read in the executor, within the deadline of the whole read.
+
+        A thread stuck in a read (a network share that stopped answering) cannot be stopped:
+        the action returns at the deadline all the same.
+        """
+        try:
+            async with asyncio.timeout_at(self._deadline):
+                return await self._hass.async_add_executor_job(self._read_all, wanted)
+        except TimeoutError:
+            self._abandoned.set()
+            raise SourceError("restore_too_slow", seconds=str(READ_DEADLINE)) from None
 
     def _read_all(self, wanted: list[tuple[str, int]]) -> dict[str, bytes]:
-        return {path: self._read(path, limit) for path, limit in wanted}
+        files: dict[str, bytes] = {}
+        for path, limit in wanted:
+            if self._abandoned.is_set():
+                break  # nobody waits for these any more
+            files[path] = self._read(path, limit)
+        return files
 
     def _read(self, relative: str, limit: int) -> bytes:
-        """One file of the folder, refusing one that leads outside it. Executor only."""
+        """One file of the folder, refusing one that leads outside it or is no regular file.
+        Executor only."""
         path = (self.folder / relative).resolve()
         if not path.is_relative_to(self.folder):
             raise SourceError("restore_file_outside", path=relative, folder=str(self.folder))
         try:
-            with path.open("rb") as handle:
+            # Checked before it is opened: opening a pipe waits for a writer that may never
+            # come, and opening a device can act on it. Not blocking either when one was put
+            # there since, and checked again once open.
+            _require_regular(path, os.stat(path).st_mode)
+            fd = os.open(path, _OPEN_FLAGS)
+            with os.fdopen(fd, "rb") as handle:
+                _require_regular(path, os.fstat(handle.fileno()).st_mode)
                 data = handle.read(limit + 1)
         except FileNotFoundError:
             raise SourceError("restore_file_missing", path=str(path)) from None
@@ -255,6 +309,11 @@ class FolderSource:
         if len(data) > limit:
             raise _too_large(str(path), limit)
         return data
+
+
+def _require_regular(path: Path, mode: int) -> None:
+    if not stat.S_ISREG(mode):
+        raise SourceError("file_error", path=str(path), error="it is not a regular file")
 
 
 def resolve_folder(hass: HomeAssistant, raw: str) -> Path:

@@ -45,7 +45,7 @@ from .const import (
     store_issue_id,
 )
 from .core.accounting import Bucket, Kind, MeterAccumulator
-from .core.fileio import write_atomically
+from .core.fileio import make_folder, sync_folder, write_atomically
 from .core.rollup import History, bucket_from_list, bucket_to_list
 from .core.timegrid import ten_minute_start
 
@@ -325,14 +325,18 @@ def _append(path: Path, line: bytes) -> None:
     try:
         handle = path.open("a+b")
     except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)  # only the first line, not every one
+        make_folder(path.parent)  # only the first line, not every one
         handle = path.open("a+b")
     with handle:
+        begun = handle.seek(0, os.SEEK_END) == 0
         if _ends_torn(handle):
             line = b"\n" + line  # not glued to the torn end of the line a power cut left
         handle.write(line)
         handle.flush()
         os.fsync(handle.fileno())
+    if begun:
+        # A journal just begun is kept by a power cut only once its folder lists it.
+        sync_folder(path.parent)
 
 
 def _ends_torn(handle: IO[bytes]) -> bool:

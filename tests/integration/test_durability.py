@@ -659,6 +659,29 @@ async def test_powerstats_added_again_sets_the_files_it_left_aside_instead_of_ov
     assert now["manifest.json"] != left["manifest.json"]
 
 
+async def test_a_dataset_whose_first_snapshots_failed_keeps_its_own_files_after_a_stop_saved_it(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    move_to: Clock,
+    hass_storage: dict[str, Any],
+) -> None:
+    entry = await first_start_while_snapshots_fail(ha, freezer, hass_storage)
+    with snapshots_fail():
+        await move_to(at(2026, 11, 26, 12, 0))
+    assert await ha.config_entries.async_unload(entry.entry_id)  # this stop's save works
+    assert meter_store_key(HOUSE) in hass_storage
+    assert not entry.subentries[HOUSE].data.get("stored")  # noted at the next start
+    folder = Path(ha.config.path("powerstats"))
+    assert "manifest.json" in await ha.async_add_executor_job(files_below, folder)
+
+    meter = await setup(ha, entry)
+
+    assert await ha.async_add_executor_job(asides, folder) == []
+    assert entry.subentries[HOUSE].data["stored"] is True
+    assert not meter.recovered
+    assert meter.history.ten_minutes[ts(2026, 11, 26, 11, 50)].covered == 300
+
+
 def asides(folder: Path) -> list[Path]:
     return sorted(folder.parent.glob(f"{folder.name}.before-*"))
 

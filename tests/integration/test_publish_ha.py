@@ -14,12 +14,16 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped]
+    CLIENT_ID,
     MockConfigEntry,
     MockUser,
+)
+from pytest_homeassistant_custom_component.typing import (  # type: ignore[import-untyped]
+    WebSocketGenerator,
 )
 
 from custom_components.powerstats.const import DOMAIN
@@ -509,9 +513,11 @@ async def test_only_an_administrator_can_replace_history_not_published_from_here
         ("button", "press", {"entity_id": BUTTON}),
         (DOMAIN, "publish", {}),
     ):
-        with pytest.raises(HomeAssistantError) as raised:
+        # The caller's refusal (HA answers it as a bad request), naming the repository.
+        with pytest.raises(ServiceValidationError) as raised:
             await ha.services.async_call(domain, service, data, blocking=True, context=user)
         assert raised.value.translation_key == "replace_needs_admin"
+        assert raised.value.translation_placeholders == {"repository": REPOSITORY}
         await settle(ha)
         assert fake.writes == []
         assert fake.repo.files() == earlier
@@ -523,6 +529,35 @@ async def test_only_an_administrator_can_replace_history_not_published_from_here
 
     published_matches_local(ha, fake)
     assert ir.async_get(ha).async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_a_refused_replace_reaches_the_frontend_as_the_callers_error_naming_the_repository(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    fake: FakeGitHub,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    # The frontend calls the button and the action over the websocket: a refusal shows there as
+    # the user's mistake with its translated message, not as a failure of Home Assistant.
+    fake.repo.commit_files({"manifest.json": b'{"format": "powerstats/1"}\n'}, "Another's", 1)
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    await start_publishing_meter(ha, fake)
+    tablet = await ha.auth.async_create_user("Wall tablet", group_ids=["system-users"])
+    refresh = await ha.auth.async_create_refresh_token(tablet, CLIENT_ID)
+    client = await hass_ws_client(ha, ha.auth.async_create_access_token(refresh))
+    for domain, service, data in (
+        ("button", "press", {"entity_id": BUTTON}),
+        (DOMAIN, "publish", {}),
+    ):
+        await client.send_json_auto_id(
+            {"type": "call_service", "domain": domain, "service": service, "service_data": data}
+        )
+        answer = await client.receive_json()
+        assert not answer["success"]
+        assert answer["error"]["code"] == "service_validation_error"
+        assert answer["error"]["translation_key"] == "replace_needs_admin"
+        assert REPOSITORY in answer["error"]["message"]
+    assert fake.writes == []
 
 
 @pytest.mark.parametrize("sending_saved", [True, False])

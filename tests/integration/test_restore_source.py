@@ -7,10 +7,13 @@ and shown to leave the reader with a `SourceError` that the action turns into a 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import ipaddress
+import os
 import socket
 import ssl
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -137,6 +140,73 @@ async def test_a_local_file_longer_than_the_manifest_says_is_refused(
     assert caught.value.key == "restore_file_too_large"
 
 
+@pytest.mark.parametrize("name", ["manifest.json", "house/daily.json"])
+async def test_a_pipe_named_like_a_dataset_file_is_refused_without_waiting_for_a_writer(
+    hass: HomeAssistant, tmp_path: Path, name: str
+) -> None:
+    (tmp_path / "house").mkdir()
+    pipe = tmp_path / name
+    os.mkfifo(pipe)
+    source = FolderSource(hass, tmp_path)
+    read = (
+        source.read_manifest() if name == "manifest.json" else source.read_files([listed(name, 9)])
+    )
+    try:
+        # Only a guard: opened for reading, the pipe would hold an executor thread for ever.
+        async with asyncio.timeout(30):
+            with pytest.raises(SourceError) as caught:
+                await read
+    finally:
+        with contextlib.suppress(OSError):  # ENXIO: no reader waits, as it should be
+            os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
+    assert caught.value.key == "file_error"
+    assert caught.value.placeholders == {
+        "path": str(pipe.resolve()),
+        "error": "it is not a regular file",
+    }
+
+
+async def test_a_folder_read_ends_at_the_deadline_of_the_whole_read(
+    hass: HomeAssistant,
+    tmp_path: Path,
+    advance: Callable[[float], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (tmp_path / "house").mkdir()
+    files = [listed(f"house/{level}.json", 2) for level in ("daily", "weekly", "monthly")]
+    for file in files:
+        (tmp_path / file.path).write_bytes(b"[]")
+    read: list[str] = []
+    release, finished = threading.Event(), threading.Event()
+    read_one, read_all = FolderSource._read, FolderSource._read_all
+
+    def stalling(source: FolderSource, relative: str, limit: int) -> bytes:
+        read.append(relative)
+        if relative == "house/weekly.json":  # a network share that stopped answering
+            advance(READ_DEADLINE)
+            hass.loop.call_soon_threadsafe(lambda: None)  # the loop sees its clock moved
+            release.wait(30)
+        return read_one(source, relative, limit)
+
+    def noting_the_end(source: FolderSource, wanted: list[tuple[str, int]]) -> dict[str, bytes]:
+        try:
+            return read_all(source, wanted)
+        finally:
+            finished.set()
+
+    monkeypatch.setattr(FolderSource, "_read", stalling)
+    monkeypatch.setattr(FolderSource, "_read_all", noting_the_end)
+    try:
+        with pytest.raises(SourceError) as caught:
+            await FolderSource(hass, tmp_path).read_files(files)
+    finally:
+        release.set()
+    assert caught.value.key == "restore_too_slow"
+    assert caught.value.placeholders == {"seconds": str(READ_DEADLINE)}
+    assert await hass.async_add_executor_job(finished.wait, 30)
+    assert read == ["house/daily.json", "house/weekly.json"]  # none after the deadline
+
+
 async def test_the_manifest_itself_may_be_given_as_the_folder(
     hass: HomeAssistant, tmp_path: Path
 ) -> None:
@@ -179,6 +249,32 @@ async def test_an_address_that_cannot_be_read_is_refused_clearly_without_its_pas
     assert caught.value.key == "restore_invalid_url"
     assert reason in caught.value.placeholders["reason"]
     assert SECRET not in str(caught.value)
+
+
+PART = "4711"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        f"https://alice:{PART}/{SECRET}@pages.example/published/",
+        f"https://alice:{PART}?{SECRET}@pages.example/published/",
+        f"https://alice:{PART}#{SECRET}@pages.example/published/",
+        f"https://alice:/{SECRET}@pages.example/published/",
+        f"https://{PART}/{SECRET}@pages.example/published/",  # a token given as the user
+    ],
+)
+async def test_a_password_holding_a_slash_is_refused_and_no_part_of_it_is_shown(
+    hass: HomeAssistant, source: str
+) -> None:
+    # Split at its '/', '?' or '#', such a password reads as a host and port, then a path.
+    with pytest.raises(SourceError) as caught:
+        UrlSource(hass, source)
+    assert caught.value.key == "restore_invalid_url"
+    assert "%2F" in caught.value.placeholders["reason"]
+    for part in (PART, SECRET):
+        assert part not in shown(source)
+        assert part not in str(caught.value)
 
 
 async def test_an_address_aiohttp_cannot_use_is_named_without_its_password(

@@ -13,6 +13,10 @@ from homeassistant.core import HomeAssistant
 from custom_components.powerstats import store
 from custom_components.powerstats.store import journal_appends
 
+from .folder_syncs import FolderSyncs, folder_syncs
+
+__all__ = ["folder_syncs"]  # a fixture used by name below
+
 
 async def test_lines_appended_together_are_written_by_one_job_each_to_its_own_journal(
     ha: HomeAssistant, tmp_path: Path
@@ -59,6 +63,16 @@ async def test_an_append_after_a_failed_one_is_written(ha: HomeAssistant, tmp_pa
     good = tmp_path / "good.journal"
     await journal_appends(ha).async_append(good, b"{}\n")
     assert await ha.async_add_executor_job(good.read_bytes) == b"{}\n"
+
+
+async def test_a_journal_just_begun_is_listed_in_its_synced_folder_and_later_lines_sync_it_not(
+    ha: HomeAssistant, tmp_path: Path, folder_syncs: FolderSyncs
+) -> None:
+    journal = tmp_path / ".storage" / "house.journal"
+    await journal_appends(ha).async_append(journal, b'{"line":1}\n')
+    await journal_appends(ha).async_append(journal, b'{"line":2}\n')
+    synced = await ha.async_add_executor_job(folder_syncs.of, journal.parent)
+    assert synced == [{"house.journal": b'{"line":1}\n'}]
 
 
 async def test_a_fault_of_the_writing_job_fails_its_appends_and_the_next_is_written(
