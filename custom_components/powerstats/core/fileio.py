@@ -58,12 +58,17 @@ def sync_folder(folder: Path) -> None:
 
 def set_aside(folder: Path, stamp: str) -> Path | None:
     """Move `folder` to `<folder>.before-<stamp>` (a number added while that name is taken)
-    when it holds a manifest.json; returns where it went, None when there was nothing to move.
+    when it holds a manifest.json and a meter's folder; returns where it went, None when there
+    was nothing to move.
 
     A fresh dataset would otherwise write over files it did not write: the history a removed
-    PowerStats left in the config folder, which a restore can read back from where it goes.
+    PowerStats left in the config folder, which a restore can read back from where it goes. A
+    manifest alone holds no history (a dataset whose meters were all removed writes one), and
+    moving it would leave one more folder aside at every start.
     """
     if not (folder / "manifest.json").is_file():
+        return None
+    if not any(entry.is_dir() for entry in folder.iterdir()):
         return None
     aside = folder.with_name(f"{folder.name}.before-{stamp}")
     n = 2

@@ -98,10 +98,18 @@ def test_a_folder_with_a_manifest_is_set_aside_under_a_free_name(tmp_path: Path)
 def test_a_folder_set_aside_stays_aside_after_a_power_cut(
     tmp_path: Path, folder_syncs: FolderSyncs
 ) -> None:
-    (tmp_path / "powerstats").mkdir()
+    (tmp_path / "powerstats" / "house").mkdir(parents=True)
     (tmp_path / "powerstats" / "manifest.json").write_bytes(b"{}")
     set_aside(tmp_path / "powerstats", "20261203-1700")
     assert len(folder_syncs.of(tmp_path)) == 1
+
+
+def test_a_folder_holding_a_manifest_of_no_meters_stays(tmp_path: Path) -> None:
+    # What a dataset whose meters were all removed writes: no history to keep aside.
+    (tmp_path / "powerstats").mkdir()
+    (tmp_path / "powerstats" / "manifest.json").write_bytes(b'{"meters": []}')
+    assert set_aside(tmp_path / "powerstats", "20261203-1700") is None
+    assert (tmp_path / "powerstats" / "manifest.json").is_file()
 
 
 def test_a_folder_without_a_manifest_stays(tmp_path: Path) -> None:
