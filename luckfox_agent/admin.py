@@ -79,7 +79,8 @@ class Admin:
         self.sessions = Sessions(config().session_minutes * 60.0, clock)
         self.login_tokens = LoginTokens()
         self.throttle = Throttle(clock=clock)
-        # One password check at a time: scrypt takes 8 MiB and about a second on the board.
+        # One password check at a time: scrypt takes 8 MiB and about a second on the board;
+        # a login arriving while one is checked is answered 429 at once (see `login`).
         self.hash_lock = threading.Lock()
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -232,6 +233,23 @@ class Admin:
     def login(self, request: Request) -> Response:
         if not self._login_csrf_ok(request):
             return simple(403, "missing or wrong CSRF token; reload the login page")
+        # A login that finds another one's password being checked is refused at once rather
+        # than queued: a queued one would hold a worker thread too, and a burst of them would
+        # hold every worker, leaving the dashboard to wait for each hash in turn.
+        if not self.hash_lock.acquire(blocking=False):
+            return self.show_login(
+                request,
+                "Another login is being checked. Try again in a moment.",
+                429,
+                [("Retry-After", "1")],
+            )
+        try:
+            return self._check_password(request)
+        finally:
+            self.hash_lock.release()
+
+    def _check_password(self, request: Request) -> Response:
+        """The login's answer, once it holds the one turn to check a password."""
         client = request.client
         wait = self.throttle.acquire(client)
         if wait > 0:
@@ -245,8 +263,7 @@ class Admin:
                 [("Retry-After", str(seconds))],
             )
         password = parse_form(request.body.decode("utf-8", "replace")).get("password", "")
-        with self.hash_lock:
-            good = verify_password(password, self.config().password_hash)
+        good = verify_password(password, self.config().password_hash)
         if not good:
             self.throttle.failed(client)
             log.warning("failed admin login from %s", client)

@@ -24,7 +24,7 @@ from .daemon import load_config as _load
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
-    from typing import Callable, Dict, List
+    from typing import Callable, Dict, List, Tuple
 
 
 def run(command: str, config_path: str, verbose: bool, options: List[str]) -> int:
@@ -380,6 +380,37 @@ def _check_config_access(doc: _Doctor, path: str, config: Config) -> None:
         )
 
 
+def _loopback(host: str) -> bool:
+    """True for a host name or address that never leaves this machine."""
+    import ipaddress
+
+    name = host.lower().rstrip(".")
+    if name == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(name.split("%", 1)[0])  # without an IPv6 zone
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1
+    return bool((mapped or address).is_loopback)
+
+
+def token_in_clear(config: Config) -> List[Tuple[str, str]]:
+    """(setting, host) for each URL that would carry the HA token unencrypted (http://) to a
+    host other than this machine, where anyone watching the network can copy it."""
+    if not config.sends_token:
+        return []
+    urls = [("[source] url", config.source_url)]
+    if config.ha_url:  # the admin actions' calls go there
+        urls.append(("[ha] url", config.ha_url))
+    found = []
+    for setting, url in urls:
+        parsed = parse_url(url)
+        if parsed.scheme == "http" and not _loopback(parsed.host):
+            found.append((setting, parsed.host))
+    return found
+
+
 def doctor(config_path: str, verbose: bool, options: List[str]) -> int:
     """Check everything the agent depends on and say what to fix."""
     doc = _Doctor()
@@ -399,6 +430,14 @@ def doctor(config_path: str, verbose: bool, options: List[str]) -> int:
             "[source] token is set but the source is not HA's data view (a path under "
             f"{HA_DATA_PATH}), so the token is never sent",
             f"remove the token line from {config_path} (setup does this)",
+        )
+    for setting, host in token_in_clear(config):
+        # A warning, not a problem: on a home LAN plain HTTP to HA is common and may be a choice.
+        doc.warn(
+            f"{setting} sends the HA token unencrypted (http://) to {host}: anyone who can "
+            "watch the network on the way can copy it",
+            "use https:// (HA with TLS; a self-signed certificate goes in [source] ca_file), "
+            "or keep that network to devices you trust",
         )
     if time.gmtime().tm_year < 2024:
         doc.problem(

@@ -176,14 +176,37 @@ def stage_write(path: str, chunks: Iterable[bytes], mode: int = 0o644, fsync: bo
     return tmp
 
 
+def sync_folder(folder: str) -> None:
+    """fsync a folder, so that the renames made in it survive a power cut.
+
+    fsync on a file makes its bytes durable, not its name: until the folder is synced, a
+    rename may still be lost with the power. Some platforms and file systems refuse to open
+    a folder or to sync one (EACCES, EINVAL, EBADF, ...); there this quietly does nothing: the
+    rename is made, nothing here could undo it, and the file system writes it with its next
+    commit.
+    """
+    try:
+        fd = os.open(folder or ".", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        with suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def atomic_write(path: str, chunks: Iterable[bytes], mode: int = 0o644, fsync: bool = True) -> None:
-    """Replace `path` with `chunks` so that readers see the old or the new file, never half."""
+    """Replace `path` with `chunks` so that readers see the old or the new file, never half;
+    with `fsync`, the new file (bytes and name) is on the disk when this returns."""
     tmp = stage_write(path, chunks, mode, fsync)
     try:
         os.replace(tmp, path)
     except BaseException:
         remove_quietly(tmp)
         raise
+    if fsync:
+        sync_folder(os.path.dirname(path))
 
 
 class suppress:  # lower case: it stands in for contextlib.suppress

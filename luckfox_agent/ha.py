@@ -8,16 +8,46 @@ from __future__ import annotations
 
 import json
 
+from . import log
 from .config import Config, parse_url
-from .httpclient import HttpError, request
+from .httpclient import HttpError, UnsendableRequest, request
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
     from typing import Any, Dict
 
 
+# HA's own reason is shown on the admin page and logged: one short line.
+MAX_REASON = 200
+
+
 class HaError(Exception):
     """The call did not succeed; the message is safe to show (no token)."""
+
+
+def _reason(body: bytes, token: str) -> str:
+    """HA's own words for refusing a call, safe to show; "" when its answer holds none.
+
+    HA answers an action that raised ServiceValidationError with 400 and {"message": ...},
+    any other HomeAssistantError with 500 and the same (HA 2025.4: 500 with no body), and an
+    unknown action or bad data with a plain-text 400. The body is whatever came back, so it is
+    hostile: the token is scrubbed before the cut (a cut could split it), characters that
+    are not printable (line breaks, escapes, bidirectional overrides) become blanks.
+    """
+    try:
+        answer = json.loads(body)
+    except (ValueError, RecursionError):
+        return ""
+    message = answer.get("message") if isinstance(answer, dict) else None
+    if not isinstance(message, str):
+        return ""
+    if token:
+        message = message.replace(token, "[redacted]")
+    message = log.scrub(message)
+    message = " ".join("".join(c if c.isprintable() else " " for c in message).split())
+    if len(message) > MAX_REASON:
+        message = message[: MAX_REASON - 3] + "..."
+    return message
 
 
 def call_service(
@@ -52,22 +82,39 @@ def call_service(
             max_body=1 << 16,
             cafile=config.source_ca_file,
         )
+    except UnsendableRequest as err:
+        setting = "[source] token" if err.field == "Authorization" else "[ha] url"
+        raise HaError(f"the call to Home Assistant was not sent: {err}; fix {setting}") from None
     except HttpError as err:
         raise HaError(f"Home Assistant is not reachable: {err}") from None
     action = f"{domain}.{service}"
-    if response.status in (401, 403):
-        raise HaError("Home Assistant refused the token; check [source] token")
-    if response.status == 400:
-        raise HaError(
+    if not 200 <= response.status < 300:
+        raise _refusal(response.status, response.body, action, config.source_token)
+    return _result(response.body, action) if return_response else None
+
+
+def _refusal(status: int, body: bytes, action: str, token: str) -> HaError:
+    """The error for HA's answer `status` to `action`: its own reason when it gave one."""
+    if status in (401, 403):
+        return HaError("Home Assistant refused the token; check [source] token")
+    reason = _reason(body, token)
+    if status == 400 and reason:
+        return HaError(f"Home Assistant refused {action}: {reason}")
+    if status == 400:
+        # A plain 400: an unknown action (or data it does not take), so an older integration.
+        return HaError(
             f"Home Assistant rejected {action} (HTTP 400); update the PowerStats integration "
             "to a version that has this action"
         )
-    if not 200 <= response.status < 300:
-        raise HaError(f"Home Assistant answered HTTP {response.status} to {action}")
-    if not return_response:
-        return None
+    if reason:
+        return HaError(f"{action} failed in Home Assistant (HTTP {status}): {reason}")
+    return HaError(f"Home Assistant answered HTTP {status} to {action}")
+
+
+def _result(body: bytes, action: str) -> Any:
+    """The action's own answer (HA's `service_response`) from a 200 to `?return_response`."""
     try:
-        answer = json.loads(response.body)
+        answer = json.loads(body)
     except (ValueError, RecursionError):
         answer = None
     if not isinstance(answer, dict) or "service_response" not in answer:

@@ -23,6 +23,15 @@ class HttpError(Exception):
     """The request failed: connection, timeout, protocol or size problem."""
 
 
+class UnsendableRequest(HttpError):
+    """The request was never sent: a value bound for its head holds a character HTTP cannot
+    carry. `field` names where: a header's name, or "" for the request line."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class Response:
     """A complete response; header names are lower case."""
 
@@ -220,9 +229,10 @@ def _encode_head(lines: List[str]) -> bytes:
         return text.encode("latin-1")
     except UnicodeEncodeError as err:
         line = text.count("\r\n", 0, err.start)
-        where = f"header {lines[line].partition(':')[0]}" if line else "the request line"
-        raise HttpError(
-            f"cannot send {where}: it holds the character U+{ord(text[err.start]):04X}"
+        field = lines[line].partition(":")[0] if line else ""
+        where = f"header {field}" if line else "the request line"
+        raise UnsendableRequest(
+            f"cannot send {where}: it holds the character U+{ord(text[err.start]):04X}", field
         ) from None
 
 
@@ -241,6 +251,32 @@ def _size(text: str, hexadecimal: bool, what: str) -> int:
     if not 0 < len(text) <= 16 or not all(char in digits for char in text):
         raise HttpError(f"malformed {what}")
     return int(text, 16 if hexadecimal else 10)
+
+
+def _add_field(headers: Dict[str, str], name: str, value: str) -> None:
+    """Add one header line; a repeated name becomes one comma-separated list (RFC 9110
+    section 5.3), so the framing below sees every value, never only the last one."""
+    headers[name] = f"{headers[name]}, {value}" if name in headers else value
+
+
+def _content_length(value: str) -> int:
+    """The body's length from a Content-Length list (repeated lines were joined into one).
+
+    RFC 9112 section 6.3: a list of one value repeated is that value; differing values make the
+    framing invalid, and the response is discarded rather than read by one of them.
+    """
+    lengths = {_size(item.strip(" \t"), False, "Content-Length") for item in value.split(",")}
+    if len(lengths) > 1:
+        raise HttpError("the response has differing Content-Length values")
+    return lengths.pop()
+
+
+def _only_chunked(value: str) -> None:
+    """Refuse any transfer coding but chunked, once: the agent asks for none other (it sends no
+    TE header), so another is a broken or hostile source, and a body framed one way here and
+    another way by a proxy on the path is how responses are smuggled."""
+    if [item.strip(" \t").lower() for item in value.split(",")] != ["chunked"]:
+        raise HttpError("unsupported Transfer-Encoding: only chunked is read")
 
 
 def request(
@@ -268,7 +304,7 @@ def request(
     ]
     for name, value in (headers or {}).items():
         if "\r" in value or "\n" in value:
-            raise HttpError(f"header {name} contains a line break")
+            raise UnsendableRequest(f"header {name} contains a line break", name)
         lines.append(f"{name}: {value}")
     if body or method == "POST":
         lines.append(f"Content-Length: {len(body)}")
@@ -291,14 +327,15 @@ def request(
         for line in head[1:]:
             name, sep, value = line.partition(":")
             if sep:
-                response.headers[name.strip().lower()] = value.strip()
+                _add_field(response.headers, name.strip().lower(), value.strip())
         no_body = method == "HEAD" or response.status in (204, 304) or response.status < 200
         if no_body:
             pass
-        elif "chunked" in response.headers.get("transfer-encoding", "").lower():
+        elif "transfer-encoding" in response.headers:  # it overrides any Content-Length
+            _only_chunked(response.headers["transfer-encoding"])
             response.body = _decode_chunked(reader, max_body)
         elif "content-length" in response.headers:
-            length = _size(response.headers["content-length"], False, "Content-Length")
+            length = _content_length(response.headers["content-length"])
             if length > max_body:
                 raise HttpError(f"response of {length} bytes is over the {max_body} byte limit")
             response.body = reader.read_exact(length)

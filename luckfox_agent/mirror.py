@@ -27,6 +27,7 @@ from .fsutil import (
     sha256_hex,
     stage_write,
     suppress,
+    sync_folder,
 )
 from .httpclient import HttpError, request
 from .packing import Packer, found_siblings, identity, prune, sibling_name
@@ -142,6 +143,13 @@ def sendable_validator(value: object) -> Optional[str]:
     if not all(" " <= char <= "~" for char in value):
         return None
     return value
+
+
+def _sync_folders(folders: List[str]) -> None:
+    """Make the renames made in `folders` durable (see `sync_folder`), and forget them."""
+    for folder in folders:
+        sync_folder(folder)
+    del folders[:]
 
 
 def bounded_error(message: str) -> str:
@@ -435,14 +443,22 @@ class Mirror:
         sends it only once `packed` names it with the identity of the file now in place.
         """
         webroot = self.config.webroot
+        manifest_path = os.path.join(webroot, MANIFEST)
         packed = dict(self.packed)
+        unsynced: List[str] = []  # folders holding renames the disk may not have yet
         try:
             if manifest != old_manifest:  # staged last, so swapped in last
-                target = os.path.join(webroot, MANIFEST)
-                tmp = stage_write(target, [manifest])
-                sibling = self.packer.compress(tmp, target) or ""  # never raises
-                staged.append((tmp, target, sibling, sha256_hex(manifest)))
+                tmp = stage_write(manifest_path, [manifest])
+                sibling = self.packer.compress(tmp, manifest_path) or ""  # never raises
+                staged.append((tmp, manifest_path, sibling, sha256_hex(manifest)))
             for index, (tmp, target, sibling, sha256) in enumerate(staged):
+                if target == manifest_path:
+                    # The files it lists reach the disk before it does: after a power cut the
+                    # manifest on the card never lists bytes the card lost.
+                    _sync_folders(unsynced)
+                folder = os.path.dirname(target)
+                if folder not in unsynced:
+                    unsynced.append(folder)
                 path = os.path.relpath(target, webroot).replace(os.sep, "/")
                 packed.pop(path, None)
                 if sibling:
@@ -456,6 +472,7 @@ class Mirror:
                     self._hashes[target] = (found, sha256)
                 if sibling and found is not None:
                     packed[path] = (name, found[0], found[1], found[2])
+            _sync_folders(unsynced)
         except OSError as err:
             for tmp, _, sibling, _ in staged:
                 if tmp:

@@ -13,7 +13,7 @@ import contextlib
 import os
 import stat
 
-from .fsutil import remove_interrupted_writes, remove_quietly, stage_write
+from .fsutil import remove_interrupted_writes, remove_quietly, stage_write, sync_folder
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
@@ -65,6 +65,7 @@ def write_config(path: str, data: bytes, user: str) -> str:
     except BaseException:
         remove_quietly(tmp)
         raise
+    sync_folder(folder)  # `setup` said it saved: the new config survives a power cut too
     return describe(path)
 
 

@@ -16,6 +16,7 @@ import shutil
 import signal
 import socket
 import ssl
+import stat
 import subprocess
 import sys
 import threading
@@ -147,7 +148,10 @@ class Source:
     {"maintenance": bool}, the state after the call). `maintenance_fault` makes the latter
     misbehave: "stale" (reports, and keeps, the old state), "unregistered" (an integration
     without the action) or "no_responses" (an HA from before action responses, which ignores
-    `?return_response` and answers 200 with the changed states only).
+    `?return_response` and answers 200 with the changed states only). `action_failure`, a
+    status and a body, is HA's answer when the action itself raises: on HA 2026.11
+    (400, {"message": ...}) for a ServiceValidationError and (500, {"message": ...}) for any
+    other HomeAssistantError; on HA 2025.4 (500, b"").
     """
 
     def __init__(self, ha: bool = True, tls: ssl.SSLContext | None = None) -> None:
@@ -160,6 +164,7 @@ class Source:
         self.hits: list[Hit] = []
         self.services: list[tuple[str, dict[str, Any]]] = []
         self.maintenance_fault: str | None = None
+        self.action_failure: tuple[int, bytes] | None = None
         self.lock = threading.Lock()
         self.release = threading.Event()
         source = self
@@ -240,6 +245,10 @@ class Source:
                     return
                 with source.lock:
                     source.services.append((action, data))
+                if source.action_failure is not None:
+                    status, failure = source.action_failure
+                    self._send(status, failure, {"Content-Type": "application/json"})
+                    return
                 changed: list[dict[str, Any]] = []
                 response: Any = None
                 if action == "powerstats.set_maintenance":
@@ -388,6 +397,30 @@ def https_source(tls_files: tuple[Path, Path]) -> Iterator[Source]:
     server = Source(ha=True, tls=context)
     yield server
     server.close()
+
+
+# -- the disk ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def disk_log(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """What this process makes durable, in order: ("rename", new path) for each os.replace and
+    ("sync", folder) for each fsync of a folder (a rename is durable once its folder is)."""
+    events: list[tuple[str, str]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        real_fsync(fd)
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            events.append(("sync", os.readlink(f"/proc/self/fd/{fd}")))
+
+    def replace(source: Any, target: Any, **dir_fds: Any) -> None:
+        real_replace(source, target, **dir_fds)
+        events.append(("rename", os.path.realpath(target)))
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    return events
 
 
 # -- interpreters -----------------------------------------------------------------------------
@@ -621,9 +654,13 @@ class Agent:
         body: bytes | None = None,
         headers: dict[str, str] | None = None,
         source_ip: str | None = None,
+        timeout: float = 10,
     ) -> Reply:
         conn = http.client.HTTPConnection(
-            "127.0.0.1", self.port, timeout=10, source_address=(source_ip, 0) if source_ip else None
+            "127.0.0.1",
+            self.port,
+            timeout=timeout,
+            source_address=(source_ip, 0) if source_ip else None,
         )
         conn.request(method, path, body=body, headers=headers or {})
         response = conn.getresponse()

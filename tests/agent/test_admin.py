@@ -7,6 +7,7 @@ import json
 import re
 import signal
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
@@ -81,11 +82,19 @@ class Browser:
         self._take_cookies(response)
         return response
 
-    def post(self, path: str, form: dict[str, str], extra: dict[str, str] | None = None) -> Reply:
+    def post(
+        self,
+        path: str,
+        form: dict[str, str],
+        extra: dict[str, str] | None = None,
+        timeout: float = 10,
+    ) -> Reply:
         body = "&".join(f"{k}={v}" for k, v in form.items()).encode()
         headers = {"Content-Type": "application/x-www-form-urlencoded", **(extra or {})}
         headers.update(self._headers(path))
-        response = self.agent.request("POST", path, body=body, headers=headers, source_ip=self.ip)
+        response = self.agent.request(
+            "POST", path, body=body, headers=headers, source_ip=self.ip, timeout=timeout
+        )
         self._take_cookies(response)
         return response
 
@@ -217,6 +226,45 @@ def test_guessing_from_ninety_addresses_slows_logins_but_never_locks_the_admin_o
     newcomer = Browser(agent, ip="127.0.2.1").login()
     assert newcomer.status == 429
     assert int(newcomer.getheader("Retry-After") or "0") <= 10
+
+
+def test_a_login_arriving_while_a_password_is_checked_gets_429_at_once_and_the_site_is_served(
+    tmp_path: Path,
+    source: Source,
+    agent_python: str,
+    start_agent: Callable[..., Agent],
+) -> None:
+    # PBKDF2 at 4 million rounds: a check that lasts about a second here, where answering a
+    # page takes milliseconds. The hash matches no password.
+    slow = f"pbkdf2_sha256$4000000${'00' * 16}${'00' * 32}"
+    agent = admin_agent(
+        tmp_path, source, agent_python, slow, start_agent, **{"server.threads": "2"}
+    )
+    browsers = {name: Browser(agent, ip) for name, ip in (("a", "127.0.0.5"), ("b", "127.0.0.6"))}
+    forms = {
+        name: {"csrf": browser.csrf(), "password": "guess"} for name, browser in browsers.items()
+    }
+    answers: dict[str, Reply] = {}
+
+    def log_in(name: str) -> None:
+        answers[name] = browsers[name].post("/admin/login", forms[name], timeout=120)
+
+    logins = [threading.Thread(target=log_in, args=(name,)) for name in browsers]
+    for login in logins:
+        login.start()
+    first = wait_until(lambda: list(answers), 60, "the first login's answer")[0]
+    # Both arrived together: one holds the check, the other was not queued behind it.
+    refused = answers[first]
+    assert refused.status == 429
+    assert refused.getheader("Retry-After") == "1"
+    assert b"Another login is being checked" in refused.body
+    assert agent.request("GET", "/").status == 200
+    assert agent.request("GET", "/house/daily.json").status == 200
+    assert len(answers) == 1, "the dashboard was answered while a password was being checked"
+    for login in logins:
+        login.join(120)
+    (checked,) = (answers[name] for name in answers if name != first)
+    assert checked.status == 401
 
 
 def test_a_throttled_address_is_logged_once_per_window(agent: Agent) -> None:
@@ -381,6 +429,19 @@ def test_the_maintenance_toggle_calls_the_integrations_action_without_an_entity_
         ("powerstats.set_maintenance", {"enabled": False}),
     ]
     assert source.data.maintenance is False
+
+
+def test_publish_now_shows_why_home_assistant_refused_it(agent: Agent, source: Source) -> None:
+    reason = "only an administrator can replace the PowerStats files already published"
+    source.action_failure = (400, json.dumps({"message": reason}).encode())  # HA 2026.11
+    browser = Browser(agent)
+    browser.login()
+    assert browser.post("/admin/publish", {"csrf": browser.csrf("/admin")}).status == 303
+    page = browser.get("/admin").body.decode()
+    assert (
+        '<p class="error">Publish to GitHub failed: '
+        f"Home Assistant refused powerstats.publish: {reason}</p>"
+    ) in page
 
 
 @pytest.mark.parametrize(

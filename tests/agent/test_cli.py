@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import PASSWORD, TOKEN, Agent, Source, run_agent, write_config
+from luckfox_agent.commands import token_in_clear
+from luckfox_agent.config import load, parse_url
+
+from .conftest import HA_PREFIX, PASSWORD, TOKEN, Agent, Source, run_agent, write_config
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_START = 0, 1, 2, 3, 4
 
@@ -283,3 +286,38 @@ def test_doctor_warns_when_a_token_is_set_for_a_source_that_is_not_ha(
     assert "the token is never sent" in result.stdout
     assert TOKEN not in result.stdout + result.stderr
     assert all("Authorization" not in hit.headers for hit in static_source.hits)
+
+
+def test_doctor_warns_when_the_token_would_cross_the_network_unencrypted(
+    agent_python: str, tmp_path: Path, source: Source
+) -> None:
+    # The source is on loopback (its URL's token never leaves the machine); HA's API for the
+    # admin actions is elsewhere over plain HTTP. Doctor never calls that one.
+    config = write_config(tmp_path, source, **{"ha.url": "http://homeassistant.example:8123"})
+    result = run_agent(agent_python, config, "doctor")
+    assert (
+        "WARNING  [ha] url sends the HA token unencrypted (http://) to homeassistant.example"
+        in result.stdout
+    )
+    assert "[source] url sends" not in result.stdout
+    assert result.returncode == EXIT_OK, "a warning, not a problem"
+    assert TOKEN not in result.stdout + result.stderr
+
+
+IN_CLEAR = {
+    "http to a LAN name": ("http://homeassistant.local:8123", True),
+    "http to a LAN address": ("http://192.168.1.10:8123", True),
+    "https": ("https://homeassistant.local:8123", False),
+    "http to localhost": ("http://localhost:8123", False),
+    "http to 127.0.0.0/8": ("http://127.0.0.53:8123", False),
+    "http to ::1": ("http://[::1]:8123", False),
+}
+
+
+@pytest.mark.parametrize(("origin", "in_clear"), IN_CLEAR.values(), ids=IN_CLEAR.keys())
+def test_only_http_to_a_host_beyond_this_machine_counts_as_sending_the_token_in_clear(
+    tmp_path: Path, source: Source, origin: str, in_clear: bool
+) -> None:
+    config = load(str(write_config(tmp_path, source, **{"source.url": f"{origin}{HA_PREFIX}"})))
+    expected = [("[source] url", parse_url(origin).host)] if in_clear else []
+    assert token_in_clear(config) == expected

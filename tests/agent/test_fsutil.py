@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import email.utils
+import errno
 import os
+import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,6 +57,49 @@ def test_an_atomic_write_replaces_the_file_and_leaves_no_temporary(tmp_path: Pat
     assert target.read_bytes() == b"new bytes"
     assert target.stat().st_ino != inode
     assert os.listdir(tmp_path) == ["f.json"]
+
+
+def test_an_atomic_write_syncs_its_folder_after_the_rename(
+    tmp_path: Path, disk_log: list[tuple[str, str]]
+) -> None:
+    target = tmp_path / "state.json"
+    target.write_bytes(b"old")
+    atomic_write(str(target), [b"new"])
+    folder = os.path.realpath(tmp_path)
+    assert disk_log == [("rename", os.path.join(folder, "state.json")), ("sync", folder)]
+
+
+@pytest.mark.parametrize("refusal", ["open", "fsync"])
+def test_a_folder_that_refuses_to_be_synced_still_gets_its_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refusal: str
+) -> None:
+    # Some file systems refuse to open a folder for writing back (EACCES) or to sync one
+    # (EINVAL): the file is replaced all the same, and no descriptor is left open.
+    tried: list[str] = []
+    real_open, real_fsync = os.open, os.fsync
+
+    def open_folder(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if os.path.isdir(path):
+            tried.append("open")
+            if refusal == "open":
+                raise PermissionError(errno.EACCES, "Permission denied", path)
+        return real_open(path, flags, *args, **kwargs)
+
+    def sync_folder(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            tried.append("fsync")
+            if refusal == "fsync":
+                raise OSError(errno.EINVAL, "Invalid argument")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "open", open_folder)
+    monkeypatch.setattr(os, "fsync", sync_folder)
+    target = tmp_path / "state.json"
+    open_before = len(os.listdir("/proc/self/fd"))
+    atomic_write(str(target), [b"new"])
+    assert target.read_bytes() == b"new"
+    assert tried == (["open"] if refusal == "open" else ["open", "fsync"])
+    assert len(os.listdir("/proc/self/fd")) == open_before
 
 
 def test_the_agent_knows_every_temporary_name_it_writes_for_the_cleanup_at_start(

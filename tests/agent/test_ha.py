@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from luckfox_agent.config import Config, load
-from luckfox_agent.ha import HaError, publish_now, set_maintenance
+from luckfox_agent.ha import MAX_REASON, HaError, publish_now, set_maintenance
 
 from .conftest import TOKEN, Source, write_config
 
@@ -32,3 +33,55 @@ def test_a_token_http_cannot_carry_fails_the_action_saying_why_without_showing_i
     assert TOKEN not in str(failure.value)
     assert source.hits == []
     assert source.services == []
+
+
+def test_a_call_that_cannot_be_sent_says_so_and_names_the_setting_to_fix(
+    tmp_path: Path, source: Source
+) -> None:
+    config = load(str(write_config(tmp_path, source)))
+    config.source_token = f"{TOKEN}\N{ZERO WIDTH SPACE}"
+    with pytest.raises(HaError) as failure:
+        publish_now(config)
+    message = str(failure.value)
+    assert message.startswith("the call to Home Assistant was not sent: cannot send header")
+    assert message.endswith("; fix [source] token")
+    assert "not reachable" not in message, "HA was never asked"
+    assert TOKEN not in message
+
+
+REASON = "only an administrator can replace the PowerStats files already published"
+REFUSALS = {
+    "ServiceValidationError, 400": (400, f"Home Assistant refused powerstats.publish: {REASON}"),
+    "HomeAssistantError, 500": (
+        500,
+        f"powerstats.publish failed in Home Assistant (HTTP 500): {REASON}",
+    ),
+}
+
+
+@pytest.mark.parametrize(("status", "shown"), REFUSALS.values(), ids=REFUSALS.keys())
+def test_the_reason_ha_gives_for_failing_an_action_is_shown(
+    tmp_path: Path, source: Source, status: int, shown: str
+) -> None:
+    source.action_failure = (status, json.dumps({"message": REASON}).encode())
+    with pytest.raises(HaError) as failure:
+        publish_now(load(str(write_config(tmp_path, source))))
+    assert str(failure.value) == shown
+
+
+def test_the_reason_ha_gives_is_shown_without_control_characters_or_the_token_and_cut_short(
+    tmp_path: Path, source: Source
+) -> None:
+    # The token straddles the cut: scrubbed after it, its first part would be shown.
+    hostile = "one\r\ntwo\x1b[31m\u202e " + "x" * (MAX_REASON - 30) + TOKEN + "y" * 500
+    source.action_failure = (400, json.dumps({"message": hostile}).encode())
+    with pytest.raises(HaError) as failure:
+        publish_now(load(str(write_config(tmp_path, source))))
+    prefix = "Home Assistant refused powerstats.publish: "
+    message = str(failure.value)
+    assert message.startswith(f"{prefix}one two [31m xxx")
+    assert "x[redacted]yyy" in message
+    assert message.endswith("y...")
+    assert len(message) == len(prefix) + MAX_REASON
+    assert all(char.isprintable() for char in message)
+    assert TOKEN[:8] not in message

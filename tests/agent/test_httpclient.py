@@ -169,6 +169,65 @@ def test_a_content_length_that_is_not_plain_digits_is_refused(
     assert not (tmp_path / "webroot" / "manifest.json").exists()
 
 
+# RFC 9112 section 6.3: differing values are an unrecoverable framing error, whether on
+# separate lines or in one list. The wrong value comes first, where keeping the last line
+# read the body by the other.
+DIFFERING_LENGTHS = {"on two lines": "1\r\nContent-Length: {0}", "in one list": "{0}, 1"}
+
+
+@pytest.mark.parametrize("length", DIFFERING_LENGTHS.values(), ids=DIFFERING_LENGTHS.keys())
+def test_a_response_with_differing_content_lengths_is_refused(
+    tmp_path: Path,
+    static_source: Source,
+    raw_source: RawSource,
+    agent_python: str,
+    length: str,
+) -> None:
+    raw_source.length = length
+    returncode, stderr = mirror_from(tmp_path, static_source, raw_source, agent_python)
+    assert returncode == 1
+    assert "manifest.json: the response has differing Content-Length values" in stderr
+    assert not (tmp_path / "webroot" / "manifest.json").exists()
+
+
+@pytest.mark.parametrize("length", ["{0}, {0}", "{0},{0}"])
+def test_a_content_length_list_of_one_value_repeated_is_read_as_that_value(
+    tmp_path: Path,
+    static_source: Source,
+    raw_source: RawSource,
+    agent_python: str,
+    length: str,
+) -> None:
+    raw_source.length = length
+    returncode, stderr = mirror_from(tmp_path, static_source, raw_source, agent_python)
+    assert returncode == 0, stderr
+    assert (tmp_path / "webroot" / "manifest.json").read_bytes() == raw_source.data.manifest()
+
+
+# The agent sends no TE header, so a source may use no transfer coding but chunked, once.
+OTHER_CODINGS = {
+    "gzip before chunked": ("Transfer-Encoding: gzip", True),
+    "chunked twice": ("Transfer-Encoding: chunked", True),
+    "identity with a length": ("Transfer-Encoding: identity", False),
+}
+
+
+@pytest.mark.parametrize(("coding", "chunked"), OTHER_CODINGS.values(), ids=OTHER_CODINGS.keys())
+def test_a_transfer_coding_other_than_chunked_alone_is_refused(
+    tmp_path: Path,
+    static_source: Source,
+    raw_source: RawSource,
+    agent_python: str,
+    coding: str,
+    chunked: bool,
+) -> None:
+    raw_source.header, raw_source.chunked = coding, chunked
+    returncode, stderr = mirror_from(tmp_path, static_source, raw_source, agent_python)
+    assert returncode == 1
+    assert "manifest.json: unsupported Transfer-Encoding: only chunked is read" in stderr
+    assert not (tmp_path / "webroot" / "manifest.json").exists()
+
+
 BAD_CHUNK_SIZES = {
     "negative": "-1",
     "signed": "+{:x}",

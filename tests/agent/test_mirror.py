@@ -6,6 +6,7 @@ import contextlib
 import gzip
 import hashlib
 import json
+import os
 import resource
 import socket
 import threading
@@ -287,6 +288,25 @@ def test_a_token_http_cannot_carry_fails_the_poll_like_any_failure_without_showi
         "manifest.json: cannot send header Authorization: it holds the character U+200B"
     )
     assert source.hits == []
+
+
+def test_the_files_reach_the_disk_before_the_manifest_that_lists_them(
+    tmp_path: Path, source: Source, disk_log: list[tuple[str, str]]
+) -> None:
+    # After a power cut the card may keep a rename whose folder was never synced, or lose it:
+    # a manifest kept there must never list files the card lost.
+    mirror = Mirror(load(str(write_config(tmp_path, source))))
+    assert mirror.poll() == "updated"
+    webroot = os.path.realpath(tmp_path / "webroot")
+    house = os.path.join(webroot, "house")
+    manifest = disk_log.index(("rename", os.path.join(webroot, "manifest.json")))
+    files = [
+        i for i, (kind, path) in enumerate(disk_log) if kind == "rename" and path.startswith(house)
+    ]
+    assert files, disk_log
+    assert max(files) < manifest
+    assert ("sync", house) in disk_log[max(files) : manifest]
+    assert ("sync", webroot) in disk_log[manifest:]
 
 
 def test_the_manifest_is_swapped_in_only_after_its_files(
