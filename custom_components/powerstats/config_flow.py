@@ -11,6 +11,8 @@ Flows only update the entry or its subentries; the entry's update listener reloa
 
 from __future__ import annotations
 
+import math
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -100,6 +102,20 @@ def _validate_source(hass: HomeAssistant, entity_id: str) -> tuple[Kind | None, 
     return kind, None
 
 
+def _name_error(name: str) -> str | None:
+    """The error key of a (trimmed) meter name, or None when the files and the device may
+    carry it."""
+    categories = [unicodedata.category(c) for c in name]
+    # Spaces, zero-width and other format characters alone show as a blank name.
+    if all(c[0] == "Z" or c == "Cf" for c in categories):
+        return "name_required"
+    # A line break or tab (an API call, a paste) would split the name on the dashboard; a lone
+    # surrogate cannot even be written to the files as UTF-8.
+    if any(c in ("Cc", "Cs") for c in categories):
+        return "name_invalid"
+    return None
+
+
 def _validate_meter(
     hass: HomeAssistant, user_input: Mapping[str, Any], taken_sources: set[str]
 ) -> tuple[str, Kind | None, dict[str, str]]:
@@ -108,8 +124,8 @@ def _validate_meter(
     if user_input[CONF_ENTITY_ID] in taken_sources:
         return name, None, {CONF_ENTITY_ID: "already_metered"}
     kind, error = _validate_source(hass, user_input[CONF_ENTITY_ID])
-    if not name:
-        return name, kind, {CONF_NAME: "name_required"}
+    if (name_error := _name_error(name)) is not None:
+        return name, kind, {CONF_NAME: name_error}
     if len(name) > MAX_NAME_LENGTH:
         return name, kind, {CONF_NAME: "name_too_long"}
     if error is not None or kind is None:
@@ -121,7 +137,9 @@ def _validate_settings(hass: HomeAssistant, user_input: Mapping[str, Any]) -> di
     """The settings form's errors by field."""
     errors: dict[str, str] = {}
     mode = user_input[CONF_PRICE_MODE]
-    if mode == PRICE_FIXED and user_input.get(CONF_PRICE) is None:
+    price = user_input.get(CONF_PRICE)
+    # The number box lets "nan" through its bounds (no comparison with NaN holds).
+    if mode == PRICE_FIXED and (price is None or not math.isfinite(price)):
         errors[CONF_PRICE] = "price_required"
     elif mode == PRICE_ENTITY:
         price_entity = user_input.get(CONF_PRICE_ENTITY)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import errno
 import io
 from collections.abc import Callable, Coroutine
-from datetime import date
+from datetime import date, timedelta
 from functools import wraps
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -82,13 +83,16 @@ type ExportFormat = Literal["csv", "json"]
 # One request may span at most this many days (a year of daily rows, or 10-minute rows of
 # however much of the range is still retained).
 MAX_RANGE_DAYS: Final = 3660
+# A range ends at the local midnight after its last day, which the calendar's last day lacks.
+LAST_DAY: Final = date.max - timedelta(days=1)
+DAY: Final = vol.All(cv.date, vol.Range(max=LAST_DAY))
 
 EXPORT_SCHEMA: Final = vol.Schema(
     {
         vol.Required(ATTR_METER): cv.string,
         vol.Required(ATTR_LEVEL): vol.In(LEVELS),
-        vol.Required(ATTR_START): cv.date,
-        vol.Required(ATTR_END): cv.date,
+        vol.Required(ATTR_START): DAY,
+        vol.Required(ATTR_END): DAY,
         vol.Optional(ATTR_CSV, default=False): cv.boolean,
         vol.Optional(ATTR_FORMAT): vol.In(EXPORT_FORMATS),
     }
@@ -99,10 +103,12 @@ IMPORT_SCHEMA: Final = vol.Schema(
 BACKFILL_SCHEMA: Final = vol.Schema(
     {
         vol.Optional(ATTR_METER): cv.string,
-        vol.Optional(ATTR_START): cv.date,
-        vol.Optional(ATTR_END): cv.date,
+        vol.Optional(ATTR_START): DAY,
+        vol.Optional(ATTR_END): DAY,
     }
 )
+# Actions without fields refuse any: a field the caller thinks is used would be ignored.
+NO_FIELDS: Final = vol.Schema({})
 SET_MAINTENANCE_SCHEMA: Final = vol.Schema({vol.Required(ATTR_ENABLED): cv.boolean})
 RESTORE_SCHEMA: Final = vol.Schema(
     {
@@ -275,7 +281,10 @@ def _resolve(hass: HomeAssistant, raw: str) -> Path:
     path = Path(raw)
     if not path.is_absolute():
         path = Path(hass.config.path(raw))
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve()
+    except ValueError:  # a NUL character: no file is named so
+        raise _file_not_found(raw) from None
     config = Path(hass.config.config_dir).resolve()
     if not (resolved.is_relative_to(config) or hass.config.is_allowed_path(str(resolved))):
         raise ServiceValidationError(
@@ -286,6 +295,15 @@ def _resolve(hass: HomeAssistant, raw: str) -> Path:
     return resolved
 
 
+def _file_not_found(raw: str) -> ServiceValidationError:
+    """The caller's path names no file there is (or could be)."""
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="import_file_not_found",
+        translation_placeholders={"path": raw},
+    )
+
+
 def _read_import(path: Path) -> bytes | None:
     """The file's bytes (None when missing), refusing huge files unread. Executor only."""
     try:
@@ -293,6 +311,10 @@ def _read_import(path: Path) -> bytes | None:
             return handle.read(MAX_IMPORT_BYTES + 1)
     except (FileNotFoundError, IsADirectoryError):
         return None
+    except OSError as err:
+        if err.errno == errno.ENAMETOOLONG:  # the caller's path, not the disk: no such file
+            return None
+        raise
 
 
 async def _async_import(call: ServiceCall) -> ServiceResponse:
@@ -305,11 +327,7 @@ async def _async_import(call: ServiceCall) -> ServiceResponse:
     except OSError as err:
         raise _file_error(err, raw_path) from err
     if data is None:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="import_file_not_found",
-            translation_placeholders={"path": raw_path},
-        )
+        raise _file_not_found(raw_path)
     tz = meter.tz
     live_from = ten_minute_start(meter.accumulator.accounted_until, tz)
     try:
@@ -383,7 +401,8 @@ async def _async_restore(call: ServiceCall) -> ServiceResponse:
     if not meters:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_meters")
     wanted = None
-    if (devices := call.data.get(ATTR_METERS)) is not None:
+    # An empty list (a cleared picker, a template's empty list) means every meter, as no field.
+    if devices := call.data.get(ATTR_METERS):
         wanted = [_meter(hass, entry, device).config.meter_id for device in devices]
     raw: str = call.data[ATTR_SOURCE]
     local = {
@@ -498,8 +517,8 @@ def async_setup_services(hass: HomeAssistant) -> None:
         schema=RESTORE_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
-    register(DOMAIN, SERVICE_REBUILD_VIEWS, _admin_only(_async_rebuild_views))
-    register(DOMAIN, SERVICE_PUBLISH, _async_publish)
+    register(DOMAIN, SERVICE_REBUILD_VIEWS, _admin_only(_async_rebuild_views), schema=NO_FIELDS)
+    register(DOMAIN, SERVICE_PUBLISH, _async_publish, schema=NO_FIELDS)
     register(
         DOMAIN,
         SERVICE_SET_MAINTENANCE,

@@ -164,6 +164,23 @@ async def test_a_name_longer_than_the_files_may_carry_is_refused_in_the_form(
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
+@pytest.mark.parametrize("name", ["\u200b", " \ufeff\u200b ", "\u2060"])
+async def test_a_name_of_nothing_visible_is_refused_in_the_form(
+    ha: HomeAssistant, name: str
+) -> None:
+    # Zero-width and other format characters are not stripped, but show as a blank name.
+    result = await first_flow(ha, SOURCE, name)
+    assert result["errors"] == {"name": "name_required"}
+
+
+@pytest.mark.parametrize("name", ["House\npower", "House\tpower", "House\x00", "\x1b[31mHouse"])
+async def test_a_name_with_a_control_character_is_refused_in_the_form(
+    ha: HomeAssistant, name: str
+) -> None:
+    result = await first_flow(ha, SOURCE, name)
+    assert result["errors"] == {"name": "name_invalid"}
+
+
 async def test_a_second_powerstats_flow_aborts(ha: HomeAssistant) -> None:
     make_entry().add_to_hass(ha)
     result = await first_flow(ha, "sensor.grid_energy", "Grid")
@@ -292,6 +309,17 @@ async def test_the_price_and_files_form_shows_every_error(
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "settings"
     assert result["errors"] == errors
+
+
+@pytest.mark.parametrize("price", [float("nan"), "nan"])
+async def test_a_fixed_price_that_is_not_a_number_is_refused_in_the_form(
+    ha: HomeAssistant, loaded: MockConfigEntry, price: object
+) -> None:
+    # The number box's bounds let NaN through: it would make every cost NaN.
+    settings = {"price_mode": "fixed", "price": price, "levels": ALL_LEVELS}
+    result = await add_meter_flow(ha, loaded, "sensor.solar", "Solar", settings)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"price": "price_required"}
 
 
 @pytest.mark.parametrize("price_entity", ["sensor.price", "sensor.price_cents"])

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import voluptuous as vol
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import Context, HomeAssistant, ServiceResponse
 from homeassistant.exceptions import (
@@ -291,3 +292,48 @@ async def test_publish_without_publishing_set_up_says_there_is_nothing_to_publis
     with pytest.raises(ServiceValidationError) as err:
         await ha.services.async_call(DOMAIN, "publish", {}, blocking=True)
     assert err.value.translation_key == "nothing_to_publish"
+
+
+@pytest.mark.usefixtures("two_hours")
+@pytest.mark.parametrize(
+    ("action", "dates"),
+    [
+        ("export", {"level": "daily", "start": "9999-12-30", "end": "9999-12-31"}),
+        ("backfill", {"end": "9999-12-31"}),
+    ],
+)
+async def test_a_day_the_calendar_cannot_end_is_refused_as_invalid_input(
+    ha: HomeAssistant, action: str, dates: dict[str, str]
+) -> None:
+    # Its end (the next midnight) does not exist: the call failed inside with an OverflowError.
+    with pytest.raises(vol.Invalid, match="at most 9999-12-30"):
+        await ha.services.async_call(
+            DOMAIN,
+            action,
+            {"meter": meter_device(ha), **dates},
+            blocking=True,
+            return_response=action == "export",
+        )
+
+
+@pytest.mark.usefixtures("two_hours")
+@pytest.mark.parametrize("path", ["powerstats_exports/house\x00.json", "x" * 300 + ".json"])
+async def test_an_import_path_no_file_can_have_says_there_is_no_such_file(
+    ha: HomeAssistant, path: str
+) -> None:
+    # A NUL character, or a name longer than the file system allows: the caller's mistake.
+    with pytest.raises(ServiceValidationError) as err:
+        await ha.services.async_call(
+            DOMAIN, "import", {"meter": meter_device(ha), "path": path}, blocking=True
+        )
+    assert err.value.translation_key == "import_file_not_found"
+
+
+@pytest.mark.usefixtures("two_hours")
+@pytest.mark.parametrize("action", ["publish", "rebuild_views"])
+async def test_an_action_without_fields_refuses_a_field_it_would_ignore(
+    ha: HomeAssistant, action: str
+) -> None:
+    with pytest.raises(vol.Invalid) as err:
+        await ha.services.async_call(DOMAIN, action, {"meter": meter_device(ha)}, blocking=True)
+    assert "meter" in str(err.value)  # the field it refuses is named
