@@ -8,6 +8,7 @@ folder, API URL, levels and schedule in its options.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
@@ -66,6 +67,10 @@ DEFAULT_LEVELS: Final = ("monthly", "yearly")
 DEFAULT_TIME: Final = "00:05:00"
 MIN_INTERVAL: Final = 10  # minutes; GitHub Pages builds about 10 times an hour at most
 MAX_INTERVAL: Final = 1440
+# GitHub refuses a ref longer than 255 bytes ("GH005: Sorry, refs longer than 255 bytes are not
+# allowed"), and the ref is "refs/heads/" (11 bytes) and the branch. Git itself names no limit,
+# so only GitHub's counts; bytes of UTF-8, as GitHub counts them.
+MAX_BRANCH_BYTES: Final = 255 - len("refs/heads/")
 
 # Errors shown in the form (keys in strings.json: config/options error).
 ERR_INVALID_AUTH: Final = "invalid_auth"
@@ -76,6 +81,9 @@ ERR_CANNOT_CONNECT: Final = "cannot_connect"
 ERR_TOKEN_REQUIRED: Final = "token_required"  # noqa: S105 - an error key
 ERR_TOKEN_MALFORMED: Final = "token_malformed"  # noqa: S105 - an error key
 ERR_INTERVAL: Final = "interval_too_short"
+ERR_INTERVAL_INVALID: Final = "interval_invalid"
+ERR_BRANCH_TOO_LONG: Final = "branch_too_long"
+ERR_BRANCH_INVALID: Final = "invalid_branch"  # as Target.parse's InvalidTargetError names it
 _TARGET_FIELDS: Final = {
     "repository": CONF_GITHUB_REPOSITORY,
     "branch": CONF_GITHUB_BRANCH,
@@ -108,7 +116,7 @@ class PublishSettings:
             nightly = time.fromisoformat(str(options.get(CONF_PUBLISH_TIME, DEFAULT_TIME)))
         except ValueError:
             return None
-        interval = int(options.get(CONF_PUBLISH_INTERVAL) or 0)
+        interval = _interval(options.get(CONF_PUBLISH_INTERVAL)) or 0
         levels = frozenset(options.get(CONF_PUBLISH_LEVELS, DEFAULT_LEVELS))
         return cls(
             token=str(token),
@@ -228,6 +236,7 @@ async def async_validate(
     repository = str(user_input.get(CONF_GITHUB_REPOSITORY) or "").strip()
     if not repository:
         return Validated({}, None, {})
+    interval = _interval(user_input.get(CONF_PUBLISH_INTERVAL))
     options: dict[str, Any] = {
         CONF_GITHUB_REPOSITORY: repository,
         CONF_GITHUB_BRANCH: str(user_input.get(CONF_GITHUB_BRANCH) or "main").strip(),
@@ -239,7 +248,7 @@ async def async_validate(
             if level in user_input.get(CONF_PUBLISH_LEVELS, DEFAULT_LEVELS)
         ],
         CONF_PUBLISH_TIME: str(user_input.get(CONF_PUBLISH_TIME) or DEFAULT_TIME),
-        CONF_PUBLISH_INTERVAL: int(user_input.get(CONF_PUBLISH_INTERVAL) or 0),
+        CONF_PUBLISH_INTERVAL: interval or 0,
     }
     token = str(user_input.get(CONF_GITHUB_TOKEN) or "").strip() or None
     if token is None and options[CONF_GITHUB_API_URL] == _api_url(current_options):
@@ -247,8 +256,12 @@ async def async_validate(
     errors: dict[str, str] = {}
     if (token_problem := token_error(token)) is not None:
         errors[CONF_GITHUB_TOKEN] = token_problem
-    if 0 < options[CONF_PUBLISH_INTERVAL] < MIN_INTERVAL:
+    if interval is None:
+        errors[CONF_PUBLISH_INTERVAL] = ERR_INTERVAL_INVALID
+    elif 0 < interval < MIN_INTERVAL:
         errors[CONF_PUBLISH_INTERVAL] = ERR_INTERVAL
+    if (branch_problem := _branch_error(options[CONF_GITHUB_BRANCH])) is not None:
+        errors[CONF_GITHUB_BRANCH] = branch_problem
     try:
         target = _target(options)
     except InvalidTargetError as err:
@@ -260,6 +273,30 @@ async def async_validate(
     if error is not None:
         errors["base"] = error
     return Validated(options, token, errors)
+
+
+def _interval(value: Any) -> int | None:
+    """The interval in whole minutes, or None for one that is no number from 0 to MAX_INTERVAL.
+
+    The number selector lets "nan" through (no comparison with its bounds is true), and a
+    caller of the flow's API sends what it likes.
+    """
+    try:
+        minutes = float(value or 0)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(minutes) or not 0 <= minutes <= MAX_INTERVAL:
+        return None
+    return int(minutes)
+
+
+def _branch_error(branch: str) -> str | None:
+    """The form error of a branch too long for GitHub (the rest is checked by Target.parse)."""
+    try:
+        size = len(branch.encode())
+    except UnicodeEncodeError:  # a lone surrogate (sent as JSON): no ref can be named so
+        return ERR_BRANCH_INVALID
+    return ERR_BRANCH_TOO_LONG if size > MAX_BRANCH_BYTES else None
 
 
 def token_error(token: str | None) -> str | None:

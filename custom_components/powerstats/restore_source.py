@@ -12,9 +12,11 @@ and the level files it lists (`<meter>/<level>.json`, checked by the plan) are e
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import stat
 import threading
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +78,13 @@ def is_url(source: str) -> bool:
 
 def _url_problem(url: str) -> str | None:
     """Why `url` is no address a restore can read from, or None when it is one."""
+    if _has_control_character(url):
+        # urlsplit drops a line break or tab without a word and passes a NUL on to the resolver:
+        # what would be asked for is not what was written.
+        return (
+            "it holds a control character (a line break, a tab or another that cannot be typed); "
+            "write the address on one line as plain text"
+        )
     try:
         parts = urlsplit(url)
         port = parts.port  # raises for a port that is no number up to 65535
@@ -88,6 +97,10 @@ def _url_problem(url: str) -> str | None:
     if port == 0:
         return "its port is 0"
     return None
+
+
+def _has_control_character(text: str) -> bool:
+    return any(unicodedata.category(character) == "Cc" for character in text)
 
 
 def _at_after_host(parts: SplitResult) -> bool:
@@ -124,14 +137,16 @@ def folder_url(source: str) -> str:
 def shown(source: str) -> str:
     """The source as it may be shown and logged: an address without user, password or query.
 
-    Never raises. Of an address without a readable host, or with an '@' after it, only the
-    scheme is shown: where its password ends cannot be told.
+    Never raises. Of an address without a readable host, with an '@' after it, or with a
+    control character, only the scheme is shown: where its password ends cannot be told (urlsplit
+    drops a line break), and a control character would garble the message or the log line.
     """
     if not is_url(source):
         return source
     try:
         parts = urlsplit(source)
-        netloc = None if _at_after_host(parts) else _host_and_port(parts)
+        hidden = _at_after_host(parts) or _has_control_character(source)
+        netloc = None if hidden else _host_and_port(parts)
     except ValueError:
         netloc = None
     if not netloc:
@@ -275,7 +290,7 @@ class FolderSource:
                 return await self._hass.async_add_executor_job(self._read_all, wanted)
         except TimeoutError:
             self._abandoned.set()
-            raise SourceError("restore_too_slow", seconds=str(READ_DEADLINE)) from None
+            raise SourceError("restore_folder_too_slow", seconds=str(READ_DEADLINE)) from None
 
     def _read_all(self, wanted: list[tuple[str, int]]) -> dict[str, bytes]:
         files: dict[str, bytes] = {}
@@ -304,7 +319,7 @@ class FolderSource:
             raise SourceError("restore_file_missing", path=str(path)) from None
         except OSError as err:
             raise SourceError(
-                "file_error", path=str(path), error=err.strerror or str(err)
+                "restore_file_unreadable", path=str(path), error=err.strerror or str(err)
             ) from None
         if len(data) > limit:
             raise _too_large(str(path), limit)
@@ -313,13 +328,14 @@ class FolderSource:
 
 def _require_regular(path: Path, mode: int) -> None:
     if not stat.S_ISREG(mode):
-        raise SourceError("file_error", path=str(path), error="it is not a regular file")
+        raise SourceError("restore_not_a_file", path=str(path))
 
 
 def resolve_folder(hass: HomeAssistant, raw: str) -> Path:
     """The folder to restore from: relative to HA's config folder, or an allow-listed path.
 
-    Raises `SourceError` for a folder HA may not read or one that is not there. Executor only.
+    Raises `SourceError` for a folder HA may not read, one that is not there, or a name the
+    file system cannot hold. Executor only.
     """
     path = Path(raw)
     if not path.is_absolute():
@@ -331,8 +347,22 @@ def resolve_folder(hass: HomeAssistant, raw: str) -> Path:
     if resolved.name == MANIFEST:
         resolved = resolved.parent
     config = Path(hass.config.config_dir).resolve()
-    if not (resolved.is_relative_to(config) or hass.config.is_allowed_path(str(resolved))):
-        raise SourceError("restore_path_not_allowed", path=raw)
-    if not resolved.is_dir():
-        raise SourceError("restore_folder_missing", path=raw)
+    try:
+        allowed = resolved.is_relative_to(config) or hass.config.is_allowed_path(str(resolved))
+        if not allowed:
+            raise SourceError("restore_path_not_allowed", path=raw)
+        if not resolved.is_dir():
+            raise SourceError("restore_folder_missing", path=raw)
+    except OSError as err:
+        raise SourceError("restore_folder_unreadable", path=raw, error=_folder_error(err)) from None
     return resolved
+
+
+def _folder_error(err: OSError) -> str:
+    if err.errno == errno.ENAMETOOLONG:
+        # The OS's own words ("File name too long") do not say which limit was passed.
+        return (
+            "it, or a name in it, is longer than the file system allows (on most systems 255 "
+            "bytes for one folder or file name, 4096 for the whole path)"
+        )
+    return err.strerror or type(err).__name__

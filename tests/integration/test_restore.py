@@ -380,6 +380,36 @@ async def test_a_folder_outside_the_config_folder_is_not_read(
     assert await refused(ha, house, source=str(outside)) == "restore_path_not_allowed"
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        "http://\x00/",
+        "http://board.lo\ncal:8080/",  # split as board.local: not what was written
+        "https://alice.github.io/energy/\t",
+        "http://board.local:8080/\x85published/",
+    ],
+)
+async def test_an_address_holding_a_control_character_is_refused_before_any_request(
+    ha: HomeAssistant, house: PowerStatsMeter, source: str
+) -> None:
+    assert await refused(ha, house, source=source) == "restore_invalid_url"
+    with pytest.raises(ServiceValidationError) as caught:
+        await restore(ha, source=source)
+    placeholders = caught.value.translation_placeholders or {}
+    assert "control character" in placeholders["reason"]
+    assert placeholders["source"] in ("http://…", "https://…")  # nothing of it garbles the text
+
+
+async def test_a_folder_with_a_name_longer_than_the_file_system_allows_is_refused_clearly(
+    ha: HomeAssistant, house: PowerStatsMeter
+) -> None:
+    source = "e" * 300  # in the config folder, which is there
+    assert await refused(ha, house, source=source) == "restore_folder_unreadable"
+    with pytest.raises(ServiceValidationError) as caught:
+        await restore(ha, source=source)
+    assert "255 bytes" in (caught.value.translation_placeholders or {})["error"]
+
+
 async def test_a_folder_of_another_time_zone_is_refused(
     ha: HomeAssistant, house: PowerStatsMeter
 ) -> None:

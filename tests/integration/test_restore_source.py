@@ -159,11 +159,37 @@ async def test_a_pipe_named_like_a_dataset_file_is_refused_without_waiting_for_a
     finally:
         with contextlib.suppress(OSError):  # ENXIO: no reader waits, as it should be
             os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
-    assert caught.value.key == "file_error"
-    assert caught.value.placeholders == {
-        "path": str(pipe.resolve()),
-        "error": "it is not a regular file",
-    }
+    assert caught.value.key == "restore_not_a_file"
+    assert caught.value.placeholders == {"path": str(pipe.resolve())}
+
+
+async def test_a_folder_named_like_a_dataset_file_is_refused_as_no_regular_file(
+    hass: HomeAssistant, tmp_path: Path
+) -> None:
+    (tmp_path / "house" / "daily.json").mkdir(parents=True)
+    with pytest.raises(SourceError) as caught:
+        await FolderSource(hass, tmp_path).read_files([listed("house/daily.json", 9)])
+    assert caught.value.key == "restore_not_a_file"
+
+
+async def test_a_dataset_file_that_cannot_be_opened_is_named_as_unreadable_not_as_a_full_disk(
+    hass: HomeAssistant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "house").mkdir()
+    (tmp_path / "house" / "daily.json").write_bytes(b"[]")
+    opened = os.open
+
+    def refusing(path: Path | str, flags: int, *args: int) -> int:
+        # Root, as tests may run, reads a file whatever its mode: a share that refuses it.
+        if Path(path).name == "daily.json":
+            raise PermissionError(13, "Permission denied")
+        return opened(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", refusing)
+    with pytest.raises(SourceError) as caught:
+        await FolderSource(hass, tmp_path).read_files([listed("house/daily.json", 9)])
+    assert caught.value.key == "restore_file_unreadable"
+    assert caught.value.placeholders["error"] == "Permission denied"
 
 
 async def test_a_folder_read_ends_at_the_deadline_of_the_whole_read(
@@ -201,7 +227,8 @@ async def test_a_folder_read_ends_at_the_deadline_of_the_whole_read(
             await FolderSource(hass, tmp_path).read_files(files)
     finally:
         release.set()
-    assert caught.value.key == "restore_too_slow"
+    # Its own words: "copy the folder into the config folder" would not help a folder.
+    assert caught.value.key == "restore_folder_too_slow"
     assert caught.value.placeholders == {"seconds": str(READ_DEADLINE)}
     assert await hass.async_add_executor_job(finished.wait, 30)
     assert read == ["house/daily.json", "house/weekly.json"]  # none after the deadline
@@ -222,6 +249,23 @@ async def test_a_folder_that_is_not_there_is_named(hass: HomeAssistant, tmp_path
     with pytest.raises(SourceError) as caught:
         await hass.async_add_executor_job(resolve_folder, hass, "no-such-folder")
     assert caught.value.key == "restore_folder_missing"
+
+
+@pytest.mark.parametrize("where", ["config folder", "elsewhere"])
+async def test_a_folder_name_longer_than_the_file_system_allows_is_refused_clearly(
+    hass: HomeAssistant, tmp_path: Path, where: str
+) -> None:
+    # Outside the config folder HA's own allow-list check stats it first, and fails alike.
+    config = tmp_path / "config"
+    config.mkdir()
+    hass.config.config_dir = str(config)
+    name = "e" * 300
+    raw = name if where == "config folder" else str(tmp_path / name)
+    with pytest.raises(SourceError) as caught:
+        await hass.async_add_executor_job(resolve_folder, hass, raw)
+    assert caught.value.key == "restore_folder_unreadable"
+    assert caught.value.placeholders["path"] == raw
+    assert "255 bytes" in caught.value.placeholders["error"]
 
 
 # -- addresses ----------------------------------------------------------------------------------
@@ -275,6 +319,27 @@ async def test_a_password_holding_a_slash_is_refused_and_no_part_of_it_is_shown(
     for part in (PART, SECRET):
         assert part not in shown(source)
         assert part not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "http://\x00/",  # once passed on to the resolver, which raised a TypeError
+        f"http://alice:{SECRET}@pages.exa\nmple/published/",  # read as pages.example
+        f"https://alice:{SECRET}@pages.example/published/\r\n",
+        "https://pages.example/\x7fpublished/",
+        "https://pages.example/\x85published/",  # a C1 control (NEXT LINE)
+    ],
+)
+async def test_an_address_holding_a_control_character_is_refused_and_not_shown(
+    hass: HomeAssistant, source: str
+) -> None:
+    assert is_url(source)
+    with pytest.raises(SourceError) as caught:
+        UrlSource(hass, source)
+    assert caught.value.key == "restore_invalid_url"
+    assert "control character" in caught.value.placeholders["reason"]
+    assert shown(source) in ("http://…", "https://…")
 
 
 async def test_an_address_aiohttp_cannot_use_is_named_without_its_password(
