@@ -142,7 +142,11 @@ def shown(source: str) -> str:
     drops a line break), and a control character would garble the message or the log line.
     """
     if not is_url(source):
-        return source
+        # A folder: shown as typed, but a control character in it written as an escape.
+        return "".join(
+            c.encode("unicode_escape").decode() if unicodedata.category(c) == "Cc" else c
+            for c in source
+        )
     try:
         parts = urlsplit(source)
         hidden = _at_after_host(parts) or _has_control_character(source)

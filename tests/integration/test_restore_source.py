@@ -592,3 +592,9 @@ async def test_a_folder_name_holding_a_nul_character_is_named_as_missing(
     with pytest.raises(SourceError) as caught:
         await hass.async_add_executor_job(resolve_folder, hass, "published\x00")
     assert caught.value.key == "restore_folder_missing"
+
+
+def test_a_folder_is_shown_as_typed_with_its_control_characters_escaped() -> None:
+    # A log line or a message must not be broken (or a fake line added) by a typed folder.
+    assert shown("powerstats.before-20261203") == "powerstats.before-20261203"
+    assert shown("copy\nWARNING forged\x00") == "copy\\nWARNING forged\\x00"
