@@ -61,6 +61,7 @@ from .core.github import (
     GitHubSSOError,
     GitHubTransientError,
     PublishResult,
+    accepted_permissions,
     git_blob_sha,
 )
 from .core.publish_plan import (
@@ -114,6 +115,8 @@ _USER_FIXES: Final[dict[type[GitHubError], str]] = {
     GitHubBranchProtectedError: PROBLEM_BRANCH_PROTECTED,
     GitHubNotFoundError: PROBLEM_NOT_FOUND,
 }
+# How many manifests of a first publish's tries are remembered: four days of hourly tries.
+SENDING_KEPT: Final = 96
 
 
 @dataclass
@@ -128,9 +131,12 @@ class PublishState:
     last_commit_url: str | None = None
     target: str | None = None  # which repository `published` describes
     published: dict[str, str] = field(default_factory=dict)  # relative path -> blob id
-    # The blob id of the manifest a first publish to `target` is sending: a crash between its
-    # commit and this state's save leaves that manifest there, known as ours at the next try.
-    sending: str | None = None
+    # The blob ids of the manifests the tries of a first publish to `target` sent, oldest
+    # first: a try whose commit landed but whose success was never noted (a crash, an answer
+    # lost) leaves its manifest there, known as ours at every later try, which may render
+    # another manifest and fail before it commits.
+    sending: list[str] = field(default_factory=list)
+    missing: str | None = None  # the permission GitHub said the token lacks (its repair's)
     maintenance: bool = False
     failures: int = 0
     retry_at: float | None = None
@@ -151,7 +157,6 @@ class PublishState:
             ("last_commit_sha", str),
             ("last_commit_url", str),
             ("target", str),
-            ("sending", str),
             ("problem", str),
         ):
             if isinstance(data.get(name), kind):
@@ -164,6 +169,15 @@ class PublishState:
             state.published = {
                 k: v for k, v in published.items() if isinstance(k, str) and isinstance(v, str)
             }
+        sending = data.get("sending")
+        if isinstance(sending, str):  # saved by a version that noted the latest try only
+            sending = [sending]
+        if isinstance(sending, list):
+            state.sending = [s for s in sending if isinstance(s, str)][-SENDING_KEPT:]
+        missing = data.get("missing")
+        if isinstance(missing, str):
+            # Shown in a repair (markdown): only a list of permissions, as the client passes.
+            state.missing = accepted_permissions(missing)
         if state.problem not in PROBLEMS:
             state.problem = None
         # The nights are compared as dates: one that is no date would stop nightly publishing.
@@ -230,7 +244,7 @@ class Publisher:
             if self.state.target != key:
                 # Another repository (or folder): what we published before says nothing there,
                 # and it gets the dataset at once rather than tonight.
-                self.state.target, self.state.published, self.state.sending = key, {}, None
+                self.state.target, self.state.published, self.state.sending = key, {}, []
                 self.state.pending = True
             if self.state.problem == PROBLEM_EXISTING_DATA:
                 # Looked at again (its repair issue does not outlive a restart): the data may
@@ -247,6 +261,10 @@ class Publisher:
             # The token GitHub refused is not sent again (that gets the account refused): ask
             # for a new one again, as the request before the restart did.
             self.entry.async_start_reauth(self.hass)
+        if self.settings is not None and self.state.problem in ISSUE_OF_PROBLEM:
+            # Its repair issue did not outlive the restart; the problem stands until a try
+            # (up to an hour away) or the user ends it.
+            self._raise_issue(self.state.problem)
         if self.settings is not None:
             self._schedule_nightly()
             if self.settings.interval_minutes:
@@ -404,6 +422,7 @@ class Publisher:
         if not self.state.pending:
             self.state.pending = True
             self.hass.async_create_task(self._async_save(), eager_start=True)
+            self._notify()  # the Publish problem sensor shows what waits
 
     # ---- one attempt -----------------------------------------------------------------------
 
@@ -464,30 +483,31 @@ class Publisher:
         )
         generated = _generated(files)
         message = f"Energy history as of {generated}" if generated else "Energy history"
-        ours = self.state.sending
         if not self.state.published and MANIFEST in files:
-            self.state.sending = git_blob_sha(files[MANIFEST])
-            await self._async_save()
+            manifest = git_blob_sha(files[MANIFEST])
+            if manifest not in self.state.sending:
+                self.state.sending = [*self.state.sending, manifest][-SENDING_KEPT:]
+                await self._async_save()
         return await client.publish(
             files,
             message,
             previous=self.state.published or None,
             remove=remove,
             replace_existing=self._replace_existing,
-            ours=ours,
+            ours=self.state.sending,
         )
 
     async def _async_succeeded(self, result: PublishResult, generation: int) -> None:
         state = self.state
         had_problem = state.problem
-        state.published, state.sending = dict(result.published), None
+        state.published, state.sending = dict(result.published), []
         state.last_publish = dt_util.utcnow().timestamp()
         if result.commit_sha is not None:
             state.last_commit_sha, state.last_commit_url = result.commit_sha, result.commit_url
         if state.pending_night is not None:
             state.last_night = max(state.pending_night, state.last_night or "")
             state.pending_night = None
-        state.failures, state.retry_at, state.problem = 0, None, None
+        state.failures, state.retry_at, state.problem, state.missing = 0, None, None, None
         self._replace_existing = False
         if generation == self._generation:
             state.pending = False
@@ -507,6 +527,7 @@ class Publisher:
         state = self.state
         now = dt_util.utcnow().timestamp()
         state.failures += 1
+        state.missing = err.missing if isinstance(err, GitHubPermissionError) else None
         if isinstance(err, GitHubAuthError):
             # Retrying bad credentials gets the account refused: stop and ask for a token.
             state.problem, state.retry_at = PROBLEM_AUTH, None
@@ -516,11 +537,11 @@ class Publisher:
             # Held until the user restores from it or says to replace it (Publish now).
             state.problem, state.retry_at = PROBLEM_EXISTING_DATA, None
             LOGGER.warning("Not publishing to %s: %s; see Repairs", self._where, err)
-            self._raise_issue(state.problem, err)
+            self._raise_issue(state.problem)
         elif (problem := _USER_FIXES.get(type(err))) is not None:
             state.problem = problem
             state.retry_at = now + USER_FIX_RETRY
-            self._raise_issue(state.problem, err)
+            self._raise_issue(state.problem)
         else:
             wait = err.wait_seconds(now) if isinstance(err, GitHubRateLimitError) else None
             state.problem = PROBLEM_RATE_LIMITED if wait is not None else PROBLEM_UNREACHABLE
@@ -539,27 +560,33 @@ class Publisher:
         if state.retry_at is not None:
             self._arm_retry(state.retry_at)
 
-    def _raise_issue(self, problem: str, err: GitHubError) -> None:
+    def _raise_issue(self, problem: str) -> None:
         assert self.settings is not None
-        missing = err.missing if isinstance(err, GitHubPermissionError) else None
+        issue = ISSUE_OF_PROBLEM[problem]
+        # The one that stops publishing now: what GitHub refused before (a permission, say,
+        # before a write got as far as the protected branch) is not what to fix any more.
+        self._drop_issues(but=issue)
         ir.async_create_issue(
             self.hass,
             DOMAIN,
-            publish_issue_id(ISSUE_OF_PROBLEM[problem], self.entry.entry_id),
+            publish_issue_id(issue, self.entry.entry_id),
             is_fixable=False,
             is_persistent=False,
             severity=ir.IssueSeverity.ERROR,
-            translation_key=ISSUE_OF_PROBLEM[problem],
+            translation_key=issue,
             translation_placeholders={
                 "repository": self.settings.target.full_name,
                 "branch": self.settings.target.branch,
-                "missing": missing or "contents=write",
+                "missing": self.state.missing or "contents=write",
             },
         )
 
-    def _drop_issues(self) -> None:
+    def _drop_issues(self, *, but: str | None = None) -> None:
         for issue in PUBLISH_ISSUES:
-            ir.async_delete_issue(self.hass, DOMAIN, publish_issue_id(issue, self.entry.entry_id))
+            if issue != but:
+                ir.async_delete_issue(
+                    self.hass, DOMAIN, publish_issue_id(issue, self.entry.entry_id)
+                )
 
     def _arm_retry(self, retry_at: float) -> None:
         if self._unsub_retry is not None:

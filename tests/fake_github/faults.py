@@ -23,6 +23,9 @@ class Fault:
     times: int = 1
     method: str | None = None
     path: str | None = None  # a regular expression searched in the request path
+    # Do what the request asks first, then answer with the error: the answer is lost, the
+    # change is made (GitHub timing out, or a proxy failing, after the work was done).
+    after_the_change: bool = False
 
     def matches(self, method: str, path: str) -> bool:
         if self.method is not None and self.method != method:

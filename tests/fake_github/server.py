@@ -271,6 +271,20 @@ class FakeGitHub:
     ) -> None:
         self.fail(status, "Server Error", times=times, method=method, path=path)
 
+    def lose_answers(
+        self,
+        times: int = 1,
+        status: int = 502,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        """Do what the next matching requests ask, then answer them with a server error, as
+        when GitHub (or a proxy) fails after the change was made: the client cannot tell."""
+        self.faults.append(
+            Fault(status, "Server Error", {}, times, method, path, after_the_change=True)
+        )
+
     def hang(self, times: int = 1, *, method: str | None = None, path: str | None = None) -> None:
         """Do not answer the next matching requests until the client gives up (a timeout)."""
         self.fail(HANG, times=times, method=method, path=path)
@@ -364,7 +378,7 @@ class FakeGitHub:
             if fault is not None and fault.status == ENDLESS:
                 self.requests.append(LoggedRequest(method, path, query, 200, body, headers))
                 return await self._endless(request)
-            if fault is not None:
+            if fault is not None and not fault.after_the_change:
                 raise _Answer(fault.status, fault.message or "Injected failure", fault.headers)
             address = request.remote or ""
             self._refuse_locked_out(address)
@@ -375,6 +389,8 @@ class FakeGitHub:
             if method in WRITE_METHODS:
                 self._count_content_write(token or "")
             result = self._route(method, path, query, body, grant)
+            if fault is not None:  # done, and the answer lost
+                raise _Answer(fault.status, fault.message, fault.headers)
             status, payload = result
             response = web.json_response(payload, status=status)
         except _Answer as answer:

@@ -287,6 +287,24 @@ async def test_injected_server_errors_answer_then_stop(
     assert [r.status for r in fake.requests] == statuses
 
 
+async def test_a_lost_answer_is_an_error_for_a_change_that_was_made(
+    fake: FakeGitHub, http: aiohttp.ClientSession
+) -> None:
+    fake.repo.commit_files({"a.txt": b"a"}, "base", 1)
+    head = fake.repo.head()
+    assert head is not None
+    fake.repo.refs["other"] = head  # a commit on top of main, made on a branch beside it
+    commit = fake.repo.commit_files({"b.txt": b"b"}, "next", 2, branch="other")
+    fake.lose_answers(method="PATCH")
+
+    status, _, _ = await call(
+        http, fake, "PATCH", REPO + "/git/refs/heads/main", {"sha": commit.sha, "force": False}
+    )
+
+    assert status == 502
+    assert fake.repo.head() == commit.sha != head
+
+
 async def test_a_hang_lasts_until_the_client_gives_up(
     fake: FakeGitHub, http: aiohttp.ClientSession
 ) -> None:

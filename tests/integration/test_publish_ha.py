@@ -446,6 +446,65 @@ async def test_what_github_refuses_until_the_user_acts_has_its_own_repair_retrie
     assert state_of(ha, PROBLEM).state == "off"
 
 
+async def test_a_repair_issue_gives_way_to_the_one_for_what_github_refuses_now(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock, fake: FakeGitHub
+) -> None:
+    seed(fake)
+    fake.grant(TOKEN, "read")
+    start = at(2026, 11, 26, 12, 0)
+    freezer.move_to(start)
+    entry = await start_publishing_meter(ha, fake)
+    fake.grant(TOKEN, "write")  # the permission fixed, but the branch takes pull requests only
+    fake.protect("main")
+
+    await move_to(start + timedelta(minutes=61))
+    await settle(ha)
+
+    shown = [
+        issue_id
+        for (domain, issue_id), issue in ir.async_get(ha).issues.items()
+        if domain == DOMAIN and issue.active
+    ]
+    assert shown == [f"publish_branch_protected_{entry.entry_id}"]
+    assert state_of(ha, PROBLEM).attributes["reason"] == "branch_protected"
+
+
+async def test_the_repair_issue_of_a_problem_standing_at_a_restart_is_shown_again_at_once(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, fake: FakeGitHub
+) -> None:
+    seed(fake)
+    missing = "contents=write, workflows=write"
+    fake.fail(
+        403,
+        "Resource not accessible by personal access token",
+        method="POST",
+        path="/git/trees",
+        headers={"X-Accepted-GitHub-Permissions": missing},
+    )
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    entry = await start_publishing_meter(ha, fake)
+    issue_id = f"publish_no_permission_{entry.entry_id}"
+    assert await ha.config_entries.async_unload(entry.entry_id)
+    # A restart forgets a repair issue that is not persistent (it comes back inactive).
+    ir.async_delete_issue(ha, DOMAIN, issue_id)
+    fake.clear_log()
+
+    freezer.move_to(at(2026, 11, 26, 12, 20))  # within the hour before the next try
+    assert await ha.config_entries.async_setup(entry.entry_id)
+    await settle(ha)
+
+    assert fake.requests == []
+    assert state_of(ha, PROBLEM).attributes["reason"] == "no_push_permission"
+    issue = ir.async_get(ha).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.active
+    assert issue.translation_placeholders == {
+        "repository": REPOSITORY,
+        "branch": "main",
+        "missing": missing,
+    }
+
+
 async def test_a_repository_the_token_cannot_see_raises_a_repair_issue(
     ha: HomeAssistant, freezer: FrozenDateTimeFactory, fake: FakeGitHub
 ) -> None:
@@ -560,6 +619,34 @@ async def test_a_refused_replace_reaches_the_frontend_as_the_callers_error_namin
     assert fake.writes == []
 
 
+async def test_a_first_commit_that_landed_unheard_is_ours_after_later_tries_fail_too(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock, fake: FakeGitHub
+) -> None:
+    # GitHub moved the branch to the first commit, but its answer was lost (a 502 after the
+    # work was done). HA restarts, renders a newer manifest, and that try fails before it
+    # commits (the network not up yet): the manifest on the branch is still this one's own.
+    seed(fake)
+    fake.lose_answers(method="PATCH", path="/git/refs/")
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    entry = await start_publishing_meter(ha, fake)
+    assert "manifest.json" in fake.repo.files()
+    assert await ha.config_entries.async_unload(entry.entry_id)
+    ha.states.async_set(SOURCE, "1500", W)
+    fake.server_errors(method="GET", path="/git/ref/")
+    freezer.move_to(at(2026, 11, 26, 12, 30))
+    assert await ha.config_entries.async_setup(entry.entry_id)
+    await settle(ha)
+    retry_at = publisher(ha, entry).state.retry_at
+    assert retry_at is not None
+
+    await just_after(ha, move_to, retry_at)
+
+    assert publisher(ha, entry).state.problem is None
+    issue_id = f"publish_existing_data_{entry.entry_id}"
+    assert ir.async_get(ha).async_get_issue(DOMAIN, issue_id) is None
+    published_matches_local(ha, fake)
+
+
 @pytest.mark.parametrize("sending_saved", [True, False])
 async def test_a_crash_right_after_a_first_commit_does_not_hold_the_next_publish(
     ha: HomeAssistant,
@@ -615,6 +702,19 @@ async def test_maintenance_holds_every_publish_and_turning_it_off_publishes_what
     assert len(fake.repo.history()) == commits + 1
     assert manifest_of(fake.repo.files())["maintenance"] is False
     published_matches_local(ha, fake)
+
+
+async def test_a_publish_held_by_maintenance_shows_as_waiting_at_once(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, fake: FakeGitHub
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    await start_publishing_meter(ha, fake)
+    await ha.services.async_call("switch", "turn_on", {"entity_id": MAINTENANCE}, blocking=True)
+    assert state_of(ha, PROBLEM).attributes["pending"] is False
+
+    await press(ha)
+
+    assert state_of(ha, PROBLEM).attributes["pending"] is True
 
 
 async def test_maintenance_survives_a_restart(

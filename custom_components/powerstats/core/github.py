@@ -16,7 +16,7 @@ import ipaddress
 import json
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import quote, urlsplit
@@ -276,7 +276,7 @@ class GitHubClient:
         previous: Mapping[str, str] | None = None,
         remove: Iterable[str] = (),
         replace_existing: bool = False,
-        ours: str | None = None,
+        ours: Collection[str] = (),
     ) -> PublishResult:
         """Commit every file that differs from the branch, in one commit.
 
@@ -285,7 +285,7 @@ class GitHubClient:
         GitHub entirely; `remove` names relative paths published before and no longer wanted.
         Without a `previous`, a manifest.json already in the folder raises
         `GitHubExistingDataError` unless `replace_existing` says the user chose to replace it
-        or it is `ours` (the blob id of one an earlier attempt sent).
+        or it is one of `ours` (the blob ids of those earlier attempts sent).
         """
         for relative in (*files, *remove):
             if not _valid_relative_path(relative):
@@ -352,7 +352,7 @@ class GitHubClient:
         message: str,
         *,
         keep_existing: bool,
-        ours: str | None,
+        ours: Collection[str],
     ) -> tuple[str | None, str | None, list[str]]:
         """Build one commit on top of `head` (None: start the branch) and move the branch."""
         base_tree: str | None = None
@@ -366,7 +366,7 @@ class GitHubClient:
             current, complete = await self._tree_blobs(base_tree)
         path_of = self.target.repo_path
         found = current.get(path_of(MANIFEST))
-        if keep_existing and found is not None and found not in (blob_ids.get(MANIFEST), ours):
+        if keep_existing and found is not None and found not in {blob_ids.get(MANIFEST), *ours}:
             # Replacing it would hide that history from Pages, the board and a restore.
             raise GitHubExistingDataError(
                 f"{path_of(MANIFEST)} on {self.target.branch} was not published from here"
@@ -552,8 +552,7 @@ def _error_for(
         if headers.get("x-github-sso", "").lower().startswith("required"):
             return GitHubSSOError(described)
         missing = headers.get("x-accepted-github-permissions", "")
-        # Shown in a repair (markdown): only a list of permissions, never text of the server's.
-        return GitHubPermissionError(described, missing if _PERMISSIONS.match(missing) else None)
+        return GitHubPermissionError(described, accepted_permissions(missing))
     if status == 404:
         return GitHubNotFoundError(described)
     if status in (301, 302, 307, 308):
@@ -599,6 +598,12 @@ def _sha(value: Any) -> str:
     if not isinstance(value, str) or not _SHA.match(value):
         raise GitHubTransientError("GitHub sent an object id of an unexpected shape")
     return value
+
+
+def accepted_permissions(header: str) -> str | None:
+    """`header` if it is a list of permissions as X-Accepted-GitHub-Permissions holds them,
+    else None: it is shown in a repair (markdown), never any other text of the server's."""
+    return header if _PERMISSIONS.match(header) else None
 
 
 def valid_token(token: str) -> bool:
