@@ -333,7 +333,9 @@ class Publisher:
         administrator (`may_replace`), the go-ahead to replace a dataset in the folder that was
         not published from here, which PowerStats otherwise leaves alone (see
         `GitHubExistingDataError`). Any user may press the button: replacing history others
-        read (Pages, the board, a restore) is an administrator's decision."""
+        read (Pages, the board, a restore) is an administrator's decision. A backoff does not
+        hold it; what does (maintenance, a refused token, a rate limit) is raised as the
+        caller's answer, the publish waiting for it."""
         if self.state.problem == PROBLEM_EXISTING_DATA:
             if not may_replace:
                 assert self.settings is not None  # the problem is only ever of a target
@@ -347,7 +349,34 @@ class Publisher:
             self.state.problem = None
             self._drop_issues()
             self._notify()
+        elif self.state.problem != PROBLEM_RATE_LIMITED and self.state.retry_at is not None:
+            # A backoff after a failure, or the hourly look at what only the user can fix:
+            # someone pressing Publish now (the fix made on GitHub, say) wants that try now. One
+            # try per press, never alongside another; a rate limit is GitHub's to lift.
+            self.state.retry_at = None
         self.async_request()
+        self._explain_hold()
+
+    def _explain_hold(self) -> None:
+        """Say why a publish asked for now does not go out now (it waits, and goes out then)."""
+        state = self.state
+        placeholders: dict[str, str] = {}
+        if state.maintenance:
+            key = "publish_paused"
+        elif state.problem == PROBLEM_AUTH:
+            key = "publish_needs_token"
+        elif (
+            state.problem == PROBLEM_RATE_LIMITED
+            and state.retry_at is not None
+            and state.retry_at > dt_util.utcnow().timestamp()
+        ):
+            until = dt_util.as_local(dt_util.utc_from_timestamp(state.retry_at))
+            key, placeholders = "publish_rate_limited", {"time": until.strftime("%H:%M")}
+        else:
+            return
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
+        )
 
     async def async_set_maintenance(self, on: bool) -> None:
         """Hold publishing (changes wait) or release it (what waited is published)."""

@@ -149,7 +149,9 @@ async def test_one_dataset_publishes_three_meters_in_one_commit_and_forgets_a_re
     ha.states.async_set("sensor.solar_power", "-1200", W)
     await move_to(at(2026, 11, 26, 12, 20))
     fake.clear_log()
-    await ha.services.async_call(DOMAIN, "publish", {}, blocking=True)
+    with pytest.raises(ServiceValidationError) as paused:
+        await ha.services.async_call(DOMAIN, "publish", {}, blocking=True)
+    assert paused.value.translation_key == "publish_paused"
     await settle(ha)
     assert fake.requests == []
     answer = await ha.services.async_call(

@@ -106,6 +106,15 @@ async def press(hass: HomeAssistant) -> None:
     await settle(hass)
 
 
+async def press_held(hass: HomeAssistant, why: str) -> None:
+    """Press Publish now while something holds publishing: the press says what (`why`, the
+    message's key), and the publish waits for it."""
+    with pytest.raises(ServiceValidationError) as held:
+        await hass.services.async_call("button", "press", {"entity_id": BUTTON}, blocking=True)
+    assert held.value.translation_key == why
+    await settle(hass)
+
+
 async def new_data(hass: HomeAssistant, move_to: Clock, now: datetime, watts: str) -> datetime:
     """Change the load and close a bucket, so the files differ from what was published."""
     hass.states.async_set(SOURCE, watts, W)
@@ -396,6 +405,71 @@ async def test_no_permission_raises_a_repair_issue_and_retries_hourly_not_in_a_l
     assert ir.async_get(ha).async_get_issue(DOMAIN, issue_id) is None
     assert len(fake.repo.history()) == commits + 1
     assert state_of(ha, PROBLEM).state == "off"
+
+
+async def test_publish_now_after_a_fix_on_github_tries_at_once_not_at_the_hourly_retry(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock, fake: FakeGitHub
+) -> None:
+    seed(fake)
+    fake.grant(TOKEN, "read")
+    start = at(2026, 11, 26, 12, 0)
+    freezer.move_to(start)
+    entry = await start_publishing_meter(ha, fake)
+    assert state_of(ha, PROBLEM).attributes["reason"] == "no_push_permission"
+    commits = len(fake.repo.history())
+
+    fake.grant(TOKEN, "write")  # the user fixed the token on GitHub, and presses Publish now
+    await move_to(start + timedelta(minutes=5))
+    await press(ha)
+
+    assert len(fake.repo.history()) == commits + 1
+    assert state_of(ha, PROBLEM).state == "off"
+    issue_id = f"publish_no_permission_{entry.entry_id}"
+    assert ir.async_get(ha).async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_publish_now_during_a_backoff_tries_once_at_once(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock, fake: FakeGitHub
+) -> None:
+    seed(fake)
+    fake.server_errors(times=2, status=502)
+    start = at(2026, 11, 26, 12, 0)
+    freezer.move_to(start)
+    entry = await start_publishing_meter(ha, fake)
+    assert publisher(ha, entry).state.retry_at is not None
+
+    await press(ha)  # one more try, the second 502: a new backoff, no loop
+    assert [r.status for r in fake.requests] == [502, 502]
+    assert state_of(ha, PROBLEM).attributes["reason"] == "cannot_connect"
+    await press(ha)
+
+    assert len(fake.repo.history()) == 2
+    published_matches_local(ha, fake)
+    assert state_of(ha, PROBLEM).state == "off"
+
+
+async def test_publish_now_during_a_rate_limit_says_until_when_and_sends_nothing(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock, fake: FakeGitHub
+) -> None:
+    seed(fake)
+    start = at(2026, 11, 26, 12, 0)  # 13:00 in Amsterdam
+    fake.primary_rate_limit(reset_at=int(start.timestamp()) + 900)
+    freezer.move_to(start)
+    entry = await start_publishing_meter(ha, fake)
+    retry_at = publisher(ha, entry).state.retry_at
+    assert retry_at is not None
+    sent = len(fake.requests)
+
+    with pytest.raises(ServiceValidationError) as held:
+        await ha.services.async_call(DOMAIN, "publish", {}, blocking=True)
+    await settle(ha)
+
+    assert held.value.translation_key == "publish_rate_limited"
+    until = dt_util.as_local(dt_util.utc_from_timestamp(retry_at)).strftime("%H:%M")
+    assert held.value.translation_placeholders == {"time": until}
+    assert len(fake.requests) == sent
+    await just_after(ha, move_to, retry_at)
+    assert len(fake.repo.history()) == 2  # what waited went out when GitHub said
 
 
 @pytest.mark.parametrize(
@@ -692,7 +766,7 @@ async def test_maintenance_holds_every_publish_and_turning_it_off_publishes_what
 
     ha.states.async_set(SOURCE, "3000", W)
     await step_to(ha, move_to, at(2026, 11, 26, 23, 0), at(2026, 11, 27, 0, 5))  # the night
-    await press(ha)
+    await press_held(ha, "publish_paused")
     assert fake.requests == []
 
     await ha.services.async_call("switch", "turn_off", {"entity_id": MAINTENANCE}, blocking=True)
@@ -712,7 +786,7 @@ async def test_a_publish_held_by_maintenance_shows_as_waiting_at_once(
     await ha.services.async_call("switch", "turn_on", {"entity_id": MAINTENANCE}, blocking=True)
     assert state_of(ha, PROBLEM).attributes["pending"] is False
 
-    await press(ha)
+    await press_held(ha, "publish_paused")
 
     assert state_of(ha, PROBLEM).attributes["pending"] is True
 
@@ -908,7 +982,7 @@ async def test_a_refused_token_is_never_sent_again_by_timers_or_buttons_until_a_
 
     ha.states.async_set(SOURCE, "900", W)  # the files change: every trigger has work to do
     await step_to(ha, move_to, start, start + timedelta(minutes=40))  # interval publishes
-    await press(ha)
+    await press_held(ha, "publish_needs_token")
     await move_to(at(2026, 11, 27, 0, 6))  # the nightly publish
     await settle(ha)
     await move_to(at(2026, 11, 27, 3, 0))  # past every backoff and the hourly retry
