@@ -177,6 +177,7 @@ class Target:
         branch = branch.strip()
         if (
             not branch
+            or not _utf8(branch)
             or _BRANCH_FORBIDDEN.search(branch)
             or branch.startswith(("/", "-", "."))
             or branch.endswith(("/", ".", ".lock"))
@@ -644,6 +645,15 @@ def _is_loopback(host: str) -> bool:
 def _valid_relative_path(path: str) -> bool:
     if not path or path.startswith("/") or path.endswith("/") or "\\" in path:
         return False
-    if _CONTROL.search(path):
+    if _CONTROL.search(path) or not _utf8(path):
         return False
     return all(part not in ("", ".", "..", ".git") for part in path.split("/"))
+
+
+def _utf8(text: str) -> bool:
+    """Whether `text` can be sent as UTF-8 (a lone surrogate, possible in JSON, cannot)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True

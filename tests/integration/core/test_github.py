@@ -566,6 +566,8 @@ async def test_the_setup_check_raises_not_found_for_a_repository_that_is_not_the
         ({"repository": "alice/energy", "branch": "a..b"}, "branch"),
         ({"repository": "alice/energy", "branch": "x y"}, "branch"),
         ({"repository": "alice/energy", "folder": "../up"}, "folder"),
+        ({"repository": "alice/energy", "folder": "data/\ud800"}, "folder"),
+        ({"repository": "alice/energy", "branch": "energy-\udc00"}, "branch"),
         ({"repository": "alice/energy", "api_url": "ftp://x"}, "api_url"),
     ],
 )
