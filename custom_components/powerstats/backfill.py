@@ -258,16 +258,19 @@ async def async_read_recorder(
     states_from = end if first is None else min(end, max(begin, _ceil_hour(first)))
 
     has_statistics, unit = await run(_statistics_unit, hass, entity_id)
-    stat_chunks = max(0, math.ceil((states_from - begin) / STATISTICS_CHUNK))
+    read_statistics = has_statistics and states_from > begin
+    # Statistics hours start on the UTC hour, which a local midnight need not be; an energy
+    # hour also needs the `sum` of the hour before it as its baseline. Progress counts the
+    # chunks from there, so it never passes 100 %.
+    stats_from = math.floor(begin / HOUR) * HOUR - (HOUR if kind is Kind.ENERGY else 0)
+    stat_chunks = math.ceil((states_from - stats_from) / STATISTICS_CHUNK) if read_statistics else 0
     state_chunks = max(0, math.ceil((end - states_from) / STATES_CHUNK))
-    total = max(1, stat_chunks * has_statistics + state_chunks)
+    total = max(1, stat_chunks + state_chunks)
     done = 0
 
     stats: list[HourStatistic] = []
-    if has_statistics and states_from > begin:
-        # Statistics hours start on the UTC hour, which a local midnight need not be; an
-        # energy hour also needs the `sum` of the hour before it as its baseline.
-        chunk_begin: float = math.floor(begin / HOUR) * HOUR - (HOUR if kind is Kind.ENERGY else 0)
+    if read_statistics:
+        chunk_begin: float = stats_from
         while chunk_begin < states_from:
             chunk_end = min(states_from, chunk_begin + STATISTICS_CHUNK)
             stats += await run(_read_statistics, hass, entity_id, kind, chunk_begin, chunk_end)

@@ -70,6 +70,7 @@ BEGIN = NOW - timedelta(days=60)  # 2026-09-27 12:00 CEST: the 25-hour day 2026-
 STATES_FROM = NOW - timedelta(days=8)
 LIVE_FROM = NOW - timedelta(days=1)
 GAP = (BEGIN + timedelta(days=20, hours=3), BEGIN + timedelta(days=20, hours=8))
+ENERGY = "sensor.house_energy"
 POWER = {"unit_of_measurement": "W", "device_class": "power", "state_class": "measurement"}
 
 pytestmark = pytest.mark.freeze_time(BEGIN.astimezone(UTC).isoformat())
@@ -117,6 +118,19 @@ def statistics_metadata() -> StatisticMetaData:
     }
     if "unit_class" in StatisticMetaData.__annotations__:
         meta["unit_class"] = "power"  # newer HA asks which converter the unit belongs to
+    return meta  # type: ignore[return-value]
+
+
+def energy_statistics_metadata(statistic_id: str) -> StatisticMetaData:
+    meta: dict[str, Any] = dict(statistics_metadata())
+    meta |= {
+        "statistic_id": statistic_id,
+        "unit_of_measurement": "kWh",
+        "has_sum": True,
+        "mean_type": StatisticMeanType.NONE,
+    }
+    if "unit_class" in meta:
+        meta["unit_class"] = "energy"
     return meta  # type: ignore[return-value]
 
 
@@ -485,16 +499,7 @@ async def test_an_energy_meter_is_backfilled_from_the_differences_of_its_statist
     ha_recorder: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:
     hass = ha_recorder
-    energy = "sensor.house_energy"
-    meta: dict[str, Any] = dict(statistics_metadata())
-    meta |= {
-        "statistic_id": energy,
-        "unit_of_measurement": "kWh",
-        "has_sum": True,
-        "mean_type": StatisticMeanType.NONE,
-    }
-    if "unit_class" in meta:
-        meta["unit_class"] = "energy"
+    meta = energy_statistics_metadata(ENERGY)
     rng = random.Random(2)
     rows: list[StatisticData] = []
     expected: dict[Any, float] = defaultdict(float)
@@ -510,11 +515,11 @@ async def test_an_energy_meter_is_backfilled_from_the_differences_of_its_statist
                 expected[local_date(hour.timestamp(), AMSTERDAM)] += gained
         previous_present = present
         hour += timedelta(hours=1)
-    async_import_statistics(hass, meta, rows)  # type: ignore[arg-type]
+    async_import_statistics(hass, meta, rows)
     await async_wait_recording_done(hass)
     freezer.move_to(NOW)
-    hass.states.async_set(energy, f"{total:.3f}", {"unit_of_measurement": "kWh"})
-    entry = make_entry(entity_id=energy, kind="energy", options={"backfill": False})
+    hass.states.async_set(ENERGY, f"{total:.3f}", {"unit_of_measurement": "kWh"})
+    entry = make_entry(entity_id=ENERGY, kind="energy", options={"backfill": False})
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
@@ -647,3 +652,33 @@ async def test_a_running_backfill_tells_its_listeners_how_far_it_is(
     assert seen
     assert seen == sorted(seen)
     assert 0 < seen[-1] <= 1
+
+
+async def test_the_progress_of_a_backfill_of_an_energy_meter_never_passes_all_done(
+    ha_recorder: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    # 31 whole days without a clock change: the statistics chunk's length. An energy meter also
+    # reads the hour before the first (its baseline), which makes a second chunk.
+    hass = ha_recorder
+    first, last = datetime(2026, 9, 1, tzinfo=AMSTERDAM), datetime(2026, 10, 1, tzinfo=AMSTERDAM)
+    hours = int((last - first).total_seconds() // 3600) + 24
+    rows: list[StatisticData] = [
+        {"start": first.astimezone(UTC) + timedelta(hours=n - 1), "sum": n, "state": n}
+        for n in range(hours + 1)
+    ]
+    async_import_statistics(hass, energy_statistics_metadata(ENERGY), rows)
+    await async_wait_recording_done(hass)
+    freezer.move_to(NOW)
+    hass.states.async_set(ENERGY, "5000", {"unit_of_measurement": "kWh"})
+    entry = make_entry(entity_id=ENERGY, kind="energy", options={"backfill": False})
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    meter = meter_of(entry)
+    state = backfill_of(entry.runtime_data, meter)
+    seen: list[float] = []
+    state.listeners.append(lambda: seen.append(state.progress))
+    response = await backfill(hass, start="2026-09-01", end="2026-10-01")
+    assert response["meters"][meter.config.meter_id]["found_kwh"] == pytest.approx(hours)
+    assert seen == sorted(seen)
+    assert seen[-1] == 1

@@ -404,7 +404,10 @@ def _number(number: int, name: str, value: Any, *, optional: bool = False) -> fl
         except ValueError:
             raise _bad_row(number, f"{name} is not a number") from None
     elif isinstance(value, int | float):
-        result = float(value)
+        try:
+            result = float(value)
+        except OverflowError:  # a JSON integer of hundreds of digits: no float holds it
+            raise _bad_row(number, f"{name} is larger than {_LARGEST:g}") from None
     else:
         raise _bad_row(number, f"{name} is not a number")
     if not math.isfinite(result):

@@ -360,6 +360,22 @@ def test_a_row_without_a_required_finite_number_is_refused(row: str, reason: str
     assert error.placeholders["reason"] == reason
 
 
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        (f'["10min",{START},600,{"9" * 400},600,1,2,null,0]', "kwh is larger than 1e+15"),
+        (f'["10min",{"9" * 400},600,0.1,600,1,2,null,0]', "start is larger than 1e+15"),
+    ],
+    ids=["kwh", "start"],
+)
+def test_a_json_integer_too_large_for_any_float_is_refused_as_an_invalid_row(
+    row: str, reason: str
+) -> None:
+    error = refused(json_with_row(row))
+    assert error.key == "import_invalid_row"
+    assert error.placeholders["reason"] == reason
+
+
 def test_a_json_file_nested_thousands_deep_is_refused_as_malformed() -> None:
     error = refused('{"rows": ' + "[" * 100_000 + "]" * 100_000 + "}")
     assert error.key == "import_malformed"
