@@ -107,6 +107,15 @@ class MeterConfig:
         )
 
 
+def meter_stopped(meter_name: str) -> HomeAssistantError:
+    """The error of buckets brought to a meter that stopped (reloaded) while they were read."""
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key="meter_stopped",
+        translation_placeholders={"meter": meter_name},
+    )
+
+
 def history_not_saved(meter_names: Iterable[str]) -> HomeAssistantError:
     """The error of buckets merged into meters whose history could not be saved."""
     return HomeAssistantError(
@@ -134,6 +143,7 @@ class PowerStatsMeter:
         self.config = MeterConfig.from_data(subentry.data)
         # Whether the meter's store was written before (a missing one is then a loss).
         self._stored = bool(subentry.data.get(CONF_STORED))
+        self._stopped = False  # stopped for good: a reload makes another meter object
         # What `async_load` read, until `async_start` takes it.
         self._read: Loaded | None = None
         # Whether this meter saved before this start: marked `stored`, or its store was found
@@ -276,6 +286,7 @@ class PowerStatsMeter:
 
         Also undoes a start that failed halfway; a store that was never read is left alone.
         """
+        self._stopped = True
         for unsub in self._unsubs:
             unsub()
         self._unsubs.clear()
@@ -475,6 +486,10 @@ class PowerStatsMeter:
         Saves and refreshes the files when anything landed; raises `history_not_saved` when
         the save did not reach the disk.
         """
+        if self._stopped:
+            # Its successor (a reload) owns the store now: a snapshot from here would write
+            # over the successor's and drop its journal lines.
+            raise meter_stopped(self.config.name)
         now = self._now()
         landed = self.history.merge_external(now, ten_minutes=ten_minutes, hours=hours, days=days)
         if landed and not await self.async_history_merged(now):

@@ -85,7 +85,10 @@ type ExportFormat = Literal["csv", "json"]
 MAX_RANGE_DAYS: Final = 3660
 # A range ends at the local midnight after its last day, which the calendar's last day lacks.
 LAST_DAY: Final = date.max - timedelta(days=1)
-DAY: Final = vol.All(cv.date, vol.Range(max=LAST_DAY))
+# Nothing Home Assistant recorded is older; a backfill from year 1 would read the recorder
+# for nothing some 24,000 times.
+FIRST_DAY: Final = date(1970, 1, 1)
+DAY: Final = vol.All(cv.date, vol.Range(min=FIRST_DAY, max=LAST_DAY))
 
 EXPORT_SCHEMA: Final = vol.Schema(
     {

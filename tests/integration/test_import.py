@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import timedelta
@@ -16,6 +17,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
+from custom_components.powerstats import services
 from custom_components.powerstats.const import DOMAIN
 from custom_components.powerstats.core.accounting import Bucket, Kind, MeterAccumulator
 from custom_components.powerstats.core.export_file import ExportedBuckets, to_json
@@ -194,6 +196,35 @@ async def refused(
     assert meter.history.to_json() == history
     assert hass_storage.get(meter.store.key) == stored
     return caught.value
+
+
+async def test_an_import_read_while_its_meter_reloads_merges_nothing_over_the_new_meters_store(
+    ha: HomeAssistant, house: PowerStatsMeter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (daily, *_) = await export_all(ha, "json")
+    fresh = await new_house(ha, house)
+    reading, release = threading.Event(), threading.Event()
+    read_import = services._read_import
+
+    def held_read(path: Path) -> bytes | None:
+        reading.set()
+        release.wait(30)
+        return read_import(path)
+
+    monkeypatch.setattr(services, "_read_import", held_read)
+    importing = ha.async_create_task(
+        call(ha, "import", meter=meter_device(ha, "new_house"), path=daily)
+    )
+    assert await ha.async_add_executor_job(reading.wait, 30)  # the read has started
+    assert await ha.config_entries.async_reload(house.entry.entry_id)
+    reloaded = meter_of(house.entry, "new_house")
+    release.set()
+
+    with pytest.raises(HomeAssistantError) as stopped:
+        await importing
+    assert stopped.value.translation_key == "meter_stopped"
+    assert fresh.history.ten_minutes == {}
+    assert reloaded.history.ten_minutes == {}
 
 
 async def test_a_truncated_file_is_refused_with_a_translated_error_and_nothing_stored(

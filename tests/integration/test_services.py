@@ -317,6 +317,28 @@ async def test_a_day_the_calendar_cannot_end_is_refused_as_invalid_input(
 
 
 @pytest.mark.usefixtures("two_hours")
+@pytest.mark.parametrize(
+    ("action", "dates"),
+    [
+        ("export", {"level": "daily", "start": "1969-12-31", "end": "1970-01-01"}),
+        ("backfill", {"start": "0001-01-02"}),
+    ],
+)
+async def test_a_day_before_anything_was_recorded_is_refused_as_invalid_input(
+    ha: HomeAssistant, action: str, dates: dict[str, str]
+) -> None:
+    # A backfill from year 1 read the recorder some 24,000 times for nothing.
+    with pytest.raises(vol.Invalid, match="at least 1970-01-01"):
+        await ha.services.async_call(
+            DOMAIN,
+            action,
+            {"meter": meter_device(ha), **dates},
+            blocking=True,
+            return_response=action == "export",
+        )
+
+
+@pytest.mark.usefixtures("two_hours")
 @pytest.mark.parametrize("path", ["powerstats_exports/house\x00.json", "x" * 300 + ".json"])
 async def test_an_import_path_no_file_can_have_says_there_is_no_such_file(
     ha: HomeAssistant, path: str
