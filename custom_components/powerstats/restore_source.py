@@ -350,16 +350,29 @@ def resolve_folder(hass: HomeAssistant, raw: str) -> Path:
         raise SourceError("restore_folder_missing", path=raw) from None
     if resolved.name == MANIFEST:
         resolved = resolved.parent
+    if _too_long(resolved):
+        # Told here, by the name alone: Python and Home Assistant versions differ in whether
+        # their checks below raise for such a name or quietly answer no.
+        error = OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG))
+        raise SourceError("restore_folder_unreadable", path=raw, error=_folder_error(error))
     config = Path(hass.config.config_dir).resolve()
     try:
         allowed = resolved.is_relative_to(config) or hass.config.is_allowed_path(str(resolved))
         if not allowed:
             raise SourceError("restore_path_not_allowed", path=raw)
-        if not resolved.is_dir():
-            raise SourceError("restore_folder_missing", path=raw)
+        folder = stat.S_ISDIR(os.stat(resolved).st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        folder = False
     except OSError as err:
         raise SourceError("restore_folder_unreadable", path=raw, error=_folder_error(err)) from None
+    if not folder:
+        raise SourceError("restore_folder_missing", path=raw)
     return resolved
+
+
+def _too_long(path: Path) -> bool:
+    """Whether a name in `path`, or the whole, is longer than most file systems allow."""
+    return len(os.fsencode(path)) > 4096 or any(len(os.fsencode(p)) > 255 for p in path.parts)
 
 
 def _folder_error(err: OSError) -> str:
