@@ -15,7 +15,7 @@ import errno
 import io
 from collections.abc import Callable, Coroutine
 from datetime import date, timedelta
-from functools import wraps
+from functools import partial, wraps
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -333,8 +333,10 @@ async def _async_import(call: ServiceCall) -> ServiceResponse:
         raise _file_not_found(raw_path)
     tz = meter.tz
     live_from = ten_minute_start(meter.accumulator.accounted_until, tz)
+    # Up to 64 MB of someone's file: read and checked off the event loop.
+    reading = partial(parse, data, tz, str(tz), currency=hass.config.currency, not_after=live_from)
     try:
-        imported = parse(data, tz, str(tz), currency=hass.config.currency, not_after=live_from)
+        imported = await hass.async_add_executor_job(reading)
     except ExportFileError as err:
         raise ServiceValidationError(
             translation_domain=DOMAIN,

@@ -227,6 +227,25 @@ async def test_an_import_read_while_its_meter_reloads_merges_nothing_over_the_ne
     assert reloaded.history.ten_minutes == {}
 
 
+async def test_an_import_file_is_checked_off_the_event_loop(
+    ha: HomeAssistant, house: PowerStatsMeter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A file of up to 64 MB: checked on the event loop, it would hold Home Assistant meanwhile.
+    (daily, *_) = await export_all(ha, "json")
+    checked_on: list[threading.Thread] = []
+    parse = services.parse
+
+    def watched_parse(*args: Any, **kwargs: Any) -> ExportedBuckets:
+        checked_on.append(threading.current_thread())
+        return parse(*args, **kwargs)
+
+    monkeypatch.setattr(services, "parse", watched_parse)
+    await call(ha, "import", meter=meter_device(ha), path=daily)
+    assert checked_on
+    assert checked_on[0] is not threading.main_thread()
+    assert ha.loop_thread_id != checked_on[0].ident
+
+
 async def test_a_truncated_file_is_refused_with_a_translated_error_and_nothing_stored(
     ha: HomeAssistant, house: PowerStatsMeter, hass_storage: dict[str, Any]
 ) -> None:
