@@ -20,6 +20,7 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from custom_components.powerstats import services
 from custom_components.powerstats.const import DOMAIN
 from custom_components.powerstats.core.accounting import Bucket, Kind, MeterAccumulator
+from custom_components.powerstats.core import export_file
 from custom_components.powerstats.core.export_file import ExportedBuckets, to_json
 from custom_components.powerstats.core.rollup import History
 from custom_components.powerstats.meter import PowerStatsMeter
@@ -233,11 +234,10 @@ async def test_an_import_file_is_checked_off_the_event_loop(
     # A file of up to 64 MB: checked on the event loop, it would hold Home Assistant meanwhile.
     (daily, *_) = await export_all(ha, "json")
     checked_on: list[threading.Thread] = []
-    parse = services.parse
 
     def watched_parse(*args: Any, **kwargs: Any) -> ExportedBuckets:
         checked_on.append(threading.current_thread())
-        return parse(*args, **kwargs)
+        return export_file.parse(*args, **kwargs)
 
     monkeypatch.setattr(services, "parse", watched_parse)
     await call(ha, "import", meter=meter_device(ha), path=daily)
