@@ -19,8 +19,8 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from custom_components.powerstats import services
 from custom_components.powerstats.const import DOMAIN
-from custom_components.powerstats.core.accounting import Bucket, Kind, MeterAccumulator
 from custom_components.powerstats.core import export_file
+from custom_components.powerstats.core.accounting import Bucket, Kind, MeterAccumulator
 from custom_components.powerstats.core.export_file import ExportedBuckets, to_json
 from custom_components.powerstats.core.rollup import History
 from custom_components.powerstats.meter import PowerStatsMeter
