@@ -434,13 +434,17 @@ class Publisher:
         """Mark tonight's publish pending if it is due and not done (keyed by date)."""
         if self.settings is None:
             return
-        last = self.state.last_night
-        night = due_night(
-            dt_util.utcnow(),
-            self.settings.nightly,
-            self._tz,
-            date.fromisoformat(last) if last else None,
-        )
+        now = dt_util.utcnow()
+        last = date.fromisoformat(self.state.last_night) if self.state.last_night else None
+        if last is not None and last > now.astimezone(self._tz).date():
+            # Noted while the clock ran ahead (no clock battery, no network time yet) and put
+            # right since: trusted, it would hold every nightly publish until that date.
+            LOGGER.warning(
+                "The last nightly publish is dated %s, after today; the clock was ahead then",
+                last,
+            )
+            self.state.last_night = last = None
+        night = due_night(now, self.settings.nightly, self._tz, last)
         if night is not None and self.state.pending_night != night.isoformat():
             self.state.pending_night = night.isoformat()
             self._mark_pending()

@@ -376,6 +376,31 @@ async def test_a_saved_state_with_a_broken_night_and_an_endless_wait_still_publi
     assert publisher(ha, entry).state.last_night == "2026-11-27"
 
 
+async def test_a_night_noted_while_the_clock_ran_ahead_does_not_hold_the_nights_after_it(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    move_to: Clock,
+    fake: FakeGitHub,
+    hass_storage: dict[str, object],
+) -> None:
+    # A machine whose clock ran years ahead for a while (no clock battery, no network time yet)
+    # published "the night of 2031-05-01"; its clock was put right since.
+    entry, commits = await stopped_after_a_publish(ha, freezer, fake)
+    saved = hass_storage[f"{DOMAIN}.publish.{entry.entry_id}"]
+    assert isinstance(saved, dict)
+    saved["data"].update(last_night="2031-05-01", pending=False)
+
+    freezer.move_to(at(2026, 11, 26, 22, 0))
+    assert await ha.config_entries.async_setup(entry.entry_id)
+    await settle(ha)
+    await move_to(at(2026, 11, 27, 0, 6))  # the nightly publish
+    await settle(ha)
+
+    # The night of the 26th caught up at the start, the night of the 27th done on time.
+    assert len(fake.repo.history()) == commits + 1
+    assert publisher(ha, entry).state.last_night == "2026-11-27"
+
+
 async def test_no_permission_raises_a_repair_issue_and_retries_hourly_not_in_a_loop(
     ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock, fake: FakeGitHub
 ) -> None:
