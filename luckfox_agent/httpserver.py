@@ -200,7 +200,8 @@ def parse_request(buffer: bytes, client: str, local: str = "") -> Optional[Reque
             raise BadRequest(400, "malformed header field")
         key = name.lower()
         value = value.strip(" \t")
-        if any(ord(ch) < 32 and ch != "\t" for ch in value):
+        # RFC 9110 5.5: field values hold visible characters, spaces and tabs; not DEL either.
+        if any((ord(ch) < 32 and ch != "\t") or ord(ch) == 127 for ch in value):
             raise BadRequest(400, "control character in a header field")
         if key in headers:
             if key in ("content-length", "host", "authorization", "cookie"):

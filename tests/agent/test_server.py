@@ -308,6 +308,14 @@ def test_slow_clients_cannot_starve_the_server(agent: Agent) -> None:
             sock.close()
 
 
+@pytest.mark.parametrize("character", [b"\x00", b"\x1b", b"\x7f"], ids=["NUL", "ESC", "DEL"])
+def test_a_header_value_holding_a_control_character_is_refused(
+    agent: Agent, character: bytes
+) -> None:
+    reply = agent.raw(b"GET / HTTP/1.1\r\nHost: x\r\nX-Note: a" + character + b"b\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 400 ")
+
+
 def test_random_request_lines_and_headers_never_crash_the_server(agent: Agent) -> None:
     rng = random.Random(20261127)
     pieces = [
