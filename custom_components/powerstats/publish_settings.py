@@ -83,7 +83,6 @@ ERR_TOKEN_MALFORMED: Final = "token_malformed"  # noqa: S105 - an error key
 ERR_INTERVAL: Final = "interval_too_short"
 ERR_INTERVAL_INVALID: Final = "interval_invalid"
 ERR_BRANCH_TOO_LONG: Final = "branch_too_long"
-ERR_BRANCH_INVALID: Final = "invalid_branch"  # as Target.parse's InvalidTargetError names it
 _TARGET_FIELDS: Final = {
     "repository": CONF_GITHUB_REPOSITORY,
     "branch": CONF_GITHUB_BRANCH,
@@ -291,11 +290,9 @@ def _interval(value: Any) -> int | None:
 
 
 def _branch_error(branch: str) -> str | None:
-    """The form error of a branch too long for GitHub (the rest is checked by Target.parse)."""
-    try:
-        size = len(branch.encode())
-    except UnicodeEncodeError:  # a lone surrogate (sent as JSON): no ref can be named so
-        return ERR_BRANCH_INVALID
+    """The form error of a branch too long for GitHub (the rest, a lone surrogate too, is
+    checked by Target.parse, whose error wins)."""
+    size = len(branch.encode(errors="surrogatepass"))
     return ERR_BRANCH_TOO_LONG if size > MAX_BRANCH_BYTES else None
 
 

@@ -7,6 +7,7 @@ import json
 import logging
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import aiohttp
 import pytest
@@ -134,6 +135,14 @@ async def stopped_after_a_publish(
     assert await hass.config_entries.async_unload(entry.entry_id)
     hass.states.async_set(SOURCE, "1500", W)
     return entry, len(fake.repo.history())
+
+
+def saved_state(hass_storage: dict[str, object], entry: MockConfigEntry) -> dict[str, Any]:
+    """The publishing state as saved for `entry`, to be changed before the entry starts."""
+    saved = hass_storage[f"{DOMAIN}.publish.{entry.entry_id}"]
+    assert isinstance(saved, dict)
+    data: dict[str, Any] = saved["data"]
+    return data
 
 
 def published_matches_local(hass: HomeAssistant, fake: FakeGitHub) -> None:
@@ -362,9 +371,7 @@ async def test_a_saved_state_with_a_broken_night_and_an_endless_wait_still_publi
     hass_storage: dict[str, object],
 ) -> None:
     entry, commits = await stopped_after_a_publish(ha, freezer, fake)
-    saved = hass_storage[f"{DOMAIN}.publish.{entry.entry_id}"]
-    assert isinstance(saved, dict)
-    saved["data"].update(last_night="last night", retry_at=1e12, pending=True)
+    saved_state(hass_storage, entry).update(last_night="last night", retry_at=1e12, pending=True)
 
     restart = at(2026, 11, 27, 9, 0)
     freezer.move_to(restart)
@@ -386,9 +393,7 @@ async def test_a_night_noted_while_the_clock_ran_ahead_does_not_hold_the_nights_
     # A machine whose clock ran years ahead for a while (no clock battery, no network time yet)
     # published "the night of 2031-05-01"; its clock was put right since.
     entry, commits = await stopped_after_a_publish(ha, freezer, fake)
-    saved = hass_storage[f"{DOMAIN}.publish.{entry.entry_id}"]
-    assert isinstance(saved, dict)
-    saved["data"].update(last_night="2031-05-01", pending=False)
+    saved_state(hass_storage, entry).update(last_night="2031-05-01", pending=False)
 
     freezer.move_to(at(2026, 11, 26, 22, 0))
     assert await ha.config_entries.async_setup(entry.entry_id)
@@ -756,11 +761,9 @@ async def test_a_crash_right_after_a_first_commit_does_not_hold_the_next_publish
     sending_saved: bool,
 ) -> None:
     entry, commits = await stopped_after_a_publish(ha, freezer, fake)
-    saved = hass_storage[f"{DOMAIN}.publish.{entry.entry_id}"]
-    assert isinstance(saved, dict)
     # As the state was saved just before that first commit: what it was sending, no record yet.
     sending = git_blob_sha(fake.repo.files()["manifest.json"]) if sending_saved else None
-    saved["data"].update(published={}, sending=sending, pending=True)
+    saved_state(hass_storage, entry).update(published={}, sending=sending, pending=True)
 
     freezer.move_to(at(2026, 11, 26, 12, 30))
     assert await ha.config_entries.async_setup(entry.entry_id)
@@ -841,9 +844,7 @@ async def test_a_publish_pending_at_shutdown_is_published_after_the_next_start(
     freezer.move_to(at(2026, 11, 26, 12, 0))
     entry = await start_publishing_meter(ha, fake)
     assert await ha.config_entries.async_unload(entry.entry_id)
-    saved = hass_storage[f"{DOMAIN}.publish.{entry.entry_id}"]
-    assert isinstance(saved, dict)
-    assert saved["data"]["pending"] is True
+    assert saved_state(hass_storage, entry)["pending"] is True
     commits = len(fake.repo.history())
 
     freezer.move_to(at(2026, 11, 26, 14, 0))  # HA comes back after the backoff period
