@@ -22,18 +22,22 @@ import {
 const VIEWS = {
   daily: {
     tab: 'Today', unit: 'day', period: 'today', of: ' today', since: 'since midnight', previous: 'Yesterday',
+    nothing: 'Nothing has been measured today yet.',
     caption: 'Mean power per 10 minutes today, from midnight',
   },
   weekly: {
     tab: 'This week', unit: 'week', period: 'this week', of: ' this week', since: 'since midnight on Monday', previous: 'Last week',
+    nothing: 'Nothing has been measured this week yet.',
     caption: 'Mean power per hour this week, from midnight on Monday',
   },
   monthly: {
     tab: 'Last 30 days', period: 'the last 30 days', of: ', last 30 days', since: '30 days up to today',
+    nothing: 'Nothing was measured in the last 30 days.',
     caption: 'Energy per day, last 30 days (today so far included)',
   },
   yearly: {
     tab: 'Last 365 days', period: 'the last 365 days', of: ', last 365 days', since: '365 days up to today',
+    nothing: 'Nothing was measured in the last 365 days.',
     caption: 'Energy per day, last 365 days (today so far included)',
   },
 };
@@ -57,6 +61,14 @@ function costNote(summary, view) {
   if (summary.cost === null) return `${view.since}; no price known for it`;
   const share = Math.round(summary.pricedShare * 100);
   return `${view.since}; price known for ${share < 1 ? 'less than 1' : share}% of the covered time`;
+}
+
+/**
+ * A message from the data room as a sentence: with a capital letter, unless its first word is a
+ * file's name (manifest.json stays as it is spelt on the server).
+ */
+function asSentence(message) {
+  return /^[a-z]+ /.test(message) ? message.charAt(0).toUpperCase() + message.slice(1) : message;
 }
 
 /** A DOM element from a tag, attributes and children; text always goes in as text, never as HTML. */
@@ -111,9 +123,10 @@ class Dashboard {
       text: 'Maintenance: PowerStats is being worked on, so the data may stop updating or show gaps for a while.',
     });
     ui.stale = el('div', { class: 'ps-banner ps-banner-warn', role: 'status', hidden: true });
-    ui.tabs = el('div', { class: 'ps-tabs', role: 'tablist', 'aria-label': 'Period' });
+    // Hidden while it has no tab: an empty tablist is an error to assistive technology.
+    ui.tabs = el('div', { class: 'ps-tabs', role: 'tablist', 'aria-label': 'Period', hidden: true });
     ui.levelsNote = el('p', { class: 'ps-muted ps-levels-note', hidden: true });
-    ui.cards = el('div', { class: 'ps-cards' });
+    ui.cards = el('div', { class: 'ps-cards', role: 'list' });
     ui.compare = el('input', { type: 'checkbox', id: 'ps-compare' });
     ui.compareNote = el('span', { class: 'ps-muted' });
     ui.csv = el('button', { type: 'button', class: 'ps-button', id: 'ps-csv', text: 'Download CSV' });
@@ -133,7 +146,7 @@ class Dashboard {
     ui.empty = el('p', { class: 'ps-empty', hidden: true });
     ui.panel = el('section', { class: 'ps-panel', role: 'tabpanel', id: 'ps-panel', hidden: true }, [
       ui.cards,
-      el('div', { class: 'ps-toolbar' }, [
+      ui.toolbar = el('div', { class: 'ps-toolbar' }, [
         ui.compareLabel = el('label', { class: 'ps-check' }, [ui.compare, el('span', { text: 'Compare with previous period' })]),
         ui.compareNote, ui.csv,
       ]),
@@ -219,12 +232,15 @@ class Dashboard {
 
   showError(message) {
     const { ui } = this;
-    // Keep the contract's wording, with a capital letter as a sentence.
-    ui.error.textContent = message.charAt(0).toUpperCase() + message.slice(1);
+    // Keep the contract's wording. The banner is an alert: rewritten only when the reason
+    // changes, so a screen reader does not read the same failure out again at every retry.
+    const text = asSentence(message);
+    if (ui.error.textContent !== text) ui.error.textContent = text;
     ui.error.hidden = false;
     this.setBusy(false);
     ui.panel.hidden = true;
     ui.tabs.replaceChildren();
+    ui.tabs.hidden = true;
     this.page.dataset.state = 'error';
   }
 
@@ -289,6 +305,7 @@ class Dashboard {
     if (wanted.length !== tabs.children.length || wanted.some((tab, i) => tabs.children[i] !== tab)) {
       tabs.replaceChildren(...wanted);
     }
+    tabs.hidden = wanted.length === 0;
     for (const tab of wanted) {
       const selected = tab.dataset.level === this.level;
       tab.setAttribute('aria-selected', String(selected));
@@ -427,8 +444,8 @@ class Dashboard {
       this.showEmpty(`No data for ${VIEWS[this.level].period} is available right now.`);
       return;
     }
-    ui.empty.hidden = true;
     ui.main.hidden = false;
+    ui.toolbar.hidden = false;
     ui.panel.hidden = false;
     const key = `${shown}|${entry.sha256}`;
     if (key !== this.drawnKey || this.file !== file) {
@@ -437,6 +454,10 @@ class Dashboard {
       this.others = null;
       this.drawnKey = key;
       this.renderCards();
+      // A period with no bucket measured (a new meter, the minutes after midnight) says so in
+      // words, above its empty chart (which may hold the period before, dashed).
+      ui.empty.hidden = this.summary.coveredSeconds > 0;
+      ui.empty.textContent = ui.empty.hidden ? '' : VIEWS[this.level].nothing;
       this.drawMain();
       if (shown !== this.shown) {
         // Another meter or level: new data for the same view leaves the table and the box as
@@ -477,6 +498,7 @@ class Dashboard {
     ui.panel.hidden = false;
     ui.main.hidden = true;
     ui.averages.hidden = true;
+    ui.toolbar.hidden = true; // nothing to compare or download
     ui.cards.replaceChildren();
     this.file = null;
     this.drawnKey = null;
@@ -494,8 +516,11 @@ class Dashboard {
     const maxAge = manifest.refreshSeconds ? 2 * manifest.refreshSeconds + 300 : DEFAULT_MAX_AGE[this.level];
     const age = Date.now() / 1000 - generated;
     ui.stale.hidden = age <= maxAge;
-    ui.stale.textContent = `The data is older than expected: it was last updated ${formatAge(age)} ago. `
+    const warning = `The data is older than expected: it was last updated ${formatAge(age)} ago. `
       + 'The source may be offline or not publishing; the charts show what was last received.';
+    // A live region: rewritten only when its words change (the age in whole minutes, hours or
+    // days), so a screen reader does not read it out again at every re-read.
+    if (ui.stale.textContent !== warning) ui.stale.textContent = warning;
     // Judged again when the data would turn stale, not only after a read: reads that fail or
     // hang must not keep the warning away. (At most an hour ahead: a longer timeout overflows.)
     clearTimeout(this.ageTimer);
@@ -513,7 +538,8 @@ class Dashboard {
     const cards = [
       ['latest', 'Latest power', s.latest?.watts ?? null, formatPower(s.latest?.watts, locale),
         s.latest ? `${BUCKET_NAMES[file.bucket]}, ${this.latestName(s.latest.start, tz)}` : 'no data'],
-      ['mean', `Mean power${view.of}`, s.meanW, formatPower(s.meanW, locale), `over the covered ${covered}% of the time`],
+      ['mean', `Mean power${view.of}`, s.meanW, formatPower(s.meanW, locale),
+        s.coveredSeconds > 0 ? `over the covered ${covered}% of the time` : 'no data'],
       ['min', `Lowest power${view.of}`, s.minW, formatPower(s.minW, locale), view.since],
       ['max', `Highest power${view.of}`, s.maxW, formatPower(s.maxW, locale), view.since],
       ['energy', `Energy${view.of}`, s.kwh, formatEnergy(s.kwh, locale), view.since],
@@ -524,7 +550,7 @@ class Dashboard {
       + "from Home Assistant's recorder (its recorded states where it still keeps them, its hourly statistics "
       + 'before that) rather than tracked live.';
     if (s.hasCost) cards.push(['cost', `Cost${view.of}`, s.cost, formatCost(s.cost, this.currencyOf(file), locale), costNote(s, view)]);
-    this.ui.cards.replaceChildren(...cards.map(([stat, label, raw, text, sub]) => el('div', { class: 'ps-card', 'data-stat': stat }, [
+    this.ui.cards.replaceChildren(...cards.map(([stat, label, raw, text, sub]) => el('div', { class: 'ps-card', role: 'listitem', 'data-stat': stat }, [
       el('div', { class: 'ps-card-label', text: label }),
       el('div', { class: 'ps-card-value', 'data-value': raw === null ? '' : String(raw), text }),
       el('div', { class: 'ps-card-sub', text: sub }),
@@ -570,8 +596,12 @@ class Dashboard {
     const dashed = calendar ? `, ${view.previous.toLowerCase()} dashed` : ', with the previous period dashed';
     ui.mainCaption.textContent = view.caption + (previous ? dashed : '');
     const s = this.summary;
-    const what = file.bucket === 'day' ? `Bar chart of energy per day, ${formatEnergy(s.kwh, this.locale)} in total`
-      : `Line chart of mean power, averaging ${formatPower(s.meanW, this.locale)} and peaking at ${formatPower(s.maxW, this.locale)}`;
+    const kind = file.bucket === 'day' ? 'Bar chart of energy per day' : 'Line chart of mean power';
+    let what = `${kind}, with nothing measured`;
+    if (s.coveredSeconds > 0) {
+      what = file.bucket === 'day' ? `${kind}, ${formatEnergy(s.kwh, this.locale)} in total`
+        : `${kind}, averaging ${formatPower(s.meanW, this.locale)} and peaking at ${formatPower(s.maxW, this.locale)}`;
+    }
     const first = file.rows[0];
     const last = file.rows.at(-1);
     const span = first ? `, from ${formatBucketLong(first[file.col.start], file.bucket, tz, this.locale)} to ${formatBucketLong(last[file.col.start], file.bucket, tz, this.locale)}` : '';
@@ -599,7 +629,10 @@ class Dashboard {
       el('td', { text: `${Math.round(row[file.col.coverage] * 100)}%` }),
       ...(hasCost ? [el('td', { text: formatCost(row[file.col.cost], currency, locale) })] : []),
     ]));
-    ui.mainTable.append(el('div', { class: 'ps-table-scroll' }, [el('table', {}, [
+    // A scrolling box of its own: focusable and named, so the keyboard can scroll it and a
+    // screen reader says what it is.
+    const box = { class: 'ps-table-scroll', role: 'region', tabindex: '0', 'aria-label': 'Every value of the chart' };
+    ui.mainTable.append(el('div', box, [el('table', {}, [
       el('thead', {}, [el('tr', {}, head.map((h) => el('th', { scope: 'col', text: h })))]),
       el('tbody', {}, rows),
     ])]));

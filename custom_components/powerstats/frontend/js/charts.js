@@ -31,7 +31,7 @@ export function themeColors(element) {
   };
   probe.remove();
   colors.accentFill = withAlpha(colors.accent, 0.18);
-  colors.faint = withAlpha(colors.muted, 0.45);
+  colors.faint = withAlpha(colors.muted, 0.7);
   return colors;
 }
 

@@ -15,18 +15,22 @@ import {
 const VIEWS = {
   daily: {
     tab: 'Today', unit: 'day', period: 'today', of: ' today', since: 'since midnight', previous: 'Yesterday',
+    nothing: 'Nothing has been measured today yet.',
     caption: 'Mean power per 10 minutes today, from midnight',
   },
   weekly: {
     tab: 'This week', unit: 'week', period: 'this week', of: ' this week', since: 'since midnight on Monday', previous: 'Last week',
+    nothing: 'Nothing has been measured this week yet.',
     caption: 'Mean power per hour this week, from midnight on Monday',
   },
   monthly: {
     tab: 'Last 30 days', period: 'the last 30 days', of: ', last 30 days', since: '30 days up to today',
+    nothing: 'Nothing was measured in the last 30 days.',
     caption: 'Energy per day, last 30 days (today so far included)',
   },
   yearly: {
     tab: 'Last 365 days', period: 'the last 365 days', of: ', last 365 days', since: '365 days up to today',
+    nothing: 'Nothing was measured in the last 365 days.',
     caption: 'Energy per day, last 365 days (today so far included)',
   },
 };
@@ -46,6 +50,10 @@ function costNote(summary, view) {
   if (summary.cost === null) return `${view.since}; no price known for it`;
   const share = Math.round(summary.pricedShare * 100);
   return `${view.since}; price known for ${share < 1 ? 'less than 1' : share}% of the covered time`;
+}
+
+function asSentence(message) {
+  return /^[a-z]+ /.test(message) ? message.charAt(0).toUpperCase() + message.slice(1) : message;
 }
 
 function el(tag, attrs = {}, children = []) {
@@ -99,9 +107,9 @@ class Dashboard {
       text: 'Maintenance: PowerStats is being worked on, so the data may stop updating or show gaps for a while.',
     });
     ui.stale = el('div', { class: 'ps-banner ps-banner-warn', role: 'status', hidden: true });
-    ui.tabs = el('div', { class: 'ps-tabs', role: 'tablist', 'aria-label': 'Period' });
+    ui.tabs = el('div', { class: 'ps-tabs', role: 'tablist', 'aria-label': 'Period', hidden: true });
     ui.levelsNote = el('p', { class: 'ps-muted ps-levels-note', hidden: true });
-    ui.cards = el('div', { class: 'ps-cards' });
+    ui.cards = el('div', { class: 'ps-cards', role: 'list' });
     ui.compare = el('input', { type: 'checkbox', id: 'ps-compare' });
     ui.compareNote = el('span', { class: 'ps-muted' });
     ui.csv = el('button', { type: 'button', class: 'ps-button', id: 'ps-csv', text: 'Download CSV' });
@@ -121,7 +129,7 @@ class Dashboard {
     ui.empty = el('p', { class: 'ps-empty', hidden: true });
     ui.panel = el('section', { class: 'ps-panel', role: 'tabpanel', id: 'ps-panel', hidden: true }, [
       ui.cards,
-      el('div', { class: 'ps-toolbar' }, [
+      ui.toolbar = el('div', { class: 'ps-toolbar' }, [
         ui.compareLabel = el('label', { class: 'ps-check' }, [ui.compare, el('span', { text: 'Compare with previous period' })]),
         ui.compareNote, ui.csv,
       ]),
@@ -201,11 +209,13 @@ class Dashboard {
 
   showError(message) {
     const { ui } = this;
-    ui.error.textContent = message.charAt(0).toUpperCase() + message.slice(1);
+    const text = asSentence(message);
+    if (ui.error.textContent !== text) ui.error.textContent = text;
     ui.error.hidden = false;
     this.setBusy(false);
     ui.panel.hidden = true;
     ui.tabs.replaceChildren();
+    ui.tabs.hidden = true;
     this.page.dataset.state = 'error';
   }
 
@@ -262,6 +272,7 @@ class Dashboard {
     if (wanted.length !== tabs.children.length || wanted.some((tab, i) => tabs.children[i] !== tab)) {
       tabs.replaceChildren(...wanted);
     }
+    tabs.hidden = wanted.length === 0;
     for (const tab of wanted) {
       const selected = tab.dataset.level === this.level;
       tab.setAttribute('aria-selected', String(selected));
@@ -380,8 +391,8 @@ class Dashboard {
       this.showEmpty(`No data for ${VIEWS[this.level].period} is available right now.`);
       return;
     }
-    ui.empty.hidden = true;
     ui.main.hidden = false;
+    ui.toolbar.hidden = false;
     ui.panel.hidden = false;
     const key = `${shown}|${entry.sha256}`;
     if (key !== this.drawnKey || this.file !== file) {
@@ -390,6 +401,8 @@ class Dashboard {
       this.others = null;
       this.drawnKey = key;
       this.renderCards();
+      ui.empty.hidden = this.summary.coveredSeconds > 0;
+      ui.empty.textContent = ui.empty.hidden ? '' : VIEWS[this.level].nothing;
       this.drawMain();
       if (shown !== this.shown) {
         ui.mainTable.open = false;
@@ -422,6 +435,7 @@ class Dashboard {
     ui.panel.hidden = false;
     ui.main.hidden = true;
     ui.averages.hidden = true;
+    ui.toolbar.hidden = true; // nothing to compare or download
     ui.cards.replaceChildren();
     this.file = null;
     this.drawnKey = null;
@@ -438,8 +452,9 @@ class Dashboard {
     const maxAge = manifest.refreshSeconds ? 2 * manifest.refreshSeconds + 300 : DEFAULT_MAX_AGE[this.level];
     const age = Date.now() / 1000 - generated;
     ui.stale.hidden = age <= maxAge;
-    ui.stale.textContent = `The data is older than expected: it was last updated ${formatAge(age)} ago. `
+    const warning = `The data is older than expected: it was last updated ${formatAge(age)} ago. `
       + 'The source may be offline or not publishing; the charts show what was last received.';
+    if (ui.stale.textContent !== warning) ui.stale.textContent = warning;
     clearTimeout(this.ageTimer);
     if (ui.stale.hidden) this.ageTimer = setTimeout(() => this.showAge(), Math.min(maxAge - age + 1, 3600) * 1000);
   }
@@ -455,7 +470,8 @@ class Dashboard {
     const cards = [
       ['latest', 'Latest power', s.latest?.watts ?? null, formatPower(s.latest?.watts, locale),
         s.latest ? `${BUCKET_NAMES[file.bucket]}, ${this.latestName(s.latest.start, tz)}` : 'no data'],
-      ['mean', `Mean power${view.of}`, s.meanW, formatPower(s.meanW, locale), `over the covered ${covered}% of the time`],
+      ['mean', `Mean power${view.of}`, s.meanW, formatPower(s.meanW, locale),
+        s.coveredSeconds > 0 ? `over the covered ${covered}% of the time` : 'no data'],
       ['min', `Lowest power${view.of}`, s.minW, formatPower(s.minW, locale), view.since],
       ['max', `Highest power${view.of}`, s.maxW, formatPower(s.maxW, locale), view.since],
       ['energy', `Energy${view.of}`, s.kwh, formatEnergy(s.kwh, locale), view.since],
@@ -466,7 +482,7 @@ class Dashboard {
       + "from Home Assistant's recorder (its recorded states where it still keeps them, its hourly statistics "
       + 'before that) rather than tracked live.';
     if (s.hasCost) cards.push(['cost', `Cost${view.of}`, s.cost, formatCost(s.cost, this.currencyOf(file), locale), costNote(s, view)]);
-    this.ui.cards.replaceChildren(...cards.map(([stat, label, raw, text, sub]) => el('div', { class: 'ps-card', 'data-stat': stat }, [
+    this.ui.cards.replaceChildren(...cards.map(([stat, label, raw, text, sub]) => el('div', { class: 'ps-card', role: 'listitem', 'data-stat': stat }, [
       el('div', { class: 'ps-card-label', text: label }),
       el('div', { class: 'ps-card-value', 'data-value': raw === null ? '' : String(raw), text }),
       el('div', { class: 'ps-card-sub', text: sub }),
@@ -504,8 +520,12 @@ class Dashboard {
     const dashed = calendar ? `, ${view.previous.toLowerCase()} dashed` : ', with the previous period dashed';
     ui.mainCaption.textContent = view.caption + (previous ? dashed : '');
     const s = this.summary;
-    const what = file.bucket === 'day' ? `Bar chart of energy per day, ${formatEnergy(s.kwh, this.locale)} in total`
-      : `Line chart of mean power, averaging ${formatPower(s.meanW, this.locale)} and peaking at ${formatPower(s.maxW, this.locale)}`;
+    const kind = file.bucket === 'day' ? 'Bar chart of energy per day' : 'Line chart of mean power';
+    let what = `${kind}, with nothing measured`;
+    if (s.coveredSeconds > 0) {
+      what = file.bucket === 'day' ? `${kind}, ${formatEnergy(s.kwh, this.locale)} in total`
+        : `${kind}, averaging ${formatPower(s.meanW, this.locale)} and peaking at ${formatPower(s.maxW, this.locale)}`;
+    }
     const first = file.rows[0];
     const last = file.rows.at(-1);
     const span = first ? `, from ${formatBucketLong(first[file.col.start], file.bucket, tz, this.locale)} to ${formatBucketLong(last[file.col.start], file.bucket, tz, this.locale)}` : '';
@@ -532,7 +552,8 @@ class Dashboard {
       el('td', { text: `${Math.round(row[file.col.coverage] * 100)}%` }),
       ...(hasCost ? [el('td', { text: formatCost(row[file.col.cost], currency, locale) })] : []),
     ]));
-    ui.mainTable.append(el('div', { class: 'ps-table-scroll' }, [el('table', {}, [
+    const box = { class: 'ps-table-scroll', role: 'region', tabindex: '0', 'aria-label': 'Every value of the chart' };
+    ui.mainTable.append(el('div', box, [el('table', {}, [
       el('thead', {}, [el('tr', {}, head.map((h) => el('th', { scope: 'col', text: h })))]),
       el('tbody', {}, rows),
     ])]));
