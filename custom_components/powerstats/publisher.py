@@ -61,6 +61,7 @@ from .core.github import (
     GitHubSSOError,
     GitHubTransientError,
     PublishResult,
+    PublishWithdrawnError,
     accepted_permissions,
     git_blob_sha,
 )
@@ -486,6 +487,9 @@ class Publisher:
             result = await self._async_publish()
         except GitHubError as err:
             await self._async_failed(err)
+        except PublishWithdrawnError:
+            # Maintenance went on meanwhile: nothing landed, and everything still waits for it.
+            LOGGER.info("Publishing to %s stopped for Maintenance before its commit", self._where)
         except Exception as err:  # a bug must not stop publishing for good
             LOGGER.exception("Publishing to %s failed unexpectedly", self._where)
             await self._async_failed(GitHubTransientError(type(err).__name__))
@@ -528,6 +532,7 @@ class Publisher:
             remove=remove,
             replace_existing=self._replace_existing,
             ours=self.state.sending,
+            may_land=lambda: not self.state.maintenance,
         )
 
     async def _async_succeeded(self, result: PublishResult, generation: int) -> None:

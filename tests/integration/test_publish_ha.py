@@ -806,6 +806,41 @@ async def test_maintenance_holds_every_publish_and_turning_it_off_publishes_what
     published_matches_local(ha, fake)
 
 
+@pytest.mark.parametrize("empty", [False, True], ids=["branch", "empty repository"])
+async def test_maintenance_turned_on_during_a_publish_stops_it_before_it_changes_the_branch(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    move_to: Clock,
+    fake: FakeGitHub,
+    empty: bool,
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+
+    def maintenance_on() -> None:  # the user flips the switch while the publish is under way
+        (entry,) = ha.config_entries.async_entries(DOMAIN)
+        turning = publisher(ha, entry).async_set_maintenance(True)
+        ha.async_create_task(turning, eager_start=True)
+
+    if empty:  # the start-up publish, which starts the repository with a file of its own
+        fake.before_next(maintenance_on, method="GET", path=r"/git/ref/")  # answered 409
+        entry = await start_publishing_meter(ha, fake)
+    else:  # a later publish, on a branch that has commits
+        seed(fake)
+        entry = await start_publishing_meter(ha, fake)
+        await new_data(ha, move_to, at(2026, 11, 26, 12, 0), "2500")
+        fake.before_next(maintenance_on, method="POST", path=r"/git/commits")
+        await press(ha)
+    commits = 0 if empty else 2
+
+    assert state_of(ha, MAINTENANCE).state == "on"
+    assert len(fake.repo.history()) == commits
+    assert publisher(ha, entry).state.pending
+    await ha.services.async_call("switch", "turn_off", {"entity_id": MAINTENANCE}, blocking=True)
+    await settle(ha)
+    assert len(fake.repo.history()) == commits + (2 if empty else 1)
+    published_matches_local(ha, fake)
+
+
 async def test_a_publish_held_by_maintenance_shows_as_waiting_at_once(
     ha: HomeAssistant, freezer: FrozenDateTimeFactory, fake: FakeGitHub
 ) -> None:

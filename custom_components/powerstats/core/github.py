@@ -16,7 +16,7 @@ import ipaddress
 import json
 import logging
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import quote, urlsplit
@@ -127,6 +127,11 @@ class GitHubTransientError(GitHubError):
     """A timeout, an unreachable server, a 5xx or an answer we did not expect: retry later."""
 
 
+class PublishWithdrawnError(Exception):
+    """The caller withdrew the publish before it changed the branch (Maintenance turned on):
+    what was sent so far is unreachable on GitHub, and nothing is published."""
+
+
 class InvalidTargetError(ValueError):
     """A repository, branch or folder setting that GitHub would not accept."""
 
@@ -145,6 +150,11 @@ class _NotFastForwardError(GitHubError):
 
 class _BranchMissingError(GitHubError):
     """404 for the branch of a repository that exists."""
+
+
+def _still_wanted(may_land: Callable[[], bool]) -> None:
+    if not may_land():
+        raise PublishWithdrawnError("withdrawn before it changed the branch")
 
 
 # ---- settings and results ----------------------------------------------------------------
@@ -278,6 +288,7 @@ class GitHubClient:
         remove: Iterable[str] = (),
         replace_existing: bool = False,
         ours: Collection[str] = (),
+        may_land: Callable[[], bool] = lambda: True,
     ) -> PublishResult:
         """Commit every file that differs from the branch, in one commit.
 
@@ -286,7 +297,9 @@ class GitHubClient:
         GitHub entirely; `remove` names relative paths published before and no longer wanted.
         Without a `previous`, a manifest.json already in the folder raises
         `GitHubExistingDataError` unless `replace_existing` says the user chose to replace it
-        or it is one of `ours` (the blob ids of those earlier attempts sent).
+        or it is one of `ours` (the blob ids of those earlier attempts sent). `may_land` is
+        asked just before each request that changes the branch; when it says no, the publish
+        stops there with `PublishWithdrawnError`.
         """
         for relative in (*files, *remove):
             if not _valid_relative_path(relative):
@@ -304,6 +317,7 @@ class GitHubClient:
             except _EmptyRepositoryError:
                 if seeded:
                     raise GitHubTransientError("the repository stayed empty") from None
+                _still_wanted(may_land)
                 seeded.append(await self._create_first_file(files, message))
                 continue
             except _BranchMissingError:
@@ -317,6 +331,7 @@ class GitHubClient:
                     message,
                     keep_existing=previous is None and not replace_existing,
                     ours=ours,
+                    may_land=may_land,
                 )
             except _NotFastForwardError:
                 rebuilds += 1
@@ -354,6 +369,7 @@ class GitHubClient:
         *,
         keep_existing: bool,
         ours: Collection[str],
+        may_land: Callable[[], bool],
     ) -> tuple[str | None, str | None, list[str]]:
         """Build one commit on top of `head` (None: start the branch) and move the branch."""
         base_tree: str | None = None
@@ -398,6 +414,7 @@ class GitHubClient:
             (await self._request("POST", self._repo_url("/git/commits"), commit_body)).data
         )
         new_sha = _sha(new.get("sha"))
+        _still_wanted(may_land)
         branch = quote(self.target.branch, safe="/")
         if head is None:
             ref_body: dict[str, Any] = {"ref": f"refs/heads/{self.target.branch}", "sha": new_sha}
