@@ -338,18 +338,21 @@ class PowerStatsMeter:
                 # power sensor's states, the frequent ones, need neither).
                 state_class = state.attributes.get(ATTR_STATE_CLASS)
                 last_reset = parse_last_reset(state.attributes.get(ATTR_LAST_RESET), self.tz)
-        # Logged once when an outage starts and once when it ends, not per state.
-        if value is None and self._source_valid:
+        self._add(self.accumulator.feed_value(t, value, state_class, last_reset))
+        # Logged once when an outage starts and once when it ends, not per state. Whether the
+        # value is valid is the accumulator's word: it also refuses what is no valid value of
+        # this source alone (a counter of `total_increasing` below zero).
+        valid = self.accumulator.has_value
+        if not valid and self._source_valid:
             LOGGER.info(
                 "%s has no valid %s value (%s); not covered until it returns",
                 self.config.entity_id,
                 self.config.kind.value,
                 "no state" if state is None else state.state,
             )
-        elif value is not None and not self._source_valid:
+        elif valid and not self._source_valid:
             LOGGER.info("%s has a valid value again; covered from now on", self.config.entity_id)
-        self._source_valid = value is not None
-        self._add(self.accumulator.feed_value(t, value, state_class, last_reset))
+        self._source_valid = valid
 
     def _feed_price(self, t: float, state: State | None) -> None:
         price = (

@@ -159,6 +159,51 @@ async def test_a_reading_beyond_any_meter_is_a_gap_and_the_files_go_on_updating(
     ]
 
 
+async def test_a_unit_attribute_that_is_no_text_is_a_gap_not_the_last_value_held(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> None:
+    # Any caller can write a state (HA's REST API takes any JSON): a list as the unit made the
+    # state listener raise, and the 600 W read before went on being counted through it.
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    ha.states.async_set(SOURCE, "600", W)
+    meter = await start_meter(ha)
+    freezer.move_to(at(2026, 11, 26, 12, 2))
+    ha.states.async_set(SOURCE, "600", {"unit_of_measurement": ["W"]})
+    freezer.move_to(at(2026, 11, 26, 12, 6))
+    ha.states.async_set(SOURCE, "600", W)
+    await move_to(at(2026, 11, 26, 12, 10))
+    bucket = meter.history.ten_minutes[int(at(2026, 11, 26, 12, 0).timestamp())]
+    assert bucket.covered == 360
+    assert bucket.kwh == pytest.approx(0.06)
+
+
+async def test_a_total_increasing_counter_below_zero_is_a_gap_and_logged_as_one(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    move_to: Clock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A counter read as a signed number that wraps below zero, once: counted, the glitch was a
+    # reset and the return an increase of the whole 5000 kWh.
+    counter = {"unit_of_measurement": "kWh", "state_class": "total_increasing"}
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    ha.states.async_set("sensor.grid_energy", "5000.0", counter)
+    meter = await start_meter(ha, entity_id="sensor.grid_energy", kind="energy")
+    for minute, state in [(2, "5000.2"), (4, "-2147483.648"), (6, "5000.4"), (8, "5000.5")]:
+        freezer.move_to(at(2026, 11, 26, 12, minute))
+        ha.states.async_set("sensor.grid_energy", state, counter)
+    await move_to(at(2026, 11, 26, 12, 10))
+    bucket = meter.history.ten_minutes[int(at(2026, 11, 26, 12, 0).timestamp())]
+    # +0.2, then a gap: 5000.4 is a new baseline, +0.1
+    assert bucket.kwh == pytest.approx(0.3)
+    assert bucket.covered == 4 * 60 + 4 * 60
+    logged = [r.getMessage() for r in caplog.records if "sensor.grid_energy has" in r.getMessage()]
+    assert logged == [
+        "sensor.grid_energy has no valid energy value (-2147483.648); not covered until it returns",
+        "sensor.grid_energy has a valid value again; covered from now on",
+    ]
+
+
 async def test_an_outage_is_logged_once_when_it_starts_and_once_when_it_ends(
     ha: HomeAssistant, freezer: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -8,8 +8,9 @@ Power sensors: each reported value holds until the next change (a step function)
 energy is its exact integral. Energy sensors: the sum of increases between valid readings, with
 meter resets treated as HA's long-term statistics treat them: a counter that only counts up
 (state class `total_increasing`, or none) was reset when it drops below 90 % of a positive
-reading; a net counter (`total`) was reset when its `last_reset` changes, and any other decrease
-is energy going the other way.
+reading, and one that says `total_increasing` has no valid reading below zero; a net counter
+(`total`) was reset when its `last_reset` changes, and any other decrease is energy going the
+other way.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ RESET_FRACTION: Final = 0.9
 # The state class (HA's SensorStateClass.TOTAL) of a net energy counter: one that may go down,
 # and below zero, as energy flows the other way (grid import minus export).
 NET_COUNTER: Final = "total"
+# The state class (HA's SensorStateClass.TOTAL_INCREASING) of a counter that only counts up.
+UP_COUNTER: Final = "total_increasing"
 # The largest numbers PowerStats counts. A reading beyond them is a glitch, not a measurement
 # (no meter PowerStats follows draws 100 MW, no counter reads a billion MWh, no tariff is a
 # million per kWh), and counting it would overflow the sums to infinity, which no file can hold.
@@ -54,11 +57,22 @@ HUNDREDTHS: Final = frozenset({"ct", "c", "cent", "cents", "öre", "øre", "p", 
 NOT_MONEY: Final = frozenset({"W", "kW", "MW", "Wh", "kWh", "MWh", "°C", "°F", "%", "V", "A"})
 
 
-def kind_of_unit(unit: str | None) -> Kind | None:
+def unit_text(unit: object) -> str:
+    """A state's unit attribute as text; "" (no unit) when there is none or it is no text.
+
+    Attributes are whatever wrote the state (a REST call may set a list or a number): one
+    that is no text, used as a key, would raise in the state listener, and the value read
+    before would go on being counted.
+    """
+    return unit if isinstance(unit, str) else ""
+
+
+def kind_of_unit(unit: object) -> Kind | None:
     """The kind of meter a unit belongs to, or None when PowerStats cannot use it."""
-    if unit in POWER_UNITS:
+    text = unit_text(unit)
+    if text in POWER_UNITS:
         return Kind.POWER
-    if unit in ENERGY_UNITS:
+    if text in ENERGY_UNITS:
         return Kind.ENERGY
     return None
 
@@ -78,13 +92,13 @@ def plausible_reading(value: float, kind: Kind) -> bool:
     return abs(value) <= (MAX_POWER_W if kind is Kind.POWER else MAX_COUNTER_KWH)
 
 
-def parse_reading(state: str, unit: str | None, kind: Kind) -> float | None:
+def parse_reading(state: str, unit: object, kind: Kind) -> float | None:
     """A state as W (power) or kWh (energy); None when it cannot be counted.
 
     `unavailable`, `unknown`, anything non-numeric, non-finite or beyond what a meter can read,
     and a unit of the other kind all mean "no valid value" and stop coverage.
     """
-    factor = (POWER_UNITS if kind is Kind.POWER else ENERGY_UNITS).get(unit or "")
+    factor = (POWER_UNITS if kind is Kind.POWER else ENERGY_UNITS).get(unit_text(unit))
     value = _finite(state)
     if factor is None or value is None:
         return None
@@ -92,13 +106,15 @@ def parse_reading(state: str, unit: str | None, kind: Kind) -> float | None:
     return value if plausible_reading(value, kind) else None
 
 
-def price_unit(unit: str | None) -> tuple[float, str | None] | None:
+def price_unit(unit: object) -> tuple[float, str | None] | None:
     """What a price sensor's unit says: (factor to a price per kWh in whole currency, the
     money part as written), or None when it is no price per energy.
 
     No unit, or a money one without "/" ("EUR", "€"), is taken as per kWh, as template sensors
     often are; "<money>/<Wh|kWh|MWh>" is converted, a hundredth ("ct/kWh") to whole currency.
     """
+    if unit is not None and not isinstance(unit, str):
+        return None  # a list or a number: not "no unit" (per kWh), but none PowerStats can read
     text = (unit or "").strip()
     if text in NOT_MONEY:
         return None
@@ -119,7 +135,7 @@ def other_currency(money: str | None, currency: str | None) -> bool:
     return len(money) == 3 and money.isascii() and money.isalpha() and money.upper() != currency
 
 
-def parse_price(state: str, unit: str | None = None, currency: str | None = None) -> float | None:
+def parse_price(state: str, unit: object = None, currency: str | None = None) -> float | None:
     """A price entity's state as a price per kWh in `currency` (Home Assistant's), or None.
 
     Converted as `price_unit` says; None (unknown) for a unit that is no price per energy, for
@@ -249,7 +265,7 @@ class MeterAccumulator:
         self,
         t: float,
         state: str,
-        unit: str | None,
+        unit: object,
         state_class: str | None = None,
         last_reset: float | None = None,
     ) -> list[Bucket]:
@@ -275,6 +291,10 @@ class MeterAccumulator:
             return closed
         self._state_class = state_class or self._state_class
         net = self._state_class == NET_COUNTER
+        if value is not None and value < 0 and self._state_class == UP_COUNTER:
+            # No valid value, as HA's statistics skip it: counted, a glitch to -5 and back
+            # would add the whole counter (a reset to -5, then an increase of 105).
+            value = None
         previous, cycle = self._value, self._cycle
         if net and last_reset is not None:
             self._cycle = last_reset
