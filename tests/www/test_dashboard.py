@@ -382,6 +382,9 @@ def test_charts_carry_text_alternatives(data_root: Path, open_dashboard: OpenDas
     averages = opened.page.locator("#ps-averages canvas")
     expect(averages).to_have_attribute("aria-label", re.compile(r"This week:"))
     expect(averages).to_have_attribute("aria-label", re.compile(r"Last 365 days:"))
+    # Said once: a screen reader reading the figure meets each period's value one time.
+    figure = opened.page.locator("#ps-averages").aria_snapshot()
+    assert figure.count("This week:") == 1, figure
     opened.page.get_by_text("Show the data as a table").click()
     rows = opened.page.locator("#ps-main tbody tr")
     expect(rows).to_have_count(len(view_rows(dataset, "house", "weekly")))

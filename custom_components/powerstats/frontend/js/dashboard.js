@@ -121,10 +121,9 @@ class Dashboard {
       ui.mainCaption, el('div', { class: 'ps-canvas-box' }, [ui.mainCanvas]), ui.backfill, ui.mainTable,
     ]);
     ui.avgCanvas = el('canvas', { role: 'img' });
-    ui.avgList = el('ul', { class: 'ps-visually-hidden' });
     ui.averages = el('figure', { class: 'ps-figure', id: 'ps-averages', hidden: true }, [
       el('figcaption', { text: 'Average energy per day, by period' }),
-      el('div', { class: 'ps-canvas-box ps-canvas-small' }, [ui.avgCanvas]), ui.avgList,
+      el('div', { class: 'ps-canvas-box ps-canvas-small' }, [ui.avgCanvas]),
     ]);
     ui.empty = el('p', { class: 'ps-empty', hidden: true });
     ui.panel = el('section', { class: 'ps-panel', role: 'tabpanel', id: 'ps-panel', hidden: true }, [
@@ -594,7 +593,6 @@ class Dashboard {
     drawChart(ui.avgCanvas, averagesChartConfig(averages, this.level, { colors: this.colors, locale: this.locale }));
     const sentence = averages.map((a) => `${a.label}: ${formatEnergy(a.kwhPerDay, this.locale)} per day`);
     ui.avgCanvas.setAttribute('aria-label', `Bar chart of average energy per day. ${sentence.join('; ')}.`);
-    ui.avgList.replaceChildren(...sentence.map((text) => el('li', { text })));
   }
 
   themeChanged() {
