@@ -24,7 +24,7 @@ from .daemon import load_config as _load
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs resident memory; mypy reads it, the board does not
-    from typing import Callable, Dict, List, Tuple
+    from typing import Callable, Dict, List, Optional, Tuple
 
 
 def run(command: str, config_path: str, verbose: bool, options: List[str]) -> int:
@@ -268,23 +268,52 @@ class _Doctor:
         print(f"WARNING  {text}\n         fix: {fix}")
 
 
+def _writer_cannot(folder: str, user: Optional[str]) -> Optional[str]:
+    """Why `user` (None: whoever runs this) cannot write in `folder`, or None when it can."""
+    if user is None:
+        return None if os.access(folder, os.W_OK | os.X_OK) else "permission denied"
+    from .ownership import unwritable_reason
+
+    return unwritable_reason(folder, user)
+
+
 def _writable_dir(doc: _Doctor, path: str, what: str) -> None:
+    # `doctor` runs as root, who may write anywhere: root's access would pass a folder the
+    # service then cannot write to. Without the service's user here, the agent will run as
+    # whoever starts it, so that one's access is the truth.
+    import grp
+    import pwd
+
+    from .mirror import subfolders
+    from .ownership import service_user
+
+    user: Optional[str] = service_user()
+    try:
+        group = grp.getgrgid(pwd.getpwnam(str(user)).pw_gid).gr_name
+    except KeyError:
+        user, group = None, "GROUP"
+    who = "this user" if user is None else f"the service user {user}"
+    owner = f"{user or 'USER'}:{group}"
     if not os.path.isdir(path):
         parent = os.path.dirname(path)
-        if os.path.isdir(parent) and os.access(parent, os.W_OK):
+        if os.path.isdir(parent) and _writer_cannot(parent, user) is None:
             doc.ok(f"{what} {path} will be created at start")
         else:
             doc.problem(
                 f"{what} {path} does not exist",
-                f"create it and give it to the agent's user: mkdir -p {path}",
+                f"create it for the agent's user: mkdir -p {path} && chown {owner} {path}",
             )
-    elif not os.access(path, os.W_OK):
-        doc.problem(
-            f"{what} {path} is not writable by this user",
-            f"chown it to the agent's user (install.sh does): chown -R powerstats {path}",
-        )
-    else:
-        doc.ok(f"{what} {path} is writable")
+        return
+    # The mirror writes in the web root and in each meter's folder under it.
+    for folder in [path, *sorted(subfolders(path))]:
+        reason = _writer_cannot(folder, user)
+        if reason is not None:
+            doc.problem(
+                f"{what} {folder} is not writable by {who}: {reason}",
+                f"give it to the agent's user (install.sh does): chown -R {owner} {path}",
+            )
+            return
+    doc.ok(f"{what} {path} is writable by {who}")
 
 
 def _check_source(doc: _Doctor, config: Config) -> None:

@@ -29,10 +29,11 @@ def _reason(body: bytes, token: str) -> str:
     """HA's own words for refusing a call, safe to show; "" when its answer holds none.
 
     HA answers an action that raised ServiceValidationError with 400 and {"message": ...},
-    any other HomeAssistantError with 500 and the same (HA 2025.4: 500 with no body), and an
-    unknown action or bad data with a plain-text 400. The body is whatever came back, so it is
-    hostile: the token is scrubbed before the cut (a cut could split it), characters that
-    are not printable (line breaks, escapes, bidirectional overrides) become blanks.
+    any other HomeAssistantError with 500 and the same (HA 2025.4: both with a 500 and no
+    reason), and an unknown action or bad data with a plain-text 400. The body is whatever
+    came back, so it is hostile: the token is scrubbed before the cut (a cut could split
+    it), characters that are not printable (line breaks, escapes, bidirectional overrides)
+    become blanks.
     """
     try:
         answer = json.loads(body)
@@ -108,6 +109,14 @@ def _refusal(status: int, body: bytes, action: str, token: str) -> HaError:
         )
     if reason:
         return HaError(f"{action} failed in Home Assistant (HTTP {status}): {reason}")
+    if status == 500:
+        # HA 2025.4 answers an action that refused (ServiceValidationError, e.g. publish during
+        # maintenance) or failed with a bare 500: HA knows why, its answer does not say.
+        return HaError(
+            f"Home Assistant refused {action} without giving a reason (HTTP 500); read it in "
+            "Home Assistant's log (Settings > System > Logs) or on the PowerStats device page "
+            "(Settings > Devices & services > PowerStats)"
+        )
     return HaError(f"Home Assistant answered HTTP {status} to {action}")
 
 

@@ -321,7 +321,14 @@ def request(
         reader = _Reader(sock, deadline)
         head = reader.read_head(MAX_HEAD)
         parts = head[0].split(" ", 2)
-        if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
+        # Three ASCII digits (RFC 9110 section 15): str.isdigit() also takes "¹", "²" and "³"
+        # (the head is read as Latin-1), which int() refuses with an error no caller expects.
+        if (
+            len(parts) < 2
+            or not parts[0].startswith("HTTP/1.")
+            or len(parts[1]) != 3
+            or not all(char in _DIGITS for char in parts[1])
+        ):
             raise HttpError("the source did not answer with HTTP")
         response = Response(status=int(parts[1]))
         for line in head[1:]:

@@ -200,7 +200,7 @@ def _is_mirrored_name(name: str) -> bool:
     return name.endswith((".json", ".json.gz"))
 
 
-def _subfolders(folder: str) -> List[str]:
+def subfolders(folder: str) -> List[str]:
     """The folders in `folder` (one per meter in the web root), symbolic links left out."""
     try:
         return [e.path for e in os.scandir(folder) if e.is_dir(follow_symlinks=False)]
@@ -245,7 +245,7 @@ class Mirror:
         webroot = self.config.webroot
         removed = sum(
             remove_interrupted_writes(folder, _is_mirrored_name)
-            for folder in [webroot, *_subfolders(webroot)]
+            for folder in [webroot, *subfolders(webroot)]
         )
         state_folder, state_name = os.path.split(self.config.state_file)
         removed += remove_interrupted_writes(state_folder, lambda name: name == state_name)
@@ -666,6 +666,8 @@ class MirrorLoop:
             if result == "updated":
                 self.on_change()
             wait = self.delay()
-            self.mirror.status.next_poll = self.mirror.clock() + wait
+            # On the monotonic clock, as `_sleep` waits: NTP setting the board's wall clock
+            # (no clock battery) would otherwise move "next poll in" by years.
+            self.mirror.status.next_poll = time.monotonic() + wait
             log.debug("next poll in %.1f s", wait)
             self._sleep(wait)

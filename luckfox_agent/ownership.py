@@ -91,15 +91,36 @@ def describe(path: str) -> str:
     return f"{owner}:{group} {stat.S_IMODE(info.st_mode):04o}"
 
 
-def _may(info: os.stat_result, uid: int, gids: List[int], bit: int) -> bool:
-    """Whether uid/gids get permission `bit` (4 read, 1 search) on a file: owner, group, other."""
+def _may(info: os.stat_result, uid: int, gids: List[int], bits: int) -> bool:
+    """Whether uid/gids get every permission in `bits` (4 read, 2 write, 1 search) on a file:
+    owner, group, other."""
     if uid == 0:
         return True
     if info.st_uid == uid:
-        return bool(info.st_mode & (bit << 6))
-    if info.st_gid in gids:
-        return bool(info.st_mode & (bit << 3))
-    return bool(info.st_mode & bit)
+        shift = 6
+    elif info.st_gid in gids:
+        shift = 3
+    else:
+        shift = 0
+    return (info.st_mode >> shift) & bits == bits
+
+
+def _ids(user: str) -> Tuple[int, List[int]]:
+    """`user`'s uid and groups; KeyError when there is no such user."""
+    import pwd
+
+    entry = pwd.getpwnam(user)
+    return entry.pw_uid, os.getgrouplist(user, entry.pw_gid)
+
+
+def _unreachable_reason(full: str, uid: int, gids: List[int]) -> Optional[str]:
+    """Why uid/gids cannot reach `full` (a folder above it they may not enter), or None."""
+    parts = full.split("/")
+    for depth in range(1, len(parts) - 1):
+        folder = "/".join(parts[: depth + 1])
+        if not _may(os.stat(folder), uid, gids, 1):
+            return f"it cannot enter the folder {folder} ({describe(folder)})"
+    return None
 
 
 def unreadable_reason(path: str, user: str) -> Optional[str]:
@@ -108,16 +129,20 @@ def unreadable_reason(path: str, user: str) -> Optional[str]:
     Decided from the user's uid and groups against the owner and mode bits of the file and of
     every folder above it, the way the kernel decides, without becoming that user.
     """
-    import pwd
-
-    entry = pwd.getpwnam(user)
-    gids = os.getgrouplist(user, entry.pw_gid)
+    uid, gids = _ids(user)
     full = os.path.abspath(path)
-    parts = full.split("/")
-    for depth in range(1, len(parts) - 1):
-        folder = "/".join(parts[: depth + 1])
-        if not _may(os.stat(folder), entry.pw_uid, gids, 1):
-            return f"it cannot enter the folder {folder} ({describe(folder)})"
-    if not _may(os.stat(full), entry.pw_uid, gids, 4):
-        return f"the file is {describe(full)}"
-    return None
+    reason = _unreachable_reason(full, uid, gids)
+    if reason is None and not _may(os.stat(full), uid, gids, 4):
+        reason = f"the file is {describe(full)}"
+    return reason
+
+
+def unwritable_reason(folder: str, user: str) -> Optional[str]:
+    """Why `user` cannot create and rename files in `folder`, or None when it can; KeyError
+    when there is no such user. Decided as `unreadable_reason` decides."""
+    uid, gids = _ids(user)
+    full = os.path.abspath(folder)
+    reason = _unreachable_reason(full, uid, gids)
+    if reason is None and not _may(os.stat(full), uid, gids, 2 | 1):
+        reason = f"the folder is {describe(full)}"
+    return reason

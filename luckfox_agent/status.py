@@ -63,9 +63,9 @@ def collect(config: Config, mirror: MirrorStatus, now: Optional[float] = None) -
         "last_error": mirror.last_error,
         "last_error_at": iso_utc(mirror.last_error_at),
         "failures_in_a_row": mirror.failures,
-        "next_poll_in_seconds": None
+        "next_poll_in_seconds": None  # next_poll is on the monotonic clock (see MirrorLoop)
         if mirror.next_poll is None
-        else max(0, round(mirror.next_poll - now)),
+        else max(0, round(mirror.next_poll - time.monotonic())),
         "polls": mirror.polls,
         "files_fetched": mirror.files_fetched,
         "maintenance": mirror.maintenance,

@@ -444,6 +444,23 @@ def test_publish_now_shows_why_home_assistant_refused_it(agent: Agent, source: S
     ) in page
 
 
+def test_publish_refused_by_ha_2025_4_without_a_reason_says_where_to_read_it(
+    agent: Agent, source: Source
+) -> None:
+    source.action_failure = (500, b"")  # HA 2025.4's answer to a ServiceValidationError
+    browser = Browser(agent)
+    browser.login()
+    assert browser.post("/admin/publish", {"csrf": browser.csrf("/admin")}).status == 303
+    page = browser.get("/admin").body.decode()
+    assert (
+        '<p class="error">Publish to GitHub failed: Home Assistant refused powerstats.publish '
+        "without giving a reason (HTTP 500); read it in Home Assistant&#39;s log (Settings &gt; "
+        "System &gt; Logs) or on the PowerStats device page (Settings &gt; Devices &amp; "
+        "services &gt; PowerStats)</p>"
+    ) in page
+    assert "answered HTTP 500" not in page
+
+
 @pytest.mark.parametrize(
     ("fault", "message"),
     [

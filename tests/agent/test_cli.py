@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import grp
 import os
 import shutil
 import socket
@@ -203,6 +204,7 @@ def test_doctor_names_each_problem_and_its_fix(
 
 
 NOBODY = 65534  # Debian's `nobody` user and `nogroup` group stand in for the service user
+NOGROUP = grp.getgrgid(NOBODY).gr_name
 
 
 @pytest.fixture
@@ -260,6 +262,63 @@ def test_doctor_checks_that_the_service_user_can_read_the_config(
     assert can_read_as_nobody(config)
     assert "ok       the service user nobody can read the config" in allowed.stdout
     assert "cannot read the config" not in allowed.stdout
+
+
+def can_write_as_nobody(folder: Path) -> bool:
+    """Whether the kernel lets `nobody` create a file in `folder`: the truth doctor must agree
+    with."""
+
+    def become_nobody() -> None:
+        os.setgroups([])
+        os.setgid(NOBODY)
+        os.setuid(NOBODY)
+
+    probe = folder / ".probe"
+    made = subprocess.run(["touch", str(probe)], preexec_fn=become_nobody).returncode == 0
+    probe.unlink(missing_ok=True)
+    return made
+
+
+def test_doctor_checks_that_the_service_user_can_write_the_web_root_and_its_meter_folders(
+    agent_python: str, open_dir: Path, source: Source
+) -> None:
+    # doctor runs as root, who may write anywhere; the service may not.
+    config = write_config(open_dir, source)
+    os.chown(config, 0, NOBODY)
+    config.chmod(0o640)
+    webroot, state = open_dir / "webroot", open_dir / "state"
+    (webroot / "house").mkdir(parents=True)
+    state.mkdir()
+    for folder in (webroot, webroot / "house", state):
+        folder.chmod(0o755)
+    as_service = {"POWERSTATS_AGENT_USER": "nobody"}
+    refused = run_agent(agent_python, config, "doctor", env=as_service)
+    assert not can_write_as_nobody(webroot)
+    assert refused.returncode == EXIT_FAILED
+    assert (
+        f"PROBLEM  web root {webroot} is not writable by the service user nobody: "
+        f"the folder is root:root 0755"
+    ) in refused.stdout
+    fix = f"fix: give it to the agent's user (install.sh does): chown -R nobody:{NOGROUP} {webroot}"
+    assert fix in refused.stdout
+    assert f"PROBLEM  state folder {state} is not writable by the service user nobody" in (
+        refused.stdout
+    )
+    os.chown(webroot, NOBODY, NOBODY)
+    os.chown(state, NOBODY, NOBODY)
+    one_left = run_agent(agent_python, config, "doctor", env=as_service)
+    assert can_write_as_nobody(webroot)
+    assert not can_write_as_nobody(webroot / "house")
+    assert f"PROBLEM  web root {webroot / 'house'} is not writable" in one_left.stdout
+    os.chown(webroot / "house", NOBODY, NOBODY)
+    allowed = run_agent(agent_python, config, "doctor", env=as_service)
+    assert can_write_as_nobody(webroot / "house")
+    assert f"ok       web root {webroot} is writable by the service user nobody" in allowed.stdout
+    assert f"ok       state folder {state} is writable by the service user nobody" in (
+        allowed.stdout
+    )
+    assert "not writable" not in allowed.stdout
+    assert allowed.returncode == EXIT_OK, allowed.stdout
 
 
 def test_setup_drops_the_token_when_the_source_is_not_the_ha_data_view(

@@ -85,3 +85,32 @@ def test_the_reason_ha_gives_is_shown_without_control_characters_or_the_token_an
     assert len(message) == len(prefix) + MAX_REASON
     assert all(char.isprintable() for char in message)
     assert TOKEN[:8] not in message
+
+
+# HA 2025.4 answers an action that raised ServiceValidationError (publish during maintenance)
+# with a 500 and no reason: nothing at all, or aiohttp's own text.
+BARE_500 = {"no body": b"", "aiohttp's text": b"500 Internal Server Error\n\nServer got itself"}
+
+
+@pytest.mark.parametrize("body", BARE_500.values(), ids=BARE_500.keys())
+def test_a_500_without_a_reason_says_ha_refused_and_where_to_read_why(
+    tmp_path: Path, source: Source, body: bytes
+) -> None:
+    source.action_failure = (500, body)
+    with pytest.raises(HaError) as failure:
+        publish_now(load(str(write_config(tmp_path, source))))
+    assert str(failure.value) == (
+        "Home Assistant refused powerstats.publish without giving a reason (HTTP 500); read it "
+        "in Home Assistant's log (Settings > System > Logs) or on the PowerStats device page "
+        "(Settings > Devices & services > PowerStats)"
+    )
+
+
+def test_another_status_without_a_reason_is_named_as_it_came(
+    tmp_path: Path, source: Source
+) -> None:
+    # A 502 comes from a proxy in front of HA, not from HA refusing the action.
+    source.action_failure = (502, b"")
+    with pytest.raises(HaError) as failure:
+        publish_now(load(str(write_config(tmp_path, source))))
+    assert str(failure.value) == "Home Assistant answered HTTP 502 to powerstats.publish"

@@ -285,3 +285,32 @@ def test_a_header_value_http_cannot_carry_fails_the_request_naming_the_header_no
         )
     assert str(failure.value) == "cannot send header Authorization: it holds the character U+200B"
     assert source.hits == [], "nothing was sent"
+
+
+# str.isdigit() takes each of these, int() none: the status must be three ASCII digits.
+BAD_STATUSES = {"superscript two": "2\N{SUPERSCRIPT TWO}0", "four digits": "2000", "one": "2"}
+
+
+@pytest.mark.parametrize("status", BAD_STATUSES.values(), ids=BAD_STATUSES.keys())
+def test_a_status_code_that_is_not_three_ascii_digits_fails_the_poll_as_not_http(
+    tmp_path: Path,
+    static_source: Source,
+    raw_source: RawSource,
+    agent_python: str,
+    status: str,
+) -> None:
+    raw_source.status_line = f"HTTP/1.1 {status} OK"
+    returncode, stderr = mirror_from(tmp_path, static_source, raw_source, agent_python)
+    assert returncode == 1
+    assert "manifest.json: the source did not answer with HTTP" in stderr
+    assert "unexpected error" not in stderr
+    assert not (tmp_path / "webroot" / "manifest.json").exists()
+
+
+def test_a_status_code_int_cannot_read_fails_the_request_as_an_http_error(
+    raw_source: RawSource,
+) -> None:
+    # The admin's HA actions catch HttpError only: anything else would end as a 500 page.
+    raw_source.status_line = "HTTP/1.1 5\N{SUPERSCRIPT TWO}\N{SUPERSCRIPT THREE} Oops"
+    with pytest.raises(HttpError, match="did not answer with HTTP"):
+        request(parse_url(raw_source.url), PREFIX + "manifest.json", timeout=5)

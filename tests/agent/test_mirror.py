@@ -10,13 +10,15 @@ import os
 import resource
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from luckfox_agent.config import load
-from luckfox_agent.mirror import Mirror
+from luckfox_agent.mirror import Mirror, MirrorLoop
+from luckfox_agent.status import collect
 
 from .conftest import TOKEN, Source, level_file, run_agent, write_config
 
@@ -635,3 +637,25 @@ def test_an_unexpected_error_in_a_poll_is_counted_and_shown_like_any_failure(
     assert mirror.poll() == "updated"
     assert mirror.status.failures == 0
     assert not mirror.status.last_error
+
+
+def test_next_poll_in_is_the_interval_when_ntp_sets_the_wall_clock_after_boot(
+    tmp_path: Path, source: Source, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No clock battery: the board polls first at 1970 and NTP then moves the wall clock by
+    # decades. The wait itself is on the monotonic clock; what /admin shows must be too.
+    config = load(str(write_config(tmp_path, source)))  # interval 3600
+    mirror = Mirror(config, clock=lambda: 0.0)
+    loop = MirrorLoop(mirror)
+    polled = mirror.poll
+
+    def poll_once() -> str:
+        loop.stop()
+        return polled()
+
+    monkeypatch.setattr(mirror, "poll", poll_once)
+    loop.run()
+    assert mirror.status.last_success == 0.0, "the poll ran on the boot-time wall clock"
+    now = time.time()  # after NTP
+    shown = collect(config, mirror.status, now)["next_poll_in_seconds"]
+    assert 3590 <= shown <= 3600
