@@ -301,13 +301,13 @@ class Admin:
             kind = "error" if session.flash.startswith("!") else "flash"
             flash = f'<p class="{kind}">{escape(session.flash.lstrip("!"))}</p>'
             session.flash = ""
-        reach = {None: "not polled yet", True: "reachable", False: "unreachable"}[
+        reach = {None: "not polled yet", True: "yes", False: "no"}[
             s["source_reachable"]
         ]
         rows = [
             ("Version", s["version"]),
             ("Source", f"{s['source']} ({'Home Assistant' if s['source_is_ha'] else 'static'})"),
-            ("Source", reach),
+            ("Source reached", reach),
             ("Last successful poll", s["last_success"] or "never"),
             ("Last data change", s["last_change"] or "never"),
             (

@@ -321,7 +321,7 @@ def test_the_status_page_shows_mirror_files_memory_disk_uptime_and_version(
         "Disk free",
         "Uptime",
         __version__,
-        "reachable",
+        "<th>Source reached</th><td>yes</td>",
     ):
         assert text in page
     status = json.loads(browser.get("/admin/status.json").body)
