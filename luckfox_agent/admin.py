@@ -301,9 +301,7 @@ class Admin:
             kind = "error" if session.flash.startswith("!") else "flash"
             flash = f'<p class="{kind}">{escape(session.flash.lstrip("!"))}</p>'
             session.flash = ""
-        reach = {None: "not polled yet", True: "yes", False: "no"}[
-            s["source_reachable"]
-        ]
+        reach = {None: "not polled yet", True: "yes", False: "no"}[s["source_reachable"]]
         rows = [
             ("Version", s["version"]),
             ("Source", f"{s['source']} ({'Home Assistant' if s['source_is_ha'] else 'static'})"),
