@@ -10,7 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from homeassistant.config_entries import ConfigSubentry
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
 from homeassistant.const import EVENT_CORE_CONFIG_UPDATE, EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
@@ -314,17 +314,35 @@ async def _async_entry_updated(hass: HomeAssistant, entry: PowerStatsConfigEntry
                 _async_setup_backfills(hass, entry, joined)
                 await data.writer.async_refresh()
                 return
+    if _failed_to_unload(entry):
+        # HA reloads nothing it failed to unload, until it restarts (then the change applies).
+        LOGGER.warning(
+            "PowerStats could not be unloaded, so it runs on as it was; the change made to it "
+            "applies when Home Assistant restarts"
+        )
+        return
     gone = {
         subentry_id: meter.config.meter_id
         for subentry_id, meter in data.meters.items()
         if subentry_id not in entry.subentries
     }
     await hass.config_entries.async_reload(entry.entry_id)
+    if _failed_to_unload(entry):
+        # Still running with them (HA could not unload it): a store or folder dropped now would
+        # be written again half. They are forgotten at the next start, as when disabled.
+        return
     for subentry_id, meter_id in gone.items():
-        await _async_forget_meter(hass, subentry_id, meter_id)
+        await _async_forget_meter(hass, entry, subentry_id, meter_id)
 
 
-async def _async_forget_meter(hass: HomeAssistant, subentry_id: str, meter_id: str) -> None:
+def _failed_to_unload(entry: PowerStatsConfigEntry) -> bool:
+    """Whether HA could not unload the dataset, which then runs on until HA restarts."""
+    return entry.state is ConfigEntryState.FAILED_UNLOAD
+
+
+async def _async_forget_meter(
+    hass: HomeAssistant, entry: PowerStatsConfigEntry, subentry_id: str, meter_id: str
+) -> None:
     """A meter was removed: drop its store, setup marker, repair issue and files.
 
     HA itself removes the meter's device and entities with its subentry.
@@ -332,6 +350,9 @@ async def _async_forget_meter(hass: HomeAssistant, subentry_id: str, meter_id: s
     await MeterStore(hass, subentry_id).async_remove()
     await setup_marker(hass, subentry_id).async_remove()
     ir.async_delete_issue(hass, DOMAIN, store_issue_id(subentry_id))
+    if any(s.data.get(CONF_METER_ID) == meter_id for s in entry.subentries.values()):
+        # A meter added again under the same name, meanwhile, took the id: the folder is its.
+        return
     await hass.async_add_executor_job(
         _remove_meter_folder, Path(hass.config.path(DATA_DIR)), meter_id
     )

@@ -35,6 +35,7 @@ from .core.fileio import write_atomically
 from .core.rollup import History
 from .core.timegrid import TEN_MINUTES, iso_local, ten_minute_start
 from .core.views import (
+    LEVELS,
     MANIFEST,
     FileEntry,
     LevelRender,
@@ -343,8 +344,19 @@ class ViewsWriter:
         if force or self._on_disk.get(MANIFEST) != manifest.sha256:
             due[MANIFEST] = manifest.data
         unknown = frozenset(path for path in due if path not in self._on_disk)
+        left_out = self._left_out_levels(
+            [
+                meter_id
+                for meter_id, listed in meters.items()
+                if (last := self._copied.get(meter_id)) is None or _paths(last[0]) != _paths(listed)
+            ]
+        )
         try:
             await self._async_write(due, frozenset() if force else unknown)
+            # Once the folder's manifest no longer lists them: a level left out is kept private,
+            # not left behind as a stale copy (a file that could not be rendered stays).
+            if left_out:
+                await self.hass.async_add_executor_job(_remove_files, self.root, left_out)
         except OSError:
             self._copy_failed |= meters.keys()
             raise
@@ -354,6 +366,18 @@ class ViewsWriter:
         on_disk[MANIFEST] = manifest.sha256
         self._on_disk = on_disk
         self._copied = {m: copied[m] for m in self._listed if m in copied}
+
+    def _left_out_levels(self, meter_ids: list[str]) -> list[str]:
+        """The level files of these meters that their settings leave out."""
+        if not meter_ids:
+            return []
+        chosen = {m.config.meter_id: m.config.levels for m in self._meters().values()}
+        return [
+            level_path(meter_id, level)
+            for meter_id in meter_ids
+            for level in LEVELS
+            if level not in chosen.get(meter_id, LEVELS)
+        ]
 
     async def _async_write(self, due: Mapping[str, bytes], compare: frozenset[str]) -> None:
         # Each atomic write waits for its own sync to disk: with many meters, several executor
@@ -434,3 +458,9 @@ def _write_changed(root: Path, due: Mapping[str, bytes], compare: frozenset[str]
             except FileNotFoundError:
                 pass
         write_atomically(target, data)
+
+
+def _remove_files(root: Path, paths: list[str]) -> None:
+    """Remove files the folder's manifest no longer lists, where there are. Executor only."""
+    for rel in paths:
+        (root / rel).unlink(missing_ok=True)

@@ -14,7 +14,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry  # type
 
 from custom_components.powerstats.const import DOMAIN
 
-from .conftest import HOUSE, SOURCE, make_entry, meter_of, meter_subentry
+from .conftest import HOUSE, SOURCE, device_named, make_entry, meter_of, meter_subentry
 
 W = {"unit_of_measurement": "W"}
 ALL_LEVELS = ["daily", "weekly", "monthly", "yearly"]
@@ -403,6 +403,13 @@ async def test_reconfigure_points_the_meter_at_another_sensor_keeping_its_id_and
     assert after is not before  # reloaded once with the new settings
     assert after.config.kind == "energy"
     assert after.config.priced
+    # The device follows the new name and kind; the entities keep their ids.
+    device = device_named(ha, HOUSE)
+    assert device is not None
+    assert (device.name, device.model) == ("Grid", "Energy meter")
+    energy_today = ha.states.get("sensor.house_energy_today")
+    assert energy_today is not None
+    assert energy_today.attributes["friendly_name"] == "Grid Energy today"
 
 
 async def test_a_reconfigure_that_changes_nothing_does_not_reload(

@@ -3,6 +3,7 @@ a change made while the dataset starts is not lost."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from functools import partial
@@ -435,3 +436,63 @@ async def test_a_meter_removed_while_the_dataset_restarts_is_forgotten(
     assert b'"id": "circuit_1"' not in served(ha, "manifest.json")
     folder = Path(ha.config.path("powerstats", "circuit_1"))
     assert not [path for path in data_files(ha) if path.is_relative_to(folder)]
+
+
+async def test_a_meter_added_again_under_its_name_while_its_removal_restarts_keeps_its_files(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    entry = await two_circuits_one_meter(ha, freezer)
+    await add_meter(ha, entry, CIRCUIT_1)
+    # Removed, and added again under the same name before the dataset restarted without it:
+    # the new meter is made the same id, circuit_1, and with it the same folder.
+    ha.config_entries.async_remove_subentry(entry, "subentry_circuit_1")
+    again = as_subentry({**CIRCUIT_1, "subentry_id": "subentry_circuit_1_again"})
+    ha.config_entries.async_add_subentry(entry, again)
+    await ha.async_block_till_done()
+
+    assert meter_of(entry, "circuit_1").subentry_id == "subentry_circuit_1_again"
+    files = data_files(ha)
+    root = Path(ha.config.path("powerstats"))
+    listed = json.loads(files[root / "manifest.json"])["meters"]
+    assert [m["id"] for m in listed] == ["circuit_0", "circuit_1"]
+    for path in (f["path"] for m in listed for f in m["files"].values()):
+        assert root / path in files, path
+
+
+# HA cannot unload the dataset after that: its timers are still there when the test ends.
+@pytest.mark.parametrize("expected_lingering_timers", [True])
+async def test_a_meter_removed_when_the_dataset_fails_to_unload_keeps_its_files_while_it_runs(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    entry = await two_circuits_one_meter(ha, freezer)
+    await add_meter(ha, entry, CIRCUIT_1)
+    unload = ha.config_entries.async_forward_entry_unload
+
+    async def switch_stays(unloading: MockConfigEntry, platform: Platform | str) -> bool:
+        return False if platform == Platform.SWITCH else await unload(unloading, platform)
+
+    monkeypatch.setattr(ha.config_entries, "async_forward_entry_unload", switch_stays)
+    ha.config_entries.async_remove_subentry(entry, "subentry_circuit_1")
+    await ha.async_block_till_done()
+
+    # The restart failed: the meter runs on, counted and in the files, until HA restarts (its
+    # store and files are dropped at that start, as for a meter removed while disabled).
+    assert entry.state is ConfigEntryState.FAILED_UNLOAD
+    assert meter_store_key("subentry_circuit_1") in hass_storage
+    files = data_files(ha)
+    root = Path(ha.config.path("powerstats"))
+    listed = json.loads(files[root / "manifest.json"])["meters"]
+    assert [m["id"] for m in listed] == ["circuit_0", "circuit_1"]
+    for path in (f["path"] for m in listed for f in m["files"].values()):
+        assert root / path in files, path
+
+    # A change HA cannot apply by reloading waits for the restart, said so.
+    first = entry.subentries["subentry_circuit_0"]
+    ha.config_entries.async_update_subentry(entry, first, data={**first.data, "name": "Oven"})
+    await ha.async_block_till_done()
+    assert "the change made to it applies when Home Assistant restarts" in caplog.text
+    assert meter_of(entry, "circuit_0").config.name == "Circuit 0"

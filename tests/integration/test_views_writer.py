@@ -283,6 +283,44 @@ async def test_meters_take_turns_and_the_folders_manifest_matches_the_folders_fi
     assert copied == {f"circuit_{i}": 1 for i in range(3)}
 
 
+async def test_a_level_left_out_leaves_the_folder_and_one_chosen_again_comes_back(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    entry = await one_meter_from_12_03(ha, freezer, "100")
+    assert sorted(await folder(ha)) == [
+        "circuit_0/daily.json",
+        "circuit_0/monthly.json",
+        "circuit_0/weekly.json",
+        "circuit_0/yearly.json",
+        "manifest.json",
+    ]
+    subentry = entry.subentries["subentry_circuit_0"]
+
+    # Left out to keep it private (the meter's Change meter form): no stale copy stays behind.
+    ha.config_entries.async_update_subentry(
+        entry, subentry, data={**subentry.data, "levels": ["monthly", "yearly"]}
+    )
+    await ha.async_block_till_done()
+    assert await folder(ha) == rendered(entry)
+    assert sorted(rendered(entry)) == [
+        "circuit_0/monthly.json",
+        "circuit_0/yearly.json",
+        "manifest.json",
+    ]
+
+    subentry = entry.subentries["subentry_circuit_0"]
+    ha.config_entries.async_update_subentry(
+        entry, subentry, data={**subentry.data, "levels": ["daily", "yearly"]}
+    )
+    await ha.async_block_till_done()
+    assert await folder(ha) == rendered(entry)
+    assert sorted(rendered(entry)) == [
+        "circuit_0/daily.json",
+        "circuit_0/yearly.json",
+        "manifest.json",
+    ]
+
+
 async def test_history_merged_in_is_copied_to_the_config_folder_at_once(
     ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
 ) -> None:
