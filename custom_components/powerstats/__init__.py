@@ -32,6 +32,7 @@ from .const import (
     PUBLISH_ISSUES,
     SUBENTRY_METER,
     publish_issue_id,
+    sensor_removed_issue_id,
     store_issue_id,
 )
 from .core.fileio import set_aside
@@ -349,13 +350,19 @@ async def _async_forget_meter(
     """
     await MeterStore(hass, subentry_id).async_remove()
     await setup_marker(hass, subentry_id).async_remove()
-    ir.async_delete_issue(hass, DOMAIN, store_issue_id(subentry_id))
+    _drop_meter_issues(hass, subentry_id)
     if any(s.data.get(CONF_METER_ID) == meter_id for s in entry.subentries.values()):
         # A meter added again under the same name, meanwhile, took the id: the folder is its.
         return
     await hass.async_add_executor_job(
         _remove_meter_folder, Path(hass.config.path(DATA_DIR)), meter_id
     )
+
+
+def _drop_meter_issues(hass: HomeAssistant, subentry_id: str) -> None:
+    """A meter's repair issues go with it (its store's, its sensor's)."""
+    ir.async_delete_issue(hass, DOMAIN, store_issue_id(subentry_id))
+    ir.async_delete_issue(hass, DOMAIN, sensor_removed_issue_id(subentry_id))
 
 
 async def _async_forget_removed_meanwhile(
@@ -371,7 +378,7 @@ async def _async_forget_removed_meanwhile(
         LOGGER.info("Dropping the saved history of a meter removed meanwhile (%s)", subentry_id)
         await MeterStore(hass, subentry_id).async_remove()
         await setup_marker(hass, subentry_id).async_remove()
-        ir.async_delete_issue(hass, DOMAIN, store_issue_id(subentry_id))
+        _drop_meter_issues(hass, subentry_id)
     for meter_id in folders:
         assert root is not None
         LOGGER.info("Removing the files of a meter removed meanwhile: %s", root / meter_id)
@@ -478,7 +485,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: PowerStatsConfigEntry) 
     for subentry_id in entry.subentries:
         await MeterStore(hass, subentry_id).async_remove()
         await setup_marker(hass, subentry_id).async_remove()
-        ir.async_delete_issue(hass, DOMAIN, store_issue_id(subentry_id))
+        _drop_meter_issues(hass, subentry_id)
     await publish_store(hass, entry.entry_id).async_remove()
     for issue in PUBLISH_ISSUES:
         ir.async_delete_issue(hass, DOMAIN, publish_issue_id(issue, entry.entry_id))

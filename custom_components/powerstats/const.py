@@ -49,6 +49,8 @@ STOP_SAVE_DELAY: Final = 7 * 86400
 # Repair issues (translation keys); the ids below add what the issue is about.
 ISSUE_STORE_RECOVERED: Final = "store_recovered"
 ISSUE_STORE_MISSING: Final = "store_missing"
+# A meter's sensor was removed from Home Assistant (the id adds the meter's store key).
+ISSUE_SENSOR_REMOVED: Final = "sensor_removed"
 ISSUE_PUBLISH_NO_PERMISSION: Final = "publish_no_permission"
 ISSUE_PUBLISH_NOT_FOUND: Final = "publish_repository_not_found"
 ISSUE_PUBLISH_EXISTING_DATA: Final = "publish_existing_data"
@@ -84,6 +86,11 @@ def publish_store_key(entry_id: str) -> str:
 def store_issue_id(subentry_id: str) -> str:
     """The repair issue raised when a meter's store was lost or unreadable."""
     return f"{ISSUE_STORE_RECOVERED}_{meter_store_key(subentry_id)}"
+
+
+def sensor_removed_issue_id(subentry_id: str) -> str:
+    """The repair issue raised when a meter's sensor was removed from Home Assistant."""
+    return f"{ISSUE_SENSOR_REMOVED}_{meter_store_key(subentry_id)}"
 
 
 def publish_issue_id(issue: str, entry_id: str) -> str:

@@ -27,6 +27,8 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.entity_registry import EventEntityRegistryUpdatedData
 from homeassistant.helpers.event import (
     async_track_entity_registry_updated_event,
@@ -43,11 +45,13 @@ from .const import (
     CONF_PRICE_MODE,
     CONF_STORED,
     DOMAIN,
+    ISSUE_SENSOR_REMOVED,
     LOGGER,
     PRICE_ENTITY,
     PRICE_FIXED,
     PRICE_NONE,
     STOP_SAVE_DELAY,
+    sensor_removed_issue_id,
 )
 from .core.accounting import (
     Bucket,
@@ -165,6 +169,11 @@ class PowerStatsMeter:
         self._failing_listeners: set[CALLBACK_TYPE] = set()
         self._unsubs: list[CALLBACK_TYPE] = []
         self._source_valid = True
+        # The sensor was removed from HA, and the repair issue saying so is up.
+        self._source_removed = False
+        # Its state was removed while it is not in the entity registry: removed for good, or
+        # only reloaded (its integration sets it again at once). Told at the next boundary.
+        self._source_state_removed = False
         # Set once the stored history was read: only then may stopping write the store.
         self._loaded = False
         # The snapshot's epoch, the buckets closed since the last save, the journal's length.
@@ -260,12 +269,13 @@ class PowerStatsMeter:
                 )
             )
         self._feed_source(now, self.hass.states.get(self.config.entity_id))
+        self._review_source_removed()
         self._unsubs.append(
             async_track_state_change_event(self.hass, self.config.entity_id, self._on_source_change)
         )
         self._unsubs.append(
             async_track_entity_registry_updated_event(
-                self.hass, self.config.entity_id, self._on_source_renamed
+                self.hass, self.config.entity_id, self._on_source_registry_updated
             )
         )
         self._refresh_totals(now)
@@ -277,9 +287,12 @@ class PowerStatsMeter:
         else:
             await self.async_save()
 
-    @property
-    def _subentry(self) -> ConfigSubentry:
-        return self.entry.subentries[self.subentry_id]
+    def _own_subentry(self) -> ConfigSubentry | None:
+        """The meter's subentry; None once the meter or PowerStats was removed (a dataset HA
+        failed to unload runs on with its removed meters until HA restarts)."""
+        if self.hass.config_entries.async_get_entry(self.entry.entry_id) is not self.entry:
+            return None
+        return self.entry.subentries.get(self.subentry_id)
 
     async def async_stop(self) -> None:
         """Stop following the source and save everything up to now (clean stop: no loss).
@@ -302,11 +315,25 @@ class PowerStatsMeter:
         new_state = event.data["new_state"]
         t = new_state.last_updated_timestamp if new_state is not None else self._now()
         self._feed_source(t, new_state)
+        if new_state is not None:
+            self._source_back()
+        elif er.async_get(self.hass).async_get(self.config.entity_id) is None:
+            # Not the registry's removal (that event tells it): a sensor outside the registry.
+            self._source_state_removed = True
 
     @callback
-    def _on_source_renamed(self, event: Event[EventEntityRegistryUpdatedData]) -> None:
-        # The user renamed the source's entity id: follow it (the entry reloads, history stays).
-        self._follow_rename(event, CONF_ENTITY_ID)
+    def _on_source_registry_updated(self, event: Event[EventEntityRegistryUpdatedData]) -> None:
+        action = event.data["action"]
+        if action == "remove":
+            # Deleted, or its integration removed: unlike a sensor that is unavailable or not
+            # set up yet, it does not come back by itself, and the meter measures nothing.
+            self._raise_source_removed()
+        elif action == "create":
+            self._source_back()  # added again under its entity id
+        else:
+            # The user renamed the source's entity id: follow it (the entry reloads, history
+            # stays).
+            self._follow_rename(event, CONF_ENTITY_ID)
 
     @callback
     def _on_price_renamed(self, event: Event[EventEntityRegistryUpdatedData]) -> None:
@@ -317,7 +344,11 @@ class PowerStatsMeter:
         data = event.data
         if data["action"] != "update" or "old_entity_id" not in data:
             return
-        subentry = self._subentry
+        subentry = self._own_subentry()
+        if subentry is None:
+            # A removed meter running on until HA restarts, which drops it: there is no setting
+            # left to follow the sensor in, and nothing it measures from here is kept.
+            return
         self.hass.config_entries.async_update_subentry(
             self.entry, subentry, data={**subentry.data, key: data["entity_id"]}
         )
@@ -354,6 +385,53 @@ class PowerStatsMeter:
             LOGGER.info("%s has a valid value again; covered from now on", self.config.entity_id)
         self._source_valid = valid
 
+    # -- the source removed from Home Assistant ---------------------------------------------
+
+    def _raise_source_removed(self) -> None:
+        if self._own_subentry() is None:
+            return  # the meter itself was removed: nothing left to fix
+        self._source_removed = True
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            sensor_removed_issue_id(self.subentry_id),
+            is_fixable=False,
+            # Kept over a restart: a sensor missing at a start is not told from one not set up
+            # yet, so the issue could not be raised again then.
+            is_persistent=True,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=ISSUE_SENSOR_REMOVED,
+            translation_placeholders={"meter": self.config.name, "sensor": self.config.entity_id},
+        )
+
+    def _source_back(self) -> None:
+        """The sensor is there again (a state, or in the registry again): no issue to show."""
+        self._source_state_removed = False
+        if self._source_removed:
+            self._source_removed = False
+            ir.async_delete_issue(self.hass, DOMAIN, sensor_removed_issue_id(self.subentry_id))
+
+    def _source_known(self) -> bool:
+        """Whether HA knows the sensor: in the entity registry, or holding a state."""
+        return (
+            self.hass.states.get(self.config.entity_id) is not None
+            or er.async_get(self.hass).async_get(self.config.entity_id) is not None
+        )
+
+    def _review_source_removed(self) -> None:
+        """At start, the issue raised before: kept while it names the meter's sensor and HA
+        knows nothing of that sensor (named as the meter is now), dropped when the meter
+        measures another one or the sensor came back while the meter was not running."""
+        issue_id = sensor_removed_issue_id(self.subentry_id)
+        issue = ir.async_get(self.hass).async_get_issue(DOMAIN, issue_id)
+        if issue is None:
+            return
+        named = (issue.translation_placeholders or {}).get("sensor")
+        if named == self.config.entity_id and not self._source_known():
+            self._raise_source_removed()
+        else:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+
     def _feed_price(self, t: float, state: State | None) -> None:
         price = (
             parse_price(
@@ -374,6 +452,10 @@ class PowerStatsMeter:
     @callback
     def async_close_due(self, boundary: int) -> None:
         """The tick: close the bucket ending at `boundary`, save, refresh the entities."""
+        if self._source_state_removed:
+            self._source_state_removed = False
+            if not self._source_known():
+                self._raise_source_removed()
         self._add(self.accumulator.advance(boundary))
         self.history.prune(boundary)
         self._refresh_totals(boundary)
@@ -389,6 +471,11 @@ class PowerStatsMeter:
         first snapshot, have not reached the disk.
         """
         async with self._save_lock:
+            if self._stopped:
+                # The stop saved everything up to it. What follows is its successor's (a reload)
+                # or nobody's (the meter or PowerStats was removed: a journal line now would
+                # outlive the store it belongs to).
+                return
             turn = (boundary // TEN_MINUTES) % JOURNAL_LINES_PER_SNAPSHOT == self._fold_turn
             if (
                 (turn and self._journal_lines)
@@ -412,9 +499,11 @@ class PowerStatsMeter:
             self._save_failing = False
 
     async def async_save(self) -> None:
-        """Save the whole history and the open bucket now (a snapshot)."""
+        """Save the whole history and the open bucket now (a snapshot); a stopped meter saved
+        at its stop and writes nothing more."""
         async with self._save_lock:
-            await self._async_save_snapshot()
+            if not self._stopped:
+                await self._async_save_snapshot()
 
     async def _async_save_snapshot(self) -> bool:
         """Write the whole history; whether it reached the disk.
@@ -454,12 +543,8 @@ class PowerStatsMeter:
         if self._on_disk:
             return
         self._on_disk = True
-        subentry = self.entry.subentries.get(self.subentry_id)  # gone if removed meanwhile
-        if (
-            subentry is not None
-            and not subentry.data.get(CONF_STORED)
-            and self.hass.config_entries.async_get_entry(self.entry.entry_id) is self.entry
-        ):
+        subentry = self._own_subentry()  # gone if removed meanwhile
+        if subentry is not None and not subentry.data.get(CONF_STORED):
             # The entry's update listener ignores this mark: it never reloads the dataset.
             self.hass.config_entries.async_update_subentry(
                 self.entry, subentry, data={**subentry.data, CONF_STORED: True}
@@ -507,8 +592,12 @@ class PowerStatsMeter:
         per boundary), and a crash before one lands loses them: the caller must not count them
         as kept (a setup backfill is not recorded as done, an action says so). They stay in
         memory meanwhile, and every boundary and HA's final write try the snapshot again.
+        Raises `meter_stopped` when the meter stopped first (a restore reading its source while
+        the dataset reloaded): its successor owns the store, which a snapshot would overwrite.
         """
         async with self._save_lock:
+            if self._stopped:
+                raise meter_stopped(self.config.name)
             saved = await self._async_save_snapshot()
             self._merged_unsaved = not saved
         self._refresh_totals(now)

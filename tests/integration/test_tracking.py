@@ -4,22 +4,42 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from unittest.mock import patch
 
 import jsonschema
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped]
+    MockConfigEntry,
+)
 
+from custom_components.powerstats.const import meter_store_key
 from custom_components.powerstats.core.accounting import Bucket
 from custom_components.powerstats.core.views import LEVELS
 from custom_components.powerstats.meter import PowerStatsMeter
+from custom_components.powerstats.store import MeterStore
 
-from .conftest import AMSTERDAM, SOURCE, Clock, at, make_entry, meter_of, meter_subentry, served
+from .conftest import (
+    AMSTERDAM,
+    HOUSE,
+    SOURCE,
+    Clock,
+    at,
+    make_entry,
+    meter_of,
+    meter_subentry,
+    served,
+)
 from .household import exact_bucket_kwh, household_events
 
 W = {"unit_of_measurement": "W"}
@@ -513,3 +533,92 @@ async def test_a_renamed_source_entity_is_followed(
     # The renamed entity had no state until 12:05 (states set by hand do not move with a rename).
     assert bucket.covered == 300
     assert bucket.kwh == pytest.approx(1200 * 300 / 3.6e6)
+
+
+# HA cannot unload the dataset after that: its timers are still there when the test ends.
+@pytest.mark.parametrize("expected_lingering_timers", [True])
+async def test_a_removed_meter_running_on_after_a_failed_unload_follows_no_rename_of_its_sensor(
+    ha: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    entity_registry: er.EntityRegistry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    entity_registry.async_get_or_create(
+        "sensor", "demo", "meter-1", suggested_object_id="house_power"
+    )
+    ha.states.async_set(SOURCE, "600", W)
+    ha.states.async_set("sensor.solar", "-300", W)
+    meter = await start_meter(
+        ha, meters=[meter_subentry(), meter_subentry("sensor.solar", "Solar", "solar")]
+    )
+    entry = meter.entry
+    unload = ha.config_entries.async_forward_entry_unload
+
+    async def switch_stays(unloading: MockConfigEntry, platform: Platform | str) -> bool:
+        return False if platform == Platform.SWITCH else await unload(unloading, platform)
+
+    monkeypatch.setattr(ha.config_entries, "async_forward_entry_unload", switch_stays)
+    ha.config_entries.async_remove_subentry(entry, HOUSE)
+    await ha.async_block_till_done()
+    assert entry.state is ConfigEntryState.FAILED_UNLOAD  # the House meter runs on, removed
+
+    caplog.clear()
+    entity_registry.async_update_entity(SOURCE, new_entity_id="sensor.mains_power")
+    await ha.async_block_till_done()
+
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert HOUSE not in entry.subentries
+    assert entry.subentries["subentry_solar"].data["entity_id"] == "sensor.solar"
+
+
+async def test_a_boundary_that_comes_while_the_meter_stops_writes_nothing_after_the_stop(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    ha.states.async_set(SOURCE, "1200", W)
+    meter = await start_meter(ha)
+    await move_to(at(2026, 11, 26, 12, 10))
+    writes: list[str] = []
+    save, append = MeterStore.async_save, MeterStore.async_append
+
+    async def stop_save(store: MeterStore, data: Any) -> None:
+        writes.append("snapshot")
+        if writes == ["snapshot"]:
+            # The 12:20 tick comes while the stop's snapshot is being written.
+            freezer.move_to(at(2026, 11, 26, 12, 20))
+            meter.async_close_due(int(at(2026, 11, 26, 12, 20).timestamp()))
+        await save(store, data)
+
+    async def counted_append(store: MeterStore, line: bytes) -> None:
+        writes.append("journal line")
+        await append(store, line)
+
+    with (
+        patch.object(MeterStore, "async_save", stop_save),
+        patch.object(MeterStore, "async_append", counted_append),
+    ):
+        assert await ha.config_entries.async_unload(meter.entry.entry_id)
+        await ha.async_block_till_done()
+    # Whatever follows the stop's snapshot belongs to a successor or, the meter removed, to
+    # nobody: a journal line written after it would outlive the store it belongs to.
+    assert writes == ["snapshot"]
+
+
+async def test_buckets_merged_into_a_stopped_meter_are_not_saved_and_it_says_so(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any]
+) -> None:
+    # A restore read its source while the dataset reloaded: the meter it holds has stopped.
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    ha.states.async_set(SOURCE, "1200", W)
+    meter = await start_meter(ha)
+    assert await ha.config_entries.async_unload(meter.entry.entry_id)
+    at_stop = json.dumps(hass_storage[meter_store_key(HOUSE)])
+
+    with pytest.raises(HomeAssistantError) as stopped:
+        await meter.async_history_merged(at(2026, 11, 26, 12, 5).timestamp())
+    await ha.async_block_till_done()
+
+    assert stopped.value.translation_key == "meter_stopped"
+    assert json.dumps(hass_storage[meter_store_key(HOUSE)]) == at_stop
