@@ -8,9 +8,8 @@ Power sensors: each reported value holds until the next change (a step function)
 energy is its exact integral. Energy sensors: the sum of increases between valid readings, with
 meter resets treated as HA's long-term statistics treat them: a counter that only counts up
 (state class `total_increasing`, or none) was reset when it drops below 90 % of a positive
-reading, and one that says `total_increasing` has no valid reading below zero; a net counter
-(`total`) was reset when its `last_reset` changes, and any other decrease is energy going the
-other way.
+reading, and has no valid reading below zero; a net counter (`total`) was reset when its
+`last_reset` changes, and any other decrease is energy going the other way.
 """
 
 from __future__ import annotations
@@ -29,8 +28,6 @@ RESET_FRACTION: Final = 0.9
 # The state class (HA's SensorStateClass.TOTAL) of a net energy counter: one that may go down,
 # and below zero, as energy flows the other way (grid import minus export).
 NET_COUNTER: Final = "total"
-# The state class (HA's SensorStateClass.TOTAL_INCREASING) of a counter that only counts up.
-UP_COUNTER: Final = "total_increasing"
 # The largest numbers PowerStats counts. A reading beyond them is a glitch, not a measurement
 # (no meter PowerStats follows draws 100 MW, no counter reads a billion MWh, no tariff is a
 # million per kWh), and counting it would overflow the sums to infinity, which no file can hold.
@@ -291,9 +288,10 @@ class MeterAccumulator:
             return closed
         self._state_class = state_class or self._state_class
         net = self._state_class == NET_COUNTER
-        if value is not None and value < 0 and self._state_class == UP_COUNTER:
-            # No valid value, as HA's statistics skip it: counted, a glitch to -5 and back
-            # would add the whole counter (a reset to -5, then an increase of 105).
+        if value is not None and value < 0 and not net:
+            # No valid value of a counter that only counts up (HA's statistics skip it for
+            # `total_increasing`): counted, a glitch to -5 and back would add the whole counter
+            # (a reset to -5, then an increase of 105). A net counter says `total`.
             value = None
         previous, cycle = self._value, self._cycle
         if net and last_reset is not None:

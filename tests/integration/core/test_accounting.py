@@ -240,13 +240,16 @@ def test_an_energy_sensor_that_never_reported_a_state_class_counts_up() -> None:
     assert bucket.kwh == pytest.approx(0.5)  # a reset: restarted from 0
 
 
+@pytest.mark.parametrize("state_class", [UP, None], ids=["total_increasing", "none"])
 @pytest.mark.parametrize("glitch", ["-5", "-0.001", "-100"])
-def test_a_counter_of_total_increasing_below_zero_is_no_valid_value(glitch: str) -> None:
+def test_a_counter_that_counts_up_below_zero_is_no_valid_value(
+    glitch: str, state_class: str | None
+) -> None:
     # Counted, the glitch was a reset to it and the return an increase of the whole counter.
     acc = MeterAccumulator(Kind.ENERGY, AMS, T0)
     events: list[tuple[float, str, str | None, float | None]] = [
-        (T0, "100", UP, None),
-        (T0 + 100, glitch, UP, None),
+        (T0, "100", state_class, None),
+        (T0 + 100, glitch, state_class, None),
         (T0 + 200, "100", None, None),  # read as the state class last reported
         (T0 + 300, "100.5", None, None),
     ]
