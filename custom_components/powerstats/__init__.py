@@ -200,7 +200,7 @@ def _new_meters(
             entry,
             subentry,
             data.writer.tz,
-            partial(data.writer.async_refresh, history_changed=True),
+            partial(data.writer.async_refresh_served, history_changed=True),
         )
         for subentry in subentries
     ]

@@ -39,7 +39,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.util import dt as dt_util
 
 from .backfill import async_start_backfill
-from .const import DATA_DIR, DOMAIN, EXPORT_DIR, LOGGER
+from .const import DOMAIN, EXPORT_DIR, LOGGER
 from .core.export_file import (
     MAX_IMPORT_BYTES,
     BucketLevel,
@@ -343,12 +343,9 @@ async def _async_import(call: ServiceCall) -> ServiceResponse:
             translation_key=err.key,
             translation_placeholders={"path": raw_path, **err.placeholders},
         ) from err
-    try:
-        landed = await meter.async_merge_backfill(
-            ten_minutes=imported.ten_minutes, hours=imported.hours, days=imported.days
-        )
-    except OSError as err:
-        raise _file_error(err, hass.config.path(DATA_DIR)) from err
+    landed = await meter.async_merge_backfill(
+        ten_minutes=imported.ten_minutes, hours=imported.hours, days=imported.days
+    )
     return {"meter": meter.config.meter_id, "buckets": imported.count, "landed_buckets": landed}
 
 
@@ -447,11 +444,8 @@ async def _async_restore(call: ServiceCall) -> ServiceResponse:
             changed.append(meter)
     not_saved: list[str] = []
     for meter in changed:
-        try:
-            if not await meter.async_history_merged(now):
-                not_saved.append(meter.config.name)
-        except OSError as err:
-            raise _file_error(err, hass.config.path(DATA_DIR)) from err
+        if not await meter.async_history_merged(now):
+            not_saved.append(meter.config.name)
     if not_saved:
         raise history_not_saved(not_saved)
     return {

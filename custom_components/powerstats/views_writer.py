@@ -190,17 +190,20 @@ class ViewsWriter:
             await slices.pause()
         # The refresh times slices of its own: end this one first.
         await slices.give_way()
-        await self._async_refresh_served(boundary)
+        await self.async_refresh_served(boundary)
 
     async def async_set_maintenance(self, on: bool) -> None:
         """Serve the manifest with maintenance `on`: done when this returns, so whoever turned
         it (the board's admin page, say) reads it right after."""
         self.maintenance = on
-        await self._async_refresh_served()
+        await self.async_refresh_served()
 
-    async def _async_refresh_served(self, as_of: int | None = None) -> None:
+    async def async_refresh_served(
+        self, as_of: int | None = None, *, history_changed: bool = False
+    ) -> None:
+        """Refresh the served files; a copy to the folder that fails is logged, not raised."""
         try:
-            await self.async_refresh(as_of)
+            await self.async_refresh(as_of, history_changed=history_changed)
         except OSError as err:
             # The files are rendered and served all the same; the copy is tried again at the
             # next boundary.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 import threading
 from collections.abc import Mapping
 from dataclasses import replace
@@ -174,6 +175,27 @@ async def test_an_import_that_could_not_be_saved_says_so_and_keeps_its_buckets_i
     assert caught.value.translation_key == "history_not_saved"
     assert caught.value.translation_placeholders == {"meter": "New house"}
     assert any(day.backfill for day in fresh.history.days.values())
+
+
+async def test_an_import_whose_files_cannot_be_written_is_kept_and_its_files_follow(
+    ha: HomeAssistant, house: PowerStatsMeter, move_to: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    (daily, *_) = await export_all(ha, "json")
+    await new_house(ha, house)
+    folder = Path(ha.config.path("powerstats"))  # a file where the folder was: no copy lands
+    await ha.async_add_executor_job(shutil.rmtree, folder)
+    await ha.async_add_executor_job(folder.write_text, "")
+
+    response = await call(ha, "import", meter=meter_device(ha, "new_house"), path=daily)
+
+    # Merged and saved: only the folder's copy lags, as at any boundary, and a re-run would
+    # land nothing, so the action does not fail.
+    assert response["landed_buckets"] > 0
+    assert "Could not copy the PowerStats files" in caplog.text
+    await ha.async_add_executor_job(folder.unlink)
+    await move_to(NOW + timedelta(minutes=40))
+    weekly = Path(ha.config.path("powerstats", "new_house", "weekly.json"))
+    assert "backfill" in json.loads(await ha.async_add_executor_job(weekly.read_text))["columns"]
 
 
 def read(hass: HomeAssistant, path: str) -> str:
