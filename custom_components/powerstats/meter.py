@@ -218,6 +218,12 @@ class PowerStatsMeter:
     def _now() -> float:
         return dt_util.utcnow().timestamp()
 
+    def _when(self, state: State | None) -> float:
+        """When a state took effect: its own time, never later than now (a state stamped
+        ahead, by a timestamp of its own or a clock put back since, holds from when it came)."""
+        now = self._now()
+        return now if state is None else min(state.last_updated_timestamp, now)
+
     # -- life cycle ------------------------------------------------------------------------
 
     async def async_load(self) -> None:
@@ -313,8 +319,7 @@ class PowerStatsMeter:
     @callback
     def _on_source_change(self, event: Event[EventStateChangedData]) -> None:
         new_state = event.data["new_state"]
-        t = new_state.last_updated_timestamp if new_state is not None else self._now()
-        self._feed_source(t, new_state)
+        self._feed_source(self._when(new_state), new_state)
         if new_state is not None:
             self._source_back()
         elif er.async_get(self.hass).async_get(self.config.entity_id) is None:
@@ -356,8 +361,7 @@ class PowerStatsMeter:
     @callback
     def _on_price_change(self, event: Event[EventStateChangedData]) -> None:
         new_state = event.data["new_state"]
-        t = new_state.last_updated_timestamp if new_state is not None else self._now()
-        self._feed_price(t, new_state)
+        self._feed_price(self._when(new_state), new_state)
 
     def _feed_source(self, t: float, state: State | None) -> None:
         value = state_class = last_reset = None

@@ -80,6 +80,23 @@ async def test_a_steady_load_fills_a_bucket_and_its_row_in_the_daily_file(
     assert [m["id"] for m in manifest["meters"]] == ["house"]
 
 
+async def test_a_state_stamped_ahead_of_the_clock_counts_from_when_it_arrived(
+    ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
+) -> None:
+    freezer.move_to(at(2026, 11, 26, 12, 0))
+    ha.states.async_set(SOURCE, "1200", W)
+    meter = await start_meter(ha)
+    await move_to(at(2026, 11, 26, 12, 5))
+    # Stamped an hour ahead (set with a timestamp of its own, or by a clock put back since):
+    # the new load holds from the moment it is seen, not from a time still to come.
+    ahead = at(2026, 11, 26, 13, 5).timestamp()
+    ha.states.async_set(SOURCE, "2400", W, timestamp=ahead)
+    await move_to(at(2026, 11, 26, 12, 10))
+    bucket = meter.history.ten_minutes[int(at(2026, 11, 26, 12, 0).timestamp())]
+    assert bucket.kwh == pytest.approx(0.1 + 0.2)
+    assert bucket.max_w == 2400
+
+
 async def test_a_replayed_household_day_matches_the_exact_integral_in_every_bucket(
     ha: HomeAssistant, freezer: FrozenDateTimeFactory, move_to: Clock
 ) -> None:
