@@ -118,8 +118,10 @@ def test_the_data_table_scrolls_in_a_named_region_the_keyboard_reaches(
     summary = page.get_by_text("Show the data as a table")
     summary.focus()
     page.keyboard.press("Enter")
-    page.keyboard.press("Tab")
     region = page.get_by_role("region", name="Every value of the chart")
+    # The table is built when the box opens (a toggle event): Tab only once it is there.
+    expect(region).to_be_visible()
+    page.keyboard.press("Tab")
     expect(region).to_be_focused()
     page.keyboard.press("PageDown")
     page.wait_for_function(
