@@ -2,10 +2,11 @@
 
 The recorder is read on its own executor, in chunks, newest raw states where the recorder still
 keeps them and hourly long-term statistics before that; core/recorder_buckets.py turns the rows
-into buckets. The buckets are merged with `History.merge_external`, which lands a bucket only
-where PowerStats has recorded nothing itself, so live data is never overwritten and a second run
-over the same range changes nothing. Time HA was not running (between two recorder runs) stays a
-gap, as it does in live tracking.
+into buckets, on HA's executor (years of them take seconds). The buckets are merged with
+`History.merge_external`, which lands a bucket only where PowerStats has recorded nothing
+itself, so live data is never overwritten and a second run over the same range changes
+nothing. Time HA was not running (between two recorder runs) stays a gap, as it does in live
+tracking.
 
 One backfill runs per meter at a time, as a background task of the entry: unloading the entry
 cancels it. Its state lives in the entry's runtime data. Progress shows as a persistent
@@ -19,7 +20,7 @@ import asyncio
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.components import persistent_notification
@@ -29,9 +30,10 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
+from homeassistant.util.unit_conversion import EnergyConverter, PowerConverter
 
 from .const import BACKFILL_STORAGE_VERSION, DOMAIN, LOGGER, backfill_store_key
-from .core.accounting import Bucket, Kind, parse_last_reset
+from .core.accounting import ENERGY_UNITS, POWER_UNITS, Bucket, Kind, parse_last_reset
 from .core.recorder_buckets import (
     HourStatistic,
     Imported,
@@ -53,6 +55,12 @@ if TYPE_CHECKING:
 DEFAULT_LOOKBACK_DAYS: Final = 5 * 366
 STATISTICS_CHUNK: Final = 31 * DAY
 STATES_CHUNK: Final = DAY
+# The unit statistics are read in: HA converts them on reading to the unit the sensor shows
+# now (which need not be the one they were recorded in) unless asked for one.
+_READ_UNIT: Final = {
+    Kind.POWER: (PowerConverter.UNIT_CLASS, "W"),
+    Kind.ENERGY: (EnergyConverter.UNIT_CLASS, "kWh"),
+}
 # A state exactly on a chunk boundary belongs to the later chunk; the recorder's range is
 # exclusive at both ends, so each chunk asks from a second earlier and drops what it has seen.
 _OVERLAP: Final = 1.0
@@ -114,7 +122,8 @@ def _utc(t: float) -> datetime:
 def _read_states(
     hass: HomeAssistant, entity_id: str, begin: float, end: float, with_start_state: bool
 ) -> list[RecordedState]:
-    """States of the source in `(begin - overlap, end)`. Recorder executor only."""
+    """States of the source in `[begin, end)`, and the one in effect at `begin` when asked
+    (`with_start_state`). Recorder executor only."""
     from homeassistant.components.recorder import history
 
     found = history.state_changes_during_period(
@@ -135,6 +144,7 @@ def _read_states(
             parse_last_reset(s.attributes.get("last_reset"), tz),
         )
         for s in found.get(entity_id, [])
+        if with_start_state or s.last_changed_timestamp >= begin
     ]
 
 
@@ -195,16 +205,18 @@ def _statistics_unit(hass: HomeAssistant, entity_id: str) -> tuple[bool, str | N
 def _read_statistics(
     hass: HomeAssistant, entity_id: str, kind: Kind, begin: float, end: float
 ) -> list[HourStatistic]:
-    """Hourly statistics of the source starting in `[begin, end)`. Executor only."""
+    """Hourly statistics of the source starting in `[begin, end)`, in W or kWh when recorded
+    in a unit PowerStats reads (see `_readable_statistics_unit`). Executor only."""
     from homeassistant.components.recorder import statistics
 
+    unit_class, unit = _READ_UNIT[kind]
     rows = statistics.statistics_during_period(
         hass,
         _utc(begin),
         _utc(end),
         {entity_id},
         "hour",
-        None,
+        {unit_class: unit},
         {"sum"} if kind is Kind.ENERGY else {"mean", "min", "max"},
     ).get(entity_id, [])
     return [
@@ -217,6 +229,13 @@ def _read_statistics(
         )
         for row in rows
     ]
+
+
+def _readable_statistics_unit(kind: Kind, recorded_in: str | None) -> str | None:
+    """The unit `_read_statistics` gives values in; None when they were recorded in one that
+    live tracking does not read either (HA then gives them as recorded)."""
+    units = POWER_UNITS if kind is Kind.POWER else ENERGY_UNITS
+    return _READ_UNIT[kind][1] if recorded_in in units else None
 
 
 # -- the plan ---------------------------------------------------------------------------------
@@ -257,7 +276,8 @@ async def async_read_recorder(
     first = await run(_first_state_time, hass, entity_id, window, end) if window < end else None
     states_from = end if first is None else min(end, max(begin, _ceil_hour(first)))
 
-    has_statistics, unit = await run(_statistics_unit, hass, entity_id)
+    has_statistics, recorded_in = await run(_statistics_unit, hass, entity_id)
+    unit = _readable_statistics_unit(kind, recorded_in)
     read_statistics = has_statistics and states_from > begin
     # Statistics hours start on the UTC hour, which a local midnight need not be; an energy
     # hour also needs the `sum` of the hour before it as its baseline. Progress counts the
@@ -277,10 +297,9 @@ async def async_read_recorder(
             chunk_begin = chunk_end
             done += 1
             progress(done / total)
-    if kind is Kind.ENERGY:
-        statistic_hours = hours_from_energy_statistics(tz, stats, unit, price)
-    else:
-        statistic_hours = hours_from_power_statistics(tz, stats, unit, price)
+    # Turning years of rows into buckets takes seconds: off the event loop, like the reads.
+    convert = hass.async_add_executor_job
+    statistic_hours = await convert(_statistic_hours, tz, kind, stats, unit, price)
 
     ten_minutes: list[Bucket] = []
     if states_from < end:
@@ -291,19 +310,45 @@ async def async_read_recorder(
             chunk_end = min(end, chunk_begin + STATES_CHUNK)
             first_chunk = chunk_begin == states_from
             chunk = await run(_read_states, hass, entity_id, chunk_begin, chunk_end, first_chunk)
-            if not first_chunk:
-                chunk = [s for s in chunk if s.t >= chunk_begin]
             in_chunk = [
                 (max(a, chunk_begin), b) for a, b in stops if a < chunk_end and b > chunk_begin
             ]
-            ten_minutes += replay.feed(_with_stops(chunk, in_chunk))
+            ten_minutes += await convert(_replayed, replay, chunk, in_chunk)
             chunk_begin = chunk_end
             done += 1
             progress(done / total)
         ten_minutes += replay.finish(ten_minute_start(end, tz))
 
-    imported = assemble(tz, ten_minutes, statistic_hours)
-    return _within(imported, begin, end), len(statistic_hours), len(ten_minutes)
+    imported = await convert(_assembled, tz, ten_minutes, statistic_hours, begin, end)
+    return imported, len(statistic_hours), len(ten_minutes)
+
+
+def _replayed(
+    replay: StateReplay, states: Sequence[RecordedState], stops: Sequence[tuple[float, float]]
+) -> list[Bucket]:
+    """The 10-minute buckets one chunk of states closes (a day of a sensor that reports every
+    second holds 86,400 states)."""
+    return replay.feed(_with_stops(states, stops))
+
+
+def _statistic_hours(
+    tz: tzinfo, kind: Kind, stats: Sequence[HourStatistic], unit: str | None, price: float | None
+) -> list[Bucket]:
+    """Hour buckets from the statistics read (`unit`: what `_read_statistics` gave them in)."""
+    if kind is Kind.ENERGY:
+        return hours_from_energy_statistics(tz, stats, unit, price)
+    return hours_from_power_statistics(tz, stats, unit, price)
+
+
+def _assembled(
+    tz: tzinfo,
+    ten_minutes: Sequence[Bucket],
+    statistic_hours: Sequence[Bucket],
+    begin: float,
+    end: float,
+) -> Imported:
+    """Every level of `[begin, end)` from both sources."""
+    return _within(assemble(tz, ten_minutes, statistic_hours), begin, end)
 
 
 def _within(imported: Imported, begin: float, end: float) -> Imported:

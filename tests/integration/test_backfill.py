@@ -11,7 +11,9 @@ from __future__ import annotations
 import copy
 import math
 import random
+import threading
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (  
     async_wait_recording_done,
 )
 
+from custom_components.powerstats import backfill as backfill_module
 from custom_components.powerstats.backfill import (
     BackfillResult,
     _with_stops,
@@ -45,7 +48,7 @@ from custom_components.powerstats.backfill import (
     backfill_of,
 )
 from custom_components.powerstats.const import DOMAIN, meter_store_key
-from custom_components.powerstats.core.recorder_buckets import RecordedState
+from custom_components.powerstats.core.recorder_buckets import RecordedState, StateReplay
 from custom_components.powerstats.core.timegrid import local_date
 from custom_components.powerstats.meter import PowerStatsMeter
 from tests.fake_github import FakeGitHub
@@ -682,3 +685,71 @@ async def test_the_progress_of_a_backfill_of_an_energy_meter_never_passes_all_do
     assert response["meters"][meter.config.meter_id]["found_kwh"] == pytest.approx(hours)
     assert seen == sorted(seen)
     assert seen[-1] == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "statistics_unit", "shown_unit"), [("power", "kW", "W"), ("energy", "Wh", "kWh")]
+)
+async def test_statistics_count_in_their_own_unit_when_the_sensor_now_shows_another(
+    ha_recorder: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    kind: str,
+    statistics_unit: str,
+    shown_unit: str,
+) -> None:
+    # HA keeps a sensor's statistics in the unit it first had (converting later states into
+    # it) and, unless asked for a unit, reads them back in the unit the sensor shows now.
+    hass = ha_recorder
+    first = at(2026, 11, 2, 0, 0)
+    entity_id = SOURCE if kind == "power" else ENERGY
+    if kind == "power":
+        meta = statistics_metadata() | {"unit_of_measurement": statistics_unit}
+        rows: list[StatisticData] = [
+            {"start": first.astimezone(UTC) + timedelta(hours=n), "mean": 2.0, "min": 1, "max": 3}
+            for n in range(48)
+        ]
+    else:
+        meta = energy_statistics_metadata(ENERGY) | {"unit_of_measurement": statistics_unit}
+        rows = [
+            {"start": first.astimezone(UTC) + timedelta(hours=n), "sum": 2000.0 * n}
+            for n in range(-1, 48)
+        ]
+    async_import_statistics(hass, meta, rows)
+    await async_wait_recording_done(hass)
+    freezer.move_to(NOW)
+    hass.states.async_set(entity_id, "1", {"unit_of_measurement": shown_unit})
+    entry = make_entry(entity_id=entity_id, kind=kind, options={"backfill": False})
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    response = await backfill(hass, start="2026-11-02", end="2026-11-03")
+    # 2 kW (power) or 2000 Wh an hour (energy) over the two days: 96 kWh.
+    assert response["meters"]["house"]["found_kwh"] == pytest.approx(96.0)
+
+
+async def test_what_a_backfill_read_becomes_buckets_off_the_event_loop(
+    ha_recorder: HomeAssistant, freezer: FrozenDateTimeFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Years of statistics, or a day of states of a sensor reporting every second, take
+    # seconds to convert: HA must not stand still meanwhile.
+    hass = ha_recorder
+    await fill_recorder(hass, freezer)
+    freezer.move_to(NOW)
+    await start_meter(hass)
+    on_the_loop: list[str] = []
+
+    def watched(name: str, work: Callable[..., Any]) -> Callable[..., Any]:
+        def run(*args: Any) -> Any:
+            if threading.get_ident() == hass.loop_thread_id:
+                on_the_loop.append(name)
+            return work(*args)
+
+        return run
+
+    for name in ("hours_from_power_statistics", "assemble"):
+        monkeypatch.setattr(backfill_module, name, watched(name, getattr(backfill_module, name)))
+    monkeypatch.setattr(StateReplay, "feed", watched("feed", StateReplay.feed))
+    result = (await backfill(hass))["meters"]["house"]
+    assert result["from_statistics_hours"] > 0
+    assert result["from_states_buckets"] > 0
+    assert on_the_loop == []
