@@ -73,7 +73,10 @@ class PowerStatsPanel extends HTMLElement {
 
   set hass(hass) {
     this._hass = hass;
-    if (this.menuButton) this.menuButton.hass = hass;
+    if (this.menuButton) {
+      this.menuButton.hass = hass;
+      this.syncToolbar();
+    }
     if (this.dashboard) {
       this.syncScheme();
       this.syncLocale();
@@ -90,7 +93,7 @@ class PowerStatsPanel extends HTMLElement {
     this._narrow = narrow;
     if (this.menuButton) {
       this.menuButton.narrow = narrow;
-      this.toolbar.hidden = !narrow;
+      this.syncToolbar();
     }
   }
 
@@ -116,14 +119,14 @@ class PowerStatsPanel extends HTMLElement {
     const link = document.createElement('link');
     link.rel = 'stylesheet';
     link.href = STYLESHEET;
-    // HA's own menu button opens the sidebar on a phone, where the sidebar is hidden.
+    // HA's own menu button opens the sidebar where it is hidden (a phone; a hidden sidebar).
     this.menuButton = document.createElement('ha-menu-button');
     this.menuButton.hass = this._hass;
     this.menuButton.narrow = Boolean(this._narrow);
     this.toolbar = document.createElement('div');
     this.toolbar.className = 'ps-ha-toolbar';
-    this.toolbar.hidden = !this._narrow;
     this.toolbar.append(this.menuButton);
+    this.syncToolbar();
     const root = document.createElement('div');
     root.className = 'ps-ha-root';
     this.shadowRoot.replaceChildren(link, this.toolbar, root);
@@ -153,6 +156,15 @@ class PowerStatsPanel extends HTMLElement {
       this.mounting = null; // the next update from HA tries again
       root.textContent = `The PowerStats dashboard could not be loaded (${error.message}); reload the page.`;
     });
+  }
+
+  /**
+   * Show the menu button whenever HA hides its sidebar: on a narrow screen, and on any screen
+   * when the user chose to hide the sidebar. HA's menu button shows itself by the same rule;
+   * it is then the only way to the sidebar, so its toolbar must not hide it.
+   */
+  syncToolbar() {
+    this.toolbar.hidden = !(this._narrow || this._hass?.dockedSidebar === 'always_hidden');
   }
 
   /**

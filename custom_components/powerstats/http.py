@@ -1,7 +1,10 @@
 """The authenticated data view: GET /api/powerstats/data/<relative path>.
 
 Serves exactly manifest.json and the files it lists, from memory, with an ETag (the sha256 the
-manifest gives) and 304 on a matching If-None-Match. Any other path is a 404.
+manifest gives) and 304 on a matching If-None-Match. Any other path is a 404. HEAD answers as GET
+does, without the body. Every answer is for the logged-in user alone: `private` keeps it out of a
+shared cache (a proxy in front of HA), `no-cache` makes a browser ask again before each use, so
+the page never shows files older than the last publish.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from .const import DOMAIN
 from .runtime import loaded_entry
 
 URL_PREFIX = "/api/powerstats/data"
+CACHE_CONTROL = "private, no-cache"
 _VIEW_REGISTERED: HassKey[bool] = HassKey(f"{DOMAIN}_view_registered")
 
 
@@ -41,9 +45,11 @@ class PowerStatsDataView(HomeAssistantView):
         entry = loaded_entry(request.app[KEY_HASS])
         served = entry.runtime_data.writer.files.get(path) if entry is not None else None
         if served is None:
-            return web.Response(status=HTTPStatus.NOT_FOUND)
+            return web.Response(
+                status=HTTPStatus.NOT_FOUND, headers={"Cache-Control": CACHE_CONTROL}
+            )
         etag = f'"{served.sha256}"'
-        headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
+        headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
         if _matches(request.headers.get("If-None-Match", ""), etag):
             return web.Response(status=HTTPStatus.NOT_MODIFIED, headers=headers)
         response = web.Response(body=served.data, content_type="application/json", headers=headers)
@@ -51,6 +57,10 @@ class PowerStatsDataView(HomeAssistantView):
         # accepts it (the browser, not necessarily the board's agent).
         response.enable_compression()
         return response
+
+    async def head(self, request: web.Request, path: str) -> web.Response:
+        """The headers GET would send (aiohttp leaves the body out for HEAD)."""
+        return await self.get(request, path)
 
 
 @callback

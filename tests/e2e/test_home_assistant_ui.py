@@ -1,5 +1,6 @@
 """Home Assistant's own frontend on the newest HA, as a person meets it: log in, add a meter in
-HA's dialogs, open the PowerStats panel from the sidebar."""
+HA's dialogs, open the PowerStats panel from the sidebar. And the panel in HA's frontend of the
+pinned minimum and of the newest HA: its menu button where HA hides the sidebar, the dark theme."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from tests.e2e.homeassistant_process import (
     ROOT,
     USER,
     HomeAssistantProcess,
+    Tokens,
+    add_meter,
     http,
     run_coroutine,
     served_files,
@@ -31,6 +34,7 @@ from tests.e2e.homeassistant_process import (
 from tests.e2e.test_system import (
     ARTIFACTS,
     POWER_ATTRIBUTES,
+    _frontend_tokens,
     _next_boundary,
     energy_card,
     move_past,
@@ -306,3 +310,83 @@ def test_a_person_logs_in_adds_a_meter_in_the_dialogs_and_the_panel_shows_todays
             page.screenshot(path=ARTIFACTS / "ha-last-page.png")  # what it showed at the end
         context.close()
         (ARTIFACTS / "ha-console.log").write_text("\n".join([*console, *page_errors, ""]))
+
+
+def open_panel_directly(
+    browser: Browser, ha: HomeAssistantProcess, tokens: Tokens, width: int, stored: dict[str, Any]
+) -> Page:
+    """The panel opened straight at its address (no other panel loaded first), logged in, with
+    `stored` in HA's localStorage beside the login; returned once its view is drawn."""
+    context = browser.new_context(viewport={"width": width, "height": 800}, locale="en-GB")
+    page = context.new_page()
+    page.goto(ha.url + "/auth/authorize")  # any page of HA's origin, for its storage
+    page.evaluate(
+        "stored => Object.entries(stored).forEach(([key, value]) =>"
+        " localStorage.setItem(key, JSON.stringify(value)))",
+        {"hassTokens": _frontend_tokens(ha, tokens), **stored},
+    )
+    page.goto(ha.url + "/powerstats")
+    ready = page.locator("powerstats-panel .ps")
+    expect(ready).to_have_attribute("data-state", "ready", timeout=60_000)
+    return page
+
+
+@pytest.mark.parametrize("version", ["pinned", "newest"])
+def test_in_has_frontend_the_panel_opens_a_hidden_sidebar_and_follows_the_dark_theme(
+    request: pytest.FixtureRequest, browser: Browser, version: str
+) -> None:
+    """HA hides its sidebar on a phone, and on a desktop whose user chose to hide it (HA keeps
+    that choice in localStorage): the panel's menu button, HA's own, then opens it. In HA's
+    frontend of the pinned minimum and of the newest HA."""
+    fixture = "home_assistant" if version == "pinned" else "newest_home_assistant"
+    ha: HomeAssistantProcess = request.getfixturevalue(fixture)
+    tokens = started(ha)
+    attributes = {**POWER_ATTRIBUTES, "friendly_name": "UI power"}
+    http(
+        f"{ha.url}/api/states/{SENSOR}",
+        {"state": "640", "attributes": attributes},
+        token=tokens.access_token,
+    )
+    add_meter(ha.url, tokens.access_token, SENSOR, "House")
+    hidden = {"phone": (390, {}), "desktop": (1280, {"dockedSidebar": "always_hidden"})}
+    for name, (width, stored) in hidden.items():
+        page = open_panel_directly(browser, ha, tokens, width, stored)
+        try:
+            settings = sidebar_item(page, "Settings").first  # the pinned frontend nests two
+            expect(settings).not_to_be_in_viewport()
+            page.locator("powerstats-panel ha-menu-button").click()
+            expect(settings).to_be_in_viewport()
+            page.screenshot(path=ARTIFACTS / f"ha-panel-menu-{version}-{name}.png")
+        finally:
+            page.context.close()
+    # The sidebar docked beside the panel on a desktop: no menu bar above the dashboard. And
+    # HA's dark theme (the user's choice, also kept in localStorage) followed.
+    dark = {"selectedTheme": {"theme": "default", "dark": True}}
+    page = open_panel_directly(browser, ha, tokens, 1280, dark)
+    try:
+        expect(sidebar_item(page, "Settings").first).to_be_in_viewport()
+        expect(page.locator("powerstats-panel .ps-ha-toolbar")).to_be_hidden()
+        dashboard = page.locator("powerstats-panel .ps")
+        expect(dashboard).to_have_attribute("data-scheme", "dark")
+        expect(dashboard).to_have_css(
+            "background-color", theme_colour(page, "--primary-background-color")
+        )
+    finally:
+        page.context.close()
+
+
+def theme_colour(page: Page, variable: str) -> str:
+    """What HA's theme sets `variable` to, as a computed colour (rgb(…))."""
+    return str(
+        page.evaluate(
+            """(variable) => {
+              const probe = document.createElement('div');
+              probe.style.color = `var(${variable})`;
+              document.querySelector('home-assistant').shadowRoot.append(probe);
+              const colour = getComputedStyle(probe).color;
+              probe.remove();
+              return colour;
+            }""",
+            variable,
+        )
+    )

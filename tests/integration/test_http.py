@@ -1,15 +1,21 @@
-"""The authenticated data view: exactly the listed files, ETag/304, 404 for anything else."""
+"""The authenticated data view: exactly the listed files, ETag/304, 404 for anything else,
+read-only, and never kept by a cache for anyone else."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.auth.models import TOKEN_TYPE_LONG_LIVED_ACCESS_TOKEN
 from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped]
+    MockUser,
+)
 
 from custom_components.powerstats.const import DOMAIN
 
@@ -115,3 +121,73 @@ async def test_after_the_last_meter_is_unloaded_everything_is_404(
     (entry,) = ha.config_entries.async_entries(DOMAIN)
     assert await ha.config_entries.async_unload(entry.entry_id)
     assert (await client.get(URL + "manifest.json")).status == 404
+
+
+@pytest.mark.usefixtures("meter_loaded")
+@pytest.mark.parametrize(
+    ("path", "if_none_match", "status"),
+    [("manifest.json", None, 200), ("manifest.json", "*", 304), ("other/daily.json", None, 404)],
+)
+async def test_every_answer_is_for_the_user_alone_and_checked_again_before_use(
+    hass_client: ClientFactory, path: str, if_none_match: str | None, status: int
+) -> None:
+    client = await hass_client()
+    headers = {"If-None-Match": if_none_match} if if_none_match else {}
+    response = await client.get(URL + path, headers=headers)
+    assert response.status == status
+    # A shared cache (a proxy in front of HA) must not keep what one user was allowed to read;
+    # a browser must not show it again without asking, or a publish would go unseen.
+    directives = {d.strip() for d in response.headers["Cache-Control"].split(",")}
+    assert {"private", "no-cache"} <= directives
+    assert not directives & {"public", "immutable"}
+    assert not any(d.startswith(("max-age", "s-maxage")) for d in directives)
+
+
+@pytest.mark.usefixtures("meter_loaded")
+async def test_head_answers_as_get_does_without_the_body(
+    ha: HomeAssistant, hass_client: ClientFactory
+) -> None:
+    client = await hass_client()
+    plain = {"Accept-Encoding": "identity"}
+    got = await client.get(URL + "house/daily.json", headers=plain)
+    head = await client.head(URL + "house/daily.json", headers=plain)
+    assert head.status == 200
+    assert await head.read() == b""
+    for name in ("ETag", "Cache-Control", "Content-Type"):
+        assert head.headers[name] == got.headers[name], name
+    assert head.headers["Content-Length"] == str(len(served(ha, "house/daily.json")))
+    unchanged = await client.head(URL + "house/daily.json", headers={"If-None-Match": "*"})
+    assert unchanged.status == 304
+    assert (await client.head(URL + "other/daily.json")).status == 404
+
+
+@pytest.mark.usefixtures("meter_loaded")
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+async def test_the_files_cannot_be_written_or_deleted(
+    ha: HomeAssistant, hass_client: ClientFactory, method: str
+) -> None:
+    client = await hass_client()
+    response = await client.request(method, URL + "manifest.json", data=b"{}")
+    assert response.status == 405
+    assert (await client.get(URL + "manifest.json")).status == 200
+    assert await (await client.get(URL + "manifest.json")).read() == served(ha, "manifest.json")
+
+
+@pytest.mark.usefixtures("meter_loaded")
+async def test_a_long_lived_token_of_a_user_who_is_not_an_admin_reads_the_files(
+    ha: HomeAssistant, hass_client_no_auth: ClientFactory, hass_read_only_user: MockUser
+) -> None:
+    # docs/agent.md: the board's token belongs to a dedicated user without admin rights.
+    refresh = await ha.auth.async_create_refresh_token(
+        hass_read_only_user,
+        client_name="PowerStats agent",
+        token_type=TOKEN_TYPE_LONG_LIVED_ACCESS_TOKEN,
+        access_token_expiration=timedelta(days=3650),
+    )
+    token = ha.auth.async_create_access_token(refresh)
+    client = await hass_client_no_auth()
+    response = await client.get(URL + "manifest.json", headers={"Authorization": f"Bearer {token}"})
+    assert response.status == 200
+    assert await response.read() == served(ha, "manifest.json")
+    forged = await client.get(URL + "manifest.json", headers={"Authorization": f"Bearer {token}x"})
+    assert forged.status == 401

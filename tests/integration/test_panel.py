@@ -134,3 +134,31 @@ async def test_reloading_brings_the_panel_back_at_the_same_address(ha: HomeAssis
     assert await ha.config_entries.async_reload(entry.entry_id)
     await ha.async_block_till_done()
     assert module_url(ha) == before
+
+
+# What a browser needs each kind of file to be labelled: a module served as anything but
+# JavaScript is refused, a stylesheet not labelled text/css is ignored.
+CONTENT_TYPES = {
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".html": "text/html",
+    ".svg": "image/svg+xml",
+    ".md": "text/markdown",
+}
+
+
+@pytest.mark.parametrize("encoding", ["identity", "br", "gzip"])
+async def test_every_panel_file_is_labelled_with_its_own_content_type(
+    ha: HomeAssistant, hass_client: ClientSessionGenerator, encoding: str
+) -> None:
+    await start(ha)
+    client = await hass_client()
+    base = module_url(ha).removesuffix("ha-panel.js")
+    folder = INTEGRATION / "frontend"
+    shipped = [p for p in folder.rglob("*") if p.is_file() and p.suffix not in (".br", ".gz")]
+    assert {p.suffix for p in shipped} <= CONTENT_TYPES.keys()
+    for path in shipped:
+        relative = path.relative_to(folder).as_posix()
+        response = await client.get(base + relative, headers={"Accept-Encoding": encoding})
+        assert response.status == HTTPStatus.OK, relative
+        assert response.headers["Content-Type"].split(";")[0] == CONTENT_TYPES[path.suffix]

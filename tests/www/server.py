@@ -4,7 +4,8 @@ It sends the same kind of Content-Security-Policy the agent sends (no inline scr
 that needed inline script would fail here too, and it records every request with the size of the
 body it answered with. Like HA's data view, the agent and GitHub Pages, it gives every file an
 ETag and a Last-Modified and answers a matching If-None-Match or If-Modified-Since with a 304
-without a body; data files say `no-cache` (keep, but ask again), as HA's view and the agent do.
+without a body; data files say `no-cache` (keep, but ask again), as the agent does (HA's view
+adds `private`).
 """
 
 from __future__ import annotations

@@ -194,3 +194,24 @@ def test_the_panels_sidebar_entry_and_back_show_the_view_the_address_names(
     page.go_back()
     expect(dashboard).to_have_attribute("data-level", "yearly")
     expect(page.get_by_role("tab", name="Last 365 days")).to_have_attribute("aria-selected", "true")
+
+
+def test_the_panels_menu_bar_shows_whenever_ha_hides_its_sidebar(
+    data_root: Path, open_panel: OpenPanel
+) -> None:
+    write_dataset(data_root, [MeterSpec()], NOW)
+    page = open_panel()
+    toolbar = page.locator("powerstats-panel .ps-ha-toolbar")
+    menu = toolbar.locator("ha-menu-button")
+    expect(toolbar).to_be_hidden()  # a wide screen, the sidebar docked beside the panel
+    # HA hands panels a new `hass` when the user hides the sidebar, and `narrow` on a phone;
+    # its own menu button shows itself then, the only way left to the sidebar.
+    set_hass = "(changes) => { const p = document.querySelector('powerstats-panel');"
+    set_hass += " p.hass = { ...p.hass, ...changes }; }"
+    page.evaluate(set_hass, {"dockedSidebar": "always_hidden"})
+    expect(toolbar).to_be_visible()
+    expect(menu).to_have_count(1)
+    page.evaluate(set_hass, {"dockedSidebar": "docked"})
+    expect(toolbar).to_be_hidden()
+    page.evaluate("() => { document.querySelector('powerstats-panel').narrow = true; }")
+    expect(toolbar).to_be_visible()

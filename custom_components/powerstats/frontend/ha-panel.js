@@ -52,7 +52,10 @@ class PowerStatsPanel extends HTMLElement {
 
   set hass(hass) {
     this._hass = hass;
-    if (this.menuButton) this.menuButton.hass = hass;
+    if (this.menuButton) {
+      this.menuButton.hass = hass;
+      this.syncToolbar();
+    }
     if (this.dashboard) {
       this.syncScheme();
       this.syncLocale();
@@ -69,7 +72,7 @@ class PowerStatsPanel extends HTMLElement {
     this._narrow = narrow;
     if (this.menuButton) {
       this.menuButton.narrow = narrow;
-      this.toolbar.hidden = !narrow;
+      this.syncToolbar();
     }
   }
 
@@ -99,8 +102,8 @@ class PowerStatsPanel extends HTMLElement {
     this.menuButton.narrow = Boolean(this._narrow);
     this.toolbar = document.createElement('div');
     this.toolbar.className = 'ps-ha-toolbar';
-    this.toolbar.hidden = !this._narrow;
     this.toolbar.append(this.menuButton);
+    this.syncToolbar();
     const root = document.createElement('div');
     root.className = 'ps-ha-root';
     this.shadowRoot.replaceChildren(link, this.toolbar, root);
@@ -129,6 +132,10 @@ class PowerStatsPanel extends HTMLElement {
       this.mounting = null; // the next update from HA tries again
       root.textContent = `The PowerStats dashboard could not be loaded (${error.message}); reload the page.`;
     });
+  }
+
+  syncToolbar() {
+    this.toolbar.hidden = !(this._narrow || this._hass?.dockedSidebar === 'always_hidden');
   }
 
   syncLocale() {
