@@ -1,6 +1,6 @@
 /** HA panel room: the dashboard as Home Assistant's sidebar panel, reading data through HA's own auth. */
 
-import { DataSource, readAhead } from './js/data.js';
+import { BUCKET_OF_LEVEL, DataSource, readAhead } from './js/data.js';
 import { readPlace, wishedMeter } from './js/place.js';
 
 const STYLESHEET = new URL('./styles.css', import.meta.url).href;
@@ -53,8 +53,8 @@ function localeOf(hass) {
 /**
  * <powerstats-panel>: HA sets `hass`, `narrow` and `panel` on it. The data comes through
  * hass.fetchWithAuth, so the page holds no token of its own. The element is defined before the
- * dashboard's modules are in: mounting starts reading the data and loading the dashboard (and
- * Chart.js with it) at the same time, rather than one after the other.
+ * dashboard's modules are in: mounting starts reading the data and loading the dashboard at the
+ * same time, rather than one after the other.
  */
 class PowerStatsPanel extends HTMLElement {
   constructor() {
@@ -135,10 +135,12 @@ class PowerStatsPanel extends HTMLElement {
     globalThis.addEventListener('popstate', this.onLocation);
     const dataUrl = this._panel?.config?.data_url ?? DEFAULT_DATA_URL;
     const source = new DataSource((path, init) => this._hass.fetchWithAuth(dataUrl + path, init));
-    const firstManifest = readAhead(source, wishedMeter('query'), readPlace('query').level);
+    const { level } = readPlace('query');
+    const firstManifest = readAhead(source, wishedMeter('query'), level);
     const mounting = import('./js/dashboard.js');
-    // Chart.js, the largest file, fetched along with the dashboard rather than after it.
-    import('./vendor/chart.min.js').catch(() => {});
+    // A first view of lines waits for Chart.js, the largest file (bars are sketched without it):
+    // fetched along with the dashboard rather than after it.
+    if (BUCKET_OF_LEVEL[level] !== 'day') import('./vendor/chart.min.js').catch(() => {});
     this.mounting = mounting;
     mounting.then(({ mountDashboard }) => {
       if (this.mounting !== mounting) return; // detached (or mounted again) meanwhile

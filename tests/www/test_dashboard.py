@@ -56,7 +56,15 @@ RECORD_FETCHES = """(() => {
 })();"""
 
 
+def drawn_by_chartjs(page: Any, *figures: str) -> None:
+    """Wait until Chart.js has drawn the figures' canvases: a chart of bars is sketched by hand
+    (js/sketch.js) until Chart.js is in."""
+    for figure in figures or ("#ps-main",):
+        expect(page.locator(f"{figure} canvas")).to_have_attribute("data-drawn", "chart")
+
+
 def chart_data(page: Any, figure: str = "#ps-main") -> list[dict[str, Any]]:
+    drawn_by_chartjs(page, figure)
     datasets: list[dict[str, Any]] = page.evaluate(
         f"""async (figure) => {{ {IMPORT_CHART}
              return Chart.getChart(document.querySelector(figure + ' canvas')).data.datasets

@@ -14,6 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.www.conftest import PAST_THE_INTERVAL_MS, OpenDashboard
 from tests.www.datagen import LEVELS, MeterSpec, fixed_now, write_dataset
 from tests.www.server import DashboardServer
+from tests.www.test_dashboard import drawn_by_chartjs
 
 pytestmark = pytest.mark.browser
 
@@ -227,6 +228,7 @@ def test_chart_text_and_bars_stand_out_from_the_card_in_either_scheme(
     write_dataset(data_root, [MeterSpec()], NOW)
     page = open_dashboard(color_scheme=scheme, url="#meter=house&level=monthly").page
     page.wait_for_selector(".ps[data-others='ready']")
+    drawn_by_chartjs(page, "#ps-main", "#ps-averages")
     colors = page.evaluate("""async () => {
       const { Chart } = await import(new URL('vendor/chart.min.js', document.baseURI));
       const chart = (id) => Chart.getChart(document.querySelector(`#${id} canvas`));

@@ -20,7 +20,13 @@ from playwright.sync_api import expect
 
 from tests.www.conftest import OpenDashboard
 from tests.www.datagen import MeterSpec, fixed_now, write_dataset
-from tests.www.test_dashboard import MONDAY_ROW, chart_data, show_tab, view_rows
+from tests.www.test_dashboard import (
+    MONDAY_ROW,
+    chart_data,
+    drawn_by_chartjs,
+    show_tab,
+    view_rows,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -31,6 +37,7 @@ FALL_BACK_NOW = int(datetime(2026, 10, 25, 14, 23, 20, tzinfo=UTC).timestamp())
 
 
 def chart_labels(page: Any) -> list[str]:
+    drawn_by_chartjs(page)
     labels: list[str] = page.evaluate(
         """async () => {
              const { Chart } = await import(new URL('vendor/chart.min.js', document.baseURI));
@@ -220,6 +227,7 @@ def test_the_hour_repeated_when_the_clocks_go_back_is_told_apart_in_the_table_an
     for i, time in enumerate(times):
         zone = repeated.get(i)
         assert time.endswith(f" {zone}") if zone else time[-1].isdigit(), time
+    drawn_by_chartjs(opened.page)
     titles: list[str] = opened.page.evaluate(
         """async (indices) => {
              const { Chart } = await import(new URL('vendor/chart.min.js', document.baseURI));
@@ -234,6 +242,7 @@ def test_the_hour_repeated_when_the_clocks_go_back_is_told_apart_in_the_table_an
 def axis_ticks(page: Any, field: str = "label") -> list[Any]:
     """One field of each tick of the main chart's x axis, left to right: its `label`, or its
     `value` (the index of its bucket)."""
+    drawn_by_chartjs(page)
     ticks: list[Any] = page.evaluate(
         """async (field) => {
              const { Chart } = await import(new URL('vendor/chart.min.js', document.baseURI));
@@ -428,6 +437,7 @@ def test_the_averages_chart_names_each_bar_as_its_tab(
         if row[1] is not None
     )
     per_day = math.fsum(row[1] for row in rows if row[1] is not None) / covered * 86400
+    drawn_by_chartjs(opened.page, "#ps-averages")
     bars = opened.page.evaluate(
         """async () => {
              const { Chart } = await import(new URL('vendor/chart.min.js', document.baseURI));

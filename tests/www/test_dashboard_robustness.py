@@ -310,9 +310,31 @@ def test_a_dashboard_that_cannot_be_loaded_says_so(
     write_dataset(data_root, [MeterSpec()], NOW)
     context = browser.new_context()
     page = context.new_page()
-    page.route("**/vendor/chart.min.js", lambda route: route.abort("connectionreset"))
+    page.route("**/js/dashboard.js", lambda route: route.abort("connectionreset"))
     page.goto(server.url)
     expect(page.get_by_text("The PowerStats dashboard could not be loaded")).to_be_visible()
+    context.close()
+
+
+def test_without_chartjs_the_year_stays_sketched_says_so_and_is_drawn_once_it_loads(
+    data_root: Path, server: DashboardServer, browser: Browser
+) -> None:
+    """Chart.js's file failing (a dropped connection): the cards and the year's bars, sketched
+    without it, stay; a note says the charts could not be loaded; the next draw tries again."""
+    write_dataset(data_root, [MeterSpec()], NOW)
+    context = browser.new_context()
+    page = context.new_page()
+    page.route("**/vendor/chart.min.js", lambda route: route.abort("connectionreset"))
+    page.goto(server.url + "#level=yearly")
+    note = page.get_by_text("The charts could not be loaded")
+    expect(note).to_be_visible()
+    main = page.locator("#ps-main canvas")
+    expect(main).to_have_attribute("data-drawn", "sketch")
+    expect(page.locator('.ps-card[data-stat="energy"] .ps-card-value')).not_to_have_text("")
+    page.unroute("**/vendor/chart.min.js")
+    page.get_by_role("tab", name="Last 30 days").click()
+    expect(main).to_have_attribute("data-drawn", "chart")
+    expect(note).to_have_count(0)
     context.close()
 
 

@@ -113,6 +113,10 @@ def test_the_panel_writes_numbers_in_the_users_number_format(
           {{ dataset: {{ label: 'Energy' }}, raw: 12.34 }}),
       ];
     }}"""
+    # The year's bars are sketched by hand until Chart.js is in (js/sketch.js).
+    expect(page.locator("powerstats-panel #ps-main canvas")).to_have_attribute(
+        "data-drawn", "chart"
+    )
     tick, tooltip = page.evaluate(chart)
     assert tick == f"{written(2346, 0, group, decimal)} kWh"
     assert tooltip == f"Energy: 12{decimal}3 kWh"

@@ -2,10 +2,10 @@
  * Boot room for the stand-alone page (the board, GitHub Pages): data beside the page, state in
  * the URL hash. index.html runs it as an async module, as soon as its two small imports are in:
  * it starts reading manifest.json and then the file of the view the URL asks for while the
- * dashboard's modules (Chart.js above all) are still loading, then mounts the dashboard.
+ * dashboard's modules are still loading, then mounts the dashboard.
  */
 
-import { DataSource, readAhead } from './data.js';
+import { BUCKET_OF_LEVEL, DataSource, readAhead } from './data.js';
 import { readPlace, wishedMeter } from './place.js';
 
 /** The page's root element, once the body is parsed: an async module may run before it is. */
@@ -17,7 +17,11 @@ async function appRoot() {
 }
 
 const source = new DataSource();
-const firstManifest = readAhead(source, wishedMeter('hash'), readPlace('hash').level);
+const { level } = readPlace('hash');
+const firstManifest = readAhead(source, wishedMeter('hash'), level);
+// A first view of lines waits for Chart.js (bars are sketched without it): fetched along with
+// the dashboard rather than after it.
+if (BUCKET_OF_LEVEL[level] !== 'day') import('../vendor/chart.min.js').catch(() => {});
 try {
   const { mountDashboard } = await import('./dashboard.js');
   mountDashboard(await appRoot(), { source, firstManifest });

@@ -1,6 +1,12 @@
-/** Chart room: Chart.js configurations for the main chart and the averages chart, coloured from the page's CSS. */
+/**
+ * Chart room: Chart.js configurations for the main chart and the averages chart, coloured from
+ * the page's CSS, and their drawing. Chart.js is loaded when a chart first needs it: a chart of
+ * bars waits for nothing, sketch.js draws it by hand at once and Chart.js draws over it when it
+ * is in. Other charts wait for Chart.js; a page whose first view needs it starts loading it early
+ * (loadChartJs) and runs it once while that view's file is on its way (warmUp).
+ */
 
-import { Chart } from '../vendor/chart.min.js';
+import { CHART_FONT, CHART_FONT_SIZE, sketch } from './sketch.js';
 import {
   bucketNames, formatBucket, formatEnergy, formatPower, formatWeekday, localClock,
 } from './format.js';
@@ -9,7 +15,6 @@ import { NOMINAL_SECONDS } from './data.js';
 // Pixels kept clear between two labels of the x axis.
 const X_LABEL_PADDING = 12;
 
-const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif';
 
 /** "rgb(r, g, b)" → "rgba(r, g, b, alpha)"; Chart.js and canvas want plain colours. */
 function withAlpha(rgb, alpha) {
@@ -50,14 +55,14 @@ function baseOptions(colors) {
     responsive: true,
     maintainAspectRatio: false,
     interaction: { mode: 'index', intersect: false },
-    font: { family: FONT },
+    font: { family: CHART_FONT },
     plugins: {
       legend: {
         display: false,
         // The current period first, whatever order the datasets are drawn in.
-        labels: { color: colors.text, font: { family: FONT }, boxHeight: 2, sort: (a, b) => a.datasetIndex - b.datasetIndex },
+        labels: { color: colors.text, font: { family: CHART_FONT }, boxHeight: 2, sort: (a, b) => a.datasetIndex - b.datasetIndex },
       },
-      tooltip: { titleFont: { family: FONT }, bodyFont: { family: FONT } },
+      tooltip: { titleFont: { family: CHART_FONT }, bodyFont: { family: CHART_FONT } },
     },
   };
 }
@@ -67,7 +72,7 @@ function axis(colors, { grid, ticks, ...extra }) {
   return {
     grid: { color: colors.grid, ...grid },
     border: { color: colors.grid },
-    ticks: { color: colors.muted, font: { family: FONT }, ...ticks },
+    ticks: { color: colors.muted, font: { family: CHART_FONT }, ...ticks },
     ...extra,
   };
 }
@@ -131,7 +136,7 @@ function roundTimeTicks(rows, col, labels, { bucket, timeZone, locale, padding }
     const room = (width) => Math.floor(scale.width / (width + padding) + (scale.options.offset ? 0 : 1));
     const { ctx } = scale;
     ctx.save();
-    ctx.font = `${Chart.defaults.font.size}px ${FONT}`;
+    ctx.font = `${CHART_FONT_SIZE}px ${CHART_FONT}`;
     let chosen = null;
     for (const [seconds, labelled] of TICK_STEPS) {
       if (seconds < NOMINAL_SECONDS[bucket]) continue;
@@ -267,13 +272,75 @@ export function averagesChartConfig(averages, currentLevel, { colors, locale }) 
   };
 }
 
+// Chart.js's module on its way, Chart.js once it is in, and per canvas the configuration it is
+// to draw there when it is in.
+let library = null;
+let Chart = null;
+const wished = new WeakMap();
+
+/** Chart.js, loading from the first call on. */
+export function loadChartJs() {
+  library ??= import('../vendor/chart.min.js').then((module) => {
+    Chart = module.Chart;
+    return Chart;
+  }, (error) => {
+    // The next draw tries again (a dropped connection).
+    library = null;
+    throw error;
+  });
+  return library;
+}
+
+/**
+ * Draw `config` on `canvas`, replacing what was drawn there before. `shown` settles once a chart
+ * is on screen (sketched or drawn), `live` once Chart.js has drawn it; both reject when Chart.js
+ * could not be loaded (`shown` not once a sketch is up) and `live` when another draw replaced it.
+ */
+export function drawChart(canvas, config) {
+  if (Chart) {
+    Chart.getChart(canvas)?.destroy();
+    new Chart(canvas, config);
+    canvas.dataset.drawn = 'chart';
+    const done = Promise.resolve();
+    return { shown: done, live: done };
+  }
+  wished.set(canvas, config);
+  const sketched = sketch(canvas, config);
+  if (sketched) canvas.dataset.drawn = 'sketch';
+  else clearCanvas(canvas);
+  const live = loadChartJs().then(() => {
+    if (wished.get(canvas) !== config) throw new DrawReplaced();
+    wished.delete(canvas);
+    // A canvas as Chart.js expects to find it: sized by nothing but its box.
+    clearCanvas(canvas);
+    drawChart(canvas, config);
+  });
+  return { shown: sketched ? Promise.resolve() : live, live };
+}
+
+/** A draw that another draw on the same canvas overtook before Chart.js was in. */
+export class DrawReplaced extends Error {}
+
+function clearCanvas(canvas) {
+  canvas.removeAttribute('width');
+  canvas.removeAttribute('height');
+  canvas.removeAttribute('style');
+  delete canvas.dataset.drawn;
+}
+
+export function destroyChart(canvas) {
+  wished.delete(canvas);
+  Chart?.getChart(canvas)?.destroy();
+}
+
 /**
  * Run Chart.js once on a small chart of the kind `bucket` gets, drawn on a canvas no one sees:
  * most of a page's first chart's cost is Chart.js's code running for the first time (the
  * browser compiling each function it calls). Done while the data is still on its way, that
- * work is off the path to the real chart.
+ * work is off the path to the real chart. Only with Chart.js in.
  */
 export function warmUp(bucket, { colors, timeZone, locale }) {
+  if (!Chart) return;
   const day = bucket === 'day';
   const rows = [0, 1, 2].map((i) => [i * 86400, day ? 1 + i : 0.1, 100 + i, 50, 200, 1]);
   const file = { rows, bucket, col: { start: 0, kwh: 1, mean_w: 2, min_w: 3, max_w: 4, coverage: 5 } };
@@ -281,14 +348,4 @@ export function warmUp(bucket, { colors, timeZone, locale }) {
   canvas.width = 300;
   canvas.height = 150;
   new Chart(canvas, mainChartConfig(file, null, { colors, timeZone, locale })).destroy();
-}
-
-/** Draw a configuration on a canvas, replacing what was drawn there before. */
-export function drawChart(canvas, config) {
-  Chart.getChart(canvas)?.destroy();
-  return new Chart(canvas, config);
-}
-
-export function destroyChart(canvas) {
-  Chart.getChart(canvas)?.destroy();
 }

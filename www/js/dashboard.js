@@ -1,7 +1,7 @@
 /** Dashboard room: builds the page inside a root element and keeps it in step with the data. */
 
 import {
-  averagesChartConfig, destroyChart, drawChart, mainChartConfig, themeColors, warmUp,
+  DrawReplaced, averagesChartConfig, destroyChart, drawChart, loadChartJs, mainChartConfig, themeColors, warmUp,
 } from './charts.js';
 import { BUCKET_OF_LEVEL, DataError, DataSource, LEVELS, chooseView, relativeFetch } from './data.js';
 import {
@@ -421,12 +421,17 @@ class Dashboard {
     // the path to the drawn chart.
     const timeZone = knownTimeZone(meter.timezone);
     this.colors = themeColors(this.page);
-    if (!this.drawnKey && !(await settled(reading))) {
-      // The first chart, and its file not in yet: run Chart.js once meanwhile (see warmUp).
-      try {
-        warmUp(BUCKET_OF_LEVEL[this.level], { colors: this.colors, timeZone, locale: this.locale });
-      } catch {
-        // Only ever a head start: the real chart is drawn (or its error shown) either way.
+    const bucket = BUCKET_OF_LEVEL[this.level];
+    if (!this.drawnKey && bucket !== 'day') {
+      // The first chart is a line, which only Chart.js draws (bars are sketched without it):
+      // with it in and the file not yet, run it once meanwhile (see warmUp).
+      await loadChartJs().catch(() => {}); // its failure is said where the chart is drawn
+      if (!(await settled(reading))) {
+        try {
+          warmUp(bucket, { colors: this.colors, timeZone, locale: this.locale });
+        } catch {
+          // Only ever a head start: the real chart is drawn (or its error shown) either way.
+        }
       }
     }
     const { file, note } = await reading;
@@ -447,6 +452,7 @@ class Dashboard {
     ui.toolbar.hidden = false;
     ui.panel.hidden = false;
     const key = `${shown}|${entry.sha256}`;
+    let onScreen = null;
     if (key !== this.drawnKey || this.file !== file) {
       this.file = file;
       this.view = this.periodOf(file);
@@ -457,7 +463,7 @@ class Dashboard {
       // words, above its empty chart (which may hold the period before, dashed).
       ui.empty.hidden = this.summary.coveredSeconds > 0;
       ui.empty.textContent = ui.empty.hidden ? '' : VIEWS[this.level].nothing;
-      this.drawMain();
+      onScreen = this.drawMain();
       if (shown !== this.shown) {
         // Another meter or level: new data for the same view leaves the table and the box as
         // they are (and the focus where it is).
@@ -468,6 +474,10 @@ class Dashboard {
       // Today and This week always show the period before, dashed; the box is for the others.
       ui.compareLabel.hidden = this.view.calendar;
       ui.compareNote.hidden = this.view.calendar;
+    }
+    if (onScreen) {
+      await onScreen;
+      if (token !== this.token) return;
     }
     this.shown = shown;
     this.setBusy(false);
@@ -580,15 +590,29 @@ class Dashboard {
     return previousPeriod(this.file, this.others, this.file.bucket === 'day' ? 'kwh' : 'mean_w');
   }
 
+  /**
+   * Draw `config` on `canvas`; settles once a chart is on screen. Chart.js failing to load is
+   * said in a note (the sketch, if any, stays).
+   */
+  paint(canvas, config) {
+    const { shown, live } = drawChart(canvas, config);
+    live.then(() => this.setNote('charts', null), (error) => {
+      if (error instanceof DrawReplaced || this.destroyed) return;
+      this.setNote('charts', `The charts could not be loaded (${error.message}); reload the page.`);
+    });
+    return shown.catch(() => {});
+  }
+
+  /** Draw the main chart; settles once it is on screen. */
   drawMain() {
     const { ui } = this;
-    if (!this.file) return;
+    if (!this.file) return null;
     const { file, chart, calendar } = this.view;
     const view = VIEWS[this.level];
     const previous = calendar || this.compare ? this.previous() : null;
     const tz = knownTimeZone(file.timezone);
     const names = calendar ? { current: view.tab, previous: view.previous } : {};
-    drawChart(ui.mainCanvas, mainChartConfig(chart, previous, {
+    const onScreen = this.paint(ui.mainCanvas, mainChartConfig(chart, previous, {
       colors: this.colors ??= themeColors(this.page), timeZone: tz, locale: this.locale, names,
     }));
     ui.main.dataset.compare = previous ? 'on' : 'off';
@@ -606,6 +630,7 @@ class Dashboard {
     const span = first ? `, from ${formatBucketLong(first[file.col.start], file.bucket, tz, this.locale)} to ${formatBucketLong(last[file.col.start], file.bucket, tz, this.locale)}` : '';
     ui.mainCanvas.setAttribute('aria-label', `${what}${span}; ${s.gaps} ${s.gaps === 1 ? 'bucket' : 'buckets'} without data. The table below lists every value.`);
     if (ui.mainTable.open) this.fillTable();
+    return onScreen;
   }
 
   /** The text alternative of the main chart, built only when someone opens it. */
@@ -672,7 +697,7 @@ class Dashboard {
     ui.averages.hidden = averages.length === 0;
     if (averages.length === 0) return;
     this.colors ??= themeColors(this.page);
-    drawChart(ui.avgCanvas, averagesChartConfig(averages, this.level, { colors: this.colors, locale: this.locale }));
+    this.paint(ui.avgCanvas, averagesChartConfig(averages, this.level, { colors: this.colors, locale: this.locale }));
     const sentence = averages.map((a) => `${a.label}: ${formatEnergy(a.kwhPerDay, this.locale)} per day`);
     ui.avgCanvas.setAttribute('aria-label', `Bar chart of average energy per day. ${sentence.join('; ')}.`);
   }

@@ -1,5 +1,5 @@
 
-import { DataSource, readAhead } from './js/data.js';
+import { BUCKET_OF_LEVEL, DataSource, readAhead } from './js/data.js';
 import { readPlace, wishedMeter } from './js/place.js';
 
 const STYLESHEET = new URL('./styles.css', import.meta.url).href;
@@ -112,9 +112,10 @@ class PowerStatsPanel extends HTMLElement {
     globalThis.addEventListener('popstate', this.onLocation);
     const dataUrl = this._panel?.config?.data_url ?? DEFAULT_DATA_URL;
     const source = new DataSource((path, init) => this._hass.fetchWithAuth(dataUrl + path, init));
-    const firstManifest = readAhead(source, wishedMeter('query'), readPlace('query').level);
+    const { level } = readPlace('query');
+    const firstManifest = readAhead(source, wishedMeter('query'), level);
     const mounting = import('./js/dashboard.js');
-    import('./vendor/chart.min.js').catch(() => {});
+    if (BUCKET_OF_LEVEL[level] !== 'day') import('./vendor/chart.min.js').catch(() => {});
     this.mounting = mounting;
     mounting.then(({ mountDashboard }) => {
       if (this.mounting !== mounting) return; // detached (or mounted again) meanwhile

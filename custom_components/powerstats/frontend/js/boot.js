@@ -1,5 +1,5 @@
 
-import { DataSource, readAhead } from './data.js';
+import { BUCKET_OF_LEVEL, DataSource, readAhead } from './data.js';
 import { readPlace, wishedMeter } from './place.js';
 
 async function appRoot() {
@@ -10,7 +10,9 @@ async function appRoot() {
 }
 
 const source = new DataSource();
-const firstManifest = readAhead(source, wishedMeter('hash'), readPlace('hash').level);
+const { level } = readPlace('hash');
+const firstManifest = readAhead(source, wishedMeter('hash'), level);
+if (BUCKET_OF_LEVEL[level] !== 'day') import('../vendor/chart.min.js').catch(() => {});
 try {
   const { mountDashboard } = await import('./dashboard.js');
   mountDashboard(await appRoot(), { source, firstManifest });

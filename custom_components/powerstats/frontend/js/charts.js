@@ -1,5 +1,5 @@
 
-import { Chart } from '../vendor/chart.min.js';
+import { CHART_FONT, CHART_FONT_SIZE, sketch } from './sketch.js';
 import {
   bucketNames, formatBucket, formatEnergy, formatPower, formatWeekday, localClock,
 } from './format.js';
@@ -7,7 +7,6 @@ import { NOMINAL_SECONDS } from './data.js';
 
 const X_LABEL_PADDING = 12;
 
-const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif';
 
 function withAlpha(rgb, alpha) {
   const channels = rgb.match(/[\d.]+/g) ?? ['0', '0', '0'];
@@ -42,13 +41,13 @@ function baseOptions(colors) {
     responsive: true,
     maintainAspectRatio: false,
     interaction: { mode: 'index', intersect: false },
-    font: { family: FONT },
+    font: { family: CHART_FONT },
     plugins: {
       legend: {
         display: false,
-        labels: { color: colors.text, font: { family: FONT }, boxHeight: 2, sort: (a, b) => a.datasetIndex - b.datasetIndex },
+        labels: { color: colors.text, font: { family: CHART_FONT }, boxHeight: 2, sort: (a, b) => a.datasetIndex - b.datasetIndex },
       },
-      tooltip: { titleFont: { family: FONT }, bodyFont: { family: FONT } },
+      tooltip: { titleFont: { family: CHART_FONT }, bodyFont: { family: CHART_FONT } },
     },
   };
 }
@@ -57,7 +56,7 @@ function axis(colors, { grid, ticks, ...extra }) {
   return {
     grid: { color: colors.grid, ...grid },
     border: { color: colors.grid },
-    ticks: { color: colors.muted, font: { family: FONT }, ...ticks },
+    ticks: { color: colors.muted, font: { family: CHART_FONT }, ...ticks },
     ...extra,
   };
 }
@@ -100,7 +99,7 @@ function roundTimeTicks(rows, col, labels, { bucket, timeZone, locale, padding }
     const room = (width) => Math.floor(scale.width / (width + padding) + (scale.options.offset ? 0 : 1));
     const { ctx } = scale;
     ctx.save();
-    ctx.font = `${Chart.defaults.font.size}px ${FONT}`;
+    ctx.font = `${CHART_FONT_SIZE}px ${CHART_FONT}`;
     let chosen = null;
     for (const [seconds, labelled] of TICK_STEPS) {
       if (seconds < NOMINAL_SECONDS[bucket]) continue;
@@ -222,7 +221,58 @@ export function averagesChartConfig(averages, currentLevel, { colors, locale }) 
   };
 }
 
+let library = null;
+let Chart = null;
+const wished = new WeakMap();
+
+export function loadChartJs() {
+  library ??= import('../vendor/chart.min.js').then((module) => {
+    Chart = module.Chart;
+    return Chart;
+  }, (error) => {
+    library = null;
+    throw error;
+  });
+  return library;
+}
+
+export function drawChart(canvas, config) {
+  if (Chart) {
+    Chart.getChart(canvas)?.destroy();
+    new Chart(canvas, config);
+    canvas.dataset.drawn = 'chart';
+    const done = Promise.resolve();
+    return { shown: done, live: done };
+  }
+  wished.set(canvas, config);
+  const sketched = sketch(canvas, config);
+  if (sketched) canvas.dataset.drawn = 'sketch';
+  else clearCanvas(canvas);
+  const live = loadChartJs().then(() => {
+    if (wished.get(canvas) !== config) throw new DrawReplaced();
+    wished.delete(canvas);
+    clearCanvas(canvas);
+    drawChart(canvas, config);
+  });
+  return { shown: sketched ? Promise.resolve() : live, live };
+}
+
+export class DrawReplaced extends Error {}
+
+function clearCanvas(canvas) {
+  canvas.removeAttribute('width');
+  canvas.removeAttribute('height');
+  canvas.removeAttribute('style');
+  delete canvas.dataset.drawn;
+}
+
+export function destroyChart(canvas) {
+  wished.delete(canvas);
+  Chart?.getChart(canvas)?.destroy();
+}
+
 export function warmUp(bucket, { colors, timeZone, locale }) {
+  if (!Chart) return;
   const day = bucket === 'day';
   const rows = [0, 1, 2].map((i) => [i * 86400, day ? 1 + i : 0.1, 100 + i, 50, 200, 1]);
   const file = { rows, bucket, col: { start: 0, kwh: 1, mean_w: 2, min_w: 3, max_w: 4, coverage: 5 } };
@@ -230,13 +280,4 @@ export function warmUp(bucket, { colors, timeZone, locale }) {
   canvas.width = 300;
   canvas.height = 150;
   new Chart(canvas, mainChartConfig(file, null, { colors, timeZone, locale })).destroy();
-}
-
-export function drawChart(canvas, config) {
-  Chart.getChart(canvas)?.destroy();
-  return new Chart(canvas, config);
-}
-
-export function destroyChart(canvas) {
-  Chart.getChart(canvas)?.destroy();
 }

@@ -1,6 +1,6 @@
 
 import {
-  averagesChartConfig, destroyChart, drawChart, mainChartConfig, themeColors, warmUp,
+  DrawReplaced, averagesChartConfig, destroyChart, drawChart, loadChartJs, mainChartConfig, themeColors, warmUp,
 } from './charts.js';
 import { BUCKET_OF_LEVEL, DataError, DataSource, LEVELS, chooseView, relativeFetch } from './data.js';
 import {
@@ -370,10 +370,14 @@ class Dashboard {
     this.setBusy(shown !== this.shown);
     const timeZone = knownTimeZone(meter.timezone);
     this.colors = themeColors(this.page);
-    if (!this.drawnKey && !(await settled(reading))) {
-      try {
-        warmUp(BUCKET_OF_LEVEL[this.level], { colors: this.colors, timeZone, locale: this.locale });
-      } catch {
+    const bucket = BUCKET_OF_LEVEL[this.level];
+    if (!this.drawnKey && bucket !== 'day') {
+      await loadChartJs().catch(() => {}); // its failure is said where the chart is drawn
+      if (!(await settled(reading))) {
+        try {
+          warmUp(bucket, { colors: this.colors, timeZone, locale: this.locale });
+        } catch {
+        }
       }
     }
     const { file, note } = await reading;
@@ -394,6 +398,7 @@ class Dashboard {
     ui.toolbar.hidden = false;
     ui.panel.hidden = false;
     const key = `${shown}|${entry.sha256}`;
+    let onScreen = null;
     if (key !== this.drawnKey || this.file !== file) {
       this.file = file;
       this.view = this.periodOf(file);
@@ -402,7 +407,7 @@ class Dashboard {
       this.renderCards();
       ui.empty.hidden = this.summary.coveredSeconds > 0;
       ui.empty.textContent = ui.empty.hidden ? '' : VIEWS[this.level].nothing;
-      this.drawMain();
+      onScreen = this.drawMain();
       if (shown !== this.shown) {
         ui.mainTable.open = false;
         ui.compare.disabled = true; // until the other levels are in
@@ -410,6 +415,10 @@ class Dashboard {
       }
       ui.compareLabel.hidden = this.view.calendar;
       ui.compareNote.hidden = this.view.calendar;
+    }
+    if (onScreen) {
+      await onScreen;
+      if (token !== this.token) return;
     }
     this.shown = shown;
     this.setBusy(false);
@@ -504,15 +513,24 @@ class Dashboard {
     return previousPeriod(this.file, this.others, this.file.bucket === 'day' ? 'kwh' : 'mean_w');
   }
 
+  paint(canvas, config) {
+    const { shown, live } = drawChart(canvas, config);
+    live.then(() => this.setNote('charts', null), (error) => {
+      if (error instanceof DrawReplaced || this.destroyed) return;
+      this.setNote('charts', `The charts could not be loaded (${error.message}); reload the page.`);
+    });
+    return shown.catch(() => {});
+  }
+
   drawMain() {
     const { ui } = this;
-    if (!this.file) return;
+    if (!this.file) return null;
     const { file, chart, calendar } = this.view;
     const view = VIEWS[this.level];
     const previous = calendar || this.compare ? this.previous() : null;
     const tz = knownTimeZone(file.timezone);
     const names = calendar ? { current: view.tab, previous: view.previous } : {};
-    drawChart(ui.mainCanvas, mainChartConfig(chart, previous, {
+    const onScreen = this.paint(ui.mainCanvas, mainChartConfig(chart, previous, {
       colors: this.colors ??= themeColors(this.page), timeZone: tz, locale: this.locale, names,
     }));
     ui.main.dataset.compare = previous ? 'on' : 'off';
@@ -530,6 +548,7 @@ class Dashboard {
     const span = first ? `, from ${formatBucketLong(first[file.col.start], file.bucket, tz, this.locale)} to ${formatBucketLong(last[file.col.start], file.bucket, tz, this.locale)}` : '';
     ui.mainCanvas.setAttribute('aria-label', `${what}${span}; ${s.gaps} ${s.gaps === 1 ? 'bucket' : 'buckets'} without data. The table below lists every value.`);
     if (ui.mainTable.open) this.fillTable();
+    return onScreen;
   }
 
   fillTable() {
@@ -590,7 +609,7 @@ class Dashboard {
     ui.averages.hidden = averages.length === 0;
     if (averages.length === 0) return;
     this.colors ??= themeColors(this.page);
-    drawChart(ui.avgCanvas, averagesChartConfig(averages, this.level, { colors: this.colors, locale: this.locale }));
+    this.paint(ui.avgCanvas, averagesChartConfig(averages, this.level, { colors: this.colors, locale: this.locale }));
     const sentence = averages.map((a) => `${a.label}: ${formatEnergy(a.kwhPerDay, this.locale)} per day`);
     ui.avgCanvas.setAttribute('aria-label', `Bar chart of average energy per day. ${sentence.join('; ')}.`);
   }
