@@ -1,25 +1,29 @@
-"""The dashboard's own modules as they ship: without their comment lines.
+"""The dashboard's own modules and stylesheet as they ship: without their comment lines, blank
+lines and indentation.
 
-A browser has no use for the comments, and they are about a quarter of the modules' bytes on
-the wire. Only whole lines go: a `//` line, and the lines of a `/* ... */` block that starts a
-line and ends one. Comments after code stay, and so does every line of code, so the shipped
-module runs exactly as the source does (its line numbers aside).
+A browser has no use for them, and they are about a quarter of the files' bytes on the wire.
+Only whole lines go: a `//` line, the lines of a `/* ... */` block that starts a line and ends
+one, and blank lines; the other lines lose their leading spaces. Comments after code stay, and
+every line of code stays as written from its first character on, so the shipped file runs
+exactly as the source does (its line numbers aside).
 
-No JavaScript parser is needed for that, because the modules keep two rules that this checks
-rather than assumes: no template literal or string runs over several lines (the one place a line
-could look like a comment and not be one), and no code follows a block comment on its last line.
-A module breaking either is refused, never shipped half stripped.
+No JavaScript or CSS parser is needed for that, because the files keep two rules that this
+checks rather than assumes: no template literal or string runs over several lines (the one place
+a line could look like a comment and not be one, or have its leading spaces matter), and no code
+follows a block comment on its last line. A file breaking either is refused, never shipped half
+stripped.
 """
 
 from __future__ import annotations
 
 
 class CommentLinesError(ValueError):
-    """A module this cannot strip safely (see the module's docstring)."""
+    """A file this cannot strip safely (see the module's docstring)."""
 
 
 def strip_comment_lines(text: str, name: str) -> str:
-    """`text` without its comment lines; `name` names the module in an error."""
+    """`text` without its comment lines, blank lines and indentation; `name` names the file in
+    an error."""
     kept: list[str] = []
     in_block = False
     for number, line in enumerate(text.splitlines(keepends=True), start=1):
@@ -35,14 +39,15 @@ def strip_comment_lines(text: str, name: str) -> str:
         if bare.startswith("/*"):
             closed = "*/" in bare[2:]
             if closed and not bare.endswith("*/"):
-                kept.append(line)  # a comment before code on one line: kept as it is
+                kept.append(line.lstrip(" \t"))  # a comment before code on one line: kept
             else:
                 in_block = not closed
             continue
         # A backtick left open, or a line continued, would carry a literal onto the next line.
         if line.count("`") % 2 or line.rstrip("\r\n").endswith("\\"):
             raise CommentLinesError(f"{name}:{number}: a literal runs over several lines")
-        kept.append(line)
+        if bare:
+            kept.append(line.lstrip(" \t"))
     if in_block:
         raise CommentLinesError(f"{name}: a block comment never ends")
     return "".join(kept)

@@ -1,4 +1,5 @@
-"""The dashboard's modules ship without their comment lines, and nothing else of them changes."""
+"""The dashboard's modules ship without their comment lines, blank lines and indentation, and
+nothing else of them changes."""
 
 from __future__ import annotations
 
@@ -26,12 +27,11 @@ export function f() {
 def test_comment_lines_go_and_every_line_of_code_stays() -> None:
     assert strip_comment_lines(MODULE, "m.js") == (
         "import { a } from './a.js';\n"
-        "\n"
         "const URL = 'https://example.org/x'; // a comment after code stays\n"
         "const re = /[\\d.]+/g;\n"
         "/* before */ const b = `${a} // not a comment`;\n"
         "export function f() {\n"
-        "  return a * 2; /* trailing */\n"
+        "return a * 2; /* trailing */\n"
         "}\n"
     )
 
@@ -48,3 +48,11 @@ def test_comment_lines_go_and_every_line_of_code_stays() -> None:
 def test_a_module_it_cannot_strip_safely_is_refused(text: str, why: str) -> None:
     with pytest.raises(CommentLinesError, match=why):
         strip_comment_lines(text, "m.js")
+
+
+def test_a_stylesheets_comment_lines_and_indentation_go() -> None:
+    sheet = "/* Room: what it styles,\n   over two lines. */\n.a {\n  color: red; /* why */\n}\n\n"
+    sheet += "@media (max-width: 600px) {\n  /* Phones. */\n  .a { color: blue; }\n}\n"
+    assert strip_comment_lines(sheet, "s.css") == (
+        ".a {\ncolor: red; /* why */\n}\n@media (max-width: 600px) {\n.a { color: blue; }\n}\n"
+    )

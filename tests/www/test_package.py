@@ -43,9 +43,10 @@ def package(out: Path) -> Path:
 
 
 def shipped(path: str) -> bytes:
-    """A file of www/ as the dashboard ships it: its own modules without their comment lines."""
+    """A file of www/ as the dashboard ships it: its own modules and stylesheet without their
+    comment lines, blank lines and indentation."""
     data = (WWW / path).read_bytes()
-    if path.endswith(".js") and not path.startswith("vendor/"):
+    if path.endswith((".js", ".css")) and not path.startswith("vendor/"):
         return strip_comment_lines(data.decode(), path).encode()
     return data
 
@@ -65,30 +66,50 @@ def test_the_dashboard_copy_inside_the_integration_matches_www() -> None:
     )
 
 
-def test_the_shipped_modules_are_the_sources_less_their_comment_lines_only() -> None:
+def comment_lines(source: list[str]) -> set[int]:
+    """The indices of the lines that are wholly comment: `//` lines, and the lines of a block
+    comment that starts a line, up to the one it ends on."""
+    found: set[int] = set()
+    in_block = False
+    for number, line in enumerate(source):
+        bare = line.strip()
+        if in_block or bare.startswith("/*"):
+            found.add(number)
+            in_block = "*/" not in (bare[2:] if bare.startswith("/*") and not in_block else bare)
+        elif bare.startswith("//"):
+            found.add(number)
+    return found
+
+
+def test_the_shipped_modules_are_the_sources_less_comment_lines_and_indentation_only() -> None:
     copy = INTEGRATION / "frontend"
-    modules = sorted(p for p in files_under(WWW) if p.endswith(".js") and "vendor/" not in p)
-    assert "js/dashboard.js" in modules
-    assert "ha-panel.js" in modules
-    for path in modules:
+    files = sorted(
+        p for p in files_under(WWW) if p.endswith((".js", ".css")) and "vendor/" not in p
+    )
+    assert {"js/dashboard.js", "ha-panel.js", "styles.css"} <= set(files)
+    for path in files:
         source = (WWW / path).read_text().splitlines()
         kept = (copy / path).read_text().splitlines()
-        # Every shipped line is a source line, in order; every line left out is a comment's.
+        # Every shipped line is a source line less its indentation, in order; every line left
+        # out is a comment's or blank.
         lines = iter(enumerate(source))
         dropped = []
         for line in kept:
+            assert line == line.lstrip(), f"{path}: {line!r} is indented"
             for number, candidate in lines:
-                if candidate == line:
+                if candidate.lstrip() == line:
                     break
                 dropped.append((number, candidate))
             else:
                 raise AssertionError(f"{path}: {line!r} is not in the source, or out of order")
         dropped += lines  # the lines after the last one shipped
+        commented = comment_lines(source)
         for number, candidate in dropped:
-            bare = candidate.strip()
-            assert bare.startswith(("//", "/*", "*")), f"{path}:{number + 1}: {candidate!r}"
+            assert not candidate.strip() or number in commented, (
+                f"{path}:{number + 1}: {candidate!r}"
+            )
         assert len(kept) < len(source), f"{path} ships its comments"
-        assert not any(line.strip().startswith("//") for line in kept), path
+        assert not any(line.startswith("//") for line in kept), path
 
 
 def test_every_text_file_of_the_panel_has_current_brotli_and_gzip_siblings() -> None:
