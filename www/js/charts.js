@@ -15,7 +15,6 @@ import { NOMINAL_SECONDS } from './data.js';
 // Pixels kept clear between two labels of the x axis.
 const X_LABEL_PADDING = 12;
 
-
 /** "rgb(r, g, b)" → "rgba(r, g, b, alpha)"; Chart.js and canvas want plain colours. */
 function withAlpha(rgb, alpha) {
   const channels = rgb.match(/[\d.]+/g) ?? ['0', '0', '0'];
@@ -331,6 +330,7 @@ function clearCanvas(canvas) {
 export function destroyChart(canvas) {
   wished.delete(canvas);
   Chart?.getChart(canvas)?.destroy();
+  delete canvas.dataset.drawn;
 }
 
 /**

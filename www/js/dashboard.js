@@ -1,7 +1,8 @@
 /** Dashboard room: builds the page inside a root element and keeps it in step with the data. */
 
 import {
-  DrawReplaced, averagesChartConfig, destroyChart, drawChart, loadChartJs, mainChartConfig, themeColors, warmUp,
+  DrawReplaced, averagesChartConfig, destroyChart, drawChart, loadChartJs, mainChartConfig,
+  themeColors, warmUp,
 } from './charts.js';
 import { BUCKET_OF_LEVEL, DataError, DataSource, LEVELS, chooseView, relativeFetch } from './data.js';
 import {

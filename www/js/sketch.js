@@ -38,7 +38,7 @@ function decimalPlaces(x) {
 }
 
 /** The y axis's tick values, as Chart.js's linear scale makes them (bounds: 'ticks'). */
-export function linearTicks(min, max, maxTicks) {
+function linearTicks(min, max, maxTicks) {
   const spaces = maxTicks - 1;
   let spacing = niceNum((max - min) / spaces);
   const needed = Math.ceil(max / spacing) - Math.floor(min / spacing);
@@ -79,9 +79,9 @@ export function sketch(canvas, config) {
 
   // The y axis: Chart.js's ticks for the data's range from zero, at most maxTicksLimit.
   const values = series.data.filter(Number.isFinite);
-  let min = Math.min(0, ...values);
-  let max = Math.max(0, ...values);
-  if (min === max) max = min === 0 ? 1 : max + Math.abs(max * 0.05);
+  let min = values.reduce((low, v) => Math.min(low, v), 0);
+  let max = values.reduce((high, v) => Math.max(high, v), 0);
+  if (min === max) max = 1;
   // Every sum below is made in Chart.js's order: a pixel's half may round the other way.
   const top = LINE_HEIGHT / 2 + TICK_PADDING;
   const bottom = top + (height - (top + (TICK_LENGTH + LINE_HEIGHT + 2 * TICK_PADDING)));

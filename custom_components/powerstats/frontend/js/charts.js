@@ -248,6 +248,7 @@ delete canvas.dataset.drawn;
 export function destroyChart(canvas) {
 wished.delete(canvas);
 Chart?.getChart(canvas)?.destroy();
+delete canvas.dataset.drawn;
 }
 export function warmUp(bucket, { colors, timeZone, locale }) {
 if (!Chart) return;

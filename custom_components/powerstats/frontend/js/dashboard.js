@@ -1,5 +1,6 @@
 import {
-DrawReplaced, averagesChartConfig, destroyChart, drawChart, loadChartJs, mainChartConfig, themeColors, warmUp,
+DrawReplaced, averagesChartConfig, destroyChart, drawChart, loadChartJs, mainChartConfig,
+themeColors, warmUp,
 } from './charts.js';
 import { BUCKET_OF_LEVEL, DataError, DataSource, LEVELS, chooseView, relativeFetch } from './data.js';
 import {

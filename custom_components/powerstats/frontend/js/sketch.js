@@ -19,7 +19,7 @@ places += 1;
 }
 return places;
 }
-export function linearTicks(min, max, maxTicks) {
+function linearTicks(min, max, maxTicks) {
 const spaces = maxTicks - 1;
 let spacing = niceNum((max - min) / spaces);
 const needed = Math.ceil(max / spacing) - Math.floor(min / spacing);
@@ -51,9 +51,9 @@ const probe = canvas.ownerDocument.createElement('canvas').getContext('2d');
 probe.font = `${CHART_FONT_SIZE}px ${CHART_FONT}`;
 const measure = (text) => probe.measureText(text).width;
 const values = series.data.filter(Number.isFinite);
-let min = Math.min(0, ...values);
-let max = Math.max(0, ...values);
-if (min === max) max = min === 0 ? 1 : max + Math.abs(max * 0.05);
+let min = values.reduce((low, v) => Math.min(low, v), 0);
+let max = values.reduce((high, v) => Math.max(high, v), 0);
+if (min === max) max = 1;
 const top = LINE_HEIGHT / 2 + TICK_PADDING;
 const bottom = top + (height - (top + (TICK_LENGTH + LINE_HEIGHT + 2 * TICK_PADDING)));
 const limit = Math.min(yAxis.ticks.maxTicksLimit ?? 11, Math.ceil((bottom - top) / Math.min(40, LINE_HEIGHT)));
