@@ -297,7 +297,11 @@ export function loadChartJs() {
  */
 export function drawChart(canvas, config) {
   if (Chart) {
+    // A takeover still pending for this canvas is overtaken by this draw.
+    wished.delete(canvas);
     Chart.getChart(canvas)?.destroy();
+    // A canvas as Chart.js expects to find it: sized by nothing but its box.
+    if (canvas.dataset.drawn === 'sketch') clearCanvas(canvas);
     new Chart(canvas, config);
     canvas.dataset.drawn = 'chart';
     const done = Promise.resolve();
@@ -309,9 +313,6 @@ export function drawChart(canvas, config) {
   else clearCanvas(canvas);
   const live = loadChartJs().then(() => {
     if (wished.get(canvas) !== config) throw new DrawReplaced();
-    wished.delete(canvas);
-    // A canvas as Chart.js expects to find it: sized by nothing but its box.
-    clearCanvas(canvas);
     drawChart(canvas, config);
   });
   return { shown: sketched ? Promise.resolve() : live, live };

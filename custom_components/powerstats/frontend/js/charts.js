@@ -220,7 +220,9 @@ return library;
 }
 export function drawChart(canvas, config) {
 if (Chart) {
+wished.delete(canvas);
 Chart.getChart(canvas)?.destroy();
+if (canvas.dataset.drawn === 'sketch') clearCanvas(canvas);
 new Chart(canvas, config);
 canvas.dataset.drawn = 'chart';
 const done = Promise.resolve();
@@ -232,8 +234,6 @@ if (sketched) canvas.dataset.drawn = 'sketch';
 else clearCanvas(canvas);
 const live = loadChartJs().then(() => {
 if (wished.get(canvas) !== config) throw new DrawReplaced();
-wished.delete(canvas);
-clearCanvas(canvas);
 drawChart(canvas, config);
 });
 return { shown: sketched ? Promise.resolve() : live, live };
