@@ -73,9 +73,12 @@ def comment_lines(source: list[str]) -> set[int]:
     in_block = False
     for number, line in enumerate(source):
         bare = line.strip()
-        if in_block or bare.startswith("/*"):
+        if in_block:
             found.add(number)
-            in_block = "*/" not in (bare[2:] if bare.startswith("/*") and not in_block else bare)
+            in_block = "*/" not in bare
+        elif bare.startswith("/*"):
+            found.add(number)
+            in_block = "*/" not in bare[2:]
         elif bare.startswith("//"):
             found.add(number)
     return found
