@@ -52,9 +52,9 @@ function localeOf(hass) {
 
 /**
  * <powerstats-panel>: HA sets `hass`, `narrow` and `panel` on it. The data comes through
- * hass.fetchWithAuth, so the page holds no token of its own. The element is defined before the
- * dashboard's modules are in: mounting starts reading the data and loading the dashboard at the
- * same time, rather than one after the other.
+ * hass.fetchWithAuth, so the page holds no token of its own. Mounting starts reading the data,
+ * then imports the dashboard: as shipped, this file holds its modules (scripts/esbuild/ship.mjs);
+ * from www/ as it is, they load while the data is read.
  */
 class PowerStatsPanel extends HTMLElement {
   constructor() {

@@ -73,7 +73,7 @@ async def test_the_panel_files_are_served_from_inside_the_integration(
     url = module_url(ha)
     assert url.startswith("/powerstats_static/")
     base = url.removesuffix("ha-panel.js")
-    for relative in ("ha-panel.js", "js/dashboard.js", "styles.css", "vendor/chart.min.js"):
+    for relative in ("ha-panel.js", "js/picker.js", "styles.css", "vendor/chart.min.js"):
         response = await client.get(base + relative)
         assert response.status == HTTPStatus.OK, relative
         assert await response.read() == (INTEGRATION / "frontend" / relative).read_bytes()
@@ -86,7 +86,7 @@ async def test_the_panel_files_go_compressed_from_their_precompressed_siblings(
     await start(ha)
     client = await hass_client()
     base = module_url(ha).removesuffix("ha-panel.js")
-    for relative in ("ha-panel.js", "js/dashboard.js", "styles.css", "vendor/chart.min.js"):
+    for relative in ("ha-panel.js", "js/picker.js", "styles.css", "vendor/chart.min.js"):
         sibling = INTEGRATION / "frontend" / f"{relative}{SUFFIX[encoding]}"
         assert sibling.is_file(), f"{sibling} is missing: run scripts/package"
         response = await client.get(base + relative, headers={"Accept-Encoding": encoding})

@@ -191,7 +191,7 @@ async def test_the_first_publish_fills_an_empty_repository_with_chosen_levels_an
 
     files = fake.repo.files()
     assert {"manifest.json", "house/monthly.json", "house/yearly.json", "index.html"} <= set(files)
-    assert {"index.html.gz", "index.html.br", "js/dashboard.js.gz"} <= set(files)
+    assert {"index.html.gz", "index.html.br", "js/boot.js.gz"} <= set(files)
     assert not [path for path in files if path.startswith("ha-panel.js")]  # HA's own panel
     assert "house/daily.json" not in files
     assert "house/weekly.json" not in files

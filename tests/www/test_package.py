@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import gzip
+import importlib.machinery
+import importlib.util
+import posixpath
 import re
 import subprocess
 import sys
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 
 import brotli
 import pytest
 from playwright.sync_api import Browser, expect
 
-from scripts.js_comments import strip_comment_lines
 from tests.www.conftest import REPO, WWW
 from tests.www.datagen import LEVELS, MeterSpec, fixed_now, write_dataset
 from tests.www.server import DashboardServer
@@ -42,77 +45,64 @@ def package(out: Path) -> Path:
     return out / "hacs" / "custom_components" / "powerstats"
 
 
-def shipped(path: str) -> bytes:
-    """A file of www/ as the dashboard ships it: its own modules and stylesheet without their
-    comment lines, blank lines and indentation."""
-    data = (WWW / path).read_bytes()
-    if path.endswith((".js", ".css")) and not path.startswith("vendor/"):
-        return strip_comment_lines(data.decode(), path).encode()
-    return data
+def package_script() -> ModuleType:
+    """scripts/package as a module (the file has no .py suffix)."""
+    loader = importlib.machinery.SourceFileLoader(
+        "package_script", str(REPO / "scripts" / "package")
+    )
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
 
 
-def test_the_dashboard_copy_inside_the_integration_matches_www() -> None:
+@pytest.fixture(scope="module")
+def built() -> dict[str, bytes]:
+    """www/ as it ships, built again now (esbuild, scripts/esbuild/ship.mjs)."""
+    return {path.as_posix(): data for path, data in package_script().built_www().items()}
+
+
+def test_the_dashboard_copy_inside_the_integration_matches_www(built: dict[str, bytes]) -> None:
     copy = INTEGRATION / "frontend"
     copied = {path for path in files_under(copy) if Path(path).suffix not in SIBLINGS}
     stale = sorted(
         path
-        for path in files_under(WWW) | copied
-        if not (WWW / path).is_file()
+        for path in set(built) | copied
+        if path not in built
         or not (copy / path).is_file()
-        or (copy / path).read_bytes() != shipped(path)
+        or (copy / path).read_bytes() != built[path]
     )
     assert stale == [], (
         f"custom_components/powerstats/frontend/ is stale: run scripts/package ({stale})"
     )
 
 
-def comment_lines(source: list[str]) -> set[int]:
-    """The indices of the lines that are wholly comment: `//` lines, and the lines of a block
-    comment that starts a line, up to the one it ends on."""
-    found: set[int] = set()
-    in_block = False
-    for number, line in enumerate(source):
-        bare = line.strip()
-        if in_block:
-            found.add(number)
-            in_block = "*/" not in bare
-        elif bare.startswith("/*"):
-            found.add(number)
-            in_block = "*/" not in bare[2:]
-        elif bare.startswith("//"):
-            found.add(number)
-    return found
+# Every import a shipped module makes: `import ... from '...'`, `import '...'`, `import('...')`.
+IMPORT = re.compile(r"""\bimport\s*(?:\(\s*|[\w{}*,\s$]*?from\s*)?["']([^"']+)["']""")
 
 
-def test_the_shipped_modules_are_the_sources_less_comment_lines_and_indentation_only() -> None:
-    copy = INTEGRATION / "frontend"
-    files = sorted(
-        p for p in files_under(WWW) if p.endswith((".js", ".css")) and "vendor/" not in p
-    )
-    assert {"js/dashboard.js", "ha-panel.js", "styles.css"} <= set(files)
-    for path in files:
-        source = (WWW / path).read_text().splitlines()
-        kept = (copy / path).read_text().splitlines()
-        # Every shipped line is a source line less its indentation, in order; every line left
-        # out is a comment's or blank.
-        lines = iter(enumerate(source))
-        dropped = []
-        for line in kept:
-            assert line == line.lstrip(), f"{path}: {line!r} is indented"
-            for number, candidate in lines:
-                if candidate.lstrip() == line:
-                    break
-                dropped.append((number, candidate))
-            else:
-                raise AssertionError(f"{path}: {line!r} is not in the source, or out of order")
-        dropped += lines  # the lines after the last one shipped
-        commented = comment_lines(source)
-        for number, candidate in dropped:
-            assert not candidate.strip() or number in commented, (
-                f"{path}:{number + 1}: {candidate!r}"
-            )
-        assert len(kept) < len(source), f"{path} ships its comments"
-        assert not any(line.startswith("//") for line in kept), path
+def test_each_room_ships_as_one_file_with_only_chartjs_and_the_picker_apart(
+    built: dict[str, bytes],
+) -> None:
+    """The stand-alone page's js/boot.js and the panel's ha-panel.js each hold every module of
+    the dashboard; the only imports left to the browser are what loads on demand."""
+    own = {path for path in built if path.endswith(".js") and not path.startswith("vendor/")}
+    assert own == {"js/boot.js", "ha-panel.js", "js/picker.js"}
+    sources = {p.relative_to(WWW).as_posix() for p in (WWW / "js").glob("*.js")}
+    assert {"js/dashboard.js", "js/charts.js", "js/sketch.js", "js/data.js"} <= sources
+    for room, folder in (("js/boot.js", "js"), ("ha-panel.js", ".")):
+        text = built[room].decode()
+        imported = {posixpath.normpath(posixpath.join(folder, t)) for t in IMPORT.findall(text)}
+        assert imported == {"vendor/chart.min.js", "js/picker.js"}, room
+        # The dashboard's code is in it: the mark the first chart sets, the sketch, the cards.
+        for word in ("powerstats:ready:", "dataset.drawn", "ps-card-value"):
+            assert word in text, f"{room} lacks {word}"
+        # Minified: well under the sources' size, without comments, indentation or long names.
+        assert len(text) < 0.6 * sum((WWW / path).stat().st_size for path in sources), room
+    assert IMPORT.findall(built["js/picker.js"].decode()) == []
+    assert b"/*" not in built["styles.css"]
+    assert len(built["styles.css"]) < (WWW / "styles.css").stat().st_size
 
 
 def test_every_text_file_of_the_panel_has_current_brotli_and_gzip_siblings() -> None:
@@ -144,7 +134,10 @@ def test_the_package_holds_exactly_the_integration_folder(tmp_path: Path) -> Non
     assert files_under(folder) == files_under(INTEGRATION)
     with zipfile.ZipFile(tmp_path / "powerstats.zip") as zipped:
         assert set(zipped.namelist()) == files_under(INTEGRATION)
-        assert zipped.read("frontend/ha-panel.js") == shipped("ha-panel.js")
+        assert (
+            zipped.read("frontend/ha-panel.js")
+            == (INTEGRATION / "frontend/ha-panel.js").read_bytes()
+        )
 
 
 @pytest.mark.browser
@@ -206,4 +199,62 @@ def test_a_detached_panel_stops_reading_data(tmp_path: Path, browser: Browser) -
         before = len(requested)
         page.clock.run_for(30 * 60 * 1000)
         assert len(requested) == before
+        context.close()
+
+
+@pytest.mark.browser
+def test_the_page_from_the_package_draws_from_one_module_and_fetches_the_picker_apart(
+    tmp_path: Path, browser: Browser
+) -> None:
+    """The stand-alone page as the board and GitHub Pages get it: its code comes in js/boot.js
+    alone, Chart.js and the meter picker (two meters) as files of their own, and all of it works:
+    the year drawn and taken over by Chart.js, another meter chosen."""
+    folder = package(tmp_path / "build")
+    data = tmp_path / "data"
+    garage = MeterSpec(id="garage", name="Garage", scale=0.25)
+    write_dataset(data, [MeterSpec(), garage], fixed_now())
+    with DashboardServer(folder / "frontend", data) as server:
+        context = browser.new_context(viewport={"width": 1024, "height": 800})
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.clock.set_fixed_time(datetime.fromtimestamp(fixed_now(), UTC))
+        page.goto(f"{server.url}#meter=house&level=yearly")
+        expect(page.locator("#ps-main canvas")).to_have_attribute("data-drawn", "chart")
+        page.wait_for_selector(".ps[data-others='ready']")
+        page.get_by_role("combobox", name="Meter").click()
+        page.get_by_role("option", name="Garage").click()
+        page.wait_for_url("**#meter=garage&level=yearly")
+        expect(page.get_by_role("combobox", name="Meter")).to_have_value("Garage")
+        fetched = {path for path, _ in server.served.requests}
+        context.close()
+    data_files = {"manifest.json"} | {
+        f"{meter}/{level}.json" for meter in ("house", "garage") for level in LEVELS
+    }
+    assert fetched - data_files == {
+        "index.html",
+        "styles.css",
+        "js/boot.js",
+        "js/picker.js",
+        "vendor/chart.min.js",
+    }
+    assert errors == []
+
+
+@pytest.mark.browser
+def test_the_page_from_the_package_says_so_when_its_code_cannot_be_loaded(
+    tmp_path: Path, browser: Browser
+) -> None:
+    folder = package(tmp_path / "build")
+    data = tmp_path / "data"
+    write_dataset(data, [MeterSpec()], fixed_now())
+    with DashboardServer(folder / "frontend", data) as server:
+        context = browser.new_context()
+        page = context.new_page()
+        page.route("**/js/boot.js", lambda route: route.abort("connectionreset"))
+        page.goto(server.url)
+        expect(page.locator("main")).to_have_text(
+            "PowerStats is loading. If this stays, reload the page."
+        )
         context.close()

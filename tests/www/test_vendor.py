@@ -23,8 +23,8 @@ def test_the_vendored_chartjs_is_the_build_whose_checksum_the_script_recorded() 
 
 
 def test_the_build_pins_the_chartjs_version_the_script_names() -> None:
-    pins = json.loads((REPO / "scripts" / "chartjs" / "package.json").read_text())
-    lock = json.loads((REPO / "scripts" / "chartjs" / "package-lock.json").read_text())
+    pins = json.loads((REPO / "scripts" / "esbuild" / "package.json").read_text())
+    lock = json.loads((REPO / "scripts" / "esbuild" / "package-lock.json").read_text())
     assert pins["dependencies"]["chart.js"] == recorded("VERSION")
     assert lock["packages"]["node_modules/chart.js"]["version"] == recorded("VERSION")
     assert lock["packages"]["node_modules/chart.js"]["integrity"].startswith("sha512-")
