@@ -51,14 +51,25 @@ def test_the_tarball_unpacks_and_its_installer_sets_up_a_serving_busybox_board(
     shipped = {p.name for p in (top / "luckfox_agent").glob("*.py")}
     assert shipped == {p.name for p in (ROOT / "luckfox_agent").glob("*.py")}
     assert (top / "www/index.html").read_bytes() == (ROOT / "www/index.html").read_bytes()
-    # The scripts as the integration ships them (its own modules without their comment lines),
-    # their .gz siblings made, which install.sh keeps.
+    # The dashboard as the integration ships it (its code built into one file per page), with
+    # the .gz siblings made here, which install.sh keeps.
     shipped_www = ROOT / "custom_components/powerstats/frontend"
-    for script in (ROOT / "www").rglob("*.js"):
-        relative = script.relative_to(ROOT / "www")
+
+    def files(folder: Path, siblings: set[str]) -> set[Path]:
+        return {
+            p.relative_to(folder)
+            for p in folder.rglob("*")
+            if p.is_file() and p.suffix not in siblings
+        }
+
+    copies = files(top / "www", {".gz"})
+    assert copies == files(shipped_www, {".br", ".gz"})
+    for relative in sorted(copies):
         copy = top / "www" / relative
         assert copy.read_bytes() == (shipped_www / relative).read_bytes(), relative
-        assert gzip.decompress(copy.with_name(copy.name + ".gz").read_bytes()) == copy.read_bytes()
+        if relative.suffix in {".html", ".js", ".css", ".svg"}:
+            gz = copy.with_name(copy.name + ".gz")
+            assert gzip.decompress(gz.read_bytes()) == copy.read_bytes(), relative
     assert (top / "agent.md").is_file()
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
 
