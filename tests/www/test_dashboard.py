@@ -7,6 +7,7 @@ import io
 import json
 import math
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,7 @@ from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, expect
+from playwright.sync_api import Browser, Page, Playwright, Route, expect
 
 from tests.www.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.www.conftest import ARTIFACTS, PAST_THE_INTERVAL_MS, WWW, OpenDashboard
@@ -288,6 +289,102 @@ def test_only_the_manifest_and_the_files_it_lists_are_fetched_each_once(
     # Each once: the early read of the manifest and the view's file is shared with the page.
     assert sorted(data) == ["house/daily.json", "house/yearly.json", "manifest.json"]
     expect(opened.page.get_by_role("tab")).to_have_text(["Today", "Last 365 days"])
+
+
+@contextmanager
+def fresh_page(browser: Browser) -> Iterator[tuple[Page, list[str]]]:
+    """A page in a context of its own with the data's clock, and the errors its console shows."""
+    context = browser.new_context(locale="en-GB")
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.clock.set_fixed_time(datetime.fromtimestamp(NOW, UTC))
+        yield page, errors
+    finally:
+        context.close()
+
+
+def fetched_paths(server: DashboardServer) -> list[str]:
+    return [path for path, _ in server.served.requests]
+
+
+def test_the_view_the_address_names_is_read_while_the_manifest_is_on_its_way(
+    data_root: Path, server: DashboardServer, browser: Browser
+) -> None:
+    """Meter and level in the address: their file (every host's layout) is asked for before the
+    manifest answers, and once the manifest vouches for it, it is shown without a second read."""
+    dataset = write_dataset(data_root, [MeterSpec()], NOW)
+    with fresh_page(browser) as (page, errors):
+        held: list[Route] = []
+        page.route("**/manifest.json", lambda route: held.append(route))
+        page.goto(server.url + "#meter=house&level=yearly")
+        deadline = time.monotonic() + 30
+        # Looked for on the server, while the manifest waits (the page's events, the held
+        # manifest among them, reach this side with each call into the page).
+        while "house/yearly.json" not in fetched_paths(server):
+            assert time.monotonic() < deadline, "the year's file was not read before the manifest"
+            page.evaluate("0")
+        assert held
+        assert "manifest.json" not in fetched_paths(server)
+        for route in held:
+            route.continue_()
+        expected = expected_stats(dataset, "house", "yearly")
+        energy = page.locator(f"[data-stat='energy'] [data-value='{expected['energy']}']")
+        expect(energy).to_have_count(1)
+        drawn_by_chartjs(page)
+        assert fetched_paths(server).count("house/yearly.json") == 1
+        assert errors == []
+
+
+def test_an_early_read_the_manifest_does_not_vouch_for_is_read_again(
+    data_root: Path, server: DashboardServer, browser: Browser
+) -> None:
+    """The file changed between the early read and the manifest (a publish in between): the
+    bytes the manifest does not vouch for are dropped, the file is read again and shown."""
+    dataset = write_dataset(data_root, [MeterSpec()], NOW)
+    with fresh_page(browser) as (page, errors):
+        reads: list[str] = []
+
+        def older_first(route: Route) -> None:
+            reads.append(route.request.url)
+            if len(reads) == 1:
+                route.fulfill(status=200, content_type="application/json", body='{"older": 1}')
+            else:
+                route.continue_()
+
+        held: list[Route] = []
+        page.route("**/manifest.json", lambda route: held.append(route))
+        page.route("**/house/yearly.json", older_first)
+        page.goto(server.url + "#meter=house&level=yearly")
+        deadline = time.monotonic() + 30
+        while not reads:  # the early read, answered with the older file while the manifest waits
+            assert time.monotonic() < deadline, "the year's file was not read before the manifest"
+            page.evaluate("0")
+        for route in held:
+            route.continue_()
+        expected = expected_stats(dataset, "house", "yearly")
+        energy = page.locator(f"[data-stat='energy'] [data-value='{expected['energy']}']")
+        expect(energy).to_have_count(1)
+        expect(page.get_by_text("does not match its size or checksum")).to_have_count(0)
+        assert len(reads) == 2
+        assert errors == []
+
+
+def test_an_address_naming_no_meter_id_reads_nothing_early(
+    data_root: Path, server: DashboardServer, browser: Browser
+) -> None:
+    """A meter in the address that no meter id can be (a path, here) is never turned into a
+    read: the page shows the first meter, reading only what the manifest lists."""
+    write_dataset(data_root, [MeterSpec()], NOW)
+    with fresh_page(browser) as (page, errors):
+        page.goto(server.url + "#meter=..%2F..%2Fsecret&level=yearly")
+        expect(page.locator(".ps")).to_have_attribute("data-state", "ready")
+        page.wait_for_selector(".ps[data-others='ready']")
+        data = {p for p in fetched_paths(server) if p.endswith(".json")}
+        assert data == {"manifest.json", *(f"house/{level}.json" for level in LEVELS)}
+        assert errors == []
 
 
 def test_the_meter_picker_switches_between_meters(
