@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page
+from playwright.sync_api import Browser, ConsoleMessage, Page, ViewportSize
 
 from tests.agent.conftest import Agent, run_agent
 from tests.www.datagen import fixed_now
@@ -121,4 +122,22 @@ def open_dashboard(browser: Browser, server: DashboardServer) -> Iterator[OpenDa
 
     yield open_dashboard
     for context in contexts:
+        context.close()
+
+
+@contextmanager
+def watched_page(
+    browser: Browser, now: int, viewport: ViewportSize | None = None
+) -> Iterator[tuple[Page, list[str]]]:
+    """A page in a context of its own, its clock at the data's `now`, and the errors its console
+    shows, gathered as they come."""
+    context = browser.new_context(viewport=viewport, locale="en-GB")
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.clock.set_fixed_time(datetime.fromtimestamp(now, UTC))
+        yield page, errors
+    finally:
         context.close()

@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, Route, expect
 
 from tests.www.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.www.conftest import ARTIFACTS, PAST_THE_INTERVAL_MS, WWW, OpenDashboard
+from tests.www.conftest import ARTIFACTS, PAST_THE_INTERVAL_MS, WWW, OpenDashboard, watched_page
 from tests.www.datagen import LEVELS, Dataset, MeterSpec, fixed_now, write_dataset
 from tests.www.server import DashboardServer
 
@@ -291,21 +291,6 @@ def test_only_the_manifest_and_the_files_it_lists_are_fetched_each_once(
     expect(opened.page.get_by_role("tab")).to_have_text(["Today", "Last 365 days"])
 
 
-@contextmanager
-def fresh_page(browser: Browser) -> Iterator[tuple[Page, list[str]]]:
-    """A page in a context of its own with the data's clock, and the errors its console shows."""
-    context = browser.new_context(locale="en-GB")
-    try:
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.clock.set_fixed_time(datetime.fromtimestamp(NOW, UTC))
-        yield page, errors
-    finally:
-        context.close()
-
-
 def fetched_paths(server: DashboardServer) -> list[str]:
     return [path for path, _ in server.served.requests]
 
@@ -316,7 +301,7 @@ def test_the_view_the_address_names_is_read_while_the_manifest_is_on_its_way(
     """Meter and level in the address: their file (every host's layout) is asked for before the
     manifest answers, and once the manifest vouches for it, it is shown without a second read."""
     dataset = write_dataset(data_root, [MeterSpec()], NOW)
-    with fresh_page(browser) as (page, errors):
+    with watched_page(browser, NOW) as (page, errors):
         held: list[Route] = []
         page.route("**/manifest.json", lambda route: held.append(route))
         page.goto(server.url + "#meter=house&level=yearly")
@@ -344,7 +329,7 @@ def test_an_early_read_the_manifest_does_not_vouch_for_is_read_again(
     """The file changed between the early read and the manifest (a publish in between): the
     bytes the manifest does not vouch for are dropped, the file is read again and shown."""
     dataset = write_dataset(data_root, [MeterSpec()], NOW)
-    with fresh_page(browser) as (page, errors):
+    with watched_page(browser, NOW) as (page, errors):
         reads: list[str] = []
 
         def older_first(route: Route) -> None:
@@ -378,7 +363,7 @@ def test_an_address_naming_no_meter_id_reads_nothing_early(
     """A meter in the address that no meter id can be (a path, here) is never turned into a
     read: the page shows the first meter, reading only what the manifest lists."""
     write_dataset(data_root, [MeterSpec()], NOW)
-    with fresh_page(browser) as (page, errors):
+    with watched_page(browser, NOW) as (page, errors):
         page.goto(server.url + "#meter=..%2F..%2Fsecret&level=yearly")
         expect(page.locator(".ps")).to_have_attribute("data-state", "ready")
         page.wait_for_selector(".ps[data-others='ready']")

@@ -18,7 +18,7 @@ import brotli
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.www.conftest import REPO, WWW
+from tests.www.conftest import REPO, WWW, watched_page
 from tests.www.datagen import LEVELS, MeterSpec, fixed_now, write_dataset
 from tests.www.server import DashboardServer
 
@@ -149,13 +149,10 @@ def test_the_panel_from_the_package_shows_the_data_through_the_hosts_authenticat
     data = tmp_path / "data"
     write_dataset(data, [MeterSpec()], fixed_now())
     mounts = {"static/": folder / "frontend", "host/": Path(__file__).parent / "panel_host"}
-    with DashboardServer(mounts, data, data_prefix="api/powerstats/data/", token="t0k") as server:
-        context = browser.new_context(viewport={"width": 1024, "height": 800})
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.clock.set_fixed_time(datetime.fromtimestamp(fixed_now(), UTC))
+    with (
+        DashboardServer(mounts, data, data_prefix="api/powerstats/data/", token="t0k") as server,
+        watched_page(browser, fixed_now(), {"width": 1024, "height": 800}) as (page, errors),
+    ):
         page.goto(
             f"{server.url}host/index.html?module=/static/ha-panel.js&token=t0k&dark={int(dark)}"
         )
@@ -172,7 +169,6 @@ def test_the_panel_from_the_package_shows_the_data_through_the_hosts_authenticat
         data_requests = [
             (path, size) for path, size in server.served.requests if path.startswith("api/")
         ]
-        context.close()
     assert ("api/powerstats/data/manifest.json", 0) not in data_requests  # never refused
     assert {path for path, _ in data_requests} == {
         "api/powerstats/data/manifest.json",
@@ -213,13 +209,10 @@ def test_the_page_from_the_package_draws_from_one_module_and_fetches_the_picker_
     data = tmp_path / "data"
     garage = MeterSpec(id="garage", name="Garage", scale=0.25)
     write_dataset(data, [MeterSpec(), garage], fixed_now())
-    with DashboardServer(folder / "frontend", data) as server:
-        context = browser.new_context(viewport={"width": 1024, "height": 800})
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.clock.set_fixed_time(datetime.fromtimestamp(fixed_now(), UTC))
+    with (
+        DashboardServer(folder / "frontend", data) as server,
+        watched_page(browser, fixed_now(), {"width": 1024, "height": 800}) as (page, errors),
+    ):
         page.goto(f"{server.url}#meter=house&level=yearly")
         expect(page.locator("#ps-main canvas")).to_have_attribute("data-drawn", "chart")
         page.wait_for_selector(".ps[data-others='ready']")
@@ -228,7 +221,6 @@ def test_the_page_from_the_package_draws_from_one_module_and_fetches_the_picker_
         page.wait_for_url("**#meter=garage&level=yearly")
         expect(page.get_by_role("combobox", name="Meter")).to_have_value("Garage")
         fetched = {path for path, _ in server.served.requests}
-        context.close()
     data_files = {"manifest.json"} | {
         f"{meter}/{level}.json" for meter in ("house", "garage") for level in LEVELS
     }
