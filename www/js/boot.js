@@ -1,8 +1,9 @@
 /**
  * Boot room for the stand-alone page (the board, GitHub Pages): data beside the page, state in
- * the URL hash. index.html runs it as an async module: it starts reading manifest.json and then
- * the file of the view the URL asks for, then mounts the dashboard. As shipped, this file holds
- * the dashboard's modules (scripts/esbuild/ship.mjs); from www/ as it is, they load meanwhile.
+ * the URL hash. index.html runs it as an async module: it starts reading manifest.json and the
+ * file of the view the URL names (js/data.js, readAhead), then mounts the dashboard. As shipped,
+ * this file holds the dashboard's modules (scripts/esbuild/ship.mjs); from www/ as it is, they
+ * load meanwhile.
  */
 
 import { BUCKET_OF_LEVEL, DataSource, readAhead } from './data.js';

@@ -168,8 +168,9 @@ export function chooseView(manifest, meterId, level) {
 
 /**
  * Start reading manifest.json, then the file of the view that would be shown (the wished meter
- * and level, as chooseView settles them), before the rest of the page is loaded; returns the
- * manifest read. The dashboard's own reads of the same things join these requests.
+ * and level, as chooseView settles them; read early when the address names both), before the
+ * rest of the page is loaded; returns the manifest read. The dashboard's own reads of the same
+ * things join these requests.
  */
 export function readAhead(source, meterId, level) {
   source.readEarly(meterId, level);
