@@ -289,12 +289,15 @@ export class DataSource {
     this.early = { path, bytes: fetchBytes(this.fetchFile, path).catch(() => null) };
   }
 
-  /** The early read of `path` (its bytes, or null when it failed), handed out once. */
+  /**
+   * The early read's bytes if it was of `path` (null when it failed). Only the first file read
+   * after it may have it: that is the view's, and a view the manifest settled otherwise has no
+   * use for it, so it is not kept any longer either way.
+   */
   takeEarly(path) {
-    if (this.early?.path !== path) return null;
-    const { bytes } = this.early;
+    const { early } = this;
     this.early = null;
-    return bytes;
+    return early?.path === path ? early.bytes : null;
   }
 
   /** The manifest; a re-read the server answers 304 returns the same object as the last one. */
