@@ -220,6 +220,7 @@ def test_the_page_from_the_package_draws_from_one_module_and_fetches_the_picker_
         page.get_by_role("option", name="Garage").click()
         page.wait_for_url("**#meter=garage&level=yearly")
         expect(page.get_by_role("combobox", name="Meter")).to_have_value("Garage")
+        expect(page.get_by_text("PowerStats is loading")).to_have_count(0)  # replaced as it mounted
         fetched = {path for path, _ in server.served.requests}
     data_files = {"manifest.json"} | {
         f"{meter}/{level}.json" for meter in ("house", "garage") for level in LEVELS
@@ -245,7 +246,9 @@ def test_the_page_from_the_package_says_so_when_its_code_cannot_be_loaded(
         context = browser.new_context()
         page = context.new_page()
         page.route("**/js/boot.js", lambda route: route.abort("connectionreset"))
-        page.goto(server.url)
+        # The line is in the page from its first byte: looked at once the code has failed.
+        with page.expect_event("requestfailed", lambda r: r.url.endswith("/js/boot.js")):
+            page.goto(server.url)
         expect(page.locator("main")).to_have_text(
             "PowerStats is loading. If this stays, reload the page."
         )
