@@ -33,7 +33,7 @@ from tests.www.server import DashboardServer
 
 ROOT = Path(__file__).resolve().parents[1]
 # The dashboard as it ships (scripts/package), which is also what is published to GitHub Pages:
-# www/ with its own modules' comment lines left out.
+# www/ with its own modules built into one minified file per page.
 SHIPPED = ROOT / "custom_components" / "powerstats" / "frontend"
 TOKEN = "bench-token"  # noqa: S105 (a loopback stand-in, no secret)
 # The integration's data view (custom_components/powerstats/http.py) compresses what it sends.

@@ -1,7 +1,8 @@
 """The sidebar panel (the dashboard inside HA): shown with the first meter, gone with the last.
 
-The dashboard's files ship inside the integration (`frontend/`, a copy of the project's www/
-made by scripts/package, its modules without their comment lines, so a HACS install has them).
+The dashboard's files ship inside the integration (`frontend/`, the project's www/ as
+scripts/package ships it, its modules built into one minified file per page, so a HACS install
+has them).
 They are served under a URL that names their content hash: browsers may cache them for good and
 still load a new version at once.
 The panel reads the data through HA's authenticated data view with the user's own login.
