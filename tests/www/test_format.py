@@ -37,3 +37,50 @@ def test_power_takes_its_unit_from_the_value_as_it_is_shown(
         "10 kW",
         "12.3 kW",
     ]
+
+
+# localClocks of some increasing seconds, and where it disagrees with localClock asked second by
+# second.
+CLOCKS = """async ([starts, timeZone]) => {
+  const format = await import(new URL('js/format.js', document.baseURI));
+  const clocks = format.localClocks(starts, timeZone);
+  const wrong = [];
+  starts.forEach((unix, i) => {
+    const asked = format.localClock(unix, timeZone);
+    if (clocks[i].day !== asked.day || clocks[i].minute !== asked.minute) wrong.push([unix, clocks[i], asked]);
+  });
+  return { count: clocks.length, wrong };
+}"""
+
+DAY = 86400
+
+
+@pytest.mark.parametrize(
+    "time_zone",
+    [
+        "Europe/Amsterdam",
+        "Australia/Lord_Howe",  # half an hour's change
+        "America/Santiago",  # its clocks skip midnight
+        "Africa/Casablanca",  # an hour back for Ramadan, a month each year
+        "Pacific/Apia",  # skipped 30 December 2011
+        "America/St_Johns",
+        "UTC",
+    ],
+)
+def test_clocks_of_many_seconds_are_those_intl_tells_one_by_one(
+    open_dashboard: OpenDashboard, time_zone: str
+) -> None:
+    opened = open_dashboard(state="error")
+    start = 1_293_840_000  # 2011-01-01T00:00:00Z
+    grids = [
+        [start + i * DAY for i in range(3 * 365)],  # days
+        [start + i * 3600 for i in range(2 * 365 * 24)],  # hours
+        [start + 86 * DAY + i * 600 for i in range(7 * 144)],  # 10 minutes, a week in March
+        # Uneven: gaps from a second to three weeks, and odd seconds.
+        [start + sum(1 + (k * 7919) % (21 * DAY) for k in range(i)) for i in range(200)],
+        [start + 17],
+        [],
+    ]
+    for starts in grids:
+        answer = opened.page.evaluate(CLOCKS, [starts, time_zone])
+        assert answer == {"count": len(starts), "wrong": []}

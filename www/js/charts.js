@@ -9,6 +9,7 @@
 import { CHART_FONT, CHART_FONT_SIZE, sketch } from './sketch.js';
 import {
   bucketNames, formatBucket, formatEnergy, formatPower, formatWeekday, localClock,
+  localClocks,
 } from './format.js';
 import { NOMINAL_SECONDS } from './data.js';
 
@@ -101,12 +102,11 @@ const TICK_STEPS = [
 ];
 
 /**
- * A Unix second's local day and minute, date, month (0-11) and weekday (0 = Sunday), and whether
- * its bucket starts the local day: at midnight, or where the clocks skip midnight (Santiago,
- * Cairo) at the day's first minute. `before` is the clock of the bucket before, if known.
+ * A local clock (format.js, localClock) with its date, month (0-11) and weekday (0 = Sunday), and
+ * whether its bucket starts the local day: at midnight, or where the clocks skip midnight
+ * (Santiago, Cairo) at the day's first minute. `before` is the clock of the bucket before.
  */
-function calendarClock(unix, timeZone, before = localClock(unix - 1, timeZone)) {
-  const { day, minute } = localClock(unix, timeZone);
+function calendarClock({ day, minute }, before) {
   const date = new Date(day * 86400000);
   return {
     day, minute, dayStart: before.day !== day,
@@ -128,8 +128,9 @@ function roundTimeTicks(rows, col, labels, { bucket, timeZone, locale, padding }
 
   function afterBuildTicks(scale) {
     if (!clocks) {
-      clocks = [];
-      starts.forEach((unix, i) => clocks.push(calendarClock(unix, timeZone, clocks[i - 1])));
+      const local = localClocks(starts, timeZone);
+      const before = starts.length > 0 ? [localClock(starts[0] - 1, timeZone), ...local] : [];
+      clocks = local.map((clock, i) => calendarClock(clock, before[i]));
     }
     // As many labels as Chart.js's own thinning lets stand, so that it has none to remove.
     const room = (width) => Math.floor(scale.width / (width + padding) + (scale.options.offset ? 0 : 1));

@@ -180,6 +180,40 @@ function utcOffset(unix, timeZone) {
   return day * 86400 + minute * 60 - (unix - (((unix % 60) + 60) % 60));
 }
 
+// The longest stretch of time localClocks takes one offset for when both its ends have it.
+const SAME_OFFSET_SECONDS = 7 * 86400;
+
+/**
+ * localClock of every one of increasing Unix seconds, asking Intl only where the offset from UTC
+ * may change: at both ends of each week, and, where the ends differ, halving the stretch down to
+ * the change. Clock changes are months apart (hourStart counts on it too), so a week whose ends
+ * agree holds none. A year of days takes about 60 asks rather than 365, the slow part of
+ * choosing a year's axis labels.
+ */
+export function localClocks(starts, timeZone) {
+  const offsets = [];
+  const offsetAt = (i) => (offsets[i] ??= utcOffset(starts[i], timeZone));
+  const settle = (a, b) => {
+    if (offsetAt(a) === offsetAt(b)) offsets.fill(offsets[a], a + 1, b);
+    else if (b - a > 1) {
+      const middle = Math.floor((a + b) / 2);
+      settle(a, middle);
+      settle(middle, b);
+    }
+  };
+  offsets.length = starts.length;
+  for (let a = 0, b = 0; b < starts.length - 1; a = b) {
+    b += 1;
+    while (b < starts.length - 1 && starts[b + 1] - starts[a] <= SAME_OFFSET_SECONDS) b += 1;
+    settle(a, b);
+  }
+  return starts.map((unix, i) => {
+    const local = unix - (((unix % 60) + 60) % 60) + offsetAt(i);
+    const day = Math.floor(local / 86400);
+    return { day, minute: (local - day * 86400) / 60 };
+  });
+}
+
 /**
  * Where the local hour holding a Unix second starts, as the integration cuts hours: where the
  * clock reads a whole hour, or at a change of half an hour (Lord Howe Island) inside that hour.
