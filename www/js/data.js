@@ -125,24 +125,27 @@ export function parseLevelFile(doc, level, meterId, path) {
   if (!Array.isArray(doc.rows)) fail(path, '"rows" is not a list');
   const measured = MEASUREMENTS.filter((name) => name in col).map((name) => col[name]);
   let previous = -Infinity;
-  doc.rows.forEach((row, r) => {
+  // Plain loops: a year of rows is checked on the way to the first chart.
+  for (let r = 0; r < doc.rows.length; r += 1) {
+    const row = doc.rows[r];
     if (!Array.isArray(row) || row.length !== columns.length) fail(path, `row ${r + 1} does not have one cell per column`);
     const start = row[col.start];
     if (!Number.isInteger(start) || start < 0 || start > LATEST_START) fail(path, `row ${r + 1} starts at no time a date can show`);
     if (start <= previous) fail(path, `row ${r + 1} is not in increasing order of start`);
     previous = start;
-    row.forEach((cell, c) => {
+    for (let c = 0; c < row.length; c += 1) {
+      const cell = row[c];
       if (c !== col.start && cell !== null && !(typeof cell === 'number' && Number.isFinite(cell))) {
         fail(path, `row ${r + 1}, column ${columns[c]} is not a number`);
       }
-    });
+    }
     for (const c of measured) {
       if (Math.abs(row[c]) > LARGEST) fail(path, `row ${r + 1}, column ${columns[c]} holds a number too large to be real`);
     }
     const coverage = row[col.coverage];
     if (typeof coverage !== 'number' || coverage < 0 || coverage > 1) fail(path, `row ${r + 1} has a coverage outside 0..1`);
     if (coverage === 0 && measured.some((c) => row[c] !== null)) fail(path, `row ${r + 1} has no coverage but has measurements`);
-  });
+  }
   return {
     level,
     bucket: doc.bucket,

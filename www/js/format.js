@@ -23,7 +23,7 @@ function dateFormat(tag, options) {
 /** The meter's zone when the browser knows it, else UTC (the data stays readable, with a note). */
 export function knownTimeZone(timeZone) {
   try {
-    dateFormat('en', { timeZone });
+    clockFormat(timeZone); // the one every chart's labels need (localClock)
     return timeZone;
   } catch {
     return 'UTC';
@@ -161,16 +161,20 @@ export function localIso(unix, timeZone) {
   return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}:${parts.second}${offset}`;
 }
 
+/** The formatter localClock reads a zone's clock with. */
+function clockFormat(timeZone) {
+  return dateFormat('en-US', {
+    timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric',
+  });
+}
+
 /**
  * The local calendar day (whole days since 1970-01-01) and minute of that day of a Unix second in
  * the meter's zone: what "today" and "this week" are counted in.
  */
 export function localClock(unix, timeZone) {
   const parts = {};
-  const fmt = dateFormat('en-US', {
-    timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric',
-  });
-  for (const part of fmt.formatToParts(unix * 1000)) parts[part.type] = Number(part.value);
+  for (const part of clockFormat(timeZone).formatToParts(unix * 1000)) parts[part.type] = Number(part.value);
   return { day: Date.UTC(parts.year, parts.month - 1, parts.day) / 86400000, minute: parts.hour * 60 + parts.minute };
 }
 
