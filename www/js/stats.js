@@ -1,7 +1,9 @@
 /** Summary room: what the stat cards, the averages chart, the previous-period overlay and the CSV say about one view. */
 
 import { NOMINAL_SECONDS } from './data.js';
-import { hourStart, localClock, localIso } from './format.js';
+import {
+  hourStart, localClock, localClocks, localIso,
+} from './format.js';
 
 /** Length of bucket i: up to the next row's start, the nominal length for the last (open) one. */
 export function bucketSeconds(file, i) {
@@ -123,17 +125,18 @@ export function calendarPeriod(file, unit, timeZone, metric) {
   if (rows.length === 0) return { rows, chart: file, previous: null };
   const size = NOMINAL_SECONDS[file.bucket];
   const days = unit === 'week' ? 7 : 1;
-  const newest = localClock(rows.at(-1)[col.start], timeZone).day;
+  const clocks = localClocks(rows.map((row) => row[col.start]), timeZone);
+  const newest = clocks.at(-1).day;
   // 1970-01-01 was a Thursday: (day + 3) % 7 counts days since Monday.
   const first = unit === 'week' ? newest - ((newest + 3) % 7) : newest;
   const key = (clock, periodStart) => `${clock.day - periodStart}|${clock.minute}`;
   const current = [];
   const earlier = new Map();
-  for (const row of rows) {
-    const clock = localClock(row[col.start], timeZone);
+  rows.forEach((row, i) => {
+    const clock = clocks[i];
     if (clock.day >= first) current.push(row);
     else if (clock.day >= first - days) earlier.set(key(clock, first - days), row[col[metric]]);
-  }
+  });
   // Every bucket of the period, found by stepping out from the rows in real seconds, so a day
   // of 23 or 25 hours has 138 or 150 ten-minute buckets. Hours step on the local clock: after a
   // change of half an hour, a fixed stride of 3,600 s would land at half past.
@@ -150,8 +153,9 @@ export function calendarPeriod(file, unit, timeZone, metric) {
   const byStart = new Map(current.map((row) => [row[col.start], row]));
   const empty = (t) => file.columns.map((name) => (name === 'start' ? t : name === 'coverage' ? 0 : null));
   let found = 0;
-  const previous = slots.map((t) => {
-    const value = earlier.get(key(localClock(t, timeZone), first)) ?? null;
+  const slotClocks = localClocks(slots, timeZone);
+  const previous = slotClocks.map((clock) => {
+    const value = earlier.get(key(clock, first)) ?? null;
     if (value !== null) found += 1;
     return value;
   });
