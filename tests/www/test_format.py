@@ -47,7 +47,8 @@ CLOCKS = """async ([starts, timeZone]) => {
   const wrong = [];
   starts.forEach((unix, i) => {
     const asked = format.localClock(unix, timeZone);
-    if (clocks[i].day !== asked.day || clocks[i].minute !== asked.minute) wrong.push([unix, clocks[i], asked]);
+    const clock = clocks[i];
+    if (clock.day !== asked.day || clock.minute !== asked.minute) wrong.push([unix, clock, asked]);
   });
   return { count: clocks.length, wrong };
 }"""

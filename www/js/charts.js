@@ -8,8 +8,7 @@
 
 import { CHART_FONT, CHART_FONT_SIZE, sketch } from './sketch.js';
 import {
-  bucketNames, formatBucket, formatEnergy, formatPower, formatWeekday, localClock,
-  localClocks,
+  bucketNames, formatBucket, formatEnergy, formatPower, formatWeekday, localClock, localClocks,
 } from './format.js';
 import { NOMINAL_SECONDS } from './data.js';
 

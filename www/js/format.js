@@ -195,7 +195,7 @@ const SAME_OFFSET_SECONDS = 7 * 86400;
  * choosing a year's axis labels.
  */
 export function localClocks(starts, timeZone) {
-  const offsets = [];
+  const offsets = new Array(starts.length);
   const offsetAt = (i) => (offsets[i] ??= utcOffset(starts[i], timeZone));
   const settle = (a, b) => {
     if (offsetAt(a) === offsetAt(b)) offsets.fill(offsets[a], a + 1, b);
@@ -205,7 +205,6 @@ export function localClocks(starts, timeZone) {
       settle(middle, b);
     }
   };
-  offsets.length = starts.length;
   for (let a = 0, b = 0; b < starts.length - 1; a = b) {
     b += 1;
     while (b < starts.length - 1 && starts[b + 1] - starts[a] <= SAME_OFFSET_SECONDS) b += 1;

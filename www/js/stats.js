@@ -1,9 +1,7 @@
 /** Summary room: what the stat cards, the averages chart, the previous-period overlay and the CSV say about one view. */
 
 import { NOMINAL_SECONDS } from './data.js';
-import {
-  hourStart, localClock, localClocks, localIso,
-} from './format.js';
+import { hourStart, localClock, localClocks, localIso } from './format.js';
 
 /** Length of bucket i: up to the next row's start, the nominal length for the last (open) one. */
 export function bucketSeconds(file, i) {
