@@ -52,9 +52,10 @@ function localeOf(hass) {
 
 /**
  * <powerstats-panel>: HA sets `hass`, `narrow` and `panel` on it. The data comes through
- * hass.fetchWithAuth, so the page holds no token of its own. Mounting starts reading the data,
- * then imports the dashboard: as shipped, this file holds its modules (scripts/esbuild/ship.mjs);
- * from www/ as it is, they load while the data is read.
+ * hass.fetchWithAuth, so the page holds no token of its own. Mounting starts reading the data
+ * and the stylesheet, then imports the dashboard and mounts it once the stylesheet is in: as
+ * shipped, this file holds its modules (scripts/esbuild/ship.mjs); from www/ as it is, they load
+ * while the data is read.
  */
 class PowerStatsPanel extends HTMLElement {
   constructor() {
@@ -119,6 +120,12 @@ class PowerStatsPanel extends HTMLElement {
     const link = document.createElement('link');
     link.rel = 'stylesheet';
     link.href = STYLESHEET;
+    // The dashboard takes its colours and its charts' sizes from its stylesheet, which holds up
+    // nothing in a shadow root: it is mounted once that is in (or failed: unstyled beats blank).
+    const styled = new Promise((resolve) => {
+      link.addEventListener('load', resolve, { once: true });
+      link.addEventListener('error', resolve, { once: true });
+    });
     // HA's own menu button opens the sidebar where it is hidden (a phone; a hidden sidebar).
     this.menuButton = document.createElement('ha-menu-button');
     this.menuButton.hass = this._hass;
@@ -137,7 +144,7 @@ class PowerStatsPanel extends HTMLElement {
     const source = new DataSource((path, init) => this._hass.fetchWithAuth(dataUrl + path, init));
     const { level } = readPlace('query');
     const firstManifest = readAhead(source, wishedMeter('query'), level);
-    const mounting = import('./js/dashboard.js');
+    const mounting = Promise.all([import('./js/dashboard.js'), styled]).then(([module]) => module);
     // A first view of lines waits for Chart.js, the largest file (bars are sketched without it):
     // fetched along with the dashboard rather than after it.
     if (BUCKET_OF_LEVEL[level] !== 'day') import('./vendor/chart.min.js').catch(() => {});

@@ -43,6 +43,12 @@ MONDAY_ROW = 104
 
 # The page's own Chart.js module (the same instance the dashboard drew with), for inspecting charts.
 IMPORT_CHART = "const { Chart } = await import(new URL('vendor/chart.min.js', document.baseURI));"
+# What js/boot.js imports to mount the dashboard, from www/ as it is.
+DASHBOARD_MODULES = {
+    f"js/{name}.js" for name in ("dashboard", "charts", "format", "stats", "sketch")
+}
+TWO_FRAMES = """() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(
+  () => setTimeout(done))))"""
 
 
 # Every fetch the page starts, with the time on its own (installed) clock, kept in the page: read
@@ -320,6 +326,40 @@ def test_the_view_the_address_names_is_read_while_the_manifest_is_on_its_way(
         expect(energy).to_have_count(1)
         drawn_by_chartjs(page)
         assert fetched_paths(server).count("house/yearly.json") == 1
+        assert errors == []
+
+
+def test_the_page_mounts_once_its_stylesheet_is_in_and_draws_in_its_colours(
+    data_root: Path, server: DashboardServer, browser: Browser
+) -> None:
+    """boot.js runs as soon as it is in, maybe before the stylesheet: with the data in first, the
+    dashboard waits for it rather than read its colours from an unstyled page."""
+    write_dataset(data_root, [MeterSpec()], NOW)
+    with watched_page(browser, NOW) as (page, errors):
+        held: list[Route] = []
+        page.route("**/styles.css", lambda route: held.append(route))
+        page.goto(server.url + "#meter=house&level=yearly", wait_until="commit")
+        # The data and every module the dashboard imports, served while the stylesheet waits;
+        # then two frames of the page's, in which it would have mounted with them all in.
+        wanted = {"manifest.json", "house/yearly.json", *DASHBOARD_MODULES}
+        deadline = time.monotonic() + 30
+        while not wanted <= set(fetched_paths(server)):
+            assert time.monotonic() < deadline, "the data or the dashboard was not read"
+            page.evaluate("0")
+        page.evaluate(TWO_FRAMES)
+        assert held
+        assert page.locator(".ps").count() == 0
+        for route in held:
+            route.continue_()
+        expect(page.locator(".ps")).to_have_attribute("data-state", "ready")
+        drawn_by_chartjs(page)
+        colours = page.evaluate(f"""async () => {{ {IMPORT_CHART}
+          const probe = document.createElement('span');
+          probe.style.color = 'var(--ps-accent)';
+          document.querySelector('.ps').append(probe);
+          const bars = Chart.getChart(document.querySelector('#ps-main canvas')).data.datasets[0];
+          return [bars.backgroundColor, getComputedStyle(probe).color]; }}""")
+        assert colours[0] == colours[1]
         assert errors == []
 
 

@@ -1,7 +1,8 @@
 /**
  * Boot room for the stand-alone page (the board, GitHub Pages): data beside the page, state in
  * the URL hash. index.html runs it as an async module: it starts reading manifest.json and the
- * file of the view the URL names (js/data.js, readAhead), then mounts the dashboard. As shipped,
+ * file of the view the URL names (js/data.js, readAhead), then mounts the dashboard once the
+ * page's stylesheet is in. As shipped,
  * this file holds the dashboard's modules (scripts/esbuild/ship.mjs); from www/ as it is, they
  * load meanwhile.
  */
@@ -17,6 +18,21 @@ async function appRoot() {
   return document.getElementById('app');
 }
 
+/**
+ * Once index.html's stylesheet is in, or failed (unstyled beats blank): the dashboard takes its
+ * colours and its charts' sizes from it, and an async module may run before it is in. One that
+ * failed before anyone listened is over by the window's load.
+ */
+async function styled() {
+  const link = document.querySelector('link[rel="stylesheet"]');
+  if (!link || link.sheet || document.readyState === 'complete') return;
+  await new Promise((resolve) => {
+    link.addEventListener('load', resolve, { once: true });
+    link.addEventListener('error', resolve, { once: true });
+    globalThis.addEventListener('load', resolve, { once: true });
+  });
+}
+
 const source = new DataSource();
 const { level } = readPlace('hash');
 const firstManifest = readAhead(source, wishedMeter('hash'), level);
@@ -25,7 +41,9 @@ const firstManifest = readAhead(source, wishedMeter('hash'), level);
 if (BUCKET_OF_LEVEL[level] !== 'day') import('../vendor/chart.min.js').catch(() => {});
 try {
   const { mountDashboard } = await import('./dashboard.js');
-  mountDashboard(await appRoot(), { source, firstManifest });
+  const root = await appRoot();
+  await styled();
+  mountDashboard(root, { source, firstManifest });
 } catch (error) {
   // A module that did not load (a dropped connection, an update half installed): say so rather
   // than leave a blank page.
