@@ -24,6 +24,8 @@ pytestmark = pytest.mark.browser
 NOW = fixed_now()
 PANEL_HOST = Path(__file__).parent / "panel_host"
 PANEL_PAGE = "host/index.html?module=/static/ha-panel.js&token=t0k"
+TWO_FRAMES = """() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(
+  () => setTimeout(done))))"""
 # The page gives up on a read after 20 s of its clock.
 READ_TIMEOUT_MS = 20 * 1000
 
@@ -313,6 +315,46 @@ def test_a_dashboard_that_cannot_be_loaded_says_so(
     page.route("**/js/dashboard.js", lambda route: route.abort("connectionreset"))
     page.goto(server.url)
     expect(page.get_by_text("The PowerStats dashboard could not be loaded")).to_be_visible()
+    context.close()
+
+
+@pytest.mark.parametrize("failure", ["connectionreset", "404"])
+@pytest.mark.parametrize("host", ["page", "panel"])
+def test_a_stylesheet_that_cannot_be_loaded_leaves_the_dashboard_working_unstyled(
+    data_root: Path,
+    server: DashboardServer,
+    panel_server: DashboardServer,
+    browser: Browser,
+    host: str,
+    failure: str,
+) -> None:
+    """The dashboard waits for its stylesheet before it mounts: one that fails must not keep it
+    from showing the data, not even the page's failing before boot.js is there to see it."""
+    write_dataset(data_root, [MeterSpec()], NOW)
+    context = browser.new_context()
+    page = context.new_page()
+    failed: list[str] = []
+
+    def fail(route: Route) -> None:
+        if failure == "404":
+            route.fulfill(status=404, body="gone")
+        else:
+            route.abort(failure)
+        failed.append(route.request.url)
+
+    page.route("**/styles.css", fail)
+    held: list[Route] = []
+    page.route("**/js/boot.js", lambda route: held.append(route))
+    page.goto(server.url if host == "page" else panel_server.url + PANEL_PAGE, wait_until="commit")
+    if host == "page":
+        # boot.js comes once the stylesheet has failed.
+        expect(page.locator("link[rel=stylesheet]")).to_have_count(1)
+        while not (failed and held):
+            page.evaluate("0")
+        page.evaluate(TWO_FRAMES)
+        held.pop().continue_()
+    expect(page.locator(".ps")).to_have_attribute("data-state", "ready")
+    expect(page.locator('.ps-card[data-stat="energy"] .ps-card-value')).not_to_have_text("")
     context.close()
 
 

@@ -2,9 +2,8 @@
  * Boot room for the stand-alone page (the board, GitHub Pages): data beside the page, state in
  * the URL hash. index.html runs it as an async module: it starts reading manifest.json and the
  * file of the view the URL names (js/data.js, readAhead), then mounts the dashboard once the
- * page's stylesheet is in. As shipped,
- * this file holds the dashboard's modules (scripts/esbuild/ship.mjs); from www/ as it is, they
- * load meanwhile.
+ * page's stylesheet is in. As shipped, this file holds the dashboard's modules
+ * (scripts/esbuild/ship.mjs); from www/ as it is, they load meanwhile.
  */
 
 import { BUCKET_OF_LEVEL, DataSource, readAhead } from './data.js';
@@ -20,8 +19,9 @@ async function appRoot() {
 
 /**
  * Once index.html's stylesheet is in, or failed (unstyled beats blank): the dashboard takes its
- * colours and its charts' sizes from it, and an async module may run before it is in. One that
- * failed before anyone listened is over by the window's load.
+ * colours and its charts' sizes from it, and an async module may run before it is in. Chromium
+ * gives a failed one an empty `sheet` as well; where a browser does not, the window's load says
+ * that one failed before anyone listened.
  */
 async function styled() {
   const link = document.querySelector('link[rel="stylesheet"]');
