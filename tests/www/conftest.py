@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -141,3 +142,19 @@ def watched_page(
         yield page, errors
     finally:
         context.close()
+
+
+# Two of the page's frames and a task after them: what a page does once a module or a response
+# is in has happened by then.
+TWO_FRAMES = """() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(
+  () => setTimeout(done))))"""
+
+
+def wait_while_held(page: Page, done: Callable[[], bool], what: str) -> None:
+    """Wait for `done` (something this side sees: a server's log, routes held) while the page
+    holds a response back. Each call into the page brings its events, held routes among them, to
+    this side."""
+    deadline = time.monotonic() + 30
+    while not done():
+        assert time.monotonic() < deadline, what
+        page.evaluate("0")

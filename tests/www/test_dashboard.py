@@ -7,7 +7,6 @@ import io
 import json
 import math
 import re
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -20,7 +19,15 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, Route, expect
 
 from tests.www.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.www.conftest import ARTIFACTS, PAST_THE_INTERVAL_MS, WWW, OpenDashboard, watched_page
+from tests.www.conftest import (
+    ARTIFACTS,
+    PAST_THE_INTERVAL_MS,
+    TWO_FRAMES,
+    WWW,
+    OpenDashboard,
+    wait_while_held,
+    watched_page,
+)
 from tests.www.datagen import LEVELS, Dataset, MeterSpec, fixed_now, write_dataset
 from tests.www.server import DashboardServer
 
@@ -47,8 +54,6 @@ IMPORT_CHART = "const { Chart } = await import(new URL('vendor/chart.min.js', do
 DASHBOARD_MODULES = {
     f"js/{name}.js" for name in ("dashboard", "charts", "format", "stats", "sketch")
 }
-TWO_FRAMES = """() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(
-  () => setTimeout(done))))"""
 
 
 # Every fetch the page starts, with the time on its own (installed) clock, kept in the page: read
@@ -311,12 +316,11 @@ def test_the_view_the_address_names_is_read_while_the_manifest_is_on_its_way(
         held: list[Route] = []
         page.route("**/manifest.json", lambda route: held.append(route))
         page.goto(server.url + "#meter=house&level=yearly")
-        deadline = time.monotonic() + 30
-        # Looked for on the server, while the manifest waits (the page's events, the held
-        # manifest among them, reach this side with each call into the page).
-        while "house/yearly.json" not in fetched_paths(server):
-            assert time.monotonic() < deadline, "the year's file was not read before the manifest"
-            page.evaluate("0")
+        wait_while_held(
+            page,
+            lambda: "house/yearly.json" in fetched_paths(server),
+            "the year's file was not read before the manifest",
+        )
         assert held
         assert "manifest.json" not in fetched_paths(server)
         for route in held:
@@ -342,10 +346,11 @@ def test_the_page_mounts_once_its_stylesheet_is_in_and_draws_in_its_colours(
         # The data and every module the dashboard imports, served while the stylesheet waits;
         # then two frames of the page's, in which it would have mounted with them all in.
         wanted = {"manifest.json", "house/yearly.json", *DASHBOARD_MODULES}
-        deadline = time.monotonic() + 30
-        while not wanted <= set(fetched_paths(server)):
-            assert time.monotonic() < deadline, "the data or the dashboard was not read"
-            page.evaluate("0")
+        wait_while_held(
+            page,
+            lambda: wanted <= set(fetched_paths(server)),
+            "the data or the dashboard was not read",
+        )
         page.evaluate(TWO_FRAMES)
         assert held
         assert page.locator(".ps").count() == 0
@@ -383,10 +388,10 @@ def test_an_early_read_the_manifest_does_not_vouch_for_is_read_again(
         page.route("**/manifest.json", lambda route: held.append(route))
         page.route("**/house/yearly.json", older_first)
         page.goto(server.url + "#meter=house&level=yearly")
-        deadline = time.monotonic() + 30
-        while not reads:  # the early read, answered with the older file while the manifest waits
-            assert time.monotonic() < deadline, "the year's file was not read before the manifest"
-            page.evaluate("0")
+        # The early read, answered with the older file while the manifest waits.
+        wait_while_held(
+            page, lambda: bool(reads), "the year's file was not read before the manifest"
+        )
         for route in held:
             route.continue_()
         expected = expected_stats(dataset, "house", "yearly")

@@ -15,7 +15,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
-from tests.www.conftest import PAST_THE_INTERVAL_MS, WWW
+from tests.www.conftest import (
+    PAST_THE_INTERVAL_MS,
+    TWO_FRAMES,
+    WWW,
+    wait_while_held,
+    watched_page,
+)
 from tests.www.datagen import MeterSpec, fixed_now, write_dataset
 from tests.www.server import DashboardServer
 
@@ -24,8 +30,6 @@ pytestmark = pytest.mark.browser
 NOW = fixed_now()
 PANEL_HOST = Path(__file__).parent / "panel_host"
 PANEL_PAGE = "host/index.html?module=/static/ha-panel.js&token=t0k"
-TWO_FRAMES = """() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(
-  () => setTimeout(done))))"""
 # The page gives up on a read after 20 s of its clock.
 READ_TIMEOUT_MS = 20 * 1000
 
@@ -331,31 +335,30 @@ def test_a_stylesheet_that_cannot_be_loaded_leaves_the_dashboard_working_unstyle
     """The dashboard waits for its stylesheet before it mounts: one that fails must not keep it
     from showing the data, not even the page's failing before boot.js is there to see it."""
     write_dataset(data_root, [MeterSpec()], NOW)
-    context = browser.new_context()
-    page = context.new_page()
-    failed: list[str] = []
+    with watched_page(browser, NOW) as (page, _):
+        failed: list[str] = []
 
-    def fail(route: Route) -> None:
-        if failure == "404":
-            route.fulfill(status=404, body="gone")
-        else:
-            route.abort(failure)
-        failed.append(route.request.url)
+        def fail(route: Route) -> None:
+            if failure == "404":
+                route.fulfill(status=404, body="gone")
+            else:
+                route.abort(failure)
+            failed.append(route.request.url)
 
-    page.route("**/styles.css", fail)
-    held: list[Route] = []
-    page.route("**/js/boot.js", lambda route: held.append(route))
-    page.goto(server.url if host == "page" else panel_server.url + PANEL_PAGE, wait_until="commit")
-    if host == "page":
-        # boot.js comes once the stylesheet has failed.
-        expect(page.locator("link[rel=stylesheet]")).to_have_count(1)
-        while not (failed and held):
-            page.evaluate("0")
-        page.evaluate(TWO_FRAMES)
-        held.pop().continue_()
-    expect(page.locator(".ps")).to_have_attribute("data-state", "ready")
-    expect(page.locator('.ps-card[data-stat="energy"] .ps-card-value')).not_to_have_text("")
-    context.close()
+        page.route("**/styles.css", fail)
+        held: list[Route] = []
+        page.route("**/js/boot.js", lambda route: held.append(route))
+        url = server.url if host == "page" else panel_server.url + PANEL_PAGE
+        page.goto(url, wait_until="commit")
+        if host == "page":
+            # boot.js comes once the stylesheet has failed.
+            wait_while_held(
+                page, lambda: bool(failed and held), "the stylesheet or boot.js was not asked for"
+            )
+            page.evaluate(TWO_FRAMES)
+            held.pop().continue_()
+        expect(page.locator(".ps")).to_have_attribute("data-state", "ready")
+        expect(page.locator('.ps-card[data-stat="energy"] .ps-card-value')).not_to_have_text("")
 
 
 def test_without_chartjs_the_year_stays_sketched_says_so_and_is_drawn_once_it_loads(

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +12,7 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
-from tests.www.conftest import WWW
+from tests.www.conftest import WWW, wait_while_held, watched_page
 from tests.www.datagen import MeterSpec, fixed_now, write_dataset
 from tests.www.server import DashboardServer
 
@@ -230,30 +229,28 @@ def test_the_panel_mounts_once_its_stylesheet_is_in_and_draws_in_its_themes_colo
     its colours from an unstyled page (the text colour, for want of the theme's variables)."""
     write_dataset(data_root, [MeterSpec()], NOW)
     mounts = {"static/": WWW, "host/": PANEL_HOST}
-    with DashboardServer(mounts, data_root, data_prefix="api/powerstats/data/", token=TOKEN) as s:
-        context = browser.new_context(locale="en-GB")
-        try:
-            page = context.new_page()
-            held: list[Route] = []
-            page.route("**/static/styles.css", lambda route: held.append(route))
-            address = urlencode({"module": "/static/ha-panel.js", "token": TOKEN})
-            page.goto(f"{s.url}host/index.html?{address}&meter=house&level=yearly")
-            wanted = {"api/powerstats/data/manifest.json", "api/powerstats/data/house/yearly.json"}
-            deadline = time.monotonic() + 30
-            # Looked for on the server (the panel reads as it mounts), while the stylesheet waits.
-            while not wanted <= {path for path, _ in s.served.requests}:
-                assert time.monotonic() < deadline, "the data was not read"
-                page.evaluate("0")
-            assert held
-            assert page.locator(".ps").count() == 0
-            for route in held:
-                route.continue_()
-            expect(page.locator(".ps")).to_have_attribute("data-state", "ready")
-            expect(page.locator("#ps-main canvas")).to_have_attribute("data-drawn", "chart")
-            bars = page.evaluate(
-                f"async () => (await ({MAIN_CHART})()).data.datasets[0].backgroundColor"
-            )
-            # host.css's --primary-color, which the panel's accent follows.
-            assert bars == "rgb(3, 169, 244)"
-        finally:
-            context.close()
+    with (
+        DashboardServer(mounts, data_root, data_prefix="api/powerstats/data/", token=TOKEN) as s,
+        watched_page(browser, NOW) as (page, errors),
+    ):
+        held: list[Route] = []
+        page.route("**/static/styles.css", lambda route: held.append(route))
+        address = urlencode({"module": "/static/ha-panel.js", "token": TOKEN})
+        page.goto(f"{s.url}host/index.html?{address}&meter=house&level=yearly")
+        wanted = {"api/powerstats/data/manifest.json", "api/powerstats/data/house/yearly.json"}
+        # Looked for on the server (the panel reads as it mounts), while the stylesheet waits.
+        wait_while_held(
+            page, lambda: wanted <= {path for path, _ in s.served.requests}, "the data was not read"
+        )
+        assert held
+        assert page.locator(".ps").count() == 0
+        for route in held:
+            route.continue_()
+        expect(page.locator(".ps")).to_have_attribute("data-state", "ready")
+        expect(page.locator("#ps-main canvas")).to_have_attribute("data-drawn", "chart")
+        bars = page.evaluate(
+            f"async () => (await ({MAIN_CHART})()).data.datasets[0].backgroundColor"
+        )
+        # host.css's --primary-color, which the panel's accent follows.
+        assert bars == "rgb(3, 169, 244)"
+        assert errors == []
